@@ -1,0 +1,123 @@
+"""Flow entries as plain values: what the pure core computes and the OpenFlow shell encodes.
+
+A Flow is identified on a switch by (table, priority, match), as OpenFlow itself does;
+actions and cookie are its content. Match field names and value spellings are os-ken's
+``OFPMatch`` keyword arguments (``in_port``, ``eth_type``, ``ipv4_src``, ``tcp_dst``,
+``nsh_spi``, ``nsh_si``, ``nsh_c1`` ...); a masked value is a ``(value, mask)`` tuple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+MatchValue = Union[int, str, tuple]
+
+OFPP_IN_PORT = 0xFFFFFFF8
+OFPP_NORMAL = 0xFFFFFFFA
+OFPP_CONTROLLER = 0xFFFFFFFD
+
+
+@dataclass(frozen=True)
+class Output:
+    port: int
+
+
+@dataclass(frozen=True)
+class SetField:
+    field: str
+    value: MatchValue
+
+
+@dataclass(frozen=True)
+class NshTlv:
+    """One MD type 2 context TLV (RFC 8300 section 2.5.1)."""
+
+    md_class: int
+    tlv_type: int
+    value: bytes
+
+
+@dataclass(frozen=True)
+class EncapNsh:
+    """OVS ``encap(nsh(md_type=N[,tlv(...)]))``: wraps the packet in an NSH header."""
+
+    md_type: int = 1
+    tlvs: tuple[NshTlv, ...] = ()
+
+
+@dataclass(frozen=True)
+class EncapEthernet:
+    """OVS ``encap(ethernet)``: adds an outer Ethernet header (ethertype 0x894f over NSH)."""
+
+
+@dataclass(frozen=True)
+class Decap:
+    """OVS ``decap()``: removes the outermost header (outer Ethernet, then NSH)."""
+
+
+@dataclass(frozen=True)
+class DecNshTtl:
+    """OVS ``dec_nsh_ttl``: loop protection; drops the packet when the TTL reaches 0."""
+
+
+@dataclass(frozen=True)
+class Group:
+    group_id: int
+
+
+@dataclass(frozen=True)
+class Resubmit:
+    """Nicira ``resubmit(,table)`` (usable inside group buckets, unlike goto_table)."""
+
+    table: int
+
+
+Action = Union[Output, SetField, EncapNsh, EncapEthernet, Decap, DecNshTtl, Group, Resubmit]
+
+
+def make_match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:
+    """A canonical (sorted) match, so equal matches compare and hash equal."""
+    return tuple(sorted(fields.items()))
+
+
+@dataclass(frozen=True)
+class Flow:
+    table: int
+    priority: int
+    match: tuple[tuple[str, MatchValue], ...]
+    actions: tuple[Action, ...] = ()
+    goto_table: int | None = None
+    cookie: int = 0
+
+    @property
+    def key(self) -> tuple:
+        """OpenFlow's identity of a flow entry within one switch."""
+        return (self.table, self.priority, self.match)
+
+    def match_dict(self) -> dict[str, MatchValue]:
+        return dict(self.match)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    actions: tuple[Action, ...]
+    weight: int = 0
+
+
+@dataclass(frozen=True)
+class GroupEntry:
+    """An OpenFlow group (select for SF instances, with symmetric L4 hashing by OVS default)."""
+
+    group_id: int
+    group_type: str  # "select" | "all" | "indirect" | "ff"
+    buckets: tuple[Bucket, ...] = field(default_factory=tuple)
+    cookie: int = 0
+
+
+@dataclass(frozen=True)
+class SwitchState:
+    """Everything one datapath should hold that nfvchain owns."""
+
+    flows: frozenset[Flow] = frozenset()
+    groups: frozenset[GroupEntry] = frozenset()
