@@ -1,0 +1,51 @@
+"""The ``nfv`` command line: one argparse tree, one module per command group.
+
+Each group module exposes ``register(subparsers)`` and sets ``func(args) -> int`` on its
+parsers; ``main`` turns any ``CliError`` into a one-line reason and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo")
+
+
+class CliError(Exception):
+    """A failure worth one line to the user (no traceback)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nfv", description="nfvchain: NFV orchestration and SDN service chaining")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in GROUP_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except CliError as exc:
+        print(f"nfv: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
