@@ -37,3 +37,16 @@ def spi_of(cookie: int) -> int:
 
 def role_of(cookie: int) -> Role:
     return Role((cookie >> ROLE_SHIFT) & 0xF)
+
+
+# OpenFlow 1.3 groups carry no cookie: our groups are recognised by the top byte of their id.
+GROUP_TAG = 0x5F
+GROUP_SHIFT = 24
+
+
+def make_group_id(index: int) -> int:
+    return (GROUP_TAG << GROUP_SHIFT) | (index & 0xFFFFFF)
+
+
+def is_our_group(group_id: int) -> bool:
+    return (group_id >> GROUP_SHIFT) == GROUP_TAG

@@ -2,14 +2,14 @@
 
 Flows are compared by OpenFlow identity (table, priority, match); a flow whose identity is
 installed but whose actions or cookie differ is modified in place (no gap in forwarding).
-Only flows and groups carrying our cookie tag are ever considered, so foreign flows survive.
+Only flows carrying our cookie tag (and groups in our id range) are ever considered, so foreign flows survive.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdn.cookie import is_ours
+from sdn.cookie import is_our_group, is_ours
 from sdn.flow import Flow, GroupEntry, SwitchState
 
 
@@ -41,7 +41,7 @@ def plan_changes(installed: SwitchState, desired: SwitchState) -> Plan:
     modify = tuple(f for k, f in want.items() if k in have and have[k] != f)
     delete = tuple(f for k, f in have.items() if k not in want)
 
-    have_g = {g.group_id: g for g in installed.groups if is_ours(g.cookie)}
+    have_g = {g.group_id: g for g in installed.groups if is_our_group(g.group_id)}
     want_g = {g.group_id: g for g in desired.groups}
     add_g = tuple(g for k, g in want_g.items() if k not in have_g)
     mod_g = tuple(g for k, g in want_g.items() if k in have_g and have_g[k] != g)

@@ -1,0 +1,311 @@
+"""The desired-state document: what an operator (or the NFVO) asks the controller for.
+
+One document is the whole desired SFC state: switches, service functions (their switch ports;
+several instances allowed) and service function paths (ordered hops plus classifiers). It is
+parsed and checked completely before anything touches a switch, and every error names the
+element it is about, e.g. ``service_function_paths[web].classifiers[http].match.tcp_dst``.
+
+Format (YAML or JSON)::
+
+    switches:
+      - {name: sff1, dpid: 0x1}
+    service_functions:
+      - name: fw
+        instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1}]
+    service_function_paths:
+      - name: web
+        spi: 7
+        hops: [fw, ids]
+        classifiers:
+          - {name: http, switch: sff1, in_port: client, match: {tcp_dst: 80}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import yaml
+
+from sdn.flow import MatchValue
+from sdn.match import MatchError, compile_match
+
+MAX_SPI = (1 << 24) - 1
+MAX_HOPS = 254  # SI starts at 255; the path's end must still be representable
+DEFAULT_CLASSIFIER_PRIORITY = 100
+
+
+class DocumentError(ValueError):
+    """The document is malformed or inconsistent; ``element`` says where."""
+
+    def __init__(self, element: str, message: str):
+        super().__init__(f"{element}: {message}" if element else message)
+        self.element = element
+
+
+@dataclass(frozen=True)
+class Switch:
+    name: str
+    dpid: int
+
+
+@dataclass(frozen=True)
+class SfInstance:
+    switch: str
+    port: str
+
+
+@dataclass(frozen=True)
+class ServiceFunction:
+    name: str
+    instances: tuple[SfInstance, ...]
+
+
+@dataclass(frozen=True)
+class Classifier:
+    name: str
+    switch: str
+    in_port: str
+    matches: tuple[tuple[tuple[str, MatchValue], ...], ...]  # compiled; ORed
+    priority: int = DEFAULT_CLASSIFIER_PRIORITY
+
+
+@dataclass(frozen=True)
+class ServicePath:
+    name: str
+    spi: int
+    hops: tuple[str, ...]
+    classifiers: tuple[Classifier, ...]
+
+    @property
+    def end_si(self) -> int:
+        """The SI a packet carries after its last SF: where the path ends and NSH comes off."""
+        return 255 - len(self.hops)
+
+
+@dataclass(frozen=True)
+class SfcDocument:
+    switches: tuple[Switch, ...] = ()
+    service_functions: tuple[ServiceFunction, ...] = ()
+    paths: tuple[ServicePath, ...] = ()
+
+    def switch(self, name: str) -> Switch:
+        return next(s for s in self.switches if s.name == name)
+
+    def function(self, name: str) -> ServiceFunction:
+        return next(f for f in self.service_functions if f.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return document_to_dict(self)
+
+
+def load_document(text: str, source: str = "document") -> SfcDocument:
+    """Parse YAML or JSON text (JSON is YAML) into a checked document."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise DocumentError(source, f"not valid YAML/JSON{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_document(data or {})
+
+
+def parse_document(data: Any) -> SfcDocument:
+    if not isinstance(data, Mapping):
+        raise DocumentError("", f"the document must be a mapping, not {type(data).__name__}")
+    unknown = set(data) - {"switches", "service_functions", "service_function_paths", "apiVersion", "kind"}
+    if unknown:
+        raise DocumentError(sorted(unknown)[0], "unknown top-level key")
+    switches = _parse_switches(_list(data, "switches"))
+    functions = _parse_functions(_list(data, "service_functions"), {s.name for s in switches})
+    paths = _parse_paths(_list(data, "service_function_paths"), switches, functions)
+    return SfcDocument(switches, functions, paths)
+
+
+def _list(data: Mapping, key: str, where: str = "") -> list:
+    value = data.get(key, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DocumentError(f"{where}{key}", f"must be a list, not {type(value).__name__}")
+    return value
+
+
+def _entry(item: Any, where: str, allowed: set[str]) -> Mapping:
+    if not isinstance(item, Mapping):
+        raise DocumentError(where, f"must be a mapping, not {type(item).__name__}")
+    unknown = set(item) - allowed
+    if unknown:
+        raise DocumentError(f"{where}.{sorted(map(str, unknown))[0]}", "unknown key")
+    return item
+
+
+def _name(item: Mapping, where: str) -> str:
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DocumentError(f"{where}.name", "a non-empty string is required")
+    return name
+
+
+def _int_field(item: Mapping, key: str, where: str, low: int, high: int) -> int:
+    value = item.get(key)
+    if isinstance(value, str):
+        try:
+            value = int(value, 0)
+        except ValueError:
+            pass
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise DocumentError(f"{where}.{key}", f"must be an integer in {low}..{high}, got {value!r}")
+    return value
+
+
+def _parse_switches(items: list) -> tuple[Switch, ...]:
+    out: dict[str, Switch] = {}
+    dpids: dict[int, str] = {}
+    for i, item in enumerate(items):
+        where = f"switches[{i}]"
+        item = _entry(item, where, {"name", "dpid"})
+        name = _name(item, where)
+        where = f"switches[{name}]"
+        dpid = _int_field(item, "dpid", where, 1, (1 << 64) - 1)
+        if name in out:
+            raise DocumentError(where, "duplicate switch name")
+        if dpid in dpids:
+            raise DocumentError(f"{where}.dpid", f"dpid {dpid:#x} is also switch {dpids[dpid]}")
+        out[name], dpids[dpid] = Switch(name, dpid), name
+    return tuple(out.values())
+
+
+def _port_ref(item: Any, where: str, switches: set[str]) -> tuple[str, str]:
+    item = _entry(item, where, {"switch", "port"})
+    switch, port = item.get("switch"), item.get("port")
+    if switch not in switches:
+        raise DocumentError(f"{where}.switch", f"unknown switch {switch!r}")
+    if not isinstance(port, str) or not port:
+        raise DocumentError(f"{where}.port", "a port name is required")
+    return switch, port
+
+
+def _parse_functions(items: list, switches: set[str]) -> tuple[ServiceFunction, ...]:
+    out: dict[str, ServiceFunction] = {}
+    used_ports: dict[tuple[str, str], str] = {}
+    for i, item in enumerate(items):
+        item = _entry(item, f"service_functions[{i}]", {"name", "instances"})
+        name = _name(item, f"service_functions[{i}]")
+        where = f"service_functions[{name}]"
+        if name in out:
+            raise DocumentError(where, "duplicate service function name")
+        raw_instances = _list(item, "instances", f"{where}.")
+        if not raw_instances:
+            raise DocumentError(f"{where}.instances", "at least one instance is required")
+        instances = []
+        for j, raw in enumerate(raw_instances):
+            ref = _port_ref(raw, f"{where}.instances[{j}]", switches)
+            if ref in used_ports:
+                raise DocumentError(f"{where}.instances[{j}].port",
+                                    f"port {ref[1]} on {ref[0]} is already used by {used_ports[ref]}")
+            used_ports[ref] = name
+            instances.append(SfInstance(*ref))
+        if len({inst.switch for inst in instances}) > 1:
+            raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
+        out[name] = ServiceFunction(name, tuple(instances))
+    return tuple(out.values())
+
+
+def _parse_paths(items: list, switches: tuple[Switch, ...],
+                 functions: tuple[ServiceFunction, ...]) -> tuple[ServicePath, ...]:
+    by_fn = {f.name: f for f in functions}
+    sf_ports = {(inst.switch, inst.port) for f in functions for inst in f.instances}
+    out: dict[str, ServicePath] = {}
+    spis: dict[int, str] = {}
+    classifier_names: dict[str, str] = {}
+    for i, item in enumerate(items):
+        item = _entry(item, f"service_function_paths[{i}]", {"name", "spi", "hops", "classifiers"})
+        name = _name(item, f"service_function_paths[{i}]")
+        where = f"service_function_paths[{name}]"
+        if name in out:
+            raise DocumentError(where, "duplicate path name")
+        spi = _int_field(item, "spi", where, 1, MAX_SPI)
+        if spi in spis:
+            raise DocumentError(f"{where}.spi", f"SPI {spi} is already used by path {spis[spi]}")
+        hops = _list(item, "hops", f"{where}.")
+        if not hops:
+            raise DocumentError(f"{where}.hops", "at least one hop is required")
+        if len(hops) > MAX_HOPS:
+            raise DocumentError(f"{where}.hops", f"{len(hops)} hops exceed the {MAX_HOPS} the SI can count")
+        for j, hop in enumerate(hops):
+            if hop not in by_fn:
+                raise DocumentError(f"{where}.hops[{j}]", f"unknown service function {hop!r}")
+        path_switches = {by_fn[h].instances[0].switch for h in hops}
+        if len(path_switches) > 1:
+            raise DocumentError(f"{where}.hops", "all hops of a path must be on one switch "
+                                f"(found {', '.join(sorted(path_switches))}); inter-SFF links are not supported yet")
+        (path_switch,) = path_switches
+        classifiers = []
+        for j, raw in enumerate(_list(item, "classifiers", f"{where}.")):
+            cwhere = f"{where}.classifiers[{j}]"
+            raw = _entry(raw, cwhere, {"name", "switch", "in_port", "match", "priority"})
+            cname = _name(raw, cwhere)
+            cwhere = f"{where}.classifiers[{cname}]"
+            if cname in classifier_names:
+                raise DocumentError(cwhere, f"duplicate classifier name (also in path {classifier_names[cname]})")
+            classifier_names[cname] = name
+            switch = raw.get("switch", path_switch)
+            if switch != path_switch:
+                raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}")
+            in_port = raw.get("in_port")
+            if not isinstance(in_port, str) or not in_port:
+                raise DocumentError(f"{cwhere}.in_port", "the port where classified traffic enters is required")
+            if (switch, in_port) in sf_ports:
+                raise DocumentError(f"{cwhere}.in_port", f"port {in_port} is a service function port")
+            match = raw.get("match", {}) or {}
+            if not isinstance(match, Mapping):
+                raise DocumentError(f"{cwhere}.match", "must be a mapping of field: value")
+            try:
+                compiled = compile_match(match)
+            except MatchError as exc:
+                raise DocumentError(f"{cwhere}.match.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+            priority = _int_field(raw, "priority", cwhere, 1, 60000) if "priority" in raw else DEFAULT_CLASSIFIER_PRIORITY
+            classifiers.append(Classifier(cname, switch, in_port, tuple(compiled), priority))
+        _check_overlap(classifiers, where, out.values())
+        spis[spi] = name
+        out[name] = ServicePath(name, spi, tuple(hops), tuple(classifiers))
+    return tuple(out.values())
+
+
+def _check_overlap(classifiers: list[Classifier], where: str, earlier) -> None:
+    """Two classifiers with the very same match on the same port would race: refuse."""
+    seen: dict[tuple, str] = {}
+    for path in earlier:
+        for c in path.classifiers:
+            for m in c.matches:
+                seen[(c.switch, c.in_port, c.priority, m)] = f"{path.name}/{c.name}"
+    for c in classifiers:
+        for m in c.matches:
+            key = (c.switch, c.in_port, c.priority, m)
+            if key in seen:
+                raise DocumentError(f"{where}.classifiers[{c.name}].match",
+                                    f"identical to classifier {seen[key]}")
+            seen[key] = c.name
+
+
+def document_to_dict(doc: SfcDocument) -> dict[str, Any]:
+    """A canonical plain form (compiled matches), for storage and ``nfv sfc show``."""
+    return {
+        "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
+        "service_functions": [
+            {"name": f.name, "instances": [{"switch": i.switch, "port": i.port} for i in f.instances]}
+            for f in doc.service_functions],
+        "service_function_paths": [
+            {"name": p.name, "spi": p.spi, "hops": list(p.hops),
+             "classifiers": [{"name": c.name, "switch": c.switch, "in_port": c.in_port,
+                              "priority": c.priority,
+                              "matches": [dict((k, list(v) if isinstance(v, tuple) else v) for k, v in m)
+                                          for m in c.matches]} for c in p.classifiers]}
+            for p in doc.paths],
+    }
+
+
+def dumps(doc: SfcDocument) -> str:
+    return json.dumps(document_to_dict(doc), sort_keys=True)

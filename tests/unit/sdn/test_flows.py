@@ -1,0 +1,138 @@
+"""Behaviour of the computed flows on a fake NSH-aware switch, and sync invariants."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdn.document import DocumentError, load_document
+from sdn.flow import OFPP_NORMAL, SwitchState
+from sdn.flows import compute_switch_states
+from sdn.pipeline import PIPELINE
+from sdn.sync import apply_plan_to_state, plan_changes
+from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
+
+PORTS = {1: {"client": 1, "server": 2, "fw0": 3, "ids0": 4, "ids1": 5, "nat0": 6}}
+DOC = """
+switches: [{name: s1, dpid: 1}]
+service_functions:
+  - {name: fw, instances: [{switch: s1, port: fw0}]}
+  - {name: ids, instances: [{switch: s1, port: ids0}]}
+  - {name: nat, instances: [{switch: s1, port: nat0}]}
+service_function_paths:
+  - name: web
+    spi: 7
+    hops: [fw, ids, nat]
+    classifiers: [{name: http, in_port: client, match: {tcp_dst: 80}}]
+  - name: dns
+    spi: 9
+    hops: [ids]
+    classifiers: [{name: dns, in_port: client, match: {udp_dst: 53, nw_src: 10.0.0.0/24}}]
+"""
+SF_PORTS = {3, 4, 5, 6}
+
+
+def state(doc: str = DOC, ports=PORTS) -> SwitchState:
+    return compute_switch_states(load_document(doc), ports)[1]
+
+
+def test_http_walks_fw_ids_nat_in_order_and_leaves_unwrapped():
+    seen: list = []
+    finals = run_chain(FakeSwitch(state()), 1, tcp(dport=80), SF_PORTS, seen)
+    assert [(port, nsh.spi, nsh.si) for port, nsh in seen] == [(3, 7, 255), (4, 7, 254), (6, 7, 253)]
+    assert len(finals) == 1
+    assert finals[0].port == OFPP_NORMAL and finals[0].packet.nsh is None
+    assert finals[0].in_port == 1, "egress restores the client port before NORMAL"
+    assert dict(finals[0].packet.fields)["tcp_dst"] == 80
+
+
+def test_unclassified_traffic_bypasses_the_chain_untouched():
+    seen: list = []
+    finals = run_chain(FakeSwitch(state()), 1, tcp(dport=22), SF_PORTS, seen)
+    assert seen == []
+    assert [(d.port, d.packet.nsh, d.in_port) for d in finals] == [(OFPP_NORMAL, None, 1)]
+
+
+def test_second_path_with_prefix_and_udp():
+    seen: list = []
+    run_chain(FakeSwitch(state()), 1, udp(src="10.0.0.9", dport=53), SF_PORTS, seen)
+    assert [(p, n.spi, n.si) for p, n in seen] == [(4, 9, 255)]
+    seen.clear()
+    run_chain(FakeSwitch(state()), 1, udp(src="10.0.1.9", dport=53), SF_PORTS, seen)
+    assert seen == []
+
+
+def test_classifier_only_on_its_ingress_port():
+    seen: list = []
+    run_chain(FakeSwitch(state()), 2, tcp(dport=80), SF_PORTS, seen)
+    assert seen == []
+
+
+def test_sf_port_drops_non_nsh_frames():
+    assert FakeSwitch(state()).receive(3, tcp()) == []
+
+
+def test_unknown_spi_si_from_sf_is_dropped():
+    from dataclasses import replace
+    from tests.unit.sdn.fake_switch import Nsh
+    packet = replace(tcp(), nsh=Nsh(spi=99, si=200))
+    assert FakeSwitch(state()).receive(3, packet) == []
+
+
+def test_multi_instance_hop_uses_a_select_group():
+    doc = DOC.replace("[{switch: s1, port: ids0}]", "[{switch: s1, port: ids0}, {switch: s1, port: ids1}]")
+    st = state(doc)
+    assert len(st.groups) == 1
+    (group,) = st.groups
+    assert sorted(b.actions[0].port for b in group.buckets) == [4, 5]
+    reached = set()
+    for sport in range(40000, 40040):
+        seen: list = []
+        run_chain(FakeSwitch(st), 1, tcp(sport=sport), SF_PORTS, seen)
+        assert [n.si for _, n in seen] == [255, 254, 253]
+        reached.add(seen[1][0])
+    assert reached == {4, 5}
+
+
+def test_every_flow_fits_the_declared_pipeline():
+    for flow in state().flows:
+        assert flow.table in PIPELINE
+
+
+def test_missing_port_names_the_element():
+    with pytest.raises(DocumentError) as err:
+        compute_switch_states(load_document(DOC), {1: {"client": 1, "fw0": 3, "ids0": 4}})
+    assert "nat0" in str(err.value) and "service_functions[nat]" in str(err.value)
+
+
+def test_applying_twice_changes_nothing():
+    desired = state()
+    installed = apply_plan_to_state(SwitchState(), plan_changes(SwitchState(), desired))
+    assert installed == desired
+    assert plan_changes(installed, desired).empty
+
+
+def test_a_b_a_restores_the_same_flows():
+    a = state()
+    b = state(DOC.replace("hops: [fw, ids, nat]", "hops: [nat, fw]").replace("tcp_dst: 80", "tcp_dst: 8080"))
+    installed = apply_plan_to_state(SwitchState(), plan_changes(SwitchState(), a))
+    installed = apply_plan_to_state(installed, plan_changes(installed, b))
+    assert installed == b
+    installed = apply_plan_to_state(installed, plan_changes(installed, a))
+    assert installed == a
+
+
+def test_update_leaves_unrelated_paths_untouched_and_removal_leaves_nothing():
+    a = state()
+    without_web = DOC.split("  - name: web")[0] + "  - name: dns" + DOC.split("  - name: dns")[1]
+    b = state(without_web)
+    plan = plan_changes(a, b)
+    assert plan.add_flows == () and plan.modify_flows == ()
+    assert all((f.cookie & 0xFFFFFF) in (7, 0) for f in plan.delete_flows)
+    assert not any((f.cookie & 0xFFFFFF) == 7 for f in b.flows)
+
+
+def test_foreign_flows_are_never_touched():
+    from sdn.flow import Flow
+    foreign = Flow(0, 5, (("in_port", 9),), (), cookie=0x1234)
+    plan = plan_changes(SwitchState(frozenset({foreign})), state())
+    assert foreign not in plan.delete_flows
