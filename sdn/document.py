@@ -23,7 +23,7 @@ Format (YAML or JSON)::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import yaml
@@ -213,81 +213,116 @@ def _parse_functions(items: list, switches: set[str]) -> tuple[ServiceFunction, 
     return tuple(out.values())
 
 
+class _PathIndex:
+    """What later paths are checked against: SPIs, classifier names and exact matches in use."""
+
+    def __init__(self, switches: tuple[Switch, ...], functions: tuple[ServiceFunction, ...]):
+        self.by_fn = {f.name: f for f in functions}
+        self.sf_ports = {(inst.switch, inst.port) for f in functions for inst in f.instances}
+        self.names: set[str] = set()
+        self.spis: dict[int, str] = {}
+        self.classifiers: dict[str, str] = {}
+        self.matches: dict[tuple, str] = {}
+
+    def add(self, path: ServicePath) -> None:
+        self.names.add(path.name)
+        self.spis[path.spi] = path.name
+        for c in path.classifiers:
+            self.classifiers[c.name] = path.name
+            for m in c.matches:
+                self.matches[(c.switch, c.in_port, c.priority, m)] = f"{path.name}/{c.name}"
+
+
 def _parse_paths(items: list, switches: tuple[Switch, ...],
                  functions: tuple[ServiceFunction, ...]) -> tuple[ServicePath, ...]:
-    by_fn = {f.name: f for f in functions}
-    sf_ports = {(inst.switch, inst.port) for f in functions for inst in f.instances}
-    out: dict[str, ServicePath] = {}
-    spis: dict[int, str] = {}
-    classifier_names: dict[str, str] = {}
+    index = _PathIndex(switches, functions)
+    out = []
     for i, item in enumerate(items):
-        item = _entry(item, f"service_function_paths[{i}]", {"name", "spi", "hops", "classifiers"})
-        name = _name(item, f"service_function_paths[{i}]")
-        where = f"service_function_paths[{name}]"
-        if name in out:
-            raise DocumentError(where, "duplicate path name")
-        spi = _int_field(item, "spi", where, 1, MAX_SPI)
-        if spi in spis:
-            raise DocumentError(f"{where}.spi", f"SPI {spi} is already used by path {spis[spi]}")
-        hops = _list(item, "hops", f"{where}.")
-        if not hops:
-            raise DocumentError(f"{where}.hops", "at least one hop is required")
-        if len(hops) > MAX_HOPS:
-            raise DocumentError(f"{where}.hops", f"{len(hops)} hops exceed the {MAX_HOPS} the SI can count")
-        for j, hop in enumerate(hops):
-            if hop not in by_fn:
-                raise DocumentError(f"{where}.hops[{j}]", f"unknown service function {hop!r}")
-        path_switches = {by_fn[h].instances[0].switch for h in hops}
-        if len(path_switches) > 1:
-            raise DocumentError(f"{where}.hops", "all hops of a path must be on one switch "
-                                f"(found {', '.join(sorted(path_switches))}); inter-SFF links are not supported yet")
-        (path_switch,) = path_switches
-        classifiers = []
-        for j, raw in enumerate(_list(item, "classifiers", f"{where}.")):
-            cwhere = f"{where}.classifiers[{j}]"
-            raw = _entry(raw, cwhere, {"name", "switch", "in_port", "match", "priority"})
-            cname = _name(raw, cwhere)
-            cwhere = f"{where}.classifiers[{cname}]"
-            if cname in classifier_names:
-                raise DocumentError(cwhere, f"duplicate classifier name (also in path {classifier_names[cname]})")
-            classifier_names[cname] = name
-            switch = raw.get("switch", path_switch)
-            if switch != path_switch:
-                raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}")
-            in_port = raw.get("in_port")
-            if not isinstance(in_port, str) or not in_port:
-                raise DocumentError(f"{cwhere}.in_port", "the port where classified traffic enters is required")
-            if (switch, in_port) in sf_ports:
-                raise DocumentError(f"{cwhere}.in_port", f"port {in_port} is a service function port")
-            match = raw.get("match", {}) or {}
-            if not isinstance(match, Mapping):
-                raise DocumentError(f"{cwhere}.match", "must be a mapping of field: value")
-            try:
-                compiled = compile_match(match)
-            except MatchError as exc:
-                raise DocumentError(f"{cwhere}.match.{exc.field}", str(exc).split(": ", 1)[-1]) from None
-            priority = _int_field(raw, "priority", cwhere, 1, 60000) if "priority" in raw else DEFAULT_CLASSIFIER_PRIORITY
-            classifiers.append(Classifier(cname, switch, in_port, tuple(compiled), priority))
-        _check_overlap(classifiers, where, out.values())
-        spis[spi] = name
-        out[name] = ServicePath(name, spi, tuple(hops), tuple(classifiers))
-    return tuple(out.values())
+        path = _parse_path(item, f"service_function_paths[{i}]", index)
+        index.add(path)
+        out.append(path)
+    return tuple(out)
 
 
-def _check_overlap(classifiers: list[Classifier], where: str, earlier) -> None:
-    """Two classifiers with the very same match on the same port would race: refuse."""
-    seen: dict[tuple, str] = {}
-    for path in earlier:
-        for c in path.classifiers:
-            for m in c.matches:
-                seen[(c.switch, c.in_port, c.priority, m)] = f"{path.name}/{c.name}"
-    for c in classifiers:
-        for m in c.matches:
-            key = (c.switch, c.in_port, c.priority, m)
-            if key in seen:
-                raise DocumentError(f"{where}.classifiers[{c.name}].match",
-                                    f"identical to classifier {seen[key]}")
-            seen[key] = c.name
+def with_paths(doc: SfcDocument, upsert: list, remove: set[str] = frozenset()) -> SfcDocument:
+    """``doc`` with paths added/replaced (raw entries) and removed by name.
+
+    Only the new entries are parsed and checked (against an index of the kept paths), so one
+    more path on a document holding thousands costs one path's work.
+    """
+    replaced = {item.get("name") for item in upsert if isinstance(item, Mapping)}
+    missing = set(remove) - {p.name for p in doc.paths}
+    if missing:
+        raise DocumentError(f"service_function_paths[{sorted(missing)[0]}]", "no such path")
+    kept = [p for p in doc.paths if p.name not in remove and p.name not in replaced]
+    index = _PathIndex(doc.switches, doc.service_functions)
+    for path in kept:
+        index.add(path)
+    added = []
+    for i, item in enumerate(upsert):
+        path = _parse_path(item, f"service_function_paths[{i}]", index)
+        index.add(path)
+        added.append(path)
+    return replace(doc, paths=tuple(kept + added))
+
+
+def _parse_path(item: Any, where: str, index: _PathIndex) -> ServicePath:
+    by_fn, sf_ports = index.by_fn, index.sf_ports
+    item = _entry(item, where, {"name", "spi", "hops", "classifiers"})
+    name = _name(item, where)
+    where = f"service_function_paths[{name}]"
+    if name in index.names:
+        raise DocumentError(where, "duplicate path name")
+    spi = _int_field(item, "spi", where, 1, MAX_SPI)
+    if spi in index.spis:
+        raise DocumentError(f"{where}.spi", f"SPI {spi} is already used by path {index.spis[spi]}")
+    hops = _list(item, "hops", f"{where}.")
+    if not hops:
+        raise DocumentError(f"{where}.hops", "at least one hop is required")
+    if len(hops) > MAX_HOPS:
+        raise DocumentError(f"{where}.hops", f"{len(hops)} hops exceed the {MAX_HOPS} the SI can count")
+    for j, hop in enumerate(hops):
+        if not isinstance(hop, str) or hop not in by_fn:
+            raise DocumentError(f"{where}.hops[{j}]", f"unknown service function {hop!r}")
+    path_switches = {by_fn[h].instances[0].switch for h in hops}
+    if len(path_switches) > 1:
+        raise DocumentError(f"{where}.hops", "all hops of a path must be on one switch "
+                            f"(found {', '.join(sorted(path_switches))}); inter-SFF links are not supported yet")
+    (path_switch,) = path_switches
+    classifiers: list[Classifier] = []
+    local_matches: dict[tuple, str] = {}
+    for j, raw in enumerate(_list(item, "classifiers", f"{where}.")):
+        cwhere = f"{where}.classifiers[{j}]"
+        raw = _entry(raw, cwhere, {"name", "switch", "in_port", "match", "priority"})
+        cname = _name(raw, cwhere)
+        cwhere = f"{where}.classifiers[{cname}]"
+        if cname in index.classifiers or any(c.name == cname for c in classifiers):
+            other = index.classifiers.get(cname, name)
+            raise DocumentError(cwhere, f"duplicate classifier name (also in path {other})")
+        switch = raw.get("switch", path_switch)
+        if switch != path_switch:
+            raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}")
+        in_port = raw.get("in_port")
+        if not isinstance(in_port, str) or not in_port:
+            raise DocumentError(f"{cwhere}.in_port", "the port where classified traffic enters is required")
+        if (switch, in_port) in sf_ports:
+            raise DocumentError(f"{cwhere}.in_port", f"port {in_port} is a service function port")
+        match = raw.get("match", {}) or {}
+        if not isinstance(match, Mapping):
+            raise DocumentError(f"{cwhere}.match", "must be a mapping of field: value")
+        try:
+            compiled = compile_match(match)
+        except MatchError as exc:
+            raise DocumentError(f"{cwhere}.match.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+        priority = _int_field(raw, "priority", cwhere, 1, 60000) if "priority" in raw else DEFAULT_CLASSIFIER_PRIORITY
+        for m in compiled:
+            key = (switch, in_port, priority, m)
+            other = index.matches.get(key) or local_matches.get(key)
+            if other:
+                raise DocumentError(f"{cwhere}.match", f"identical to classifier {other}")
+            local_matches[key] = f"{name}/{cname}"
+        classifiers.append(Classifier(cname, switch, in_port, tuple(compiled), priority))
+    return ServicePath(name, spi, tuple(hops), tuple(classifiers))
 
 
 def document_to_dict(doc: SfcDocument) -> dict[str, Any]:

@@ -10,6 +10,7 @@ port, and replies that bypass the chain find their way.
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 from typing import Mapping
 
 from sdn.cookie import Role, make_cookie, make_group_id
@@ -22,35 +23,61 @@ ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
 
 
+Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "path:NAME") -> its flows/groups
+
+
 def compute_switch_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]) -> dict[int, SwitchState]:
     """The state of every switch in ``doc`` whose ports are known (keyed by dpid).
 
     Raises DocumentError naming the element when a port the document needs is missing.
     """
-    states: dict[int, SwitchState] = {}
+    return {dpid: merge(owned) for dpid, owned in compute_owned_states(doc, ports).items()}
+
+
+def merge(owned: Owned) -> SwitchState:
+    flows: set[Flow] = set()
+    groups: set[GroupEntry] = set()
+    for part in owned.values():
+        flows |= part.flows
+        groups |= part.groups
+    return SwitchState(frozenset(flows), frozenset(groups))
+
+
+def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
+    """Like compute_switch_states, split by owner so a change re-diffs only what it touched.
+
+    Per-path flows are memoised on (path, resolved ports), so adding one path to ten thousand
+    costs one path's computation, not a full re-render.
+    """
+    states: dict[int, Owned] = {}
     group_ids = allocate_group_ids(doc)
     for switch in doc.switches:
         if switch.dpid not in ports:
             continue
         port_map = ports[switch.dpid]
-        flows: set[Flow] = set(pipeline_flows())
-        groups: set[GroupEntry] = set()
+        owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
         functions = [f for f in doc.service_functions if f.instances[0].switch == switch.name]
         for fn in functions:
-            sf_ports = _sf_ports(fn, port_map, switch.name)
-            for port in sf_ports:
-                flows |= sf_port_flows(port)
-            if len(sf_ports) > 1:
-                groups.add(GroupEntry(group_ids[fn.name], "select",
-                                      tuple(Bucket((Output(p),), weight=1) for p in sf_ports)))
+            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)),
+                                                     group_ids.get(fn.name))
         by_fn = {f.name: f for f in functions}
         for path in doc.paths:
             if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
-                flows |= path_flows(path, by_fn, port_map, group_ids, switch.name)
-        states[switch.dpid] = SwitchState(frozenset(check_flow(f) for f in flows), frozenset(groups))
+                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, group_ids, switch.name))
+        states[switch.dpid] = owned
     return states
 
 
+@lru_cache(maxsize=4096)
+def _function_state(sf_ports: tuple[int, ...], group_id: int | None) -> SwitchState:
+    flows: frozenset[Flow] = frozenset().union(*(sf_port_flows(p) for p in sf_ports))
+    groups = frozenset()
+    if len(sf_ports) > 1 and group_id is not None:
+        groups = frozenset({GroupEntry(group_id, "select", tuple(Bucket((Output(p),), weight=1) for p in sf_ports))})
+    return SwitchState(flows, groups)
+
+
+@lru_cache(maxsize=1)
 def pipeline_flows() -> frozenset[Flow]:
     cookie = make_cookie(Role.PIPELINE)
     return frozenset({
@@ -61,6 +88,7 @@ def pipeline_flows() -> frozenset[Flow]:
     })
 
 
+@lru_cache(maxsize=4096)
 def sf_port_flows(port: int) -> frozenset[Flow]:
     """An SF port carries NSH frames back from its SF; anything else from it is dropped."""
     cookie = make_cookie(Role.PIPELINE)
@@ -71,32 +99,39 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
 
 
 def path_flows(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
-               group_ids: Mapping[str, int], switch: str) -> set[Flow]:
+               group_ids: Mapping[str, int], switch: str) -> frozenset[Flow]:
+    """Resolve the path's ports (errors name the element), then build its flows (memoised)."""
     where = f"service_function_paths[{path.name}]"
+    in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+                     for c in path.classifiers)
+    deliveries = []
+    for hop in path.hops:
+        fn = functions[hop]
+        sf_ports = _sf_ports(fn, ports, switch)
+        deliveries.append(Output(sf_ports[0]) if len(sf_ports) == 1 else Group(group_ids[fn.name]))
+    return _path_flows(path, in_ports, tuple(deliveries))
+
+
+@lru_cache(maxsize=65536)
+def _path_flows(path: ServicePath, in_ports: tuple[int, ...], deliveries: tuple[Output | Group, ...]) -> frozenset[Flow]:
     flows: set[Flow] = set()
-    ingress_ports: set[int] = set()
-    for classifier in path.classifiers:
-        in_port = _port(ports, classifier.in_port, f"{where}.classifiers[{classifier.name}].in_port", switch)
-        ingress_ports.add(in_port)
+    for classifier, in_port in zip(path.classifiers, in_ports):
         actions = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", 255),
                    SetField("nsh_c1", in_port), EncapEthernet())
         for match in classifier.matches:
             flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + (("in_port", in_port),))),
                            actions, goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, path.spi)))
     hop_cookie = make_cookie(Role.HOP, path.spi)
-    for index, hop in enumerate(path.hops):
-        fn = functions[hop]
-        sf_ports = _sf_ports(fn, ports, switch)
-        deliver = Output(sf_ports[0]) if len(sf_ports) == 1 else Group(group_ids[fn.name])
+    for index, deliver in enumerate(deliveries):
         flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, 255 - index), (DecNshTtl(), deliver),
                        cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
     egress_cookie = make_cookie(Role.EGRESS, path.spi)
-    for in_port in ingress_ports:
+    for in_port in sorted(set(in_ports)):
         flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1, nsh_c1=in_port),
                        (Decap(), Decap(), SetField("in_port", in_port), Output(OFPP_NORMAL)),
                        cookie=egress_cookie))
-    return flows
+    return frozenset(check_flow(f) for f in flows)
 
 
 def allocate_group_ids(doc: SfcDocument) -> dict[str, int]:

@@ -46,9 +46,9 @@ def nsh_props(md_type: int, tlvs: tuple[tuple[int, int, bytes], ...] = ()) -> by
     """ED properties for encap(nsh(...)): md_type, then one property per MD2 TLV."""
     out = _pad8(struct.pack("!HBBB", _PROP_CLASS_NSH, _PROP_NSH_MD_TYPE, 5, md_type))
     for md_class, tlv_type, value in tlvs:
-        prop = struct.pack("!HBBHBB", _PROP_CLASS_NSH, _PROP_NSH_TLV, 8 + len(value),
-                           md_class, tlv_type, len(value)) + value
-        out += _pad8(prop)
+        padded = _pad8(value)  # OVS: the property length counts the value's padding
+        out += struct.pack("!HBBHBB", _PROP_CLASS_NSH, _PROP_NSH_TLV, 8 + len(padded),
+                           md_class, tlv_type, len(value)) + padded
     return out
 
 

@@ -1,0 +1,156 @@
+"""Run os-ken in-process on native threads, without osken-manager and without eventlet.
+
+Why our own serving loop instead of os-ken's OpenFlowController: in native mode its listener
+cannot be stopped or bound to an ephemeral port, and a closed connection never reaches
+DEAD_DISPATCHER (the per-switch send thread blocks forever, so the "switch left" event never
+arrives and the thread leaks). Here each connection's thread tears its Datapath down itself:
+shut the socket, mark it DEAD (observers get EventOFPStateChange), wake and join the sender.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Callable
+
+from os_ken import cfg
+from os_ken.base import app_manager
+from os_ken.controller import controller as osken_controller  # registers os-ken's options
+from os_ken.controller import ofp_handler
+from os_ken.controller.handler import DEAD_DISPATCHER
+from os_ken.lib import hub
+
+from sdn.app import NfvSwitchApp
+
+LOG = logging.getLogger(__name__)
+_ACTIVE = threading.Lock()  # os-ken's service registry is process-global: one runtime at a time
+
+
+class _Handshaker(ofp_handler.OFPHandler):
+    """os-ken's hello/features/port-desc handshake, minus its own (unstoppable) listener."""
+
+    def start(self):
+        return super(ofp_handler.OFPHandler, self).start()
+
+
+def _ensure_conf() -> None:
+    try:
+        cfg.CONF.socket_timeout
+    except cfg.NoSuchOptError:
+        cfg.CONF(args=[], project="os_ken")
+
+
+class _Server:
+    """Accept loop plus one thread per switch connection; everything joinable."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._conns: dict[threading.Thread, socket.socket] = {}
+        self.thread = threading.Thread(target=self._accept_loop, name="ofp-accept", daemon=True)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            t = threading.Thread(target=self._serve, args=(conn, addr), daemon=True,
+                                 name=f"ofp-conn-{addr[0]}:{addr[1]}")
+            with self._lock:
+                if self._stop.is_set():
+                    conn.close()
+                    break
+                self._conns[t] = conn
+            t.start()
+
+    def _serve(self, conn: socket.socket, addr) -> None:
+        dp = None
+        try:
+            dp = osken_controller.Datapath(conn, addr)
+            sender = hub.spawn(dp._send_loop)
+            dp.send_msg(dp.ofproto_parser.OFPHello(dp))
+            try:
+                dp._recv_loop()  # returns on EOF / error; its decorator closes the socket
+            finally:
+                _shutdown(conn)
+                dp.set_state(DEAD_DISPATCHER)  # the event native os-ken never delivers
+                if dp.send_q is not None:
+                    try:
+                        dp.send_q.put_nowait((b"", True))  # wake the sender so it can exit
+                    except Exception:
+                        pass
+                sender.join(5.0)
+        except Exception:
+            LOG.exception("switch connection %s failed", addr)
+        finally:
+            _shutdown(conn)
+            conn.close()
+            with self._lock:
+                self._conns.pop(threading.current_thread(), None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.sock.close()
+        self.thread.join(5.0)
+        with self._lock:
+            items = list(self._conns.items())
+        for _t, conn in items:
+            _shutdown(conn)
+        for t, _conn in items:
+            t.join(10.0)
+
+
+def _shutdown(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def start_controller(listen_host: str = "127.0.0.1", listen_port: int = 6653, *,
+                     echo_interval: float = 2.0, echo_timeout: float = 6.0,
+                     ) -> tuple[NfvSwitchApp, Callable[[], None]]:
+    """Start the OpenFlow listener and the os-ken apps; returns (driver, stop).
+
+    ``listen_port=0`` picks a free port (read it back from ``driver.listen_port``). ``stop()``
+    closes every switch connection and joins every thread it started.
+    """
+    if not _ACTIVE.acquire(blocking=False):
+        raise RuntimeError("an os-ken runtime is already running in this process")
+    try:
+        _ensure_conf()
+        manager = app_manager.AppManager()
+        handshaker = manager.instantiate(_Handshaker)
+        app = manager.instantiate(NfvSwitchApp, echo_interval=echo_interval,
+                                  echo_timeout=echo_timeout)
+        handshaker.start()
+        app.start()
+        server = _Server(listen_host, listen_port)
+    except BaseException:
+        _ACTIVE.release()
+        raise
+    app.listen_port = server.port
+    server.thread.start()
+    stopped = threading.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        stopped.set()
+        try:
+            server.stop()
+            manager.close()  # stops the apps' event threads (and our monitor/dispatcher)
+        finally:
+            _ACTIVE.release()
+
+    return app, stop

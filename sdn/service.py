@@ -1,0 +1,173 @@
+"""The controller's core: holds the desired document and keeps every switch converged on it.
+
+Level-triggered: a new document, a switch connecting, a port change all lead to the same
+thing — re-derive the switch's desired flows and push only the difference. A switch that
+(re)connects is read first, so a restarted controller or switch converges without flushing
+live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriver``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from sdn.document import DocumentError, SfcDocument, with_paths
+from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
+from sdn.flows import Owned, compute_owned_states, merge
+from sdn.sync import Plan, plan_changes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SwitchStatus:
+    name: str
+    dpid: int
+    connected: bool
+    generation: int  # the last generation this switch acknowledged
+    flows: int
+    groups: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    generation: int
+    changes: dict[int, int] = field(default_factory=dict)  # dpid -> flow/group changes sent
+    seconds: float = 0.0
+
+
+class SfcController:
+    """Owns the desired state; every public method is thread-safe."""
+
+    def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic):
+        self._driver = driver
+        self._timeout = timeout
+        self._now = now
+        self._lock = threading.RLock()
+        self._document = SfcDocument()
+        self._generation = 0
+        self._installed: dict[int, Owned] = {}  # what each switch holds of ours, by owner
+        self._acked: dict[int, int] = {}
+        self._errors: dict[int, str] = {}
+        driver.subscribe(self._on_switch_event)
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def document(self) -> SfcDocument:
+        return self._document
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def status(self) -> list[SwitchStatus]:
+        with self._lock:
+            connected = self._driver.switches()
+            out = []
+            names = {s.dpid: s.name for s in self._document.switches}
+            for dpid in sorted(set(names) | set(connected)):
+                state = merge(self._installed.get(dpid, {}))
+                out.append(SwitchStatus(names.get(dpid, ""), dpid, dpid in connected, self._acked.get(dpid, 0),
+                                        len(state.flows), len(state.groups), self._errors.get(dpid, "")))
+            return out
+
+    # ----------------------------------------------------------------- changes
+    def apply_document(self, doc: SfcDocument) -> ApplyResult:
+        """Make ``doc`` the desired state on every switch, or change nothing and raise.
+
+        Raises DocumentError (bad reference, missing port, switch not connected) or ApplyError
+        (a switch refused or did not acknowledge; switches already changed are rolled back).
+        """
+        with self._lock:
+            started = self._now()
+            connected = self._driver.switches()
+            for switch in doc.switches:
+                if switch.dpid not in connected and _is_used(doc, switch.name):
+                    raise DocumentError(f"switches[{switch.name}]",
+                                        f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
+            ports = {dpid: info.ports for dpid, info in connected.items()}
+            desired = compute_owned_states(doc, ports)
+            for dpid in connected:
+                desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
+            generation = self._generation + 1
+            changes = self._push(desired)
+            self._document, self._generation = doc, generation
+            for dpid in desired:
+                self._acked[dpid] = generation
+                self._errors.pop(dpid, None)
+            return ApplyResult(generation, changes, self._now() - started)
+
+    def upsert_paths(self, paths: Iterable[dict], remove: Iterable[str] = ()) -> ApplyResult:
+        """Add or replace paths (given as document entries) and remove others by name.
+
+        The result is checked as a whole document, exactly as apply_document would.
+        """
+        with self._lock:
+            return self.apply_document(with_paths(self._document, list(paths), set(remove)))
+
+    def _push(self, desired: dict[int, Owned]) -> dict[int, int]:
+        done: list[tuple[int, Owned]] = []
+        changes: dict[int, int] = {}
+        try:
+            for dpid, owned in desired.items():
+                before = self._installed.get(dpid, {})
+                plan = _plan_between(before, owned)
+                if not plan.empty:
+                    self._driver.apply(dpid, plan, self._timeout)
+                changes[dpid] = plan.size
+                done.append((dpid, before))
+                self._installed[dpid] = owned
+        except ApplyError:
+            for dpid, before in reversed(done):  # best effort: restore what was in force
+                try:
+                    self._driver.apply(dpid, _plan_between(self._installed[dpid], before), self._timeout)
+                    self._installed[dpid] = before
+                except ApplyError as exc:
+                    self._errors[dpid] = f"rollback failed: {exc}"
+            raise
+        return changes
+
+    # ----------------------------------------------------------------- switch events
+    def _on_switch_event(self, event: SwitchEvent) -> None:
+        with self._lock:
+            if event.kind == "disconnected":
+                return
+            try:
+                self._converge(event.dpid, read=event.kind == "connected")
+            except (DocumentError, ApplyError) as exc:
+                log.warning("switch %#x not converged: %s", event.dpid, exc)
+                self._errors[event.dpid] = str(exc)
+
+    def _converge(self, dpid: int, read: bool) -> None:
+        """Bring one switch to the current document, reading its flows first on (re)connect."""
+        info = self._driver.switches().get(dpid)
+        if info is None:
+            return
+        if read:
+            self._installed[dpid] = {"switch": self._driver.read_state(dpid, self._timeout)}
+        owned = compute_owned_states(self._document, {dpid: info.ports}).get(dpid, {})
+        plan = _plan_between(self._installed.get(dpid, {}), owned)
+        if not plan.empty:
+            self._driver.apply(dpid, plan, self._timeout)
+        self._installed[dpid] = owned
+        self._acked[dpid] = self._generation
+        self._errors.pop(dpid, None)
+
+
+def _plan_between(before: Owned, after: Owned) -> Plan:
+    """Diff only the owners whose part changed (memoised parts compare by identity first)."""
+    changed = [k for k in set(before) | set(after) if before.get(k) is not after.get(k) and before.get(k) != after.get(k)]
+    if not changed:
+        return Plan()
+    old = merge({k: before[k] for k in changed if k in before})
+    new = merge({k: after[k] for k in changed if k in after})
+    return plan_changes(old, new)
+
+
+def _is_used(doc: SfcDocument, switch: str) -> bool:
+    return any(inst.switch == switch for f in doc.service_functions for inst in f.instances)
+
