@@ -107,3 +107,12 @@ def freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(freeze(v) for v in value)
     return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of ``freeze``: plain dicts and lists again (for handing to tosca-parser)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value

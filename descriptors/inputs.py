@@ -86,7 +86,7 @@ def resolve(
             spec = declared.get(name)
             if spec is None:
                 col.add(_node_of(path), _field_of(path), f"get_input {name!r} names no declared input", path)
-                return value
+                return InputRef(name)
             if spec.default is not None:
                 return spec.default
             if params is not None:

@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 from typing import Any, Mapping, Union
 
 from descriptors import tosca
-from descriptors.common import CP, FP_TACKER, VDU, VNFFG_GROUP, TypeIndex, as_map, node_templates
+from descriptors.common import CP, FP_TACKER, VDU, VNFFG_GROUP, TypeIndex, as_map, node_templates, thaw
 from descriptors.errors import Collector, DescriptorError, Issue
 from descriptors.inputs import parse_inputs, resolve
 from descriptors.nsd import Nsd, build_nsd, vnfd_imports
@@ -148,7 +148,7 @@ def _load_doc(kind: str, doc: SourceDoc, params: dict[str, Any] | None, name: st
                 col.add(None, "imports", f"VNFD {imp!r} has no substitution_mappings, so an NSD "
                         "cannot use it", ("imports", index))
             else:
-                extra.update(vnfd.node_types)
+                extra.update(thaw(vnfd.node_types))
         col.raise_if_any()
     types = _types(data, extra)
     _check_types(raw_topo, types, col)

@@ -1,0 +1,76 @@
+"""The controller's gRPC API: a thin servicer over SfcController, plus health and reflection."""
+
+from __future__ import annotations
+
+import json
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from sdn.api.errors import ErrorMappingInterceptor
+from sdn.api.v1 import sfc_pb2, sfc_pb2_grpc
+from sdn.document import DocumentError, dumps, load_document
+from sdn.service import ApplyResult, SfcController
+
+MAX_MESSAGE = 64 * 1024 * 1024
+SERVICE_NAME = sfc_pb2.DESCRIPTOR.services_by_name["SfcController"].full_name
+
+
+class SfcServicer(sfc_pb2_grpc.SfcControllerServicer):
+    def __init__(self, controller: SfcController):
+        self._controller = controller
+
+    def ApplyDocument(self, request, context):
+        doc = load_document(request.document, request.source or "document")
+        return _reply(self._controller.apply_document(doc))
+
+    def UpsertPaths(self, request, context):
+        paths = json.loads(request.paths_json) if request.paths_json else []
+        if not isinstance(paths, list):
+            raise DocumentError("paths_json", "must be a JSON list of path entries")
+        return _reply(self._controller.upsert_paths(paths, list(request.remove)))
+
+    def GetState(self, request, context):
+        doc = self._controller.document
+        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions}
+        return sfc_pb2.State(
+            generation=self._controller.generation,
+            paths=[sfc_pb2.PathSummary(name=p.name, spi=p.spi, hops=list(p.hops),
+                                       classifiers=[c.name for c in p.classifiers],
+                                       switch=fn_switch.get(p.hops[0], "")) for p in doc.paths],
+            switches=[sfc_pb2.SwitchStatus(name=s.name, dpid=s.dpid, connected=s.connected,
+                                           generation=s.generation, flows=s.flows, groups=s.groups,
+                                           error=s.error) for s in self._controller.status()],
+            document_json=dumps(doc))
+
+
+def _reply(result: ApplyResult) -> sfc_pb2.ApplyReply:
+    return sfc_pb2.ApplyReply(generation=result.generation, seconds=result.seconds,
+                              switches=[sfc_pb2.SwitchChange(dpid=d, changes=c) for d, c in sorted(result.changes.items())])
+
+
+def serve(controller: SfcController, address: str, max_workers: int = 8) -> tuple[grpc.Server, int]:
+    """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                         interceptors=[ErrorMappingInterceptor()],
+                         options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                  ("grpc.max_send_message_length", MAX_MESSAGE)])
+    sfc_pb2_grpc.add_SfcControllerServicer_to_server(SfcServicer(controller), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    return server, port
+
+
+def connect(address: str) -> sfc_pb2_grpc.SfcControllerStub:
+    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                                      ("grpc.max_send_message_length", MAX_MESSAGE)])
+    return sfc_pb2_grpc.SfcControllerStub(channel)

@@ -1,0 +1,385 @@
+"""The os-ken application that implements ``SwitchDriver`` for real Open vSwitch bridges.
+
+One plan = one ONF bundle (atomic, ordered): group adds/modifies, flow adds/modifies/deletes,
+group deletes, commit, barrier. Messages are pre-encoded bytes (sdn.ofcodec), sent in large
+chunks straight onto the datapath's send queue, so OVS can work while we encode. Replies are
+matched by xid on os-ken's event thread and hand results to the waiting caller via
+``threading.Event`` (os-ken's hub.Event cannot time out in native mode). Subscriber callbacks
+run on their own thread, so a callback may call ``apply()`` without deadlocking os-ken.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from os_ken.base import app_manager
+from os_ken.controller import ofp_event
+from os_ken.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.ofproto import ofproto_v1_3 as ofp
+
+from sdn import ofcodec
+from sdn.cookie import APP_MASK, APP_SHIFT, APP_TAG, is_ours
+from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
+from sdn.flow import Flow, Group, GroupEntry, SwitchState
+from sdn.sync import Plan
+
+LOG = logging.getLogger(__name__)
+_CHUNK = 4096  # messages per socket write
+_ONF_ERRORS = {getattr(ofp, n): n[len("ONFERR_ET_"):] for n in dir(ofp) if n.startswith("ONFERR_ET_")}
+_ALL_STATES = [MAIN_DISPATCHER, DEAD_DISPATCHER]
+
+
+@dataclass
+class _Pending:
+    """One request in flight: the xid range it owns, what the switch said, when it is done."""
+
+    lo: int
+    hi: int
+    done: threading.Event = field(default_factory=threading.Event)
+    errors: list[Any] = field(default_factory=list)
+    replies: list[Any] = field(default_factory=list)
+    lost: bool = False
+
+
+class _Conn:
+    def __init__(self, dp: Any) -> None:
+        self.dp = dp
+        self.ports = {p.name.decode(errors="replace"): no for no, p in (dp.ports or {}).items()
+                      if no <= ofp.OFPP_MAX}
+        self.pending: dict[int, _Pending] = {}
+        self.xids = itertools.count(0x40000000)
+        self.bundles = itertools.count(1)
+        self.apply_lock = threading.Lock()
+        self.last_seen = time.monotonic()
+        self.group_cookies: dict[int, int] = {}
+
+
+class NfvSwitchApp(app_manager.OSKenApp):
+    """SwitchDriver over os-ken: connected datapaths by dpid, bundles, state read-back."""
+
+    OFP_VERSIONS = [ofp.OFP_VERSION]
+
+    def __init__(self, *args: Any, echo_interval: float = 2.0, echo_timeout: float = 6.0,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listen_port = 0
+        self._lock = threading.RLock()
+        self._conns: dict[int, _Conn] = {}
+        self._group_cookies: dict[int, dict[int, int]] = {}  # survives reconnects
+        self._callbacks: list[Callable[[SwitchEvent], None]] = []
+        self._events: queue.Queue[SwitchEvent | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._echo_interval, self._echo_timeout = echo_interval, echo_timeout
+        self._threads = [threading.Thread(target=self._dispatch_loop, name="sdn-events", daemon=True),
+                         threading.Thread(target=self._monitor_loop, name="sdn-echo", daemon=True)]
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+        return super().start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._events.put(None)
+        for t in self._threads:
+            if t.is_alive():
+                t.join(5.0)
+        super().stop()
+
+    # ------------------------------------------------------------ SwitchDriver
+
+    def switches(self) -> dict[int, SwitchInfo]:
+        with self._lock:
+            return {dpid: SwitchInfo(dpid, dict(c.ports), f"{c.dp.address[0]}:{c.dp.address[1]}")
+                    for dpid, c in self._conns.items()}
+
+    def subscribe(self, callback: Callable[[SwitchEvent], None]) -> None:
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def apply(self, dpid: int, plan: Plan, timeout: float = 10.0) -> None:
+        if plan.empty:
+            return
+        conn = self._conn(dpid)
+        with conn.apply_lock:
+            bundle = next(conn.bundles)
+            items: list[tuple[str, str, Any]] = (
+                [("group", "add", g) for g in plan.add_groups]
+                + [("group", "modify", g) for g in plan.modify_groups]
+                + [("flow", "add", f) for f in plan.add_flows]
+                + [("flow", "modify_strict", f) for f in plan.modify_flows]
+                + [("flow", "delete_strict", f) for f in plan.delete_flows]
+                + [("group", "delete", g) for g in plan.delete_groups])
+            open_xid = next(conn.xids)
+            first = next(conn.xids)
+            for _ in range(len(items) - 1):
+                next(conn.xids)
+            commit_xid, barrier_xid = next(conn.xids), next(conn.xids)
+            pending = self._register(conn, open_xid, barrier_xid)
+            try:
+                self._send_bundle(conn, bundle, items, open_xid, first, commit_xid, barrier_xid)
+                if not pending.done.wait(timeout):
+                    self._send(conn, [ofcodec.encode_bundle_ctrl(
+                        next(conn.xids), bundle, ofp.ONF_BCT_DISCARD_REQUEST)])
+                    raise ApplyError(f"switch {dpid:#x}: no acknowledgement within {timeout:g}s "
+                                     f"for a bundle of {len(items)} changes")
+            finally:
+                self._unregister(conn, barrier_xid)
+            if pending.lost:
+                raise ApplyError(f"switch {dpid:#x} disconnected before acknowledging the bundle")
+            if pending.errors:
+                raise ApplyError(self._describe_errors(dpid, pending.errors, items, first))
+            cookies = self._group_cookies.setdefault(dpid, {})
+            for g in plan.add_groups + plan.modify_groups:
+                cookies[g.group_id] = g.cookie
+            for g in plan.delete_groups:
+                cookies.pop(g.group_id, None)
+
+    def read_state(self, dpid: int, timeout: float = 10.0) -> SwitchState:
+        conn = self._conn(dpid)
+        dp, parser = conn.dp, conn.dp.ofproto_parser
+        flows_req = parser.OFPFlowStatsRequest(
+            dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY,
+            APP_TAG << APP_SHIFT, APP_MASK, parser.OFPMatch())
+        groups_req = parser.OFPGroupDescStatsRequest(dp, 0)
+        results = []
+        for req in (flows_req, groups_req):
+            xid = next(conn.xids)
+            req.xid = xid
+            pending = self._register(conn, xid, xid)
+            try:
+                dp.send_msg(req)
+                if not pending.done.wait(timeout):
+                    raise ApplyError(f"switch {dpid:#x}: no stats reply within {timeout:g}s")
+            finally:
+                self._unregister(conn, xid)
+            if pending.lost:
+                raise ApplyError(f"switch {dpid:#x} disconnected while reading its state")
+            if pending.errors:
+                raise ApplyError(self._describe_errors(dpid, pending.errors, [], 0))
+            results.append([entry for msg in pending.replies for entry in msg.body])
+        flows = frozenset(ofcodec.decode_flow_stats(s) for s in results[0] if is_ours(s.cookie))
+        known = self._group_cookies.get(dpid, {})
+        referenced: dict[int, int] = {}
+        for f in sorted(flows, key=lambda f: f.cookie):
+            for a in f.actions:
+                if isinstance(a, Group):
+                    referenced.setdefault(a.group_id, f.cookie)
+        groups = frozenset(
+            ofcodec.decode_group_desc(d, known.get(d.group_id, referenced.get(d.group_id, 0)))
+            for d in results[1] if d.group_id in known or d.group_id in referenced)
+        return SwitchState(flows, groups)
+
+    # ------------------------------------------------------------ sending
+
+    def _conn(self, dpid: int) -> _Conn:
+        with self._lock:
+            conn = self._conns.get(dpid)
+        if conn is None:
+            raise ApplyError(f"switch {dpid:#x} is not connected")
+        return conn
+
+    def _send(self, conn: _Conn, msgs: list[bytes]) -> None:
+        if not conn.dp.send(b"".join(msgs)):
+            raise ApplyError(f"switch {conn.dp.id:#x}: connection is closing")
+
+    def _send_bundle(self, conn: _Conn, bundle: int, items: list, open_xid: int, first: int,
+                     commit_xid: int, barrier_xid: int) -> None:
+        add = ofcodec.encode_bundle_add
+        chunk = [ofcodec.encode_bundle_ctrl(open_xid, bundle, ofp.ONF_BCT_OPEN_REQUEST)]
+        for i, (kind, command, value) in enumerate(items):
+            xid = first + i
+            if kind == "group":
+                inner = ofcodec.encode_group_mod(value, command, xid)
+            else:
+                inner = ofcodec.flow_mod_encoder(value, command)(value, xid)
+            chunk.append(add(inner, bundle))
+            if len(chunk) >= _CHUNK:
+                self._send(conn, chunk)
+                chunk = []
+        chunk.append(ofcodec.encode_bundle_ctrl(commit_xid, bundle, ofp.ONF_BCT_COMMIT_REQUEST))
+        chunk.append(ofcodec.encode_barrier(barrier_xid))
+        self._send(conn, chunk)
+
+    # ------------------------------------------------------------ reply routing
+
+    def _register(self, conn: _Conn, lo: int, hi: int) -> _Pending:
+        pending = _Pending(lo, hi)
+        with self._lock:
+            conn.pending[hi] = pending
+        return pending
+
+    def _unregister(self, conn: _Conn, key: int) -> None:
+        with self._lock:
+            conn.pending.pop(key, None)
+
+    def _route(self, msg: Any) -> _Pending | None:
+        with self._lock:
+            conn = self._conns.get(msg.datapath.id)
+            if conn is None or conn.dp is not msg.datapath:
+                return None
+            conn.last_seen = time.monotonic()
+            pending = conn.pending.get(msg.xid)
+            if pending is None:
+                pending = next((p for p in conn.pending.values() if p.lo <= msg.xid <= p.hi), None)
+            return pending
+
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def _on_barrier(self, ev: Any) -> None:
+        pending = self._route(ev.msg)
+        if pending is not None and ev.msg.xid == pending.hi:
+            pending.done.set()
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
+    def _on_error(self, ev: Any) -> None:
+        pending = self._route(ev.msg)
+        if pending is None:
+            LOG.warning("unsolicited OpenFlow error from %s: %s", ev.msg.datapath.id,
+                        _error_name(ev.msg))
+            return
+        pending.errors.append(ev.msg)
+        if pending.lo == pending.hi:  # a stats request: the error is the answer
+            pending.done.set()
+
+    @set_ev_cls([ofp_event.EventOFPFlowStatsReply, ofp_event.EventOFPGroupDescStatsReply],
+                MAIN_DISPATCHER)
+    def _on_stats(self, ev: Any) -> None:
+        pending = self._route(ev.msg)
+        if pending is not None:
+            pending.replies.append(ev.msg)
+            if not ev.msg.flags & ofp.OFPMPF_REPLY_MORE:
+                pending.done.set()
+
+    @set_ev_cls(ofp_event.EventOFPEchoReply, MAIN_DISPATCHER)
+    def _on_echo(self, ev: Any) -> None:
+        self._route(ev.msg)
+
+    # ------------------------------------------------------------ switch lifecycle
+
+    @set_ev_cls(ofp_event.EventOFPStateChange, _ALL_STATES)
+    def _on_state(self, ev: Any) -> None:
+        dp = ev.datapath
+        if dp.id is None:
+            return
+        if ev.state == MAIN_DISPATCHER:
+            with self._lock:
+                old = self._conns.get(dp.id)
+                self._conns[dp.id] = _Conn(dp)
+            if old is not None:
+                self._fail_pending(old)
+                self._close(old.dp)
+            self._events.put(SwitchEvent("connected", dp.id))
+        elif ev.state == DEAD_DISPATCHER:
+            with self._lock:
+                conn = self._conns.get(dp.id)
+                if conn is None or conn.dp is not dp:
+                    return  # an older connection of a switch that already reconnected
+                del self._conns[dp.id]
+            self._fail_pending(conn)
+            self._events.put(SwitchEvent("disconnected", dp.id))
+
+    @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    def _on_port_status(self, ev: Any) -> None:
+        msg = ev.msg
+        with self._lock:
+            conn = self._conns.get(msg.datapath.id)
+            if conn is None or conn.dp is not msg.datapath:
+                return
+            name = msg.desc.name.decode(errors="replace")
+            before = dict(conn.ports)
+            if msg.reason == ofp.OFPPR_DELETE:
+                conn.ports.pop(name, None)
+            elif msg.desc.port_no <= ofp.OFPP_MAX:
+                conn.ports[name] = msg.desc.port_no
+            changed = before != conn.ports
+        if changed:
+            self._events.put(SwitchEvent("ports", msg.datapath.id))
+
+    def _fail_pending(self, conn: _Conn) -> None:
+        with self._lock:
+            waiting = list(conn.pending.values())
+        for p in waiting:
+            p.lost = True
+            p.done.set()
+
+    @staticmethod
+    def _close(dp: Any) -> None:
+        try:
+            dp.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ background threads
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            event = self._events.get()
+            if event is None:
+                return
+            with self._lock:
+                callbacks = list(self._callbacks)
+            for cb in callbacks:
+                try:
+                    cb(event)
+                except Exception:
+                    LOG.exception("switch event callback failed for %s", event)
+
+    def _monitor_loop(self) -> None:
+        """Echo each switch; one silent past echo_timeout (and not busy with us) is dropped."""
+        while not self._stopping.wait(self._echo_interval):
+            now = time.monotonic()
+            with self._lock:
+                conns = list(self._conns.values())
+            for conn in conns:
+                with self._lock:
+                    busy = bool(conn.pending)
+                if busy:
+                    conn.last_seen = now
+                elif now - conn.last_seen > self._echo_timeout:
+                    LOG.warning("switch %#x silent for %.1fs: closing", conn.dp.id,
+                                now - conn.last_seen)
+                    self._close(conn.dp)
+                else:
+                    try:
+                        conn.dp.send_msg(conn.dp.ofproto_parser.OFPEchoRequest(conn.dp))
+                    except Exception:
+                        self._close(conn.dp)
+
+    # ------------------------------------------------------------ errors
+
+    @staticmethod
+    def _describe_errors(dpid: int, errors: list[Any], items: list, first: int) -> str:
+        lines = []
+        for err in errors:
+            culprit = ""
+            data = bytes(err.data or b"")
+            if len(data) >= 8:
+                (xid,) = struct.unpack_from("!I", data, 4)
+                if 0 <= xid - first < len(items):
+                    kind, command, value = items[xid - first]
+                    text = (ofcodec.ofctl_text(value) if kind == "flow"
+                            else ofcodec.ofctl_group_text(value))
+                    culprit = f" in {kind} {command}: {text}"
+            lines.append(_error_name(err) + culprit)
+        culprits = [line for line in lines if " in " in line] or lines
+        return f"switch {dpid:#x} refused the change: " + "; ".join(culprits)
+
+
+def _error_name(err: Any) -> str:
+    if err.type == ofp.OFPET_EXPERIMENTER:
+        name = _ONF_ERRORS.get(getattr(err, "exp_type", -1), f"exp_type {getattr(err, 'exp_type', '?')}")
+        return f"experimenter error {name}"
+    try:
+        return f"{ofp.ofp_error_type_to_str(err.type)}/{ofp.ofp_error_code_to_str(err.type, err.code)}"
+    except Exception:
+        return f"error type {err.type} code {err.code}"
