@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -105,13 +106,16 @@ class Lab:
         self._hosts.append(host)
         return host
 
-    def sf(self, host: Host, kind: str, *args: str, **popen_kwargs: Any) -> subprocess.Popen[Any]:
-        """Start a reference SF (``python -m dataplane.sf KIND --iface IFACE ARGS``) in the host."""
-        popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
+    def sf(self, host: Host, kind: str, *args: str, wait_ready: float = 10.0,
+           **popen_kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a reference SF (``python -m dataplane.sf KIND --iface IFACE ARGS``) in the
+        host's namespace and wait for its ``ready`` line (its socket is bound)."""
         popen_kwargs.setdefault("stderr", subprocess.PIPE)
         proc = host.popen([sys.executable, "-m", "dataplane.sf", kind, "--iface", host.iface,
-                           *args], **popen_kwargs)
+                           *args], stdout=subprocess.PIPE, text=True, **popen_kwargs)
         self._procs.append(proc)
+        if wait_ready:
+            wait_for_line(proc, "ready", wait_ready)
         return proc
 
     def track(self, proc: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
@@ -132,6 +136,19 @@ class Lab:
         for br in reversed(self._bridges):
             self.db.delete_bridge(br)
         self._bridges.clear()
+
+
+def wait_for_line(proc: subprocess.Popen[Any], prefix: str, timeout: float) -> str:
+    """Read stdout lines until one starts with ``prefix``; raise with stderr if the process dies."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith(prefix):
+        err = ""
+        if proc.poll() is not None and proc.stderr is not None:
+            err = proc.stderr.read()
+        raise RuntimeError(f"{proc.args} not ready within {timeout}s: {line!r} {err}")
+    return line
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:

@@ -1,0 +1,1 @@
+"""Reference NSH-aware service functions (forwarder, firewall, counter)."""

@@ -1,0 +1,87 @@
+"""``nfv sfc``: hand the SDN controller a desired-state document, see what is applied where."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import grpc
+import yaml
+
+from nfvo.cli.main import CliError
+from nfvo.cli.output import print_table
+
+DEFAULT_ADDRESS = "127.0.0.1:50061"
+
+
+def register(subparsers) -> None:
+    sfc = subparsers.add_parser("sfc", help="service function chaining on the SDN controller")
+    sfc.add_argument("--controller", default=os.environ.get("NFV_SDN_ADDRESS", DEFAULT_ADDRESS),
+                     help="the controller's gRPC address (env NFV_SDN_ADDRESS; default %(default)s)")
+    sub = sfc.add_subparsers(dest="sfc_command", metavar="ACTION", required=True)
+    apply = sub.add_parser("apply", help="make a document the desired state; waits for every switch")
+    apply.add_argument("file", help="desired-state document (YAML or JSON), '-' for stdin")
+    apply.add_argument("--timeout", type=float, default=60.0)
+    apply.set_defaults(func=cmd_apply)
+    show = sub.add_parser("show", help="what is applied where")
+    show.add_argument("-f", "--format", choices=("table", "json", "yaml"), default="table")
+    show.set_defaults(func=cmd_show)
+    serve = sub.add_parser("controller", help="run the SDN controller in the foreground (same as nfv-sdn)")
+    serve.add_argument("controller_args", nargs="*", help="arguments for nfv-sdn (after --)")
+    serve.set_defaults(func=cmd_controller)
+
+
+def _stub(args):
+    from sdn.api.server import connect
+
+    return connect(args.controller)
+
+
+def _call(method, request, timeout: float, address: str):
+    try:
+        return method(request, timeout=timeout)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAVAILABLE:
+            raise CliError(f"controller at {address} is not reachable (is nfv-sdn running?)") from None
+        raise CliError(exc.details() or exc.code().name) from None
+
+
+def cmd_apply(args) -> int:
+    from sdn.api.v1 import sfc_pb2
+
+    try:
+        text = Path("/dev/stdin").read_text() if args.file == "-" else Path(args.file).read_text()
+    except OSError as exc:
+        raise CliError(f"{args.file}: {exc.strerror}") from None
+    reply = _call(_stub(args).ApplyDocument, sfc_pb2.ApplyDocumentRequest(document=text, source=args.file),
+                  args.timeout, args.controller)
+    changes = ", ".join(f"{s.dpid:#x}: {s.changes} changes" for s in reply.switches) or "no switches"
+    print(f"generation {reply.generation} acknowledged by every switch in {reply.seconds * 1000:.0f} ms ({changes})")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from google.protobuf.json_format import MessageToDict
+
+    from sdn.api.v1 import sfc_pb2
+
+    state = _call(_stub(args).GetState, sfc_pb2.GetStateRequest(), 10.0, args.controller)
+    if args.format != "table":
+        data = MessageToDict(state, preserving_proto_field_name=True)
+        data["document"] = json.loads(data.pop("document_json", "{}"))
+        print(json.dumps(data, indent=2) if args.format == "json" else yaml.safe_dump(data, sort_keys=False))
+        return 0
+    print(f"generation {state.generation}")
+    print_table("Service function paths", ["path", "SPI", "hops", "classifiers", "switch"],
+                [[p.name, str(p.spi), " → ".join(p.hops), ", ".join(p.classifiers), p.switch] for p in state.paths])
+    print_table("Switches", ["switch", "dpid", "connected", "generation", "flows", "groups", "error"],
+                [[s.name, f"{s.dpid:#x}", "yes" if s.connected else "no", str(s.generation), str(s.flows),
+                  str(s.groups), s.error] for s in state.switches])
+    return 0
+
+
+def cmd_controller(args) -> int:
+    from sdn.launcher import main as launcher_main
+
+    return launcher_main(list(args.controller_args))

@@ -1,0 +1,61 @@
+"""``nfv-sdn``: the SDN controller process (os-ken on native threads + its gRPC API)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+DEFAULT_OPENFLOW = "127.0.0.1:6653"
+DEFAULT_GRPC = "127.0.0.1:50061"
+
+
+def split_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nfv-sdn", description="nfvchain SDN controller")
+    parser.add_argument("--openflow", default=DEFAULT_OPENFLOW, type=split_address,
+                        help=f"where switches connect (default {DEFAULT_OPENFLOW})")
+    parser.add_argument("--grpc", default=DEFAULT_GRPC, help=f"the controller API (default {DEFAULT_GRPC})")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds a switch has to acknowledge")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
+    from sdn.api.server import serve
+    from sdn.osken_runtime import start_controller
+    from sdn.service import SfcController
+
+    host, port = args.openflow
+    driver, stop_openflow = start_controller(host, port)
+    try:
+        controller = SfcController(driver, timeout=args.timeout)
+        server, grpc_port = serve(controller, args.grpc)
+        print(f"nfv-sdn ready: openflow {host}:{driver.listen_port} grpc {args.grpc.rpartition(':')[0]}:{grpc_port}",
+              flush=True)
+        stop_event.wait()
+        server.stop(2.0).wait()
+    finally:
+        stop_openflow()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop_event = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop_event.set())
+    return run(args, stop_event)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
