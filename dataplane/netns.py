@@ -206,6 +206,27 @@ def get_tx_checksum(ifname: str, *, netns: str | None = None) -> bool:
         sock.close()
 
 
+def packet_socket(ns: str | None, iface: str, *, ethertype: int = 0x0003,
+                  ignore_outgoing: bool = True) -> socket.socket:
+    """A raw AF_PACKET socket bound to ``iface`` inside ``ns`` (for probes and tests: send
+    crafted frames, read what comes back) without spawning a helper process per frame."""
+    if ns is None:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+    else:
+        if not netns_exists(ns):
+            raise NetnsError(f"no netns {ns!r}")
+        sock = _pnetns.create_socket(ns, family=socket.AF_PACKET, socket_type=socket.SOCK_RAW,
+                                     proto=socket.htons(ethertype), flags=0)
+    try:
+        if ignore_outgoing:
+            sock.setsockopt(263, 23, 1)  # SOL_PACKET, PACKET_IGNORE_OUTGOING
+        sock.bind((iface, 0))
+    except OSError as exc:
+        sock.close()
+        raise NetnsError(f"cannot bind a packet socket to {iface!r} in {ns}: {exc}") from exc
+    return sock
+
+
 # -- processes -------------------------------------------------------------------------------
 def _setns_preexec(fd: int) -> Any:
     def enter() -> None:  # child side, between fork and exec

@@ -153,6 +153,17 @@ _FIELD_RES = (re.compile(r'(?:field|property|Property|parameter) "([^"]+)"'),
               re.compile(r'of property "([^"]+)"'))
 
 
+_VALUE_RE = re.compile(r'value "([^"]*)"')
+
+
+def _node_with(nodes: Mapping[str, Any], field: str, value: re.Match | None) -> str | None:
+    """Constraint errors name only the property: find the node whose value it was."""
+    owners = [n for n, t in nodes.items() if isinstance(t, Mapping)
+              and isinstance(t.get("properties"), Mapping) and field in t["properties"]
+              and (value is None or str(t["properties"][field]) == value.group(1))]
+    return owners[0] if len(owners) == 1 else None
+
+
 def check(data: Mapping[str, Any], col: Collector,
           extra_types: Mapping[str, Mapping[str, Any]] = {}) -> None:
     """Run tosca-parser over ``data``; every exception it collects becomes an issue."""
@@ -174,10 +185,12 @@ def check(data: Mapping[str, Any], col: Collector,
         if message in seen:
             continue
         seen.add(message)
+        nodes = topo.get("node_templates") if isinstance(topo.get("node_templates"), dict) else {}
         node_m = _NODE_RE.search(message)
-        node = node_m.group(1) if node_m and isinstance(topo.get("node_templates"), dict) \
-            and node_m.group(1) in topo["node_templates"] else None
+        node = node_m.group(1) if node_m and node_m.group(1) in nodes else None
         field = next((m.group(1) for r in _FIELD_RES if (m := r.search(message))), None)
+        if node is None and field is not None:
+            node = _node_with(nodes, field, _VALUE_RE.search(message))
         path = col.node_path(node, "properties", field) if node and field else (
             col.node_path(node) if node else ())
         col.add(node, field, f"{type(error).__name__}: {message}", path)

@@ -210,7 +210,7 @@ def build_graphs(topo: Mapping[str, Any], types: TypeIndex, col: Collector,
         where = (*gpath, gname, "properties")
         members = []
         for member in as_list(group.get("members")):
-            if member not in paths:
+            if not isinstance(member, str) or member not in paths:
                 col.add(gname, "members", f"{member!r} is not a forwarding path", (*gpath, gname, "members"))
             elif member in used:
                 col.add(gname, "members", f"{member!r} already belongs to another VNFFG", (*gpath, gname, "members"))

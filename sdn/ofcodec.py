@@ -92,6 +92,10 @@ def _action_bytes(action: Action) -> bytes:
         return struct.pack("!HHIH6x", ofp.OFPAT_OUTPUT, 16, action.port, max_len)
     if isinstance(action, Group):
         return struct.pack("!HHI", ofp.OFPAT_GROUP, 8, action.group_id)
+    if isinstance(action, SetField) and action.field == "in_port":
+        # OVS refuses set_field on OXM_OF_IN_PORT (OFPBAC_BAD_SET_ARGUMENT) but takes the
+        # 16-bit NXM_OF_IN_PORT, which is what ovs-ofctl itself sends for set_field:N->in_port.
+        return struct.pack("!HHIH6x", ofp.OFPAT_SET_FIELD, 16, 0x00000002, int(action.value))
     if isinstance(action, SetField):
         tlv = _oxm(action.field, action.value)
         length = 4 + len(tlv)

@@ -12,6 +12,11 @@ from __future__ import annotations
 import os
 import warnings
 
+# gRPC's fork handlers abort children forked (for namespaces, SFs) while its threads run;
+# we fork only to exec, so turn them off before grpc is first imported. Quiet its logging too.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 import pytest
 
 # os-ken pulls in eventlet; ovs.poller imports it and warns on every import. Noise, not signal.

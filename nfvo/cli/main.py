@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# We fork only to exec (namespaces, SFs): gRPC's fork handlers would abort such children.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+from nfvo.cli.errors import CliError
 
 GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo")
 
-
-class CliError(Exception):
-    """A failure worth one line to the user (no traceback)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import yaml
 
-from nfvo.cli.main import CliError
+from nfvo.cli.errors import CliError
 from nfvo.cli.output import print_table
 
 DEFAULT_ADDRESS = "127.0.0.1:50061"

@@ -1,0 +1,6 @@
+"""The CLI's one user-facing error type (its own module, so ``python -m nfvo.cli.main`` and
+the ``nfv`` entry point share one class)."""
+
+
+class CliError(Exception):
+    """A failure worth one line to the user (no traceback)."""
