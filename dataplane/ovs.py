@@ -34,12 +34,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class OvsInstance:
     """Start/stop a private ovsdb-server + ovs-vswitchd pair rooted in ``run_dir``.
 
-    Daemons are direct children (not ``--detach``) so ``stop()`` can wait for their exit, and
-    they get SIGTERM if the parent thread dies. Start from a long-lived thread.
+    Daemons are direct children (not ``--detach``) so ``stop()`` can wait for their exit. With
+    ``die_with_parent`` (default) they get SIGTERM when the thread that started them exits (so a
+    crashed test run leaves no vswitchd behind): start from a long-lived thread, or pass False.
     """
 
-    def __init__(self, run_dir: Path, *, schema: Path = SCHEMA, timeout: float = 15.0) -> None:
+    def __init__(self, run_dir: Path, *, schema: Path = SCHEMA, timeout: float = 15.0,
+                 die_with_parent: bool = True) -> None:
         self.run_dir = Path(run_dir).resolve()
+        self.die_with_parent = die_with_parent
         self.schema = schema
         self.timeout = timeout
         self.db_path = self.run_dir / "conf.db"
@@ -154,7 +157,8 @@ class OvsInstance:
         with open(self.run_dir / f"{argv[0]}.stderr", "ab") as err:
             return subprocess.Popen(argv, env=self.env, cwd=self.run_dir,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, preexec_fn=_die_with_parent)
+                                    stderr=err,
+                                    preexec_fn=_die_with_parent if self.die_with_parent else None)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], ctl: str, log: str) -> None:
         deadline = time.monotonic() + self.timeout

@@ -70,6 +70,13 @@ def _field(name: str) -> tuple[bytes, bytes, Callable[[Any], bytes]]:
     return bytes(plain[:-size]), bytes(masked[:-2 * size]), enc
 
 
+@lru_cache(maxsize=None)
+def _rank(name: str) -> int:
+    """OXM order (os-ken's field table order): prerequisites before the fields needing them,
+    which OVS checks field by field while parsing (arp_op before eth_type is refused)."""
+    return next(i for i, f in enumerate(ofp.oxm_types) if f.name == name)
+
+
 def _is_masked(value: Any) -> bool:
     return isinstance(value, tuple) or (isinstance(value, str) and "/" in value)
 
@@ -136,9 +143,11 @@ def _compile(command: int, table: int, priority: int, goto: int | None,
              fields: tuple[tuple[str, bool], ...], actions: tuple) -> Callable[[Flow, int], bytes]:
     """An encoder for one flow shape: constant chunks precomputed, values patched in."""
     tail = _FM_BODY.pack(0, 0, table, command, 0, 0, priority, ofp.OFP_NO_BUFFER, ANY, ANY, 0)[8:]
-    field_fns = [(_field(n)[1] if m else _field(n)[0], _field(n)[2], m) for n, m in fields]
+    order = sorted(range(len(fields)), key=lambda i: _rank(fields[i][0]))
+    field_fns = [(i, fields[i][0], _field(fields[i][0])[1 if fields[i][1] else 0],
+                  _field(fields[i][0])[2], fields[i][1]) for i in order]
     match_len = 4 + sum(len(h) + len(enc_zero(n)) * (2 if m else 1)
-                        for (h, _e, m), (n, _m) in zip(field_fns, fields))
+                        for _i, n, h, _e, m in field_fns)
     match_head = struct.pack("!HH", ofp.OFPMT_OXM, match_len)
     match_pad = b"\0" * (-match_len % 8)
     with_instr = command not in (ofp.OFPFC_DELETE, ofp.OFPFC_DELETE_STRICT)
@@ -147,12 +156,14 @@ def _compile(command: int, table: int, priority: int, goto: int | None,
     header = _OFP_HEADER.pack
 
     def encode(flow: Flow, xid: int) -> bytes:
-        parts = [b"", _U64.pack(flow.cookie), tail, match_head]
-        for (hdr, enc, masked), (_name, value) in zip(field_fns, flow.match):
+        parts = [_U64.pack(flow.cookie), tail, match_head]
+        match = flow.match
+        for i, name, hdr, enc, masked in field_fns:
+            value = match[i][1]
             if not masked:
                 parts += (hdr, enc(value))
             elif isinstance(value, str):
-                parts.append(_oxm(_name, value))
+                parts.append(_oxm(name, value))
             else:
                 parts += (hdr, enc(value[0]), enc(value[1]))
         parts.append(match_pad)

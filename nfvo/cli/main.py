@@ -10,10 +10,13 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 # We fork only to exec (namespaces, SFs): gRPC's fork handlers would abort such children.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+# os-ken and the ovs IDL import eventlet (which we keep off); its deprecation notice is noise.
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
 from nfvo.cli.errors import CliError
 

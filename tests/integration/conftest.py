@@ -17,6 +17,7 @@ An autouse check fails any test that leaves a namespace, link or child process b
 from __future__ import annotations
 
 import os
+import signal
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -162,4 +163,10 @@ def _leak_check(request: pytest.FixtureRequest, run_prefix: str) -> Iterator[Non
             netns.delete_netns(ns)
         for link in leaks["links"]:
             netns.delete_link(link)
+        for pid in leaks["processes"]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         pytest.fail(f"test leaked {leaks}")
