@@ -124,18 +124,29 @@ class Lab:
         return proc
 
     def cleanup(self) -> None:
-        """Terminate processes, delete hosts (ports, veths, namespaces) and bridges."""
+        """Terminate processes, delete hosts (ports, veths, namespaces) and bridges. Best
+        effort: every step is tried even if an earlier one fails; the first error is raised."""
+        errors: list[BaseException] = []
+
+        def attempt(fn: Any, *args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # keep cleaning; report afterwards
+                errors.append(exc)
+
         for proc in reversed(self._procs):
-            stop_process(proc)
-        self._procs.clear()
+            attempt(stop_process, proc)
         for host in reversed(self._hosts):
-            self.db.delete_port(host.bridge, host.port)
-            netns.delete_netns(host.ns)
-            netns.delete_link(host.port, missing_ok=True)
-        self._hosts.clear()
+            attempt(self.db.delete_port, host.bridge, host.port)
+            attempt(netns.delete_netns, host.ns)
+            attempt(netns.delete_link, host.port)
         for br in reversed(self._bridges):
-            self.db.delete_bridge(br)
+            attempt(self.db.delete_bridge, br)
+        self._procs.clear()
+        self._hosts.clear()
         self._bridges.clear()
+        if errors:
+            raise errors[0]
 
 
 def wait_for_line(proc: subprocess.Popen[Any], prefix: str, timeout: float) -> str:

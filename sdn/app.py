@@ -117,7 +117,9 @@ class NfvSwitchApp(app_manager.OSKenApp):
                 [("group", "add", g) for g in plan.add_groups]
                 + [("group", "modify", g) for g in plan.modify_groups]
                 + [("flow", "add", f) for f in plan.add_flows]
-                + [("flow", "modify_strict", f) for f in plan.modify_flows]
+                # ADD replaces an entry with the same table/priority/match atomically and, unlike
+                # MODIFY_STRICT (which OVS applies without touching the cookie), sets its cookie.
+                + [("flow", "add", f) for f in plan.modify_flows]
                 + [("flow", "delete_strict", f) for f in plan.delete_flows]
                 + [("group", "delete", g) for g in plan.delete_groups])
             open_xid = next(conn.xids)

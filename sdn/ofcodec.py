@@ -310,8 +310,9 @@ _OFCTL_PORT = {0xFFFFFFF8: "in_port", 0xFFFFFFFA: "NORMAL", 0xFFFFFFFB: "FLOOD",
 
 def _ofctl_value(value: Any) -> str:
     if isinstance(value, tuple):
-        return f"{_ofctl_value(value[0])}/{_ofctl_value(value[1])}"
-    return hex(value) if isinstance(value, int) else str(value)
+        v, m = value
+        return f"{v:#x}/{m:#x}" if isinstance(v, int) else f"{v}/{m}"
+    return str(value)
 
 
 def _ofctl_action(a: Action) -> str:

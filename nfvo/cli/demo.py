@@ -64,8 +64,8 @@ def cmd_demo(args) -> int:
             _step(f"SDN controller up: OpenFlow 127.0.0.1:{of_port}, gRPC {grpc_address}")
             dpid = 0xD3
             bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{of_port}")
-            client = lab.host(bridge, "10.0.0.1/24")
-            server = lab.host(bridge, "10.0.0.2/24")
+            client = lab.host(bridge, "10.0.0.1/24", mtu=1500)
+            server = lab.host(bridge, "10.0.0.2/24", mtu=1500)
             sfs = {name: lab.host(bridge, f"10.99.0.{i + 1}/24") for i, name in enumerate(("firewall", "counter", "forwarder"))}
             _step(f"bridge {bridge} (dpid {dpid:#x}): client {client.ip}, server {server.ip}, SFs {', '.join(sfs)}")
             report = workdir / "counter.json"

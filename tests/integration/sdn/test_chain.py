@@ -19,7 +19,7 @@ from tests.integration.sdn.chain_lab import new_dpid, running_controller
 
 pytestmark = pytest.mark.integration
 
-HTTP_PORT, BYPASS_PORT, BLOCKED_PORT, UDP_PORT = 8080, 9090, 2323, 5353
+HTTP_PORT, BYPASS_PORT, BLOCKED_PORT, UDP_PORT, IPERF_PORT = 8080, 9090, 2323, 5353, 5201
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,8 @@ def http_get(client, url: str, timeout: float = 5.0) -> subprocess.CompletedProc
 def test_chain_end_to_end(controller, lab, ovs, tmp_path):
     dpid = new_dpid()
     bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{controller.openflow_port}")
-    client = lab.host(bridge, "10.0.0.1/24")
-    server = lab.host(bridge, "10.0.0.2/24")
+    client = lab.host(bridge, "10.0.0.1/24", mtu=1500)
+    server = lab.host(bridge, "10.0.0.2/24", mtu=1500)
     fw = lab.host(bridge, "10.99.0.1/24")
     c1 = lab.host(bridge, "10.99.0.2/24")
     c2 = lab.host(bridge, "10.99.0.3/24")
@@ -85,7 +85,8 @@ def test_chain_end_to_end(controller, lab, ovs, tmp_path):
         "service_function_paths": [
             {"name": "web", "spi": 7, "hops": ["fw", "c1", "c2"], "classifiers": [
                 {"name": "http", "in_port": client.port, "match": {"tcp_dst": HTTP_PORT}},
-                {"name": "blocked", "in_port": client.port, "match": {"tcp_dst": BLOCKED_PORT}}]},
+                {"name": "blocked", "in_port": client.port, "match": {"tcp_dst": BLOCKED_PORT}},
+                {"name": "bulk", "in_port": client.port, "match": {"tcp_dst": IPERF_PORT}}]},
             {"name": "dns", "spi": 8, "hops": ["fwd", "c1"], "classifiers": [
                 {"name": "udp", "in_port": client.port, "match": {"udp_dst": UDP_PORT, "nw_dst": "10.0.0.0/24"}}]},
         ],
@@ -104,6 +105,14 @@ def test_chain_end_to_end(controller, lab, ovs, tmp_path):
     time.sleep(0.5)
     body = http_get(client, f"http://{server.ip}:{HTTP_PORT}/")
     assert body.returncode == 0 and "Directory listing" in body.stdout, body.stderr
+    # bulk TCP with full-size frames through three SFs (NSH adds 38 bytes: SF ports need MTU >= 1538)
+    iperf_server = lab.track(server.popen(["iperf3", "-s", "-1", "-B", server.ip, "-p", str(IPERF_PORT)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(0.3)
+    bulk = client.exec(["iperf3", "-c", server.ip, "-p", str(IPERF_PORT), "-t", "1", "-J"], check=False, timeout=30)
+    mbits = json.loads(bulk.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+    assert mbits > 20, f"bulk TCP through the chain stalled: {mbits:.1f} Mbit/s"
+    iperf_server.wait(timeout=10)
     # UDP through fwd -> c1
     receiver = server.popen([sys.executable, "-c",
                              "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
