@@ -158,7 +158,7 @@ def wait_for_line(proc: subprocess.Popen[Any], prefix: str, timeout: float) -> s
         err = ""
         if proc.poll() is not None and proc.stderr is not None:
             err = proc.stderr.read()
-        raise RuntimeError(f"{proc.args} not ready within {timeout}s: {line!r} {err}")
+        raise RuntimeError(f"{proc.args!r} not ready within {timeout}s: {line!r} {err}")
     return line
 
 

@@ -293,5 +293,6 @@ def _socket_in(netns: str | None) -> socket.socket:
         return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if not netns_exists(netns):
         raise NetnsError(f"no netns {netns!r}")
-    return _pnetns.create_socket(netns, family=socket.AF_INET, socket_type=socket.SOCK_DGRAM,
-                                 flags=0)
+    sock: socket.socket = _pnetns.create_socket(netns, family=socket.AF_INET,
+                                                socket_type=socket.SOCK_DGRAM, flags=0)
+    return sock

@@ -206,7 +206,8 @@ def parse_nsh(data: bytes | memoryview) -> tuple[Nsh, int]:
     if base.md_type == MD_TYPE_1:
         if size != MD1_LEN:
             raise NshError(f"MD type 1 needs length 6, got {base.length}")
-        metadata = Md1(struct.unpack("!4I", ctx))  # type: ignore[arg-type]
+        c1, c2, c3, c4 = struct.unpack("!4I", ctx)
+        metadata = Md1((c1, c2, c3, c4))
     elif base.md_type == MD_TYPE_2:
         metadata = Md2.parse(ctx)
     else:

@@ -173,7 +173,7 @@ class OvsInstance:
                 if res.returncode == 0:
                     return
             time.sleep(0.02)
-        raise OvsError(f"{proc.args[0]} not ready after {self.timeout}s\n{self.log_tail(log)}")
+        raise OvsError(f"{proc.args!r} not ready after {self.timeout}s\n{self.log_tail(log)}")
 
     @staticmethod
     def _reap(proc: subprocess.Popen[bytes], asked_to_exit: bool) -> None:

@@ -8,12 +8,13 @@ idempotent; every method is serialized by a lock (the IDL is not thread-safe).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import ovs.db.idl
 import ovs.jsonrpc
@@ -21,8 +22,9 @@ import ovs.poller
 import ovs.stream
 
 T = TypeVar("T")
-Txn = ovs.db.idl.Transaction
-Row = ovs.db.idl.Row
+_Transaction = ovs.db.idl.Transaction
+Txn: TypeAlias = Any  # ovs.db.idl.Transaction (the ovs package is untyped)
+Row: TypeAlias = Any  # ovs.db.idl.Row
 DEFAULT_PROTOCOLS = ("OpenFlow13", "OpenFlow14", "OpenFlow15")
 
 
@@ -83,7 +85,7 @@ def _fetch_schema(remote: str, timeout: float) -> Any:
     err, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(remote),
                                                timeout=int(timeout * 1000))
     if err:
-        raise OvsdbError(f"cannot connect to {remote}: {ovs.stream.os.strerror(err)}")
+        raise OvsdbError(f"cannot connect to {remote}: {os.strerror(err)}")
     rpc = ovs.jsonrpc.Connection(stream)
     try:
         req = ovs.jsonrpc.Message.create_request("get_schema", ["Open_vSwitch"])
@@ -138,7 +140,7 @@ class Ovsdb:
                 port.name, port.interfaces = name, [iface]
                 br = txn.insert(self._table("Bridge"))
                 br.name, br.ports = name, [port]
-                root = self._root()
+                root = self._need_root()
                 root.verify("bridges")
                 root.bridges = list(root.bridges) + [br]
             _set(br, "fail_mode", [fail_mode] if fail_mode else [])
@@ -171,7 +173,7 @@ class Ovsdb:
                 if missing_ok:
                     return
                 raise NotFound(f"no bridge {name!r}")
-            root = self._root()
+            root = self._need_root()
             root.verify("bridges")
             root.bridges = [b for b in root.bridges if b.uuid != br.uuid]
 
@@ -267,7 +269,7 @@ class Ovsdb:
                 raise InterfaceError(f"interface {name!r}: {_one(iface.error, 'ofport -1')}")
             if port_no > 0:
                 found.append(port_no)
-            return port_no > 0
+            return bool(port_no > 0)
 
         self._wait(assigned, f"ofport of {name}", timeout)
         return found[-1]
@@ -345,6 +347,12 @@ class Ovsdb:
         rows = list(self._table("Open_vSwitch").rows.values())
         return rows[0] if rows else None
 
+    def _need_root(self) -> Row:
+        root = self._root()
+        if root is None:
+            raise OvsdbError(f"{self.remote} has no Open_vSwitch row (database not initialised)")
+        return root
+
     def _find(self, table: str, name: str) -> Row | None:
         return next((r for r in self._table(table).rows.values() if r.name == name), None)
 
@@ -398,7 +406,7 @@ class Ovsdb:
             while True:
                 self._idl.run()
                 seqno = self._idl.change_seqno
-                txn = Txn(self._idl)
+                txn = _Transaction(self._idl)
                 try:
                     result = body(txn)
                 except BaseException:
@@ -408,18 +416,14 @@ class Ovsdb:
                 if wait_applied and root is not None:
                     root.increment("next_cfg")
                 status = txn.commit_block()
-                if status in (Txn.SUCCESS, Txn.UNCHANGED):
+                if status in (_Transaction.SUCCESS, _Transaction.UNCHANGED):
                     break
-                if status != Txn.TRY_AGAIN or time.monotonic() > deadline:
+                if status != _Transaction.TRY_AGAIN or time.monotonic() > deadline:
                     raise OvsdbError(f"OVSDB transaction failed: {status}: {txn.get_error()}")
                 self._wait(lambda: self._idl.change_seqno != seqno, "OVSDB change")
-            if wait_applied and status == Txn.SUCCESS:
+            if wait_applied and status == _Transaction.SUCCESS:
                 target = txn.get_increment_new_value()
                 self._wait(lambda: (r := self._root()) is not None and r.cur_cfg >= target,
                            "ovs-vswitchd to apply the change")
             return result
 
-
-def ensure_ports(db: Ovsdb, bridge: str, names: Iterable[str], **kwargs: Any) -> dict[str, int]:
-    """Convenience: ensure several ports with the same settings; returns name -> ofport."""
-    return {n: db.ensure_port(bridge, n, **kwargs) for n in names}

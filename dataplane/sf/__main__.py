@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         mac = loop.own_mac(sock)
         own = mac if args.mac_mode == "own" else None
         handler: Handler
-        tick = None
+        tick: Callable[[], None] | None = None
         if args.kind == "forwarder":
             handler = make_forwarder(own)
         elif args.kind == "firewall":
@@ -77,15 +78,22 @@ def main(argv: list[str] | None = None) -> int:
             handler = counter
             report: Path = args.report
 
-            def tick() -> None:
+            def write_report() -> None:
                 write_json_atomic(report, {"iface": args.iface, **counter.report()})
+
+            tick = write_report
 
         def ready() -> None:
             if tick is not None:
                 tick()
             print(f"ready {args.iface} {mac_str(mac)}", flush=True)
 
-        stats = loop.serve(sock, handler, tick=tick, tick_interval=args.interval, ready=ready)
+        try:
+            stats = loop.serve(sock, handler, tick=tick, tick_interval=args.interval,
+                               ready=ready)
+        except OSError as exc:  # e.g. the interface or its namespace went away
+            print(f"{args.kind} {args.iface}: {exc}", file=sys.stderr)
+            return 1
     loop.log(f"{args.kind} {args.iface}: received={stats.received} sent={stats.sent} "
              f"dropped={stats.dropped} send_errors={stats.send_errors}")
     return 0

@@ -152,7 +152,7 @@ class Counter:
 
 def compute_report(items: Iterable[tuple[bytes, list[int]]]) -> dict[str, Any]:
     """JSON-ready summary: one row per (spi, si, flow) plus totals."""
-    flows = []
+    flows: list[dict[str, Any]] = []
     for key, (pkts, nbytes) in items:
         spi, si = int.from_bytes(key[:3], "big"), key[3]
         inner = decode_key(key[4:]).as_dict() if len(key) > 4 else {}

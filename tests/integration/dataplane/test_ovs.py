@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import select
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -111,7 +110,6 @@ def test_counter_reports_per_path_and_flow(lab: Lab, tmp_path: Path) -> None:
 
 def test_sf_on_missing_iface_fails_clearly(lab: Lab) -> None:
     _, _, s = wire(lab)
-    import subprocess
     import sys
 
     res = s.exec([sys.executable, "-m", "dataplane.sf", "forwarder", "--iface", "nope0"],
