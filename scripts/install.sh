@@ -4,11 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-need_apt=0
-for bin in ovs-vswitchd ovsdb-server ovs-ofctl ip ethtool iperf3 tcpdump; do
-  command -v "$bin" >/dev/null 2>&1 || need_apt=1
-done
-if [ "$need_apt" = 1 ] || [ "${NFV_FORCE_APT:-0}" = 1 ]; then
+# Always ask apt (idempotent): a machine that happens to have OVS must not hide a missing step.
+if [ "${NFV_SKIP_APT:-0}" != 1 ]; then
   apt-get update
   apt-get install -y --no-install-recommends openvswitch-switch openvswitch-common \
     iproute2 ethtool iperf3 tcpdump python3 python3-venv python3-pip ca-certificates

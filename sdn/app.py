@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
@@ -26,13 +26,13 @@ from os_ken.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_c
 from os_ken.ofproto import ofproto_v1_3 as ofp
 
 from sdn import ofcodec
-from sdn.cookie import APP_MASK, APP_SHIFT, APP_TAG, is_ours
+from sdn.cookie import APP_MASK, APP_SHIFT, APP_TAG, is_our_group, is_ours
 from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
-from sdn.flow import Flow, Group, GroupEntry, SwitchState
+from sdn.flow import SwitchState
 from sdn.sync import Plan
 
 LOG = logging.getLogger(__name__)
-_CHUNK = 4096  # messages per socket write
+_CHUNK = 256  # messages per socket write: small enough that OVS works while we encode
 _ONF_ERRORS = {getattr(ofp, n): n[len("ONFERR_ET_"):] for n in dir(ofp) if n.startswith("ONFERR_ET_")}
 _ALL_STATES = [MAIN_DISPATCHER, DEAD_DISPATCHER]
 
@@ -126,19 +126,23 @@ class NfvSwitchApp(app_manager.OSKenApp):
             first = next(conn.xids)
             for _ in range(len(items) - 1):
                 next(conn.xids)
-            commit_xid, barrier_xid = next(conn.xids), next(conn.xids)
-            pending = self._register(conn, open_xid, barrier_xid)
+            added_xid, commit_xid, done_xid = next(conn.xids), next(conn.xids), next(conn.xids)
+            deadline = time.monotonic() + timeout
+            # Phase 1: open + adds + barrier. OVS refuses a malformed add on its own and would
+            # still commit the rest, so we commit only once the barrier shows no refusal.
             try:
-                self._send_bundle(conn, bundle, items, open_xid, first, commit_xid, barrier_xid)
-                if not pending.done.wait(timeout):
-                    self._send(conn, [ofcodec.encode_bundle_ctrl(
-                        next(conn.xids), bundle, ofp.ONF_BCT_DISCARD_REQUEST)])
-                    raise ApplyError(f"switch {dpid:#x}: no acknowledgement within {timeout:g}s "
-                                     f"for a bundle of {len(items)} changes")
-            finally:
-                self._unregister(conn, barrier_xid)
-            if pending.lost:
-                raise ApplyError(f"switch {dpid:#x} disconnected before acknowledging the bundle")
+                pending = self._exchange(conn, self._bundle_msgs(bundle, items, open_xid, first,
+                                                                 added_xid), open_xid, added_xid,
+                                         deadline, len(items))
+            except ApplyError:
+                self._discard(conn, bundle, commit_xid)
+                raise
+            if not pending.errors:  # Phase 2: commit (checks group references etc.) + barrier
+                pending = self._exchange(conn, [
+                    ofcodec.encode_bundle_ctrl(commit_xid, bundle, ofp.ONF_BCT_COMMIT_REQUEST),
+                    ofcodec.encode_barrier(done_xid)], open_xid, done_xid, deadline, len(items))
+            else:
+                self._discard(conn, bundle, commit_xid)
             if pending.errors:
                 raise ApplyError(self._describe_errors(dpid, pending.errors, items, first))
             cookies = self._group_cookies.setdefault(dpid, {})
@@ -161,8 +165,11 @@ class NfvSwitchApp(app_manager.OSKenApp):
             pending = self._register(conn, xid, xid)
             try:
                 dp.send_msg(req)
-                if not pending.done.wait(timeout):
-                    raise ApplyError(f"switch {dpid:#x}: no stats reply within {timeout:g}s")
+                seen = -1  # big tables take seconds (os-ken parses ~15k flows/s): time out on
+                while not pending.done.wait(timeout):  # silence, not on total duration
+                    if len(pending.replies) == seen:
+                        raise ApplyError(f"switch {dpid:#x}: no stats reply within {timeout:g}s")
+                    seen = len(pending.replies)
             finally:
                 self._unregister(conn, xid)
             if pending.lost:
@@ -171,15 +178,11 @@ class NfvSwitchApp(app_manager.OSKenApp):
                 raise ApplyError(self._describe_errors(dpid, pending.errors, [], 0))
             results.append([entry for msg in pending.replies for entry in msg.body])
         flows = frozenset(ofcodec.decode_flow_stats(s) for s in results[0] if is_ours(s.cookie))
+        # OF1.3 groups have no cookie: ours carry the group-id tag (sdn.cookie) or were
+        # installed by this process, which remembers the cookie it was given.
         known = self._group_cookies.get(dpid, {})
-        referenced: dict[int, int] = {}
-        for f in sorted(flows, key=lambda f: f.cookie):
-            for a in f.actions:
-                if isinstance(a, Group):
-                    referenced.setdefault(a.group_id, f.cookie)
-        groups = frozenset(
-            ofcodec.decode_group_desc(d, known.get(d.group_id, referenced.get(d.group_id, 0)))
-            for d in results[1] if d.group_id in known or d.group_id in referenced)
+        groups = frozenset(ofcodec.decode_group_desc(d, known.get(d.group_id, 0))
+                           for d in results[1] if is_our_group(d.group_id) or d.group_id in known)
         return SwitchState(flows, groups)
 
     # ------------------------------------------------------------ sending
@@ -195,23 +198,45 @@ class NfvSwitchApp(app_manager.OSKenApp):
         if not conn.dp.send(b"".join(msgs)):
             raise ApplyError(f"switch {conn.dp.id:#x}: connection is closing")
 
-    def _send_bundle(self, conn: _Conn, bundle: int, items: list, open_xid: int, first: int,
-                     commit_xid: int, barrier_xid: int) -> None:
+    def _discard(self, conn: _Conn, bundle: int, xid: int) -> None:
+        try:
+            self._send(conn, [ofcodec.encode_bundle_ctrl(xid, bundle, ofp.ONF_BCT_DISCARD_REQUEST)])
+        except ApplyError:
+            pass  # connection gone: OVS drops open bundles with it
+
+    def _bundle_msgs(self, bundle: int, items: list, open_xid: int, first: int,
+                     barrier_xid: int) -> Iterator[bytes]:
+        """open, one bundle-add per item (its xid = first + index), barrier; encoded lazily."""
         add = ofcodec.encode_bundle_add
-        chunk = [ofcodec.encode_bundle_ctrl(open_xid, bundle, ofp.ONF_BCT_OPEN_REQUEST)]
+        yield ofcodec.encode_bundle_ctrl(open_xid, bundle, ofp.ONF_BCT_OPEN_REQUEST)
         for i, (kind, command, value) in enumerate(items):
-            xid = first + i
             if kind == "group":
-                inner = ofcodec.encode_group_mod(value, command, xid)
+                yield add(ofcodec.encode_group_mod(value, command, first + i), bundle)
             else:
-                inner = ofcodec.flow_mod_encoder(value, command)(value, xid)
-            chunk.append(add(inner, bundle))
-            if len(chunk) >= _CHUNK:
-                self._send(conn, chunk)
-                chunk = []
-        chunk.append(ofcodec.encode_bundle_ctrl(commit_xid, bundle, ofp.ONF_BCT_COMMIT_REQUEST))
-        chunk.append(ofcodec.encode_barrier(barrier_xid))
-        self._send(conn, chunk)
+                yield add(ofcodec.flow_mod_encoder(value, command)(value, first + i), bundle)
+        yield ofcodec.encode_barrier(barrier_xid)
+
+    def _exchange(self, conn: _Conn, msgs: Iterable[bytes], lo: int, hi: int,
+                  deadline: float, size: int) -> _Pending:
+        """Send ``msgs`` (the last one a barrier with xid ``hi``) in chunks, wait for its reply;
+        errors with an xid in lo..hi are collected on the returned _Pending."""
+        pending = self._register(conn, lo, hi)
+        try:
+            chunk: list[bytes] = []
+            for msg in msgs:
+                chunk.append(msg)
+                if len(chunk) >= _CHUNK:
+                    self._send(conn, chunk)
+                    chunk = []
+            self._send(conn, chunk)
+            if not pending.done.wait(max(0.0, deadline - time.monotonic())):
+                raise ApplyError(f"switch {conn.dp.id:#x}: no acknowledgement in time for a "
+                                 f"bundle of {size} changes")
+        finally:
+            self._unregister(conn, hi)
+        if pending.lost:
+            raise ApplyError(f"switch {conn.dp.id:#x} disconnected before acknowledging the bundle")
+        return pending
 
     # ------------------------------------------------------------ reply routing
 

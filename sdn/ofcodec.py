@@ -102,7 +102,8 @@ def _action_bytes(action: Action) -> bytes:
     if isinstance(action, SetField) and action.field == "in_port":
         # OVS refuses set_field on OXM_OF_IN_PORT (OFPBAC_BAD_SET_ARGUMENT) but takes the
         # 16-bit NXM_OF_IN_PORT, which is what ovs-ofctl itself sends for set_field:N->in_port.
-        return struct.pack("!HHIH6x", ofp.OFPAT_SET_FIELD, 16, 0x00000002, int(action.value))
+        return struct.pack("!HHIH6x", ofp.OFPAT_SET_FIELD, 16, 0x00000002,
+                           int(action.value))  # type: ignore[arg-type]
     if isinstance(action, SetField):
         tlv = _oxm(action.field, action.value)
         length = 4 + len(tlv)
@@ -124,13 +125,7 @@ def _action_bytes(action: Action) -> bytes:
     raise TypeError(f"unsupported action {action!r}")
 
 
-def _action_shape(action: Action) -> tuple:
-    """Actions whose bytes depend on values become slots; the rest are constants."""
-    if isinstance(action, (Output, Group, Resubmit)):
-        return (type(action),)
-    if isinstance(action, SetField):
-        return (SetField, action.field, _is_masked(action.value))
-    return ("const", action)  # NSH actions: value-free (or rare MD2 TLVs)
+_VALUE_FREE = {EncapEthernet: nx.ENCAP_ETHERNET, Decap: nx.DECAP, DecNshTtl: nx.DEC_NSH_TTL}
 
 
 # ---------------------------------------------------------------- flow mods
@@ -138,26 +133,28 @@ def _action_shape(action: Action) -> tuple:
 _FM_BODY = struct.Struct("!QQBBHHHIIIH2x")  # cookie .. pad, after the ofp header
 
 
-@lru_cache(maxsize=4096)
 def _compile(command: int, table: int, priority: int, goto: int | None,
              fields: tuple[tuple[str, bool], ...], actions: tuple) -> Callable[[Flow, int], bytes]:
     """An encoder for one flow shape: constant chunks precomputed, values patched in."""
     tail = _FM_BODY.pack(0, 0, table, command, 0, 0, priority, ofp.OFP_NO_BUFFER, ANY, ANY, 0)[8:]
     order = sorted(range(len(fields)), key=lambda i: _rank(fields[i][0]))
-    field_fns = [(i, fields[i][0], _field(fields[i][0])[1 if fields[i][1] else 0],
-                  _field(fields[i][0])[2], fields[i][1]) for i in order]
+    field_fns: list[tuple[int, str, bytes, Callable[[Any], bytes], bool]] = []
+    for i in order:
+        name, masked = fields[i]
+        plain, masked_hdr, enc = _field(name)
+        field_fns.append((i, name, masked_hdr if masked else plain, enc, masked))
     match_len = 4 + sum(len(h) + len(enc_zero(n)) * (2 if m else 1)
                         for _i, n, h, _e, m in field_fns)
     match_head = struct.pack("!HH", ofp.OFPMT_OXM, match_len)
     match_pad = b"\0" * (-match_len % 8)
     with_instr = command not in (ofp.OFPFC_DELETE, ofp.OFPFC_DELETE_STRICT)
     goto_bytes = struct.pack("!HHB3x", ofp.OFPIT_GOTO_TABLE, 8, goto) if goto is not None else b""
-    const_actions = {i: _action_bytes(a[1]) for i, a in enumerate(actions) if a[0] == "const"}
+    const_actions = {i: _VALUE_FREE[a] for i, a in enumerate(actions) if a in _VALUE_FREE}
     header = _OFP_HEADER.pack
 
     def encode(flow: Flow, xid: int) -> bytes:
-        parts = [_U64.pack(flow.cookie), tail, match_head]
-        match = flow.match
+        parts: list[bytes] = [_U64.pack(flow.cookie), tail, match_head]
+        match: Any = flow.match
         for i, name, hdr, enc, masked in field_fns:
             value = match[i][1]
             if not masked:
@@ -183,11 +180,26 @@ def enc_zero(name: str) -> bytes:
     return b"\0" * ofp.oxm_get_field_info_by_name(name)[1].size
 
 
+_ENCODERS: dict[tuple, Callable[[Flow, int], bytes]] = {}
+
+
 def flow_mod_encoder(flow: Flow, command: str) -> Callable[[Flow, int], bytes]:
-    """The cached encoder for ``flow``'s shape (exposed so hot loops can skip the lookup)."""
-    return _compile(FLOW_COMMANDS[command], flow.table, flow.priority, flow.goto_table,
-                    tuple((n, _is_masked(v)) for n, v in flow.match),
-                    tuple(_action_shape(a) for a in flow.actions))
+    """The cached encoder for ``flow``'s shape: command, table, priority, goto, match field
+    names (and which are masked), action kinds (and set_field targets). The key is built with
+    plain comprehensions because it is computed once per flow on the hot path."""
+    match = tuple([(n, True) if v.__class__ is tuple or (v.__class__ is str and "/" in v)
+                   else n for n, v in flow.match])
+    acts = tuple([(a.field, a.value.__class__ is tuple or (a.value.__class__ is str and "/" in a.value))
+                  if a.__class__ is SetField else a.__class__ for a in flow.actions])
+    key = (command, flow.table, flow.priority, flow.goto_table, match, acts)
+    enc = _ENCODERS.get(key)
+    if enc is None:
+        if len(_ENCODERS) > 65536:  # unbounded shapes would be a bug upstream; stay bounded
+            _ENCODERS.clear()
+        enc = _ENCODERS[key] = _compile(
+            FLOW_COMMANDS[command], flow.table, flow.priority, flow.goto_table,
+            tuple((m, False) if isinstance(m, str) else m for m in match), acts)
+    return enc
 
 
 def encode_flow_mod(flow: Flow, command: str = "add", xid: int = 0) -> bytes:
@@ -241,8 +253,8 @@ def decode_action(act: Any) -> Action:
         return Output(act.port)
     if isinstance(act, ofpp.OFPActionGroup):
         return Group(act.group_id)
-    if isinstance(act, ofpp.OFPActionSetField):
-        return SetField(act.key, act.value)
+    if isinstance(act, ofpp.OFPActionSetField):  # in_port goes out as NXM_OF_IN_PORT (above)
+        return SetField("in_port" if act.key == "in_port_nxm" else act.key, act.value)
     if isinstance(act, ofpp.NXActionResubmitTable):
         return Resubmit(act.table_id)
     if isinstance(act, nx.NXActionEncap):

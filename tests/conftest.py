@@ -24,7 +24,7 @@ warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("filterwarnings", "ignore:.*Eventlet is deprecated")
+    config.addinivalue_line("filterwarnings", "ignore:(?s).*Eventlet is deprecated")
     config.addinivalue_line("filterwarnings", "ignore:Using fork\\(\\) is a bad idea")
     if os.geteuid() == 0 and not os.environ.get("NFV_TEST_HOST_NETNS"):
         from dataplane.netns import enter_private_netns

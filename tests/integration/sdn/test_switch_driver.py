@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sdn.cookie import Role, make_cookie
+from sdn.cookie import Role, make_cookie, make_group_id
 from sdn.driver import ApplyError, SwitchEvent
 from sdn.flow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry,
                       Output, SetField, SwitchState, make_match)
@@ -80,10 +80,10 @@ def _chain(p1: int, p2: int, spi: int = 7) -> SwitchState:
                       (EncapNsh(), SetField("nsh_spi", spi), SetField("nsh_si", 255),
                        EncapEthernet()), goto_table=20, cookie=make_cookie(Role.CLASSIFIER, spi))
     hop = Flow(20, 100, make_match(eth_type=0x894F, nsh_spi=spi, nsh_si=255),
-               (DecNshTtl(), Group(spi)), cookie=make_cookie(Role.HOP, spi))
+               (DecNshTtl(), Group(make_group_id(spi))), cookie=make_cookie(Role.HOP, spi))
     egress = Flow(30, 100, make_match(eth_type=0x894F, nsh_spi=spi, nsh_si=254),
                   (Decap(), Decap(), Output(p2)), cookie=make_cookie(Role.EGRESS, spi))
-    group = GroupEntry(spi, "select", (Bucket((Output(p1),), 1), Bucket((Output(p2),), 1)),
+    group = GroupEntry(make_group_id(spi), "select", (Bucket((Output(p1),), 1), Bucket((Output(p2),), 1)),
                        cookie=make_cookie(Role.HOP, spi))
     return SwitchState(frozenset({classifier, hop, egress}), frozenset({group}))
 
@@ -110,8 +110,8 @@ def test_apply_shows_in_dump_flows_as_ovs_ofctl_would(switch, ovs, bridge_factor
     assert any("actions=encap(nsh(md_type=1)),set_field:0x7->nsh_spi,set_field:255->nsh_si,"
                "encap(ethernet),goto_table:20" in ln for ln in dumped)
     assert any(f"actions=decap(),decap(),output:{h2.ofport}" in ln for ln in dumped)
-    assert any("actions=dec_nsh_ttl,group:7" in ln for ln in dumped)
-    assert "group_id=7,type=select" in ovs.ofctl("dump-groups", br)
+    assert any(f"actions=dec_nsh_ttl,group:{make_group_id(7)}" in ln for ln in dumped)
+    assert f"group_id={make_group_id(7)},type=select" in ovs.ofctl("dump-groups", br)
     # the same flows typed into ovs-ofctl on a bridge of its own print identically
     ref = bridge_factory()
     for g in state.groups:
@@ -215,3 +215,49 @@ def test_stop_leaves_no_threads(bridge_factory):
     with pytest.raises(OSError):  # the listening socket is gone too
         import socket
         socket.create_connection(("127.0.0.1", driver.listen_port), timeout=1).close()
+
+
+def _silent_switch(port: int, dpid: int, stop: threading.Event) -> None:
+    """A switch that completes the OpenFlow handshake, then never answers an echo request."""
+    import socket
+    import struct
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=0.2)
+    sock.sendall(struct.pack("!BBHI", 4, 0, 8, 1))  # hello
+    buf = b""
+    try:
+        while not stop.is_set():
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                return
+            buf += data
+            while len(buf) >= 8:
+                _v, typ, length, xid = struct.unpack_from("!BBHI", buf)
+                if len(buf) < length:
+                    break
+                if typ == 5:  # features request
+                    sock.sendall(struct.pack("!BBHIQIBB2xII", 4, 6, 32, xid, dpid, 0, 254, 0, 0, 0))
+                elif typ == 18 and struct.unpack_from("!H", buf, 8)[0] == 13:  # port desc
+                    sock.sendall(struct.pack("!BBHIHH4x", 4, 19, 16, xid, 13, 0))
+                buf = buf[length:]
+    finally:
+        sock.close()
+
+
+def test_silent_switch_is_dropped_by_echo_timeout(controller):
+    driver, rec = controller  # echo every 0.5 s, drop after 2 s of silence
+    dpid = next(_dpids)
+    stop = threading.Event()
+    t = threading.Thread(target=_silent_switch, args=(driver.listen_port, dpid, stop), daemon=True)
+    t.start()
+    try:
+        rec.wait("connected", dpid)
+        waited = rec.wait("disconnected", dpid, timeout=6.0)
+        assert 1.0 < waited < 4.0, waited
+        assert dpid not in driver.switches()
+    finally:
+        stop.set()
+        t.join(5)

@@ -40,7 +40,8 @@ FLOWS = [CLASSIFIER, HOP, EGRESS, MD2,
          Flow(0, 1, make_match(eth_src="02:00:00:00:00:01", vlan_vid=0x1005, eth_type=0x86DD,
                                ipv6_dst="fd00::1", ip_proto=17, udp_dst=(0x1000, 0xF000)),
               (Output(OFPP_NORMAL),), cookie=2),
-         Flow(0, 0, (), ())]
+         Flow(0, 0, (), ()),
+         Flow(40, 10, make_match(in_port=4), (SetField("in_port", 9), Resubmit(41)), cookie=3)]
 
 needs_ovs = pytest.mark.skipif(shutil.which("ovs-ofctl") is None, reason="ovs-ofctl not installed")
 

@@ -1,0 +1,482 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetRequest(_message.Message):
+    __slots__ = ("name", "kind")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class ListRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class Vim(_message.Message):
+    __slots__ = ("id", "name", "type", "bridge", "dpid", "is_default", "ingress_port", "egress_port", "description", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    DPID_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    type: str
+    bridge: str
+    dpid: int
+    is_default: bool
+    ingress_port: str
+    egress_port: str
+    description: str
+    created_at: float
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., bridge: _Optional[str] = ..., dpid: _Optional[int] = ..., is_default: _Optional[bool] = ..., ingress_port: _Optional[str] = ..., egress_port: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class CreateVimRequest(_message.Message):
+    __slots__ = ("name", "type", "bridge", "dpid", "is_default", "ingress_port", "egress_port", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    DPID_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    bridge: str
+    dpid: int
+    is_default: bool
+    ingress_port: str
+    egress_port: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., bridge: _Optional[str] = ..., dpid: _Optional[int] = ..., is_default: _Optional[bool] = ..., ingress_port: _Optional[str] = ..., egress_port: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class UpdateVimRequest(_message.Message):
+    __slots__ = ("name", "is_default", "ingress_port", "egress_port", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    is_default: bool
+    ingress_port: str
+    egress_port: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., is_default: _Optional[bool] = ..., ingress_port: _Optional[str] = ..., egress_port: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class VimList(_message.Message):
+    __slots__ = ("vims",)
+    VIMS_FIELD_NUMBER: _ClassVar[int]
+    vims: _containers.RepeatedCompositeFieldContainer[Vim]
+    def __init__(self, vims: _Optional[_Iterable[_Union[Vim, _Mapping]]] = ...) -> None: ...
+
+class Descriptor(_message.Message):
+    __slots__ = ("id", "kind", "name", "description", "summary", "template", "created_at", "vnf_type")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VNF_TYPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    name: str
+    description: str
+    summary: str
+    template: str
+    created_at: float
+    vnf_type: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., summary: _Optional[str] = ..., template: _Optional[str] = ..., created_at: _Optional[float] = ..., vnf_type: _Optional[str] = ...) -> None: ...
+
+class CreateDescriptorRequest(_message.Message):
+    __slots__ = ("kind", "name", "template", "description")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    template: str
+    description: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., template: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class DescriptorList(_message.Message):
+    __slots__ = ("descriptors",)
+    DESCRIPTORS_FIELD_NUMBER: _ClassVar[int]
+    descriptors: _containers.RepeatedCompositeFieldContainer[Descriptor]
+    def __init__(self, descriptors: _Optional[_Iterable[_Union[Descriptor, _Mapping]]] = ...) -> None: ...
+
+class Cp(_message.Message):
+    __slots__ = ("name", "vdu", "instance", "vl", "order", "management", "iface", "mac", "ip", "ovs_port", "ofport", "bridge")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VDU_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    VL_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    MANAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    IFACE_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    OVS_PORT_FIELD_NUMBER: _ClassVar[int]
+    OFPORT_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vdu: str
+    instance: int
+    vl: str
+    order: int
+    management: bool
+    iface: str
+    mac: str
+    ip: str
+    ovs_port: str
+    ofport: int
+    bridge: str
+    def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ..., instance: _Optional[int] = ..., vl: _Optional[str] = ..., order: _Optional[int] = ..., management: _Optional[bool] = ..., iface: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ..., ovs_port: _Optional[str] = ..., ofport: _Optional[int] = ..., bridge: _Optional[str] = ...) -> None: ...
+
+class Vdu(_message.Message):
+    __slots__ = ("name", "instance", "namespace", "image", "pid", "cps", "volume")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    CPS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    instance: int
+    namespace: str
+    image: str
+    pid: int
+    cps: _containers.RepeatedCompositeFieldContainer[Cp]
+    volume: str
+    def __init__(self, name: _Optional[str] = ..., instance: _Optional[int] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., pid: _Optional[int] = ..., cps: _Optional[_Iterable[_Union[Cp, _Mapping]]] = ..., volume: _Optional[str] = ...) -> None: ...
+
+class Vnf(_message.Message):
+    __slots__ = ("id", "name", "vnfd_name", "status", "reason", "vnf_type", "created_at", "vdus")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VNFD_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    VNF_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VDUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    vnfd_name: str
+    status: str
+    reason: str
+    vnf_type: str
+    created_at: float
+    vdus: _containers.RepeatedCompositeFieldContainer[Vdu]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., vnfd_name: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., vnf_type: _Optional[str] = ..., created_at: _Optional[float] = ..., vdus: _Optional[_Iterable[_Union[Vdu, _Mapping]]] = ...) -> None: ...
+
+class CreateVnfRequest(_message.Message):
+    __slots__ = ("name", "vnfd_name", "params_yaml", "vim_name")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VNFD_NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_YAML_FIELD_NUMBER: _ClassVar[int]
+    VIM_NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vnfd_name: str
+    params_yaml: str
+    vim_name: str
+    def __init__(self, name: _Optional[str] = ..., vnfd_name: _Optional[str] = ..., params_yaml: _Optional[str] = ..., vim_name: _Optional[str] = ...) -> None: ...
+
+class HealVnfRequest(_message.Message):
+    __slots__ = ("name", "vdu")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VDU_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vdu: str
+    def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ...) -> None: ...
+
+class ScaleVnfRequest(_message.Message):
+    __slots__ = ("name", "policy", "direction")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: str
+    direction: str
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[str] = ..., direction: _Optional[str] = ...) -> None: ...
+
+class ExecVnfRequest(_message.Message):
+    __slots__ = ("name", "vdu", "argv", "timeout")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VDU_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vdu: str
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    timeout: float
+    def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ..., argv: _Optional[_Iterable[str]] = ..., timeout: _Optional[float] = ...) -> None: ...
+
+class ExecReply(_message.Message):
+    __slots__ = ("returncode", "stdout", "stderr")
+    RETURNCODE_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    returncode: int
+    stdout: str
+    stderr: str
+    def __init__(self, returncode: _Optional[int] = ..., stdout: _Optional[str] = ..., stderr: _Optional[str] = ...) -> None: ...
+
+class VnfList(_message.Message):
+    __slots__ = ("vnfs",)
+    VNFS_FIELD_NUMBER: _ClassVar[int]
+    vnfs: _containers.RepeatedCompositeFieldContainer[Vnf]
+    def __init__(self, vnfs: _Optional[_Iterable[_Union[Vnf, _Mapping]]] = ...) -> None: ...
+
+class Path(_message.Message):
+    __slots__ = ("name", "spi", "reverse_spi", "symmetrical", "hops", "classifiers")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SPI_FIELD_NUMBER: _ClassVar[int]
+    REVERSE_SPI_FIELD_NUMBER: _ClassVar[int]
+    SYMMETRICAL_FIELD_NUMBER: _ClassVar[int]
+    HOPS_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFIERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    spi: int
+    reverse_spi: int
+    symmetrical: bool
+    hops: _containers.RepeatedScalarFieldContainer[str]
+    classifiers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., spi: _Optional[int] = ..., reverse_spi: _Optional[int] = ..., symmetrical: _Optional[bool] = ..., hops: _Optional[_Iterable[str]] = ..., classifiers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Vnffg(_message.Message):
+    __slots__ = ("id", "name", "status", "reason", "description", "vnffgd_name", "vnf_mapping", "paths", "created_at", "updated_at", "generation")
+    class VnfMappingEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VNFFGD_NAME_FIELD_NUMBER: _ClassVar[int]
+    VNF_MAPPING_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    status: str
+    reason: str
+    description: str
+    vnffgd_name: str
+    vnf_mapping: _containers.ScalarMap[str, str]
+    paths: _containers.RepeatedCompositeFieldContainer[Path]
+    created_at: float
+    updated_at: float
+    generation: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., description: _Optional[str] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., paths: _Optional[_Iterable[_Union[Path, _Mapping]]] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class CreateVnffgRequest(_message.Message):
+    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnffgd_name", "vnf_mapping", "params_yaml", "description", "no_wait")
+    class VnfMappingEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    ABSTRACT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    SYMMETRICAL_FIELD_NUMBER: _ClassVar[int]
+    VNFFGD_NAME_FIELD_NUMBER: _ClassVar[int]
+    VNF_MAPPING_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_YAML_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    chain: str
+    abstract_types: bool
+    symmetrical: bool
+    vnffgd_name: str
+    vnf_mapping: _containers.ScalarMap[str, str]
+    params_yaml: str
+    description: str
+    no_wait: bool
+    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., params_yaml: _Optional[str] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+
+class UpdateVnffgRequest(_message.Message):
+    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnf_mapping", "description", "no_wait")
+    class VnfMappingEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    ABSTRACT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    SYMMETRICAL_FIELD_NUMBER: _ClassVar[int]
+    VNF_MAPPING_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    chain: str
+    abstract_types: bool
+    symmetrical: bool
+    vnf_mapping: _containers.ScalarMap[str, str]
+    description: str
+    no_wait: bool
+    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+
+class VnffgList(_message.Message):
+    __slots__ = ("vnffgs",)
+    VNFFGS_FIELD_NUMBER: _ClassVar[int]
+    vnffgs: _containers.RepeatedCompositeFieldContainer[Vnffg]
+    def __init__(self, vnffgs: _Optional[_Iterable[_Union[Vnffg, _Mapping]]] = ...) -> None: ...
+
+class Classifier(_message.Message):
+    __slots__ = ("name", "vnffg", "path", "match", "status")
+    class MatchEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VNFFG_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vnffg: str
+    path: str
+    match: _containers.ScalarMap[str, str]
+    status: str
+    def __init__(self, name: _Optional[str] = ..., vnffg: _Optional[str] = ..., path: _Optional[str] = ..., match: _Optional[_Mapping[str, str]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class CreateClassifierRequest(_message.Message):
+    __slots__ = ("name", "chain", "match", "path", "no_wait")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    chain: str
+    match: str
+    path: str
+    no_wait: bool
+    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., match: _Optional[str] = ..., path: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+
+class UpdateClassifierRequest(_message.Message):
+    __slots__ = ("name", "match", "no_wait")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    match: str
+    no_wait: bool
+    def __init__(self, name: _Optional[str] = ..., match: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+
+class ClassifierList(_message.Message):
+    __slots__ = ("classifiers",)
+    CLASSIFIERS_FIELD_NUMBER: _ClassVar[int]
+    classifiers: _containers.RepeatedCompositeFieldContainer[Classifier]
+    def __init__(self, classifiers: _Optional[_Iterable[_Union[Classifier, _Mapping]]] = ...) -> None: ...
+
+class Ns(_message.Message):
+    __slots__ = ("id", "name", "nsd_name", "status", "reason", "vnfs", "vnffgs", "created_at", "description")
+    class VnfsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NSD_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    VNFS_FIELD_NUMBER: _ClassVar[int]
+    VNFFGS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    nsd_name: str
+    status: str
+    reason: str
+    vnfs: _containers.ScalarMap[str, str]
+    vnffgs: _containers.RepeatedScalarFieldContainer[str]
+    created_at: float
+    description: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., nsd_name: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., vnfs: _Optional[_Mapping[str, str]] = ..., vnffgs: _Optional[_Iterable[str]] = ..., created_at: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateNsRequest(_message.Message):
+    __slots__ = ("name", "nsd_name", "params_yaml", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NSD_NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_YAML_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    nsd_name: str
+    params_yaml: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., nsd_name: _Optional[str] = ..., params_yaml: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class NsList(_message.Message):
+    __slots__ = ("ns",)
+    NS_FIELD_NUMBER: _ClassVar[int]
+    ns: _containers.RepeatedCompositeFieldContainer[Ns]
+    def __init__(self, ns: _Optional[_Iterable[_Union[Ns, _Mapping]]] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("kinds", "name")
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    def __init__(self, kinds: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("time", "kind", "id", "name", "old", "new", "reason", "details")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OLD_FIELD_NUMBER: _ClassVar[int]
+    NEW_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    time: float
+    kind: str
+    id: str
+    name: str
+    old: str
+    new: str
+    reason: str
+    details: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, time: _Optional[float] = ..., kind: _Optional[str] = ..., id: _Optional[str] = ..., name: _Optional[str] = ..., old: _Optional[str] = ..., new: _Optional[str] = ..., reason: _Optional[str] = ..., details: _Optional[_Iterable[str]] = ...) -> None: ...

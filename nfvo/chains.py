@@ -1,0 +1,79 @@
+"""Keeps the controller's desired state equal to the rendered VNFFGs (the imperative shell).
+
+Fast path: a change whose service functions the controller already knows goes out as one
+``UpsertPaths`` (only that chain's paths; other chains untouched, so hitless). Anything that
+adds or changes service functions, or a restart, goes out as a whole ``ApplyDocument``. Both
+return after every switch acknowledged: the returned generation is when the chain is live.
+Every change is checked locally against a parsed copy of the document first, so a bad match or
+port never reaches the controller and errors name the element.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Mapping
+
+from nfvo.errors import InvalidArgument
+from nfvo.ports import SdnPort
+from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
+from sdn.document import DocumentError, SfcDocument, parse_document, with_paths
+
+
+class ChainEngine:
+    def __init__(self, sdn: SdnPort):
+        self._sdn = sdn
+        self._lock = threading.RLock()
+        self._chains: dict[str, RenderedChain] = {}
+        self._functions: dict[str, SfDef] = {}
+        self._switches: dict[str, int] = {}
+        self._doc = SfcDocument()
+        self.generation = 0
+
+    @property
+    def chains(self) -> Mapping[str, RenderedChain]:
+        return dict(self._chains)
+
+    def commit(self, name: str, rendered: RenderedChain | None, switches: Mapping[str, int]) -> int:
+        """Make ``rendered`` the state of chain ``name`` (None removes it); returns the generation."""
+        with self._lock:
+            chains = dict(self._chains)
+            old = chains.pop(name, None)
+            if rendered is not None:
+                chains[name] = rendered
+            if rendered is not None and not self._known(rendered, switches):
+                return self._apply_all(chains, switches)
+            new_names = set(rendered.path_names) if rendered else set()
+            remove = [p for p in (old.path_names if old else ()) if p not in new_names]
+            paths = list(rendered.paths) if rendered else []
+            if not paths and not remove:
+                self._chains = chains
+                return self.generation
+            doc = _checked(lambda: with_paths(self._doc, paths, set(remove)))
+            self.generation = self._sdn.upsert_paths(paths, remove)
+            self._doc, self._chains = doc, chains
+            return self.generation
+
+    def resync(self, chains: Mapping[str, RenderedChain], switches: Mapping[str, int]) -> int:
+        """The whole desired state at once (start-up, VNF heal/scale/terminate)."""
+        with self._lock:
+            return self._apply_all(dict(chains), switches)
+
+    def _known(self, rendered: RenderedChain, switches: Mapping[str, int]) -> bool:
+        return all(self._functions.get(fn.name) == fn for fn in rendered.functions) and \
+            all(self._switches.get(s) == switches.get(s) for s in rendered.switches)
+
+    def _apply_all(self, chains: dict[str, RenderedChain], switches: Mapping[str, int]) -> int:
+        document = build_document(switches, chains.values())
+        doc = _checked(lambda: parse_document(document))
+        self.generation = self._sdn.apply_document(document)
+        self._doc, self._chains = doc, chains
+        self._functions = merge_functions(chains.values())
+        self._switches = {s["name"]: s["dpid"] for s in document["switches"]}
+        return self.generation
+
+
+def _checked(build):
+    try:
+        return build()
+    except DocumentError as exc:
+        raise InvalidArgument(str(exc).split(": ", 1)[-1] if exc.element else str(exc), exc.element) from None

@@ -1,0 +1,40 @@
+"""``SdnPort`` over the controller's gRPC API (the only way the NFVO reaches the controller)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import grpc
+
+from nfvo.errors import Aborted, InvalidArgument, NfvoError, Unavailable
+from sdn.api.server import connect
+from sdn.api.v1 import sfc_pb2
+
+
+class GrpcSdn:
+    def __init__(self, address: str, timeout: float = 30.0):
+        self.address = address
+        self._stub = connect(address)
+        self._timeout = timeout
+
+    def apply_document(self, document: dict[str, Any]) -> int:
+        request = sfc_pb2.ApplyDocumentRequest(document=json.dumps(document), source="nfvo")
+        return self._call(self._stub.ApplyDocument, request).generation
+
+    def upsert_paths(self, paths: Sequence[dict[str, Any]], remove: Sequence[str]) -> int:
+        request = sfc_pb2.UpsertPathsRequest(paths_json=json.dumps(list(paths)), remove=list(remove))
+        return self._call(self._stub.UpsertPaths, request).generation
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details() or exc.code().name
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidArgument(f"controller: {details}") from None
+            if code == grpc.StatusCode.ABORTED:
+                raise Aborted(f"controller: {details}") from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable(f"SDN controller at {self.address}: {details}") from None
+            raise NfvoError(f"controller: {details}") from None

@@ -1,0 +1,281 @@
+"""The NFVO service layer (no gRPC here): catalog, VNFs through the VNFM, VNFFGs, NSs, events.
+
+The API servicer is a thin translation of this class; tests drive it directly with a fake
+VNFM and the real controller logic behind an in-memory switch driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Sequence
+
+from descriptors import Vnffgd
+from nfvo.catalog import Catalog
+from nfvo.chains import ChainEngine
+from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
+from nfvo.events import EventBus
+from nfvo.model import ClassifierSpec, Event, NsRecord, Status, VnffgRecord, VnffgSpec
+from nfvo.ports import SdnPort, Vnfm
+from nfvo.store import Store
+from nfvo.vnffg.spec import check_name, match_items, parse_chain, parse_match, spec_from_paths, spec_from_vnffgd
+from nfvo.vnffgs import VnffgManager, chain_spec
+from vnfm.model import VnfEvent, VnfRecord
+
+log = logging.getLogger(__name__)
+RERENDER_FROM = ("PENDING_HEAL", "PENDING_SCALE_OUT", "PENDING_SCALE_IN", "PENDING_CREATE", "DEAD", "ERROR")
+
+
+class NfvoService:
+    def __init__(self, store: Store, vnfm: Vnfm, sdn: SdnPort, *, now: Callable[[], float] = time.time,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 spawn: Callable[[Callable[[], None]], None] | None = None):
+        self.store, self.vnfm, self._now, self._new_id = store, vnfm, now, new_id
+        self.bus = EventBus()
+        self.catalog = Catalog(store, now=now, new_id=new_id)
+        self.engine = ChainEngine(sdn)
+        extra = {"spawn": spawn} if spawn else {}
+        self.vnffgs = VnffgManager(store, self.catalog, vnfm, self.engine, self.bus, now=now, new_id=new_id, **extra)
+        self._spawn = self.vnffgs._spawn
+        vnfm.subscribe(self._on_vnf_event)
+
+    def start(self) -> None:
+        """Bring the controller to the stored state (after a restart SPIs stay what they were)."""
+        self.vnffgs.restore()
+
+    # ----------------------------------------------------------------- VNFs
+    def create_vnf(self, name: str, vnfd_name: str, params: Mapping[str, Any] | None = None,
+                   vim: str = "") -> VnfRecord:
+        check_name(name, "name")
+        self.catalog.vim(vim or None)
+        record, vnfd = self.catalog.vnfd(vnfd_name)
+        return self.vnfm.instantiate(name, vnfd, vnfd_name=record.name, params=dict(params or {}))
+
+    def get_vnf(self, name_or_id: str) -> VnfRecord:
+        return self.vnfm.get(name_or_id)
+
+    def list_vnfs(self) -> list[VnfRecord]:
+        return list(self.vnfm.list())
+
+    def delete_vnf(self, name_or_id: str) -> VnfRecord:
+        vnf = self.vnfm.get(name_or_id)
+        users = self.vnffgs.uses_vnf(vnf.name, vnf.vnf_type)
+        direct = [u for u in users if any(vnf.name in h.vnfs for p in self.vnffgs.get(u).spec.paths for h in p.hops)]
+        if direct:
+            raise FailedPrecondition(f"VNF {vnf.name} is a hop of VNFFG {', '.join(direct)}; delete or update that first")
+        owner = next((ns.name for ns in self.list_ns() if vnf.name in dict(ns.vnfs).values()), None)
+        if owner:
+            raise FailedPrecondition(f"VNF {vnf.name} belongs to NS {owner}; delete the NS")
+        self.vnfm.terminate(vnf.id)
+        if users:  # abstract hops lose an instance
+            self.vnffgs.rerender(users, f"VNF {vnf.name} terminated")
+        elif any(f"{vnf.name}:" in fn for fn in self.engine._functions):
+            self.vnffgs.rerender([], f"VNF {vnf.name} terminated")
+        return vnf
+
+    def heal_vnf(self, name_or_id: str, vdu: str | None = None) -> Any:
+        return self.vnfm.heal(name_or_id, vdu)
+
+    def scale_vnf(self, name_or_id: str, policy: str, direction: str) -> Any:
+        if direction not in ("out", "in"):
+            raise InvalidArgument(f"scaling direction must be out or in, got {direction!r}", "direction")
+        return self.vnfm.scale(name_or_id, policy, direction)
+
+    def exec_vnf(self, name_or_id: str, argv: Sequence[str], vdu: str | None = None):
+        if not argv:
+            raise InvalidArgument("no command given", "argv")
+        return self.vnfm.exec(name_or_id, list(argv), vdu)
+
+    def _on_vnf_event(self, event: VnfEvent) -> None:
+        self.bus.publish(Event(event.time, "VNF", event.vnf_id, event.vnf_name, event.old, event.new,
+                               event.reason, tuple(event.changed_cps)))
+        if event.new != "ACTIVE" or (event.old not in RERENDER_FROM and not event.changed_cps):
+            return
+
+        def rerender() -> None:
+            try:
+                vnf = self.vnfm.get(event.vnf_id)
+            except Exception:  # noqa: BLE001 - gone again; nothing to re-render
+                return
+            users = self.vnffgs.uses_vnf(vnf.name, vnf.vnf_type)
+            if event.old == "PENDING_CREATE":  # only abstract hops can gain a new VNF
+                users = [u for u in users if vnf.name not in _explicit_vnfs(self.vnffgs.get(u))]
+            if users:
+                self.vnffgs.rerender(users, f"VNF {vnf.name} {event.old} -> {event.new}")
+        self._spawn(rerender)
+
+    # ----------------------------------------------------------------- VNFFGs
+    def create_vnffg(self, name: str, *, chain: str = "", abstract_types: bool = False, symmetrical: bool = False,
+                     vnffgd: str = "", vnf_mapping: Mapping[str, str] | None = None,
+                     params: Mapping[str, Any] | None = None, description: str = "",
+                     wait: bool = True) -> VnffgRecord:
+        check_name(name, "name")
+        if bool(chain) == bool(vnffgd):
+            raise InvalidArgument("give either a chain (--chain) or a VNFFGD (--vnffgd-name)", "chain")
+        if chain:
+            spec = chain_spec(parse_chain(chain, abstract=abstract_types), symmetrical, description=description)
+        else:
+            model = self.catalog.vnffgd(vnffgd, params)
+            spec = spec_from_vnffgd(model, self._mapping(model, vnf_mapping or {}))
+            if symmetrical:
+                spec = replace(spec, paths=tuple(replace(p, symmetrical=True) for p in spec.paths))
+            spec = replace(spec, description=description or spec.description)
+        return self.vnffgs.create(name, spec, wait=wait)
+
+    def _mapping(self, model: Vnffgd, given: Mapping[str, str]) -> dict[str, str]:
+        """Tacker's rule: forwarders not in ``--vnf-mapping`` use a running VNF of that VNFD."""
+        forwarders = {h.forwarder for p in model.paths for h in p.hops}
+        unknown = set(given) - forwarders
+        if unknown:
+            raise InvalidArgument(f"{sorted(unknown)[0]!r} is not a forwarder of VNFFGD {model.name} "
+                                  f"({', '.join(sorted(forwarders))})", "vnf_mapping")
+        out = dict(given)
+        vnfs = self.vnfm.list()
+        for vnfd_name, vnf_name in given.items():
+            vnf = next((v for v in vnfs if v.name == vnf_name or v.id == vnf_name), None)
+            if vnf is None:
+                raise NotFound(f"no VNF {vnf_name!r}", f"vnf_mapping.{vnfd_name}")
+            if vnf.vnfd_name != vnfd_name:
+                raise InvalidArgument(f"VNF {vnf.name} is an instance of {vnf.vnfd_name}, not {vnfd_name}",
+                                      f"vnf_mapping.{vnfd_name}")
+            out[vnfd_name] = vnf.name
+        for forwarder in sorted(forwarders - set(out)):
+            vnf = next((v for v in sorted(vnfs, key=lambda v: v.name)
+                        if v.vnfd_name == forwarder and v.status == "ACTIVE"), None)
+            if vnf is None:
+                raise FailedPrecondition(f"no ACTIVE VNF of VNFD {forwarder!r} to map", f"vnf_mapping.{forwarder}")
+            out[forwarder] = vnf.name
+        return out
+
+    def update_vnffg(self, name_or_id: str, *, chain: str = "", abstract_types: bool = False,
+                     symmetrical: bool | None = None, vnf_mapping: Mapping[str, str] | None = None,
+                     description: str | None = None, wait: bool = True) -> VnffgRecord:
+        record = self.vnffgs.get(name_or_id)
+
+        def change(spec: VnffgSpec) -> VnffgSpec:
+            paths = spec.paths
+            if chain:
+                if len(paths) != 1:
+                    raise FailedPrecondition(f"VNFFG {record.name} has {len(paths)} paths; --chain replaces one")
+                paths = (replace(paths[0], hops=parse_chain(chain, abstract=abstract_types)),)
+            if vnf_mapping:
+                if not spec.vnffgd:
+                    raise InvalidArgument("--vnf-mapping applies to VNFFGs made from a VNFFGD", "vnf_mapping")
+                model = self.catalog.vnffgd(spec.vnffgd)
+                mapping = self._mapping(model, {**dict(spec.vnf_mapping), **vnf_mapping})
+                fresh = spec_from_vnffgd(model, mapping)
+                paths = tuple(replace(p, classifiers=old.classifiers) for p, old in zip(fresh.paths, paths))
+                spec = replace(spec, vnf_mapping=fresh.vnf_mapping)
+            if symmetrical is not None:
+                paths = tuple(replace(p, symmetrical=symmetrical) for p in paths)
+            return replace(spec, paths=paths, description=spec.description if description is None else description)
+        return self.vnffgs.update(record.id, change, wait=wait)
+
+    def delete_vnffg(self, name_or_id: str) -> VnffgRecord:
+        record = self.vnffgs.get(name_or_id)
+        owner = next((ns.name for ns in self.list_ns() if record.name in ns.vnffgs), None)
+        if owner:
+            raise FailedPrecondition(f"VNFFG {record.name} belongs to NS {owner}; delete the NS")
+        return self.vnffgs.delete(record.id)
+
+    def create_classifier(self, name: str, chain: str, match: Any, *, path: str = "",
+                          wait: bool = True) -> VnffgRecord:
+        check_name(name, "name")
+        items = parse_match(match) if isinstance(match, str) else match_items(match)
+        return self.vnffgs.add_classifier(chain, ClassifierSpec(name, items), path, wait=wait)
+
+    # ----------------------------------------------------------------- NSs
+    def list_ns(self) -> list[NsRecord]:
+        return sorted((NsRecord.from_dict(b) for b in self.store.list("NS")), key=lambda r: r.created_at)
+
+    def get_ns(self, name_or_id: str) -> NsRecord:
+        body = self.store.get("NS", name_or_id)
+        if body is None:
+            raise NotFound(f"no NS {name_or_id!r}")
+        return NsRecord.from_dict(body)
+
+    def create_ns(self, name: str, nsd_name: str, params: Mapping[str, Any] | None = None,
+                  description: str = "") -> NsRecord:
+        """Every constituent VNF (named ``NS-NODE``), then every VNFFG of the NSD (``NS-GRAPH``);
+        on any failure what was made is removed again and the error raised."""
+        check_name(name, "name")
+        if self.store.get("NS", name) is not None:
+            raise AlreadyExists(f"NS {name!r} already exists")
+        nsd_record, nsd = self.catalog.nsd(nsd_name, params)
+        made_vnfs: list[str] = []
+        made_vnffgs: list[str] = []
+        try:
+            mapping: dict[str, str] = {}
+            vnfs: list[tuple[str, str]] = []
+            for member in nsd.vnfs:
+                vnf_name = f"{name}-{member.node}"
+                self.create_vnf(vnf_name, member.vnfd, params)
+                made_vnfs.append(vnf_name)
+                vnfs.append((member.node, vnf_name))
+                mapping.setdefault(member.vnfd, vnf_name)
+            for graph in nsd.graphs:
+                vnffg = f"{name}-{graph.name}"
+                self.vnffgs.create(vnffg, spec_from_paths(graph.paths, mapping, graph.name, graph.description or ""))
+                made_vnffgs.append(vnffg)
+        except Exception:
+            for vnffg in reversed(made_vnffgs):
+                _quietly(lambda: self.vnffgs.delete(vnffg))
+            for vnf_name in reversed(made_vnfs):
+                _quietly(lambda: self.vnfm.terminate(vnf_name))
+            raise
+        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", tuple(vnfs),
+                          tuple(made_vnffgs), self._now(), description)
+        self.store.insert("NS", record.id, name, record.to_dict())
+        self.bus.publish(Event(self._now(), "NS", record.id, name, "", record.status))
+        return record
+
+    def delete_ns(self, name_or_id: str) -> NsRecord:
+        record = self.get_ns(name_or_id)
+        errors = []
+        for vnffg in record.vnffgs:
+            try:
+                self.vnffgs.delete(vnffg)
+            except NotFound:
+                pass
+        for _, vnf in record.vnfs:
+            try:
+                self.vnfm.terminate(vnf)
+            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
+                    errors.append(f"{vnf}: {exc}")
+        if errors:
+            self.store.update("NS", record.id, {**record.to_dict(), "status": Status.ERROR, "reason": "; ".join(errors)})
+            raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
+        self.store.delete("NS", record.id)
+        self.bus.publish(Event(self._now(), "NS", record.id, record.name, record.status, Status.DELETED))
+        return record
+
+    # ----------------------------------------------------------------- descriptors in use
+    def delete_descriptor(self, kind: str, name_or_id: str):
+        record = self.catalog.descriptor(kind, name_or_id)
+        if kind == "VNFD":
+            users = [v.name for v in self.vnfm.list() if v.vnfd_name == record.name]
+            if users:
+                raise FailedPrecondition(f"VNFD {record.name} is in use by VNF {', '.join(users)}")
+        if kind == "VNFFGD":
+            users = [r.name for r in self.vnffgs.list() if r.spec.vnffgd == record.name]
+            if users:
+                raise FailedPrecondition(f"VNFFGD {record.name} is in use by VNFFG {', '.join(users)}")
+        if kind == "NSD":
+            users = [r.name for r in self.list_ns() if r.nsd_name == record.name]
+            if users:
+                raise FailedPrecondition(f"NSD {record.name} is in use by NS {', '.join(users)}")
+        return self.catalog.delete_descriptor(kind, record.id)
+
+
+def _explicit_vnfs(record: VnffgRecord) -> set[str]:
+    return {v for p in record.spec.paths for h in p.hops for v in h.vnfs}
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - best-effort rollback; the original error is what matters
+        log.exception("rollback step failed")

@@ -1,0 +1,1 @@
+"""VNFFG → SFC desired state: chain/match parsing, SPI allocation, rendering (all pure)."""

@@ -1,0 +1,145 @@
+"""Build VNFFG specs from what users type or upload (pure).
+
+Three sources, one value (``VnffgSpec``): ``--chain VNF2,VNF1[:CP]``, ``--chain fw,nat
+--abstract-types`` (hops by VNF type, resolved at every render) and a VNFFGD with a VNF mapping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Iterable, Mapping
+
+from descriptors import AclMatch, ForwardingPath, Vnffgd
+from descriptors.inputs import InputRef
+from nfvo.errors import InvalidArgument
+from nfvo.model import ClassifierSpec, HopSpec, MatchItems, PathSpec, VnffgSpec
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+MAX_MATCH_FIELDS = 34
+# Fields that say where traffic enters or which tenant it is, not what it looks like: they
+# choose a classifier's in_port and never reach the OpenFlow match.
+LOCATION_FIELDS = ("network_src_port_id", "network_dst_port_id", "network_id", "network_name", "tenant_id")
+
+
+def check_name(name: Any, field: str) -> str:
+    """Names become parts of controller path names and SPI keys: keep them plain."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise InvalidArgument(f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; "
+                              "at most 128, starting with a letter or digit)", field)
+    return name
+
+
+def parse_chain(text: str, *, abstract: bool = False, field: str = "chain") -> tuple[HopSpec, ...]:
+    """``VNF2,VNF1`` or ``VNF2:CP3,VNF1``; with ``abstract`` the names are VNF types."""
+    items = [t.strip() for t in (text or "").split(",")]
+    if not text or not text.strip() or any(not t for t in items):
+        raise InvalidArgument(f"expected a comma-separated list of VNF names, got {text!r}", field)
+    if len(items) > 254:
+        raise InvalidArgument(f"{len(items)} hops exceed the 254 an NSH service index can count", field)
+    hops = []
+    for i, item in enumerate(items):
+        target, _, cp = item.partition(":")
+        where = f"{field}[{i}]"
+        check_name(target, where)
+        if cp:
+            check_name(cp, f"{where}.cp")
+        hops.append(HopSpec(cp=cp, vnf_type=target) if abstract else HopSpec((target,), cp))
+    seen = [h.label() for h in hops]
+    for i, label in enumerate(seen):
+        if label in seen[:i]:
+            raise InvalidArgument(f"{label} appears twice: a path may not loop back to a VNF", f"{field}[{i}]")
+    return tuple(hops)
+
+
+def parse_match(text: str, field: str = "match") -> MatchItems:
+    """``tcp_dest=80,ip_proto=6`` → ordered (field, value) pairs; numbers become ints.
+
+    Field names and values are checked against the controller's match compiler when the chain
+    renders (it knows Tacker ACL names and OpenFlow spellings alike); here only the shape.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgument("expected FIELD=VALUE[,FIELD=VALUE...], got an empty match", field)
+    raw: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not key or not value:
+            raise InvalidArgument(f"{pair!r} is not FIELD=VALUE", field)
+        if key in raw:
+            raise InvalidArgument(f"{key} is given twice", field)
+        raw[key] = value
+    return match_items(raw, field)
+
+
+def match_items(raw: Mapping[str, Any], field: str = "match") -> MatchItems:
+    if not isinstance(raw, Mapping):
+        raise InvalidArgument("must be a mapping of field: value", field)
+    if len(raw) > MAX_MATCH_FIELDS:
+        raise InvalidArgument(f"{len(raw)} fields; a match has at most {MAX_MATCH_FIELDS}", field)
+    out = []
+    for key, value in raw.items():
+        if not isinstance(key, str) or not re.match(r"^[a-z][a-z0-9_]{0,40}$", key):
+            raise InvalidArgument("not a match field name", f"{field}.{key}")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidArgument(f"expected a string or number, got {value!r}", f"{field}.{key}")
+        if isinstance(value, str):
+            if len(value) > 256:
+                raise InvalidArgument("value too long", f"{field}.{key}")
+            value = int(value) if value.isdigit() else value
+        out.append((key, value))
+    return tuple(out)
+
+
+def acl_items(match: AclMatch, field: str) -> MatchItems:
+    """A VNFFGD classifier (normalised AclMatch) in the same plain form as ``--match``."""
+    out = []
+    for key, value in match.as_dict().items():
+        if isinstance(value, InputRef):
+            raise InvalidArgument(f"input {value.name!r} has no value: pass it with --param-file", f"{field}.{key}")
+        if isinstance(value, tuple):
+            value = str(value[0]) if value[0] == value[1] else f"{value[0]}-{value[1]}"
+        elif isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv6Address)):
+            value = str(value)
+        out.append((key, value))
+    return tuple(out)
+
+
+def spec_from_vnffgd(vnffgd: Vnffgd, mapping: Mapping[str, str]) -> VnffgSpec:
+    """Every path of every graph (Tacker rendered only the first); see ``spec_from_paths``."""
+    return spec_from_paths(vnffgd.paths, mapping, vnffgd.name, vnffgd.description or "")
+
+
+def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], source: str,
+                    description: str = "") -> VnffgSpec:
+    """``mapping``: VNFD → VNF, covering every forwarder. Consecutive hops through one VNF share
+    one service index (an NSH-unaware VNF's ingress and egress CP)."""
+    paths = []
+    for fp in fps:
+        where = f"{source}.{fp.name}"
+        if isinstance(fp.path_id, InputRef):
+            raise InvalidArgument(f"input {fp.path_id.name!r} has no value", f"{where}.id")
+        hops: list[HopSpec] = []
+        for i, hop in enumerate(fp.hops):
+            vnf = mapping.get(hop.forwarder)
+            if vnf is None:
+                raise InvalidArgument(f"no VNF mapped for VNFD {hop.forwarder!r}", f"{where}.path[{i}].forwarder")
+            if hops and hops[-1].vnfs == (vnf,):
+                hops[-1] = HopSpec((vnf,), hops[-1].cp, "", hops[-1].sfc_encap and hop.sfc_encap)
+                continue
+            hops.append(HopSpec((vnf,), hop.capability, "", hop.sfc_encap))
+        classifiers = tuple(ClassifierSpec(c.name, acl_items(c.match, f"{where}.classifiers[{c.name}]"))
+                            for c in fp.classifiers)
+        paths.append(PathSpec(fp.name, tuple(hops), classifiers, fp.symmetrical,
+                              fp.path_id if isinstance(fp.path_id, int) else None))
+    return VnffgSpec(tuple(paths), source, tuple(sorted(mapping.items())), description)
+
+
+def parse_mapping(text: str, field: str = "vnf_mapping") -> dict[str, str]:
+    """Tacker's ``VNFD1:VNF1,VNFD2:VNF2``."""
+    out: dict[str, str] = {}
+    for i, item in enumerate(t.strip() for t in (text or "").split(",") if t.strip()):
+        vnfd, sep, vnf = item.partition(":")
+        if not sep or not vnfd or not vnf:
+            raise InvalidArgument(f"{item!r} is not VNFD:VNF", f"{field}[{i}]")
+        out[vnfd.strip()] = vnf.strip()
+    return out

@@ -1,0 +1,241 @@
+"""VNFFG and classifier lifecycle: spec → SPIs → render → controller → ACTIVE.
+
+All changes are serialised (one lock): render and check first (bad input raises before anything
+is stored), then the controller, then the store. ``wait=False`` stores PENDING_* and pushes in the
+background; the record turns ACTIVE or ERROR and a watch event says so. A VNFFG is ACTIVE only
+once the controller returned, i.e. every switch acknowledged the generation that contains it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import replace
+from typing import Any, Callable, Mapping
+
+from nfvo.catalog import Catalog
+from nfvo.chains import ChainEngine
+from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
+from nfvo.events import EventBus
+from nfvo.model import ClassifierSpec, Event, PathSpec, Status, VnffgRecord, VnffgSpec
+from nfvo.ports import Vnfm
+from nfvo.store import Store
+from nfvo.vnffg.render import Inventory, RenderedChain, render_vnffg, spi_wants, type_matches
+from nfvo.vnffg.spec import check_name
+from nfvo.vnffg.spi import allocate_spis
+
+log = logging.getLogger(__name__)
+KIND = "VNFFG"
+
+
+def _spawn(fn: Callable[[], None]) -> None:
+    threading.Thread(target=fn, daemon=True).start()
+
+
+class VnffgManager:
+    def __init__(self, store: Store, catalog: Catalog, vnfm: Vnfm, engine: ChainEngine, bus: EventBus, *,
+                 now: Callable[[], float] = time.time, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 spawn: Callable[[Callable[[], None]], None] = _spawn):
+        self._store, self._catalog, self._vnfm, self._engine, self._bus = store, catalog, vnfm, engine, bus
+        self._now, self._new_id, self._spawn = now, new_id, spawn
+        self.lock = threading.RLock()
+
+    # ----------------------------------------------------------------- queries
+    def get(self, name_or_id: str) -> VnffgRecord:
+        body = self._store.get(KIND, name_or_id)
+        if body is None:
+            raise NotFound(f"no VNFFG {name_or_id!r}")
+        return VnffgRecord.from_dict(body)
+
+    def list(self) -> list[VnffgRecord]:
+        return sorted((VnffgRecord.from_dict(b) for b in self._store.list(KIND)), key=lambda r: r.created_at)
+
+    def inventory(self) -> Inventory:
+        vim = next((v for v in self._catalog.vims() if v.is_default), None)
+        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches(),
+                         vim.ingress_port if vim else "", vim.egress_port if vim else "")
+
+    def classifiers(self) -> list[tuple[VnffgRecord, PathSpec, ClassifierSpec]]:
+        return [(r, p, c) for r in self.list() for p in r.spec.paths for c in p.classifiers]
+
+    def classifier(self, name: str) -> tuple[VnffgRecord, PathSpec, ClassifierSpec]:
+        found = next((t for t in self.classifiers() if t[2].name == name), None)
+        if found is None:
+            raise NotFound(f"no classifier {name!r}")
+        return found
+
+    # ----------------------------------------------------------------- changes
+    def create(self, name: str, spec: VnffgSpec, *, wait: bool = True) -> VnffgRecord:
+        check_name(name, "name")
+        with self.lock:
+            if self._store.get(KIND, name) is not None:
+                raise AlreadyExists(f"VNFFG {name!r} already exists")
+            self._check_classifier_names(name, spec)
+            spis, rendered = self._plan(name, spec, {})
+            now = self._now()
+            record = VnffgRecord(self._new_id(), name, Status.PENDING_CREATE, "", spec,
+                                 tuple(spis.items()), now, now)
+            if wait:
+                generation = self._engine.commit(name, rendered, self._catalog.switches())
+                record = replace(record, status=Status.ACTIVE, generation=generation)
+                self._store.insert(KIND, record.id, name, record.to_dict())
+                self._emit(record, "", record.status)
+                return record
+            self._store.insert(KIND, record.id, name, record.to_dict())
+            self._emit(record, "", record.status)
+        self._spawn(lambda: self._push(record, rendered))
+        return record
+
+    def update(self, name_or_id: str, change: Callable[[VnffgSpec], VnffgSpec], *, wait: bool = True) -> VnffgRecord:
+        """Re-render with a changed spec; SPIs of paths that remain are kept, so live traffic on
+        unchanged paths keeps its SPI and other chains are untouched."""
+        with self.lock:
+            old = self.get(name_or_id)
+            spec = change(old.spec)
+            self._check_classifier_names(old.name, spec)
+            spis, rendered = self._plan(old.name, spec, dict(old.spis))
+            record = replace(old, spec=spec, spis=tuple(spis.items()), status=Status.PENDING_UPDATE, reason="",
+                             updated_at=self._now())
+            if wait:
+                generation = self._engine.commit(old.name, rendered, self._catalog.switches())
+                record = replace(record, status=Status.ACTIVE, generation=generation)
+                self._store.update(KIND, record.id, record.to_dict())
+                self._emit(record, old.status, record.status)
+                return record
+            self._store.update(KIND, record.id, record.to_dict())
+            self._emit(record, old.status, record.status)
+        self._spawn(lambda: self._push(record, rendered))
+        return record
+
+    def delete(self, name_or_id: str) -> VnffgRecord:
+        with self.lock:
+            record = self.get(name_or_id)
+            self._engine.commit(record.name, None, self._catalog.switches())
+            self._store.delete(KIND, record.id)
+            self._emit(record, record.status, Status.DELETED)
+            return record
+
+    def _plan(self, name: str, spec: VnffgSpec, previous: Mapping[str, int]) -> tuple[dict[str, int], RenderedChain]:
+        if not spec.paths:
+            raise InvalidArgument("a VNFFG needs at least one forwarding path", "paths")
+        taken = {spi: f"VNFFG {r.name} path {key}" for r in self.list() if r.name != name for key, spi in r.spis}
+        spis = allocate_spis(spi_wants(spec), previous, taken, f"vnffg[{name}].")
+        return spis, render_vnffg(name, spec, spis, self.inventory())
+
+    def _check_classifier_names(self, name: str, spec: VnffgSpec) -> None:
+        mine: set[str] = set()
+        for path in spec.paths:
+            for clf in path.classifiers:
+                check_name(clf.name, f"vnffg[{name}].{path.name}.classifiers")
+                if clf.name in mine:
+                    raise AlreadyExists(f"classifier {clf.name!r} appears twice", f"vnffg[{name}]")
+                mine.add(clf.name)
+        for record, _, clf in self.classifiers():
+            if record.name != name and clf.name in mine:
+                raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {record.name}")
+
+    def _push(self, record: VnffgRecord, rendered: RenderedChain) -> None:
+        with self.lock:
+            try:
+                generation = self._engine.commit(record.name, rendered, self._catalog.switches())
+                done = replace(record, status=Status.ACTIVE, generation=generation)
+            except NfvoError as exc:
+                done = replace(record, status=Status.ERROR, reason=str(exc))
+            if self._store.get(KIND, record.id) is not None:
+                self._store.update(KIND, record.id, done.to_dict())
+                self._emit(done, record.status, done.status)
+
+    # ----------------------------------------------------------------- classifiers
+    def add_classifier(self, chain: str, clf: ClassifierSpec, path: str = "", *, wait: bool = True) -> VnffgRecord:
+        def change(spec: VnffgSpec) -> VnffgSpec:
+            target = _pick_path(spec, path, chain)
+            return replace(spec, paths=tuple(replace(p, classifiers=p.classifiers + (clf,)) if p is target else p
+                                             for p in spec.paths))
+        with self.lock:
+            if any(c.name == clf.name for _, _, c in self.classifiers()):
+                raise AlreadyExists(f"classifier {clf.name!r} already exists")
+            return self.update(chain, change, wait=wait)
+
+    def change_classifier(self, name: str, new: ClassifierSpec | None, *, wait: bool = True) -> VnffgRecord:
+        """Replace (``new``) or remove (None) a classifier; its chain is re-rendered."""
+        with self.lock:
+            record, _, _ = self.classifier(name)
+
+            def change(spec: VnffgSpec) -> VnffgSpec:
+                return replace(spec, paths=tuple(
+                    replace(p, classifiers=tuple(c for c in (new if c.name == name else c for c in p.classifiers)
+                                                 if c is not None)) for p in spec.paths))
+            return self.update(record.name, change, wait=wait)
+
+    # ----------------------------------------------------------------- re-rendering
+    def uses_vnf(self, vnf_name: str, vnf_type: str | None) -> list[str]:
+        out = []
+        for record in self.list():
+            for path in record.spec.paths:
+                if any(vnf_name in h.vnfs or (h.vnf_type and type_matches(vnf_type, h.vnf_type))
+                       for h in path.hops):
+                    out.append(record.name)
+                    break
+        return out
+
+    def rerender(self, names: list[str], reason: str) -> None:
+        """Re-render ``names`` against the VNFs as they are now and resync the controller
+        (a heal or scale changed ports; an abstract hop gained or lost a VNF)."""
+        with self.lock:
+            inv = self.inventory()
+            chains = dict(self._engine.chains)
+            records = {r.name: r for r in self.list()}
+            failed: dict[str, str] = {}
+            for name in names:
+                record = records.get(name)
+                if record is None:
+                    continue
+                try:
+                    chains[name] = render_vnffg(name, record.spec, dict(record.spis), inv)
+                except NfvoError as exc:
+                    failed[name] = str(exc)
+                    chains.pop(name, None)
+            try:
+                generation = self._engine.resync(chains, self._catalog.switches())
+            except NfvoError as exc:
+                failed.update({n: str(exc) for n in names if n not in failed})
+                generation = 0
+            for name in names:
+                record = records.get(name)
+                if record is None:
+                    continue
+                if name in failed:
+                    new = replace(record, status=Status.ERROR, reason=f"{reason}: {failed[name]}")
+                else:
+                    new = replace(record, status=Status.ACTIVE, reason="", generation=generation)
+                new = replace(new, updated_at=self._now())
+                self._store.update(KIND, record.id, new.to_dict())
+                self._emit(new, record.status, new.status, reason)
+
+    def restore(self) -> None:
+        """At start-up: render every stored VNFFG (SPIs as stored) and hand the controller the
+        whole state; chains that cannot render turn ERROR."""
+        self.rerender([r.name for r in self.list()], "restart")
+
+    def _emit(self, record: VnffgRecord, old: str, new: str, reason: str = "") -> None:
+        self._bus.publish(Event(self._now(), KIND, record.id, record.name, str(old), str(new),
+                                reason or record.reason))
+
+
+def _pick_path(spec: VnffgSpec, path: str, chain: str) -> PathSpec:
+    if path:
+        found = spec.path(path)
+        if found is None:
+            raise NotFound(f"VNFFG {chain} has no path {path!r} ({', '.join(p.name for p in spec.paths)})", "path")
+        return found
+    if len(spec.paths) > 1:
+        raise FailedPrecondition(f"VNFFG {chain} has {len(spec.paths)} paths; name one with --path", "path")
+    return spec.paths[0]
+
+
+def chain_spec(hops: Any, symmetrical: bool, classifiers: tuple[ClassifierSpec, ...] = (),
+               description: str = "", path: str = "path") -> VnffgSpec:
+    """``vnffg-create --chain``: one path (named ``path``) through ``hops``."""
+    return VnffgSpec((PathSpec(path, tuple(hops), classifiers, symmetrical),), description=description)

@@ -1,0 +1,376 @@
+"""The VNF manager: drives VNFs through their lifecycle on a VIM, persists records, monitors.
+
+Imperative shell around ``vnfm.lifecycle`` (pure rules) and ``vnfm.spec``: every operation
+checks its input first (nothing is created for a bad request), records the pending state, asks
+the VIM, and records the outcome; failures roll back what was made. One lock serialises
+operations (monitor-triggered heals included); reads come from an in-memory copy of the store.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from descriptors import Vnfd, load_vnfd
+from vnfm import lifecycle as lc
+from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
+from vnfm.images import ImageCatalog
+from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, VnfStatus as S
+from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
+from vnfm.spec import VduSpec, VnfSpec, compile_spec
+from vnfm.store import SqlStore, StoredVnf
+from vnfm.vim.base import PortRequest, ServerRequest, Vim
+
+log = logging.getLogger(__name__)
+DEFAULT_POOL = "10.96.0.0/12"
+
+
+class VnfManager:
+    def __init__(self, vim: Vim, store_url: str | None = None, *, prefix: str,
+                 now: Callable[[], float] = time.time, monitor: bool = True,
+                 catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL) -> None:
+        if prefix != vim.prefix:
+            raise ValueError(f"manager prefix {prefix!r} differs from the VIM's {vim.prefix!r}")
+        if len(prefix) > lc.max_prefix_len():
+            raise ValueError(f"prefix {prefix!r} longer than {lc.max_prefix_len()} characters")
+        if store_url is None:
+            state = Path(getattr(vim, "state_dir", "."))
+            state.mkdir(parents=True, exist_ok=True)
+            store_url = f"sqlite:///{state / 'vnfm.db'}"
+        self.vim, self.prefix, self.now = vim, prefix, now
+        self.catalog = catalog or ImageCatalog()
+        self.pool = subnet_pool
+        self.store = SqlStore(store_url, prefix)
+        self._lock = threading.RLock()
+        self._subs: list[Callable[[VnfEvent], None]] = []
+        self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}
+        self._nets: dict[str, Network] = self.store.networks()
+        self._monitor = Monitor(vim, self._on_verdict) if monitor else None
+        with self._lock:
+            self._recover()
+
+    # -- queries ---------------------------------------------------------------------------------
+    def get(self, name_or_id: str) -> VnfRecord:
+        return self._find(name_or_id).record
+
+    def list(self) -> list[VnfRecord]:
+        with self._lock:
+            return [v.record for v in sorted(self._vnfs.values(),
+                                             key=lambda v: (v.record.created_at, v.record.name))]
+
+    def networks(self) -> dict[str, Network]:
+        return dict(self._nets)
+
+    def ensure_network(self, name: str, cidr: str | None = None) -> Network:
+        """Declare a network (a VL's ``network_name``) up front, e.g. with its own subnet;
+        otherwise networks appear on first use with a /24 from the pool."""
+        with self._lock:
+            if name in self._nets:
+                if cidr and self._nets[name].cidr != str(ipaddress.ip_network(cidr, strict=False)):
+                    raise InvalidRequest(f"network {name} exists with {self._nets[name].cidr}")
+                return self._nets[name]
+            try:
+                new = lc.plan_networks([name], self._nets, self.pool, {name: cidr} if cidr else {})
+            except ValueError as exc:
+                raise InvalidRequest(f"network {name}: {exc}") from exc
+            self.store.add_networks(list(new.values()))
+            self._nets = {**self._nets, **new}
+            return new[name]
+
+    def events(self, name_or_id: str | None = None) -> list[VnfEvent]:
+        vnf_id = self._find(name_or_id).record.id if name_or_id else None
+        return self.store.events(vnf_id)
+
+    def subscribe(self, callback: Callable[[VnfEvent], None]) -> None:
+        self._subs.append(callback)
+
+    def exec(self, name_or_id: str, argv: list[str], vdu: str | None = None,
+             *, instance: int = 0, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        rec = self.get(name_or_id)
+        cands = [v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance]
+        if not cands:
+            raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
+        return self.vim.exec(cands[0].key, argv, timeout=timeout)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def instantiate(self, name: str, vnfd: Vnfd | str | Path, *, vnfd_name: str | None = None,
+                    params: Mapping[str, Any] | str | None = None) -> VnfRecord:
+        """Create every VDU instance; returns the ACTIVE record or raises (ERROR recorded for
+        VIM failures, with everything rolled back; nothing recorded for a bad request)."""
+        if not name or not isinstance(name, str):
+            raise InvalidRequest("a VNF needs a name")
+        if not isinstance(vnfd, Vnfd):
+            vnfd = load_vnfd(vnfd, params)
+        spec = compile_spec(vnfd, self.catalog)
+        with self._lock:
+            if any(v.record.name == name for v in self._vnfs.values()):
+                raise AlreadyExists(f"VNF {name!r} exists already")
+            new_nets = lc.plan_networks(spec.networks, self._nets, self.pool, dict(spec.cidrs))
+            nets = {**self._nets, **new_nets}
+            t = self.now()
+            vtype = vnfd.vnf_type.node_type if vnfd.vnf_type else None
+            rec = VnfRecord(str(uuid.uuid4()), name, vnfd_name or vnfd.name, S.PENDING_CREATE,
+                            "", (), t, vtype, lc.allocate_code(v.record.code
+                                                               for v in self._vnfs.values()), t)
+            plans = self._plan(rec, [(v, i) for v, i in lc.initial_instances(spec)], nets)
+            self.store.add_networks(list(new_nets.values()))
+            self._nets = nets
+            self._put(rec, spec)
+            self._emit(VnfEvent(t, rec.id, name, "", S.PENDING_CREATE, "instantiate requested"))
+            try:
+                vdus = self._create_all(rec, plans)
+            except VimError as exc:
+                self._set(rec, S.ERROR, f"instantiate failed (rolled back): {exc}")
+                raise
+            rec = self._set(rec, S.ACTIVE, "instantiated", vdus=tuple(vdus))
+            self._sync()
+            return rec
+
+    def terminate(self, name_or_id: str) -> None:
+        with self._lock:
+            rec = self.get(name_or_id)
+            lc.require(rec, "terminate", (S.ACTIVE, S.DEAD, S.ERROR))
+            rec = self._set(rec, S.PENDING_DELETE, "terminate requested")
+            self._sync()
+            try:
+                for key in sorted({v.key for v in rec.vdus}):
+                    self.vim.delete_server(key)
+                for key in self._keys_of_code(rec.code):
+                    self.vim.delete_server(key)
+            except VnfmError as exc:
+                self._set(rec, S.ERROR, f"terminate failed: {exc}")
+                raise
+            _, ev = lc.transition(rec, S.DELETED, "terminated", self.now(),
+                                  tuple(c.key for c in rec.cps))
+            self.store.delete(rec.id)
+            self._vnfs.pop(rec.id, None)
+            self._emit(ev)
+            self._sync()
+
+    def heal(self, name_or_id: str, vdu: str | None = None, *,
+             instance: int | None = None) -> VnfRecord:
+        """Recreate the VDU instances (all, or those named) with the same names, MACs, IPs and
+        OpenFlow port numbers; the event lists their CPs so chains can be re-rendered."""
+        with self._lock:
+            rec = self.get(name_or_id)
+            lc.require(rec, "heal", (S.ACTIVE, S.DEAD, S.ERROR))
+            spec = self._vnfs[rec.id].spec
+            if vdu is not None and vdu not in {v.name for v in spec.vdus}:
+                raise InvalidRequest(f"VNF {rec.name} has no VDU {vdu!r}")
+            return self._heal(rec, vdu, instance, "heal requested")
+
+    def scale(self, name_or_id: str, policy: str, direction: str) -> VnfRecord:
+        with self._lock:
+            rec = self.get(name_or_id)
+            spec = self._vnfs[rec.id].spec
+            pairs = lc.plan_scale(rec, spec.policy(policy), direction)
+            lc.require(rec, f"scale {direction}", (S.ACTIVE,))
+            if direction == "out":
+                plans = self._plan(rec, [(spec.vdu(v), i) for v, i in pairs], self._nets)
+                rec = self._set(rec, S.PENDING_SCALE_OUT, f"scale out by {policy}")
+                try:
+                    made = self._create_all(rec, plans)
+                except VimError as exc:
+                    self._set(rec, S.ACTIVE, f"scale out failed (rolled back): {exc}")
+                    raise
+                vdus = _sorted_vdus([*rec.vdus, *made])
+                changed = [c.key for v in made for c in v.cps]
+                rec = self._set(rec, S.ACTIVE, f"scaled out by {policy}", changed, vdus=vdus)
+            else:
+                gone = [v for v in rec.vdus if (v.name, v.instance) in set(pairs)]
+                rec = self._set(rec, S.PENDING_SCALE_IN, f"scale in by {policy}")
+                self._sync()
+                try:
+                    for v in gone:
+                        self.vim.delete_server(v.key)
+                except VnfmError as exc:
+                    self._set(rec, S.ERROR, f"scale in failed: {exc}")
+                    raise
+                vdus = tuple(v for v in rec.vdus if v not in gone)
+                changed = [c.key for v in gone for c in v.cps]
+                rec = self._set(rec, S.ACTIVE, f"scaled in by {policy}", changed, vdus=vdus)
+            self._sync()
+            return rec
+
+    def close(self) -> None:
+        """Stop the watchers and the store; VNFs keep running (a new manager adopts them)."""
+        if self._monitor is not None:
+            self._monitor.close()
+        self.store.close()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _find(self, name_or_id: str | None) -> StoredVnf:
+        with self._lock:
+            for v in self._vnfs.values():
+                if name_or_id in (v.record.id, v.record.name):
+                    return v
+        raise NotFound(f"no VNF {name_or_id!r}")
+
+    def _plan(self, rec: VnfRecord, wanted: Iterable[tuple[VduSpec, int]],
+              nets: Mapping[str, Network], keep: Mapping[tuple[str, int], VduRecord] = {},
+              ) -> list[lc.VduPlan]:
+        ips, macs = lc.used_addresses([v.record for v in self._vnfs.values()])
+        return [lc.plan_vdu(prefix=self.prefix, rec=rec, spec=s, instance=i, networks=nets,
+                            used_ips=ips, used_macs=macs, bridge=self.vim.bridge,
+                            keep=keep.get((s.name, i))) for s, i in wanted]
+
+    def _create_all(self, rec: VnfRecord, plans: list[lc.VduPlan]) -> list[VduRecord]:
+        """Create servers in order; on failure delete the ones made here and raise VimError."""
+        made: list[VduRecord] = []
+        try:
+            for plan in plans:
+                made.append(self._create(rec, plan))
+        except Exception as exc:
+            for v in made:
+                try:
+                    self.vim.delete_server(v.key)
+                except Exception:
+                    log.exception("rollback of %s failed", v.key)
+            raise exc if isinstance(exc, VimError) else VimError(str(exc)) from exc
+        return made
+
+    def _create(self, rec: VnfRecord, plan: lc.VduPlan) -> VduRecord:
+        spec, vdu = plan.spec, plan.record
+        data = [c for c in vdu.cps if not c.management] or list(vdu.cps)
+        mgmt = [c for c in vdu.cps if c.management] or list(vdu.cps)
+        values = {"iface": data[0].iface if data else "", "mgmt_iface": mgmt[0].iface if mgmt
+                  else "", "vdu": vdu.name, "instance": str(vdu.instance)}
+        req = ServerRequest(
+            vdu.key, spec.argv, spec.ready,
+            tuple(PortRequest(c.ovs_port, c.iface, c.mac, c.ip, self._nets[c.vl],
+                              c.ofport or None, {"nfv-vnf": rec.id, "nfv-cp": c.key})
+                  for c in vdu.cps),
+            spec.volume_bytes, spec.cpus, spec.mem_bytes, values,
+            {"vnf": rec.id, "vnf_name": rec.name, "vdu": vdu.name})
+        server = self.vim.create_server(req)
+        cps = tuple(replace(c, ofport=server.ofports.get(c.ovs_port, 0)) for c in vdu.cps)
+        return replace(vdu, pid=server.pid, cps=cps, volume=server.volume, limits=server.limits,
+                       namespace=server.namespace)
+
+    def _heal(self, rec: VnfRecord, vdu: str | None, instance: int | None,
+              why: str) -> VnfRecord:
+        spec = self._vnfs[rec.id].spec
+        targets = [v for v in rec.vdus if (vdu is None or v.name == vdu)
+                   and (instance is None or v.instance == instance)]
+        rec = self._set(rec, S.PENDING_HEAL, why)
+        try:
+            if targets:
+                for v in targets:
+                    self.vim.delete_server(v.key)
+                keep = {(v.name, v.instance): v for v in targets}
+                others = [v for v in rec.vdus if v not in targets]
+                plans = self._plan(replace(rec, vdus=tuple(others)),
+                                   [(spec.vdu(v.name), v.instance) for v in targets],
+                                   self._nets, keep)
+            else:   # nothing left (a rolled-back instantiate): start from the VNFD again
+                others = list(rec.vdus)
+                plans = self._plan(rec, lc.initial_instances(spec), self._nets)
+            made = self._create_all(rec, plans)
+        except VnfmError as exc:
+            self._set(rec, S.ERROR, f"heal failed: {exc}", vdus=tuple(
+                v for v in rec.vdus if v not in targets))
+            self._sync()
+            raise
+        changed = [c.key for v in made for c in v.cps]
+        rec = self._set(rec, S.ACTIVE, f"healed: {why}", changed,
+                        vdus=_sorted_vdus([*others, *made]))
+        self._sync()
+        return rec
+
+    def _set(self, rec: VnfRecord, status: str, reason: str, changed: Iterable[str] = (),
+             **changes: Any) -> VnfRecord:
+        new, ev = lc.transition(rec, status, reason, self.now(), tuple(changed), **changes)
+        self._put(new)
+        self._emit(ev)
+        return new
+
+    def _put(self, rec: VnfRecord, spec: VnfSpec | None = None) -> None:
+        self.store.put(rec, spec)
+        old = self._vnfs.get(rec.id)
+        self._vnfs[rec.id] = StoredVnf(rec, spec or old.spec)  # type: ignore[union-attr]
+
+    def _emit(self, ev: VnfEvent) -> None:
+        self.store.add_event(ev)
+        log.info("VNF %s: %s -> %s (%s)", ev.vnf_name, ev.old, ev.new, ev.reason)
+        for cb in list(self._subs):
+            try:
+                cb(ev)
+            except Exception:
+                log.exception("event subscriber failed")
+
+    def _keys_of_code(self, code: str) -> list[str]:
+        stem = f"{self.prefix}{code}"
+        return sorted(k for k in self.vim.server_keys() if k.startswith(stem))
+
+    def _targets(self) -> set[Target]:
+        return monitor_targets(((v.record, v.spec) for v in self._vnfs.values()), self._nets)
+
+    def _sync(self) -> None:
+        """Level-triggered: probes and watchers match the records (after every change)."""
+        targets = self._targets()
+        self.vim.ensure_probes(probe_networks(targets))
+        if self._monitor is not None:
+            self._monitor.sync(targets)
+
+    def _on_verdict(self, t: Target, verdict: str, why: str) -> None:
+        with self._lock:
+            stored = self._vnfs.get(t.vnf_id)
+            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
+                return
+            rec = stored.record
+            if verdict == "recovered":
+                if rec.status == S.DEAD and t.spec.action == "log":
+                    self._set(rec, S.ACTIVE, f"monitor: VDU {t.vdu}#{t.instance} answers again")
+                return
+            if rec.status == S.ACTIVE:
+                rec = self._set(rec, S.DEAD, f"monitor: {why}")
+            action = t.spec.action
+            try:
+                if action == "respawn":
+                    self._heal(rec, None, None, f"respawn after: {why}")
+                elif action == "vdu_autoheal":
+                    self._heal(rec, t.vdu, t.instance, f"vdu_autoheal after: {why}")
+                elif action == "log_and_kill":
+                    self.terminate(rec.id)
+            except VnfmError:
+                log.exception("monitor action %s on %s failed", action, rec.name)
+
+    def _recover(self) -> None:
+        """Adopt what a previous manager left: finish or undo interrupted operations, remove
+        VIM objects no record owns, restart probes and watchers."""
+        for stored in list(self._vnfs.values()):
+            rec = stored.record
+            if rec.status == S.PENDING_CREATE:
+                for key in self._keys_of_code(rec.code):
+                    self.vim.delete_server(key)
+                self._set(rec, S.ERROR, "manager restarted during instantiate; rolled back",
+                          vdus=())
+            elif rec.status == S.PENDING_DELETE:
+                self._finish_delete(rec)
+            elif rec.status in (S.PENDING_HEAL, S.PENDING_SCALE_OUT, S.PENDING_SCALE_IN):
+                self._set(rec, S.ERROR, f"manager restarted during {rec.status}; heal it")
+        for key in lc.garbage(self.prefix, self.vim.server_keys(),
+                              [v.record for v in self._vnfs.values()]):
+            log.warning("removing orphaned VIM server %s", key)
+            self.vim.delete_server(key)
+        self._sync()
+
+    def _finish_delete(self, rec: VnfRecord) -> None:
+        for key in self._keys_of_code(rec.code):
+            self.vim.delete_server(key)
+        _, ev = lc.transition(rec, S.DELETED, "terminated (after restart)", self.now())
+        self.store.delete(rec.id)
+        self._vnfs.pop(rec.id, None)
+        self._emit(ev)
+
+
+def _sorted_vdus(vdus: Iterable[VduRecord]) -> tuple[VduRecord, ...]:
+    return tuple(sorted(vdus, key=lambda v: (v.key)))

@@ -1,0 +1,1 @@
+"""VIM drivers: ``local`` (this host), ``fake`` (unit tests); OpenStack fits the same Protocol."""

@@ -1,0 +1,90 @@
+"""An in-memory VIM for unit tests: same contract as ``local``, with failure injection."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vnfm.errors import VimError
+from vnfm.model import Network
+from vnfm.vim.base import Server, ServerRequest
+
+
+@dataclass
+class FakeServer:
+    req: ServerRequest
+    server: Server
+    running: bool = True
+    reachable: bool = True
+
+
+@dataclass
+class FakeVim:
+    prefix: str = "fk"
+    bridge: str = "br-int"
+    servers: dict[str, FakeServer] = field(default_factory=dict)
+    fail_create: set[str] = field(default_factory=set)   # keys (or "*") whose create fails
+    probes: tuple[Network, ...] = ()
+    log: list[str] = field(default_factory=list)
+    _next_ofport: int = 1
+    _next_pid: int = 1000
+
+    def create_server(self, req: ServerRequest) -> Server:
+        self.log.append(f"create {req.key}")
+        if req.key in self.fail_create or "*" in self.fail_create:
+            raise VimError(f"injected failure creating {req.key}")
+        ofports = {}
+        for p in req.ports:
+            if p.ofport_request:
+                ofports[p.name] = p.ofport_request
+            else:
+                ofports[p.name] = self._next_ofport
+                self._next_ofport += 1
+        pid = None
+        if req.argv:
+            pid = self._next_pid
+            self._next_pid += 1
+        vol = f"/fake/{req.key}.img" if req.volume_bytes else None
+        limits = "no limits requested" if not (req.cpus or req.mem_bytes) else "fake: enforced"
+        server = Server(req.key, req.key, pid, ofports, vol, limits)
+        self.servers[req.key] = FakeServer(req, server)
+        return server
+
+    def delete_server(self, key: str) -> None:
+        self.log.append(f"delete {key}")
+        self.servers.pop(key, None)
+
+    def server_keys(self) -> set[str]:
+        return set(self.servers)
+
+    def alive(self, key: str) -> bool:
+        s = self.servers.get(key)
+        return bool(s and s.running)
+
+    def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
+              timeout: float = 1.0) -> bool:
+        addr = ip.split("/")[0]
+        for s in self.servers.values():
+            if any(p.ip.split("/")[0] == addr for p in s.req.ports):
+                return s.reachable
+        return False
+
+    def ensure_probes(self, networks: Sequence[Network]) -> None:
+        self.probes = tuple(networks)
+
+    def exec(self, key: str, argv: Sequence[str], *,
+             timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        if key not in self.servers:
+            raise VimError(f"no server {key}")
+        return subprocess.CompletedProcess(list(argv), 0, f"{key}: {' '.join(argv)}", "")
+
+    def close(self) -> None:
+        pass
+
+    # -- test helpers ------------------------------------------------------------------------
+    def kill(self, key: str) -> None:
+        self.servers[key].running = False
+
+    def cut(self, key: str) -> None:
+        self.servers[key].reachable = False

@@ -1,0 +1,272 @@
+"""The ``local`` VIM: this host as a tiny compute/network/storage cloud.
+
+A server is a network namespace; its ports are veth pairs whose host ends are access ports (a
+local VLAN tag per network, as Neutron's OVS agent does) on an existing integration bridge; its
+program runs inside the namespace (and a cgroup v2 group where possible); its volume is a sparse
+file. Everything is named from the server key, which starts with the deployment prefix, so the
+VIM can find all of it again after a restart and tell its own leftovers from anyone else's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dataplane import netns
+from dataplane.ovsdb import Ovsdb, OvsdbError
+from dataplane.ping import build_echo, parse_reply
+from vnfm.errors import VimError
+from vnfm.images import render_argv
+from vnfm.lifecycle import probe_ip
+from vnfm.model import Network
+from vnfm.vim import process
+from vnfm.vim.base import Server, ServerRequest
+from vnfm.vim.cgroup import Cgroups
+from vnfm.vim.ovsport import AccessPort, delete_ports, ensure_access_ports
+
+KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
+READY_TIMEOUT = 15.0
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class LocalVim:
+    def __init__(self, ovsdb: Ovsdb, bridge: str, prefix: str, state_dir: Path, *,
+                 cgroup_root: Path = Path("/sys/fs/cgroup"), mtu: int = netns.NSH_MTU) -> None:
+        if not prefix or len(prefix) > 9 or "-" in prefix:
+            raise ValueError("prefix must be 1..9 characters without '-'")
+        self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
+        self.state_dir = Path(state_dir)
+        self.servers_dir = self.state_dir / "servers"
+        self.volumes_dir = self.state_dir / "volumes"
+        self.cgroups = Cgroups(f"nfvchain-{prefix}", cgroup_root)
+        self.probe_ns = f"{prefix}-mon"
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- servers ---------------------------------------------------------------------------------
+    def create_server(self, req: ServerRequest) -> Server:
+        key = req.key
+        if not key.startswith(self.prefix):
+            raise VimError(f"server key {key!r} lacks prefix {self.prefix!r}")
+        workdir = self.servers_dir / key
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+            netns.create_netns(key)
+            for p in req.ports:
+                netns.create_veth(key, p.iface, p.name, addresses=[p.ip] if p.ip else [],
+                                  mac=p.mac, mtu=self.mtu)
+            ofports = ensure_access_ports(self.db, self.bridge, [
+                AccessPort(p.name, p.network.vlan, self.mtu, p.ofport_request,
+                           {"nfv-owner": self.prefix, "attached-mac": p.mac, "iface-id": p.name,
+                            **p.external_ids}) for p in req.ports])
+            volume = None
+            if req.volume_bytes:
+                self.volumes_dir.mkdir(parents=True, exist_ok=True)
+                volume = str(self.volumes_dir / f"{key}.img")
+                with open(volume, "wb") as f:
+                    f.truncate(req.volume_bytes)   # sparse: no blocks until written
+            group, limits = self.cgroups.create(key, req.cpus, req.mem_bytes)
+            pid = started = None
+            if req.argv:
+                argv = render_argv(req.argv, {**req.values, "workdir": str(workdir),
+                                              "volume": volume or ""})
+                env = {"NFV_SERVER": key, "NFV_WORKDIR": str(workdir)}
+                if volume:
+                    env["NFV_VOLUME"] = volume
+                log = workdir / "console.log"
+                proc = process.spawn(key, argv, cwd=workdir, log=log, env=env, cgroup=group)
+                self._procs[key] = proc
+                pid, started = proc.pid, process.start_time(proc.pid)
+                if req.ready:
+                    process.wait_ready(proc, log, req.ready, READY_TIMEOUT)
+            _write_json(workdir / "server.json", {"pid": pid, "started": started,
+                                                  "ofports": ofports, "volume": volume,
+                                                  "limits": limits, "labels": dict(req.labels)})
+            return Server(key, key, pid, ofports, volume, limits)
+        except Exception as exc:
+            self.delete_server(key)
+            raise VimError(f"cannot create server {key}: {exc}") from exc
+
+    def delete_server(self, key: str) -> None:
+        if not key.startswith(self.prefix):
+            raise VimError(f"refusing to delete {key!r}: not ours (prefix {self.prefix!r})")
+        info = _read_json(self.servers_dir / key / "server.json")
+        pids = process.pids_in_netns(key)
+        if info.get("pid") and process.is_alive(info["pid"], info.get("started")):
+            pids.append(info["pid"])
+        process.stop(sorted(set(pids)))
+        proc = self._procs.pop(key, None)
+        if proc is not None:
+            proc.poll()
+        try:
+            delete_ports(self.db, self.bridge, [p.name for p in self._ovs_ports()
+                                                if p.name[:len(key)] == key])
+        except OvsdbError as exc:
+            raise VimError(f"cannot delete ports of {key}: {exc}") from exc
+        for link in netns.list_links():
+            if link[:len(key)] == key:
+                netns.delete_link(link, missing_ok=True)
+        netns.delete_netns(key)
+        self.cgroups.remove(key)
+        vol = self.volumes_dir / f"{key}.img"
+        vol.unlink(missing_ok=True)
+        shutil.rmtree(self.servers_dir / key, ignore_errors=True)
+
+    def server_keys(self) -> set[str]:
+        n = len(self.prefix) + KEY_SUFFIX
+
+        def mine(name: str) -> bool:
+            return name.startswith(self.prefix) and "-" not in name and len(name) >= n
+
+        keys = {x for x in netns.list_netns() if mine(x)}
+        keys |= {x[:n] for x in netns.list_links() if mine(x)}
+        keys |= {p.name[:n] for p in self._ovs_ports() if mine(p.name)}
+        keys |= {k for k in self.cgroups.keys() if mine(k)}
+        for d in (self.servers_dir, self.volumes_dir):
+            if d.is_dir():
+                keys |= {p.name.split(".")[0] for p in d.iterdir() if mine(p.name)}
+        return keys
+
+    def alive(self, key: str) -> bool:
+        info = _read_json(self.servers_dir / key / "server.json")
+        if not info or not netns.netns_exists(key):
+            return False
+        if info.get("pid") is None:
+            return True
+        return process.is_alive(info["pid"], info.get("started"))
+
+    def exec(self, key: str, argv: Sequence[str], *,
+             timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        if not netns.netns_exists(key):
+            raise VimError(f"no server {key}")
+        return netns.netns_exec(key, list(argv), check=False, timeout=timeout)
+
+    def close(self) -> None:
+        for proc in self._procs.values():
+            proc.poll()
+        self._procs.clear()
+
+    # -- probes ----------------------------------------------------------------------------------
+    def probe_port(self, net: Network) -> str:
+        return f"{self.prefix}-m{net.vlan:03x}"
+
+    def ensure_probes(self, networks: Sequence[Network]) -> None:
+        want = {self.probe_port(n): n for n in networks if probe_ip(n)}
+        have = {p.name for p in self._ovs_ports() if p.name.startswith(f"{self.prefix}-m")}
+        have |= {x for x in netns.list_links() if x.startswith(f"{self.prefix}-m")}
+        stale = sorted(have - set(want))
+        if stale:
+            delete_ports(self.db, self.bridge, stale)
+            for name in stale:
+                netns.delete_link(name, missing_ok=True)
+        if not want:
+            netns.delete_netns(self.probe_ns)
+            return
+        new = [(name, n) for name, n in want.items() if name not in have]
+        for name, n in new:
+            prefixlen = n.cidr.split("/")[1]
+            netns.create_veth(self.probe_ns, f"m{n.vlan}", name,
+                              addresses=[f"{probe_ip(n)}/{prefixlen}"], mtu=self.mtu)
+        if new:
+            ensure_access_ports(self.db, self.bridge, [
+                AccessPort(name, n.vlan, self.mtu, None, {"nfv-owner": self.prefix,
+                                                          "nfv-role": "monitor"})
+                for name, n in new])
+
+    def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
+              timeout: float = 1.0) -> bool:
+        addr = ip.split("/")[0]
+        if not netns.netns_exists(self.probe_ns):
+            return False
+        if kind == "ping":
+            return self._ping(addr, timeout)
+        if kind == "http_ping":
+            return self._http(addr, port, timeout)
+        raise VimError(f"unknown probe {kind!r}")
+
+    def _ping(self, addr: str, timeout: float) -> bool:
+        ident = (os.getpid() ^ id(object()) ^ int(time.monotonic_ns())) & 0xFFFF
+        try:
+            sock = _socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        except OSError:
+            return False
+        with sock:
+            try:
+                sock.sendto(build_echo(ident, 1), (addr, 0))
+            except OSError:
+                return False
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                try:
+                    pkt, (src, _) = sock.recvfrom(2048)
+                except (TimeoutError, OSError):
+                    return False
+                if src == addr and parse_reply(pkt) == (ident, 1):
+                    return True
+        return False
+
+    def _http(self, addr: str, port: int, timeout: float) -> bool:
+        try:
+            sock = _socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
+        except OSError:
+            return False
+        with sock:
+            sock.settimeout(timeout)
+            try:
+                sock.connect((addr, port))
+                sock.sendall(f"GET / HTTP/1.0\r\nHost: {addr}\r\n\r\n".encode())
+                head = sock.recv(64).split(b"\r\n", 1)[0].split()
+            except OSError:
+                return False
+        return len(head) >= 2 and head[0].startswith(b"HTTP/") and head[1][:1] in (b"1", b"2",
+                                                                                   b"3")
+
+    # -- internals -------------------------------------------------------------------------------
+    def _ovs_ports(self) -> list[Any]:
+        try:
+            return self.db.list_ports(self.bridge)
+        except OvsdbError:
+            return []
+
+
+def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:
+    """A socket created inside ``ns`` by this thread: setns there and straight back (network
+    namespaces are per thread), no helper process as pyroute2's create_socket forks."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if _libc.setns(target, 0x40000000) != 0:
+                raise OSError(ctypes.get_errno(), f"setns {ns} failed")
+            try:
+                return socket.socket(family, kind, proto)
+            finally:
+                if _libc.setns(own, 0x40000000) != 0:
+                    raise RuntimeError("cannot return to the original network namespace")
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
