@@ -1,0 +1,198 @@
+"""The NFVO's gRPC API: a thin servicer over ``NfvoService``, plus health and reflection."""
+
+from __future__ import annotations
+
+import queue
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from descriptors import read_params
+from nfvo.api import convert
+from nfvo.api.errors import ErrorMappingInterceptor
+from nfvo.api.v1 import nfvo_pb2 as pb
+from nfvo.api.v1 import nfvo_pb2_grpc
+from nfvo.errors import InvalidArgument
+from nfvo.service import NfvoService
+
+MAX_MESSAGE = 4 * 1024 * 1024
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Nfvo"].full_name
+KINDS = ("VNFD", "VNFFGD", "NSD")
+WATCH_POLL = 0.5
+
+
+def _kind(kind: str) -> str:
+    kind = (kind or "").upper()
+    if kind not in KINDS:
+        raise InvalidArgument(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", "kind")
+    return kind
+
+
+def _params(text: str) -> dict[str, Any] | None:
+    return read_params(text, "params") if text and text.strip() else None
+
+
+class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
+    def __init__(self, service: NfvoService):
+        self.s = service
+
+    # VIMs
+    def CreateVim(self, r, context):
+        return convert.vim(self.s.catalog.register_vim(
+            r.name, type=r.type or "local", bridge=r.bridge, dpid=r.dpid, is_default=r.is_default,
+            ingress_port=r.ingress_port, egress_port=r.egress_port, description=r.description))
+
+    def UpdateVim(self, r, context):
+        changes = {f: getattr(r, f) for f in ("is_default", "ingress_port", "egress_port", "description")
+                   if r.HasField(f)}
+        return convert.vim(self.s.catalog.update_vim(r.name, **changes))
+
+    def ListVims(self, r, context):
+        return pb.VimList(vims=[convert.vim(v) for v in self.s.catalog.vims()])
+
+    def GetVim(self, r, context):
+        return convert.vim(self.s.catalog.vim(r.name or "-"))
+
+    def DeleteVim(self, r, context):
+        return convert.vim(self.s.catalog.delete_vim(r.name or "-"))
+
+    # descriptors
+    def CreateDescriptor(self, r, context):
+        return convert.descriptor(self.s.catalog.create_descriptor(_kind(r.kind), r.name, r.template, r.description))
+
+    def ListDescriptors(self, r, context):
+        return pb.DescriptorList(descriptors=[convert.descriptor(d, template=False)
+                                              for d in self.s.catalog.descriptors(_kind(r.kind))])
+
+    def GetDescriptor(self, r, context):
+        return convert.descriptor(self.s.catalog.descriptor(_kind(r.kind), r.name))
+
+    def DeleteDescriptor(self, r, context):
+        return convert.descriptor(self.s.delete_descriptor(_kind(r.kind), r.name), template=False)
+
+    # VNFs
+    def CreateVnf(self, r, context):
+        return convert.vnf(self.s.create_vnf(r.name, r.vnfd_name, _params(r.params_yaml), r.vim_name))
+
+    def ListVnfs(self, r, context):
+        return pb.VnfList(vnfs=[convert.vnf(v) for v in self.s.list_vnfs()])
+
+    def GetVnf(self, r, context):
+        return convert.vnf(self.s.get_vnf(r.name))
+
+    def DeleteVnf(self, r, context):
+        return convert.vnf(self.s.delete_vnf(r.name))
+
+    def HealVnf(self, r, context):
+        self.s.heal_vnf(r.name, r.vdu or None)
+        return convert.vnf(self.s.get_vnf(r.name))
+
+    def ScaleVnf(self, r, context):
+        self.s.scale_vnf(r.name, r.policy, r.direction)
+        return convert.vnf(self.s.get_vnf(r.name))
+
+    def ExecVnf(self, r, context):
+        done = self.s.exec_vnf(r.name, list(r.argv), r.vdu or None)
+        return pb.ExecReply(returncode=done.returncode, stdout=done.stdout or "", stderr=done.stderr or "")
+
+    # VNFFGs
+    def CreateVnffg(self, r, context):
+        return convert.vnffg(self.s.create_vnffg(
+            r.name, chain=r.chain, abstract_types=r.abstract_types, symmetrical=r.symmetrical,
+            vnffgd=r.vnffgd_name, vnf_mapping=dict(r.vnf_mapping), params=_params(r.params_yaml),
+            description=r.description, wait=not r.no_wait))
+
+    def UpdateVnffg(self, r, context):
+        return convert.vnffg(self.s.update_vnffg(
+            r.name, chain=r.chain, abstract_types=r.abstract_types,
+            symmetrical=r.symmetrical if r.HasField("symmetrical") else None,
+            vnf_mapping=dict(r.vnf_mapping), description=r.description if r.HasField("description") else None,
+            wait=not r.no_wait))
+
+    def ListVnffgs(self, r, context):
+        return pb.VnffgList(vnffgs=[convert.vnffg(v) for v in self.s.vnffgs.list()])
+
+    def GetVnffg(self, r, context):
+        return convert.vnffg(self.s.vnffgs.get(r.name))
+
+    def DeleteVnffg(self, r, context):
+        return convert.vnffg(self.s.delete_vnffg(r.name))
+
+    # classifiers
+    def CreateClassifier(self, r, context):
+        self.s.create_classifier(r.name, r.chain, r.match, path=r.path, wait=not r.no_wait)
+        return convert.classifier(*self.s.vnffgs.classifier(r.name))
+
+    def UpdateClassifier(self, r, context):
+        from nfvo.model import ClassifierSpec
+        from nfvo.vnffg.spec import parse_match
+
+        self.s.vnffgs.change_classifier(r.name, ClassifierSpec(r.name, parse_match(r.match)), wait=not r.no_wait)
+        return convert.classifier(*self.s.vnffgs.classifier(r.name))
+
+    def ListClassifiers(self, r, context):
+        return pb.ClassifierList(classifiers=[convert.classifier(*t) for t in self.s.vnffgs.classifiers()])
+
+    def GetClassifier(self, r, context):
+        return convert.classifier(*self.s.vnffgs.classifier(r.name))
+
+    def DeleteClassifier(self, r, context):
+        found = convert.classifier(*self.s.vnffgs.classifier(r.name))
+        self.s.vnffgs.change_classifier(r.name, None)
+        return found
+
+    # NSs
+    def CreateNs(self, r, context):
+        return convert.ns(self.s.create_ns(r.name, r.nsd_name, _params(r.params_yaml), r.description))
+
+    def ListNs(self, r, context):
+        return pb.NsList(ns=[convert.ns(n) for n in self.s.list_ns()])
+
+    def GetNs(self, r, context):
+        return convert.ns(self.s.get_ns(r.name))
+
+    def DeleteNs(self, r, context):
+        return convert.ns(self.s.delete_ns(r.name))
+
+    # events
+    def Watch(self, r, context):
+        kinds = {k.upper() for k in r.kinds}
+        q = self.s.bus.subscribe()
+        try:
+            while context.is_active():
+                try:
+                    event = q.get(timeout=WATCH_POLL)
+                except queue.Empty:
+                    continue
+                if (not kinds or event.kind in kinds) and (not r.name or r.name in (event.name, event.id)):
+                    yield convert.event(event)
+        finally:
+            self.s.bus.unsubscribe(q)
+
+
+def serve(service: NfvoService, address: str, max_workers: int = 16) -> tuple[grpc.Server, int]:
+    """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                         interceptors=[ErrorMappingInterceptor()],
+                         options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                  ("grpc.max_send_message_length", MAX_MESSAGE)])
+    nfvo_pb2_grpc.add_NfvoServicer_to_server(NfvoServicer(service), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    return server, port
+
+
+def connect(address: str) -> nfvo_pb2_grpc.NfvoStub:
+    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                                      ("grpc.max_send_message_length", MAX_MESSAGE)])
+    return nfvo_pb2_grpc.NfvoStub(channel)
