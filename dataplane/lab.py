@@ -178,16 +178,24 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
 
 
 class OvsLab:
-    """Context manager for benches: private OVS in a temp run dir + a Lab; all removed on exit."""
+    """Context manager for benches: private OVS in a temp run dir + a Lab; all removed on exit.
 
-    def __init__(self, prefix: str | None = None, keep_run_dir: bool = False) -> None:
+    ``private_netns=True`` first moves the calling thread into a fresh network namespace
+    (see :func:`dataplane.netns.enter_private_netns`), so the lab works even while another
+    userspace OVS runs on the host; the thread stays there afterwards."""
+
+    def __init__(self, prefix: str | None = None, keep_run_dir: bool = False,
+                 private_netns: bool = False) -> None:
         self.prefix = prefix or new_prefix()
         self.keep_run_dir = keep_run_dir
+        self.private_netns = private_netns
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-ovs-"))
         self.ovs = OvsInstance(self.run_dir)
         self.lab: Lab | None = None
 
     def __enter__(self) -> Lab:
+        if self.private_netns:  # one netdev OVS per netns: isolate from any other OVS here
+            netns.enter_private_netns()
         self.ovs.start()
         try:
             self.lab = Lab(self.ovs, Ovsdb(self.ovs.db_sock), prefix=self.prefix)

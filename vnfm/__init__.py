@@ -1,0 +1,1 @@
+"""VNF manager: lifecycle (pure), manager, monitoring, VIM drivers (local, fake)."""

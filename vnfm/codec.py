@@ -31,11 +31,11 @@ def from_json(tp: Any, data: Any) -> Any:
     """Rebuild a value of type ``tp`` (dataclass, tuple[X, ...], X | None, Mapping, scalar)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        alts = [a for a in typing.get_args(tp) if a is not type(None)]
         if data is None:
             return None
-        return from_json(args[0], data) if len(args) == 1 else data
-    if dataclasses.is_dataclass(tp):
+        return from_json(alts[0], data) if len(alts) == 1 else data
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _hints(tp)
         return tp(**{f.name: from_json(hints[f.name], data[f.name])
                      for f in dataclasses.fields(tp) if f.name in data})

@@ -143,7 +143,7 @@ class VduPlan:
 
 
 def plan_vdu(*, prefix: str, rec: VnfRecord, spec: VduSpec, instance: int,
-             networks: Mapping[str, Network], used_ips: Mapping[str, set[str]],
+             networks: Mapping[str, Network], used_ips: dict[str, set[str]],
              used_macs: set[str], bridge: str, keep: VduRecord | None = None) -> VduPlan:
     """Names, MACs and addresses for one VDU instance; ``keep`` (heal) reuses its identities.
     Scaled instances (> 0) take addresses from the network, never the VNFD's fixed ones."""

@@ -8,6 +8,7 @@ operations (monitor-triggered heals included); reads come from an in-memory copy
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import logging
 import subprocess
@@ -50,7 +51,7 @@ class VnfManager:
         self.pool = subnet_pool
         self.store = SqlStore(store_url, prefix)
         self._lock = threading.RLock()
-        self._subs: list[Callable[[VnfEvent], None]] = []
+        self._subs: builtins.list[Callable[[VnfEvent], None]] = []
         self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}
         self._nets: dict[str, Network] = self.store.networks()
         self._monitor = Monitor(vim, self._on_verdict) if monitor else None
@@ -61,7 +62,7 @@ class VnfManager:
     def get(self, name_or_id: str) -> VnfRecord:
         return self._find(name_or_id).record
 
-    def list(self) -> list[VnfRecord]:
+    def list(self) -> builtins.list[VnfRecord]:
         with self._lock:
             return [v.record for v in sorted(self._vnfs.values(),
                                              key=lambda v: (v.record.created_at, v.record.name))]
@@ -85,14 +86,14 @@ class VnfManager:
             self._nets = {**self._nets, **new}
             return new[name]
 
-    def events(self, name_or_id: str | None = None) -> list[VnfEvent]:
+    def events(self, name_or_id: str | None = None) -> builtins.list[VnfEvent]:
         vnf_id = self._find(name_or_id).record.id if name_or_id else None
         return self.store.events(vnf_id)
 
     def subscribe(self, callback: Callable[[VnfEvent], None]) -> None:
         self._subs.append(callback)
 
-    def exec(self, name_or_id: str, argv: list[str], vdu: str | None = None,
+    def exec(self, name_or_id: str, argv: builtins.list[str], vdu: str | None = None,
              *, instance: int = 0, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         rec = self.get(name_or_id)
         cands = [v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance]
@@ -216,15 +217,15 @@ class VnfManager:
 
     def _plan(self, rec: VnfRecord, wanted: Iterable[tuple[VduSpec, int]],
               nets: Mapping[str, Network], keep: Mapping[tuple[str, int], VduRecord] = {},
-              ) -> list[lc.VduPlan]:
+              ) -> builtins.list[lc.VduPlan]:
         ips, macs = lc.used_addresses([v.record for v in self._vnfs.values()])
         return [lc.plan_vdu(prefix=self.prefix, rec=rec, spec=s, instance=i, networks=nets,
                             used_ips=ips, used_macs=macs, bridge=self.vim.bridge,
                             keep=keep.get((s.name, i))) for s, i in wanted]
 
-    def _create_all(self, rec: VnfRecord, plans: list[lc.VduPlan]) -> list[VduRecord]:
+    def _create_all(self, rec: VnfRecord, plans: builtins.list[lc.VduPlan]) -> builtins.list[VduRecord]:
         """Create servers in order; on failure delete the ones made here and raise VimError."""
-        made: list[VduRecord] = []
+        made: builtins.list[VduRecord] = []
         try:
             for plan in plans:
                 made.append(self._create(rec, plan))
@@ -306,7 +307,7 @@ class VnfManager:
             except Exception:
                 log.exception("event subscriber failed")
 
-    def _keys_of_code(self, code: str) -> list[str]:
+    def _keys_of_code(self, code: str) -> builtins.list[str]:
         stem = f"{self.prefix}{code}"
         return sorted(k for k in self.vim.server_keys() if k.startswith(stem))
 

@@ -133,11 +133,12 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
                          key=lambda c: (not isinstance(c.order, int),
                                         c.order if isinstance(c.order, int) else 0, c.name))
         for n, cp in enumerate(ordered):
-            vl = vls.get(cp.virtual_link or "")
-            if vl is None:
+            found = vls.get(cp.virtual_link or "")
+            if found is None:
                 problems.append(f"CP {cp.name}: virtual link {cp.virtual_link!r} is not a VL of "
                                 f"VNFD {vnfd.name} (known: {', '.join(sorted(vls)) or 'none'})")
                 continue
+            vl = found
             order = val(f"{cp.name}.order", cp.order)
             cps.append(CpSpec(cp.name, vl.name, str(val(vl.name, vl.network_name) or vl.name),
                               order if isinstance(order, int) else n,

@@ -73,9 +73,9 @@ def wait_ready(proc: subprocess.Popen[bytes], log: Path, prefix: str, timeout: f
         if any(line.startswith(prefix) for line in text.splitlines()):
             return
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}: {text[-500:]}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}: {text[-500:]}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{proc.args} not ready after {timeout}s: {text[-500:]}")
+            raise RuntimeError(f"{proc.args!r} not ready after {timeout}s: {text[-500:]}")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.05)
 
