@@ -23,7 +23,7 @@ Format (YAML or JSON)::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import yaml
@@ -77,6 +77,7 @@ class ServicePath:
     spi: int
     hops: tuple[str, ...]
     classifiers: tuple[Classifier, ...]
+    source: Any = field(default=None, compare=False, hash=False, repr=False)  # the entry as written
 
     @property
     def end_si(self) -> int:
@@ -322,7 +323,7 @@ def _parse_path(item: Any, where: str, index: _PathIndex) -> ServicePath:
                 raise DocumentError(f"{cwhere}.match", f"identical to classifier {other}")
             local_matches[key] = f"{name}/{cname}"
         classifiers.append(Classifier(cname, switch, in_port, tuple(compiled), priority))
-    return ServicePath(name, spi, tuple(hops), tuple(classifiers))
+    return ServicePath(name, spi, tuple(hops), tuple(classifiers), json.loads(json.dumps(item, default=str)))
 
 
 def document_to_dict(doc: SfcDocument) -> dict[str, Any]:
@@ -339,6 +340,17 @@ def document_to_dict(doc: SfcDocument) -> dict[str, Any]:
                               "matches": [dict((k, list(v) if isinstance(v, tuple) else v) for k, v in m)
                                           for m in c.matches]} for c in p.classifiers]}
             for p in doc.paths],
+    }
+
+
+def document_source(doc: SfcDocument) -> dict[str, Any]:
+    """The document in its input form (paths as written), for persisting and re-parsing."""
+    return {
+        "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
+        "service_functions": [
+            {"name": f.name, "instances": [{"switch": i.switch, "port": i.port} for i in f.instances]}
+            for f in doc.service_functions],
+        "service_function_paths": [p.source for p in doc.paths],
     }
 
 

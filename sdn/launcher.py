@@ -7,9 +7,11 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 DEFAULT_OPENFLOW = "127.0.0.1:6653"
 DEFAULT_GRPC = "127.0.0.1:50061"
+DEFAULT_STATE_FILE = "/var/lib/nfvchain/sdn-state.json"
 
 
 def split_address(text: str) -> tuple[str, int]:
@@ -25,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"where switches connect (default {DEFAULT_OPENFLOW})")
     parser.add_argument("--grpc", default=DEFAULT_GRPC, help=f"the controller API (default {DEFAULT_GRPC})")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a switch has to acknowledge")
+    parser.add_argument("--state-file", default=DEFAULT_STATE_FILE,
+                        help="where the applied document is kept across restarts ('' to keep none; "
+                             "default %(default)s)")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -37,7 +42,8 @@ def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
     host, port = args.openflow
     driver, stop_openflow = start_controller(host, port)
     try:
-        controller = SfcController(driver, timeout=args.timeout)
+        controller = SfcController(driver, timeout=args.timeout,
+                                   state_file=Path(args.state_file) if args.state_file else None)
         server, grpc_port = serve(controller, args.grpc)
         print(f"nfv-sdn ready: openflow {host}:{driver.listen_port} grpc {args.grpc.rpartition(':')[0]}:{grpc_port}",
               flush=True)

@@ -8,13 +8,16 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
 
-from sdn.document import DocumentError, SfcDocument, with_paths
+from sdn.document import DocumentError, SfcDocument, document_source, parse_document, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
 from sdn.flows import Owned, compute_owned_states, merge
 from sdn.sync import Plan, plan_changes
@@ -43,13 +46,14 @@ class ApplyResult:
 class SfcController:
     """Owns the desired state; every public method is thread-safe."""
 
-    def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic):
+    def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic,
+                 state_file: Path | None = None):
         self._driver = driver
         self._timeout = timeout
         self._now = now
         self._lock = threading.RLock()
-        self._document = SfcDocument()
-        self._generation = 0
+        self._state_file = state_file
+        self._document, self._generation = _load_state(state_file)
         self._installed: dict[int, Owned] = {}  # what each switch holds of ours, by owner
         self._acked: dict[int, int] = {}
         self._errors: dict[int, str] = {}
@@ -96,6 +100,7 @@ class SfcController:
             generation = self._generation + 1
             changes = self._push(desired)
             self._document, self._generation = doc, generation
+            _save_state(self._state_file, doc, generation)
             for dpid in desired:
                 self._acked[dpid] = generation
                 self._errors.pop(dpid, None)
@@ -156,6 +161,23 @@ class SfcController:
         self._installed[dpid] = owned
         self._acked[dpid] = self._generation
         self._errors.pop(dpid, None)
+
+
+def _load_state(path: Path | None) -> tuple[SfcDocument, int]:
+    """The last applied document, so a restarted controller converges instead of flushing."""
+    if path is None or not path.exists():
+        return SfcDocument(), 0
+    data = json.loads(path.read_text())
+    return parse_document(data["document"]), int(data["generation"])
+
+
+def _save_state(path: Path | None, doc: SfcDocument, generation: int) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"generation": generation, "document": document_source(doc)}))
+    os.replace(tmp, path)
 
 
 def _plan_between(before: Owned, after: Owned) -> Plan:

@@ -35,7 +35,7 @@ def _step(text: str) -> None:
 def start_controller_process() -> tuple[subprocess.Popen, int, str]:
     """nfv-sdn in its own process on free ports; returns (process, openflow port, grpc address)."""
     proc = subprocess.Popen([sys.executable, "-m", "sdn.launcher", "--openflow", "127.0.0.1:0",
-                             "--grpc", "127.0.0.1:0", "--log-level", "WARNING"],
+                             "--grpc", "127.0.0.1:0", "--log-level", "WARNING", "--state-file", ""],
                             stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("nfv-sdn ready"):

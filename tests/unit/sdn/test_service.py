@@ -99,3 +99,19 @@ def test_upsert_and_remove_paths(setup):
             set())])
     with pytest.raises(DocumentError, match="no such path"):
         controller.upsert_paths([], remove=["web"])
+
+
+def test_restart_with_state_file_keeps_the_document(tmp_path):
+    from sdn.flows import compute_switch_states as css
+    driver = FakeDriver()
+    state = tmp_path / "state.json"
+    first = SfcController(driver, state_file=state)
+    driver.connect(1, PORTS[1])
+    first.apply_document(load_document(DOC))
+    driver.callbacks.clear()  # the first controller is gone
+    second = SfcController(driver, state_file=state)
+    assert second.generation == 1 and [p.name for p in second.document.paths] == ["web", "dns"]
+    applied = len(driver.applied)
+    driver.connect(1, PORTS[1], keep=True)
+    assert len(driver.applied) == applied, "restart converges without touching live flows"
+    assert driver.tables[1] == css(load_document(DOC), PORTS)[1]
