@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.corpus import TACKER_SAMPLES
+
 import pytest
 
 import descriptors as d
 
-CORPUS = Path("/work/shared/corpus/tacker/samples/tosca-templates")
+CORPUS = TACKER_SAMPLES
 SAMPLES = Path(d.__file__).parent / "samples"
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.corpus import TACKER_SAMPLES
+
 import pytest
 
 from descriptors import load_vnfd
@@ -9,7 +11,7 @@ from vnfm.manager import VnfManager
 from vnfm.vim.fake import FakeVim
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
-TACKER = Path("/work/shared/corpus/tacker/samples/tosca-templates/vnfd")
+TACKER = TACKER_SAMPLES / "vnfd"
 
 SCALE_VNFD = """
 tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
