@@ -159,6 +159,15 @@ def test_chain_end_to_end(controller, lab, ovs, tmp_path):
     assert refused.returncode == 1
     assert "service_functions[ghost].instances[0].port" in refused.stderr and "nope0" in refused.stderr
     assert flows_text(ovs, bridge) == table_before
+    dup = dict(document, service_function_paths=document["service_function_paths"] + [
+        {"name": "again", "spi": 7, "hops": ["fw"]}])
+    bad_file.write_text(yaml.safe_dump(dup))
+    refused = nfv(controller.grpc_address, "apply", str(bad_file))
+    assert refused.returncode == 1 and "service_function_paths[again].spi: SPI 7 is already used" in refused.stderr
+    bad_file.write_text("switches: [ {name: sff1\n")
+    refused = nfv(controller.grpc_address, "apply", str(bad_file))
+    assert refused.returncode == 1 and "not valid YAML/JSON at line" in refused.stderr
+    assert flows_text(ovs, bridge) == table_before
 
     # a removed path leaves no flow behind
     document["service_function_paths"] = document["service_function_paths"][1:]
