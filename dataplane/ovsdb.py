@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeAlias, TypeVar
 
@@ -42,6 +42,20 @@ class Conflict(OvsdbError):
 
 class InterfaceError(OvsdbError):
     """ovs-vswitchd could not open an interface (its ``error`` column says why)."""
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """A port to attach: a system device if port_type is "", or "internal", "patch"...;
+    ``tag`` makes it an access port of that local VLAN (as Neutron's OVS agent does)."""
+
+    name: str
+    port_type: str = ""
+    tag: int | None = None
+    ofport_request: int | None = None
+    mtu_request: int | None = None
+    options: Mapping[str, str] | None = None
+    external_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,45 +219,74 @@ class Ovsdb:
     def ensure_port(self, bridge: str, name: str, *, port_type: str = "",
                     ofport_request: int | None = None, mtu_request: int | None = None,
                     options: Mapping[str, str] | None = None,
-                    external_ids: Mapping[str, str] | None = None) -> int:
-        """Attach ``name`` (a system device if port_type is "", or "internal", "patch"...) to the
-        bridge and return its ofport once vswitchd has opened it."""
+                    external_ids: Mapping[str, str] | None = None, tag: int | None = None) -> int:
+        """Attach one port and return its ofport once vswitchd has opened it."""
+        spec = PortSpec(name, port_type, tag, ofport_request, mtu_request, options, dict(external_ids or {}))
+        return self.ensure_ports(bridge, [spec])[name]
+
+    def ensure_ports(self, bridge: str, specs: Sequence[PortSpec]) -> dict[str, int]:
+        """Attach (or update) several ports in one transaction; name -> ofport once vswitchd
+        opened them all. If one cannot be opened, the ports this call added are removed again."""
+        if not specs:
+            return {}
 
         def body(txn: Txn) -> None:
             br = self._need("Bridge", bridge)
-            port = self._find("Port", name)
-            if port is not None:
-                owner = self._port_bridge(port)
-                if owner is not None and owner.name != bridge:
-                    raise Conflict(f"port {name!r} is on bridge {owner.name!r}, not {bridge!r}")
-                iface = port.interfaces[0]
-            else:
-                iface = txn.insert(self._table("Interface"))
-                iface.name = name
-                port = txn.insert(self._table("Port"))
-                port.name, port.interfaces = name, [iface]
+            added = []
+            for spec in specs:
+                port = self._find("Port", spec.name)
+                if port is not None:
+                    owner = self._port_bridge(port)
+                    if owner is not None and owner.name != bridge:
+                        raise Conflict(f"port {spec.name!r} is on bridge {owner.name!r}, not {bridge!r}")
+                    iface = port.interfaces[0]
+                else:
+                    iface = txn.insert(self._table("Interface"))
+                    iface.name = spec.name
+                    port = txn.insert(self._table("Port"))
+                    port.name, port.interfaces = spec.name, [iface]
+                    added.append(port)
+                _set(iface, "type", spec.port_type)
+                for col, val in (("ofport_request", spec.ofport_request), ("mtu_request", spec.mtu_request)):
+                    if val is not None:
+                        _set(iface, col, [val])
+                if spec.tag is not None:
+                    _set(port, "tag", [spec.tag])
+                if spec.options is not None:
+                    _set(iface, "options", dict(spec.options))
+                if spec.external_ids:
+                    for row in (iface, port):
+                        _set(row, "external_ids", {**_get(row, "external_ids", {}), **spec.external_ids})
+            if added:
                 br.verify("ports")
-                br.ports = list(br.ports) + [port]
-            _set(iface, "type", port_type)
-            for col, val in (("ofport_request", ofport_request), ("mtu_request", mtu_request)):
-                if val is not None:
-                    _set(iface, col, [val])
-            if options is not None:
-                _set(iface, "options", dict(options))
-            if external_ids:
-                for row in (iface, port):
-                    _set(row, "external_ids", {**_get(row, "external_ids", {}), **external_ids})
+                br.ports = list(br.ports) + added
 
         with self._lock:
             self._idl.run()
-            existed = self._find("Port", name) is not None
+            existed = {spec.name for spec in specs if self._find("Port", spec.name) is not None}
         self._transact(body)
         try:
-            return self.ofport(name)
+            return {spec.name: self.ofport(spec.name) for spec in specs}
         except InterfaceError:
-            if not existed:  # nothing half-created: drop the port we just added
-                self.delete_port(bridge, name)
+            self.delete_ports(bridge, [s.name for s in specs if s.name not in existed])  # nothing half-created
             raise
+
+    def delete_ports(self, bridge: str, names: Sequence[str]) -> None:
+        """Remove the named ports in one transaction (missing ones, or a missing bridge, are ignored)."""
+        gone = set(names)
+        if not gone:
+            return
+
+        def body(txn: Txn) -> None:
+            br = self._find("Bridge", bridge)
+            if br is None:
+                return
+            keep = [p for p in br.ports if p.name not in gone]
+            if len(keep) != len(br.ports):
+                br.verify("ports")
+                br.ports = keep
+
+        self._transact(body)
 
     def delete_port(self, bridge: str, name: str, *, missing_ok: bool = True) -> None:
         def body(txn: Txn) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dataplane import netns
-from dataplane.ovsdb import Ovsdb, OvsdbError
+from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from dataplane.ping import build_echo, parse_reply
 from vnfm.errors import VimError
 from vnfm.images import render_argv
@@ -30,7 +30,6 @@ from vnfm.model import Network
 from vnfm.vim import process
 from vnfm.vim.base import Server, ServerRequest
 from vnfm.vim.cgroup import Cgroups
-from vnfm.vim.ovsport import AccessPort, delete_ports, ensure_access_ports
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
@@ -62,10 +61,10 @@ class LocalVim:
             for p in req.ports:
                 netns.create_veth(key, p.iface, p.name, addresses=[p.ip] if p.ip else [],
                                   mac=p.mac, mtu=self.mtu)
-            ofports = ensure_access_ports(self.db, self.bridge, [
-                AccessPort(p.name, p.network.vlan, self.mtu, p.ofport_request,
-                           {"nfv-owner": self.prefix, "attached-mac": p.mac, "iface-id": p.name,
-                            **p.external_ids}) for p in req.ports])
+            ofports = self.db.ensure_ports(self.bridge, [
+                PortSpec(p.name, tag=p.network.vlan, mtu_request=self.mtu, ofport_request=p.ofport_request,
+                         external_ids={"nfv-owner": self.prefix, "attached-mac": p.mac, "iface-id": p.name,
+                                       **p.external_ids}) for p in req.ports])
             volume = None
             if req.volume_bytes:
                 self.volumes_dir.mkdir(parents=True, exist_ok=True)
@@ -106,8 +105,7 @@ class LocalVim:
         if proc is not None:
             proc.poll()
         try:
-            delete_ports(self.db, self.bridge, [p.name for p in self._ovs_ports()
-                                                if p.name[:len(key)] == key])
+            self.db.delete_ports(self.bridge, [p.name for p in self._ovs_ports() if p.name[:len(key)] == key])
         except OvsdbError as exc:
             raise VimError(f"cannot delete ports of {key}: {exc}") from exc
         for link in netns.list_links():
@@ -163,7 +161,7 @@ class LocalVim:
         have |= {x for x in netns.list_links() if x.startswith(f"{self.prefix}-m")}
         stale = sorted(have - set(want))
         if stale:
-            delete_ports(self.db, self.bridge, stale)
+            self.db.delete_ports(self.bridge, stale)
             for name in stale:
                 netns.delete_link(name, missing_ok=True)
         if not want:
@@ -175,9 +173,9 @@ class LocalVim:
             netns.create_veth(self.probe_ns, f"m{n.vlan}", name,
                               addresses=[f"{probe_ip(n)}/{prefixlen}"], mtu=self.mtu)
         if new:
-            ensure_access_ports(self.db, self.bridge, [
-                AccessPort(name, n.vlan, self.mtu, None, {"nfv-owner": self.prefix,
-                                                          "nfv-role": "monitor"})
+            self.db.ensure_ports(self.bridge, [
+                PortSpec(name, tag=n.vlan, mtu_request=self.mtu,
+                         external_ids={"nfv-owner": self.prefix, "nfv-role": "monitor"})
                 for name, n in new])
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
