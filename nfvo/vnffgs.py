@@ -41,16 +41,26 @@ class VnffgManager:
         self._store, self._catalog, self._vnfm, self._engine, self._bus = store, catalog, vnfm, engine, bus
         self._now, self._new_id, self._spawn = now, new_id, spawn
         self.lock = threading.RLock()
+        self._parsed: dict[str, tuple[dict[str, Any], VnffgRecord]] = {}  # id -> (stored body, record)
 
     # ----------------------------------------------------------------- queries
     def get(self, name_or_id: str) -> VnffgRecord:
         body = self._store.get(KIND, name_or_id)
         if body is None:
             raise NotFound(f"no VNFFG {name_or_id!r}")
-        return VnffgRecord.from_dict(body)
+        return self._record(body)
 
     def list(self) -> list[VnffgRecord]:
-        return sorted((VnffgRecord.from_dict(b) for b in self._store.list(KIND)), key=lambda r: r.created_at)
+        return sorted((self._record(b) for b in self._store.list(KIND)), key=lambda r: r.created_at)
+
+    def _record(self, body: dict[str, Any]) -> VnffgRecord:
+        """Parse once per stored version (the store hands back the same body until it changes)."""
+        cached = self._parsed.get(body["id"])
+        if cached is not None and cached[0] is body:
+            return cached[1]
+        record = VnffgRecord.from_dict(body)
+        self._parsed[body["id"]] = (body, record)
+        return record
 
     def inventory(self) -> Inventory:
         vim = next((v for v in self._catalog.vims() if v.is_default), None)
@@ -114,6 +124,7 @@ class VnffgManager:
             record = self.get(name_or_id)
             self._engine.commit(record.name, None, self._catalog.switches())
             self._store.delete(KIND, record.id)
+            self._parsed.pop(record.id, None)
             self._emit(record, record.status, Status.DELETED)
             return record
 

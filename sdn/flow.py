@@ -73,7 +73,32 @@ class Resubmit:
     table: int
 
 
-Action = Union[Output, SetField, EncapNsh, EncapEthernet, Decap, DecNshTtl, Group, Resubmit]
+@dataclass(frozen=True)
+class Multipath:
+    """Nicira ``multipath(symmetric_l4, 0, modulo_n, buckets-1, 0, dst[0..n_bits-1])``.
+
+    A hash of the L4 5-tuple that is the same in both directions of a connection, written to a
+    register: taken before encap(nsh), it spreads flows over SF instances and keeps each
+    connection (both ways) on one instance.
+    """
+
+    buckets: int
+    dst: str = "reg0"
+    n_bits: int = 4
+
+
+@dataclass(frozen=True)
+class RegMove:
+    """Nicira ``move:src[src_ofs..]->dst[dst_ofs..]`` over ``n_bits`` bits."""
+
+    src: str
+    dst: str
+    n_bits: int
+    src_ofs: int = 0
+    dst_ofs: int = 0
+
+
+Action = Union[Output, SetField, EncapNsh, EncapEthernet, Decap, DecNshTtl, Group, Resubmit, Multipath, RegMove]
 
 
 def make_match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:

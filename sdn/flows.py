@@ -1,10 +1,15 @@
-"""Desired document + switch ports → the flows and groups each switch should hold (pure).
+"""Desired document + switch ports → the flows each switch should hold (pure).
 
 Per switch: the pipeline's miss flows; per SF port an ingress admission for NSH frames; per
 path one classify flow per (classifier, compiled match), one next-hop flow per hop and one
 egress flow per distinct ingress port. The classifier records the ingress port in NSH context
 C1 so the egress can restore it before NORMAL: the switch then learns client MACs on the right
 port, and replies that bypass the chain find their way.
+
+SF instances: when a path has a hop with several instances, its classifier takes a symmetric
+L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
+multi-instance hop then picks ``instances[C4 % n]``. Both directions of a connection hash alike,
+so a symmetric chain's reverse path meets the same instances.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ import zlib
 from functools import lru_cache
 from typing import Mapping
 
-from sdn.cookie import Role, make_cookie, make_group_id
+from sdn.cookie import Role, make_cookie
 from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.flow import (OFPP_NORMAL, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
-                      GroupEntry, Output, SetField, SwitchState, make_match)
+from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
+                      Output, RegMove, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
+HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "path:NAME") -> its flows/groups
@@ -50,7 +56,6 @@ def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]
     costs one path's computation, not a full re-render.
     """
     states: dict[int, Owned] = {}
-    group_ids = allocate_group_ids(doc)
     for switch in doc.switches:
         if switch.dpid not in ports:
             continue
@@ -58,23 +63,18 @@ def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]
         owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
         functions = [f for f in doc.service_functions if f.instances[0].switch == switch.name]
         for fn in functions:
-            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)),
-                                                     group_ids.get(fn.name))
+            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)))
         by_fn = {f.name: f for f in functions}
         for path in doc.paths:
             if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
-                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, group_ids, switch.name))
+                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, switch.name))
         states[switch.dpid] = owned
     return states
 
 
 @lru_cache(maxsize=4096)
-def _function_state(sf_ports: tuple[int, ...], group_id: int | None) -> SwitchState:
-    flows: frozenset[Flow] = frozenset().union(*(sf_port_flows(p) for p in sf_ports))
-    groups = frozenset()
-    if len(sf_ports) > 1 and group_id is not None:
-        groups = frozenset({GroupEntry(group_id, "select", tuple(Bucket((Output(p),), weight=1) for p in sf_ports))})
-    return SwitchState(flows, groups)
+def _function_state(sf_ports: tuple[int, ...]) -> SwitchState:
+    return SwitchState(frozenset().union(*(sf_port_flows(p) for p in sf_ports)))
 
 
 @lru_cache(maxsize=1)
@@ -99,32 +99,38 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
 
 
 def path_flows(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
-               group_ids: Mapping[str, int], switch: str) -> frozenset[Flow]:
+               switch: str) -> frozenset[Flow]:
     """Resolve the path's ports (errors name the element), then build its flows (memoised)."""
     where = f"service_function_paths[{path.name}]"
     in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                      for c in path.classifiers)
-    deliveries = []
-    for hop in path.hops:
-        fn = functions[hop]
-        sf_ports = _sf_ports(fn, ports, switch)
-        deliveries.append(Output(sf_ports[0]) if len(sf_ports) == 1 else Group(group_ids[fn.name]))
-    return _path_flows(path, in_ports, tuple(deliveries))
+    hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
+    return _path_flows(path, in_ports, hop_ports)
 
 
 @lru_cache(maxsize=65536)
-def _path_flows(path: ServicePath, in_ports: tuple[int, ...], deliveries: tuple[Output | Group, ...]) -> frozenset[Flow]:
+def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...]) -> frozenset[Flow]:
     flows: set[Flow] = set()
+    spread = any(len(ports) > 1 for ports in hop_ports)
     for classifier, in_port in zip(path.classifiers, in_ports):
         actions = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", 255),
                    SetField("nsh_c1", in_port), EncapEthernet())
+        if spread:
+            actions = ((Multipath(HASH_BUCKETS, "reg0", HASH_BITS),) + actions[:-1]
+                       + (RegMove("reg0", "nsh_c4", HASH_BITS), EncapEthernet()))
         for match in classifier.matches:
             flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + (("in_port", in_port),))),
                            actions, goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, path.spi)))
     hop_cookie = make_cookie(Role.HOP, path.spi)
-    for index, deliver in enumerate(deliveries):
-        flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, 255 - index), (DecNshTtl(), deliver),
-                       cookie=hop_cookie))
+    for index, ports in enumerate(hop_ports):
+        si = 255 - index
+        if len(ports) == 1:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si), (DecNshTtl(), Output(ports[0])),
+                           cookie=hop_cookie))
+            continue
+        for bucket in range(HASH_BUCKETS):
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
+                           (DecNshTtl(), Output(ports[bucket % len(ports)])), cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
     egress_cookie = make_cookie(Role.EGRESS, path.spi)
     for in_port in sorted(set(in_ports)):
@@ -134,20 +140,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], deliveries: tuple[
     return frozenset(check_flow(f) for f in flows)
 
 
-def allocate_group_ids(doc: SfcDocument) -> dict[str, int]:
-    """A stable group id per multi-instance SF, from its name (probing past collisions)."""
-    ids: dict[str, int] = {}
-    taken: set[int] = set()
-    for fn in sorted((f for f in doc.service_functions if len(f.instances) > 1), key=lambda f: f.name):
-        index = zlib.crc32(fn.name.encode()) & 0xFFFFFF
-        while make_group_id(index) in taken:
-            index = (index + 1) & 0xFFFFFF
-        ids[fn.name] = make_group_id(index)
-        taken.add(ids[fn.name])
-    return ids
-
-
-def _nsh_match(spi: int, si: int, **extra: int):
+def _nsh_match(spi: int, si: int, **extra):
     return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)
 
 

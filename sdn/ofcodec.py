@@ -19,8 +19,10 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as ofpp
 
 from sdn import ofactions as nx
+from os_ken.ofproto import nicira_ext
+
 from sdn.flow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
-                      GroupEntry, NshTlv, Output, Resubmit, SetField, OFPP_CONTROLLER)
+                      GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, SetField, OFPP_CONTROLLER)
 
 OFP_VERSION = 4
 FLOW_COMMANDS = {"add": ofp.OFPFC_ADD, "modify": ofp.OFPFC_MODIFY,
@@ -122,7 +124,26 @@ def _action_bytes(action: Action) -> bytes:
         return nx.DECAP
     if isinstance(action, DecNshTtl):
         return nx.DEC_NSH_TTL
+    if isinstance(action, (Multipath, RegMove)):
+        return _nx_bytes(action)
     raise TypeError(f"unsupported action {action!r}")
+
+
+@lru_cache(maxsize=1024)
+def _nx_bytes(action: Multipath | RegMove) -> bytes:
+    """Rare, value-free Nicira actions: let os-ken build them once per distinct value."""
+    if isinstance(action, Multipath):
+        built = ofpp.NXActionMultipath(
+            fields=nicira_ext.NX_HASH_FIELDS_SYMMETRIC_L4, basis=0, algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
+            max_link=action.buckets - 1, arg=0, ofs_nbits=nicira_ext.ofs_nbits(0, action.n_bits - 1),
+            dst=action.dst)
+    else:
+        built = ofpp.NXActionRegMove(src_field=action.src, dst_field=action.dst, n_bits=action.n_bits,
+                                     src_ofs=action.src_ofs, dst_ofs=action.dst_ofs)
+    buf = bytearray()
+    built.serialize(buf, 0)
+    length = struct.unpack_from("!H", buf, 2)[0]  # os-ken declares the padded length but may not pad
+    return bytes(buf) + b"\0" * (length - len(buf))
 
 
 _VALUE_FREE = {EncapEthernet: nx.ENCAP_ETHERNET, Decap: nx.DECAP, DecNshTtl: nx.DEC_NSH_TTL}
@@ -265,6 +286,10 @@ def decode_action(act: Any) -> Action:
         return Decap()
     if isinstance(act, (nx.NXActionDecNshTtlExact, ofpp.NXActionDecNshTtl)):
         return DecNshTtl()
+    if isinstance(act, ofpp.NXActionMultipath):
+        return Multipath(act.max_link + 1, act.dst, (act.ofs_nbits & 0x3F) + 1)
+    if isinstance(act, ofpp.NXActionRegMove):
+        return RegMove(act.src_field, act.dst_field, act.n_bits, act.src_ofs, act.dst_ofs)
     raise ValueError(f"cannot decode action {act!r}")
 
 
@@ -345,7 +370,16 @@ def _ofctl_action(a: Action) -> str:
         return "decap()"
     if isinstance(a, DecNshTtl):
         return "dec_nsh_ttl"
+    if isinstance(a, Multipath):
+        return f"multipath(symmetric_l4,0,modulo_n,{a.buckets},0,{_ofctl_reg(a.dst)}[0..{a.n_bits - 1}])"
+    if isinstance(a, RegMove):
+        return (f"move:{_ofctl_reg(a.src)}[{a.src_ofs}..{a.src_ofs + a.n_bits - 1}]->"
+                f"{_ofctl_reg(a.dst)}[{a.dst_ofs}..{a.dst_ofs + a.n_bits - 1}]")
     raise TypeError(f"unsupported action {a!r}")
+
+
+def _ofctl_reg(name: str) -> str:
+    return f"NXM_NX_REG{name[3:]}" if name.startswith("reg") else name
 
 
 def ofctl_actions(actions: Iterable[Action], goto_table: int | None = None) -> str:

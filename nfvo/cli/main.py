@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
 from nfvo.cli.errors import CliError
 
-GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo", "nfvo.cli.resources")
+GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo", "nfvo.cli.resources", "nfvo.cli.up")
 
 
 

@@ -190,3 +190,50 @@ def test_chain_end_to_end(controller, lab, ovs, tmp_path):
     assert [line for line in left if "cookie=" in line] == []
     for proc in (web_server, other_server, blocked_server):
         proc.terminate()
+
+
+def test_sf_instances_share_connections_and_read_back_exactly(controller, lab, ovs, tmp_path):
+    from sdn.flows import compute_switch_states
+    from sdn.sync import plan_changes
+
+    dpid = new_dpid()
+    bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{controller.openflow_port}")
+    client = lab.host(bridge, "10.0.0.1/24", mtu=1500)
+    server = lab.host(bridge, "10.0.0.2/24", mtu=1500)
+    instances = [lab.host(bridge, f"10.99.0.{i + 1}/24") for i in range(2)]
+    controller.wait_for_switch(dpid, {h.port for h in (client, server, *instances)})
+    reports = [tmp_path / f"i{i}.json" for i in range(2)]
+    for host, report in zip(instances, reports):
+        lab.sf(host, "counter", "--report", str(report))
+    lab.track(server.popen([sys.executable, "-m", "http.server", str(HTTP_PORT), "--bind", server.ip],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    document = {
+        "switches": [{"name": "sff1", "dpid": dpid}],
+        "service_functions": [{"name": "cnt", "instances": [{"switch": "sff1", "port": h.port} for h in instances]}],
+        "service_function_paths": [{"name": "web", "spi": 21, "hops": ["cnt"], "classifiers": [
+            {"name": "http", "in_port": client.port, "match": {"tcp_dst": HTTP_PORT}}]}],
+    }
+    doc_file = tmp_path / "lb.yaml"
+    doc_file.write_text(yaml.safe_dump(document))
+    applied = nfv(controller.grpc_address, "apply", str(doc_file))
+    assert applied.returncode == 0, applied.stderr
+    assert "multipath(symmetric_l4" in flows_text(ovs, bridge)
+
+    code = ("import urllib.request\nfor _ in range(16): urllib.request.urlopen(%r, timeout=5).read()"
+            % f"http://{server.ip}:{HTTP_PORT}/")
+    assert client.exec([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
+    time.sleep(1.2)
+    per_instance = []
+    for report in reports:
+        flows = json.loads(report.read_text())["flows"]
+        assert all((f["spi"], f["si"]) == (21, 255) for f in flows)
+        per_instance.append({(f["src_port"], f["dst_port"]) for f in flows})
+    assert per_instance[0] and per_instance[1], f"both instances take connections: {per_instance}"
+    assert not per_instance[0] & per_instance[1], "a connection stays on one instance"
+
+    # what the switch reports back decodes to exactly what we computed: nothing to change
+    installed = controller.driver.read_state(dpid)
+    ports = {dpid: controller.driver.switches()[dpid].ports}
+    from sdn.document import parse_document
+    desired = compute_switch_states(parse_document(document), ports)[dpid]
+    assert plan_changes(installed, desired).empty

@@ -10,8 +10,8 @@ import ipaddress
 import zlib
 from dataclasses import dataclass, field, replace
 
-from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Output,
-                      Resubmit, SetField, SwitchState)
+from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Multipath,
+                      Output, RegMove, Resubmit, SetField, SwitchState)
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Packet:
     fields: tuple[tuple[str, object], ...]
     nsh: Nsh | None = None
     outer_eth: bool = False
+    reg0: int = 0
 
     def view(self, in_port: int) -> dict[str, object]:
         out = dict(self.fields)
@@ -132,11 +133,25 @@ class FakeSwitch:
                 group = next(g for g in self.state.groups if g.group_id == action.group_id)
                 bucket = group.buckets[zlib.crc32(repr(sorted(packet.fields)).encode()) % len(group.buckets)]
                 packet, in_port, out = self._run(bucket.actions, packet, in_port, out)
+            elif isinstance(action, Multipath):
+                packet = replace(packet, reg0=symmetric_l4_hash(packet) % action.buckets)
+            elif isinstance(action, RegMove):
+                assert (action.src, action.dst) == ("reg0", "nsh_c4"), action
+                mask = (1 << action.n_bits) - 1
+                packet = replace(packet, nsh=replace(packet.nsh, c4=(packet.nsh.c4 & ~mask) | (packet.reg0 & mask)))
             elif isinstance(action, Resubmit):
                 out = out + self.receive(in_port, packet, action.table)
             else:
                 raise AssertionError(f"unknown action {action}")
         return packet, in_port, out
+
+
+def symmetric_l4_hash(packet: Packet) -> int:
+    """Like OVS's symmetric_l4: the same value for both directions of a connection."""
+    f = dict(packet.fields)
+    ends = sorted([(str(f.get("ipv4_src")), f.get("tcp_src", f.get("udp_src", 0))),
+                   (str(f.get("ipv4_dst")), f.get("tcp_dst", f.get("udp_dst", 0)))])
+    return zlib.crc32(repr((ends, f.get("ip_proto"))).encode())
 
 
 def run_chain(switch: FakeSwitch, in_port: int, packet: Packet, sf_ports: set[int],

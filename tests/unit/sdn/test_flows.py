@@ -78,17 +78,19 @@ def test_unknown_spi_si_from_sf_is_dropped():
     assert FakeSwitch(state()).receive(3, packet) == []
 
 
-def test_multi_instance_hop_uses_a_select_group():
+def test_multi_instance_hop_spreads_connections_and_keeps_both_directions_together():
     doc = DOC.replace("[{switch: s1, port: ids0}]", "[{switch: s1, port: ids0}, {switch: s1, port: ids1}]")
+    doc = doc.replace("match: {tcp_dst: 80}}]", "match: {tcp_dst: 80}}, {name: back, in_port: server, match: {tcp_src: 80}}]")
     st = state(doc)
-    assert len(st.groups) == 1
-    (group,) = st.groups
-    assert sorted(b.actions[0].port for b in group.buckets) == [4, 5]
+    assert not st.groups
     reached = set()
     for sport in range(40000, 40040):
         seen: list = []
         run_chain(FakeSwitch(st), 1, tcp(sport=sport), SF_PORTS, seen)
         assert [n.si for _, n in seen] == [255, 254, 253]
+        back: list = []
+        run_chain(FakeSwitch(st), 2, tcp(src="10.0.0.2", dst="10.0.0.1", sport=80, dport=sport), SF_PORTS, back)
+        assert back[1][0] == seen[1][0], "the reply direction meets the same ids instance"
         reached.add(seen[1][0])
     assert reached == {4, 5}
 

@@ -1,0 +1,105 @@
+"""The all-in-one stack behind ``nfv up``: private OVS, the SDN controller (its own process),
+the NFVO + VNFM (this process) with SQLite stores, and the local VIM registered as default.
+
+Everything lives in a private network namespace of this process, so a userspace OVS here
+cannot collide with another; the CLI reaches the NFVO through a unix socket in the state
+directory. On SIGTERM (``nfv down``) every VNF is terminated (their namespaces are named, so
+they would outlive us), then the controller and OVS stop and the state directory is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DPID = 0xD3
+BRIDGE = "nfv-br0"
+PREFIX = "nfv"
+READY = "nfvo ready"
+log = logging.getLogger("nfvo.allinone")
+
+
+def run(state_dir: Path, stop: threading.Event) -> int:
+    from dataplane import netns
+    from dataplane.lab import stop_process
+    from dataplane.ovs import OvsInstance
+    from dataplane.ovsdb import Ovsdb
+    from nfvo.api.server import serve
+    from nfvo.cli.demo import start_controller_process
+    from nfvo.sdnclient import GrpcSdn
+    from nfvo.service import NfvoService
+    from nfvo.store import SqlStore
+    from vnfm.images import ImageCatalog
+    from vnfm.manager import VnfManager
+    from vnfm.vim.local import LocalVim
+
+    netns.enter_private_netns()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ovs = OvsInstance(state_dir / "ovs")
+    ovs.start()
+    cleanup: list = [ovs.stop]
+    try:
+        db = Ovsdb(ovs.db_sock)
+        cleanup.append(db.close)
+        controller, of_port, sdn_address = start_controller_process()
+        cleanup.append(lambda: stop_process(controller))
+        db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:127.0.0.1:{of_port}")
+        vim = LocalVim(db, BRIDGE, PREFIX, state_dir / "vim")
+        cleanup.append(vim.close)
+        catalog = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
+        vnfm = VnfManager(vim, f"sqlite:///{state_dir / 'vnfm.db'}", prefix=PREFIX, catalog=catalog)
+        cleanup.append(lambda: _terminate_all(vnfm))
+        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address))
+        if not service.catalog.vims():
+            service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
+                                         ingress_port="client", egress_port="server",
+                                         description="this host: netns VDUs on a private OVS")
+        socket = state_dir / "nfvo.sock"
+        server, _ = serve(service, f"unix:{socket}")
+        cleanup.append(lambda: server.stop(2.0).wait())
+        state = {"nfvo": f"unix:{socket}", "pid": os.getpid(), "sdn": sdn_address, "bridge": BRIDGE,
+                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir)}
+        (state_dir / "stack.json").write_text(json.dumps(state))
+        print(f"{READY}: {state['nfvo']}", flush=True)
+        stop.wait()
+        return 0
+    finally:
+        for step in reversed(cleanup):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - keep tearing down
+                log.exception("teardown step failed")
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _terminate_all(vnfm) -> None:
+    for vnf in vnfm.list():
+        try:
+            vnfm.terminate(vnf.id)
+        except Exception:  # noqa: BLE001
+            log.exception("terminating %s", vnf.name)
+    vnfm.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nfvo.allinone")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return run(args.state_dir, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

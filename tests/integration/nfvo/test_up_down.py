@@ -1,0 +1,40 @@
+"""``nfv up --demo`` then ``nfv down``, as separate processes: real traffic through the chain,
+the CLI reaching the stack, and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dataplane import netns
+from nfvo.allinone import PREFIX
+
+pytestmark = pytest.mark.integration
+
+
+def nfv(*args: str, env: dict, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nfvo.cli.main", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def test_up_demo_down_leaves_nothing(tmp_path):
+    state = tmp_path / "state"
+    env = {**os.environ, "NFV_STATE_DIR": str(state), "COLUMNS": "200"}
+    env.pop("NFV_NFVO_ADDRESS", None)
+    before = set(netns.list_netns())
+    try:
+        up = nfv("up", "--demo", env=env)
+        assert up.returncode == 0, up.stderr + up.stdout
+        assert "20/20 answered" in up.stdout and "VNFFG demo ACTIVE" in up.stdout, up.stdout
+        listed = nfv("vnffg-list", "-f", "json", env=env, timeout=30)
+        assert listed.returncode == 0 and '"ACTIVE"' in listed.stdout, listed.stderr
+    finally:
+        down = nfv("down", env=env, timeout=90)
+    assert down.returncode == 0, down.stderr
+    assert {n for n in set(netns.list_netns()) - before if n.startswith(PREFIX)} == set()
+    assert not state.exists() and not (tmp_path / "state.log").exists()
+    again = nfv("vnf", "list", "--timeout", "2", env=env, timeout=30)
+    assert again.returncode == 1 and "not reachable" in again.stderr

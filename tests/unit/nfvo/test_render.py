@@ -1,0 +1,116 @@
+"""Pure VNFFG rendering: chain and match parsing, SPI allocation, paths, reverse paths, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants, swap_match
+from nfvo.vnffg.spec import parse_chain, parse_match
+from nfvo.vnffg.spi import allocate_spis
+from sdn.document import parse_document
+from vnfm.model import CpRecord, VduRecord, VnfRecord
+
+
+def vnf(name: str, *, instances: int = 1, vnf_type: str | None = None, status: str = "ACTIVE") -> VnfRecord:
+    vdus = tuple(VduRecord("VDU1", i, f"ns-{name}{i}", "img", None, (
+        CpRecord("CP1", "VDU1", i, "mgmt", 0, True, "eth0", "", "", f"{name}{i}m", 1, "br"),
+        CpRecord("CP2", "VDU1", i, "data", 1, False, "eth1", "", "", f"{name}{i}d", 2, "br"),
+        CpRecord("CP3", "VDU1", i, "out", 2, False, "eth2", "", "", f"{name}{i}o", 3, "br")), None)
+        for i in range(instances))
+    return VnfRecord(f"id-{name}", name, "vnfd", status, "", vdus, 0.0, vnf_type)
+
+
+INV = Inventory({v.name: v for v in (vnf("client"), vnf("server"), vnf("fw", instances=2, vnf_type="x.firewall"),
+                                      vnf("ids", vnf_type="x.ids"), vnf("ids2", vnf_type="x.ids"),
+                                      vnf("dead", status="DEAD"))},
+                {"br": 7}, "client", "server")
+
+
+def spec(chain: str, *, abstract: bool = False, symmetrical: bool = False, match: str = "") -> VnffgSpec:
+    classifiers = (ClassifierSpec("web", parse_match(match)),) if match else ()
+    return VnffgSpec((PathSpec("p", parse_chain(chain, abstract=abstract), classifiers, symmetrical),))
+
+
+def test_chain_uses_first_data_cp_unless_named():
+    out = render_vnffg("g", spec("fw,ids:CP3"), {"p": 5}, INV)
+    (path,) = out.paths
+    assert path["hops"] == ["fw:CP2", "ids:CP3"] and path["spi"] == 5
+    assert dict((f.name, f.instances) for f in out.functions)["fw:CP2"] == (("br", "fw0d"), ("br", "fw1d"))
+
+
+def test_symmetric_path_reverses_hops_swaps_match_and_enters_at_the_server():
+    out = render_vnffg("g", spec("fw,ids", symmetrical=True, match="tcp_dest=80,nw_src=10.0.0.1"),
+                       {"p": 5, "p~reverse": 6}, INV)
+    fwd, rev = out.paths
+    assert rev["name"] == "g/p/reverse" and rev["spi"] == 6 and rev["hops"] == fwd["hops"][::-1]
+    assert fwd["classifiers"][0] == {"name": "g/p/web", "switch": "br", "in_port": "client0d",
+                                     "match": {"tcp_dest": 80, "nw_src": "10.0.0.1"}}
+    assert rev["classifiers"][0]["in_port"] == "server0d"
+    assert rev["classifiers"][0]["match"] == {"tcp_src": 80, "nw_dst": "10.0.0.1"}
+    parse_document(build_document(INV.switches, [out]))  # the controller accepts it
+
+
+def test_network_src_port_id_picks_the_in_port_and_never_reaches_the_match():
+    out = render_vnffg("g", spec("fw", match="network_src_port_id=ids:CP3,udp_dst=53"), {"p": 1}, INV)
+    assert out.paths[0]["classifiers"][0]["in_port"] == "ids0o"
+    assert out.paths[0]["classifiers"][0]["match"] == {"udp_dst": 53}
+
+
+def test_abstract_hop_load_balances_every_active_vnf_of_the_type():
+    out = render_vnffg("g", spec("firewall,ids", abstract=True), {"p": 1}, INV)
+    assert out.paths[0]["hops"] == ["fw:CP2", "ids:CP2+ids2:CP2"]
+    assert out.vnfs == {"fw", "ids", "ids2"}
+
+
+@pytest.mark.parametrize("chain,error,text", [
+    ("nope", NotFound, "no VNF 'nope'"),
+    ("dead", FailedPrecondition, "DEAD, not ACTIVE"),
+    ("fw:CP1", InvalidArgument, "management CP"),
+    ("fw:CP7", InvalidArgument, "has no CP 'CP7'"),
+])
+def test_render_errors_name_the_hop(chain, error, text):
+    with pytest.raises(error, match=text) as err:
+        render_vnffg("g", spec(chain), {"p": 1}, INV)
+    assert err.value.field == "vnffg[g].p.hops[0]"
+
+
+def test_nsh_unaware_hop_and_missing_in_port_are_preconditions():
+    unaware = VnffgSpec((PathSpec("p", (HopSpec(("fw",), "CP2", "", False),)),))
+    with pytest.raises(FailedPrecondition, match="NSH-unaware"):
+        render_vnffg("g", unaware, {"p": 1}, INV)
+    bare = Inventory(INV.vnfs, INV.switches)
+    with pytest.raises(FailedPrecondition, match="network_src_port_id"):
+        render_vnffg("g", spec("fw", match="tcp_dst=80"), {"p": 1}, bare)
+
+
+@pytest.mark.parametrize("text", ["", "a,,b", " , ", "a,a", "bad name"])
+def test_bad_chains(text):
+    with pytest.raises(InvalidArgument):
+        parse_chain(text)
+
+
+@pytest.mark.parametrize("text", ["", "tcp_dst", "=80", "tcp_dst=", "a=1,a=2", "Bad=1", "x=" + "9" * 300])
+def test_bad_matches(text):
+    with pytest.raises(InvalidArgument):
+        parse_match(text)
+
+
+def test_swap_is_an_involution_on_paired_fields():
+    match = {"ip_src_prefix": "10.0.0.0/24", "destination_port_range": "80-90", "ip_proto": 6}
+    assert swap_match(swap_match(match)) == match
+
+
+def test_spi_allocation_is_stable_and_honours_requests():
+    wants = spi_wants(spec("fw", symmetrical=True))
+    first = allocate_spis(wants, {}, {1: "other"})
+    assert first == {"p": 2, "p~reverse": 3}
+    assert allocate_spis(wants, first, {1: "other", 4: "x"}) == first  # kept across updates
+    assert allocate_spis([("p", 9)], {}, {}) == {"p": 9}
+    with pytest.raises(AlreadyExists, match="SPI 1 is already used by other"):
+        allocate_spis([("p", 1)], {}, {1: "other"})
+    with pytest.raises(InvalidArgument):
+        allocate_spis([("p", 1 << 24)], {}, {})
+    # a requested SPI wins over a previous allocation that now collides with it
+    assert allocate_spis([("a", None), ("b", 2)], {"a": 2}, {}) == {"a": 1, "b": 2}
