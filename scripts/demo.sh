@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything, then runs the all-in-one demo: a private OVS, the SDN controller,
-# client/server hosts and service functions in namespaces, a chain, traffic through it.
+# Installs everything, then starts the all-in-one (a private OVS, the SDN controller, the NFVO
+# with its SQLite store and the local VIM) and runs the demo: client, server, firewall and
+# counter VNFs, a symmetric chain with a classifier, traffic, what the SFs saw.
+# The stack keeps running afterwards for `nfv ...` commands; `.venv/bin/nfv down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec .venv/bin/nfv demo "$@"
+if [ -f /run/nfvchain/stack.json ]; then .venv/bin/nfv down || true; fi
+exec .venv/bin/nfv up --demo "$@"

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import yaml
 
+from nfvo.cli.client import STATE_FILE
 from nfvo.cli.errors import CliError
 from nfvo.cli.output import print_table
 
@@ -17,8 +18,9 @@ DEFAULT_ADDRESS = "127.0.0.1:50061"
 
 def register(subparsers) -> None:
     sfc = subparsers.add_parser("sfc", help="service function chaining on the SDN controller")
-    sfc.add_argument("--controller", default=os.environ.get("NFV_SDN_ADDRESS", DEFAULT_ADDRESS),
-                     help="the controller's gRPC address (env NFV_SDN_ADDRESS; default %(default)s)")
+    sfc.add_argument("--controller", default=None,
+                     help=f"the controller's gRPC address (env NFV_SDN_ADDRESS; default: the one `nfv up` "
+                          f"started, else {DEFAULT_ADDRESS})")
     sub = sfc.add_subparsers(dest="sfc_command", metavar="ACTION", required=True)
     apply = sub.add_parser("apply", help="make a document the desired state; waits for every switch")
     apply.add_argument("file", help="desired-state document (YAML or JSON), '-' for stdin")
@@ -32,9 +34,20 @@ def register(subparsers) -> None:
     serve.set_defaults(func=cmd_controller)
 
 
+def default_controller() -> str:
+    """$NFV_SDN_ADDRESS, else the controller a running `nfv up` stack recorded, else the default."""
+    if os.environ.get("NFV_SDN_ADDRESS"):
+        return os.environ["NFV_SDN_ADDRESS"]
+    try:
+        return json.loads(STATE_FILE.read_text())["sdn"]
+    except (OSError, ValueError, KeyError):
+        return DEFAULT_ADDRESS
+
+
 def _stub(args):
     from sdn.api.server import connect
 
+    args.controller = args.controller or default_controller()
     return connect(args.controller)
 
 
