@@ -20,11 +20,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import descriptors  # noqa: E402
+from tests.corpus import TACKER_SAMPLES  # noqa: E402
 
-# ../shared beside the clone (CI and developers); /work/shared as a fallback.
-_SHARED = next((p for p in (Path(__file__).resolve().parents[1].parent / "shared", Path("/work/shared"))
-                if p.is_dir()), Path("/work/shared"))
-CORPUS = _SHARED / "corpus/tacker/samples/tosca-templates"
+CORPUS = TACKER_SAMPLES
 
 
 def _median_ms(func, rounds: int) -> float:

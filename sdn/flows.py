@@ -14,7 +14,6 @@ so a symmetric chain's reverse path meets the same instances.
 
 from __future__ import annotations
 
-import zlib
 from functools import lru_cache
 from typing import Mapping
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from vnfm.errors import InvalidRequest, InvalidState
 from vnfm.model import CpRecord, Network, VduRecord, VnfEvent, VnfRecord, VnfStatus as S
-from vnfm.spec import CpSpec, ScalingSpec, VduSpec, VnfSpec
+from vnfm.spec import ScalingSpec, VduSpec, VnfSpec
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.PENDING_CREATE: frozenset({S.ACTIVE, S.ERROR}),

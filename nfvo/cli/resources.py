@@ -361,7 +361,8 @@ def _watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except Exception as exc:  # grpc.RpcError
-        raise CliError(f"watch ended: {getattr(exc, 'details', lambda: exc)()}") from None
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        raise CliError(f"watch ended: {details}") from None
     return 0
 
 

@@ -14,11 +14,12 @@ import pytest
 
 from dataplane import netns
 from nfvo.cli.main import main
+from tests.corpus import TACKER_SAMPLES
 
 pytestmark = pytest.mark.integration
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
-TACKER = Path("/work/shared/corpus/tacker/samples/tosca-templates/vnffgd")
+TACKER = TACKER_SAMPLES / "vnffgd"
 HTTP_PORT = 8080
 SEVEN = """
 nfv vnf descriptor create --vnfd-file tosca-vnffg-vnfd1.yaml VNFD1
@@ -87,7 +88,7 @@ def test_symmetric_chain_carries_http_both_ways(nfvo_stack, tmp_path, capsys):
     spi, reverse = web.spi("path"), web.spi("path~reverse")
 
     vnfm = nfvo_stack.vnfm
-    server, client = vnfm.get("server"), vnfm.get("client")
+    server = vnfm.get("server")
     server_ip = server.cp("CP2").ip.split("/")[0]
     web_server = netns.run_in_netns(server.vdus[0].namespace,
                                     [sys.executable, "-m", "http.server", str(HTTP_PORT), "--bind", server_ip],

@@ -17,9 +17,10 @@ from sdn.service import SfcController
 from tests.unit.sdn.fake_driver import FakeDriver
 from vnfm.manager import VnfManager
 from vnfm.vim.fake import FakeVim
+from tests.corpus import TACKER_SAMPLES
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
-TACKER = Path("/work/shared/corpus/tacker/samples/tosca-templates/vnffgd")
+TACKER = TACKER_SAMPLES / "vnffgd"
 DPID = 0xD3
 BRIDGE = "br-int"
 
