@@ -5,18 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sdn.api.generate import generate as generate_protos
+
 ROOT = Path(__file__).resolve().parents[2]
 PROTOS = ["nfvo/api/v1/nfvo.proto"]
 
 
 def generate(out_dir: Path = ROOT) -> None:
-    from grpc_tools import protoc
-
-    for proto in PROTOS:
-        code = protoc.main(["protoc", f"-I{ROOT}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
-                            f"--grpc_python_out={out_dir}", str(ROOT / proto)])
-        if code != 0:
-            raise SystemExit(f"protoc failed on {proto}")
+    generate_protos(out_dir, PROTOS)
 
 
 if __name__ == "__main__":

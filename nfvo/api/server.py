@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import queue
-from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from descriptors import read_params
 from nfvo.api import convert
@@ -17,6 +14,7 @@ from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
 from nfvo.errors import InvalidArgument
 from nfvo.service import NfvoService
+from sdn.api.server import open_channel, start_server
 
 MAX_MESSAGE = 4 * 1024 * 1024
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Nfvo"].full_name
@@ -175,24 +173,9 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
 def serve(service: NfvoService, address: str, max_workers: int = 16) -> tuple[grpc.Server, int]:
     """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                         interceptors=[ErrorMappingInterceptor()],
-                         options=[("grpc.max_receive_message_length", MAX_MESSAGE),
-                                  ("grpc.max_send_message_length", MAX_MESSAGE)])
-    nfvo_pb2_grpc.add_NfvoServicer_to_server(NfvoServicer(service), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot listen on {address}")
-    server.start()
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
-    return server, port
+    return start_server(address, SERVICE_NAME, lambda server: nfvo_pb2_grpc.add_NfvoServicer_to_server(
+        NfvoServicer(service), server), [ErrorMappingInterceptor()], max_workers, MAX_MESSAGE)
 
 
 def connect(address: str) -> nfvo_pb2_grpc.NfvoStub:
-    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", MAX_MESSAGE),
-                                                      ("grpc.max_send_message_length", MAX_MESSAGE)])
-    return nfvo_pb2_grpc.NfvoStub(channel)
+    return nfvo_pb2_grpc.NfvoStub(open_channel(address, MAX_MESSAGE))

@@ -9,10 +9,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PROTOS = ["sdn/api/v1/sfc.proto"]
 
 
-def generate(out_dir: Path = ROOT) -> None:
+def generate(out_dir: Path = ROOT, protos: list[str] = PROTOS) -> None:
+    """Run protoc (from grpcio-tools) on ``protos`` (paths relative to the repository root)."""
     from grpc_tools import protoc
 
-    for proto in PROTOS:
+    for proto in protos:
         code = protoc.main(["protoc", f"-I{ROOT}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
                             f"--grpc_python_out={out_dir}", str(ROOT / proto)])
         if code != 0:

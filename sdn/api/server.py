@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent import futures
+from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -53,24 +54,34 @@ def _reply(result: ApplyResult) -> sfc_pb2.ApplyReply:
 
 def serve(controller: SfcController, address: str, max_workers: int = 8) -> tuple[grpc.Server, int]:
     """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                         interceptors=[ErrorMappingInterceptor()],
-                         options=[("grpc.max_receive_message_length", MAX_MESSAGE),
-                                  ("grpc.max_send_message_length", MAX_MESSAGE)])
-    sfc_pb2_grpc.add_SfcControllerServicer_to_server(SfcServicer(controller), server)
+    return start_server(address, SERVICE_NAME, lambda server: sfc_pb2_grpc.add_SfcControllerServicer_to_server(
+        SfcServicer(controller), server), [ErrorMappingInterceptor()], max_workers)
+
+
+def start_server(address: str, service_name: str, add_servicer: Callable[[grpc.Server], None],
+                 interceptors: list, max_workers: int, max_message: int = MAX_MESSAGE) -> tuple[grpc.Server, int]:
+    """A gRPC server with a message limit, the standard health service and reflection
+    (shared by the controller's and the NFVO's APIs)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=interceptors,
+                         options=[("grpc.max_receive_message_length", max_message),
+                                  ("grpc.max_send_message_length", max_message)])
+    add_servicer(server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection((service_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     server.start()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(service_name, health_pb2.HealthCheckResponse.SERVING)
     return server, port
 
 
+def open_channel(address: str, max_message: int = MAX_MESSAGE) -> grpc.Channel:
+    return grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", max_message),
+                                                   ("grpc.max_send_message_length", max_message)])
+
+
 def connect(address: str) -> sfc_pb2_grpc.SfcControllerStub:
-    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", MAX_MESSAGE),
-                                                      ("grpc.max_send_message_length", MAX_MESSAGE)])
-    return sfc_pb2_grpc.SfcControllerStub(channel)
+    return sfc_pb2_grpc.SfcControllerStub(open_channel(address))
