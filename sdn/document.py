@@ -12,19 +12,32 @@ Format (YAML or JSON)::
     service_functions:
       - name: fw
         instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1}]
+      - name: bump                  # NSH-unaware: gets plain frames on port, returns them on egress_port
+        nsh_aware: false
+        instances: [{switch: sff1, port: bumpA, egress_port: bumpB}]
     service_function_paths:
       - name: web
         spi: 7
-        hops: [fw, ids]
+        hops: [fw, bump, ids]
         classifiers:
           - {name: http, switch: sff1, in_port: client, match: {tcp_dst: 80}}
+
+NSH-unaware SFs (Tacker's ``sfc_encap: false``) are proxied by the switch: NSH comes off before
+``port``; what returns on ``egress_port`` (default ``port``) is classified again by the path's
+own classifiers (same matches, in_port = egress_port) and re-enters the path after that hop.
+Hence the SF must leave the matched fields alone, and re-classification must be unambiguous:
+one egress port may not re-classify an identical match for two paths (or twice for one path),
+and a path through an unaware SF may not have identical matches on different in_ports (the
+ingress port, restored at the path's end, could not be told apart). A symmetric chain's reverse
+path passes the same SF backwards: it names a twin SF whose instances swap ``port`` and
+``egress_port`` -- the one case where SFs may share ports (both unaware, exactly swapped).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import yaml
 
@@ -54,12 +67,22 @@ class Switch:
 class SfInstance:
     switch: str
     port: str
+    egress_port: str = ""  # NSH-unaware SFs: where frames come back ("" = port)
+
+    @property
+    def egress(self) -> str:
+        return self.egress_port or self.port
+
+    @property
+    def ports(self) -> tuple[str, ...]:
+        return (self.port,) if self.egress == self.port else (self.port, self.egress)
 
 
 @dataclass(frozen=True)
 class ServiceFunction:
     name: str
     instances: tuple[SfInstance, ...]
+    nsh_aware: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,52 +201,70 @@ def _parse_switches(items: list) -> tuple[Switch, ...]:
     return tuple(out.values())
 
 
-def _port_ref(item: Any, where: str, switches: set[str]) -> tuple[str, str]:
-    item = _entry(item, where, {"switch", "port"})
+def _port_ref(item: Any, where: str, switches: set[str]) -> SfInstance:
+    item = _entry(item, where, {"switch", "port", "egress_port"})
     switch, port = item.get("switch"), item.get("port")
     if switch not in switches:
         raise DocumentError(f"{where}.switch", f"unknown switch {switch!r}")
-    if not isinstance(port, str) or not port:
-        raise DocumentError(f"{where}.port", "a port name is required")
-    return switch, port
+    for key, value in (("port", port), ("egress_port", item.get("egress_port", port))):
+        if not isinstance(value, str) or not value:
+            raise DocumentError(f"{where}.{key}", "a port name is required")
+    egress = item.get("egress_port", "")
+    return SfInstance(switch, port, "" if egress == port else egress)
 
 
 def _parse_functions(items: list, switches: set[str]) -> tuple[ServiceFunction, ...]:
     out: dict[str, ServiceFunction] = {}
-    used_ports: dict[tuple[str, str], str] = {}
+    used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str]]] = {}  # -> (SF, aware, (in, out))
     for i, item in enumerate(items):
-        item = _entry(item, f"service_functions[{i}]", {"name", "instances"})
+        item = _entry(item, f"service_functions[{i}]", {"name", "instances", "nsh_aware"})
         name = _name(item, f"service_functions[{i}]")
         where = f"service_functions[{name}]"
         if name in out:
             raise DocumentError(where, "duplicate service function name")
+        aware = item.get("nsh_aware", True)
+        if not isinstance(aware, bool):
+            raise DocumentError(f"{where}.nsh_aware", f"must be true or false, not {aware!r}")
         raw_instances = _list(item, "instances", f"{where}.")
         if not raw_instances:
             raise DocumentError(f"{where}.instances", "at least one instance is required")
         instances = []
         for j, raw in enumerate(raw_instances):
-            ref = _port_ref(raw, f"{where}.instances[{j}]", switches)
-            if ref in used_ports:
-                raise DocumentError(f"{where}.instances[{j}].port",
-                                    f"port {ref[1]} on {ref[0]} is already used by {used_ports[ref]}")
-            used_ports[ref] = name
-            instances.append(SfInstance(*ref))
+            iwhere = f"{where}.instances[{j}]"
+            inst = _port_ref(raw, iwhere, switches)
+            if aware and inst.egress_port:
+                raise DocumentError(f"{iwhere}.egress_port", "only NSH-unaware SFs (nsh_aware: false) "
+                                    "return traffic on another port")
+            pair = (inst.port, inst.egress)
+            for key, port in zip(("port", "egress_port"), inst.ports):
+                other = used_ports.get((inst.switch, port))
+                twin = other is not None and not aware and not other[1] and other[2] == pair[::-1] \
+                    and other[0] != name
+                if other is not None and not twin:
+                    raise DocumentError(f"{iwhere}.{key}", f"port {port} on {inst.switch} is already used by "
+                                        f"{other[0]} (only NSH-unaware SFs with swapped port and "
+                                        "egress_port may share ports)")
+            for port in inst.ports:
+                used_ports[(inst.switch, port)] = (name, aware, pair)
+            instances.append(inst)
         if len({inst.switch for inst in instances}) > 1:
             raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
-        out[name] = ServiceFunction(name, tuple(instances))
+        out[name] = ServiceFunction(name, tuple(instances), aware)
     return tuple(out.values())
 
 
 class _PathIndex:
-    """What later paths are checked against: SPIs, classifier names and exact matches in use."""
+    """What later paths are checked against: SPIs, classifier names, exact matches and
+    re-classification keys (after NSH-unaware SFs) in use."""
 
     def __init__(self, switches: tuple[Switch, ...], functions: tuple[ServiceFunction, ...]):
         self.by_fn = {f.name: f for f in functions}
-        self.sf_ports = {(inst.switch, inst.port) for f in functions for inst in f.instances}
+        self.sf_ports = {(inst.switch, p) for f in functions for inst in f.instances for p in inst.ports}
         self.names: set[str] = set()
         self.spis: dict[int, str] = {}
         self.classifiers: dict[str, str] = {}
         self.matches: dict[tuple, str] = {}
+        self.reclassify: dict[tuple, str] = {}
 
     def add(self, path: ServicePath) -> None:
         self.names.add(path.name)
@@ -232,6 +273,40 @@ class _PathIndex:
             self.classifiers[c.name] = path.name
             for m in c.matches:
                 self.matches[(c.switch, c.in_port, c.priority, m)] = f"{path.name}/{c.name}"
+        for key, _, c in reclassify_keys(path, self.by_fn):
+            self.reclassify[key] = f"{path.name}/{c.name}"
+
+
+def reclassify_keys(path: ServicePath, by_fn: Mapping[str, ServiceFunction]
+                    ) -> Iterator[tuple[tuple, int, Classifier]]:
+    """(switch, egress port, priority, match), hop index, classifier: one per flow that
+    re-classifies traffic coming back from an NSH-unaware hop of ``path``."""
+    for j, hop in enumerate(path.hops):
+        fn = by_fn[hop]
+        if fn.nsh_aware:
+            continue
+        for inst in fn.instances:
+            for c in path.classifiers:
+                for m in c.matches:
+                    yield (inst.switch, inst.egress, c.priority, m), j, c
+
+
+def _check_reclassify(path: ServicePath, where: str, index: _PathIndex) -> None:
+    local: dict[tuple, tuple[int, Classifier]] = {}
+    for key, j, c in reclassify_keys(path, index.by_fn):
+        cwhere = f"{where}.classifiers[{c.name}].match"
+        hop, port = path.hops[j], key[1]
+        if key in index.reclassify:
+            raise DocumentError(cwhere, f"traffic back from NSH-unaware SF {hop} on port {port} would be "
+                                f"re-classified identically for classifier {index.reclassify[key]}")
+        if key in local:
+            other_j, other = local[key]
+            if other_j != j:
+                raise DocumentError(f"{where}.hops[{j}]", f"port {port} returns traffic of hop "
+                                    f"{other_j} too: NSH-unaware hops cannot be told apart")
+            raise DocumentError(cwhere, f"identical to classifier {other.name} on in_port {other.in_port}: "
+                                f"after NSH-unaware SF {hop} the ingress port cannot be told apart")
+        local[key] = (j, c)
 
 
 def _parse_paths(items: list, switches: tuple[Switch, ...],
@@ -323,16 +398,16 @@ def _parse_path(item: Any, where: str, index: _PathIndex) -> ServicePath:
                 raise DocumentError(f"{cwhere}.match", f"identical to classifier {other}")
             local_matches[key] = f"{name}/{cname}"
         classifiers.append(Classifier(cname, switch, in_port, tuple(compiled), priority))
-    return ServicePath(name, spi, tuple(hops), tuple(classifiers), json.loads(json.dumps(item, default=str)))
+    path = ServicePath(name, spi, tuple(hops), tuple(classifiers), json.loads(json.dumps(item, default=str)))
+    _check_reclassify(path, where, index)
+    return path
 
 
 def document_to_dict(doc: SfcDocument) -> dict[str, Any]:
     """A canonical plain form (compiled matches), for storage and ``nfv sfc show``."""
     return {
         "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
-        "service_functions": [
-            {"name": f.name, "instances": [{"switch": i.switch, "port": i.port} for i in f.instances]}
-            for f in doc.service_functions],
+        "service_functions": [_function_dict(f) for f in doc.service_functions],
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops),
              "classifiers": [{"name": c.name, "switch": c.switch, "in_port": c.in_port,
@@ -347,11 +422,19 @@ def document_source(doc: SfcDocument) -> dict[str, Any]:
     """The document in its input form (paths as written), for persisting and re-parsing."""
     return {
         "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
-        "service_functions": [
-            {"name": f.name, "instances": [{"switch": i.switch, "port": i.port} for i in f.instances]}
-            for f in doc.service_functions],
+        "service_functions": [_function_dict(f) for f in doc.service_functions],
         "service_function_paths": [p.source for p in doc.paths],
     }
+
+
+def _function_dict(fn: ServiceFunction) -> dict[str, Any]:
+    """Aware SFs keep their original two-key form (stored documents stay byte-identical)."""
+    out: dict[str, Any] = {"name": fn.name, "instances": [
+        {"switch": i.switch, "port": i.port, **({"egress_port": i.egress_port} if i.egress_port else {})}
+        for i in fn.instances]}
+    if not fn.nsh_aware:
+        out["nsh_aware"] = False
+    return out
 
 
 def dumps(doc: SfcDocument) -> str:

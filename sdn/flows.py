@@ -10,6 +10,13 @@ SF instances: when a path has a hop with several instances, its classifier takes
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
 multi-instance hop then picks ``instances[C4 % n]``. Both directions of a connection hash alike,
 so a symmetric chain's reverse path meets the same instances.
+
+NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
+the SF's port; what comes back on its egress port is plain, so table 0 lets it through to
+classify, where the path's own classifier matches (in_port = egress port, one priority above
+the classifier's) wrap it again with the SI after that hop and the original ingress port in C1
+(and the same instance hash: the 5-tuple is unchanged). Anything else from an unaware SF's ports
+is dropped there, never NORMAL: a bump-in-the-wire would otherwise close an L2 loop.
 """
 
 from __future__ import annotations
@@ -18,17 +25,18 @@ from functools import lru_cache
 from typing import Mapping
 
 from sdn.cookie import Role, make_cookie
-from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
+from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.flow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                       Output, RegMove, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
+PRIO_UNAWARE_DROP = 1  # classify: below every re-classification (classifier priority + 1 >= 2)
 HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
 
 
-Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "path:NAME") -> its flows/groups
+Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
 
 
 def compute_switch_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]) -> dict[int, SwitchState]:
@@ -62,7 +70,12 @@ def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]
         owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
         functions = [f for f in doc.service_functions if f.instances[0].switch == switch.name]
         for fn in functions:
-            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)))
+            if fn.nsh_aware:
+                owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)))
+                continue
+            # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
+            for number in _sf_ports(fn, port_map, switch.name) + _sf_ports(fn, port_map, switch.name, True):
+                owned[f"unaware:{number}"] = unaware_port_state(number)
         by_fn = {f.name: f for f in functions}
         for path in doc.paths:
             if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
@@ -88,6 +101,12 @@ def pipeline_flows() -> frozenset[Flow]:
 
 
 @lru_cache(maxsize=4096)
+def unaware_port_state(port: int) -> SwitchState:
+    return SwitchState(frozenset({Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), (),
+                                       cookie=make_cookie(Role.PIPELINE))}))
+
+
+@lru_cache(maxsize=4096)
 def sf_port_flows(port: int) -> frozenset[Flow]:
     """An SF port carries NSH frames back from its SF; anything else from it is dropped."""
     cookie = make_cookie(Role.PIPELINE)
@@ -104,32 +123,46 @@ def path_flows(path: ServicePath, functions: Mapping[str, ServiceFunction], port
     in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                      for c in path.classifiers)
     hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
-    return _path_flows(path, in_ports, hop_ports)
+    hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
+                       for hop in path.hops)
+    return _path_flows(path, in_ports, hop_ports, hop_egress)
 
 
 @lru_cache(maxsize=65536)
-def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...]) -> frozenset[Flow]:
+def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...],
+                hop_egress: tuple[tuple[int, ...] | None, ...]) -> frozenset[Flow]:
+    """``hop_egress[i]``: the egress port per instance of an NSH-unaware hop, None if aware."""
     flows: set[Flow] = set()
     spread = any(len(ports) > 1 for ports in hop_ports)
-    for classifier, in_port in zip(path.classifiers, in_ports):
-        actions = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", 255),
-                   SetField("nsh_c1", in_port), EncapEthernet())
+    classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
+
+    def classify(si: int, in_port: int, extra_priority: int, match_port: int, classifier: Classifier) -> None:
+        actions: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si),
+                                       SetField("nsh_c1", in_port), EncapEthernet())
         if spread:
             actions = ((Multipath(HASH_BUCKETS, "reg0", HASH_BITS),) + actions[:-1]
                        + (RegMove("reg0", "nsh_c4", HASH_BITS), EncapEthernet()))
         for match in classifier.matches:
-            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + (("in_port", in_port),))),
-                           actions, goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, path.spi)))
+            flows.add(Flow(CLASSIFY, classifier.priority + extra_priority,
+                           tuple(sorted(match + (("in_port", match_port),))),
+                           actions, goto_table=NEXT_HOP, cookie=classify_cookie))
+
+    for classifier, in_port in zip(path.classifiers, in_ports):
+        classify(255, in_port, 0, in_port, classifier)
+        for index, egress in enumerate(hop_egress):
+            for port in egress or ():  # back from an NSH-unaware hop: wrap again, SI after it
+                classify(255 - index - 1, in_port, 1, port, classifier)
     hop_cookie = make_cookie(Role.HOP, path.spi)
     for index, ports in enumerate(hop_ports):
         si = 255 - index
+        strip = (Decap(), Decap()) if hop_egress[index] is not None else ()
         if len(ports) == 1:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si), (DecNshTtl(), Output(ports[0])),
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si), (DecNshTtl(), *strip, Output(ports[0])),
                            cookie=hop_cookie))
             continue
         for bucket in range(HASH_BUCKETS):
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                           (DecNshTtl(), Output(ports[bucket % len(ports)])), cookie=hop_cookie))
+                           (DecNshTtl(), *strip, Output(ports[bucket % len(ports)])), cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
     egress_cookie = make_cookie(Role.EGRESS, path.spi)
     for in_port in sorted(set(in_ports)):
@@ -143,9 +176,14 @@ def _nsh_match(spi: int, si: int, **extra):
     return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)
 
 
-def _sf_ports(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> list[int]:
-    return [_port(ports, inst.port, f"service_functions[{fn.name}].instances[{i}].port", switch)
-            for i, inst in enumerate(fn.instances)]
+def _sf_ports(fn: ServiceFunction, ports: Mapping[str, int], switch: str, egress: bool = False) -> list[int]:
+    """Each instance's port (or, with ``egress``, the port its traffic comes back on)."""
+    out = []
+    for i, inst in enumerate(fn.instances):
+        key = "egress_port" if egress and inst.egress_port else "port"
+        out.append(_port(ports, inst.egress if egress else inst.port,
+                         f"service_functions[{fn.name}].instances[{i}].{key}", switch))
+    return out
 
 
 def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:

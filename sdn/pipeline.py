@@ -28,11 +28,12 @@ NSH_FIELDS = frozenset({"eth_type", "nsh_mdtype", "nsh_spi", "nsh_si", "nsh_c1",
 PIPELINE: dict[int, Table] = {
     t.table_id: t
     for t in (
-        Table(INGRESS, "ingress", "admit by port role: SF ports carry NSH only, others go to classify",
+        Table(INGRESS, "ingress", "admit by port role: NSH-aware SF ports carry NSH only, others go to classify",
               frozenset({CLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type"})),
-        Table(CLASSIFY, "classify", "ACL match on client ports -> encap NSH (SPI, SI=255); miss: NORMAL",
+        Table(CLASSIFY, "classify", "ACL match on client ports -> encap NSH (SPI, SI=255), on NSH-unaware "
+              "SF egress ports -> encap again (SI after that hop), else drop; miss: NORMAL",
               frozenset({NEXT_HOP}), None),
-        Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port or instance group; path end -> egress",
+        Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs); path end -> egress",
               frozenset({EGRESS}), NSH_FIELDS),
         Table(EGRESS, "egress", "decap outer Ethernet and NSH, restore the ingress port, NORMAL",
               frozenset(), NSH_FIELDS),

@@ -9,6 +9,11 @@ in_port (where classified traffic enters, which the controller requires): the cl
 ``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port name), else the VIM's ingress
 port. A symmetric path's reverse classifier swaps every src/dst field and enters at
 ``network_dst_port_id``, else the VIM's egress port (the server side).
+
+NSH-unaware hops (``sfc_encap: false``) become controller SFs with ``nsh_aware: false``: the
+VNF's ingress CP is the SF's ``port``, its egress CP the ``egress_port`` (see ``unaware_cps``),
+named ``VNF:IN>OUT``. A symmetric path's reverse passes the VNF backwards through its twin
+``VNF:OUT>IN`` (ports swapped), the one case the controller lets two SFs share ports.
 """
 
 from __future__ import annotations
@@ -43,6 +48,25 @@ class Inventory:
 class SfDef:
     name: str
     instances: tuple[tuple[str, str], ...]  # (switch, port)
+    egress: tuple[str, ...] = ()  # NSH-unaware: per instance, the port traffic comes back on
+    nsh_aware: bool = True
+
+    def reversed(self) -> SfDef:
+        """The twin a symmetric path's reverse passes: ingress and egress swapped."""
+        if self.nsh_aware:
+            return self
+        name = "+".join(f"{vnf}:{cps.partition('>')[2]}>{cps.partition('>')[0]}"
+                        for vnf, _, cps in (part.partition(":") for part in self.name.split("+")))
+        return SfDef(name, tuple((s, e) for (s, _), e in zip(self.instances, self.egress)),
+                     tuple(p for _, p in self.instances), False)
+
+    def document_entry(self) -> dict[str, Any]:
+        instances = [{"switch": s, "port": p} for s, p in self.instances]
+        if self.nsh_aware:
+            return {"name": self.name, "instances": instances}
+        for inst, egress in zip(instances, self.egress):
+            inst["egress_port"] = egress
+        return {"name": self.name, "nsh_aware": False, "instances": instances}
 
 
 @dataclass(frozen=True)
@@ -110,19 +134,43 @@ def hop_cps(vnf: VnfRecord, cp: str, where: str) -> tuple[CpRecord, ...]:
     return found
 
 
+def unaware_cps(vnf: VnfRecord, cp: str, where: str) -> tuple[str, str]:
+    """Ingress and egress CP of an NSH-unaware hop: ``IN>OUT`` as given (a VNFFGD names the
+    VNF twice in a row, Tacker's port pair), else ``cp`` (or the first data CP) and the next
+    data CP by order, else the same CP (a one-armed SF)."""
+    ingress, _, egress = cp.partition(">")
+    ingress = hop_cps(vnf, ingress, where)[0].name
+    if not egress:
+        order = next(c.order for c in vnf.cps if c.name == ingress)
+        later = [c for c in vnf.cps if not c.management and c.instance == 0 and c.order > order]
+        egress = min(later, key=lambda c: (c.order, c.name)).name if later else ingress
+    return ingress, hop_cps(vnf, egress, where)[0].name
+
+
 def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
-    if not hop.sfc_encap:
-        raise FailedPrecondition("NSH-unaware hops (sfc_encap: false) need an SFC proxy, which the "
-                                 "controller does not provide yet", where)
-    parts, instances = [], []
+    parts: list[str] = []
+    instances: list[tuple[str, str]] = []
+    egress: list[str] = []
     for vnf in hop_vnfs(hop, inv, where):
-        cps = hop_cps(vnf, hop.cp, where)
-        parts.append(f"{vnf.name}:{cps[0].name}")
-        instances.extend((c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
+        if hop.sfc_encap:
+            cps = hop_cps(vnf, hop.cp, where)
+            parts.append(f"{vnf.name}:{cps[0].name}")
+            instances.extend((c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
+            continue
+        cp_in, cp_out = unaware_cps(vnf, hop.cp, where)
+        parts.append(f"{vnf.name}:{cp_in}>{cp_out}")
+        outs = {c.instance: c for c in hop_cps(vnf, cp_out, where)}
+        for c in sorted(hop_cps(vnf, cp_in, where), key=lambda c: c.instance):
+            out = outs.get(c.instance)
+            if out is None or out.bridge != c.bridge:
+                raise FailedPrecondition(f"{vnf.name}:{cp_out} of VDU instance {c.instance} is not on "
+                                         f"switch {c.bridge}", where)
+            instances.append((c.bridge, c.ovs_port))
+            egress.append(out.ovs_port)
     switches = {s for s, _ in instances}
     if len(switches) > 1:
         raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)
-    return SfDef("+".join(parts), tuple(instances))
+    return SfDef("+".join(parts), tuple(instances), tuple(egress), hop.sfc_encap)
 
 
 def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
@@ -171,8 +219,10 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
                 "classifiers": [_classifier(vnffg, path.name, c, inv, switch, False, f"{where}.classifiers[{c.name}]")
                                 for c in path.classifiers]}]
     if path.symmetrical:
+        twins = [f.reversed() for f in functions[::-1]]
+        functions += [f for f in twins if not f.nsh_aware]
         entries.append({"name": f"{vnffg}/{path.name}/reverse", "spi": spis[reverse_key(path.name)],
-                        "hops": hops[::-1],
+                        "hops": [f.name for f in twins],
                         "classifiers": [_classifier(vnffg, path.name, c, inv, switch, True,
                                                     f"{where}.classifiers[{c.name}]") for c in path.classifiers]})
     return functions, entries
@@ -228,7 +278,6 @@ def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain])
     used = {s for fn in functions.values() for s, _ in fn.instances}
     return {
         "switches": [{"name": s, "dpid": switches[s]} for s in sorted(used)],
-        "service_functions": [{"name": fn.name, "instances": [{"switch": s, "port": p} for s, p in fn.instances]}
-                              for fn in functions.values()],
+        "service_functions": [fn.document_entry() for fn in functions.values()],
         "service_function_paths": [p for chain in chains for p in chain.paths],
     }

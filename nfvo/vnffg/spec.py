@@ -112,7 +112,8 @@ def spec_from_vnffgd(vnffgd: Vnffgd, mapping: Mapping[str, str]) -> VnffgSpec:
 def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], source: str,
                     description: str = "") -> VnffgSpec:
     """``mapping``: VNFD → VNF, covering every forwarder. Consecutive hops through one VNF share
-    one service index (an NSH-unaware VNF's ingress and egress CP)."""
+    one service index: for an NSH-unaware VNF (``sfc_encap: false``) the first names its ingress
+    and the second its egress CP, kept as ``cp = "IN>OUT"`` (see ``render.unaware_cps``)."""
     paths = []
     for fp in fps:
         where = f"{source}.{fp.name}"
@@ -124,7 +125,10 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
             if vnf is None:
                 raise InvalidArgument(f"no VNF mapped for VNFD {hop.forwarder!r}", f"{where}.path[{i}].forwarder")
             if hops and hops[-1].vnfs == (vnf,):
-                hops[-1] = HopSpec((vnf,), hops[-1].cp, "", hops[-1].sfc_encap and hop.sfc_encap)
+                encap, cp = hops[-1].sfc_encap and hop.sfc_encap, hops[-1].cp
+                if not encap and ">" not in cp and hop.capability != cp:
+                    cp = f"{cp}>{hop.capability}"  # NSH-unaware: ingress>egress CP (rendered so)
+                hops[-1] = HopSpec((vnf,), cp, "", encap)
                 continue
             hops.append(HopSpec((vnf,), hop.capability, "", hop.sfc_encap))
         classifiers = tuple(ClassifierSpec(c.name, acl_items(c.match, f"{where}.classifiers[{c.name}]"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.model import ClassifierSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants, swap_match
 from nfvo.vnffg.spec import parse_chain, parse_match
 from nfvo.vnffg.spi import allocate_spis
@@ -76,10 +76,7 @@ def test_render_errors_name_the_hop(chain, error, text):
     assert err.value.field == "vnffg[g].p.hops[0]"
 
 
-def test_nsh_unaware_hop_and_missing_in_port_are_preconditions():
-    unaware = VnffgSpec((PathSpec("p", (HopSpec(("fw",), "CP2", "", False),)),))
-    with pytest.raises(FailedPrecondition, match="NSH-unaware"):
-        render_vnffg("g", unaware, {"p": 1}, INV)
+def test_missing_in_port_is_a_precondition():
     bare = Inventory(INV.vnfs, INV.switches)
     with pytest.raises(FailedPrecondition, match="network_src_port_id"):
         render_vnffg("g", spec("fw", match="tcp_dst=80"), {"p": 1}, bare)

@@ -149,16 +149,22 @@ def test_vnf_in_use_cannot_be_deleted_and_delete_chain_is_hitless(stack):
     assert "fw1:CP2" not in {f.name for f in stack.controller.document.service_functions}
 
 
-def test_nsh_unaware_hop_is_refused(stack):
+def test_nsh_unaware_hop_renders_behind_the_switch_proxy(stack):
     nfvo = stack.nfvo
     onboard_demo(nfvo)
     for vnfd in ("nsh-firewall", "nsh-counter", "nsh-unaware"):
         nfvo.catalog.create_descriptor("VNFD", vnfd, sample(vnfd + ".yaml"))
         nfvo.create_vnf(vnfd + "-1", vnfd)
     nfvo.catalog.create_descriptor("VNFFGD", "demo", sample("demo-chain-vnffgd.yaml"))
-    with pytest.raises(FailedPrecondition, match="NSH-unaware"):
-        nfvo.create_vnffg("demo", vnffgd="demo")
-    assert nfvo.vnffgs.list() == []
+    record = nfvo.create_vnffg("demo", vnffgd="demo")
+    assert record.status == "ACTIVE"
+    paths = paths_of(stack)
+    assert paths["demo/web_path"].hops == ("nsh-firewall-1:CP2", "nsh-counter-1:CP2", "nsh-unaware-1:CP2>CP3")
+    assert paths["demo/web_path/reverse"].hops[0] == "nsh-unaware-1:CP3>CP2"
+    unaware = stack.controller.document.function("nsh-unaware-1:CP2>CP3")
+    cp2, cp3 = nfvo.get_vnf("nsh-unaware-1").cp("CP2"), nfvo.get_vnf("nsh-unaware-1").cp("CP3")
+    assert not unaware.nsh_aware
+    assert [(i.port, i.egress) for i in unaware.instances] == [(cp2.ovs_port, cp3.ovs_port)]
 
 
 def test_vnffgd_with_mapping_renders_every_path(stack):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import zlib
 from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Multipath,
                       Output, RegMove, Resubmit, SetField, SwitchState)
@@ -155,8 +156,14 @@ def symmetric_l4_hash(packet: Packet) -> int:
 
 
 def run_chain(switch: FakeSwitch, in_port: int, packet: Packet, sf_ports: set[int],
-              seen: list[tuple[int, Nsh | None]] | None = None, max_hops: int = 300) -> list[Delivery]:
-    """Inject a packet; every output to an SF port is 'processed' (SI-1) and sent back."""
+              seen: list[tuple[int, Nsh | None]] | None = None, max_hops: int = 300,
+              plain: Mapping[int, int] | None = None) -> list[Delivery]:
+    """Inject a packet; every output to an SF port is 'processed' (SI-1) and sent back.
+
+    ``plain`` maps each port of an NSH-unaware SF to the port it sends frames out of (a
+    bump-in-the-wire: ``{a: b, b: a}``); what it gets is reflected there unchanged.
+    """
+    plain = plain or {}
     pending = [(in_port, packet)]
     finals: list[Delivery] = []
     for _ in range(max_hops):
@@ -164,7 +171,11 @@ def run_chain(switch: FakeSwitch, in_port: int, packet: Packet, sf_ports: set[in
             return finals
         port, pkt = pending.pop(0)
         for d in switch.receive(port, pkt):
-            if d.port in sf_ports:
+            if d.port in plain:
+                if seen is not None:
+                    seen.append((d.port, d.packet.nsh))
+                pending.append((plain[d.port], d.packet))
+            elif d.port in sf_ports:
                 if seen is not None:
                     seen.append((d.port, d.packet.nsh))
                 if d.packet.nsh is not None:

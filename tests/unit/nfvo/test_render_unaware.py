@@ -1,0 +1,82 @@
+"""NSH-unaware hops (Tacker's ``sfc_encap: false``) render into proxied controller SFs instead of
+being refused; the rendered document walks on the fake switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from descriptors.vnffgd import ForwardingPath, PathHop
+from nfvo.errors import InvalidArgument
+from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.vnffg.render import build_document, render_vnffg
+from nfvo.vnffg.spec import parse_match, spec_from_paths
+from sdn.document import parse_document
+from sdn.flow import OFPP_NORMAL
+from sdn.flows import compute_switch_states
+from tests.unit.nfvo.test_render import INV
+from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
+
+
+def unaware_spec(cp: str = "", *, symmetrical: bool = False) -> VnffgSpec:
+    hops = (HopSpec(("ids",)), HopSpec(("fw",), cp, "", False))
+    return VnffgSpec((PathSpec("p", hops, (ClassifierSpec("web", parse_match("tcp_dest=80")),), symmetrical),))
+
+
+def test_unaware_hop_renders_ingress_and_next_data_cp_as_egress():
+    out = render_vnffg("g", unaware_spec(), {"p": 5}, INV)
+    assert out.paths[0]["hops"] == ["ids:CP2", "fw:CP2>CP3"]
+    doc = build_document(INV.switches, [out])
+    fw = next(f for f in doc["service_functions"] if f["name"] == "fw:CP2>CP3")
+    assert fw == {"name": "fw:CP2>CP3", "nsh_aware": False, "instances": [
+        {"switch": "br", "port": "fw0d", "egress_port": "fw0o"},
+        {"switch": "br", "port": "fw1d", "egress_port": "fw1o"}]}
+    assert not parse_document(doc).function("fw:CP2>CP3").nsh_aware
+
+
+def test_symmetric_path_passes_the_unaware_vnf_backwards_and_walks_both_ways():
+    out = render_vnffg("g", unaware_spec(symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
+    fwd, rev = out.paths
+    assert rev["hops"] == ["fw:CP3>CP2", "ids:CP2"]
+    twin = next(f for f in out.functions if f.name == "fw:CP3>CP2")
+    assert twin.instances == (("br", "fw0o"), ("br", "fw1o")) and twin.egress == ("fw0d", "fw1d")
+    doc = parse_document(build_document(INV.switches, [out]))  # twins may share ports
+    names = ["client0d", "server0d", "ids0d", "fw0d", "fw0o", "fw1d", "fw1o"]
+    ports = {n: i + 1 for i, n in enumerate(names)}
+    switch = FakeSwitch(compute_switch_states(doc, {7: ports})[7])
+    bump = {ports["fw0d"]: ports["fw0o"], ports["fw0o"]: ports["fw0d"],
+            ports["fw1d"]: ports["fw1o"], ports["fw1o"]: ports["fw1d"]}
+    seen: list = []
+    finals = run_chain(switch, ports["client0d"], tcp(dport=80), {ports["ids0d"]}, seen, plain=bump)
+    assert [(p, n and (n.spi, n.si)) for p, n in seen][0] == (ports["ids0d"], (5, 255))
+    assert seen[1][0] in (ports["fw0d"], ports["fw1d"]) and seen[1][1] is None
+    assert [(d.port, d.in_port) for d in finals] == [(OFPP_NORMAL, ports["client0d"])]
+    seen_back: list = []
+    finals = run_chain(switch, ports["server0d"], tcp(src="10.0.0.2", dst="10.0.0.1", sport=80, dport=40000),
+                       {ports["ids0d"]}, seen_back, plain=bump)
+    assert seen_back[0][0] == bump[seen[1][0]] and seen_back[0][1] is None, "same fw instance, backwards"
+    assert (seen_back[1][0], seen_back[1][1].spi, seen_back[1][1].si) == (ports["ids0d"], 6, 254)
+    assert [(d.port, d.in_port) for d in finals] == [(OFPP_NORMAL, ports["server0d"])]
+
+
+def test_one_armed_unaware_vnf_reuses_its_only_cp_both_ways():
+    out = render_vnffg("g", unaware_spec("CP3", symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
+    assert out.paths[0]["hops"][1] == out.paths[1]["hops"][0] == "fw:CP3>CP3"
+    parse_document(build_document(INV.switches, [out]))
+
+
+def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
+    fp = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
+        PathHop("VNFD-ids", "CP2"), PathHop("VNFD-fw", "CP3", False), PathHop("VNFD-fw", "CP2", False)))
+    spec = spec_from_paths([fp], {"VNFD-ids": "ids", "VNFD-fw": "fw"}, "g")
+    assert spec.paths[0].hops[1] == HopSpec(("fw",), "CP3>CP2", "", False)
+    out = render_vnffg("g", spec, {"fp": 3}, INV)
+    assert out.paths[0]["hops"] == ["ids:CP2", "fw:CP3>CP2"]
+    aware = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
+        PathHop("VNFD-fw", "CP2"), PathHop("VNFD-fw", "CP3")))
+    assert spec_from_paths([aware], {"VNFD-fw": "fw"}, "g").paths[0].hops == (HopSpec(("fw",), "CP2"),)
+
+
+def test_unaware_hop_with_an_unknown_cp_names_the_hop():
+    with pytest.raises(InvalidArgument, match="no CP 'CP9'") as err:
+        render_vnffg("g", unaware_spec("CP2>CP9"), {"p": 5}, INV)
+    assert err.value.field == "vnffg[g].p.hops[1]"
