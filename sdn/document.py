@@ -120,9 +120,6 @@ class SfcDocument:
     def function(self, name: str) -> ServiceFunction:
         return next(f for f in self.service_functions if f.name == name)
 
-    def to_dict(self) -> dict[str, Any]:
-        return document_to_dict(self)
-
 
 def load_document(text: str, source: str = "document") -> SfcDocument:
     """Parse YAML or JSON text (JSON is YAML) into a checked document."""
@@ -404,10 +401,9 @@ def _parse_path(item: Any, where: str, index: _PathIndex) -> ServicePath:
 
 
 def document_to_dict(doc: SfcDocument) -> dict[str, Any]:
-    """A canonical plain form (compiled matches), for storage and ``nfv sfc show``."""
+    """The applied form for ``nfv sfc show``: paths with their compiled matches."""
     return {
-        "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
-        "service_functions": [_function_dict(f) for f in doc.service_functions],
+        **document_source(doc),
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops),
              "classifiers": [{"name": c.name, "switch": c.switch, "in_port": c.in_port,

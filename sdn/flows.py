@@ -137,11 +137,11 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
     classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
 
     def classify(si: int, in_port: int, extra_priority: int, match_port: int, classifier: Classifier) -> None:
-        actions: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si),
-                                       SetField("nsh_c1", in_port), EncapEthernet())
-        if spread:
-            actions = ((Multipath(HASH_BUCKETS, "reg0", HASH_BITS),) + actions[:-1]
-                       + (RegMove("reg0", "nsh_c4", HASH_BITS), EncapEthernet()))
+        wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si),
+                                    SetField("nsh_c1", in_port))
+        if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
+            wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+        actions = (*wrap, EncapEthernet())
         for match in classifier.matches:
             flows.add(Flow(CLASSIFY, classifier.priority + extra_priority,
                            tuple(sorted(match + (("in_port", match_port),))),

@@ -15,21 +15,13 @@ import pytest
 from dataplane import netns
 from nfvo.cli.main import main
 from tests.corpus import TACKER_SAMPLES
+from tests.unit.nfvo.test_cli import SEVEN
 
 pytestmark = pytest.mark.integration
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
 TACKER = TACKER_SAMPLES / "vnffgd"
 HTTP_PORT = 8080
-SEVEN = """
-nfv vnf descriptor create --vnfd-file tosca-vnffg-vnfd1.yaml VNFD1
-nfv vnf create --vnfd-name VNFD1 VNF1
-nfv vnf descriptor create --vnfd-file tosca-vnffg-vnfd2.yaml VNFD2
-nfv vnf create --vnfd-name VNFD2 VNF2
-nfv vnffg-create --name mychain --chain VNF2,VNF1 --symmetrical True
-nfv vnffg-create --name mychain2 --chain firewall,nat --abstract-types
-nfv vnffg-classifier-create --name myclass --chain mychain --match tcp_dest=80,ip_proto=6
-"""
 
 
 def nfv(line: str) -> int:

@@ -18,6 +18,7 @@ from tests.unit.sdn.fake_driver import FakeDriver
 from vnfm.manager import VnfManager
 from vnfm.vim.fake import FakeVim
 from tests.corpus import TACKER_SAMPLES
+from tests.unit.vnfm.conftest import Clock
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
 TACKER = TACKER_SAMPLES / "vnffgd"
@@ -35,15 +36,6 @@ class VimSwitch(FakeDriver):
     def switches(self):
         ports = {name: no for s in self.vim.servers.values() for name, no in s.server.ofports.items()}
         return {DPID: SwitchInfo(DPID, ports)} if DPID in self.infos else {}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        self.t += 1
-        return self.t
 
 
 @dataclass

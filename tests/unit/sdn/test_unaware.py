@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.document import DocumentError, document_source, load_document, parse_document, with_paths
+from sdn.document import DocumentError, document_source, document_to_dict, load_document, parse_document, with_paths
 from sdn.flow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
 from sdn.flows import compute_switch_states
 from sdn.pipeline import CLASSIFY, INGRESS
@@ -115,7 +115,7 @@ def test_applying_twice_changes_nothing_and_a_b_a_restores():
 def test_document_round_trips_and_aware_entries_keep_their_form():
     doc = load_document(DOC)
     assert parse_document(document_source(doc)) == doc
-    functions = doc.to_dict()["service_functions"]
+    functions = document_to_dict(doc)["service_functions"]
     assert functions[0] == {"name": "c1", "instances": [{"switch": "s1", "port": "c1p"}]}
     assert functions[1] == {"name": "br", "nsh_aware": False,
                             "instances": [{"switch": "s1", "port": "brA", "egress_port": "brB"}]}

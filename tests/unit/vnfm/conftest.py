@@ -37,6 +37,8 @@ topology_template:
 
 
 class Clock:
+    """A clock that moves one second per reading (shared by the vnfm and nfvo unit tests)."""
+
     def __init__(self) -> None:
         self.t = 1000.0
 
