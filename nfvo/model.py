@@ -79,10 +79,12 @@ class HopSpec:
     cp: str = ""          # "" = each VNF's first non-management CP (lowest order)
     vnf_type: str = ""    # abstract hop: resolved to running VNFs at every render
     sfc_encap: bool = True
+    egress_cp: str = ""   # NSH-unaware hop: where traffic comes back ("" = next data CP by order)
 
     def label(self) -> str:
         target = f"type:{self.vnf_type}" if self.vnf_type else "+".join(self.vnfs)
-        return f"{target}:{self.cp}" if self.cp else target
+        cps = f"{self.cp}>{self.egress_cp}" if self.egress_cp else self.cp
+        return f"{target}:{cps}" if cps else target
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ class VnffgRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VnffgRecord:
         spec = data["spec"]
-        paths = tuple(PathSpec(p["name"], tuple(HopSpec(tuple(h["vnfs"]), h["cp"], h["vnf_type"], h["sfc_encap"])
+        paths = tuple(PathSpec(p["name"], tuple(HopSpec(tuple(h["vnfs"]), h["cp"], h["vnf_type"], h["sfc_encap"],
+                                                         h.get("egress_cp", ""))
                                                  for h in p["hops"]),
                                tuple(ClassifierSpec(c["name"], tuple((k, v) for k, v in c["match"]))
                                      for c in p["classifiers"]),

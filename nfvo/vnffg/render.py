@@ -3,7 +3,8 @@
 Naming in the controller's document: path ``VNFFG/PATH`` (reverse ``VNFFG/PATH/reverse``),
 classifier ``VNFFG/PATH/CLASSIFIER``, service function ``VNF:CP`` (a load-balanced hop
 ``VNF1:CP+VNF3:CP``). A hop's instances are the CP on every VDU instance of every VNF it names,
-so a scaled VNF or an abstract hop over several VNFs becomes one select group.
+so a scaled VNF or an abstract hop over several VNFs becomes one load-balanced hop
+(the controller hashes connections symmetrically over its instances).
 
 in_port (where classified traffic enters, which the controller requires): the classifier's
 ``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port name), else the VIM's ingress
@@ -134,12 +135,12 @@ def hop_cps(vnf: VnfRecord, cp: str, where: str) -> tuple[CpRecord, ...]:
     return found
 
 
-def unaware_cps(vnf: VnfRecord, cp: str, where: str) -> tuple[str, str]:
-    """Ingress and egress CP of an NSH-unaware hop: ``IN>OUT`` as given (a VNFFGD names the
-    VNF twice in a row, Tacker's port pair), else ``cp`` (or the first data CP) and the next
-    data CP by order, else the same CP (a one-armed SF)."""
-    ingress, _, egress = cp.partition(">")
-    ingress = hop_cps(vnf, ingress, where)[0].name
+def unaware_cps(vnf: VnfRecord, hop: HopSpec, where: str) -> tuple[str, str]:
+    """Ingress and egress CP of an NSH-unaware hop: as given (a VNFFGD names the VNF twice in
+    a row, Tacker's port pair), else ``cp`` (or the first data CP) and the next data CP by
+    order, else the same CP (a one-armed SF)."""
+    egress = hop.egress_cp
+    ingress = hop_cps(vnf, hop.cp, where)[0].name
     if not egress:
         order = next(c.order for c in vnf.cps if c.name == ingress)
         later = [c for c in vnf.cps if not c.management and c.instance == 0 and c.order > order]
@@ -157,7 +158,7 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
             parts.append(f"{vnf.name}:{cps[0].name}")
             instances.extend((c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
             continue
-        cp_in, cp_out = unaware_cps(vnf, hop.cp, where)
+        cp_in, cp_out = unaware_cps(vnf, hop, where)
         parts.append(f"{vnf.name}:{cp_in}>{cp_out}")
         outs = {c.instance: c for c in hop_cps(vnf, cp_out, where)}
         for c in sorted(hop_cps(vnf, cp_in, where), key=lambda c: c.instance):

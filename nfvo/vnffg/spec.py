@@ -113,7 +113,7 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
                     description: str = "") -> VnffgSpec:
     """``mapping``: VNFD → VNF, covering every forwarder. Consecutive hops through one VNF share
     one service index: for an NSH-unaware VNF (``sfc_encap: false``) the first names its ingress
-    and the second its egress CP, kept as ``cp = "IN>OUT"`` (see ``render.unaware_cps``)."""
+    CP (``cp``) and the second its egress CP (``egress_cp``; see ``render.unaware_cps``)."""
     paths = []
     for fp in fps:
         where = f"{source}.{fp.name}"
@@ -125,10 +125,10 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
             if vnf is None:
                 raise InvalidArgument(f"no VNF mapped for VNFD {hop.forwarder!r}", f"{where}.path[{i}].forwarder")
             if hops and hops[-1].vnfs == (vnf,):
-                encap, cp = hops[-1].sfc_encap and hop.sfc_encap, hops[-1].cp
-                if not encap and ">" not in cp and hop.capability != cp:
-                    cp = f"{cp}>{hop.capability}"  # NSH-unaware: ingress>egress CP (rendered so)
-                hops[-1] = HopSpec((vnf,), cp, "", encap)
+                last = hops[-1]
+                encap = last.sfc_encap and hop.sfc_encap
+                egress = hop.capability if not encap and not last.egress_cp and hop.capability != last.cp else ""
+                hops[-1] = HopSpec((vnf,), last.cp, "", encap, egress or last.egress_cp)
                 continue
             hops.append(HopSpec((vnf,), hop.capability, "", hop.sfc_encap))
         classifiers = tuple(ClassifierSpec(c.name, acl_items(c.match, f"{where}.classifiers[{c.name}]"))

@@ -17,8 +17,8 @@ from tests.unit.nfvo.test_render import INV
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
 
 
-def unaware_spec(cp: str = "", *, symmetrical: bool = False) -> VnffgSpec:
-    hops = (HopSpec(("ids",)), HopSpec(("fw",), cp, "", False))
+def unaware_spec(cp: str = "", egress_cp: str = "", *, symmetrical: bool = False) -> VnffgSpec:
+    hops = (HopSpec(("ids",)), HopSpec(("fw",), cp, "", False, egress_cp))
     return VnffgSpec((PathSpec("p", hops, (ClassifierSpec("web", parse_match("tcp_dest=80")),), symmetrical),))
 
 
@@ -68,7 +68,7 @@ def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
     fp = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
         PathHop("VNFD-ids", "CP2"), PathHop("VNFD-fw", "CP3", False), PathHop("VNFD-fw", "CP2", False)))
     spec = spec_from_paths([fp], {"VNFD-ids": "ids", "VNFD-fw": "fw"}, "g")
-    assert spec.paths[0].hops[1] == HopSpec(("fw",), "CP3>CP2", "", False)
+    assert spec.paths[0].hops[1] == HopSpec(("fw",), "CP3", "", False, "CP2")
     out = render_vnffg("g", spec, {"fp": 3}, INV)
     assert out.paths[0]["hops"] == ["ids:CP2", "fw:CP3>CP2"]
     aware = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
@@ -78,5 +78,5 @@ def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
 
 def test_unaware_hop_with_an_unknown_cp_names_the_hop():
     with pytest.raises(InvalidArgument, match="no CP 'CP9'") as err:
-        render_vnffg("g", unaware_spec("CP2>CP9"), {"p": 5}, INV)
+        render_vnffg("g", unaware_spec("CP2", "CP9"), {"p": 5}, INV)
     assert err.value.field == "vnffg[g].p.hops[1]"
