@@ -5,11 +5,14 @@ Everything lives in a private network namespace of this process, so a userspace 
 cannot collide with another; the CLI reaches the NFVO through a unix socket in the state
 directory. On SIGTERM (``nfv down``) every VNF is terminated (their namespaces are named, so
 they would outlive us), then the controller and OVS stop and the state directory is removed.
+Several stacks can run on one host, one per state directory: VDU namespaces are global, so
+each stack names them with its own prefix (``stack_prefix``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -22,8 +25,17 @@ from pathlib import Path
 DPID = 0xD3
 BRIDGE = "nfv-br0"
 PREFIX = "nfv"
+DEFAULT_STATE_DIR = Path("/run/nfvchain")
 READY = "nfvo ready"
 log = logging.getLogger("nfvo.allinone")
+
+
+def stack_prefix(state_dir: Path) -> str:
+    """``nfv`` for the default stack, else ``nf`` + 4 hex digits of the state directory's path."""
+    path = str(Path(state_dir).resolve())
+    if path == str(DEFAULT_STATE_DIR):
+        return PREFIX
+    return "nf" + hashlib.sha1(path.encode()).hexdigest()[:4]
 
 
 def run(state_dir: Path, stop: threading.Event) -> int:
@@ -51,10 +63,11 @@ def run(state_dir: Path, stop: threading.Event) -> int:
         controller, of_port, sdn_address = start_controller_process()
         cleanup.append(lambda: stop_process(controller))
         db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:127.0.0.1:{of_port}")
-        vim = LocalVim(db, BRIDGE, PREFIX, state_dir / "vim")
+        prefix = stack_prefix(state_dir)
+        vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
         catalog = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
-        vnfm = VnfManager(vim, f"sqlite:///{state_dir / 'vnfm.db'}", prefix=PREFIX, catalog=catalog)
+        vnfm = VnfManager(vim, f"sqlite:///{state_dir / 'vnfm.db'}", prefix=prefix, catalog=catalog)
         cleanup.append(lambda: _terminate_all(vnfm))
         service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address))
         if not service.catalog.vims():
@@ -65,7 +78,7 @@ def run(state_dir: Path, stop: threading.Event) -> int:
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())
         state = {"nfvo": f"unix:{socket}", "pid": os.getpid(), "sdn": sdn_address, "bridge": BRIDGE,
-                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir)}
+                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir), "prefix": prefix}
         (state_dir / "stack.json").write_text(json.dumps(state))
         print(f"{READY}: {state['nfvo']}", flush=True)
         stop.wait()

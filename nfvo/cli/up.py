@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nfvo.cli.errors import CliError
 
-DEFAULT_STATE_DIR = Path(os.environ.get("NFV_STATE_DIR", "/run/nfvchain"))
+DEFAULT_STATE_DIR = Path(os.environ.get("NFV_STATE_DIR", "/run/nfvchain"))  # one stack per directory
 SAMPLES = Path(__file__).resolve().parents[2] / "descriptors" / "samples"
 HTTP_PORT = 8080
 

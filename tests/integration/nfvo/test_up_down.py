@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from dataplane import netns
-from nfvo.allinone import PREFIX
+from nfvo.allinone import stack_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,38 @@ def test_up_demo_down_leaves_nothing(tmp_path):
     finally:
         down = nfv("down", env=env, timeout=90)
     assert down.returncode == 0, down.stderr
-    assert {n for n in set(netns.list_netns()) - before if n.startswith(PREFIX)} == set()
+    assert {n for n in set(netns.list_netns()) - before if n.startswith(stack_prefix(state))} == set()
     assert not state.exists() and not (tmp_path / "state.log").exists()
     again = nfv("vnf", "list", "--timeout", "2", env=env, timeout=30)
     assert again.returncode == 1 and "not reachable" in again.stderr
+
+
+def test_two_stacks_side_by_side(tmp_path):
+    """One stack per state directory: each has its own VNF names, and stopping one leaves the
+    other's VNFs running."""
+    host = str(Path(__file__).resolve().parents[3] / "descriptors" / "samples" / "host.yaml")
+    envs = []
+    for name in ("a", "b"):
+        env = {**os.environ, "NFV_STATE_DIR": str(tmp_path / name), "COLUMNS": "200"}
+        env.pop("NFV_NFVO_ADDRESS", None)
+        envs.append(env)
+    assert stack_prefix(tmp_path / "a") != stack_prefix(tmp_path / "b")
+    try:
+        for env in envs:
+            up = nfv("up", env=env, timeout=120)
+            assert up.returncode == 0, up.stderr + up.stdout
+            for argv in (("vnfd-create", "--vnfd-file", host, "host"), ("vnf-create", "--vnfd-name", "host", "h1")):
+                done = nfv(*argv, env=env, timeout=60)
+                assert done.returncode == 0, done.stderr
+        mine = {n for n in netns.list_netns() if n.startswith(stack_prefix(tmp_path / "b"))}
+        assert mine, "stack b's VDU namespace"
+        down = nfv("down", env=envs[0], timeout=90)
+        assert down.returncode == 0, down.stderr
+        assert mine <= set(netns.list_netns())
+        listed = nfv("vnf-list", "-f", "json", env=envs[1], timeout=30)
+        assert listed.returncode == 0 and '"ACTIVE"' in listed.stdout, listed.stderr
+    finally:
+        for env in envs:
+            nfv("down", env=env, timeout=90)
+    assert not {n for n in netns.list_netns() if n.startswith((stack_prefix(tmp_path / "a"),
+                                                                 stack_prefix(tmp_path / "b")))}
