@@ -20,25 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab  # noqa: E402
 from descriptors import load_vnfd  # noqa: E402
+from tests.unit.vnfm.conftest import SCALE_VNFD as ONE_CP_VNFD  # noqa: E402
 from vnfm.manager import VnfManager  # noqa: E402
 from vnfm.vim.local import LocalVim  # noqa: E402
 
-VNFD = """
-tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
-metadata: {template_name: bench}
-topology_template:
-  node_templates:
-    VDU1:
-      type: tosca.nodes.nfv.VDU.Tacker
-      properties: {image: host, flavor: m1.tiny}
-    CP1:
-      type: tosca.nodes.nfv.CP.Tacker
-      properties: {order: 0}
-      requirements: [{virtualLink: {node: VL1}}, {virtualBinding: {node: VDU1}}]
-    VL1:
-      type: tosca.nodes.nfv.VL
-      properties: {network_name: net_bench, vendor: nfvchain}
-"""
+# One VDU with one CP on one VL (its scaling policy plays no part in instantiate).
+VNFD = ONE_CP_VNFD
 
 
 def by_hand(lab, bridge: str, n: int) -> list[float]:
