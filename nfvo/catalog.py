@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd, load_vnfd, load_vnffgd
@@ -47,14 +48,15 @@ class Catalog:
 
     def _parse(self, kind: str, name: str, template: str) -> Any:
         if kind == "VNFD":
-            return load_vnfd(template, name=name)
+            return load_vnfd(template, name=name, file=f"VNFD {name}")
         vnfds = self.vnfds()
         if kind == "VNFFGD":
-            model = load_vnffgd(template, name=name)
+            model = load_vnffgd(template, name=name, file=f"VNFFGD {name}")
             forwarders = {h.forwarder for p in model.paths for h in p.hops}
-            return load_vnffgd(template, name=name, vnfds=vnfds) if forwarders & vnfds.keys() else model
+            return load_vnffgd(template, name=name, vnfds=vnfds, file=f"VNFFGD {name}") \
+                if forwarders & vnfds.keys() else model
         if kind == "NSD":
-            return load_nsd(template, vnfds=vnfds, name=name)
+            return load_nsd(template, vnfds=vnfds, name=name, file=f"NSD {name}")
         raise InvalidArgument(f"unknown descriptor kind {kind!r}", "kind")
 
     def descriptor(self, kind: str, name_or_id: str) -> DescriptorRecord:
@@ -71,9 +73,12 @@ class Catalog:
             self._models[record.id] = self._parse(record.kind, record.name, record.template)
         return self._models[record.id]
 
-    def vnfd(self, name_or_id: str) -> tuple[DescriptorRecord, Vnfd]:
+    def vnfd(self, name_or_id: str, params: Mapping[str, Any] | None = None) -> tuple[DescriptorRecord, Vnfd]:
+        """The VNFD's model, with ``params`` for its get_input values when given."""
         record = self.descriptor("VNFD", name_or_id)
-        return record, self.model(record)
+        if not params:
+            return record, self.model(record)
+        return record, load_vnfd(record.template, params, name=record.name)
 
     def vnfds(self) -> dict[str, Vnfd]:
         return {r.name: self.model(r) for r in self.descriptors("VNFD")}
@@ -82,13 +87,21 @@ class Catalog:
         record = self.descriptor("VNFFGD", name_or_id)
         if not params:
             return self.model(record)
-        return load_vnffgd(record.template, params, name=record.name, vnfds=self.vnfds())
+        return load_vnffgd(record.template, params, name=record.name, vnfds=self.vnfds(),
+                           file=f"VNFFGD {record.name}")
 
     def nsd(self, name_or_id: str, params: Mapping[str, Any] | None = None) -> tuple[DescriptorRecord, Nsd]:
         record = self.descriptor("NSD", name_or_id)
         if not params:
             return record, self.model(record)
-        return record, load_nsd(record.template, params, vnfds=self.vnfds(), name=record.name)
+        return record, load_nsd(record.template, params, vnfds=self.vnfds(), name=record.name,
+                                file=f"NSD {record.name}")
+
+    def update_descriptor(self, kind: str, name_or_id: str, description: str) -> DescriptorRecord:
+        """Only the description: an onboarded template is what running VNFs/NSs were made from."""
+        record = replace(self.descriptor(kind, name_or_id), description=description)
+        self._store.update(kind, record.id, record.to_dict())
+        return record
 
     def delete_descriptor(self, kind: str, name_or_id: str) -> DescriptorRecord:
         record = self.descriptor(kind, name_or_id)

@@ -12,9 +12,11 @@ import uuid
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
-from descriptors import Vnffgd
+from descriptors import Nsd, Vnfd, Vnffgd, load_nsd
+from descriptors.nsd import ConstituentVnf
 from nfvo.catalog import Catalog
 from nfvo.chains import ChainEngine
+from nfvo.draining import DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, NsRecord, Status, VnffgRecord, VnffgSpec
@@ -37,7 +39,9 @@ class NfvoService:
         self.catalog = Catalog(store, now=now, new_id=new_id)
         self.engine = ChainEngine(sdn)
         extra = {"spawn": spawn} if spawn else {}
-        self.vnffgs = VnffgManager(store, self.catalog, vnfm, self.engine, self.bus, now=now, new_id=new_id, **extra)
+        self._chain_vnfm = DrainingVnfm(vnfm)  # chains do not see VDU instances about to go
+        self.vnffgs = VnffgManager(store, self.catalog, self._chain_vnfm, self.engine, self.bus, now=now,
+                                   new_id=new_id, **extra)
         self._spawn = self.vnffgs._spawn
         vnfm.subscribe(self._on_vnf_event)
 
@@ -50,8 +54,17 @@ class NfvoService:
                    vim: str = "") -> VnfRecord:
         check_name(name, "name")
         self.catalog.vim(vim or None)
-        record, vnfd = self.catalog.vnfd(vnfd_name)
-        return self.vnfm.instantiate(name, vnfd, vnfd_name=record.name, params=dict(params or {}))
+        record, vnfd = self.catalog.vnfd(vnfd_name, params)
+        return self.vnfm.instantiate(name, vnfd, vnfd_name=record.name)
+
+    def update_vnf(self, name_or_id: str, params: Mapping[str, Any] | None) -> VnfRecord:
+        """New get_input values: the VDUs are recreated with them (ports kept, so chains
+        through the VNF are re-rendered unchanged)."""
+        if not params:
+            raise InvalidArgument("give the new parameters (--param-file)", "params")
+        vnf = self.vnfm.get(name_or_id)
+        _, vnfd = self.catalog.vnfd(vnf.vnfd_name, params)
+        return self.vnfm.update(vnf.id, vnfd)
 
     def get_vnf(self, name_or_id: str) -> VnfRecord:
         return self.vnfm.get(name_or_id)
@@ -61,13 +74,13 @@ class NfvoService:
 
     def delete_vnf(self, name_or_id: str) -> VnfRecord:
         vnf = self.vnfm.get(name_or_id)
+        owner = next((ns.name for ns in self.list_ns() if vnf.name in dict(ns.vnfs).values()), None)
+        if owner:  # before the hop check: the NS's own chain runs through it, and the NS is the fix
+            raise FailedPrecondition(f"VNF {vnf.name} belongs to NS {owner}; delete the NS")
         users = self.vnffgs.uses_vnf(vnf.name, vnf.vnf_type)
         direct = [u for u in users if any(vnf.name in h.vnfs for p in self.vnffgs.get(u).spec.paths for h in p.hops)]
         if direct:
             raise FailedPrecondition(f"VNF {vnf.name} is a hop of VNFFG {', '.join(direct)}; delete or update that first")
-        owner = next((ns.name for ns in self.list_ns() if vnf.name in dict(ns.vnfs).values()), None)
-        if owner:
-            raise FailedPrecondition(f"VNF {vnf.name} belongs to NS {owner}; delete the NS")
         self.vnfm.terminate(vnf.id)
         if users:  # abstract hops lose an instance
             self.vnffgs.rerender(users, f"VNF {vnf.name} terminated")
@@ -79,9 +92,26 @@ class NfvoService:
         return self.vnfm.heal(name_or_id, vdu)
 
     def scale_vnf(self, name_or_id: str, policy: str, direction: str) -> Any:
+        """Scale out: the VNFM adds instances, then its event re-renders the chains through the VNF.
+        Scale in: the chains are first re-rendered without the instances that will go (their
+        connections move to the others, hitless), then the VNFM removes them."""
         if direction not in ("out", "in"):
             raise InvalidArgument(f"scaling direction must be out or in, got {direction!r}", "direction")
-        return self.vnfm.scale(name_or_id, policy, direction)
+        if direction == "out":
+            return self.vnfm.scale(name_or_id, policy, direction)
+        vnf = self.vnfm.get(name_or_id)
+        leaving = self.vnfm.scale_plan(vnf.id, policy, direction)  # refuses past min_instances
+        users = self.vnffgs.uses_vnf(vnf.name, vnf.vnf_type)
+        if not users:
+            return self.vnfm.scale(vnf.id, policy, direction)
+        gone = ", ".join(f"{vdu}#{i}" for vdu, i in leaving)
+        try:
+            with self._chain_vnfm.draining(vnf.id, leaving):
+                self.vnffgs.rerender(users, f"VNF {vnf.name} scaling in: draining {gone}")
+                return self.vnfm.scale(vnf.id, policy, direction)
+        except Exception:  # the instances may still be there: render what is
+            _quietly(lambda: self.vnffgs.rerender(users, f"VNF {vnf.name} scale in failed"))
+            raise
 
     def exec_vnf(self, name_or_id: str, argv: Sequence[str], vdu: str | None = None):
         if not argv:
@@ -198,59 +228,127 @@ class NfvoService:
 
     def create_ns(self, name: str, nsd_name: str, params: Mapping[str, Any] | None = None,
                   description: str = "") -> NsRecord:
-        """Every constituent VNF (named ``NS-NODE``), then every VNFFG of the NSD (``NS-GRAPH``);
-        on any failure what was made is removed again and the error raised."""
+        """Every constituent VNF (named ``NS-NODE``), then every VNFFG of the NSD (``NS-GRAPH``,
+        its classifiers ``NS-CLASSIFIER``, so one NSD can be instantiated many times).
+
+        Everything that can be checked without running VNFs (name clashes, missing inputs, the
+        VNFFG specs) is checked first; on a later failure what was made is removed again and the
+        error raised, so a failed create leaves no VNF, VNFFG, flow or NS row behind."""
         check_name(name, "name")
         if self.store.get("NS", name) is not None:
             raise AlreadyExists(f"NS {name!r} already exists")
-        nsd_record, nsd = self.catalog.nsd(nsd_name, params)
-        made_vnfs: list[str] = []
+        nsd_record = self.catalog.descriptor("NSD", nsd_name)
+        # checked again against the VNFDs as they are now (one may have been re-onboarded since)
+        nsd = load_nsd(nsd_record.template, params, vnfds=self.catalog.vnfds(), name=nsd_record.name,
+                       file=f"NSD {nsd_record.name}")
+        if nsd.unresolved_inputs:
+            missing = ", ".join(sorted(nsd.unresolved_inputs))
+            raise InvalidArgument(f"NSD {nsd_record.name} needs a value for input {missing} (--param-file)",
+                                  f"ns[{name}].params")
+        vnfs = tuple((member.node, f"{name}-{member.node}") for member in nsd.vnfs)
+        mapping: dict[str, str] = {}
+        for member, (_, vnf_name) in zip(nsd.vnfs, vnfs):
+            check_name(vnf_name, f"ns[{name}].vnfs[{member.node}]")
+            mapping.setdefault(member.vnfd, vnf_name)
+        existing = {v.name for v in self.vnfm.list()}
+        taken = [vnf for _, vnf in vnfs if vnf in existing]
+        if taken:
+            raise AlreadyExists(f"VNF {taken[0]!r} already exists", f"ns[{name}].vnfs")
+        graphs = []
+        for graph in nsd.graphs:
+            vnffg = f"{name}-{graph.name}"
+            check_name(vnffg, f"ns[{name}].vnffgs[{graph.name}]")
+            if self.store.get("VNFFG", vnffg) is not None:
+                raise AlreadyExists(f"VNFFG {vnffg!r} already exists", f"ns[{name}].vnffgs")
+            spec = spec_from_paths(graph.paths, mapping, f"ns[{name}].{graph.name}", graph.description or "")
+            spec = replace(spec, paths=tuple(replace(p, classifiers=tuple(replace(c, name=f"{name}-{c.name}")
+                                                                          for c in p.classifiers))
+                                             for p in spec.paths))
+            graphs.append((vnffg, spec))
+        self.bus.publish(Event(self._now(), "NS", "", name, "", Status.PENDING_CREATE))
+        made_vnfs: list[str] = []  # also one a failed instantiate left in ERROR
         made_vnffgs: list[str] = []
         try:
-            mapping: dict[str, str] = {}
-            vnfs: list[tuple[str, str]] = []
-            for member in nsd.vnfs:
-                vnf_name = f"{name}-{member.node}"
-                self.create_vnf(vnf_name, member.vnfd, params)
+            for member, (_, vnf_name) in zip(nsd.vnfs, vnfs):
                 made_vnfs.append(vnf_name)
-                vnfs.append((member.node, vnf_name))
-                mapping.setdefault(member.vnfd, vnf_name)
-            for graph in nsd.graphs:
-                vnffg = f"{name}-{graph.name}"
-                self.vnffgs.create(vnffg, spec_from_paths(graph.paths, mapping, graph.name, graph.description or ""))
+                try:
+                    self.catalog.vim(None)
+                    vnfd_record, vnfd = self.catalog.vnfd(member.vnfd)
+                    self.vnfm.instantiate(vnf_name, _bind_links(vnfd, member, nsd), vnfd_name=vnfd_record.name,
+                                          params=dict(params or {}))
+                except AlreadyExists:
+                    made_vnfs.pop()  # someone else's, made meanwhile
+                    raise
+            for vnffg, spec in graphs:
+                self.vnffgs.create(vnffg, spec)
                 made_vnffgs.append(vnffg)
-        except Exception:
+        except Exception as exc:
+            log.warning("NS %s: create failed, removing what was made: %s", name, exc)
             for vnffg in reversed(made_vnffgs):
                 _quietly(lambda: self.vnffgs.delete(vnffg))
+            _quietly(lambda: self._forget_functions(made_vnfs))
+            existing = {v.name for v in self.vnfm.list()}
             for vnf_name in reversed(made_vnfs):
-                _quietly(lambda: self.vnfm.terminate(vnf_name))
+                if vnf_name in existing:
+                    _quietly(lambda: self.vnfm.terminate(vnf_name))
+            self.bus.publish(Event(self._now(), "NS", "", name, Status.PENDING_CREATE, Status.ERROR, str(exc)))
             raise
-        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", tuple(vnfs),
+        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", vnfs,
                           tuple(made_vnffgs), self._now(), description)
         self.store.insert("NS", record.id, name, record.to_dict())
-        self.bus.publish(Event(self._now(), "NS", record.id, name, "", record.status))
+        self.bus.publish(Event(self._now(), "NS", record.id, name, Status.PENDING_CREATE, record.status))
+        return record
+
+    def update_ns(self, name_or_id: str, description: str) -> NsRecord:
+        record = replace(self.get_ns(name_or_id), description=description)
+        self.store.update("NS", record.id, record.to_dict())
         return record
 
     def delete_ns(self, name_or_id: str) -> NsRecord:
+        """Its VNFFGs, then its VNFs (the controller drops their service functions first, so it
+        never points at ports that are gone), then the row; refused while another VNFFG names
+        one of its VNFs as a hop."""
         record = self.get_ns(name_or_id)
+        mine = [vnf for _, vnf in record.vnfs]
+        for other in self.vnffgs.list():
+            if other.name not in record.vnffgs and _explicit_vnfs(other) & set(mine):
+                used = sorted(_explicit_vnfs(other) & set(mine))[0]
+                raise FailedPrecondition(f"VNF {used} of NS {record.name} is a hop of VNFFG {other.name}; "
+                                         "delete or update that first")
         errors = []
         for vnffg in record.vnffgs:
             try:
                 self.vnffgs.delete(vnffg)
             except NotFound:
                 pass
-        for _, vnf in record.vnfs:
+            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                errors.append(f"{vnffg}: {exc}")
+        try:
+            self._forget_functions(mine)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"controller: {exc}")
+        users: set[str] = set()
+        for vnf in mine:
             try:
-                self.vnfm.terminate(vnf)
+                got = self.vnfm.get(vnf)
+                users.update(self.vnffgs.uses_vnf(got.name, got.vnf_type))
+                self.vnfm.terminate(got.id)
             except Exception as exc:  # noqa: BLE001 - keep going; report at the end
                 if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
                     errors.append(f"{vnf}: {exc}")
+        if users:  # abstract hops of other VNFFGs lost an instance
+            self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
         if errors:
             self.store.update("NS", record.id, {**record.to_dict(), "status": Status.ERROR, "reason": "; ".join(errors)})
             raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
         self.store.delete("NS", record.id)
         self.bus.publish(Event(self._now(), "NS", record.id, record.name, record.status, Status.DELETED))
         return record
+
+    def _forget_functions(self, vnfs: Sequence[str]) -> None:
+        """Resync the controller without service functions of ``vnfs`` that no chain uses now."""
+        if any(fn.startswith(f"{vnf}:") or f"+{vnf}:" in fn for fn in self.engine._functions for vnf in vnfs):
+            self.vnffgs.rerender([], f"VNFs {', '.join(vnfs)} going away")
 
     # ----------------------------------------------------------------- descriptors in use
     def delete_descriptor(self, kind: str, name_or_id: str):
@@ -272,6 +370,22 @@ class NfvoService:
 
 def _explicit_vnfs(record: VnffgRecord) -> set[str]:
     return {v for p in record.spec.paths for h in p.hops for v in h.vnfs}
+
+
+def _bind_links(vnfd: Vnfd, member: ConstituentVnf, nsd: Nsd) -> Vnfd:
+    """The VNFD as this NS member runs it: each CP a requirement of its node type maps (Tacker's
+    ``substitution_mappings``) joins the NSD virtual link the NSD node connects it to."""
+    if not member.virtual_links or vnfd.vnf_type is None:
+        return vnfd
+    nsd_vls = {vl.name: vl for vl in nsd.vls}
+    vls, cps = {vl.name: vl for vl in vnfd.vls}, {cp.name: cp for cp in vnfd.cps}
+    for req, target in member.virtual_links.items():
+        cp_name = vnfd.vnf_type.requirements[req][0]
+        link = nsd_vls[target]
+        name = target if target not in vls or vls[target].network_name == link.network_name else f"nsd.{target}"
+        vls[name] = replace(link, name=name)
+        cps[cp_name] = replace(cps[cp_name], virtual_link=name)
+    return replace(vnfd, vls=tuple(vls.values()), cps=tuple(cps[c.name] for c in vnfd.cps))
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

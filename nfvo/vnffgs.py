@@ -12,8 +12,9 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import replace
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any, Callable, Iterable, Mapping
 
 from nfvo.catalog import Catalog
 from nfvo.chains import ChainEngine
@@ -34,33 +35,137 @@ def _spawn(fn: Callable[[], None]) -> None:
     threading.Thread(target=fn, daemon=True).start()
 
 
+@dataclass(frozen=True)
+class VnffgIndex:
+    """Every stored VNFFG, plus who holds which classifier name and SPI: what a change is
+    checked against, without walking (and decoding) every record per request. A value:
+    a change makes a new index (dict copies, C speed), so API threads read one version lock-free.
+    """
+
+    records: dict[str, VnffgRecord]  # id -> record, in store order
+    ids: dict[str, str]  # name -> id
+    classifiers: dict[str, tuple[str, str]]  # classifier name -> (VNFFG id, path name)
+    spis: dict[int, str]  # SPI -> owner, as allocate_spis reports it
+
+    @classmethod
+    def of(cls, records: Iterable[VnffgRecord]) -> VnffgIndex:
+        index = cls({}, {}, {}, {})
+        for record in records:
+            index._add(record)
+        return index
+
+    @cached_property
+    def ordered(self) -> tuple[VnffgRecord, ...]:
+        return tuple(sorted(self.records.values(), key=lambda r: r.created_at))
+
+    def find(self, name_or_id: str) -> VnffgRecord | None:
+        record = self.records.get(name_or_id)
+        if record is None and name_or_id in self.ids:
+            record = self.records[self.ids[name_or_id]]
+        return record
+
+    def owner_of_classifier(self, name: str) -> VnffgRecord | None:
+        where = self.classifiers.get(name)
+        return self.records[where[0]] if where else None
+
+    def classifier(self, name: str) -> tuple[VnffgRecord, PathSpec, ClassifierSpec] | None:
+        where = self.classifiers.get(name)
+        if where is None:
+            return None
+        record = self.records[where[0]]
+        path = next(p for p in record.spec.paths if p.name == where[1])
+        return record, path, next(c for c in path.classifiers if c.name == name)
+
+    def spis_but(self, name: str) -> dict[int, str]:
+        """SPI -> owner of every VNFFG's paths except ``name``'s."""
+        taken = dict(self.spis)
+        record = self.find(name)
+        for key, spi in record.spis if record is not None and record.name == name else ():
+            if taken.get(spi) == _spi_owner(name, key):
+                del taken[spi]
+        return taken
+
+    def put(self, record: VnffgRecord) -> VnffgIndex:
+        """A new index with ``record`` added or replacing the one with its id."""
+        new = self._copy()
+        new._remove(record.id)
+        new._add(record)
+        return new
+
+    def drop(self, id: str) -> VnffgIndex:
+        new = self._copy()
+        new._remove(id)
+        return new
+
+    def _copy(self) -> VnffgIndex:
+        return VnffgIndex(dict(self.records), dict(self.ids), dict(self.classifiers), dict(self.spis))
+
+    def _add(self, record: VnffgRecord) -> None:  # only on an index not yet handed out
+        self.records[record.id] = record
+        self.ids[record.name] = record.id
+        for path in record.spec.paths:
+            for clf in path.classifiers:
+                self.classifiers.setdefault(clf.name, (record.id, path.name))
+        for key, spi in record.spis:
+            self.spis.setdefault(spi, _spi_owner(record.name, key))
+
+    def _remove(self, id: str) -> None:  # only on an index not yet handed out
+        old = self.records.get(id)
+        if old is None:
+            return
+        del self.records[id]
+        if self.ids.get(old.name) == id:
+            del self.ids[old.name]
+        for path in old.spec.paths:
+            for clf in path.classifiers:
+                if self.classifiers.get(clf.name, ("",))[0] == id:
+                    del self.classifiers[clf.name]
+        for key, spi in old.spis:
+            if self.spis.get(spi) == _spi_owner(old.name, key):
+                del self.spis[spi]
+
+
+def _spi_owner(vnffg: str, key: str) -> str:
+    return f"VNFFG {vnffg} path {key}"
+
+
 class VnffgManager:
     def __init__(self, store: Store, catalog: Catalog, vnfm: Vnfm, engine: ChainEngine, bus: EventBus, *,
                  now: Callable[[], float] = time.time, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
                  spawn: Callable[[Callable[[], None]], None] = _spawn):
         self._store, self._catalog, self._vnfm, self._engine, self._bus = store, catalog, vnfm, engine, bus
         self._now, self._new_id, self._spawn = now, new_id, spawn
-        self.lock = threading.RLock()
-        self._parsed: dict[str, tuple[dict[str, Any], VnffgRecord]] = {}  # id -> (stored body, record)
+        self.lock = threading.RLock()  # serialises changes; reads go to the current index, lock-free
+        self._view: VnffgIndex | None = None  # built from the store on first use
 
     # ----------------------------------------------------------------- queries
     def get(self, name_or_id: str) -> VnffgRecord:
-        body = self._store.get(KIND, name_or_id)
-        if body is None:
+        record = self._index().find(name_or_id)
+        if record is None:
             raise NotFound(f"no VNFFG {name_or_id!r}")
-        return self._record(body)
+        return record
 
     def list(self) -> list[VnffgRecord]:
-        return sorted((self._record(b) for b in self._store.list(KIND)), key=lambda r: r.created_at)
+        return list(self._index().ordered)
 
-    def _record(self, body: dict[str, Any]) -> VnffgRecord:
-        """Parse once per stored version (the store hands back the same body until it changes)."""
-        cached = self._parsed.get(body["id"])
-        if cached is not None and cached[0] is body:
-            return cached[1]
-        record = VnffgRecord.from_dict(body)
-        self._parsed[body["id"]] = (body, record)
-        return record
+    def _index(self) -> VnffgIndex:
+        view = self._view
+        if view is None:
+            with self.lock:
+                if self._view is None:
+                    self._view = VnffgIndex.of(VnffgRecord.from_dict(b) for b in self._store.list(KIND))
+                view = self._view
+        return view
+
+    def _save(self, record: VnffgRecord, *, new: bool = False) -> None:
+        """Store (which may refuse), then index; every VNFFG write goes through here or
+        ``delete`` (this process is the store's one writer), so the index stays the store's."""
+        view = self._index()
+        if new:
+            self._store.insert(KIND, record.id, record.name, record.to_dict())
+        else:
+            self._store.update(KIND, record.id, record.to_dict())
+        self._view = view.put(record)
 
     def inventory(self) -> Inventory:
         vim = next((v for v in self._catalog.vims() if v.is_default), None)
@@ -71,7 +176,7 @@ class VnffgManager:
         return [(r, p, c) for r in self.list() for p in r.spec.paths for c in p.classifiers]
 
     def classifier(self, name: str) -> tuple[VnffgRecord, PathSpec, ClassifierSpec]:
-        found = next((t for t in self.classifiers() if t[2].name == name), None)
+        found = self._index().classifier(name)
         if found is None:
             raise NotFound(f"no classifier {name!r}")
         return found
@@ -80,7 +185,7 @@ class VnffgManager:
     def create(self, name: str, spec: VnffgSpec, *, wait: bool = True) -> VnffgRecord:
         check_name(name, "name")
         with self.lock:
-            if self._store.get(KIND, name) is not None:
+            if self._index().find(name) is not None:
                 raise AlreadyExists(f"VNFFG {name!r} already exists")
             self._check_classifier_names(name, spec)
             spis, rendered = self._plan(name, spec, {})
@@ -90,10 +195,10 @@ class VnffgManager:
             if wait:
                 generation = self._engine.commit(name, rendered, self._catalog.switches())
                 record = replace(record, status=Status.ACTIVE, generation=generation)
-                self._store.insert(KIND, record.id, name, record.to_dict())
+                self._save(record, new=True)
                 self._emit(record, "", record.status)
                 return record
-            self._store.insert(KIND, record.id, name, record.to_dict())
+            self._save(record, new=True)
             self._emit(record, "", record.status)
         self._spawn(lambda: self._push(record, rendered))
         return record
@@ -111,10 +216,10 @@ class VnffgManager:
             if wait:
                 generation = self._engine.commit(old.name, rendered, self._catalog.switches())
                 record = replace(record, status=Status.ACTIVE, generation=generation)
-                self._store.update(KIND, record.id, record.to_dict())
+                self._save(record)
                 self._emit(record, old.status, record.status)
                 return record
-            self._store.update(KIND, record.id, record.to_dict())
+            self._save(record)
             self._emit(record, old.status, record.status)
         self._spawn(lambda: self._push(record, rendered))
         return record
@@ -123,15 +228,16 @@ class VnffgManager:
         with self.lock:
             record = self.get(name_or_id)
             self._engine.commit(record.name, None, self._catalog.switches())
+            view = self._index()
             self._store.delete(KIND, record.id)
-            self._parsed.pop(record.id, None)
+            self._view = view.drop(record.id)
             self._emit(record, record.status, Status.DELETED)
             return record
 
     def _plan(self, name: str, spec: VnffgSpec, previous: Mapping[str, int]) -> tuple[dict[str, int], RenderedChain]:
         if not spec.paths:
             raise InvalidArgument("a VNFFG needs at least one forwarding path", "paths")
-        taken = {spi: f"VNFFG {r.name} path {key}" for r in self.list() if r.name != name for key, spi in r.spis}
+        taken = self._index().spis_but(name)
         spis = allocate_spis(spi_wants(spec), previous, taken, f"vnffg[{name}].")
         return spis, render_vnffg(name, spec, spis, self.inventory())
 
@@ -143,9 +249,11 @@ class VnffgManager:
                 if clf.name in mine:
                     raise AlreadyExists(f"classifier {clf.name!r} appears twice", f"vnffg[{name}]")
                 mine.add(clf.name)
-        for record, _, clf in self.classifiers():
-            if record.name != name and clf.name in mine:
-                raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {record.name}")
+        index = self._index()
+        for clf in (c for p in spec.paths for c in p.classifiers):
+            owner = index.owner_of_classifier(clf.name)
+            if owner is not None and owner.name != name:
+                raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {owner.name}")
 
     def _push(self, record: VnffgRecord, rendered: RenderedChain) -> None:
         with self.lock:
@@ -154,8 +262,8 @@ class VnffgManager:
                 done = replace(record, status=Status.ACTIVE, generation=generation)
             except NfvoError as exc:
                 done = replace(record, status=Status.ERROR, reason=str(exc))
-            if self._store.get(KIND, record.id) is not None:
-                self._store.update(KIND, record.id, done.to_dict())
+            if self._index().find(record.id) is not None:
+                self._save(done)
                 self._emit(done, record.status, done.status)
 
     # ----------------------------------------------------------------- classifiers
@@ -165,7 +273,7 @@ class VnffgManager:
             return replace(spec, paths=tuple(replace(p, classifiers=p.classifiers + (clf,)) if p is target else p
                                              for p in spec.paths))
         with self.lock:
-            if any(c.name == clf.name for _, _, c in self.classifiers()):
+            if self._index().classifier(clf.name) is not None:
                 raise AlreadyExists(f"classifier {clf.name!r} already exists")
             return self.update(chain, change, wait=wait)
 
@@ -222,7 +330,7 @@ class VnffgManager:
                 else:
                     new = replace(record, status=Status.ACTIVE, reason="", generation=generation)
                 new = replace(new, updated_at=self._now())
-                self._store.update(KIND, record.id, new.to_dict())
+                self._save(new)
                 self._emit(new, record.status, new.status, reason)
 
     def restore(self) -> None:

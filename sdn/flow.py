@@ -75,7 +75,7 @@ class Resubmit:
 
 @dataclass(frozen=True)
 class Multipath:
-    """Nicira ``multipath(symmetric_l4, 0, modulo_n, buckets-1, 0, dst[0..n_bits-1])``.
+    """Nicira ``multipath(symmetric_l3l4+udp, 0, modulo_n, buckets-1, 0, dst[0..n_bits-1])``.
 
     A hash of the L4 5-tuple that is the same in both directions of a connection, written to a
     register: taken before encap(nsh), it spreads flows over SF instances and keeps each

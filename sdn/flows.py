@@ -62,26 +62,55 @@ def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]
     Per-path flows are memoised on (path, resolved ports), so adding one path to ten thousand
     costs one path's computation, not a full re-render.
     """
+    return {s.dpid: _switch_owned(doc, s.name, ports[s.dpid]) for s in doc.switches if s.dpid in ports}
+
+
+def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]],
+                        previous: Mapping[int, Owned], changed: set[str]) -> dict[int, Owned]:
+    """compute_owned_states(doc, ports), reusing ``previous``: what it gave for a document with
+    the same switches and service functions whose paths differ only in those named ``changed``,
+    on the same ports. Switches missing from ``previous`` are computed whole.
+
+    One upserted path then costs that path's flows, not a walk over every path of the document.
+    """
     states: dict[int, Owned] = {}
     for switch in doc.switches:
         if switch.dpid not in ports:
             continue
-        port_map = ports[switch.dpid]
-        owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
-        functions = [f for f in doc.service_functions if f.instances[0].switch == switch.name]
-        for fn in functions:
-            if fn.nsh_aware:
-                owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch.name)))
-                continue
-            # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
-            for number in _sf_ports(fn, port_map, switch.name) + _sf_ports(fn, port_map, switch.name, True):
-                owned[f"unaware:{number}"] = unaware_port_state(number)
-        by_fn = {f.name: f for f in functions}
+        before = previous.get(switch.dpid)
+        if before is None:
+            states[switch.dpid] = _switch_owned(doc, switch.name, ports[switch.dpid])
+            continue
+        owned = dict(before)
+        for name in changed:
+            owned.pop(f"path:{name}", None)
+        by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         for path in doc.paths:
-            if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
-                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, switch.name))
+            if path.name in changed and path.hops[0] in by_fn:
+                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, ports[switch.dpid], switch.name))
         states[switch.dpid] = owned
     return states
+
+
+def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
+    return [f for f in doc.service_functions if f.instances[0].switch == switch]
+
+
+def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int]) -> Owned:
+    owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
+    functions = _functions_on(doc, switch)
+    for fn in functions:
+        if fn.nsh_aware:
+            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch)))
+            continue
+        # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
+        for number in _sf_ports(fn, port_map, switch) + _sf_ports(fn, port_map, switch, True):
+            owned[f"unaware:{number}"] = unaware_port_state(number)
+    by_fn = {f.name: f for f in functions}
+    for path in doc.paths:
+        if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
+            owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, switch))
+    return owned
 
 
 @lru_cache(maxsize=4096)

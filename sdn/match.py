@@ -184,8 +184,16 @@ def _compile(raw: Mapping[str, object]) -> list[tuple[tuple[str, MatchValue], ..
 
     needs_ip = any(k in base for k in ("ip_proto", "ip_dscp", "ip_ecn")) or family is not None
     needs_l4 = "src_port" in fields or "dst_port" in fields
+    # a port spelled tcp_/udp_/sctp_ names its protocol: never compile udp_dst into a TCP match
+    implied = {str(n): PROTO_NAMES[str(n).split("_", 1)[0]] for n in raw
+               if ALIASES.get(str(n)) in ("src_port", "dst_port") and str(n).split("_", 1)[0] in L4_NAMES.values()}
+    if len(set(implied.values())) > 1:
+        raise MatchError(sorted(implied)[0], f"mixes {' and '.join(sorted(implied))} ports")
+    for spelled, wanted in implied.items():
+        if proto is not None and proto != wanted:
+            raise MatchError(spelled, f"is a {L4_NAMES[wanted]} port but ip_proto is {proto}")
     if needs_l4 and proto is None:
-        proto = 6 if not any(a in raw for a in ("udp_src", "udp_dst", "udp_dest")) else 17
+        proto = next(iter(implied.values()), 6)
         base["ip_proto"] = proto
         needs_ip = True
     if needs_ip and "eth_type" not in base:

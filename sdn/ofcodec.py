@@ -25,6 +25,9 @@ from sdn.flow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh,
                       GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, SetField, OFPP_CONTROLLER)
 
 OFP_VERSION = 4
+# OVS's symmetric_l4 leaves UDP ports out (every UDP flow between two hosts hashes alike);
+# symmetric_l3l4+udp hashes IP addresses, protocol and TCP/UDP/SCTP ports, both ways alike.
+NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP = 3  # nicira-ext.h; os-ken does not name it
 FLOW_COMMANDS = {"add": ofp.OFPFC_ADD, "modify": ofp.OFPFC_MODIFY,
                  "modify_strict": ofp.OFPFC_MODIFY_STRICT, "delete": ofp.OFPFC_DELETE,
                  "delete_strict": ofp.OFPFC_DELETE_STRICT}
@@ -134,7 +137,7 @@ def _nx_bytes(action: Multipath | RegMove) -> bytes:
     """Rare, value-free Nicira actions: let os-ken build them once per distinct value."""
     if isinstance(action, Multipath):
         built = ofpp.NXActionMultipath(
-            fields=nicira_ext.NX_HASH_FIELDS_SYMMETRIC_L4, basis=0, algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
+            fields=NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP, basis=0, algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
             max_link=action.buckets - 1, arg=0, ofs_nbits=nicira_ext.ofs_nbits(0, action.n_bits - 1),
             dst=action.dst)
     else:
@@ -371,7 +374,7 @@ def _ofctl_action(a: Action) -> str:
     if isinstance(a, DecNshTtl):
         return "dec_nsh_ttl"
     if isinstance(a, Multipath):
-        return f"multipath(symmetric_l4,0,modulo_n,{a.buckets},0,{_ofctl_reg(a.dst)}[0..{a.n_bits - 1}])"
+        return f"multipath(symmetric_l3l4+udp,0,modulo_n,{a.buckets},0,{_ofctl_reg(a.dst)}[0..{a.n_bits - 1}])"
     if isinstance(a, RegMove):
         return (f"move:{_ofctl_reg(a.src)}[{a.src_ofs}..{a.src_ofs + a.n_bits - 1}]->"
                 f"{_ofctl_reg(a.dst)}[{a.dst_ofs}..{a.dst_ofs + a.n_bits - 1}]")

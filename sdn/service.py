@@ -15,11 +15,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from sdn.document import DocumentError, SfcDocument, document_source, parse_document, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
-from sdn.flows import Owned, compute_owned_states, merge
+from sdn.flows import Owned, compute_owned_states, merge, update_owned_states
 from sdn.sync import Plan, plan_changes
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class SfcController:
         self._state_file = state_file
         self._document, self._generation = _load_state(state_file)
         self._installed: dict[int, Owned] = {}  # what each switch holds of ours, by owner
+        self._desired: dict[int, tuple[dict[str, int], Owned]] = {}  # dpid -> (ports, the document's flows)
         self._acked: dict[int, int] = {}
         self._errors: dict[int, str] = {}
         driver.subscribe(self._on_switch_event)
@@ -87,32 +88,44 @@ class SfcController:
         (a switch refused or did not acknowledge; switches already changed are rolled back).
         """
         with self._lock:
-            started = self._now()
-            connected = self._driver.switches()
-            for switch in doc.switches:
-                if switch.dpid not in connected and _is_used(doc, switch.name):
-                    raise DocumentError(f"switches[{switch.name}]",
-                                        f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
-            ports = {dpid: info.ports for dpid, info in connected.items()}
-            desired = compute_owned_states(doc, ports)
-            for dpid in connected:
-                desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
-            generation = self._generation + 1
-            changes = self._push(desired)
-            self._document, self._generation = doc, generation
-            _save_state(self._state_file, doc, generation)
-            for dpid in desired:
-                self._acked[dpid] = generation
-                self._errors.pop(dpid, None)
-            return ApplyResult(generation, changes, self._now() - started)
+            return self._apply(doc, lambda ports: compute_owned_states(doc, ports))
 
     def upsert_paths(self, paths: Iterable[dict], remove: Iterable[str] = ()) -> ApplyResult:
         """Add or replace paths (given as document entries) and remove others by name.
 
-        The result is checked as a whole document, exactly as apply_document would.
+        The result is checked as a whole document, exactly as apply_document would; only the
+        flows of the named paths are derived again (the rest is reused while ports are unchanged).
         """
         with self._lock:
-            return self.apply_document(with_paths(self._document, list(paths), set(remove)))
+            paths, remove = list(paths), set(remove)
+            doc = with_paths(self._document, paths, remove)
+            changed = {item.get("name") for item in paths if isinstance(item, Mapping)} | remove
+            return self._apply(doc, lambda ports: update_owned_states(doc, ports, self._reusable(ports), changed))
+
+    def _apply(self, doc: SfcDocument, derive: Callable[[dict[int, dict[str, int]]], dict[int, Owned]]) -> ApplyResult:
+        started = self._now()
+        connected = self._driver.switches()
+        for switch in doc.switches:
+            if switch.dpid not in connected and _is_used(doc, switch.name):
+                raise DocumentError(f"switches[{switch.name}]",
+                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
+        ports = {dpid: dict(info.ports) for dpid, info in connected.items()}
+        desired = derive(ports)
+        for dpid in connected:
+            desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
+        generation = self._generation + 1
+        changes = self._push(desired)
+        self._document, self._generation = doc, generation
+        self._desired = {dpid: (ports[dpid], owned) for dpid, owned in desired.items()}
+        _save_state(self._state_file, doc, generation)
+        for dpid in desired:
+            self._acked[dpid] = generation
+            self._errors.pop(dpid, None)
+        return ApplyResult(generation, changes, self._now() - started)
+
+    def _reusable(self, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
+        """The current document's flows per switch, where derived on the ports it has now."""
+        return {dpid: owned for dpid, (then, owned) in self._desired.items() if ports.get(dpid) == then}
 
     def _push(self, desired: dict[int, Owned]) -> dict[int, int]:
         done: list[tuple[int, Owned]] = []
@@ -154,11 +167,13 @@ class SfcController:
             return
         if read:
             self._installed[dpid] = {"switch": self._driver.read_state(dpid, self._timeout)}
-        owned = compute_owned_states(self._document, {dpid: info.ports}).get(dpid, {})
+        ports = dict(info.ports)
+        owned = compute_owned_states(self._document, {dpid: ports}).get(dpid, {})
         plan = _plan_between(self._installed.get(dpid, {}), owned)
         if not plan.empty:
             self._driver.apply(dpid, plan, self._timeout)
         self._installed[dpid] = owned
+        self._desired[dpid] = (ports, owned)
         self._acked[dpid] = self._generation
         self._errors.pop(dpid, None)
 
@@ -182,7 +197,8 @@ def _save_state(path: Path | None, doc: SfcDocument, generation: int) -> None:
 
 def _plan_between(before: Owned, after: Owned) -> Plan:
     """Diff only the owners whose part changed (memoised parts compare by identity first)."""
-    changed = [k for k in set(before) | set(after) if before.get(k) is not after.get(k) and before.get(k) != after.get(k)]
+    changed = [k for k, part in after.items() if before.get(k) is not part and before.get(k) != part]
+    changed += before.keys() - after.keys()
     if not changed:
         return Plan()
     old = merge({k: before[k] for k in changed if k in before})

@@ -7,6 +7,7 @@ Only flows carrying our cookie tag (and groups in our id range) are ever conside
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sdn.cookie import is_our_group, is_ours
@@ -50,18 +51,71 @@ def plan_changes(installed: SwitchState, desired: SwitchState) -> Plan:
 
 
 def apply_plan_to_state(installed: SwitchState, plan: Plan) -> SwitchState:
-    """The state a switch holds after ``plan`` succeeded (used to track installed state)."""
-    flows = {f.key: f for f in installed.flows}
+    """The state a switch holds after ``plan`` succeeded (used to track installed state).
+
+    Costs O(changes) when ``installed`` is the last state this function returned for that
+    switch: its flows by key are handed on, and set operations reuse the stored hashes of the
+    flows left alone (re-keying and re-hashing tens of thousands of flows made a one-path change
+    slow)."""
+    flows = _take_keyed(installed)
+    if len(flows) != len(installed.flows):  # two flows with one key: only a full replay says which stays
+        _replay(flows, plan, [])
+        return _remember(SwitchState(frozenset(flows.values()), _apply_groups(installed, plan)), flows)
+    gone: list[Flow] = []
+    _replay(flows, plan, gone)
+    written = frozenset(f for f in plan.add_flows + plan.modify_flows if flows[f.key] is f)
+    kept = frozenset(installed.flows)  # no copy when it is one already
+    kept = kept - frozenset(gone) if gone else kept
+    return _remember(SwitchState(kept | written, _apply_groups(installed, plan)), flows)
+
+
+def _replay(flows: dict[tuple, Flow], plan: Plan, gone: list[Flow]) -> None:
+    """Apply ``plan`` to flows by key in place; the flows it displaced go to ``gone``."""
     for f in plan.delete_flows:
-        flows.pop(f.key, None)
+        old = flows.pop(f.key, None)
+        if old is not None:
+            gone.append(old)
     for f in plan.add_flows + plan.modify_flows:
+        old = flows.get(f.key)
+        if old is not None:
+            gone.append(old)
         flows[f.key] = f
+
+
+def _apply_groups(installed: SwitchState, plan: Plan) -> frozenset[GroupEntry]:
+    if not (plan.delete_groups or plan.add_groups or plan.modify_groups):
+        return frozenset(installed.groups)
     groups = {g.group_id: g for g in installed.groups}
     for g in plan.delete_groups:
         groups.pop(g.group_id, None)
     for g in plan.add_groups + plan.modify_groups:
         groups[g.group_id] = g
-    return SwitchState(frozenset(flows.values()), frozenset(groups.values()))
+    return frozenset(groups.values())
+
+
+# Flows by key of the states apply_plan_to_state returned and nobody has applied a plan to yet
+# (one per switch in use; a state is taken out when it is built on, so memory stays bounded).
+_KEYED_KEEP = 64
+_keyed_lock = threading.Lock()
+_keyed_states: dict[int, tuple[SwitchState, dict[tuple, Flow]]] = {}  # id(state) -> (state, its flows by key)
+
+
+def _take_keyed(state: SwitchState) -> dict[tuple, Flow]:
+    """``state``'s flows by key, for the caller to change (a fresh dict unless remembered)."""
+    with _keyed_lock:
+        hit = _keyed_states.get(id(state))
+        if hit is not None and hit[0] is state:  # held there, so its id cannot have been reused
+            del _keyed_states[id(state)]
+            return hit[1]
+    return {f.key: f for f in state.flows}
+
+
+def _remember(state: SwitchState, keyed: dict[tuple, Flow]) -> SwitchState:
+    with _keyed_lock:
+        _keyed_states[id(state)] = (state, keyed)
+        while len(_keyed_states) > _KEYED_KEEP:
+            del _keyed_states[next(iter(_keyed_states))]
+    return state
 
 
 def _sorted(flows: tuple[Flow, ...]) -> tuple[Flow, ...]:

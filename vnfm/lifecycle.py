@@ -202,6 +202,20 @@ def plan_scale(rec: VnfRecord, policy: ScalingSpec, direction: str) -> list[tupl
     return out
 
 
+def update_problem(old: VnfSpec, new: VnfSpec) -> str:
+    """Why ``new`` cannot replace ``old`` in place ("" if it can): an update recreates VDUs
+    keeping their ports, so VDUs, their CPs and the networks those join must stay the same."""
+    shape = lambda spec: {v.name: [(c.name, c.network) for c in v.cps] for v in spec.vdus}  # noqa: E731
+    before, after = shape(old), shape(new)
+    if set(before) != set(after):
+        return f"the VDUs change ({', '.join(sorted(before))} -> {', '.join(sorted(after))})"
+    for vdu, cps in sorted(before.items()):
+        if cps != after[vdu]:
+            return (f"VDU {vdu}'s connection points change ({', '.join(f'{c}@{n}' for c, n in cps)} -> "
+                    f"{', '.join(f'{c}@{n}' for c, n in after[vdu])})")
+    return ""
+
+
 def initial_instances(spec: VnfSpec) -> list[tuple[VduSpec, int]]:
     return [(v, i) for v in spec.vdus for i in range(spec.default_instances(v.name))]
 

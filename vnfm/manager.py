@@ -168,6 +168,15 @@ class VnfManager:
                 raise InvalidRequest(f"VNF {rec.name} has no VDU {vdu!r}")
             return self._heal(rec, vdu, instance, "heal requested")
 
+    def scale_plan(self, name_or_id: str, policy: str, direction: str) -> builtins.list[tuple[str, int]]:
+        """The (VDU, instance) pairs ``scale`` would add or remove now (checks as ``scale``
+        does): lets the NFVO steer chains away from instances before they are removed."""
+        with self._lock:
+            rec = self.get(name_or_id)
+            pairs = lc.plan_scale(rec, self._vnfs[rec.id].spec.policy(policy), direction)
+            lc.require(rec, f"scale {direction}", (S.ACTIVE,))
+            return pairs
+
     def scale(self, name_or_id: str, policy: str, direction: str) -> VnfRecord:
         with self._lock:
             rec = self.get(name_or_id)
@@ -200,6 +209,30 @@ class VnfManager:
                 rec = self._set(rec, S.ACTIVE, f"scaled in by {policy}", changed, vdus=vdus)
             self._sync()
             return rec
+
+    def update(self, name_or_id: str, vnfd: Vnfd) -> VnfRecord:
+        """Tacker's vnf-update: recreate every VDU instance from ``vnfd`` (new parameters or a
+        new version of the descriptor) with the same names, MACs, IPs and OpenFlow ports, so
+        chains through the VNF keep their ports. VDUs, CPs and networks must stay the same;
+        if the new VDUs fail, the old spec is restored and healed back."""
+        spec = compile_spec(vnfd, self.catalog)
+        with self._lock:
+            rec = self.get(name_or_id)
+            lc.require(rec, "update", (S.ACTIVE,))
+            old = self._vnfs[rec.id].spec
+            problem = lc.update_problem(old, spec)
+            if problem:
+                raise InvalidRequest(f"VNF {rec.name} cannot be updated in place: {problem}")
+            self._put(rec, spec)
+            try:
+                return self._heal(rec, None, None, "update requested")
+            except VnfmError:
+                self._put(self.get(rec.id), old)
+                try:
+                    self._heal(self.get(rec.id), None, None, "update failed: restoring")
+                except VnfmError:
+                    log.exception("restoring %s after a failed update", rec.name)
+                raise
 
     def close(self) -> None:
         """Stop the watchers and the store; VNFs keep running (a new manager adopts them)."""

@@ -47,6 +47,23 @@ def details_for(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+MALFORMED = object()  # what a request that does not parse as its message type arrives as
+
+
+def _lenient(deserialize):
+    """gRPC answers bytes that do not parse with INTERNAL (a server fault); they are the
+    client's, so the handler sees ``MALFORMED`` and answers INVALID_ARGUMENT instead."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends
+            return MALFORMED
+    return parse
+
+
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -60,26 +77,35 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
                 log.exception("internal error in %s", method)
             context.abort(code, details_for(exc))
 
+        def malformed(context) -> None:
+            context.abort(S.INVALID_ARGUMENT, f"malformed request: not a {method.rsplit('/', 1)[-1]} message")
+
         if handler.unary_unary is not None:
             inner = handler.unary_unary
 
             def unary(request, context):
+                if request is MALFORMED:
+                    malformed(context)
                 try:
                     return inner(request, context)
                 except Exception as exc:  # noqa: BLE001 - the one place errors are mapped
                     fail(exc, context)
 
-            return grpc.unary_unary_rpc_method_handler(unary, request_deserializer=handler.request_deserializer,
+            return grpc.unary_unary_rpc_method_handler(unary,
+                                                       request_deserializer=_lenient(handler.request_deserializer),
                                                        response_serializer=handler.response_serializer)
         if handler.unary_stream is not None:
             inner_stream = handler.unary_stream
 
             def stream(request, context):
+                if request is MALFORMED:
+                    malformed(context)
                 try:
                     yield from inner_stream(request, context)
                 except Exception as exc:  # noqa: BLE001
                     fail(exc, context)
 
-            return grpc.unary_stream_rpc_method_handler(stream, request_deserializer=handler.request_deserializer,
+            return grpc.unary_stream_rpc_method_handler(stream,
+                                                        request_deserializer=_lenient(handler.request_deserializer),
                                                         response_serializer=handler.response_serializer)
         return handler

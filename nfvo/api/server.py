@@ -13,6 +13,7 @@ from nfvo.api.errors import ErrorMappingInterceptor
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
 from nfvo.errors import InvalidArgument
+from nfvo.model import VnffgRecord
 from nfvo.service import NfvoService
 from sdn.api.server import open_channel, start_server
 
@@ -31,6 +32,13 @@ def _kind(kind: str) -> str:
 
 def _params(text: str) -> dict[str, Any] | None:
     return read_params(text, "params") if text and text.strip() else None
+
+
+def _classifier_of(record: VnffgRecord, name: str) -> pb.Classifier:
+    """The classifier as the change returned it: with --no-wait still PENDING_UPDATE, even if the
+    background push has finished by now (re-reading the store would race it)."""
+    path, clf = next((p, c) for p in record.spec.paths for c in p.classifiers if c.name == name)
+    return convert.classifier(record, path, clf)
 
 
 class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
@@ -68,6 +76,10 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
     def GetDescriptor(self, r, context):
         return convert.descriptor(self.s.catalog.descriptor(_kind(r.kind), r.name))
 
+    def UpdateDescriptor(self, r, context):
+        return convert.descriptor(self.s.catalog.update_descriptor(_kind(r.kind), r.name, r.description),
+                                  template=False)
+
     def DeleteDescriptor(self, r, context):
         return convert.descriptor(self.s.delete_descriptor(_kind(r.kind), r.name), template=False)
 
@@ -80,6 +92,9 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     def GetVnf(self, r, context):
         return convert.vnf(self.s.get_vnf(r.name))
+
+    def UpdateVnf(self, r, context):
+        return convert.vnf(self.s.update_vnf(r.name, _params(r.params_yaml)))
 
     def DeleteVnf(self, r, context):
         return convert.vnf(self.s.delete_vnf(r.name))
@@ -121,15 +136,15 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     # classifiers
     def CreateClassifier(self, r, context):
-        self.s.create_classifier(r.name, r.chain, r.match, path=r.path, wait=not r.no_wait)
-        return convert.classifier(*self.s.vnffgs.classifier(r.name))
+        return _classifier_of(self.s.create_classifier(r.name, r.chain, r.match, path=r.path, wait=not r.no_wait),
+                              r.name)
 
     def UpdateClassifier(self, r, context):
         from nfvo.model import ClassifierSpec
         from nfvo.vnffg.spec import parse_match
 
-        self.s.vnffgs.change_classifier(r.name, ClassifierSpec(r.name, parse_match(r.match)), wait=not r.no_wait)
-        return convert.classifier(*self.s.vnffgs.classifier(r.name))
+        return _classifier_of(self.s.vnffgs.change_classifier(r.name, ClassifierSpec(r.name, parse_match(r.match)),
+                                                              wait=not r.no_wait), r.name)
 
     def ListClassifiers(self, r, context):
         return pb.ClassifierList(classifiers=[convert.classifier(*t) for t in self.s.vnffgs.classifiers()])
@@ -151,6 +166,9 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     def GetNs(self, r, context):
         return convert.ns(self.s.get_ns(r.name))
+
+    def UpdateNs(self, r, context):
+        return convert.ns(self.s.update_ns(r.name, r.description))
 
     def DeleteNs(self, r, context):
         return convert.ns(self.s.delete_ns(r.name))

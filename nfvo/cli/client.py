@@ -44,8 +44,9 @@ def stub(args: argparse.Namespace):
     return connect(args.nfvo)
 
 
-def call(args: argparse.Namespace, method: str, request: Any, progress: str = "") -> Any:
-    """One RPC; with ``progress`` a spinner runs while the server works (e.g. until ACTIVE)."""
+def call(args: argparse.Namespace, method: str, request: Any, progress: str = "", subject: str = "") -> Any:
+    """One RPC; with ``progress`` a spinner runs while the server works (e.g. until ACTIVE).
+    ``subject`` names what the request carries (a template file) when it is too large."""
     fn = getattr(stub(args), method)
     try:
         if progress and args.format == "table" and os.isatty(1):
@@ -58,6 +59,10 @@ def call(args: argparse.Namespace, method: str, request: Any, progress: str = ""
         if exc.code() == grpc.StatusCode.UNAVAILABLE and "NFVO" not in (exc.details() or "") \
                 and "controller" not in (exc.details() or ""):
             raise CliError(f"the NFVO at {args.nfvo} is not reachable (is `nfv up` running?)") from None
+        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            details = (exc.details() or "").removeprefix("CLIENT: ")
+            raise CliError(f"{subject or method}: the request is too large for the NFVO ({details}) "
+                           "(RESOURCE_EXHAUSTED)") from None
         raise CliError(f"{exc.details() or exc.code().name} ({exc.code().name})") from None
 
 

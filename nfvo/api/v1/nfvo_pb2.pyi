@@ -116,6 +116,16 @@ class CreateDescriptorRequest(_message.Message):
     description: str
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., template: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
+class UpdateDescriptorRequest(_message.Message):
+    __slots__ = ("kind", "name", "description")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    description: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
 class DescriptorList(_message.Message):
     __slots__ = ("descriptors",)
     DESCRIPTORS_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +209,14 @@ class CreateVnfRequest(_message.Message):
     params_yaml: str
     vim_name: str
     def __init__(self, name: _Optional[str] = ..., vnfd_name: _Optional[str] = ..., params_yaml: _Optional[str] = ..., vim_name: _Optional[str] = ...) -> None: ...
+
+class UpdateVnfRequest(_message.Message):
+    __slots__ = ("name", "params_yaml")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_YAML_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    params_yaml: str
+    def __init__(self, name: _Optional[str] = ..., params_yaml: _Optional[str] = ...) -> None: ...
 
 class HealVnfRequest(_message.Message):
     __slots__ = ("name", "vdu")
@@ -446,6 +464,14 @@ class CreateNsRequest(_message.Message):
     params_yaml: str
     description: str
     def __init__(self, name: _Optional[str] = ..., nsd_name: _Optional[str] = ..., params_yaml: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class UpdateNsRequest(_message.Message):
+    __slots__ = ("name", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class NsList(_message.Message):
     __slots__ = ("ns",)

@@ -74,6 +74,11 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Descriptor.FromString,
                 _registered_method=True)
+        self.UpdateDescriptor = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/UpdateDescriptor',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateDescriptorRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Descriptor.FromString,
+                _registered_method=True)
         self.DeleteDescriptor = channel.unary_unary(
                 '/nfvchain.nfvo.v1.Nfvo/DeleteDescriptor',
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
@@ -92,6 +97,11 @@ class NfvoStub:
         self.GetVnf = channel.unary_unary(
                 '/nfvchain.nfvo.v1.Nfvo/GetVnf',
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.FromString,
+                _registered_method=True)
+        self.UpdateVnf = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/UpdateVnf',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateVnfRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.FromString,
                 _registered_method=True)
         self.DeleteVnf = channel.unary_unary(
@@ -179,6 +189,11 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
                 _registered_method=True)
+        self.UpdateNs = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/UpdateNs',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateNsRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
+                _registered_method=True)
         self.DeleteNs = channel.unary_unary(
                 '/nfvchain.nfvo.v1.Nfvo/DeleteNs',
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
@@ -243,6 +258,13 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateDescriptor(self, request, context):
+        """Only the description: an onboarded template is what running VNFs and NSs were made from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteDescriptor(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -264,6 +286,13 @@ class NfvoServicer:
 
     def GetVnf(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVnf(self, request, context):
+        """New get_input values: every VDU is recreated with them, keeping its ports, MACs and IPs.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -371,6 +400,12 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateNs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteNs(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -427,6 +462,11 @@ def add_NfvoServicer_to_server(servicer, server):
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Descriptor.SerializeToString,
             ),
+            'UpdateDescriptor': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDescriptor,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateDescriptorRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Descriptor.SerializeToString,
+            ),
             'DeleteDescriptor': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteDescriptor,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
@@ -445,6 +485,11 @@ def add_NfvoServicer_to_server(servicer, server):
             'GetVnf': grpc.unary_unary_rpc_method_handler(
                     servicer.GetVnf,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.SerializeToString,
+            ),
+            'UpdateVnf': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVnf,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateVnfRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.SerializeToString,
             ),
             'DeleteVnf': grpc.unary_unary_rpc_method_handler(
@@ -530,6 +575,11 @@ def add_NfvoServicer_to_server(servicer, server):
             'GetNs': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNs,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.SerializeToString,
+            ),
+            'UpdateNs': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNs,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateNsRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.SerializeToString,
             ),
             'DeleteNs': grpc.unary_unary_rpc_method_handler(
@@ -770,6 +820,33 @@ class Nfvo:
             _registered_method=True)
 
     @staticmethod
+    def UpdateDescriptor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/UpdateDescriptor',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateDescriptorRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Descriptor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def DeleteDescriptor(request,
             target,
             options=(),
@@ -866,6 +943,33 @@ class Nfvo:
             target,
             '/nfvchain.nfvo.v1.Nfvo/GetVnf',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVnf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/UpdateVnf',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateVnfRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Vnf.FromString,
             options,
             channel_credentials,
@@ -1325,6 +1429,33 @@ class Nfvo:
             target,
             '/nfvchain.nfvo.v1.Nfvo/GetNs',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/UpdateNs',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.UpdateNsRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
             options,
             channel_credentials,

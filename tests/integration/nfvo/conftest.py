@@ -35,12 +35,22 @@ def controller():
 
 @pytest.fixture
 def nfvo_stack(controller, lab, ovsdb, tmp_path, monkeypatch):
+    yield from _stack(controller, lab, ovsdb, tmp_path, monkeypatch, monitor=False)
+
+
+@pytest.fixture
+def monitored_nfvo_stack(controller, lab, ovsdb, tmp_path, monkeypatch):
+    """Like ``nfvo_stack``, with the VNFM's monitoring on (VNFDs' monitoring_policy: auto-heal)."""
+    yield from _stack(controller, lab, ovsdb, tmp_path, monkeypatch, monitor=True)
+
+
+def _stack(controller, lab, ovsdb, tmp_path, monkeypatch, *, monitor: bool):
     dpid = new_dpid()
     bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{controller.openflow_port}")
     controller.wait_for_switch(dpid)
     prefix = "n" + secrets.token_hex(3)
     vim = LocalVim(ovsdb, bridge, prefix, tmp_path / "vim")
-    vnfm = VnfManager(vim, f"sqlite:///{tmp_path / 'vnfm.db'}", prefix=prefix, monitor=False)
+    vnfm = VnfManager(vim, f"sqlite:///{tmp_path / 'vnfm.db'}", prefix=prefix, monitor=monitor)
     service = NfvoService(SqlStore(f"sqlite:///{tmp_path / 'nfvo.db'}"), vnfm, GrpcSdn(controller.grpc_address))
     server, port = serve(service, "127.0.0.1:0")
     address = f"127.0.0.1:{port}"

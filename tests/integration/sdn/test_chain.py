@@ -217,7 +217,7 @@ def test_sf_instances_share_connections_and_read_back_exactly(controller, lab, o
     doc_file.write_text(yaml.safe_dump(document))
     applied = nfv(controller.grpc_address, "apply", str(doc_file))
     assert applied.returncode == 0, applied.stderr
-    assert "multipath(symmetric_l4" in flows_text(ovs, bridge)
+    assert "multipath(symmetric_l3l4+udp" in flows_text(ovs, bridge)
 
     code = ("import urllib.request\nfor _ in range(16): urllib.request.urlopen(%r, timeout=5).read()"
             % f"http://{server.ip}:{HTTP_PORT}/")

@@ -148,7 +148,8 @@ class FakeSwitch:
 
 
 def symmetric_l4_hash(packet: Packet) -> int:
-    """Like OVS's symmetric_l4: the same value for both directions of a connection."""
+    """Like OVS's symmetric_l3l4+udp: addresses, protocol and TCP/UDP ports, the same value
+    for both directions of a connection."""
     f = dict(packet.fields)
     ends = sorted([(str(f.get("ipv4_src")), f.get("tcp_src", f.get("udp_src", 0))),
                    (str(f.get("ipv4_dst")), f.get("tcp_dst", f.get("udp_dst", 0)))])

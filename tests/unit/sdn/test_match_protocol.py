@@ -1,0 +1,25 @@
+"""A port field spelled tcp_/udp_/sctp_ names its protocol: it is never compiled into a match on
+another protocol's ports (``udp_dst=53,ip_proto=6`` used to match TCP port 53)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdn.match import MatchError, compile_match
+
+
+@pytest.mark.parametrize("raw, field", [({"udp_dst": 53, "ip_proto": 6}, "udp_dst"),
+                                        ({"tcp_dst": 80, "ip_proto": "udp"}, "tcp_dst"),
+                                        ({"udp_dst": 53, "tcp_src": 1}, "tcp_src")])
+def test_contradicting_protocol_is_refused_naming_the_field(raw, field):
+    with pytest.raises(MatchError) as refused:
+        compile_match(raw)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("raw, proto, key", [({"sctp_dst": 80}, 132, "sctp_dst"), ({"udp_dst": 53}, 17, "udp_dst"),
+                                             ({"tp_dst": 80, "ip_proto": 17}, 17, "udp_dst"),
+                                             ({"destination_port_range": "80-80"}, 6, "tcp_dst")])
+def test_port_spelling_picks_the_protocol(raw, proto, key):
+    (match,) = compile_match(raw)
+    assert dict(match)["ip_proto"] == proto and key in dict(match)
