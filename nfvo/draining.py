@@ -1,6 +1,6 @@
 """The VNFM as chains see it: VDU instances being drained are left out.
 
-Why: scaling in removes a VDU instance's ports. If the chains through it were re-rendered only
+Why: scaling in (or terminating a VNF an abstract hop balances over) removes a VDU instance's ports. If the chains through it were re-rendered only
 afterwards, every connection hashed to that instance would be lost until then. The NFVO first
 marks the instances as draining and re-renders (the controller moves their connections to the
 instances that stay, in one bundle), then lets the VNFM remove them. Every render in between,
@@ -38,7 +38,8 @@ class DrainingVnfm:
                 self._draining.pop(vnf_id, None)
 
     def list(self) -> list[VnfRecord]:
-        return [self._view(v) for v in self._vnfm.list()]
+        """VNFs with their draining instances left out; a VNF draining entirely is left out."""
+        return [view for v in self._vnfm.list() if (view := self._view(v)).vdus or not v.vdus]
 
     def get(self, name_or_id: str) -> VnfRecord:
         return self._view(self._vnfm.get(name_or_id))

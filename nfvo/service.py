@@ -81,10 +81,17 @@ class NfvoService:
         direct = [u for u in users if any(vnf.name in h.vnfs for p in self.vnffgs.get(u).spec.paths for h in p.hops)]
         if direct:
             raise FailedPrecondition(f"VNF {vnf.name} is a hop of VNFFG {', '.join(direct)}; delete or update that first")
+        if users:  # abstract hops lose a VNF: move its connections to the others first (hitless)
+            try:
+                with self._chain_vnfm.draining(vnf.id, [(v.name, v.instance) for v in vnf.vdus]):
+                    self.vnffgs.rerender(users, f"VNF {vnf.name} terminating")
+                    self.vnfm.terminate(vnf.id)
+            except Exception:  # it may still be there: render what is
+                _quietly(lambda: self.vnffgs.rerender(users, f"VNF {vnf.name} terminate failed"))
+                raise
+            return vnf
         self.vnfm.terminate(vnf.id)
-        if users:  # abstract hops lose an instance
-            self.vnffgs.rerender(users, f"VNF {vnf.name} terminated")
-        elif any(f"{vnf.name}:" in fn for fn in self.engine._functions):
+        if any(f"{vnf.name}:" in fn for fn in self.engine._functions):
             self.vnffgs.rerender([], f"VNF {vnf.name} terminated")
         return vnf
 

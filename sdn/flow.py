@@ -85,6 +85,7 @@ class Multipath:
     buckets: int
     dst: str = "reg0"
     n_bits: int = 4
+    hash_fields: int = 3  # NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP; read back as found, so older flows differ
 
 
 @dataclass(frozen=True)

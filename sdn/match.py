@@ -27,7 +27,9 @@ class MatchError(ValueError):
 ALIASES: dict[str, str] = {
     "dl_type": "eth_type", "dl_src": "eth_src", "dl_dst": "eth_dst",
     "dl_vlan": "vlan_vid", "vlan_id": "vlan_vid", "vlan_pcp": "vlan_pcp",
-    "nw_src": "ip_src", "nw_dst": "ip_dst", "ip_src_prefix": "ip_src", "ip_dst_prefix": "ip_dst",
+    "ip_src": "ip_src", "ip_dst": "ip_dst", "nw_src": "ip_src", "nw_dst": "ip_dst",
+    "ip_src_prefix": "ip_src", "ip_dst_prefix": "ip_dst",  # Tacker
+    "source_ip_prefix": "ip_src", "destination_ip_prefix": "ip_dst",  # networking-sfc
     "ipv4_src": "ip_src", "ipv4_dst": "ip_dst", "ipv6_src": "ip_src", "ipv6_dst": "ip_dst",
     "nw_proto": "ip_proto", "protocol": "ip_proto",
     "tp_src": "src_port", "tp_dst": "dst_port", "tcp_src": "src_port", "tcp_dst": "dst_port",

@@ -27,7 +27,9 @@ from sdn.flow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh,
 OFP_VERSION = 4
 # OVS's symmetric_l4 leaves UDP ports out (every UDP flow between two hosts hashes alike);
 # symmetric_l3l4+udp hashes IP addresses, protocol and TCP/UDP/SCTP ports, both ways alike.
-NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP = 3  # nicira-ext.h; os-ken does not name it
+# nicira-ext.h's NX_HASH_FIELDS_* as ovs-ofctl spells them (os-ken names only the first two)
+HASH_FIELD_NAMES = {0: "eth_src", 1: "symmetric_l4", 2: "symmetric_l3l4", 3: "symmetric_l3l4+udp", 4: "nw_src",
+                    5: "nw_dst", 6: "symmetric_l3"}
 FLOW_COMMANDS = {"add": ofp.OFPFC_ADD, "modify": ofp.OFPFC_MODIFY,
                  "modify_strict": ofp.OFPFC_MODIFY_STRICT, "delete": ofp.OFPFC_DELETE,
                  "delete_strict": ofp.OFPFC_DELETE_STRICT}
@@ -137,7 +139,7 @@ def _nx_bytes(action: Multipath | RegMove) -> bytes:
     """Rare, value-free Nicira actions: let os-ken build them once per distinct value."""
     if isinstance(action, Multipath):
         built = ofpp.NXActionMultipath(
-            fields=NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP, basis=0, algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
+            fields=action.hash_fields, basis=0, algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
             max_link=action.buckets - 1, arg=0, ofs_nbits=nicira_ext.ofs_nbits(0, action.n_bits - 1),
             dst=action.dst)
     else:
@@ -290,7 +292,8 @@ def decode_action(act: Any) -> Action:
     if isinstance(act, (nx.NXActionDecNshTtlExact, ofpp.NXActionDecNshTtl)):
         return DecNshTtl()
     if isinstance(act, ofpp.NXActionMultipath):
-        return Multipath(act.max_link + 1, act.dst, (act.ofs_nbits & 0x3F) + 1)
+        ours = act.algorithm == nicira_ext.NX_MP_ALG_MODULO_N and act.basis == 0 and act.arg == 0
+        return Multipath(act.max_link + 1, act.dst, (act.ofs_nbits & 0x3F) + 1, act.fields if ours else -1)
     if isinstance(act, ofpp.NXActionRegMove):
         return RegMove(act.src_field, act.dst_field, act.n_bits, act.src_ofs, act.dst_ofs)
     raise ValueError(f"cannot decode action {act!r}")
@@ -374,7 +377,8 @@ def _ofctl_action(a: Action) -> str:
     if isinstance(a, DecNshTtl):
         return "dec_nsh_ttl"
     if isinstance(a, Multipath):
-        return f"multipath(symmetric_l3l4+udp,0,modulo_n,{a.buckets},0,{_ofctl_reg(a.dst)}[0..{a.n_bits - 1}])"
+        fields = HASH_FIELD_NAMES.get(a.hash_fields, str(a.hash_fields))
+        return f"multipath({fields},0,modulo_n,{a.buckets},0,{_ofctl_reg(a.dst)}[0..{a.n_bits - 1}])"
     if isinstance(a, RegMove):
         return (f"move:{_ofctl_reg(a.src)}[{a.src_ofs}..{a.src_ofs + a.n_bits - 1}]->"
                 f"{_ofctl_reg(a.dst)}[{a.dst_ofs}..{a.dst_ofs + a.n_bits - 1}]")

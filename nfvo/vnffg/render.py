@@ -28,7 +28,7 @@ from nfvo.vnffg.spec import LOCATION_FIELDS
 from nfvo.vnffg.spi import reverse_key
 from vnfm.model import CpRecord, VnfRecord
 
-SWAPS = (("ip_src_prefix", "ip_dst_prefix"), ("ip_src", "ip_dst"), ("nw_src", "nw_dst"),
+SWAPS = (("ip_src_prefix", "ip_dst_prefix"), ("source_ip_prefix", "destination_ip_prefix"), ("ip_src", "ip_dst"), ("nw_src", "nw_dst"),
          ("ipv4_src", "ipv4_dst"), ("ipv6_src", "ipv6_dst"), ("eth_src", "eth_dst"), ("dl_src", "dl_dst"),
          ("source_port_range", "destination_port_range"), ("tp_src", "tp_dst"), ("tcp_src", "tcp_dst"),
          ("udp_src", "udp_dst"), ("sctp_src", "sctp_dst"), ("network_src_port_id", "network_dst_port_id"))

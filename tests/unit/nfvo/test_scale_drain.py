@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.nfvo.conftest import onboard_demo, sample
+from tests.unit.nfvo.conftest import onboard_demo, sample, typed_vnfd
 from vnfm.errors import InvalidRequest
 
 
@@ -35,3 +35,29 @@ def test_scale_out_spreads_and_scale_in_drains_before_removing(stack):
     with pytest.raises(InvalidRequest, match="min_instances"):
         nfvo.scale_vnf("cnt", "SP1", "in")
     assert nfvo.vnffgs.get("a").status == "ACTIVE"
+
+
+def lb_hops(stack) -> tuple[str, ...]:
+    return next(p.hops for p in stack.controller.document.paths if p.name == "lb/path")
+
+
+def test_terminating_a_vnf_of_an_abstract_hop_drains_it_first(stack):
+    nfvo = stack.nfvo
+    onboard_demo(nfvo)
+    nfvo.catalog.create_descriptor("VNFD", "fwt", typed_vnfd("nsh-firewall.yaml", "tosca.nodes.nfv.VNF.firewall"))
+    nfvo.create_vnf("fw-a", "fwt")
+    nfvo.create_vnf("fw-b", "fwt")
+    nfvo.create_vnffg("lb", chain="firewall", abstract_types=True)
+    assert lb_hops(stack) == ("fw-a:CP2+fw-b:CP2",)
+
+    hops_at_delete: list[tuple[str, ...]] = []
+    delete = stack.vim.delete_server
+
+    def spy(key: str) -> None:
+        hops_at_delete.append(lb_hops(stack))
+        delete(key)
+    stack.vim.delete_server = spy
+    nfvo.delete_vnf("fw-b")
+    assert hops_at_delete == [("fw-a:CP2",)], "the chain had left fw-b before its VDU went"
+    assert nfvo.vnffgs.get("lb").status == "ACTIVE"
+    assert [v.name for v in nfvo.list_vnfs() if v.name.startswith("fw-")] == ["fw-a"]

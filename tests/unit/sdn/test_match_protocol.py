@@ -23,3 +23,8 @@ def test_contradicting_protocol_is_refused_naming_the_field(raw, field):
 def test_port_spelling_picks_the_protocol(raw, proto, key):
     (match,) = compile_match(raw)
     assert dict(match)["ip_proto"] == proto and key in dict(match)
+
+
+@pytest.mark.parametrize("key", ["ip_src", "nw_src", "ipv4_src", "ip_src_prefix", "source_ip_prefix"])
+def test_every_source_address_spelling_compiles_alike(key):
+    assert compile_match({key: "10.0.0.0/24"}) == compile_match({"ipv4_src": "10.0.0.0/24"})

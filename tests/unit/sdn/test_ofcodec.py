@@ -14,7 +14,7 @@ from os_ken.ofproto.ofproto_protocol import ProtocolDesc
 
 from sdn import ofactions as nx
 from sdn import ofcodec
-from sdn.flow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry,
+from sdn.flow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry, Multipath,
                       NshTlv, Output, Resubmit, SetField, make_match, OFPP_NORMAL)
 
 DESIGN_HEX = {  # DESIGN.md: the encodings OVS itself sends
@@ -198,3 +198,14 @@ def test_ovs_prints_nsh_actions_as_expected():
     g = GroupEntry(5, "select", (Bucket((Output(1),), 1), Bucket((Output(2),), 1)))
     assert _ofp_print(ofcodec.encode_group_mod(g, "add")) == (
         "ADD group_id=5,type=select,bucket=actions=output:1,bucket=actions=output:2")
+
+
+def test_multipath_hash_fields_are_read_back_so_older_flows_differ():
+    """Flows installed with another hash (symmetric_l4 before UDP was spread) must not look like
+    ours after a restart, or the controller would never replace them."""
+    ours = Flow(10, 100, make_match(in_port=1), (Multipath(16),), cookie=0x5FC0000000000001)
+    older = Flow(10, 100, make_match(in_port=1), (Multipath(16, hash_fields=1),), cookie=0x5FC0000000000001)
+    assert ofcodec.decode_flow_stats(_parse(ofcodec.encode_flow_mod(ours, "add"))) == ofcodec.canonical_flow(ours)
+    read_back = ofcodec.decode_flow_stats(_parse(ofcodec.encode_flow_mod(older, "add")))
+    assert read_back == ofcodec.canonical_flow(older) != ofcodec.canonical_flow(ours)
+    assert "multipath(symmetric_l4," in ofcodec.ofctl_actions(older.actions)
