@@ -281,8 +281,7 @@ class NfvoService:
                 try:
                     self.catalog.vim(None)
                     vnfd_record, vnfd = self.catalog.vnfd(member.vnfd)
-                    self.vnfm.instantiate(vnf_name, _bind_links(vnfd, member, nsd), vnfd_name=vnfd_record.name,
-                                          params=dict(params or {}))
+                    self.vnfm.instantiate(vnf_name, _bind_links(vnfd, member, nsd), vnfd_name=vnfd_record.name)
                 except AlreadyExists:
                     made_vnfs.pop()  # someone else's, made meanwhile
                     raise
