@@ -12,20 +12,28 @@ from typing import Any, Callable, Sequence
 import grpc
 import yaml
 
+from nfvo.allinone import DEFAULT_STATE_DIR
 from nfvo.cli.errors import CliError
 
 DEFAULT_ADDRESS = "127.0.0.1:50071"
-STATE_FILE = Path(os.environ.get("NFV_STATE_DIR", "/run/nfvchain")) / "stack.json"
+# One stack per state directory (``nfv up --state-dir``); commands reach the one $NFV_STATE_DIR names.
+STATE_DIR = Path(os.environ.get("NFV_STATE_DIR", str(DEFAULT_STATE_DIR)))
+STATE_FILE = STATE_DIR / "stack.json"
+
+
+def stack_address(env: str, key: str, default: str) -> str:
+    """``$env``, else the address the running ``nfv up`` stack recorded under ``key``, else ``default``."""
+    if os.environ.get(env):
+        return os.environ[env]
+    try:
+        return json.loads(STATE_FILE.read_text())[key]
+    except (OSError, ValueError, KeyError):
+        return default
 
 
 def default_address() -> str:
-    """$NFV_NFVO_ADDRESS, else the address ``nfv up`` recorded, else the default port."""
-    if os.environ.get("NFV_NFVO_ADDRESS"):
-        return os.environ["NFV_NFVO_ADDRESS"]
-    try:
-        return json.loads(STATE_FILE.read_text())["nfvo"]
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_ADDRESS
+    """The NFVO: $NFV_NFVO_ADDRESS, else the running stack's, else the default port."""
+    return stack_address("NFV_NFVO_ADDRESS", "nfvo", DEFAULT_ADDRESS)
 
 
 def common_options() -> argparse.ArgumentParser:

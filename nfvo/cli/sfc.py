@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import grpc
 import yaml
 
-from nfvo.cli.client import STATE_FILE
+from nfvo.cli.client import stack_address
 from nfvo.cli.errors import CliError
 from nfvo.cli.output import print_table
 
@@ -36,12 +35,7 @@ def register(subparsers) -> None:
 
 def default_controller() -> str:
     """$NFV_SDN_ADDRESS, else the controller a running `nfv up` stack recorded, else the default."""
-    if os.environ.get("NFV_SDN_ADDRESS"):
-        return os.environ["NFV_SDN_ADDRESS"]
-    try:
-        return json.loads(STATE_FILE.read_text())["sdn"]
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_ADDRESS
+    return stack_address("NFV_SDN_ADDRESS", "sdn", DEFAULT_ADDRESS)
 
 
 def _stub(args):

@@ -11,21 +11,21 @@ import sys
 import time
 from pathlib import Path
 
+from nfvo.cli.client import STATE_DIR
 from nfvo.cli.errors import CliError
 
-DEFAULT_STATE_DIR = Path(os.environ.get("NFV_STATE_DIR", "/run/nfvchain"))  # one stack per directory
 SAMPLES = Path(__file__).resolve().parents[2] / "descriptors" / "samples"
 HTTP_PORT = 8080
 
 
 def register(subparsers) -> None:
     up = subparsers.add_parser("up", help="start the all-in-one stack (OVS, controller, NFVO, local VIM); needs root")
-    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    up.add_argument("--state-dir", type=Path, default=STATE_DIR)
     up.add_argument("--demo", action="store_true", help="then run the chain demo (client, server, 2 SFs, traffic)")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop the all-in-one stack and remove everything it made")
-    down.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    down.add_argument("--state-dir", type=Path, default=STATE_DIR)
     down.add_argument("--timeout", type=float, default=60.0)
     down.set_defaults(func=cmd_down)
 
