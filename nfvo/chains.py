@@ -12,7 +12,7 @@ names the element.
 from __future__ import annotations
 
 import threading
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from nfvo.errors import InvalidArgument
 from nfvo.ports import SdnPort
@@ -53,6 +53,12 @@ class ChainEngine:
             self.generation = self._sdn.upsert_paths(paths, remove)
             self._chains = chains
             return self.generation
+
+    def serves_any(self, vnfs: Iterable[str]) -> bool:
+        """Whether the controller holds a service function on a CP of one of ``vnfs`` (names
+        are ``VNF:CP``, joined by ``+`` for a load-balanced hop)."""
+        wanted = set(vnfs)
+        return any(part.partition(":")[0] in wanted for fn in self._functions for part in fn.split("+"))
 
     def resync(self, chains: Mapping[str, RenderedChain], switches: Mapping[str, int]) -> int:
         """The whole desired state at once (start-up, VNF heal/scale/terminate)."""

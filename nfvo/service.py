@@ -90,9 +90,8 @@ class NfvoService:
                 _quietly(lambda: self.vnffgs.rerender(users, f"VNF {vnf.name} terminate failed"))
                 raise
             return vnf
+        self._forget_functions([vnf.name])
         self.vnfm.terminate(vnf.id)
-        if any(f"{vnf.name}:" in fn for fn in self.engine._functions):
-            self.vnffgs.rerender([], f"VNF {vnf.name} terminated")
         return vnf
 
     def heal_vnf(self, name_or_id: str, vdu: str | None = None) -> Any:
@@ -353,7 +352,7 @@ class NfvoService:
 
     def _forget_functions(self, vnfs: Sequence[str]) -> None:
         """Resync the controller without service functions of ``vnfs`` that no chain uses now."""
-        if any(fn.startswith(f"{vnf}:") or f"+{vnf}:" in fn for fn in self.engine._functions for vnf in vnfs):
+        if self.engine.serves_any(vnfs):
             self.vnffgs.rerender([], f"VNFs {', '.join(vnfs)} going away")
 
     # ----------------------------------------------------------------- descriptors in use
