@@ -23,7 +23,7 @@ from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab, stop_process  # noqa: E402
 from sdn.document import parse_document  # noqa: E402
 from sdn.osken_runtime import start_controller  # noqa: E402
-from sdn.service import SfcController  # noqa: E402
+from sdn.controller import SfcController  # noqa: E402
 
 PORT = 5201
 

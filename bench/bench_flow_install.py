@@ -1,6 +1,6 @@
 """Flow-install rate through our driver vs ``ovs-ofctl --bundle add-flows``, same run, same flows.
 
-For N three-hop paths (one classifier each; flows from sdn.flows.compute_switch_states) on a
+For N three-hop paths (one classifier each; flows from sdn.render.compute_switch_states) on a
 fresh bridge each: time ``driver.apply`` of the whole plan until the barrier reply, and time
 ``ovs-ofctl --bundle add-flows`` of the same flows rendered with ``ofctl_text``. Then, on the
 switch already holding the largest N, time one more path from plan to acknowledgement.
@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab  # noqa: E402
 from sdn.document import parse_document  # noqa: E402
-from sdn.flow import SwitchState  # noqa: E402
-from sdn.flows import compute_switch_states  # noqa: E402
+from sdn.openflow import SwitchState  # noqa: E402
+from sdn.render import compute_switch_states  # noqa: E402
 from sdn.ofcodec import ofctl_group_text, ofctl_text  # noqa: E402
 from sdn.osken_runtime import start_controller  # noqa: E402
 from sdn.sync import plan_changes  # noqa: E402

@@ -36,7 +36,7 @@ def build_stack(tmp: Path):
     from nfvo.service import NfvoService
     from nfvo.store import SqlStore
     from sdn.api.server import serve as serve_sdn
-    from sdn.service import SfcController
+    from sdn.controller import SfcController
     from tests.unit.nfvo.conftest import BRIDGE, DPID, VimSwitch
     from vnfm.manager import VnfManager
     from vnfm.vim.fake import FakeVim

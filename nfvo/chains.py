@@ -15,7 +15,7 @@ import threading
 from typing import Iterable, Mapping
 
 from nfvo.errors import InvalidArgument
-from nfvo.ports import SdnPort
+from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
 from sdn.document import DocumentError, parse_document
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from nfvo.ports import Vnfm
+from nfvo.protocols import Vnfm
 from vnfm.model import VnfRecord
 
 

@@ -28,7 +28,7 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from sdn import ofcodec
 from sdn.cookie import APP_MASK, APP_SHIFT, APP_TAG, is_our_group, is_ours
 from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
-from sdn.flow import SwitchState
+from sdn.openflow import SwitchState
 from sdn.sync import Plan
 
 LOG = logging.getLogger(__name__)

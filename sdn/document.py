@@ -41,7 +41,7 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from sdn.flow import MatchValue
+from sdn.openflow import MatchValue
 from sdn.match import MatchError, compile_match
 
 MAX_SPI = (1 << 24) - 1

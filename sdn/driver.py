@@ -1,6 +1,6 @@
 """The port between the controller's logic and the switches it programs.
 
-``sdn.service`` (desired state, generations, re-sync) talks only to this Protocol; the os-ken
+``sdn.controller`` (desired state, generations, re-sync) talks only to this Protocol; the os-ken
 application implements it for real switches and tests implement it with a fake flow table.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
-from sdn.flow import SwitchState
+from sdn.openflow import SwitchState
 from sdn.sync import Plan
 
 

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
     from sdn.api.server import serve
     from sdn.osken_runtime import start_controller
-    from sdn.service import SfcController
+    from sdn.controller import SfcController
 
     host, port = args.openflow
     driver, stop_openflow = start_controller(host, port)

@@ -13,7 +13,7 @@ import itertools
 import re
 from typing import Iterable, Mapping
 
-from sdn.flow import MatchValue
+from sdn.openflow import MatchValue
 
 
 class MatchError(ValueError):

@@ -21,7 +21,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as ofpp
 from sdn import ofactions as nx
 from os_ken.ofproto import nicira_ext
 
-from sdn.flow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
+from sdn.openflow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
                       GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, SetField, OFPP_CONTROLLER)
 
 OFP_VERSION = 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdn.flow import Flow, Group, Output, Resubmit
+from sdn.openflow import Flow, Group, Output, Resubmit
 
 INGRESS, CLASSIFY, NEXT_HOP, EGRESS = 0, 10, 20, 30
 

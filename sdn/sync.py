@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from sdn.cookie import is_our_group, is_ours
-from sdn.flow import Flow, GroupEntry, SwitchState
+from sdn.openflow import Flow, GroupEntry, SwitchState
 
 
 @dataclass(frozen=True)

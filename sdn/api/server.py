@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from sdn.api.errors import ErrorMappingInterceptor
 from sdn.api.v1 import sfc_pb2, sfc_pb2_grpc
 from sdn.document import DocumentError, dumps, load_document
-from sdn.service import ApplyResult, SfcController
+from sdn.controller import ApplyResult, SfcController
 
 MAX_MESSAGE = 64 * 1024 * 1024
 SERVICE_NAME = sfc_pb2.DESCRIPTOR.services_by_name["SfcController"].full_name

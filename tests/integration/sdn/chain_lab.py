@@ -10,7 +10,7 @@ from typing import Iterator
 
 from sdn.api.server import serve
 from sdn.osken_runtime import start_controller
-from sdn.service import SfcController
+from sdn.controller import SfcController
 
 
 @dataclass

@@ -193,7 +193,7 @@ def test_chain_end_to_end(controller, lab, ovs, tmp_path):
 
 
 def test_sf_instances_share_connections_and_read_back_exactly(controller, lab, ovs, tmp_path):
-    from sdn.flows import compute_switch_states
+    from sdn.render import compute_switch_states
     from sdn.sync import plan_changes
 
     dpid = new_dpid()

@@ -12,7 +12,7 @@ import pytest
 
 from sdn.cookie import Role, make_cookie, make_group_id
 from sdn.driver import ApplyError, SwitchEvent
-from sdn.flow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry,
+from sdn.openflow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry,
                       Output, SetField, SwitchState, make_match)
 from sdn.ofcodec import ofctl_group_text, ofctl_text
 from sdn.osken_runtime import start_controller

@@ -13,7 +13,7 @@ from nfvo.service import NfvoService
 from nfvo.store import SqlStore
 from sdn.api.server import serve
 from sdn.driver import SwitchInfo
-from sdn.service import SfcController
+from sdn.controller import SfcController
 from tests.unit.sdn.fake_driver import FakeDriver
 from vnfm.manager import VnfManager
 from vnfm.vim.fake import FakeVim

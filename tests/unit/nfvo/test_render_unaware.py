@@ -11,8 +11,8 @@ from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.render import build_document, render_vnffg
 from nfvo.vnffg.spec import parse_match, spec_from_paths
 from sdn.document import parse_document
-from sdn.flow import OFPP_NORMAL
-from sdn.flows import compute_switch_states
+from sdn.openflow import OFPP_NORMAL
+from sdn.render import compute_switch_states
 from tests.unit.nfvo.test_render import INV
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
 

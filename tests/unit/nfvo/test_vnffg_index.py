@@ -10,7 +10,7 @@ import pytest
 from nfvo.errors import AlreadyExists
 from nfvo.model import ClassifierSpec, VnffgRecord
 from nfvo.vnffg.spec import parse_match
-from nfvo.vnffgs import KIND, VnffgIndex
+from nfvo.vnffg.manager import KIND, VnffgIndex
 from tests.unit.nfvo.conftest import make_stack, onboard_demo
 
 

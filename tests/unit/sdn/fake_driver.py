@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
-from sdn.flow import SwitchState
+from sdn.openflow import SwitchState
 from sdn.sync import Plan, apply_plan_to_state
 
 

@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from sdn.flow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Multipath,
+from sdn.openflow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Multipath,
                       Output, RegMove, Resubmit, SetField, SwitchState)
 
 

@@ -12,7 +12,7 @@ import pytest
 from sdn.api.generate import generate
 from sdn.api.server import connect, serve
 from sdn.api.v1 import sfc_pb2
-from sdn.service import SfcController
+from sdn.controller import SfcController
 from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.test_flows import DOC, PORTS
 

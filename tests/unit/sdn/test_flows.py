@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sdn.document import DocumentError, load_document
-from sdn.flow import OFPP_NORMAL, SwitchState
-from sdn.flows import compute_switch_states
+from sdn.openflow import OFPP_NORMAL, SwitchState
+from sdn.render import compute_switch_states
 from sdn.pipeline import PIPELINE
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
@@ -134,7 +134,7 @@ def test_update_leaves_unrelated_paths_untouched_and_removal_leaves_nothing():
 
 
 def test_foreign_flows_are_never_touched():
-    from sdn.flow import Flow
+    from sdn.openflow import Flow
     foreign = Flow(0, 5, (("in_port", 9),), (), cookie=0x1234)
     plan = plan_changes(SwitchState(frozenset({foreign})), state())
     assert foreign not in plan.delete_flows

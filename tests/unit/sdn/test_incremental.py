@@ -8,9 +8,9 @@ import random
 
 from sdn.document import load_document
 from sdn.driver import SwitchInfo
-from sdn.flow import Flow, Output, SwitchState
-from sdn.flows import compute_owned_states, compute_switch_states, update_owned_states
-from sdn.service import SfcController
+from sdn.openflow import Flow, Output, SwitchState
+from sdn.render import compute_owned_states, compute_switch_states, update_owned_states
+from sdn.controller import SfcController
 from sdn.sync import Plan, apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.test_flows import DOC, PORTS

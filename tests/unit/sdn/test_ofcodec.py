@@ -14,7 +14,7 @@ from os_ken.ofproto.ofproto_protocol import ProtocolDesc
 
 from sdn import ofactions as nx
 from sdn import ofcodec
-from sdn.flow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry, Multipath,
+from sdn.openflow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry, Multipath,
                       NshTlv, Output, Resubmit, SetField, make_match, OFPP_NORMAL)
 
 DESIGN_HEX = {  # DESIGN.md: the encodings OVS itself sends

@@ -6,8 +6,8 @@ import pytest
 
 from sdn.document import DocumentError, load_document
 from sdn.driver import ApplyError
-from sdn.flows import compute_switch_states
-from sdn.service import SfcController
+from sdn.render import compute_switch_states
+from sdn.controller import SfcController
 from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.test_flows import DOC, PORTS
 
@@ -102,7 +102,7 @@ def test_upsert_and_remove_paths(setup):
 
 
 def test_restart_with_state_file_keeps_the_document(tmp_path):
-    from sdn.flows import compute_switch_states as css
+    from sdn.render import compute_switch_states as css
     driver = FakeDriver()
     state = tmp_path / "state.json"
     first = SfcController(driver, state_file=state)

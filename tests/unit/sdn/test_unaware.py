@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sdn.document import DocumentError, document_source, document_to_dict, load_document, parse_document, with_paths
-from sdn.flow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
-from sdn.flows import compute_switch_states
+from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
+from sdn.render import compute_switch_states
 from sdn.pipeline import CLASSIFY, INGRESS
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp

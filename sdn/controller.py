@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping
 
 from sdn.document import DocumentError, SfcDocument, document_source, parse_document, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
-from sdn.flows import Owned, compute_owned_states, merge, update_owned_states
+from sdn.render import Owned, compute_owned_states, merge, update_owned_states
 from sdn.sync import Plan, plan_changes
 
 log = logging.getLogger(__name__)

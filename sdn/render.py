@@ -26,7 +26,7 @@ from typing import Mapping
 
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.flow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                       Output, RegMove, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
 
