@@ -21,7 +21,7 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab, stop_process  # noqa: E402
-from sdn.document import parse_document  # noqa: E402
+from sdn.docfile import parse_document  # noqa: E402
 from sdn.osken_runtime import start_controller  # noqa: E402
 from sdn.controller import SfcController  # noqa: E402
 

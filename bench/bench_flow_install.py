@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab  # noqa: E402
-from sdn.document import parse_document  # noqa: E402
+from sdn.docfile import parse_document  # noqa: E402
 from sdn.openflow import SwitchState  # noqa: E402
 from sdn.render import compute_switch_states  # noqa: E402
 from sdn.ofcodec import ofctl_group_text, ofctl_text  # noqa: E402

@@ -85,13 +85,15 @@ assert len(ACL_FIELDS) == 34
 
 
 def parse_port_range(value: Any) -> PortRange:
-    """``80``, ``"80"`` or ``"80-1024"`` → ``(min, max)``; raises ``ValueError`` otherwise."""
+    """``80``, ``"80"``, ``"80-1024"`` or ``"80:1024"`` → ``(min, max)``; raises ``ValueError``
+    otherwise. The one port-range parser: descriptors, the CLI and controller documents use it."""
     if isinstance(value, bool):
         raise ValueError(f"port range must be 'N' or 'MIN-MAX', got {value!r}")
     if isinstance(value, int):
         low = high = value
     elif isinstance(value, str):
-        parts = value.strip().split("-")
+        text = value.strip()
+        parts = text.split(":") if ":" in text and "-" not in text else text.split("-")
         if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
             raise ValueError(f"port range must be 'N' or 'MIN-MAX', got {value!r}")
         low, high = int(parts[0]), int(parts[-1])
@@ -111,6 +113,13 @@ def parse_prefix(value: Any) -> Network:
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise ValueError(f"invalid CIDR {value!r}") from None
+
+
+def parse_mac(value: Any) -> str:
+    """``AA:BB:..`` or ``aa-bb-..`` → lower-case, colon-separated; raises ``ValueError``."""
+    if not isinstance(value, str) or not _MAC.match(value.strip()):
+        raise ValueError(f"expected a MAC address, got {value!r}")
+    return value.strip().lower().replace("-", ":")
 
 
 def parse_ethertype(value: Any) -> int:
@@ -157,9 +166,7 @@ def _parse_field(name: str, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"expected an IPv6 address, got {value!r}") from None
     if name in MAC_FIELDS:
-        if not isinstance(value, str) or not _MAC.match(value.strip()):
-            raise ValueError(f"expected a MAC address, got {value!r}")
-        return value.strip().lower().replace("-", ":")
+        return parse_mac(value)
     if name == "eth_type":
         return parse_ethertype(value)
     if not isinstance(value, (str, int)) or isinstance(value, bool):

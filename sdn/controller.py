@@ -8,18 +8,17 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
-from sdn.document import DocumentError, SfcDocument, document_source, parse_document, with_paths
+from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
 from sdn.render import Owned, compute_owned_states, merge, update_owned_states
+from sdn.state import load_state, save_state
 from sdn.sync import Plan, plan_changes
 
 log = logging.getLogger(__name__)
@@ -90,8 +89,8 @@ class SfcController:
         with self._lock:
             return self._apply(doc, lambda ports: compute_owned_states(doc, ports))
 
-    def upsert_paths(self, paths: Iterable[dict], remove: Iterable[str] = ()) -> ApplyResult:
-        """Add or replace paths (given as document entries) and remove others by name.
+    def upsert_paths(self, paths: Sequence[ServicePath], remove: Iterable[str] = ()) -> ApplyResult:
+        """Add or replace paths and remove others by name.
 
         The result is checked as a whole document, exactly as apply_document would; only the
         flows of the named paths are derived again (the rest is reused while ports are unchanged).
@@ -99,7 +98,7 @@ class SfcController:
         with self._lock:
             paths, remove = list(paths), set(remove)
             doc = with_paths(self._document, paths, remove)
-            changed = {item.get("name") for item in paths if isinstance(item, Mapping)} | remove
+            changed = {p.name for p in paths} | remove
             return self._apply(doc, lambda ports: update_owned_states(doc, ports, self._reusable(ports), changed))
 
     def _apply(self, doc: SfcDocument, derive: Callable[[dict[int, dict[str, int]]], dict[int, Owned]]) -> ApplyResult:
@@ -180,19 +179,11 @@ class SfcController:
 
 def _load_state(path: Path | None) -> tuple[SfcDocument, int]:
     """The last applied document, so a restarted controller converges instead of flushing."""
-    if path is None or not path.exists():
-        return SfcDocument(), 0
-    data = json.loads(path.read_text())
-    return parse_document(data["document"]), int(data["generation"])
+    return load_state(path)
 
 
 def _save_state(path: Path | None, doc: SfcDocument, generation: int) -> None:
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"generation": generation, "document": document_source(doc)}))
-    os.replace(tmp, path)
+    save_state(path, doc, generation)
 
 
 def _plan_between(before: Owned, after: Owned) -> Plan:

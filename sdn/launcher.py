@@ -11,7 +11,7 @@ from pathlib import Path
 
 DEFAULT_OPENFLOW = "127.0.0.1:6653"
 DEFAULT_GRPC = "127.0.0.1:50061"
-DEFAULT_STATE_FILE = "/var/lib/nfvchain/sdn-state.json"
+DEFAULT_STATE_FILE = "/var/lib/nfvchain/sdn-state.pb"
 
 
 def split_address(text: str) -> tuple[str, int]:

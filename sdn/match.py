@@ -1,28 +1,74 @@
-"""Classifier matches: operator spellings → canonical OpenFlow 1.3 match fields (pure).
+"""Classifier matches: a typed value, parsed once from operator spellings, compiled to OpenFlow (pure).
 
-Accepts OpenFlow/os-ken names, ovs-ofctl spellings and Tacker ACL names for the same field,
-adds the prerequisites OpenFlow demands (``tcp_dst`` needs ``ip_proto=6`` needs ``eth_type``),
-and compiles L4 port ranges into the fewest value/mask pairs, so one classifier may become
-several flow matches.
+``ClassifierMatch`` is what a classifier admits, with typed values (prefixes as ``ipaddress``
+networks, port ranges as ``(low, high)``, MACs lower-case): the NFVO builds it straight from a
+VNFFGD's ACL or a ``--match`` string, the controller's API carries it field by field, and
+``compile_match`` turns it into OpenFlow 1.3 match fields — adding the prerequisites OpenFlow
+demands (``tcp_dst`` needs ``ip_proto=6`` needs ``eth_type``) and splitting L4 port ranges into
+the fewest value/mask pairs, so one classifier may become several flow matches.
+
+``parse_match`` accepts OpenFlow/os-ken names, ovs-ofctl spellings and Tacker / networking-sfc
+ACL names for the same field; its errors name the field as the operator spelled it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
-import re
-from typing import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Iterable, Mapping, Union
 
+from descriptors.acl import parse_mac, parse_port_range, parse_prefix
 from sdn.openflow import MatchValue
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+PortRange = tuple[int, int]
 
 
 class MatchError(ValueError):
-    """A match field or value that cannot be compiled; ``field`` names it."""
+    """A match field or value that cannot be compiled; ``field`` names it, ``message`` says why."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
 
+
+@dataclass(frozen=True)
+class ClassifierMatch:
+    """What a classifier admits; ``None`` is "any". Field names are the canonical ones below."""
+
+    eth_type: int | None = None
+    eth_src: str | None = None
+    eth_dst: str | None = None
+    vlan_vid: int | None = None
+    vlan_pcp: int | None = None
+    ip_src: Network | None = None
+    ip_dst: Network | None = None
+    ip_proto: int | None = None
+    ip_dscp: int | None = None
+    ip_ecn: int | None = None
+    ipv6_flabel: int | None = None
+    src_port: PortRange | None = None  # TCP/UDP/SCTP, by ip_proto (TCP when unset)
+    dst_port: PortRange | None = None
+    icmpv4_type: int | None = None
+    icmpv4_code: int | None = None
+    icmpv6_type: int | None = None
+    icmpv6_code: int | None = None
+
+    def reversed(self) -> ClassifierMatch:
+        """The other direction of the same traffic: every source becomes destination and back."""
+        return replace(self, eth_src=self.eth_dst, eth_dst=self.eth_src, ip_src=self.ip_dst, ip_dst=self.ip_src,
+                       src_port=self.dst_port, dst_port=self.src_port)
+
+    def items(self) -> tuple[tuple[str, object], ...]:
+        """The fields that are set, in declaration order."""
+        return tuple((f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None)
+
+
+MATCH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ClassifierMatch))
+INT_BITS = {"eth_type": 16, "vlan_vid": 12, "vlan_pcp": 3, "ip_proto": 8, "ip_dscp": 6, "ip_ecn": 2,
+            "ipv6_flabel": 20, "icmpv4_type": 8, "icmpv4_code": 8, "icmpv6_type": 8, "icmpv6_code": 8}
 
 ALIASES: dict[str, str] = {
     "dl_type": "eth_type", "dl_src": "eth_src", "dl_dst": "eth_dst",
@@ -45,7 +91,6 @@ ALIASES: dict[str, str] = {
 PROTO_NAMES = {"icmp": 1, "tcp": 6, "udp": 17, "sctp": 132, "icmpv6": 58}
 L4_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
-_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
 def port_range_masks(low: int, high: int) -> list[tuple[int, int]]:
@@ -60,29 +105,77 @@ def port_range_masks(low: int, high: int) -> list[tuple[int, int]]:
     return out
 
 
-def parse_port_range(field: str, value: object) -> tuple[int, int]:
-    if isinstance(value, bool):
-        raise MatchError(field, f"expected a port or range, got {value!r}")
-    if isinstance(value, int):
-        low = high = value
-    else:
-        text = str(value).strip()
-        parts = text.split("-") if "-" in text else text.split(":") if ":" in text else [text, text]
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            raise MatchError(field, f"malformed port range {value!r} (want N or N-M)")
-        low, high = int(parts[0]), int(parts[1])
-    if not (0 <= low <= 65535 and 0 <= high <= 65535):
-        raise MatchError(field, f"port out of range 0-65535 in {value!r}")
-    if low > high:
-        raise MatchError(field, f"port range {value!r} runs backwards")
-    return low, high
+# ----------------------------------------------------------------- operator spellings -> value
+
+def parse_match(raw: Mapping[str, object]) -> ClassifierMatch:
+    """Operator spellings (``tcp_dest: 80``, ``nw_src: 10.0.0.0/24``...) → a checked match.
+
+    A port spelled ``tcp_``/``udp_``/``sctp_`` names its protocol (``udp_dst=53,ip_proto=6``
+    is refused rather than compiled into TCP port 53). Errors name the field as spelled.
+    """
+    try:
+        match = _parse(raw)
+        compile_match(match)  # cross-field checks, while the spellings are known
+        return match
+    except MatchError as exc:
+        spelled = {ALIASES.get(str(n), str(n)): str(n) for n in raw}
+        if exc.field in spelled and exc.field not in raw:
+            raise MatchError(spelled[exc.field], exc.message) from None
+        raise
+
+
+def _parse(raw: Mapping[str, object]) -> ClassifierMatch:
+    values: dict[str, object] = {}
+    seen: dict[str, str] = {}
+    for name, value in raw.items():
+        key = str(name)
+        canonical = ALIASES.get(key)
+        if canonical is None:
+            raise MatchError(key, "unknown match field")
+        target = "ip_dscp" if canonical == "ip_dscp_tos" else canonical
+        if target in seen:
+            raise MatchError(key, f"given twice (also as another spelling of {target})")
+        seen[target] = key
+        values[target] = _parse_value(key, canonical, value)
+    implied = {key: PROTO_NAMES[key.split("_", 1)[0]] for key in map(str, raw)
+               if ALIASES.get(key) in ("src_port", "dst_port") and key.split("_", 1)[0] in L4_NAMES.values()}
+    if len(set(implied.values())) > 1:
+        raise MatchError(sorted(implied)[0], f"mixes {' and '.join(sorted(implied))} ports")
+    proto = values.get("ip_proto")
+    for key, wanted in implied.items():
+        if proto is not None and proto != wanted:
+            raise MatchError(key, f"is a {L4_NAMES[wanted]} port but ip_proto is {proto}")
+        values["ip_proto"] = wanted
+    return ClassifierMatch(**values)  # type: ignore[arg-type]
+
+
+def _parse_value(key: str, canonical: str, value: object) -> object:
+    try:
+        if canonical in ("ip_src", "ip_dst"):
+            return parse_prefix(value)
+        if canonical in ("src_port", "dst_port"):
+            return parse_port_range(value)
+        if canonical in ("eth_src", "eth_dst"):
+            return parse_mac(value)
+    except ValueError as exc:
+        raise MatchError(key, str(exc)) from None
+    if canonical == "ip_proto" and isinstance(value, str) and not value.strip().isdigit():
+        proto = PROTO_NAMES.get(value.strip().lower())
+        if proto is None:
+            raise MatchError(key, f"unknown protocol {value!r}")
+        return proto
+    if canonical == "ip_dscp_tos":
+        return _int(key, value, 8) >> 2
+    if canonical == "vlan_vid":
+        return _int(key, value, 12)
+    return _int(key, value, INT_BITS[canonical])
 
 
 def _int(field: str, value: object, bits: int) -> int:
     if isinstance(value, bool):
         raise MatchError(field, f"expected an integer, got {value!r}")
     try:
-        number = int(value, 0) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+        number = int(value, 0) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise MatchError(field, f"expected an integer, got {value!r}") from None
     if not 0 <= number < (1 << bits):
@@ -90,112 +183,57 @@ def _int(field: str, value: object, bits: int) -> int:
     return number
 
 
-def _network(field: str, value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        return ipaddress.ip_network(str(value), strict=False)
-    except ValueError:
-        raise MatchError(field, f"invalid IP address or CIDR {value!r}") from None
+# ----------------------------------------------------------------- value -> OpenFlow matches
 
-
-def _mac(field: str, value: object) -> str:
-    if not isinstance(value, str) or not _MAC.match(value):
-        raise MatchError(field, f"invalid MAC address {value!r}")
-    return value.lower()
-
-
-def compile_match(raw: Mapping[str, object]) -> list[tuple[tuple[str, MatchValue], ...]]:
-    """Compile one classifier's match into one or more canonical os-ken match tuples.
-
-    Errors name the field as the operator spelled it.
-    """
-    try:
-        return _compile(raw)
-    except MatchError as exc:
-        spelled = {ALIASES.get(str(n), str(n)): str(n) for n in raw}
-        if exc.field in spelled and exc.field not in raw:
-            raise MatchError(spelled[exc.field], str(exc).split(": ", 1)[1]) from None
-        raise
-
-
-def _compile(raw: Mapping[str, object]) -> list[tuple[tuple[str, MatchValue], ...]]:
-    fields: dict[str, object] = {}
-    for name, value in raw.items():
-        canonical = ALIASES.get(str(name))
-        if canonical is None:
-            raise MatchError(str(name), "unknown match field")
-        if canonical in fields:
-            raise MatchError(str(name), f"given twice (also as another spelling of {canonical})")
-        fields[canonical] = value
-
+def compile_match(match: ClassifierMatch) -> list[tuple[tuple[str, MatchValue], ...]]:
+    """One or more canonical os-ken match tuples (ORed) for ``match``; errors name the field."""
+    for name, bits in INT_BITS.items():
+        value = getattr(match, name)
+        if value is not None and not 0 <= value < (1 << bits):
+            raise MatchError(name, f"{value} does not fit in {bits} bits")
     base: dict[str, MatchValue] = {}
     family: int | None = None
     for key in ("ip_src", "ip_dst"):
-        if key in fields:
-            net = _network(key, fields[key])
-            version = net.version
-            if family is not None and family != version:
-                raise MatchError(key, "mixes IPv4 and IPv6 addresses")
-            family = version
-            prefix = "ipv4" if version == 4 else "ipv6"
-            name = f"{prefix}_{key[3:]}"
-            if net.prefixlen == net.max_prefixlen:
-                base[name] = str(net.network_address)
-            else:
-                base[name] = (str(net.network_address), str(net.netmask))
-    if "eth_type" in fields:
-        eth_type = _int("eth_type", fields["eth_type"], 16)
-        if family is not None and eth_type != (ETH_IPV4 if family == 4 else ETH_IPV6):
-            raise MatchError("eth_type", f"0x{eth_type:04x} contradicts the IPv{family} addresses")
-        base["eth_type"] = eth_type
+        net = getattr(match, key)
+        if net is None:
+            continue
+        if family is not None and family != net.version:
+            raise MatchError(key, "mixes IPv4 and IPv6 addresses")
+        family = net.version
+        name = f"{'ipv4' if net.version == 4 else 'ipv6'}_{key[3:]}"
+        base[name] = str(net.network_address) if net.prefixlen == net.max_prefixlen else \
+            (str(net.network_address), str(net.netmask))
+    if match.eth_type is not None:
+        if family is not None and match.eth_type != (ETH_IPV4 if family == 4 else ETH_IPV6):
+            raise MatchError("eth_type", f"0x{match.eth_type:04x} contradicts the IPv{family} addresses")
+        base["eth_type"] = match.eth_type
     for key in ("eth_src", "eth_dst"):
-        if key in fields:
-            base[key] = _mac(key, fields[key])
-    if "vlan_vid" in fields:
-        base["vlan_vid"] = 0x1000 | _int("vlan_vid", fields["vlan_vid"], 12)
-    if "vlan_pcp" in fields:
-        base["vlan_pcp"] = _int("vlan_pcp", fields["vlan_pcp"], 3)
-
-    proto: int | None = None
-    if "ip_proto" in fields:
-        value = fields["ip_proto"]
-        proto = PROTO_NAMES.get(value.lower()) if isinstance(value, str) and not value.isdigit() else None
-        if proto is None:
-            if isinstance(value, str) and not value.strip().isdigit():
-                raise MatchError("ip_proto", f"unknown protocol {value!r}")
-            proto = _int("ip_proto", value, 8)
-        base["ip_proto"] = proto
-    if "ip_dscp" in fields:
-        base["ip_dscp"] = _int("ip_dscp", fields["ip_dscp"], 6)
-    if "ip_dscp_tos" in fields:
-        base["ip_dscp"] = _int("nw_tos", fields["ip_dscp_tos"], 8) >> 2
-    if "ip_ecn" in fields:
-        base["ip_ecn"] = _int("ip_ecn", fields["ip_ecn"], 2)
-    if "ipv6_flabel" in fields:
+        if getattr(match, key) is not None:
+            base[key] = getattr(match, key)
+    if match.vlan_vid is not None:
+        base["vlan_vid"] = 0x1000 | match.vlan_vid
+    for key in ("vlan_pcp", "ip_proto", "ip_dscp", "ip_ecn"):
+        if getattr(match, key) is not None:
+            base[key] = getattr(match, key)
+    proto = match.ip_proto
+    if match.ipv6_flabel is not None:
         family = family or 6
-        base["ipv6_flabel"] = _int("ipv6_flabel", fields["ipv6_flabel"], 20)
+        base["ipv6_flabel"] = match.ipv6_flabel
     for key in ("icmpv4_type", "icmpv4_code"):
-        if key in fields:
-            base[key] = _int(key, fields[key], 8)
+        if getattr(match, key) is not None:
+            base[key] = getattr(match, key)
             proto = proto or 1
             base.setdefault("ip_proto", 1)
     for key in ("icmpv6_type", "icmpv6_code"):
-        if key in fields:
-            base[key] = _int(key, fields[key], 8)
+        if getattr(match, key) is not None:
+            base[key] = getattr(match, key)
             family = 6
             base.setdefault("ip_proto", 58)
 
     needs_ip = any(k in base for k in ("ip_proto", "ip_dscp", "ip_ecn")) or family is not None
-    needs_l4 = "src_port" in fields or "dst_port" in fields
-    # a port spelled tcp_/udp_/sctp_ names its protocol: never compile udp_dst into a TCP match
-    implied = {str(n): PROTO_NAMES[str(n).split("_", 1)[0]] for n in raw
-               if ALIASES.get(str(n)) in ("src_port", "dst_port") and str(n).split("_", 1)[0] in L4_NAMES.values()}
-    if len(set(implied.values())) > 1:
-        raise MatchError(sorted(implied)[0], f"mixes {' and '.join(sorted(implied))} ports")
-    for spelled, wanted in implied.items():
-        if proto is not None and proto != wanted:
-            raise MatchError(spelled, f"is a {L4_NAMES[wanted]} port but ip_proto is {proto}")
+    needs_l4 = match.src_port is not None or match.dst_port is not None
     if needs_l4 and proto is None:
-        proto = next(iter(implied.values()), 6)
+        proto = 6
         base["ip_proto"] = proto
         needs_ip = True
     if needs_ip and "eth_type" not in base:
@@ -205,25 +243,22 @@ def _compile(raw: Mapping[str, object]) -> list[tuple[tuple[str, MatchValue], ..
 
     port_options: list[list[tuple[str, MatchValue]]] = []
     for key in ("src_port", "dst_port"):
-        if key in fields:
-            low, high = parse_port_range(_spelling(raw, key), fields[key])
-            name = f"{L4_NAMES[proto]}_{key[:3]}"  # type: ignore[index]
-            if (low, high) == (0, 65535):
-                continue  # the whole range: no constraint beyond the protocol
-            port_options.append([(name, v if m == 0xFFFF else (v, m)) for v, m in port_range_masks(low, high)])
-    matches = []
+        span = getattr(match, key)
+        if span is None:
+            continue
+        low, high = span
+        if not (0 <= low <= high <= 65535):
+            raise MatchError(key, f"port range {low}-{high} is not within 0-65535 or runs backwards")
+        if (low, high) == (0, 65535):
+            continue  # the whole range: no constraint beyond the protocol
+        name = f"{L4_NAMES[proto]}_{key[:3]}"  # type: ignore[index]
+        port_options.append([(name, v if m == 0xFFFF else (v, m)) for v, m in port_range_masks(low, high)])
+    out = []
     for combo in itertools.product(*port_options) if port_options else [()]:
         merged = dict(base)
         merged.update(combo)
-        matches.append(tuple(sorted(merged.items())))
-    return matches
-
-
-def _spelling(raw: Mapping[str, object], canonical: str) -> str:
-    for name in raw:
-        if ALIASES.get(str(name)) == canonical:
-            return str(name)
-    return canonical
+        out.append(tuple(sorted(merged.items())))
+    return out
 
 
 def describe(match: Iterable[tuple[str, MatchValue]]) -> str:

@@ -55,13 +55,23 @@ def _call(method, request, timeout: float, address: str):
 
 
 def cmd_apply(args) -> int:
+    """The file is parsed and checked here, once; the controller gets the typed document."""
+    from sdn.api.convert import document_message
     from sdn.api.v1 import sfc_pb2
+    from sdn.docfile import load_document
+    from sdn.document import DocumentError
 
     try:
         text = Path("/dev/stdin").read_text() if args.file == "-" else Path(args.file).read_text()
     except OSError as exc:
         raise CliError(f"{args.file}: {exc.strerror}") from None
-    reply = _call(_stub(args).ApplyDocument, sfc_pb2.ApplyDocumentRequest(document=text, source=args.file),
+    except UnicodeDecodeError:
+        raise CliError(f"{args.file}: not a text file") from None
+    try:
+        doc = load_document(text, args.file)
+    except DocumentError as exc:
+        raise CliError(str(exc)) from None
+    reply = _call(_stub(args).ApplyDocument, sfc_pb2.ApplyDocumentRequest(document=document_message(doc)),
                   args.timeout, args.controller)
     changes = ", ".join(f"{s.dpid:#x}: {s.changes} changes" for s in reply.switches) or "no switches"
     print(f"generation {reply.generation} acknowledged by every switch in {reply.seconds * 1000:.0f} ms ({changes})")
@@ -71,12 +81,14 @@ def cmd_apply(args) -> int:
 def cmd_show(args) -> int:
     from google.protobuf.json_format import MessageToDict
 
+    from sdn.api.convert import document_value
     from sdn.api.v1 import sfc_pb2
+    from sdn.docfile import document_dict
 
     state = _call(_stub(args).GetState, sfc_pb2.GetStateRequest(), 10.0, args.controller)
     if args.format != "table":
         data = MessageToDict(state, preserving_proto_field_name=True)
-        data["document"] = json.loads(data.pop("document_json", "{}"))
+        data["document"] = document_dict(document_value(state.document))
         print(json.dumps(data, indent=2) if args.format == "json" else yaml.safe_dump(data, sort_keys=False))
         return 0
     print(f"generation {state.generation}")

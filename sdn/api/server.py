@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent import futures
 from typing import Callable
 
@@ -10,10 +9,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sdn.api.convert import document_message, document_value, paths_value
 from sdn.api.errors import ErrorMappingInterceptor
 from sdn.api.v1 import sfc_pb2, sfc_pb2_grpc
-from sdn.document import DocumentError, dumps, load_document
 from sdn.controller import ApplyResult, SfcController
+from sdn.document import check_document
 
 MAX_MESSAGE = 64 * 1024 * 1024
 SERVICE_NAME = sfc_pb2.DESCRIPTOR.services_by_name["SfcController"].full_name
@@ -24,14 +24,11 @@ class SfcServicer(sfc_pb2_grpc.SfcControllerServicer):
         self._controller = controller
 
     def ApplyDocument(self, request, context):
-        doc = load_document(request.document, request.source or "document")
+        doc = check_document(document_value(request.document))
         return _reply(self._controller.apply_document(doc))
 
     def UpsertPaths(self, request, context):
-        paths = json.loads(request.paths_json) if request.paths_json else []
-        if not isinstance(paths, list):
-            raise DocumentError("paths_json", "must be a JSON list of path entries")
-        return _reply(self._controller.upsert_paths(paths, list(request.remove)))
+        return _reply(self._controller.upsert_paths(paths_value(request.paths), list(request.remove)))
 
     def GetState(self, request, context):
         doc = self._controller.document
@@ -44,7 +41,7 @@ class SfcServicer(sfc_pb2_grpc.SfcControllerServicer):
             switches=[sfc_pb2.SwitchStatus(name=s.name, dpid=s.dpid, connected=s.connected,
                                            generation=s.generation, flows=s.flows, groups=s.groups,
                                            error=s.error) for s in self._controller.status()],
-            document_json=dumps(doc))
+            document=document_message(doc))
 
 
 def _reply(result: ApplyResult) -> sfc_pb2.ApplyReply:

@@ -6,21 +6,137 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Switch(_message.Message):
+    __slots__ = ("name", "dpid")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DPID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dpid: int
+    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ...) -> None: ...
+
+class SfInstance(_message.Message):
+    __slots__ = ("switch", "port", "egress_port")
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    switch: str
+    port: str
+    egress_port: str
+    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ..., egress_port: _Optional[str] = ...) -> None: ...
+
+class ServiceFunction(_message.Message):
+    __slots__ = ("name", "instances", "nsh_unaware")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    NSH_UNAWARE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    instances: _containers.RepeatedCompositeFieldContainer[SfInstance]
+    nsh_unaware: bool
+    def __init__(self, name: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[SfInstance, _Mapping]]] = ..., nsh_unaware: _Optional[bool] = ...) -> None: ...
+
+class IpPrefix(_message.Message):
+    __slots__ = ("address", "prefix_length")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    address: bytes
+    prefix_length: int
+    def __init__(self, address: _Optional[bytes] = ..., prefix_length: _Optional[int] = ...) -> None: ...
+
+class PortRange(_message.Message):
+    __slots__ = ("low", "high")
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    low: int
+    high: int
+    def __init__(self, low: _Optional[int] = ..., high: _Optional[int] = ...) -> None: ...
+
+class Match(_message.Message):
+    __slots__ = ("eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp", "ip_src", "ip_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel", "src_port", "dst_port", "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code")
+    ETH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ETH_SRC_FIELD_NUMBER: _ClassVar[int]
+    ETH_DST_FIELD_NUMBER: _ClassVar[int]
+    VLAN_VID_FIELD_NUMBER: _ClassVar[int]
+    VLAN_PCP_FIELD_NUMBER: _ClassVar[int]
+    IP_SRC_FIELD_NUMBER: _ClassVar[int]
+    IP_DST_FIELD_NUMBER: _ClassVar[int]
+    IP_PROTO_FIELD_NUMBER: _ClassVar[int]
+    IP_DSCP_FIELD_NUMBER: _ClassVar[int]
+    IP_ECN_FIELD_NUMBER: _ClassVar[int]
+    IPV6_FLABEL_FIELD_NUMBER: _ClassVar[int]
+    SRC_PORT_FIELD_NUMBER: _ClassVar[int]
+    DST_PORT_FIELD_NUMBER: _ClassVar[int]
+    ICMPV4_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ICMPV4_CODE_FIELD_NUMBER: _ClassVar[int]
+    ICMPV6_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ICMPV6_CODE_FIELD_NUMBER: _ClassVar[int]
+    eth_type: int
+    eth_src: bytes
+    eth_dst: bytes
+    vlan_vid: int
+    vlan_pcp: int
+    ip_src: IpPrefix
+    ip_dst: IpPrefix
+    ip_proto: int
+    ip_dscp: int
+    ip_ecn: int
+    ipv6_flabel: int
+    src_port: PortRange
+    dst_port: PortRange
+    icmpv4_type: int
+    icmpv4_code: int
+    icmpv6_type: int
+    icmpv6_code: int
+    def __init__(self, eth_type: _Optional[int] = ..., eth_src: _Optional[bytes] = ..., eth_dst: _Optional[bytes] = ..., vlan_vid: _Optional[int] = ..., vlan_pcp: _Optional[int] = ..., ip_src: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_dst: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_proto: _Optional[int] = ..., ip_dscp: _Optional[int] = ..., ip_ecn: _Optional[int] = ..., ipv6_flabel: _Optional[int] = ..., src_port: _Optional[_Union[PortRange, _Mapping]] = ..., dst_port: _Optional[_Union[PortRange, _Mapping]] = ..., icmpv4_type: _Optional[int] = ..., icmpv4_code: _Optional[int] = ..., icmpv6_type: _Optional[int] = ..., icmpv6_code: _Optional[int] = ...) -> None: ...
+
+class Classifier(_message.Message):
+    __slots__ = ("name", "switch", "in_port", "match", "priority")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    IN_PORT_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    switch: str
+    in_port: str
+    match: Match
+    priority: int
+    def __init__(self, name: _Optional[str] = ..., switch: _Optional[str] = ..., in_port: _Optional[str] = ..., match: _Optional[_Union[Match, _Mapping]] = ..., priority: _Optional[int] = ...) -> None: ...
+
+class ServicePath(_message.Message):
+    __slots__ = ("name", "spi", "hops", "classifiers")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SPI_FIELD_NUMBER: _ClassVar[int]
+    HOPS_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFIERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    spi: int
+    hops: _containers.RepeatedScalarFieldContainer[str]
+    classifiers: _containers.RepeatedCompositeFieldContainer[Classifier]
+    def __init__(self, name: _Optional[str] = ..., spi: _Optional[int] = ..., hops: _Optional[_Iterable[str]] = ..., classifiers: _Optional[_Iterable[_Union[Classifier, _Mapping]]] = ...) -> None: ...
+
+class Document(_message.Message):
+    __slots__ = ("switches", "service_functions", "service_function_paths")
+    SWITCHES_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FUNCTION_PATHS_FIELD_NUMBER: _ClassVar[int]
+    switches: _containers.RepeatedCompositeFieldContainer[Switch]
+    service_functions: _containers.RepeatedCompositeFieldContainer[ServiceFunction]
+    service_function_paths: _containers.RepeatedCompositeFieldContainer[ServicePath]
+    def __init__(self, switches: _Optional[_Iterable[_Union[Switch, _Mapping]]] = ..., service_functions: _Optional[_Iterable[_Union[ServiceFunction, _Mapping]]] = ..., service_function_paths: _Optional[_Iterable[_Union[ServicePath, _Mapping]]] = ...) -> None: ...
+
 class ApplyDocumentRequest(_message.Message):
-    __slots__ = ("document", "source")
+    __slots__ = ("document",)
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
-    SOURCE_FIELD_NUMBER: _ClassVar[int]
-    document: str
-    source: str
-    def __init__(self, document: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    document: Document
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
 
 class UpsertPathsRequest(_message.Message):
-    __slots__ = ("paths_json", "remove")
-    PATHS_JSON_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("paths", "remove")
+    PATHS_FIELD_NUMBER: _ClassVar[int]
     REMOVE_FIELD_NUMBER: _ClassVar[int]
-    paths_json: str
+    paths: _containers.RepeatedCompositeFieldContainer[ServicePath]
     remove: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, paths_json: _Optional[str] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, paths: _Optional[_Iterable[_Union[ServicePath, _Mapping]]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SwitchChange(_message.Message):
     __slots__ = ("dpid", "changes")
@@ -77,13 +193,21 @@ class SwitchStatus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., connected: _Optional[bool] = ..., generation: _Optional[int] = ..., flows: _Optional[int] = ..., groups: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class State(_message.Message):
-    __slots__ = ("generation", "paths", "switches", "document_json")
+    __slots__ = ("generation", "paths", "switches", "document")
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     PATHS_FIELD_NUMBER: _ClassVar[int]
     SWITCHES_FIELD_NUMBER: _ClassVar[int]
-    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     generation: int
     paths: _containers.RepeatedCompositeFieldContainer[PathSummary]
     switches: _containers.RepeatedCompositeFieldContainer[SwitchStatus]
-    document_json: str
-    def __init__(self, generation: _Optional[int] = ..., paths: _Optional[_Iterable[_Union[PathSummary, _Mapping]]] = ..., switches: _Optional[_Iterable[_Union[SwitchStatus, _Mapping]]] = ..., document_json: _Optional[str] = ...) -> None: ...
+    document: Document
+    def __init__(self, generation: _Optional[int] = ..., paths: _Optional[_Iterable[_Union[PathSummary, _Mapping]]] = ..., switches: _Optional[_Iterable[_Union[SwitchStatus, _Mapping]]] = ..., document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
+
+class PersistedState(_message.Message):
+    __slots__ = ("generation", "document")
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    generation: int
+    document: Document
+    def __init__(self, generation: _Optional[int] = ..., document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...

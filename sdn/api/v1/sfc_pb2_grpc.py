@@ -55,16 +55,18 @@ class SfcControllerServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ApplyDocument(self, request, context):
-        """Replace the desired state with a document (YAML or JSON text); returns once every switch
-        acknowledged it (barrier). INVALID_ARGUMENT names the bad element; ABORTED if a switch
-        refused (the previous state stays in force).
+        """Replace the desired state with a document; returns once every switch it changes
+        acknowledged it (barrier). INVALID_ARGUMENT names the bad element (status message, and a
+        google.rpc.BadRequest field violation in the details); ABORTED if a switch refused (the
+        previous state stays in force).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpsertPaths(self, request, context):
-        """Add or replace paths (document entries as JSON) and remove paths by name.
+        """Add or replace paths (their service functions must be in the document) and remove paths
+        by name; checked against the whole document, atomically.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

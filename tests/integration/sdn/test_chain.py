@@ -234,6 +234,6 @@ def test_sf_instances_share_connections_and_read_back_exactly(controller, lab, o
     # what the switch reports back decodes to exactly what we computed: nothing to change
     installed = controller.driver.read_state(dpid)
     ports = {dpid: controller.driver.switches()[dpid].ports}
-    from sdn.document import parse_document
+    from sdn.docfile import parse_document
     desired = compute_switch_states(parse_document(document), ports)[dpid]
     assert plan_changes(installed, desired).empty

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import filecmp
-import json
 from pathlib import Path
 
 import grpc
 import pytest
 
+from sdn.api.convert import document_message, path_message
 from sdn.api.generate import generate
-from sdn.api.server import connect, serve
+from sdn.api.server import connect, open_channel, serve
 from sdn.api.v1 import sfc_pb2
 from sdn.controller import SfcController
+from sdn.docfile import load_document, parse_paths
 from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.test_flows import DOC, PORTS
 
@@ -22,13 +23,19 @@ def api():
     driver = FakeDriver()
     driver.connect(1, PORTS[1])
     server, port = serve(SfcController(driver), "127.0.0.1:0")
-    yield connect(f"127.0.0.1:{port}"), driver
+    stub = connect(f"127.0.0.1:{port}")
+    stub.address = f"127.0.0.1:{port}"
+    yield stub, driver
     server.stop(None)
+
+
+def typed(text: str) -> sfc_pb2.ApplyDocumentRequest:
+    return sfc_pb2.ApplyDocumentRequest(document=document_message(load_document(text)))
 
 
 def test_apply_and_show(api):
     stub, driver = api
-    reply = stub.ApplyDocument(sfc_pb2.ApplyDocumentRequest(document=DOC, source="doc.yaml"))
+    reply = stub.ApplyDocument(typed(DOC))
     assert reply.generation == 1 and reply.switches[0].changes > 0
     state = stub.GetState(sfc_pb2.GetStateRequest())
     assert [p.name for p in state.paths] == ["web", "dns"]
@@ -37,28 +44,39 @@ def test_apply_and_show(api):
 
 def test_bad_document_is_invalid_argument_naming_the_element(api):
     stub, _ = api
+    duplicate_spi = typed(DOC)
+    duplicate_spi.document.service_function_paths[1].spi = 7  # the CLI would have refused it
     with pytest.raises(grpc.RpcError) as err:
-        stub.ApplyDocument(sfc_pb2.ApplyDocumentRequest(document=DOC.replace("spi: 9", "spi: 7")))
+        stub.ApplyDocument(duplicate_spi)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "service_function_paths[dns].spi" in err.value.details()
+    bad_prefix = typed(DOC)
+    bad_prefix.document.service_function_paths[0].classifiers[0].match.ip_src.address = b"\x0a\x00\x00"
     with pytest.raises(grpc.RpcError) as err:
-        stub.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths_json="{not json"))
+        stub.ApplyDocument(bad_prefix)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "service_function_paths[web].classifiers[http].match.ip_src" in err.value.details()
+    for method in ("ApplyDocument", "UpsertPaths"):  # bytes that are no message at all
+        call = open_channel(stub.address).unary_unary(f"/nfvchain.sdn.v1.SfcController/{method}")
+        with pytest.raises(grpc.RpcError) as err:
+            call(b"\xff\xff\xff", timeout=5)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_refusal_is_aborted(api):
     stub, driver = api
     driver.refuse.add(1)
     with pytest.raises(grpc.RpcError) as err:
-        stub.ApplyDocument(sfc_pb2.ApplyDocumentRequest(document=DOC))
+        stub.ApplyDocument(typed(DOC))
     assert err.value.code() == grpc.StatusCode.ABORTED
 
 
 def test_upsert(api):
     stub, _ = api
-    stub.ApplyDocument(sfc_pb2.ApplyDocumentRequest(document=DOC))
+    stub.ApplyDocument(typed(DOC))
     path = {"name": "ssh", "spi": 11, "hops": ["fw"], "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}
-    reply = stub.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths_json=json.dumps([path]), remove=["dns"]))
+    paths = [path_message(p) for p in parse_paths([path])]
+    reply = stub.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths=paths, remove=["dns"]))
     assert reply.generation == 2
     assert [p.name for p in stub.GetState(sfc_pb2.GetStateRequest()).paths] == ["web", "ssh"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.document import DocumentError, load_document
-from sdn.match import compile_match, port_range_masks
+from sdn.docfile import load_document
+from sdn.document import DocumentError
+from sdn.match import compile_match, parse_match, port_range_masks
 
 BASE = """
 switches: [{name: s1, dpid: 1}]
@@ -75,9 +76,9 @@ def test_port_range_masks_cover_exactly():
 
 
 def test_match_aliases_and_prerequisites():
-    assert compile_match({"tcp_dest": 80, "ip_proto": 6}) == compile_match({"tp_dst": 80})
-    (m,) = compile_match({"udp_dst": 53})
+    assert compile_match(parse_match({"tcp_dest": 80, "ip_proto": 6})) == compile_match(parse_match({"tp_dst": 80}))
+    (m,) = compile_match(parse_match({"udp_dst": 53}))
     assert dict(m) == {"eth_type": 0x0800, "ip_proto": 17, "udp_dst": 53}
-    (m,) = compile_match({"ip_dst_prefix": "2001:db8::/32", "destination_port_range": "443-443"})
+    (m,) = compile_match(parse_match({"ip_dst_prefix": "2001:db8::/32", "destination_port_range": "443-443"}))
     assert dict(m)["eth_type"] == 0x86DD and dict(m)["tcp_dst"] == 443
-    assert len(compile_match({"destination_port_range": "1000-1999"})) == 7
+    assert len(compile_match(parse_match({"destination_port_range": "1000-1999"}))) == 7

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.document import DocumentError, load_document
+from sdn.docfile import load_document
+from sdn.document import DocumentError
 from sdn.openflow import OFPP_NORMAL, SwitchState
 from sdn.render import compute_switch_states
 from sdn.pipeline import PIPELINE

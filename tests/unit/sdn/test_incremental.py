@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from sdn.document import load_document
+from sdn.docfile import load_document, parse_paths
 from sdn.driver import SwitchInfo
 from sdn.openflow import Flow, Output, SwitchState
 from sdn.render import compute_owned_states, compute_switch_states, update_owned_states
@@ -35,7 +35,7 @@ def test_random_upserts_and_removals_match_a_whole_recomputation():
         upsert = [_path(rnd, rnd.choice([f"p{rnd.randrange(8)}", *names]), 100 + step * 4 + i)
                   for i in range(rnd.randint(0, 2))]
         upsert = list({p["name"]: p for p in upsert if p["name"] not in remove}.values())
-        controller.upsert_paths(upsert, remove)
+        controller.upsert_paths(parse_paths(upsert), remove)
         doc = controller.document
         assert driver.tables[1] == compute_switch_states(doc, PORTS)[1], step
         assert {d: o for d, (_, o) in controller._desired.items()} == compute_owned_states(doc, PORTS)
@@ -48,7 +48,7 @@ def test_renumbered_ports_are_picked_up_by_the_next_upsert():
     controller.apply_document(load_document(DOC))
     moved = {**PORTS[1], "fw0": 13, "ids0": 14}
     driver.infos[1] = SwitchInfo(1, moved)  # no port event yet: the upsert itself must notice
-    controller.upsert_paths([{"name": "ssh", "spi": 11, "hops": ["nat"], "classifiers": []}])
+    controller.upsert_paths(parse_paths([{"name": "ssh", "spi": 11, "hops": ["nat"], "classifiers": []}]))
     assert driver.tables[1] == compute_switch_states(controller.document, {1: moved})[1]
 
 

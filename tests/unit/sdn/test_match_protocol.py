@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.match import MatchError, compile_match
+from sdn.match import MatchError, compile_match, parse_match
 
 
 @pytest.mark.parametrize("raw, field", [({"udp_dst": 53, "ip_proto": 6}, "udp_dst"),
@@ -13,7 +13,7 @@ from sdn.match import MatchError, compile_match
                                         ({"udp_dst": 53, "tcp_src": 1}, "tcp_src")])
 def test_contradicting_protocol_is_refused_naming_the_field(raw, field):
     with pytest.raises(MatchError) as refused:
-        compile_match(raw)
+        compile_match(parse_match(raw))
     assert refused.value.field == field
 
 
@@ -21,10 +21,10 @@ def test_contradicting_protocol_is_refused_naming_the_field(raw, field):
                                              ({"tp_dst": 80, "ip_proto": 17}, 17, "udp_dst"),
                                              ({"destination_port_range": "80-80"}, 6, "tcp_dst")])
 def test_port_spelling_picks_the_protocol(raw, proto, key):
-    (match,) = compile_match(raw)
+    (match,) = compile_match(parse_match(raw))
     assert dict(match)["ip_proto"] == proto and key in dict(match)
 
 
 @pytest.mark.parametrize("key", ["ip_src", "nw_src", "ipv4_src", "ip_src_prefix", "source_ip_prefix"])
 def test_every_source_address_spelling_compiles_alike(key):
-    assert compile_match({key: "10.0.0.0/24"}) == compile_match({"ipv4_src": "10.0.0.0/24"})
+    assert compile_match(parse_match({key: "10.0.0.0/24"})) == compile_match(parse_match({"ipv4_src": "10.0.0.0/24"}))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.document import DocumentError, load_document
+from sdn.docfile import load_document, parse_paths
+from sdn.document import DocumentError
 from sdn.driver import ApplyError
 from sdn.render import compute_switch_states
 from sdn.controller import SfcController
@@ -87,8 +88,8 @@ def test_restarted_controller_converges_from_what_the_switch_holds(setup):
 def test_upsert_and_remove_paths(setup):
     driver, controller = setup
     controller.apply_document(load_document(DOC))
-    controller.upsert_paths([{"name": "ssh", "spi": 11, "hops": ["fw"],
-                              "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}])
+    controller.upsert_paths(parse_paths([{"name": "ssh", "spi": 11, "hops": ["fw"],
+                              "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}]))
     assert {p.name for p in controller.document.paths} == {"web", "dns", "ssh"}
     last_plan = driver.applied[-1][1]
     assert not last_plan.delete_flows and all((f.cookie & 0xFFFFFF) == 11 for f in last_plan.add_flows)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sdn.document import DocumentError, document_source, document_to_dict, load_document, parse_document, with_paths
+from sdn.docfile import document_dict, load_document, parse_document, parse_paths
+from sdn.document import DocumentError, with_paths
 from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
 from sdn.render import compute_switch_states
 from sdn.pipeline import CLASSIFY, INGRESS
@@ -114,8 +115,8 @@ def test_applying_twice_changes_nothing_and_a_b_a_restores():
 
 def test_document_round_trips_and_aware_entries_keep_their_form():
     doc = load_document(DOC)
-    assert parse_document(document_source(doc)) == doc
-    functions = document_to_dict(doc)["service_functions"]
+    assert parse_document(document_dict(doc)) == doc
+    functions = document_dict(doc)["service_functions"]
     assert functions[0] == {"name": "c1", "instances": [{"switch": "s1", "port": "c1p"}]}
     assert functions[1] == {"name": "br", "nsh_aware": False,
                             "instances": [{"switch": "s1", "port": "brA", "egress_port": "brB"}]}
@@ -152,8 +153,8 @@ def test_two_paths_may_not_reclassify_identically_on_one_egress_port():
     assert "re-classified identically for classifier web/http" in str(err.value)
     # the same check holds for a path upserted into a running document
     with pytest.raises(DocumentError, match="re-classified identically"):
-        with_paths(load_document(DOC), [{"name": "web2", "spi": 9, "hops": ["br"], "classifiers": [
-            {"name": "h2", "in_port": "other", "match": {"tcp_dst": 80}}]}])
+        with_paths(load_document(DOC), parse_paths([{"name": "web2", "spi": 9, "hops": ["br"], "classifiers": [
+            {"name": "h2", "in_port": "other", "match": {"tcp_dst": 80}}]}]))
     # a different match (or priority) on the same egress port is fine
     load_document(doc.replace("{name: h2, in_port: other, match: {tcp_dst: 80}}",
                               "{name: h2, in_port: other, match: {tcp_dst: 81}}"))

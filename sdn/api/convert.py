@@ -1,0 +1,105 @@
+"""Protobuf messages ↔ ``sdn.document`` values: the controller API's one boundary.
+
+A request is parsed once, here, into typed values; ``check_document``/``with_paths`` then check
+them as a whole. The same messages are the controller's persisted state (``sdn.state``) and what
+``GetState`` returns, so there is one codec for the document.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable
+
+from sdn.api.v1 import sfc_pb2 as pb
+from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, DocumentError, ServiceFunction, ServicePath,
+                          SfcDocument, SfInstance, Switch)
+from sdn.match import ClassifierMatch, Network
+
+_OPTIONAL_INTS = ("eth_type", "vlan_vid", "vlan_pcp", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel",
+                  "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code")
+
+
+# ----------------------------------------------------------------- values -> messages
+
+def document_message(doc: SfcDocument) -> pb.Document:
+    return pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid) for s in doc.switches],
+                       service_functions=[function_message(f) for f in doc.service_functions],
+                       service_function_paths=[path_message(p) for p in doc.paths])
+
+
+def function_message(fn: ServiceFunction) -> pb.ServiceFunction:
+    return pb.ServiceFunction(name=fn.name, nsh_unaware=not fn.nsh_aware, instances=[
+        pb.SfInstance(switch=i.switch, port=i.port, egress_port=i.egress_port) for i in fn.instances])
+
+
+def path_message(path: ServicePath) -> pb.ServicePath:
+    return pb.ServicePath(name=path.name, spi=path.spi, hops=list(path.hops), classifiers=[
+        pb.Classifier(name=c.name, switch=c.switch, in_port=c.in_port, match=match_message(c.match),
+                      priority=c.priority) for c in path.classifiers])
+
+
+def match_message(match: ClassifierMatch) -> pb.Match:
+    msg = pb.Match(**{k: getattr(match, k) for k in _OPTIONAL_INTS if getattr(match, k) is not None})
+    for key in ("eth_src", "eth_dst"):
+        if getattr(match, key) is not None:
+            setattr(msg, key, bytes.fromhex(getattr(match, key).replace(":", "")))
+    for key in ("ip_src", "ip_dst"):
+        net = getattr(match, key)
+        if net is not None:
+            getattr(msg, key).CopyFrom(pb.IpPrefix(address=net.network_address.packed, prefix_length=net.prefixlen))
+    for key in ("src_port", "dst_port"):
+        span = getattr(match, key)
+        if span is not None:
+            getattr(msg, key).CopyFrom(pb.PortRange(low=span[0], high=span[1]))
+    return msg
+
+
+# ----------------------------------------------------------------- messages -> values
+
+def document_value(msg: pb.Document) -> SfcDocument:
+    """Unchecked values (``check_document`` checks them); DocumentError for what cannot be one."""
+    return SfcDocument(tuple(Switch(s.name, s.dpid) for s in msg.switches),
+                       tuple(function_value(f) for f in msg.service_functions),
+                       paths_value(msg.service_function_paths))
+
+
+def function_value(msg: pb.ServiceFunction) -> ServiceFunction:
+    return ServiceFunction(msg.name, tuple(SfInstance(i.switch, i.port, "" if i.egress_port == i.port else i.egress_port)
+                                           for i in msg.instances), not msg.nsh_unaware)
+
+
+def paths_value(msgs: Iterable[pb.ServicePath]) -> tuple[ServicePath, ...]:
+    return tuple(ServicePath(p.name, p.spi, tuple(p.hops), tuple(
+        Classifier(c.name, c.in_port, match_value(c.match, f"service_function_paths[{p.name}].classifiers[{c.name}]"
+                                                  ".match"),
+                   c.switch, c.priority or DEFAULT_CLASSIFIER_PRIORITY) for c in p.classifiers)) for p in msgs)
+
+
+def match_value(msg: pb.Match, where: str) -> ClassifierMatch:
+    values: dict[str, object] = {k: getattr(msg, k) for k in _OPTIONAL_INTS if msg.HasField(k)}
+    for key in ("eth_src", "eth_dst"):
+        raw = getattr(msg, key)
+        if raw:
+            if len(raw) != 6:
+                raise DocumentError(f"{where}.{key}", f"a MAC address has 6 bytes, not {len(raw)}")
+            values[key] = ":".join(f"{b:02x}" for b in raw)
+    for key in ("ip_src", "ip_dst"):
+        if msg.HasField(key):
+            values[key] = _prefix(getattr(msg, key), f"{where}.{key}")
+    for key in ("src_port", "dst_port"):
+        if msg.HasField(key):
+            span = getattr(msg, key)
+            if not span.low <= span.high <= 0xFFFF:
+                raise DocumentError(f"{where}.{key}", f"port range {span.low}-{span.high} is not within 0-65535 "
+                                    "or runs backwards")
+            values[key] = (span.low, span.high)
+    return ClassifierMatch(**values)  # type: ignore[arg-type]
+
+
+def _prefix(msg: pb.IpPrefix, where: str) -> Network:
+    if len(msg.address) not in (4, 16):
+        raise DocumentError(where, f"an IP address has 4 or 16 bytes, not {len(msg.address)}")
+    try:
+        return ipaddress.ip_network((msg.address, msg.prefix_length), strict=False)
+    except ValueError as exc:
+        raise DocumentError(where, str(exc)) from None
