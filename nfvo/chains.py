@@ -4,9 +4,9 @@ Fast path: a change whose service functions the controller already knows goes ou
 ``UpsertPaths`` (only that chain's paths; other chains untouched, so hitless). Anything that
 adds or changes service functions, or a restart, goes out as a whole ``ApplyDocument``. Both
 return after every switch acknowledged: the returned generation is when the chain is live.
-A whole document is checked locally before it is sent; a path upsert is checked by the controller
-(against its whole document, atomically): either way a bad match changes nothing and the error
-names the element.
+Both carry typed values (``sdn.document``), never text. A whole document is checked locally
+before it is sent; a path upsert is checked by the controller (against its whole document,
+atomically): either way a bad path changes nothing and the error names the element.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 from nfvo.errors import InvalidArgument
 from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
-from sdn.document import DocumentError, parse_document
+from sdn.document import DocumentError, check_document
 
 
 class ChainEngine:
@@ -55,10 +55,9 @@ class ChainEngine:
             return self.generation
 
     def serves_any(self, vnfs: Iterable[str]) -> bool:
-        """Whether the controller holds a service function on a CP of one of ``vnfs`` (names
-        are ``VNF:CP``, joined by ``+`` for a load-balanced hop)."""
+        """Whether the controller holds a service function on a CP of one of ``vnfs``."""
         wanted = set(vnfs)
-        return any(part.partition(":")[0] in wanted for fn in self._functions for part in fn.split("+"))
+        return any(fn.vnfs & wanted for fn in self._functions.values())
 
     def resync(self, chains: Mapping[str, RenderedChain], switches: Mapping[str, int]) -> int:
         """The whole desired state at once (start-up, VNF heal/scale/terminate)."""
@@ -70,17 +69,12 @@ class ChainEngine:
             all(self._switches.get(s) == switches.get(s) for s in rendered.switches)
 
     def _apply_all(self, chains: dict[str, RenderedChain], switches: Mapping[str, int]) -> int:
-        document = build_document(switches, chains.values())
-        _checked(lambda: parse_document(document))
+        try:
+            document = check_document(build_document(switches, chains.values()))
+        except DocumentError as exc:
+            raise InvalidArgument(exc.message, exc.element) from None
         self.generation = self._sdn.apply_document(document)
         self._chains = chains
         self._functions = merge_functions(chains.values())
-        self._switches = {s["name"]: s["dpid"] for s in document["switches"]}
+        self._switches = {s.name: s.dpid for s in document.switches}
         return self.generation
-
-
-def _checked(build):
-    try:
-        return build()
-    except DocumentError as exc:
-        raise InvalidArgument(str(exc).split(": ", 1)[-1] if exc.element else str(exc), exc.element) from None

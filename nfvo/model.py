@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Mapping
 
+from sdn.match import ClassifierMatch
+
 MatchItems = tuple[tuple[str, Any], ...]  # (field, value) pairs, value str or int
 
 
@@ -89,11 +91,19 @@ class HopSpec:
 
 @dataclass(frozen=True)
 class ClassifierSpec:
+    """A classifier as parsed at the API boundary (``nfvo.vnffg.spec.classifier_spec``).
+
+    ``parsed`` is the typed match the controller gets; ``ingress``/``egress`` are Tacker's
+    network_src_port_id / network_dst_port_id (where forward / reverse traffic enters: ``VNF``,
+    ``VNF:CP`` or an OVS port; "" = the VIM's default); ``match`` is what the operator wrote,
+    shown back as given (as Tacker does).
+    """
+
     name: str
     match: MatchItems
-
-    def match_dict(self) -> dict[str, Any]:
-        return dict(self.match)
+    parsed: ClassifierMatch
+    ingress: str = ""
+    egress: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,15 +145,25 @@ class VnffgRecord:
         return dict(self.spis).get(key)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for path, spec in zip(data["spec"]["paths"], self.spec.paths):
+            for clf, c in zip(path["classifiers"], spec.classifiers):
+                clf["parsed"] = [[k, str(v) if k in ("ip_src", "ip_dst") else v] for k, v in c.parsed.items()]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VnffgRecord:
+        import ipaddress
+
+        def match(items):
+            return ClassifierMatch(**{k: ipaddress.ip_network(v) if k in ("ip_src", "ip_dst") else
+                                      tuple(v) if isinstance(v, list) else v for k, v in items})
         spec = data["spec"]
         paths = tuple(PathSpec(p["name"], tuple(HopSpec(tuple(h["vnfs"]), h["cp"], h["vnf_type"], h["sfc_encap"],
                                                          h.get("egress_cp", ""))
                                                  for h in p["hops"]),
-                               tuple(ClassifierSpec(c["name"], tuple((k, v) for k, v in c["match"]))
+                               tuple(ClassifierSpec(c["name"], tuple((k, v) for k, v in c["match"]), match(c["parsed"]),
+                                                    c["ingress"], c["egress"])
                                      for c in p["classifiers"]),
                                p["symmetrical"], p["path_id"]) for p in spec["paths"])
         return cls(data["id"], data["name"], data["status"], data["reason"],

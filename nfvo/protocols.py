@@ -6,6 +6,7 @@ import subprocess
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from descriptors import Vnfd
+from sdn.document import ServicePath, SfcDocument
 from vnfm.model import VnfEvent, VnfRecord
 
 
@@ -26,7 +27,8 @@ class Vnfm(Protocol):
 
 
 class SdnPort(Protocol):
-    """The controller's API as the NFVO uses it; both calls return the acknowledged generation."""
+    """The controller's API as the NFVO uses it, in the controller's typed values; both calls
+    return the acknowledged generation."""
 
-    def apply_document(self, document: dict[str, Any]) -> int: ...
-    def upsert_paths(self, paths: Sequence[dict[str, Any]], remove: Sequence[str]) -> int: ...
+    def apply_document(self, document: SfcDocument) -> int: ...
+    def upsert_paths(self, paths: Sequence[ServicePath], remove: Sequence[str]) -> int: ...

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, Sequence
+from typing import Sequence
 
 import grpc
 
 from nfvo.errors import Aborted, InvalidArgument, NfvoError, Unavailable
+from sdn.api.convert import document_message, path_message
 from sdn.api.server import connect
 from sdn.api.v1 import sfc_pb2
+from sdn.document import ServicePath, SfcDocument
 
 
 class GrpcSdn:
@@ -18,12 +19,12 @@ class GrpcSdn:
         self._stub = connect(address)
         self._timeout = timeout
 
-    def apply_document(self, document: dict[str, Any]) -> int:
-        request = sfc_pb2.ApplyDocumentRequest(document=json.dumps(document), source="nfvo")
+    def apply_document(self, document: SfcDocument) -> int:
+        request = sfc_pb2.ApplyDocumentRequest(document=document_message(document))
         return self._call(self._stub.ApplyDocument, request).generation
 
-    def upsert_paths(self, paths: Sequence[dict[str, Any]], remove: Sequence[str]) -> int:
-        request = sfc_pb2.UpsertPathsRequest(paths_json=json.dumps(list(paths)), remove=list(remove))
+    def upsert_paths(self, paths: Sequence[ServicePath], remove: Sequence[str]) -> int:
+        request = sfc_pb2.UpsertPathsRequest(paths=[path_message(p) for p in paths], remove=list(remove))
         return self._call(self._stub.UpsertPaths, request).generation
 
     def _call(self, method, request):

@@ -22,7 +22,8 @@ from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, NsRecord, Status, VnffgRecord, VnffgSpec
 from nfvo.protocols import SdnPort, Vnfm
 from nfvo.store import Store
-from nfvo.vnffg.spec import check_name, match_items, parse_chain, parse_match, spec_from_paths, spec_from_vnffgd
+from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
+                             spec_from_vnffgd)
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from vnfm.model import VnfEvent, VnfRecord
 
@@ -220,7 +221,13 @@ class NfvoService:
                           wait: bool = True) -> VnffgRecord:
         check_name(name, "name")
         items = parse_match(match) if isinstance(match, str) else match_items(match)
-        return self.vnffgs.add_classifier(chain, ClassifierSpec(name, items), path, wait=wait)
+        return self.vnffgs.add_classifier(chain, classifier_spec(name, items), path, wait=wait)
+
+    def update_classifier(self, name: str, match: str, *, wait: bool = True) -> VnffgRecord:
+        """A new match for classifier ``name``; errors name it ``classifiers[VNFFG/PATH/NAME]``."""
+        record, path, _ = self.vnffgs.classifier(name)
+        field = f"classifiers[{record.name}/{path.name}/{name}].match"
+        return self.vnffgs.change_classifier(name, classifier_spec(name, parse_match(match, field), field), wait=wait)
 
     # ----------------------------------------------------------------- NSs
     def list_ns(self) -> list[NsRecord]:

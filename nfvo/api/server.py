@@ -140,11 +140,7 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
                               r.name)
 
     def UpdateClassifier(self, r, context):
-        from nfvo.model import ClassifierSpec
-        from nfvo.vnffg.spec import parse_match
-
-        return _classifier_of(self.s.vnffgs.change_classifier(r.name, ClassifierSpec(r.name, parse_match(r.match)),
-                                                              wait=not r.no_wait), r.name)
+        return _classifier_of(self.s.update_classifier(r.name, r.match, wait=not r.no_wait), r.name)
 
     def ListClassifiers(self, r, context):
         return pb.ClassifierList(classifiers=[convert.classifier(*t) for t in self.s.vnffgs.classifiers()])

@@ -1,8 +1,9 @@
 """VNFFG + VNF records → the controller's desired-state entries (pure).
 
-Naming in the controller's document: path ``VNFFG/PATH`` (reverse ``VNFFG/PATH/reverse``),
-classifier ``VNFFG/PATH/CLASSIFIER``, service function ``VNF:CP`` (a load-balanced hop
-``VNF1:CP+VNF3:CP``). A hop's instances are the CP on every VDU instance of every VNF it names,
+The result is the controller's own typed values (``sdn.document``). Naming in its document:
+path ``VNFFG/PATH`` (reverse ``VNFFG/PATH/reverse``), classifier ``VNFFG/PATH/CLASSIFIER``,
+service function ``VNF:CP`` (a load-balanced hop ``VNF1:CP+VNF3:CP``) -- names only: what a
+hop is made of stays structured in ``SfDef.members``. A hop's instances are the CP on every VDU instance of every VNF it names,
 so a scaled VNF or an abstract hop over several VNFs becomes one load-balanced hop
 (the controller hashes connections symmetrically over its instances).
 
@@ -20,19 +21,13 @@ named ``VNF:IN>OUT``. A symmetric path's reverse passes the VNF backwards throug
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
-from nfvo.vnffg.spec import LOCATION_FIELDS
 from nfvo.vnffg.spi import reverse_key
+from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, VnfRecord
-
-SWAPS = (("ip_src_prefix", "ip_dst_prefix"), ("source_ip_prefix", "destination_ip_prefix"), ("ip_src", "ip_dst"), ("nw_src", "nw_dst"),
-         ("ipv4_src", "ipv4_dst"), ("ipv6_src", "ipv6_dst"), ("eth_src", "eth_dst"), ("dl_src", "dl_dst"),
-         ("source_port_range", "destination_port_range"), ("tp_src", "tp_dst"), ("tcp_src", "tcp_dst"),
-         ("udp_src", "udp_dst"), ("sctp_src", "sctp_dst"), ("network_src_port_id", "network_dst_port_id"))
-_SWAP = {**{a: b for a, b in SWAPS}, **{b: a for a, b in SWAPS}, "tcp_dest": "tcp_src", "udp_dest": "udp_src"}
 
 
 @dataclass(frozen=True)
@@ -46,46 +41,57 @@ class Inventory:
 
 
 @dataclass(frozen=True)
+class SfMember:
+    """One VNF's part of a hop: the CP traffic enters by and, NSH-unaware, the one it leaves by."""
+
+    vnf: str
+    cp: str
+    egress_cp: str = ""  # NSH-unaware only
+
+    @property
+    def label(self) -> str:
+        return f"{self.vnf}:{self.cp}>{self.egress_cp}" if self.egress_cp else f"{self.vnf}:{self.cp}"
+
+
+@dataclass(frozen=True)
 class SfDef:
-    name: str
-    instances: tuple[tuple[str, str], ...]  # (switch, port)
-    egress: tuple[str, ...] = ()  # NSH-unaware: per instance, the port traffic comes back on
+    """A hop as the controller's service function, with what it is made of."""
+
+    members: tuple[SfMember, ...]
+    instances: tuple[SfInstance, ...]
     nsh_aware: bool = True
+
+    @property
+    def name(self) -> str:
+        return "+".join(m.label for m in self.members)
+
+    @property
+    def vnfs(self) -> frozenset[str]:
+        return frozenset(m.vnf for m in self.members)
 
     def reversed(self) -> SfDef:
         """The twin a symmetric path's reverse passes: ingress and egress swapped."""
         if self.nsh_aware:
             return self
-        name = "+".join(f"{vnf}:{cps.partition('>')[2]}>{cps.partition('>')[0]}"
-                        for vnf, _, cps in (part.partition(":") for part in self.name.split("+")))
-        return SfDef(name, tuple((s, e) for (s, _), e in zip(self.instances, self.egress)),
-                     tuple(p for _, p in self.instances), False)
+        return SfDef(tuple(SfMember(m.vnf, m.egress_cp, m.cp) for m in self.members),
+                     tuple(SfInstance(i.switch, i.egress, "" if i.egress == i.port else i.port)
+                           for i in self.instances), False)
 
-    def document_entry(self) -> dict[str, Any]:
-        instances = [{"switch": s, "port": p} for s, p in self.instances]
-        if self.nsh_aware:
-            return {"name": self.name, "instances": instances}
-        for inst, egress in zip(instances, self.egress):
-            inst["egress_port"] = egress
-        return {"name": self.name, "nsh_aware": False, "instances": instances}
+    def function(self) -> ServiceFunction:
+        return ServiceFunction(self.name, self.instances, self.nsh_aware)
 
 
 @dataclass(frozen=True)
 class RenderedChain:
     vnffg: str
     functions: tuple[SfDef, ...]
-    paths: tuple[dict[str, Any], ...]  # service_function_paths entries
+    paths: tuple[ServicePath, ...]
     switches: frozenset[str] = field(default=frozenset())
     vnfs: frozenset[str] = field(default=frozenset())  # every VNF it passes through
 
     @property
     def path_names(self) -> tuple[str, ...]:
-        return tuple(p["name"] for p in self.paths)
-
-
-def swap_match(match: Mapping[str, Any]) -> dict[str, Any]:
-    """The reverse direction's match: every src field becomes dst and back."""
-    return {_SWAP.get(k, k): v for k, v in match.items()}
+        return tuple(p.name for p in self.paths)
 
 
 def type_matches(vnf_type: str | None, wanted: str) -> bool:
@@ -149,29 +155,27 @@ def unaware_cps(vnf: VnfRecord, hop: HopSpec, where: str) -> tuple[str, str]:
 
 
 def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
-    parts: list[str] = []
-    instances: list[tuple[str, str]] = []
-    egress: list[str] = []
+    members: list[SfMember] = []
+    instances: list[SfInstance] = []
     for vnf in hop_vnfs(hop, inv, where):
         if hop.sfc_encap:
             cps = hop_cps(vnf, hop.cp, where)
-            parts.append(f"{vnf.name}:{cps[0].name}")
-            instances.extend((c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
+            members.append(SfMember(vnf.name, cps[0].name))
+            instances.extend(SfInstance(c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
             continue
         cp_in, cp_out = unaware_cps(vnf, hop, where)
-        parts.append(f"{vnf.name}:{cp_in}>{cp_out}")
+        members.append(SfMember(vnf.name, cp_in, cp_out))
         outs = {c.instance: c for c in hop_cps(vnf, cp_out, where)}
         for c in sorted(hop_cps(vnf, cp_in, where), key=lambda c: c.instance):
             out = outs.get(c.instance)
             if out is None or out.bridge != c.bridge:
                 raise FailedPrecondition(f"{vnf.name}:{cp_out} of VDU instance {c.instance} is not on "
                                          f"switch {c.bridge}", where)
-            instances.append((c.bridge, c.ovs_port))
-            egress.append(out.ovs_port)
-    switches = {s for s, _ in instances}
+            instances.append(SfInstance(c.bridge, c.ovs_port, "" if out.ovs_port == c.ovs_port else out.ovs_port))
+    switches = {i.switch for i in instances}
     if len(switches) > 1:
         raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)
-    return SfDef("+".join(parts), tuple(instances), tuple(egress), hop.sfc_encap)
+    return SfDef(tuple(members), tuple(instances), hop.sfc_encap)
 
 
 def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
@@ -189,58 +193,57 @@ def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
 
 
 def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, switch: str,
-                reverse: bool, where: str) -> dict[str, Any]:
-    match = clf.match_dict()
-    if reverse:
-        match = swap_match(match)
-    ref = match.get("network_src_port_id") or (inv.egress_port if reverse else inv.ingress_port)
+                reverse: bool, where: str) -> Classifier:
+    """A symmetric path's reverse classifier swaps every src/dst field and enters at
+    ``egress`` (network_dst_port_id), else the VIM's egress port."""
+    ref = (clf.egress or inv.egress_port) if reverse else (clf.ingress or inv.ingress_port)
     if not ref:
         side = "network_dst_port_id or the VIM's egress port" if reverse else \
             "network_src_port_id or the VIM's ingress port"
         raise FailedPrecondition(f"the classifier needs to know where traffic enters: set {side}", where)
-    in_port = resolve_port(str(ref), inv, switch, f"{where}.in_port")
+    in_port = resolve_port(ref, inv, switch, f"{where}.in_port")
     name = f"{vnffg}/{path}/{clf.name}" + ("/reverse" if reverse else "")
-    return {"name": name, "switch": switch, "in_port": in_port,
-            "match": {k: v for k, v in match.items() if k not in LOCATION_FIELDS}}
+    return Classifier(name, in_port, clf.parsed.reversed() if reverse else clf.parsed, switch)
 
 
 def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory
-                ) -> tuple[list[SfDef], list[dict[str, Any]]]:
+                ) -> tuple[list[SfDef], list[ServicePath]]:
     where = f"vnffg[{vnffg}].{path.name}"
     functions = [render_hop(h, inv, f"{where}.hops[{i}]") for i, h in enumerate(path.hops)]
-    switches = {inst[0] for f in functions for inst in f.instances}
+    switches = {inst.switch for f in functions for inst in f.instances}
     if len(switches) > 1:
         raise FailedPrecondition(f"hops span several switches ({', '.join(sorted(switches))}); "
                                  "inter-SFF links are not supported yet", f"{where}.hops")
     (switch,) = switches
     if switch not in inv.switches:
         raise FailedPrecondition(f"bridge {switch} belongs to no registered VIM", f"{where}.hops")
-    hops = [f.name for f in functions]
-    entries = [{"name": f"{vnffg}/{path.name}", "spi": spis[path.name], "hops": hops,
-                "classifiers": [_classifier(vnffg, path.name, c, inv, switch, False, f"{where}.classifiers[{c.name}]")
-                                for c in path.classifiers]}]
+
+    def classifiers(reverse: bool) -> tuple[Classifier, ...]:
+        return tuple(_classifier(vnffg, path.name, c, inv, switch, reverse, f"{where}.classifiers[{c.name}]")
+                     for c in path.classifiers)
+
+    paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions),
+                         classifiers(False))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]
         functions += [f for f in twins if not f.nsh_aware]
-        entries.append({"name": f"{vnffg}/{path.name}/reverse", "spi": spis[reverse_key(path.name)],
-                        "hops": [f.name for f in twins],
-                        "classifiers": [_classifier(vnffg, path.name, c, inv, switch, True,
-                                                    f"{where}.classifiers[{c.name}]") for c in path.classifiers]})
-    return functions, entries
+        paths.append(ServicePath(f"{vnffg}/{path.name}/reverse", spis[reverse_key(path.name)],
+                                 tuple(f.name for f in twins), classifiers(True)))
+    return functions, paths
 
 
 def render_vnffg(name: str, spec: VnffgSpec, spis: Mapping[str, int], inv: Inventory) -> RenderedChain:
     """Raises NotFound / InvalidArgument / FailedPrecondition naming the element."""
     functions: dict[str, SfDef] = {}
-    paths: list[dict[str, Any]] = []
+    paths: list[ServicePath] = []
     for path in spec.paths:
-        fns, entries = render_path(name, path, spis, inv)
+        fns, rendered = render_path(name, path, spis, inv)
         for fn in fns:
             functions[fn.name] = fn
-        paths.extend(entries)
-    vnfs = frozenset(part.split(":")[0] for fn in functions for part in fn.split("+"))
+        paths.extend(rendered)
     return RenderedChain(name, tuple(functions.values()), tuple(paths),
-                         frozenset(s for fn in functions.values() for s, _ in fn.instances), vnfs)
+                         frozenset(i.switch for fn in functions.values() for i in fn.instances),
+                         frozenset(v for fn in functions.values() for v in fn.vnfs))
 
 
 def spi_wants(spec: VnffgSpec) -> list[tuple[str, int | None]]:
@@ -262,23 +265,21 @@ def merge_functions(chains: Iterable[RenderedChain]) -> dict[str, SfDef]:
             if fn.name in out:
                 continue
             for inst in fn.instances:
-                other = port_owner.get(inst)
+                other = port_owner.get((inst.switch, inst.port))
                 if other is not None:
-                    raise FailedPrecondition(f"port {inst[1]} is already hop {other} of another chain; one "
+                    raise FailedPrecondition(f"port {inst.port} is already hop {other} of another chain; one "
                                              f"CP cannot be in two different load-balanced hops",
                                              f"vnffg[{chain.vnffg}]")
-                port_owner[inst] = fn.name
+                port_owner[(inst.switch, inst.port)] = fn.name
             out[fn.name] = fn
     return out
 
 
-def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain]) -> dict[str, Any]:
-    """The controller's whole desired state for ``chains``."""
+def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain]) -> SfcDocument:
+    """The controller's whole desired state for ``chains`` (unchecked: ``check_document``)."""
     chains = list(chains)
     functions = merge_functions(chains)
-    used = {s for fn in functions.values() for s, _ in fn.instances}
-    return {
-        "switches": [{"name": s, "dpid": switches[s]} for s in sorted(used)],
-        "service_functions": [fn.document_entry() for fn in functions.values()],
-        "service_function_paths": [p for chain in chains for p in chain.paths],
-    }
+    used = {i.switch for fn in functions.values() for i in fn.instances}
+    return SfcDocument(tuple(Switch(s, switches[s]) for s in sorted(used)),
+                       tuple(fn.function() for fn in functions.values()),
+                       tuple(p for chain in chains for p in chain.paths))

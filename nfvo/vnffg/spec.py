@@ -14,6 +14,9 @@ from descriptors import AclMatch, ForwardingPath, Vnffgd
 from descriptors.inputs import InputRef
 from nfvo.errors import InvalidArgument
 from nfvo.model import ClassifierSpec, HopSpec, MatchItems, PathSpec, VnffgSpec
+from sdn.document import MAX_HOPS
+from sdn.match import ClassifierMatch, MatchError, compile_match
+from sdn.match import parse_match as parse_match_fields
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 MAX_MATCH_FIELDS = 34
@@ -35,8 +38,8 @@ def parse_chain(text: str, *, abstract: bool = False, field: str = "chain") -> t
     items = [t.strip() for t in (text or "").split(",")]
     if not text or not text.strip() or any(not t for t in items):
         raise InvalidArgument(f"expected a comma-separated list of VNF names, got {text!r}", field)
-    if len(items) > 254:
-        raise InvalidArgument(f"{len(items)} hops exceed the 254 an NSH service index can count", field)
+    if len(items) > MAX_HOPS:
+        raise InvalidArgument(f"{len(items)} hops exceed the {MAX_HOPS} an NSH service index can count", field)
     hops = []
     for i, item in enumerate(items):
         target, _, cp = item.partition(":")
@@ -55,8 +58,8 @@ def parse_chain(text: str, *, abstract: bool = False, field: str = "chain") -> t
 def parse_match(text: str, field: str = "match") -> MatchItems:
     """``tcp_dest=80,ip_proto=6`` → ordered (field, value) pairs; numbers become ints.
 
-    Field names and values are checked against the controller's match compiler when the chain
-    renders (it knows Tacker ACL names and OpenFlow spellings alike); here only the shape.
+    Only the shape: ``classifier_spec`` parses the fields (Tacker ACL names and OpenFlow
+    spellings alike) into the typed match.
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidArgument("expected FIELD=VALUE[,FIELD=VALUE...], got an empty match", field)
@@ -90,12 +93,55 @@ def match_items(raw: Mapping[str, Any], field: str = "match") -> MatchItems:
     return tuple(out)
 
 
-def acl_items(match: AclMatch, field: str) -> MatchItems:
-    """A VNFFGD classifier (normalised AclMatch) in the same plain form as ``--match``."""
-    out = []
-    for key, value in match.as_dict().items():
+def classifier_spec(name: str, written: MatchItems, field: str = "match") -> ClassifierSpec:
+    """The classifier as the operator wrote it → typed, once; errors name ``field.FIELD``."""
+    match = dict(written)
+    ingress, egress = (str(match.get(key, "")) for key in ("network_src_port_id", "network_dst_port_id"))
+    try:
+        parsed = parse_match_fields({k: v for k, v in match.items() if k not in LOCATION_FIELDS})
+    except MatchError as exc:
+        raise InvalidArgument(exc.message, f"{field}.{exc.field}") from None
+    return ClassifierSpec(name, written, parsed, ingress, egress)
+
+
+# Tacker's aclType fields that OpenFlow 1.3 classifiers here can match, and the typed field each fills.
+ACL_TO_MATCH = {"eth_type": "eth_type", "eth_src": "eth_src", "eth_dst": "eth_dst", "vlan_id": "vlan_vid",
+                "vlan_pcp": "vlan_pcp", "ip_dscp": "ip_dscp", "ip_ecn": "ip_ecn", "ip_src_prefix": "ip_src",
+                "ip_dst_prefix": "ip_dst", "ipv6_src": "ip_src", "ipv6_dst": "ip_dst", "ip_proto": "ip_proto",
+                "source_port_range": "src_port", "destination_port_range": "dst_port",
+                "icmpv4_type": "icmpv4_type", "icmpv4_code": "icmpv4_code", "ipv6_flabel": "ipv6_flabel",
+                "icmpv6_type": "icmpv6_type", "icmpv6_code": "icmpv6_code"}
+
+
+def acl_classifier(name: str, acl: AclMatch, field: str) -> ClassifierSpec:
+    """A VNFFGD classifier: its checked ACL values become the typed match as they are (no
+    strings in between); ``match`` keeps them in the plain form ``--match`` shows."""
+    values: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    for key, value in acl.as_dict().items():
         if isinstance(value, InputRef):
             raise InvalidArgument(f"input {value.name!r} has no value: pass it with --param-file", f"{field}.{key}")
+        if key in LOCATION_FIELDS:
+            continue
+        target = ACL_TO_MATCH.get(key)
+        if target is None:
+            raise InvalidArgument("not supported by OpenFlow classifiers here", f"{field}.{key}")
+        if target in values:
+            raise InvalidArgument(f"given twice (also as {where[target]})", f"{field}.{key}")
+        values[target], where[target] = value, key
+    try:
+        parsed = ClassifierMatch(**values)
+        compile_match(parsed)  # cross-field checks (ports need TCP, UDP or SCTP...)
+    except MatchError as exc:
+        raise InvalidArgument(exc.message, f"{field}.{where.get(exc.field, exc.field)}") from None
+    ports = acl.network_src_port_id, acl.network_dst_port_id
+    return ClassifierSpec(name, acl_items(acl), parsed, *(str(p) if p is not None else "" for p in ports))
+
+
+def acl_items(match: AclMatch) -> MatchItems:
+    """A checked ACL in the plain form ``--match`` shows (ranges as ``N-M``, prefixes as text)."""
+    out = []
+    for key, value in match.as_dict().items():
         if isinstance(value, tuple):
             value = str(value[0]) if value[0] == value[1] else f"{value[0]}-{value[1]}"
         elif isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv6Address)):
@@ -131,7 +177,7 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
                 hops[-1] = HopSpec((vnf,), last.cp, "", encap, egress or last.egress_cp)
                 continue
             hops.append(HopSpec((vnf,), hop.capability, "", hop.sfc_encap))
-        classifiers = tuple(ClassifierSpec(c.name, acl_items(c.match, f"{where}.classifiers[{c.name}]"))
+        classifiers = tuple(acl_classifier(c.name, c.match, f"{where}.classifiers[{c.name}]")
                             for c in fp.classifiers)
         paths.append(PathSpec(fp.name, tuple(hops), classifiers, fp.symmetrical,
                               fp.path_id if isinstance(fp.path_id, int) else None))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from nfvo.model import ClassifierSpec, PathSpec, VnffgSpec
-from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants, swap_match
-from nfvo.vnffg.spec import parse_chain, parse_match
+from nfvo.model import PathSpec, VnffgSpec
+from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants
+from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
 from nfvo.vnffg.spi import allocate_spis
-from sdn.document import parse_document
+from sdn.document import Classifier, SfInstance, check_document
+from sdn.match import parse_match as typed_match
 from vnfm.model import CpRecord, VduRecord, VnfRecord
 
 
@@ -29,38 +30,39 @@ INV = Inventory({v.name: v for v in (vnf("client"), vnf("server"), vnf("fw", ins
 
 
 def spec(chain: str, *, abstract: bool = False, symmetrical: bool = False, match: str = "") -> VnffgSpec:
-    classifiers = (ClassifierSpec("web", parse_match(match)),) if match else ()
+    classifiers = (classifier_spec("web", parse_match(match)),) if match else ()
     return VnffgSpec((PathSpec("p", parse_chain(chain, abstract=abstract), classifiers, symmetrical),))
 
 
 def test_chain_uses_first_data_cp_unless_named():
     out = render_vnffg("g", spec("fw,ids:CP3"), {"p": 5}, INV)
     (path,) = out.paths
-    assert path["hops"] == ["fw:CP2", "ids:CP3"] and path["spi"] == 5
-    assert dict((f.name, f.instances) for f in out.functions)["fw:CP2"] == (("br", "fw0d"), ("br", "fw1d"))
+    assert path.hops == ("fw:CP2", "ids:CP3") and path.spi == 5
+    assert dict((f.name, f.instances) for f in out.functions)["fw:CP2"] == (SfInstance("br", "fw0d"),
+                                                                             SfInstance("br", "fw1d"))
 
 
 def test_symmetric_path_reverses_hops_swaps_match_and_enters_at_the_server():
     out = render_vnffg("g", spec("fw,ids", symmetrical=True, match="tcp_dest=80,nw_src=10.0.0.1"),
                        {"p": 5, "p~reverse": 6}, INV)
     fwd, rev = out.paths
-    assert rev["name"] == "g/p/reverse" and rev["spi"] == 6 and rev["hops"] == fwd["hops"][::-1]
-    assert fwd["classifiers"][0] == {"name": "g/p/web", "switch": "br", "in_port": "client0d",
-                                     "match": {"tcp_dest": 80, "nw_src": "10.0.0.1"}}
-    assert rev["classifiers"][0]["in_port"] == "server0d"
-    assert rev["classifiers"][0]["match"] == {"tcp_src": 80, "nw_dst": "10.0.0.1"}
-    parse_document(build_document(INV.switches, [out]))  # the controller accepts it
+    assert rev.name == "g/p/reverse" and rev.spi == 6 and rev.hops == fwd.hops[::-1]
+    assert fwd.classifiers[0] == Classifier("g/p/web", "client0d", typed_match({"tcp_dest": 80, "nw_src": "10.0.0.1"}),
+                                            "br")
+    assert rev.classifiers[0].in_port == "server0d"
+    assert rev.classifiers[0].match == typed_match({"tcp_src": 80, "nw_dst": "10.0.0.1"})
+    check_document(build_document(INV.switches, [out]))  # the controller accepts it
 
 
 def test_network_src_port_id_picks_the_in_port_and_never_reaches_the_match():
     out = render_vnffg("g", spec("fw", match="network_src_port_id=ids:CP3,udp_dst=53"), {"p": 1}, INV)
-    assert out.paths[0]["classifiers"][0]["in_port"] == "ids0o"
-    assert out.paths[0]["classifiers"][0]["match"] == {"udp_dst": 53}
+    assert out.paths[0].classifiers[0].in_port == "ids0o"
+    assert out.paths[0].classifiers[0].match == typed_match({"udp_dst": 53})
 
 
 def test_abstract_hop_load_balances_every_active_vnf_of_the_type():
     out = render_vnffg("g", spec("firewall,ids", abstract=True), {"p": 1}, INV)
-    assert out.paths[0]["hops"] == ["fw:CP2", "ids:CP2+ids2:CP2"]
+    assert out.paths[0].hops == ("fw:CP2", "ids:CP2+ids2:CP2")
     assert out.vnfs == {"fw", "ids", "ids2"}
 
 
@@ -95,8 +97,8 @@ def test_bad_matches(text):
 
 
 def test_swap_is_an_involution_on_paired_fields():
-    match = {"ip_src_prefix": "10.0.0.0/24", "destination_port_range": "80-90", "ip_proto": 6}
-    assert swap_match(swap_match(match)) == match
+    match = typed_match({"ip_src_prefix": "10.0.0.0/24", "destination_port_range": "80-90", "ip_proto": 6})
+    assert match.reversed() != match and match.reversed().reversed() == match
 
 
 def test_spi_allocation_is_stable_and_honours_requests():

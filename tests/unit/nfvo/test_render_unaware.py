@@ -7,10 +7,10 @@ import pytest
 
 from descriptors.vnffgd import ForwardingPath, PathHop
 from nfvo.errors import InvalidArgument
-from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.model import HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.render import build_document, render_vnffg
-from nfvo.vnffg.spec import parse_match, spec_from_paths
-from sdn.document import parse_document
+from nfvo.vnffg.spec import classifier_spec, parse_match, spec_from_paths
+from sdn.document import ServiceFunction, SfInstance, check_document
 from sdn.openflow import OFPP_NORMAL
 from sdn.render import compute_switch_states
 from tests.unit.nfvo.test_render import INV
@@ -19,27 +19,26 @@ from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
 
 def unaware_spec(cp: str = "", egress_cp: str = "", *, symmetrical: bool = False) -> VnffgSpec:
     hops = (HopSpec(("ids",)), HopSpec(("fw",), cp, "", False, egress_cp))
-    return VnffgSpec((PathSpec("p", hops, (ClassifierSpec("web", parse_match("tcp_dest=80")),), symmetrical),))
+    return VnffgSpec((PathSpec("p", hops, (classifier_spec("web", parse_match("tcp_dest=80")),), symmetrical),))
 
 
 def test_unaware_hop_renders_ingress_and_next_data_cp_as_egress():
     out = render_vnffg("g", unaware_spec(), {"p": 5}, INV)
-    assert out.paths[0]["hops"] == ["ids:CP2", "fw:CP2>CP3"]
+    assert out.paths[0].hops == ("ids:CP2", "fw:CP2>CP3")
     doc = build_document(INV.switches, [out])
-    fw = next(f for f in doc["service_functions"] if f["name"] == "fw:CP2>CP3")
-    assert fw == {"name": "fw:CP2>CP3", "nsh_aware": False, "instances": [
-        {"switch": "br", "port": "fw0d", "egress_port": "fw0o"},
-        {"switch": "br", "port": "fw1d", "egress_port": "fw1o"}]}
-    assert not parse_document(doc).function("fw:CP2>CP3").nsh_aware
+    fw = doc.function("fw:CP2>CP3")
+    assert fw == ServiceFunction("fw:CP2>CP3", (SfInstance("br", "fw0d", "fw0o"), SfInstance("br", "fw1d", "fw1o")),
+                                 nsh_aware=False)
+    assert not check_document(doc).function("fw:CP2>CP3").nsh_aware
 
 
 def test_symmetric_path_passes_the_unaware_vnf_backwards_and_walks_both_ways():
     out = render_vnffg("g", unaware_spec(symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
     fwd, rev = out.paths
-    assert rev["hops"] == ["fw:CP3>CP2", "ids:CP2"]
+    assert rev.hops == ("fw:CP3>CP2", "ids:CP2")
     twin = next(f for f in out.functions if f.name == "fw:CP3>CP2")
-    assert twin.instances == (("br", "fw0o"), ("br", "fw1o")) and twin.egress == ("fw0d", "fw1d")
-    doc = parse_document(build_document(INV.switches, [out]))  # twins may share ports
+    assert twin.instances == (SfInstance("br", "fw0o", "fw0d"), SfInstance("br", "fw1o", "fw1d"))
+    doc = check_document(build_document(INV.switches, [out]))  # twins may share ports
     names = ["client0d", "server0d", "ids0d", "fw0d", "fw0o", "fw1d", "fw1o"]
     ports = {n: i + 1 for i, n in enumerate(names)}
     switch = FakeSwitch(compute_switch_states(doc, {7: ports})[7])
@@ -60,8 +59,8 @@ def test_symmetric_path_passes_the_unaware_vnf_backwards_and_walks_both_ways():
 
 def test_one_armed_unaware_vnf_reuses_its_only_cp_both_ways():
     out = render_vnffg("g", unaware_spec("CP3", symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
-    assert out.paths[0]["hops"][1] == out.paths[1]["hops"][0] == "fw:CP3>CP3"
-    parse_document(build_document(INV.switches, [out]))
+    assert out.paths[0].hops[1] == out.paths[1].hops[0] == "fw:CP3>CP3"
+    check_document(build_document(INV.switches, [out]))
 
 
 def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
@@ -70,7 +69,7 @@ def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
     spec = spec_from_paths([fp], {"VNFD-ids": "ids", "VNFD-fw": "fw"}, "g")
     assert spec.paths[0].hops[1] == HopSpec(("fw",), "CP3", "", False, "CP2")
     out = render_vnffg("g", spec, {"fp": 3}, INV)
-    assert out.paths[0]["hops"] == ["ids:CP2", "fw:CP3>CP2"]
+    assert out.paths[0].hops == ("ids:CP2", "fw:CP3>CP2")
     aware = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
         PathHop("VNFD-fw", "CP2"), PathHop("VNFD-fw", "CP3")))
     assert spec_from_paths([aware], {"VNFD-fw": "fw"}, "g").paths[0].hops == (HopSpec(("fw",), "CP2"),)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from nfvo.errors import AlreadyExists
-from nfvo.model import ClassifierSpec, VnffgRecord
-from nfvo.vnffg.spec import parse_match
+from nfvo.model import VnffgRecord
+from nfvo.vnffg.spec import classifier_spec, parse_match
 from nfvo.vnffg.manager import KIND, VnffgIndex
 from tests.unit.nfvo.conftest import make_stack, onboard_demo
 
@@ -42,7 +42,7 @@ def test_index_follows_every_change_and_a_restart(stack, tmp_path):
     assert_coherent(nfvo)
     with pytest.raises(AlreadyExists, match="classifier 'web'"):
         nfvo.create_classifier("web", "b", "tcp_dst=81")
-    nfvo.vnffgs.change_classifier("web", ClassifierSpec("web", parse_match("tcp_dst=8080")))
+    nfvo.vnffgs.change_classifier("web", classifier_spec("web", parse_match("tcp_dst=8080")))
     assert nfvo.vnffgs.classifier("web")[2].match == (("tcp_dst", 8080),)
     nfvo.update_vnffg("a", chain="cnt1,fw1")
     assert_coherent(nfvo)
