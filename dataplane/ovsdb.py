@@ -463,7 +463,7 @@ class Ovsdb:
                     break
                 if status != _Transaction.TRY_AGAIN or time.monotonic() > deadline:
                     raise OvsdbError(f"OVSDB transaction failed: {status}: {txn.get_error()}")
-                self._wait(lambda: self._idl.change_seqno != seqno, "OVSDB change")
+                self._wait(lambda seqno=seqno: self._idl.change_seqno != seqno, "OVSDB change")
             if wait_applied and status == _Transaction.SUCCESS:
                 target = txn.get_increment_new_value()
                 self._wait(lambda: (r := self._root()) is not None and r.cur_cfg >= target,

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from descriptors.common import VL, TypeIndex, as_map, freeze, node_templates, opt_str, requirement_targets
 from descriptors.errors import Collector
-from descriptors.inputs import InputDef
+from descriptors.inputs import InputDef, InputRef
 from descriptors.vnfd import VirtualLink, Vnfd
 from descriptors.vnffgd import ForwardingGraph, build_graphs, graphs_summary
 
@@ -29,7 +29,7 @@ class ConstituentVnf:
 @dataclass(frozen=True)
 class Nsd:
     name: str
-    description: str | None
+    description: str | InputRef | None
     imports: tuple[str, ...]
     inputs: tuple[InputDef, ...]
     vnfs: tuple[ConstituentVnf, ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, TypeGuard, Union
 
 import yaml
 
@@ -64,7 +64,7 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
     return SourceDoc(file, data, lines)
 
 
-def _is_path(src: Any) -> bool:
+def _is_path(src: Any) -> TypeGuard[str | os.PathLike[str]]:
     if isinstance(src, os.PathLike):
         return True
     return isinstance(src, str) and "\n" not in src and src.strip().endswith((".yaml", ".yml"))

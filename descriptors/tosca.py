@@ -169,7 +169,8 @@ def check(data: Mapping[str, Any], col: Collector,
     """Run tosca-parser over ``data``; every exception it collects becomes an issue."""
     template_cls, collector, _ = _toscaparser()
     tpl = prepare(data, extra_types)
-    topo = tpl.get("topology_template") if isinstance(tpl.get("topology_template"), dict) else {}
+    raw_topo = tpl.get("topology_template")
+    topo: Mapping[str, Any] = raw_topo if isinstance(raw_topo, dict) else {}
     with _LOCK:
         template_cls.excused = _excused_cps(topo)
         try:
@@ -185,7 +186,8 @@ def check(data: Mapping[str, Any], col: Collector,
         if message in seen:
             continue
         seen.add(message)
-        nodes = topo.get("node_templates") if isinstance(topo.get("node_templates"), dict) else {}
+        raw_nodes = topo.get("node_templates")
+        nodes: Mapping[str, Any] = raw_nodes if isinstance(raw_nodes, dict) else {}
         node_m = _NODE_RE.search(message)
         node = node_m.group(1) if node_m and node_m.group(1) in nodes else None
         field = next((m.group(1) for r in _FIELD_RES if (m := r.search(message))), None)

@@ -24,8 +24,8 @@ class ComputeProperties:
     """The ``nfv_compute`` capability (used instead of a named flavor)."""
 
     num_cpus: int | InputRef | None
-    mem_size: str | None
-    disk_size: str | None = None
+    mem_size: str | InputRef | None
+    disk_size: str | InputRef | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +105,10 @@ class ScalingPolicy:
 @dataclass(frozen=True)
 class AlarmTrigger:
     name: str
-    metric: str | None
+    metric: str | InputRef | None
     event_type: Mapping[str, Any]
     condition: Mapping[str, Any]
-    metadata: str | None
+    metadata: str | InputRef | None
     actions: tuple[str, ...]
 
 
@@ -140,7 +140,7 @@ class VnfType:
 @dataclass(frozen=True)
 class Vnfd:
     name: str
-    description: str | None
+    description: str | InputRef | None
     metadata: Mapping[str, Any]
     inputs: tuple[InputDef, ...]
     vdus: tuple[Vdu, ...]
@@ -285,7 +285,7 @@ def _policies(topo: Mapping[str, Any], col: Collector, types: TypeIndex, vdus: s
             ints = {k: opt_int(props.get(k), col, name, k, (*path, "properties", k))
                     for k in ("increment", "min_instances", "max_instances", "default_instances", "cooldown")}
             lo, hi, default = ints["min_instances"], ints["max_instances"], ints["default_instances"]
-            if all(isinstance(v, int) for v in (lo, hi, default)) and not lo <= default <= hi:
+            if isinstance(lo, int) and isinstance(hi, int) and isinstance(default, int) and not lo <= default <= hi:
                 col.add(name, "default_instances", f"must lie within min_instances..max_instances "
                         f"({lo}..{hi}), got {default}", (*path, "properties"))
             scaling.append(ScalingPolicy(name, targets, ints["increment"], lo, hi, default,

@@ -45,7 +45,7 @@ class ForwardingPath:
     correlation: str
     classifiers: tuple[Classifier, ...]
     hops: tuple[PathHop, ...]
-    description: str | None = None
+    description: str | InputRef | None = None
 
     @property
     def forwarders(self) -> tuple[str, ...]:
@@ -62,10 +62,10 @@ class ForwardingGraph:
     """A ``tosca.groups.nfv.VNFFG`` group and its member paths, in member order."""
 
     name: str
-    description: str | None
-    vendor: str | None
+    description: str | InputRef | None
+    vendor: str | InputRef | None
     version: str | None
-    number_of_endpoints: int | None
+    number_of_endpoints: int | InputRef | None
     dependent_virtual_links: tuple[str, ...]
     connection_points: tuple[str, ...]
     constituent_vnfs: tuple[str, ...]
@@ -75,7 +75,7 @@ class ForwardingGraph:
 @dataclass(frozen=True)
 class Vnffgd:
     name: str
-    description: str | None
+    description: str | InputRef | None
     inputs: tuple[InputDef, ...]
     graphs: tuple[ForwardingGraph, ...]
     unresolved_inputs: frozenset[str] = frozenset()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdn.openflow import Flow, Group, Output, Resubmit
+from sdn.openflow import Action, Flow, Group, Output, Resubmit, SwitchState
 
 INGRESS, CLASSIFY, NEXT_HOP, EGRESS = 0, 10, 20, 30
 
@@ -19,11 +19,19 @@ class Table:
     table_id: int
     name: str
     purpose: str
-    goto: frozenset[int]
-    match_fields: frozenset[str] | None  # None: any field
+    goto: frozenset[int]  # tables a flow here may continue in (goto_table or resubmit)
+    match_fields: frozenset[str]  # the only fields a flow here may match on
 
 
 NSH_FIELDS = frozenset({"eth_type", "nsh_mdtype", "nsh_spi", "nsh_si", "nsh_c1", "nsh_c2", "nsh_c3", "nsh_c4"})
+# what sdn.match.compile_match can emit for a classifier (its canonical os-ken names), plus the port it
+# is bound to: classify never matches on anything a classifier cannot say (NSH fields, registers, ...)
+CLASSIFIER_FIELDS = frozenset({
+    "eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp",
+    "ipv4_src", "ipv4_dst", "ipv6_src", "ipv6_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel",
+    "tcp_src", "tcp_dst", "udp_src", "udp_dst", "sctp_src", "sctp_dst",
+    "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code",
+})
 
 PIPELINE: dict[int, Table] = {
     t.table_id: t
@@ -32,7 +40,7 @@ PIPELINE: dict[int, Table] = {
               frozenset({CLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type"})),
         Table(CLASSIFY, "classify", "ACL match on client ports -> encap NSH (SPI, SI=255), on NSH-unaware "
               "SF egress ports -> encap again (SI after that hop), else drop; miss: NORMAL",
-              frozenset({NEXT_HOP}), None),
+              frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
         Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs); path end -> egress",
               frozenset({EGRESS}), NSH_FIELDS),
         Table(EGRESS, "egress", "decap outer Ethernet and NSH, restore the ingress port, NORMAL",
@@ -46,18 +54,44 @@ class PipelineError(ValueError):
 
 
 def check_flow(flow: Flow) -> Flow:
+    """``flow`` itself if it fits its table's declaration; PipelineError naming the breach if not."""
     table = PIPELINE.get(flow.table)
     if table is None:
         raise PipelineError(f"flow in undeclared table {flow.table}: {flow}")
     if flow.goto_table is not None and flow.goto_table not in table.goto:
         raise PipelineError(f"table {table.name} may not go to table {flow.goto_table}: {flow}")
-    if table.match_fields is not None:
-        extra = {k for k, _ in flow.match} - table.match_fields
-        if extra:
-            raise PipelineError(f"table {table.name} does not match on {sorted(extra)}: {flow}")
+    extra = {k for k, _ in flow.match} - table.match_fields
+    if extra:
+        raise PipelineError(f"table {table.name} does not match on {sorted(extra)}: {flow}")
     for action in flow.actions:
         if isinstance(action, Resubmit) and action.table not in table.goto:
             raise PipelineError(f"table {table.name} may not resubmit to {action.table}: {flow}")
         if isinstance(action, (Output, Group)) and flow.goto_table is not None:
             raise PipelineError(f"flow both outputs and continues the pipeline: {flow}")
     return flow
+
+
+def check_switch_state(state: SwitchState) -> SwitchState:
+    """``state`` itself if every flow in it (the pipeline-wide ones included) passes check_flow,
+    no two of its flows share OpenFlow's identity (table, priority, match), and every group a flow
+    or bucket names is in it; PipelineError naming the first breach if not.
+    """
+    by_key: dict[tuple, Flow] = {}
+    group_ids = {g.group_id for g in state.groups}
+    for flow in state.flows:
+        check_flow(flow)
+        other = by_key.setdefault(flow.key, flow)
+        if other is not flow:
+            raise PipelineError(f"two flows with one key (table, priority, match), a switch keeps only one: "
+                                f"{other} and {flow}")
+        _check_groups_named(flow.actions, group_ids, f"{flow}")
+    for group in state.groups:
+        for bucket in group.buckets:
+            _check_groups_named(bucket.actions, group_ids, f"group {group.group_id}")
+    return state
+
+
+def _check_groups_named(actions: tuple[Action, ...], group_ids: set[int], where: str) -> None:
+    for action in actions:
+        if isinstance(action, Group) and action.group_id not in group_ids:
+            raise PipelineError(f"{where} sends to group {action.group_id}, which the switch state lacks")

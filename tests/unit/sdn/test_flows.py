@@ -6,9 +6,9 @@ import pytest
 
 from sdn.docfile import load_document
 from sdn.document import DocumentError
-from sdn.openflow import OFPP_NORMAL, SwitchState
+from sdn.openflow import OFPP_NORMAL, Multipath, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import PIPELINE
+from sdn.pipeline import CLASSIFY, NEXT_HOP, PIPELINE, check_flow, check_switch_state
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
@@ -96,9 +96,47 @@ def test_multi_instance_hop_spreads_connections_and_keeps_both_directions_togeth
     assert reached == {4, 5}
 
 
+EVERY_FIELD_PORTS = {1: {"client": 1, "server": 2, "fw0": 3, "fw1": 4, "brA": 5, "brB": 6, "brA2": 7, "brB2": 8,
+                         "ids0": 9}}
+EVERY_FIELD_DOC = """
+switches: [{name: s1, dpid: 1}]
+service_functions:
+  - {name: fw, instances: [{switch: s1, port: fw0}, {switch: s1, port: fw1}]}
+  - name: br
+    nsh_aware: false
+    instances: [{switch: s1, port: brA, egress_port: brB}, {switch: s1, port: brA2, egress_port: brB2}]
+  - {name: ids, instances: [{switch: s1, port: ids0}]}
+service_function_paths:
+  - name: every-field
+    spi: 11
+    hops: [fw, br, ids]
+    classifiers:
+      - {name: v4-tcp, in_port: client, match: {eth_src: "02:00:00:00:00:01", eth_dst: "02:00:00:00:00:02",
+         vlan_vid: 10, vlan_pcp: 3, ip_src: 10.0.0.0/24, ip_dst: 10.0.1.1, ip_dscp: 10, ip_ecn: 1,
+         tcp_src: 1024-2047, tcp_dst: 80}}
+      - {name: v6-udp, in_port: client, match: {ipv6_src: "2001:db8::/64", ipv6_dst: "2001:db8:1::1",
+         ipv6_flabel: 5, udp_src: 53, udp_dst: 5353}}
+      - {name: sctp, in_port: client, match: {eth_type: 0x0800, sctp_src: 36412, sctp_dst: 36413}}
+      - {name: icmp4, in_port: client, match: {icmpv4_type: 8, icmpv4_code: 0}}
+      - {name: icmp6, in_port: client, match: {icmpv6_type: 128, icmpv6_code: 0}}
+      - {name: gre, in_port: server, match: {ip_proto: 47}}
+"""
+
+
 def test_every_flow_fits_the_declared_pipeline():
-    for flow in state().flows:
-        assert flow.table in PIPELINE
+    st = compute_switch_states(load_document(EVERY_FIELD_DOC), EVERY_FIELD_PORTS)[1]
+    assert check_switch_state(st) is st  # every flow, the pipeline-wide ones included
+    for flow in st.flows:
+        assert check_flow(flow) is flow
+    classify_fields = {k for f in st.flows if f.table == CLASSIFY for k, _ in f.match}
+    assert classify_fields == PIPELINE[CLASSIFY].match_fields, "the document uses every classifier field"
+    assert {f.table for f in st.flows} == set(PIPELINE), "every table holds flows"
+    assert any(f.table == CLASSIFY and f.priority == 0 for f in st.flows), "the pipeline-wide miss flows are in"
+    assert any(isinstance(a, Multipath) for f in st.flows for a in f.actions), "multi-instance hops spread"
+    reclassified = {dict(f.match)["in_port"] for f in st.flows if f.table == CLASSIFY and f.goto_table is not None}
+    assert {6, 8} <= reclassified, "what returns from both unaware instances is classified again"
+    assert {o.port for f in st.flows if f.table == NEXT_HOP for o in f.actions if isinstance(o, Output)} == {
+        3, 4, 5, 7, 9}, "every instance of every hop is reached"
 
 
 def test_missing_port_names_the_element():
