@@ -14,7 +14,6 @@ under 100 ms; at least 2,000 reads/s.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -76,14 +75,15 @@ def bench_create(address: str, sdn_address: str, chains: int, rounds: int) -> tu
         times.append(time.perf_counter() - start)
         assert reply.status == "ACTIVE"
     sdn = connect_sdn(sdn_address)
-    client_port = json.loads(sdn.GetState(sfc_pb2.GetStateRequest()).document_json)[
-        "service_function_paths"][0]["classifiers"][0]["in_port"]
+    client_port = sdn.GetState(sfc_pb2.GetStateRequest()).document.service_function_paths[0].classifiers[0].in_port
     base = []
     for r in range(rounds):
-        path = {"name": f"base{r}", "spi": 900000 + r, "hops": ["fw1:CP2", "cnt1:CP2", "fw2:CP2"],
-                "classifiers": [{"name": f"base{r}", "in_port": client_port, "match": {"tcp_dst": 40000 + r}}]}
+        path = sfc_pb2.ServicePath(name=f"base{r}", spi=900000 + r, hops=["fw1:CP2", "cnt1:CP2", "fw2:CP2"],
+                                   classifiers=[sfc_pb2.Classifier(name=f"base{r}", in_port=client_port,
+                                                                   match=sfc_pb2.Match(dst_port=sfc_pb2.PortRange(
+                                                                       low=40000 + r, high=40000 + r)))])
         start = time.perf_counter()
-        sdn.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths_json=json.dumps([path])))
+        sdn.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths=[path]))
         base.append(time.perf_counter() - start)
     return statistics.median(times) * 1000, statistics.median(base) * 1000
 
