@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd, load_vnfd, load_vnffgd
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import DescriptorRecord, VimRecord
-from nfvo.store import Store
+from nfvo.protocols import Store
 from nfvo.vnffg.spec import check_name
 
 MAX_TEMPLATE = 1 << 20  # 1 MiB of YAML is far beyond any real descriptor

@@ -20,8 +20,7 @@ from nfvo.draining import DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, NsRecord, Status, VnffgRecord, VnffgSpec
-from nfvo.protocols import SdnPort, Vnfm
-from nfvo.store import Store
+from nfvo.protocols import SdnPort, Store, Vnfm
 from nfvo.vnffg.spec import check_name, match_items, parse_chain, parse_match, spec_from_paths, spec_from_vnffgd
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from vnfm.model import VnfEvent, VnfRecord
