@@ -24,7 +24,7 @@ from descriptors import Vnfd, load_vnfd
 from vnfm import lifecycle as lc
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.images import ImageCatalog
-from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, VnfStatus as S
+from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
 from vnfm.protocols import Store, StoredVnf

@@ -15,7 +15,7 @@ from vnfm.errors import InvalidRequest, NotFound, VimError
 from vnfm.images import ImageCatalog
 from vnfm.manager import VnfManager
 from vnfm.sqlstore import VnfSqlStore
-from vnfm.model import VnfStatus as S
+from vnfm.model import Status as S
 from vnfm.vim import process
 
 from .conftest import vnfd_text

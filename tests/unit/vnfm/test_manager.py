@@ -5,7 +5,7 @@ import pytest
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError
 from vnfm.manager import VnfManager
 from vnfm.sqlstore import VnfSqlStore
-from vnfm.model import VnfStatus as S
+from vnfm.model import Status as S
 from vnfm.monitor import monitor_targets
 
 from .conftest import Clock
