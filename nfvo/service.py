@@ -21,8 +21,8 @@ from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Nfvo
 from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, NsRecord, VnffgRecord, VnffgSpec
 from nfvo.protocols import SdnPort, Store, Vnfm
-from nfvo.vnffg.spec import check_name, match_items, parse_chain, parse_match, spec_from_paths, spec_from_vnffgd
 from nfvo.vnffg.manager import VnffgManager, chain_spec
+from nfvo.vnffg.spec import check_name, match_items, parse_chain, parse_match, spec_from_paths, spec_from_vnffgd
 from vnfm.model import Status, VnfEvent, VnfRecord
 
 log = logging.getLogger(__name__)

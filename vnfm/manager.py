@@ -26,8 +26,8 @@ from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmE
 from vnfm.images import ImageCatalog
 from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
-from vnfm.spec import VduSpec, VnfSpec, compile_spec
 from vnfm.protocols import Store, StoredVnf
+from vnfm.spec import VduSpec, VnfSpec, compile_spec
 from vnfm.vim.base import PortRequest, ServerRequest, Vim
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from vnfm.codec import from_json, to_json
 from vnfm.model import Network, VnfEvent, VnfRecord
 from vnfm.protocols import StoredVnf
-from vnfm.sqlengine import open_engine
 from vnfm.spec import VnfSpec
+from vnfm.sqlengine import open_engine
 
 meta = MetaData()
 vnfs = Table("vnfm_vnfs", meta,

@@ -44,10 +44,12 @@ def details_for(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def ErrorMappingInterceptor() -> StatusInterceptor:  # noqa: N802 - the name nfvo.api.server uses
-    """The NFVO's interceptor: its table, every issue of a bad descriptor, malformed requests
-    answered INVALID_ARGUMENT."""
-    return StatusInterceptor(STATUS_OF, describe=details_for, lenient=True)
+class ErrorMappingInterceptor(StatusInterceptor):
+    """The NFVO's interceptor: ``sdn.api.status`` with the table above, every issue of a bad
+    descriptor in the message, malformed requests answered INVALID_ARGUMENT."""
+
+    def __init__(self) -> None:
+        super().__init__(STATUS_OF, describe=details_for, lenient=True)
 
 
 def error_from_rpc(error: grpc.RpcError, where: str = "") -> nfvo_errors.NfvoError:

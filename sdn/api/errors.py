@@ -18,6 +18,8 @@ STATUS_OF: StatusTable = (
 )
 
 
-def ErrorMappingInterceptor() -> StatusInterceptor:  # noqa: N802 - the name sdn.api.server uses
-    """The controller's interceptor: its table, unary methods only (it serves no streams)."""
-    return StatusInterceptor(STATUS_OF)
+class ErrorMappingInterceptor(StatusInterceptor):
+    """The controller's interceptor: ``sdn.api.status`` with the table above."""
+
+    def __init__(self) -> None:
+        super().__init__(STATUS_OF)

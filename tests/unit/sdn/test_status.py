@@ -8,7 +8,8 @@ from concurrent import futures
 import grpc
 import pytest
 
-from nfvo.api.errors import STATUS_OF as NFVO_STATUS_OF, error_from_rpc
+from nfvo.api.errors import STATUS_OF as NFVO_STATUS_OF
+from nfvo.api.errors import error_from_rpc
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from sdn.api.errors import STATUS_OF as SDN_STATUS_OF
 from sdn.api.status import StatusInterceptor, field_violation
