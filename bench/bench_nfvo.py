@@ -33,11 +33,12 @@ def build_stack(tmp: Path):
     from nfvo.api.server import serve as serve_nfvo
     from nfvo.sdnclient import GrpcSdn
     from nfvo.service import NfvoService
-    from nfvo.store import SqlStore
+    from nfvo.sqlstore import SqlStore
     from sdn.api.server import serve as serve_sdn
     from sdn.controller import SfcController
     from tests.unit.nfvo.conftest import BRIDGE, DPID, VimSwitch
     from vnfm.manager import VnfManager
+    from vnfm.sqlstore import VnfSqlStore
     from vnfm.vim.fake import FakeVim
 
     vim = FakeVim(prefix="bn", bridge=BRIDGE)
@@ -45,7 +46,7 @@ def build_stack(tmp: Path):
     driver.connect(DPID, {})
     controller = SfcController(driver)
     sdn_server, sdn_port = serve_sdn(controller, "127.0.0.1:0")
-    vnfm = VnfManager(vim, f"sqlite:///{tmp / 'vnfm.db'}", prefix="bn", monitor=False)
+    vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp / 'vnfm.db'}", "bn"), prefix="bn", monitor=False)
     service = NfvoService(SqlStore(f"sqlite:///{tmp / 'nfvo.db'}"), vnfm, GrpcSdn(f"127.0.0.1:{sdn_port}"))
     service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, ingress_port="client", egress_port="server")
     for name, file in (("host", "host.yaml"), ("fw", "nsh-firewall.yaml"), ("counter", "nsh-counter.yaml")):

@@ -63,7 +63,7 @@ def main() -> int:
         bridge = lab.bridge(fail_mode="standalone")
         prefix = lab.prefix + "v"
         vim = LocalVim(lab.db, bridge, prefix, Path(tmp) / "state")
-        mgr = VnfManager(vim, f"sqlite:///{tmp}/vnfm.db", prefix=prefix)
+        mgr = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp}/vnfm.db", prefix), prefix=prefix)
         print(f"{'VNFs':>5} {'inst median':>12} {'inst p90':>9} {'term median':>12} "
               f"{'by hand':>9} {'ratio':>6}")
         ok = True

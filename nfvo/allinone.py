@@ -47,9 +47,10 @@ def run(state_dir: Path, stop: threading.Event) -> int:
     from nfvo.cli.demo import start_controller_process
     from nfvo.sdnclient import GrpcSdn
     from nfvo.service import NfvoService
-    from nfvo.store import SqlStore
+    from nfvo.sqlstore import SqlStore
     from vnfm.images import ImageCatalog
     from vnfm.manager import VnfManager
+    from vnfm.sqlstore import VnfSqlStore
     from vnfm.vim.local import LocalVim
 
     netns.enter_private_netns()
@@ -67,7 +68,7 @@ def run(state_dir: Path, stop: threading.Event) -> int:
         vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
         catalog = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
-        vnfm = VnfManager(vim, f"sqlite:///{state_dir / 'vnfm.db'}", prefix=prefix, catalog=catalog)
+        vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix), prefix=prefix, catalog=catalog)
         cleanup.append(lambda: _terminate_all(vnfm))
         service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address))
         if not service.catalog.vims():

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd, load_vnfd, load_vnffgd
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import DescriptorRecord, VimRecord
-from nfvo.store import Store
+from nfvo.protocols import Store
 from nfvo.vnffg.spec import check_name
 
 MAX_TEMPLATE = 1 << 20  # 1 MiB of YAML is far beyond any real descriptor
@@ -127,15 +127,15 @@ class Catalog:
         if is_default:
             for other in self.vims():
                 if other.is_default:
-                    self._store.update("VIM", other.id, {**other.to_dict(), "is_default": False})
+                    self._store.update("VIM", other.id, replace(other, is_default=False).to_dict())
         self._store.insert("VIM", record.id, name, record.to_dict())
         return record
 
     def update_vim(self, name_or_id: str, **changes: Any) -> VimRecord:
         record = self.vim(name_or_id)
-        data = {**record.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
-        self._store.update("VIM", record.id, data)
-        return VimRecord.from_dict(data)
+        record = replace(record, **{k: v for k, v in changes.items() if v is not None})
+        self._store.update("VIM", record.id, record.to_dict())
+        return record
 
     def vim(self, name_or_id: str | None = None) -> VimRecord:
         if not name_or_id:

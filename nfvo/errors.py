@@ -1,7 +1,8 @@
 """NFVO errors: one base class, one subclass per gRPC status (mapped once, in nfvo.api.errors).
 
 ``field`` names the bad element as a path (``vnffg[mychain].classifiers[myclass].match.tcp_dst``)
-so a client can point at it.
+so a client can point at it; ``message`` is the text without it. The API sends both as a
+BadRequest field violation (``sdn.api.status``); ``nfvo.api.errors.error_from_rpc`` recovers them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ class NfvoError(Exception):
 
     def __init__(self, message: str, field: str = ""):
         super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
+        self.message, self.field = message, field
 
 
 class NotFound(NfvoError, LookupError):

@@ -1,31 +1,36 @@
 """NFVO values: catalog entries, VIMs, VNFFG specs and records, NS records, events.
 
-Frozen dataclasses with a JSON-friendly ``to_dict``/``from_dict`` pair, because the store keeps
-them as JSON documents (one row per resource) and the API converts them to protobuf.
+Frozen dataclasses; the records the store keeps (one JSON document per resource) code to and
+from JSON through the one record codec (``vnfm.codec``), by ``to_dict``/``from_dict``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping, TypeVar
+
+from vnfm.codec import from_json, to_json
+from vnfm.model import Status  # noqa: F401 - the one status vocabulary, also nfvo's
 
 from sdn.match import ClassifierMatch
 
 MatchItems = tuple[tuple[str, Any], ...]  # (field, value) pairs, value str or int
+R = TypeVar("R", bound="StoredRecord")
 
 
-class Status(StrEnum):
-    PENDING_CREATE = "PENDING_CREATE"
-    PENDING_UPDATE = "PENDING_UPDATE"
-    PENDING_DELETE = "PENDING_DELETE"
-    ACTIVE = "ACTIVE"
-    ERROR = "ERROR"
-    DELETED = "DELETED"
+class StoredRecord:
+    """A record the store keeps: coded by ``vnfm.codec`` (the same JSON shape as ever)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json(self)
+
+    @classmethod
+    def from_dict(cls: type[R], data: Mapping[str, Any]) -> R:
+        return from_json(cls, data)
 
 
 @dataclass(frozen=True)
-class VimRecord:
+class VimRecord(StoredRecord):
     """Where VNFs run and which switch their ports land on.
 
     ``ingress_port``/``egress_port`` are the default classifier in_port for forward and reverse
@@ -44,16 +49,9 @@ class VimRecord:
     description: str = ""
     created_at: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VimRecord:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class DescriptorRecord:
+class DescriptorRecord(StoredRecord):
     """An onboarded VNFD, VNFFGD or NSD: the template text is kept, the model re-derived."""
 
     id: str
@@ -64,13 +62,6 @@ class DescriptorRecord:
     summary: str
     created_at: float
     vnf_type: str = ""  # VNFD: the abstract node type it offers
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DescriptorRecord:
-        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -129,7 +120,7 @@ class VnffgSpec:
 
 
 @dataclass(frozen=True)
-class VnffgRecord:
+class VnffgRecord(StoredRecord):
     id: str
     name: str
     status: str
@@ -144,37 +135,9 @@ class VnffgRecord:
     def spi(self, key: str) -> int | None:
         return dict(self.spis).get(key)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for path, spec in zip(data["spec"]["paths"], self.spec.paths):
-            for clf, c in zip(path["classifiers"], spec.classifiers):
-                clf["parsed"] = [[k, str(v) if k in ("ip_src", "ip_dst") else v] for k, v in c.parsed.items()]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VnffgRecord:
-        import ipaddress
-
-        def match(items):
-            return ClassifierMatch(**{k: ipaddress.ip_network(v) if k in ("ip_src", "ip_dst") else
-                                      tuple(v) if isinstance(v, list) else v for k, v in items})
-        spec = data["spec"]
-        paths = tuple(PathSpec(p["name"], tuple(HopSpec(tuple(h["vnfs"]), h["cp"], h["vnf_type"], h["sfc_encap"],
-                                                         h.get("egress_cp", ""))
-                                                 for h in p["hops"]),
-                               tuple(ClassifierSpec(c["name"], tuple((k, v) for k, v in c["match"]), match(c["parsed"]),
-                                                    c["ingress"], c["egress"])
-                                     for c in p["classifiers"]),
-                               p["symmetrical"], p["path_id"]) for p in spec["paths"])
-        return cls(data["id"], data["name"], data["status"], data["reason"],
-                   VnffgSpec(paths, spec["vnffgd"], tuple((a, b) for a, b in spec["vnf_mapping"]),
-                             spec["description"]),
-                   tuple((k, v) for k, v in data["spis"]), data["created_at"], data["updated_at"],
-                   data["generation"], data["vim"])
-
 
 @dataclass(frozen=True)
-class NsRecord:
+class NsRecord(StoredRecord):
     id: str
     name: str
     nsd_name: str
@@ -184,15 +147,6 @@ class NsRecord:
     vnffgs: tuple[str, ...]
     created_at: float
     description: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NsRecord:
-        return cls(data["id"], data["name"], data["nsd_name"], data["status"], data["reason"],
-                   tuple((a, b) for a, b in data["vnfs"]), tuple(data["vnffgs"]), data["created_at"],
-                   data.get("description", ""))
 
 
 @dataclass(frozen=True)

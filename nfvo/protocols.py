@@ -1,4 +1,6 @@
-"""The NFVO's ports: the VNFM it drives and the SDN controller it hands desired state to."""
+"""The NFVO's ports: where it keeps its records, the VNFM it drives and the SDN controller it
+hands desired state to. Adapters (``nfvo.sqlstore``, ``vnfm.manager``, ``nfvo.sdnclient``) live
+elsewhere, so the core imports no database, gRPC or switch code."""
 
 from __future__ import annotations
 
@@ -8,6 +10,17 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from descriptors import Vnfd
 from sdn.document import ServicePath, SfcDocument
 from vnfm.model import VnfEvent, VnfRecord
+
+
+class Store(Protocol):
+    """JSON-able documents (``vnfm.codec.to_json`` of a record) by kind, unique name and id."""
+
+    def insert(self, kind: str, id: str, name: str, body: dict[str, Any]) -> None:
+        """Raises ``nfvo.errors.AlreadyExists`` if ``kind`` has ``name`` already."""
+    def update(self, kind: str, id: str, body: dict[str, Any]) -> None: ...
+    def get(self, kind: str, name_or_id: str) -> dict[str, Any] | None: ...
+    def list(self, kind: str) -> list[dict[str, Any]]: ...
+    def delete(self, kind: str, id: str) -> None: ...
 
 
 class Vnfm(Protocol):

@@ -19,16 +19,16 @@ from nfvo.chains import ChainEngine
 from nfvo.draining import DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
-from nfvo.model import ClassifierSpec, Event, NsRecord, Status, VnffgRecord, VnffgSpec
-from nfvo.protocols import SdnPort, Vnfm
-from nfvo.store import Store
+from nfvo.model import Event, NsRecord, VnffgRecord, VnffgSpec
+from nfvo.protocols import SdnPort, Store, Vnfm
+from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
                              spec_from_vnffgd)
-from nfvo.vnffg.manager import VnffgManager, chain_spec
-from vnfm.model import VnfEvent, VnfRecord
+from vnfm.model import Status, VnfEvent, VnfRecord
 
 log = logging.getLogger(__name__)
-RERENDER_FROM = ("PENDING_HEAL", "PENDING_SCALE_OUT", "PENDING_SCALE_IN", "PENDING_CREATE", "DEAD", "ERROR")
+RERENDER_FROM = (Status.PENDING_HEAL, Status.PENDING_SCALE_OUT, Status.PENDING_SCALE_IN, Status.PENDING_CREATE,
+                 Status.DEAD, Status.ERROR)
 
 
 class NfvoService:
@@ -128,7 +128,7 @@ class NfvoService:
     def _on_vnf_event(self, event: VnfEvent) -> None:
         self.bus.publish(Event(event.time, "VNF", event.vnf_id, event.vnf_name, event.old, event.new,
                                event.reason, tuple(event.changed_cps)))
-        if event.new != "ACTIVE" or (event.old not in RERENDER_FROM and not event.changed_cps):
+        if event.new != Status.ACTIVE or (event.old not in RERENDER_FROM and not event.changed_cps):
             return
 
         def rerender() -> None:
@@ -137,7 +137,7 @@ class NfvoService:
             except Exception:  # noqa: BLE001 - gone again; nothing to re-render
                 return
             users = self.vnffgs.uses_vnf(vnf.name, vnf.vnf_type)
-            if event.old == "PENDING_CREATE":  # only abstract hops can gain a new VNF
+            if event.old == Status.PENDING_CREATE:  # only abstract hops can gain a new VNF
                 users = [u for u in users if vnf.name not in _explicit_vnfs(self.vnffgs.get(u))]
             if users:
                 self.vnffgs.rerender(users, f"VNF {vnf.name} {event.old} -> {event.new}")
@@ -180,7 +180,7 @@ class NfvoService:
             out[vnfd_name] = vnf.name
         for forwarder in sorted(forwarders - set(out)):
             vnf = next((v for v in sorted(vnfs, key=lambda v: v.name)
-                        if v.vnfd_name == forwarder and v.status == "ACTIVE"), None)
+                        if v.vnfd_name == forwarder and v.status == Status.ACTIVE), None)
             if vnf is None:
                 raise FailedPrecondition(f"no ACTIVE VNF of VNFD {forwarder!r} to map", f"vnf_mapping.{forwarder}")
             out[forwarder] = vnf.name
@@ -351,7 +351,7 @@ class NfvoService:
         if users:  # abstract hops of other VNFFGs lost an instance
             self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
         if errors:
-            self.store.update("NS", record.id, {**record.to_dict(), "status": Status.ERROR, "reason": "; ".join(errors)})
+            self.store.update("NS", record.id, replace(record, status=Status.ERROR, reason="; ".join(errors)).to_dict())
             raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
         self.store.delete("NS", record.id)
         self.bus.publish(Event(self._now(), "NS", record.id, record.name, record.status, Status.DELETED))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from vnfm.errors import InvalidRequest, InvalidState
-from vnfm.model import CpRecord, Network, VduRecord, VnfEvent, VnfRecord, VnfStatus as S
+from vnfm.model import CpRecord, Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.spec import ScalingSpec, VduSpec, VnfSpec
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {

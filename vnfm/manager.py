@@ -24,10 +24,10 @@ from descriptors import Vnfd, load_vnfd
 from vnfm import lifecycle as lc
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.images import ImageCatalog
-from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, VnfStatus as S
+from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
+from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
-from vnfm.store import SqlStore, StoredVnf
 from vnfm.vim.base import PortRequest, ServerRequest, Vim
 
 log = logging.getLogger(__name__)
@@ -35,21 +35,17 @@ DEFAULT_POOL = "10.96.0.0/12"
 
 
 class VnfManager:
-    def __init__(self, vim: Vim, store_url: str | None = None, *, prefix: str,
+    def __init__(self, vim: Vim, store: Store, *, prefix: str,
                  now: Callable[[], float] = time.time, monitor: bool = True,
                  catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL) -> None:
         if prefix != vim.prefix:
             raise ValueError(f"manager prefix {prefix!r} differs from the VIM's {vim.prefix!r}")
         if len(prefix) > lc.max_prefix_len():
             raise ValueError(f"prefix {prefix!r} longer than {lc.max_prefix_len()} characters")
-        if store_url is None:
-            state = Path(getattr(vim, "state_dir", "."))
-            state.mkdir(parents=True, exist_ok=True)
-            store_url = f"sqlite:///{state / 'vnfm.db'}"
         self.vim, self.prefix, self.now = vim, prefix, now
         self.catalog = catalog or ImageCatalog()
         self.pool = subnet_pool
-        self.store = SqlStore(store_url, prefix)
+        self.store = store  # closed by ``close``
         self._lock = threading.RLock()
         self._subs: builtins.list[Callable[[VnfEvent], None]] = []
         self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}

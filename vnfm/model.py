@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-class VnfStatus(StrEnum):
-    """Tacker's VNF states (DELETED only appears as the ``new`` side of the last event)."""
+class Status(StrEnum):
+    """The one status vocabulary of VNFs and of the NFVO's resources (VNFFG, NS): Tacker's states.
+
+    It lives here, below the NFVO, because the NFVO reacts to VNF statuses. DELETED only appears
+    as the ``new`` side of a resource's last event; PENDING_UPDATE is the NFVO's (a VNFFG being
+    re-rendered); DEAD and PENDING_HEAL/SCALE_* are VNFs' only.
+    """
 
     PENDING_CREATE = "PENDING_CREATE"
+    PENDING_UPDATE = "PENDING_UPDATE"
     ACTIVE = "ACTIVE"
     ERROR = "ERROR"
     DEAD = "DEAD"
@@ -70,7 +76,7 @@ class VnfRecord:
     id: str
     name: str
     vnfd_name: str
-    status: str
+    status: str  # a Status
     reason: str
     vdus: tuple[VduRecord, ...]
     created_at: float

@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from vnfm.model import Network, VnfRecord, VnfStatus
+from vnfm.model import Network, VnfRecord, Status
 from vnfm.spec import MonitorSpec, VnfSpec
 from vnfm.vim.base import Vim
 
 log = logging.getLogger(__name__)
-WATCHED = (VnfStatus.ACTIVE, VnfStatus.DEAD)
+WATCHED = (Status.ACTIVE, Status.DEAD)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,19 @@
-"""One table from our exceptions to gRPC status codes, applied once by an interceptor
-(unary and streaming alike)."""
+"""The NFVO API's table from exceptions to gRPC status codes (``sdn.api.status`` applies it,
+unary and streaming alike), and its inverse for clients: status -> ``NfvoError``."""
 
 from __future__ import annotations
-
-import logging
 
 import grpc
 import yaml
 
 from descriptors import DescriptorError
 from nfvo import errors as nfvo_errors
+from sdn.api.status import StatusInterceptor, StatusTable, field_violation
 from vnfm import errors as vnfm_errors
 
-log = logging.getLogger(__name__)
 S = grpc.StatusCode
 
-STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+STATUS_OF: StatusTable = (
     (nfvo_errors.NotFound, S.NOT_FOUND),
     (nfvo_errors.AlreadyExists, S.ALREADY_EXISTS),
     (nfvo_errors.InvalidArgument, S.INVALID_ARGUMENT),
@@ -33,12 +31,11 @@ STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (nfvo_errors.NfvoError, S.UNKNOWN),
 )
 
-
-def status_for(exc: BaseException) -> grpc.StatusCode:
-    for kind, code in STATUS_OF:
-        if isinstance(exc, kind):
-            return code
-    return S.INTERNAL
+# A status a peer answered, as the NfvoError a caller raises (a deadline: the peer did not answer).
+ERROR_OF: dict[grpc.StatusCode, type[nfvo_errors.NfvoError]] = {
+    **{code: kind for kind, code in reversed(STATUS_OF) if issubclass(kind, nfvo_errors.NfvoError)},
+    S.DEADLINE_EXCEEDED: nfvo_errors.Unavailable,
+}
 
 
 def details_for(exc: BaseException) -> str:
@@ -47,65 +44,20 @@ def details_for(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-MALFORMED = object()  # what a request that does not parse as its message type arrives as
+class ErrorMappingInterceptor(StatusInterceptor):
+    """The NFVO's interceptor: ``sdn.api.status`` with the table above, every issue of a bad
+    descriptor in the message, malformed requests answered INVALID_ARGUMENT."""
+
+    def __init__(self) -> None:
+        super().__init__(STATUS_OF, describe=details_for)
 
 
-def _lenient(deserialize):
-    """gRPC answers bytes that do not parse with INTERNAL (a server fault); they are the
-    client's, so the handler sees ``MALFORMED`` and answers INVALID_ARGUMENT instead."""
-    if deserialize is None:
-        return None
-
-    def parse(data: bytes):
-        try:
-            return deserialize(data)
-        except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends
-            return MALFORMED
-    return parse
-
-
-class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-
-        def fail(exc: Exception, context) -> None:
-            code = status_for(exc)
-            if code is S.INTERNAL:
-                log.exception("internal error in %s", method)
-            context.abort(code, details_for(exc))
-
-        def malformed(context) -> None:
-            context.abort(S.INVALID_ARGUMENT, f"malformed request: not a {method.rsplit('/', 1)[-1]} message")
-
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            def unary(request, context):
-                if request is MALFORMED:
-                    malformed(context)
-                try:
-                    return inner(request, context)
-                except Exception as exc:  # noqa: BLE001 - the one place errors are mapped
-                    fail(exc, context)
-
-            return grpc.unary_unary_rpc_method_handler(unary,
-                                                       request_deserializer=_lenient(handler.request_deserializer),
-                                                       response_serializer=handler.response_serializer)
-        if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
-
-            def stream(request, context):
-                if request is MALFORMED:
-                    malformed(context)
-                try:
-                    yield from inner_stream(request, context)
-                except Exception as exc:  # noqa: BLE001
-                    fail(exc, context)
-
-            return grpc.unary_stream_rpc_method_handler(stream,
-                                                        request_deserializer=_lenient(handler.request_deserializer),
-                                                        response_serializer=handler.response_serializer)
-        return handler
+def error_from_rpc(error: grpc.RpcError, where: str = "") -> nfvo_errors.NfvoError:
+    """The ``NfvoError`` a failed call stands for: its class by status code (``NfvoError`` for
+    codes without one), ``.field`` from the status's BadRequest details. ``str()`` of it is the
+    status message (``"field: message"`` when a field is named); ``where`` (e.g. "controller")
+    prefixes the ``.message``."""
+    code = error.code()  # type: ignore[attr-defined]
+    details = error.details() or code.name  # type: ignore[attr-defined]
+    field, message = field_violation(error) or ("", details)
+    return ERROR_OF.get(code, nfvo_errors.NfvoError)(f"{where}: {message}" if where else message, field)

@@ -71,7 +71,10 @@ def call(args: argparse.Namespace, method: str, request: Any, progress: str = ""
             details = (exc.details() or "").removeprefix("CLIENT: ")
             raise CliError(f"{subject or method}: the request is too large for the NFVO ({details}) "
                            "(RESOURCE_EXHAUSTED)") from None
-        raise CliError(f"{exc.details() or exc.code().name} ({exc.code().name})") from None
+        from nfvo.api.errors import error_from_rpc
+
+        error = error_from_rpc(exc)
+        raise CliError(f"{error} ({exc.code().name})", error.field) from None
 
 
 def to_dict(message: Any) -> dict[str, Any]:

@@ -3,4 +3,9 @@ the ``nfv`` entry point share one class)."""
 
 
 class CliError(Exception):
-    """A failure worth one line to the user (no traceback)."""
+    """A failure worth one line to the user (no traceback); ``field`` names the bad element of
+    the request when the server said which."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field

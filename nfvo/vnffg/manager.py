@@ -20,12 +20,12 @@ from nfvo.catalog import Catalog
 from nfvo.chains import ChainEngine
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
-from nfvo.model import ClassifierSpec, Event, PathSpec, Status, VnffgRecord, VnffgSpec
-from nfvo.protocols import Vnfm
-from nfvo.store import Store
+from nfvo.model import ClassifierSpec, Event, PathSpec, VnffgRecord, VnffgSpec
+from nfvo.protocols import Store, Vnfm
 from nfvo.vnffg.render import Inventory, RenderedChain, render_vnffg, spi_wants, type_matches
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
+from vnfm.model import Status
 
 log = logging.getLogger(__name__)
 KIND = "VNFFG"

@@ -11,9 +11,10 @@ import pytest
 from nfvo.api.server import serve
 from nfvo.sdnclient import GrpcSdn
 from nfvo.service import NfvoService
-from nfvo.store import SqlStore
+from nfvo.sqlstore import SqlStore
 from tests.integration.sdn.chain_lab import new_dpid, running_controller
 from vnfm.manager import VnfManager
+from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim.local import LocalVim
 
 
@@ -50,7 +51,7 @@ def _stack(controller, lab, ovsdb, tmp_path, monkeypatch, *, monitor: bool):
     controller.wait_for_switch(dpid)
     prefix = "n" + secrets.token_hex(3)
     vim = LocalVim(ovsdb, bridge, prefix, tmp_path / "vim")
-    vnfm = VnfManager(vim, f"sqlite:///{tmp_path / 'vnfm.db'}", prefix=prefix, monitor=monitor)
+    vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp_path / 'vnfm.db'}", prefix), prefix=prefix, monitor=monitor)
     service = NfvoService(SqlStore(f"sqlite:///{tmp_path / 'nfvo.db'}"), vnfm, GrpcSdn(controller.grpc_address))
     server, port = serve(service, "127.0.0.1:0")
     address = f"127.0.0.1:{port}"

@@ -9,6 +9,7 @@ import pytest
 
 from dataplane import netns
 from vnfm.manager import VnfManager
+from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim.local import LocalVim
 
 VNFD = """
@@ -75,7 +76,7 @@ def vim_env(ovsdb, bridge_factory, vim_prefix, tmp_path: Path):
     vim = LocalVim(ovsdb, bridge, vim_prefix, tmp_path / "state")
     url = f"sqlite:///{tmp_path / 'vnfm.db'}"
     yield vim, url
-    m = VnfManager(vim, url, prefix=vim_prefix, monitor=False)
+    m = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix, monitor=False)
     for rec in m.list():
         m.terminate(rec.id)
     m.close()
@@ -93,6 +94,6 @@ def vim_env(ovsdb, bridge_factory, vim_prefix, tmp_path: Path):
 @pytest.fixture
 def manager(vim_env, vim_prefix):
     vim, url = vim_env
-    m = VnfManager(vim, url, prefix=vim_prefix)
+    m = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix)
     yield m
     m.close()

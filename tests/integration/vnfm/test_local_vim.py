@@ -14,7 +14,8 @@ from descriptors import load_vnfd
 from vnfm.errors import InvalidRequest, NotFound, VimError
 from vnfm.images import ImageCatalog
 from vnfm.manager import VnfManager
-from vnfm.model import VnfStatus as S
+from vnfm.sqlstore import VnfSqlStore
+from vnfm.model import Status as S
 from vnfm.vim import process
 
 from .conftest import vnfd_text
@@ -58,7 +59,7 @@ def test_instantiate_hosts_talk_over_their_vl(manager, ovs, ovsdb):
 def test_http_ping_monitor_respawns(vim_env, vim_prefix):
     vim, url = vim_env
     cat = ImageCatalog().with_image("web", ["{python}", "-m", "http.server", "8000"])
-    m = VnfManager(vim, url, prefix=vim_prefix, catalog=cat)
+    m = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix, catalog=cat)
     try:
         text = vnfd_text(image="web", action="respawn").replace(
             "name: ping", "name: http_ping").replace("timeout: 1}", "timeout: 1, port: 8000, "
@@ -101,7 +102,7 @@ def test_sf_image_volume_and_terminate(manager, vim_env, tmp_path):
 def test_failed_instantiate_rolls_back(vim_env, vim_prefix):
     vim, url = vim_env
     cat = ImageCatalog().with_image("broken", ["/bin/false"], ready="ready")
-    m = VnfManager(vim, url, prefix=vim_prefix, catalog=cat)
+    m = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix, catalog=cat)
     try:
         with pytest.raises(VimError, match="exited"):
             m.instantiate("x", load_vnfd(vnfd_text(image="broken")))
@@ -165,13 +166,13 @@ def test_scale_out_and_in(manager):
 
 def test_restart_adopts_vnfs_and_removes_orphans(vim_env, vim_prefix):
     vim, url = vim_env
-    m1 = VnfManager(vim, url, prefix=vim_prefix)
+    m1 = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix)
     rec = m1.instantiate("fw", load_vnfd(vnfd_text(image="nsh-counter", action="respawn")))
     m1.close()
     orphan = f"{vim_prefix}zzz00"
     netns.create_veth(orphan, "eth0", orphan + "0")
     assert orphan in vim.server_keys()
-    m2 = VnfManager(vim, url, prefix=vim_prefix)
+    m2 = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix)
     try:
         assert m2.get("fw") == rec
         assert process.start_time(rec.vdus[0].pid) is not None   # kept running meanwhile

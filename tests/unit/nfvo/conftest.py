@@ -10,12 +10,13 @@ import pytest
 
 from nfvo.sdnclient import GrpcSdn
 from nfvo.service import NfvoService
-from nfvo.store import SqlStore
+from nfvo.sqlstore import SqlStore
 from sdn.api.server import serve
 from sdn.driver import SwitchInfo
 from sdn.controller import SfcController
 from tests.unit.sdn.fake_driver import FakeDriver
 from vnfm.manager import VnfManager
+from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim.fake import FakeVim
 from tests.corpus import TACKER_SAMPLES
 from tests.unit.vnfm.conftest import Clock
@@ -52,7 +53,7 @@ class Stack:
 def make_stack(tmp_path: Path, store_url: str | None = None, driver: VimSwitch | None = None,
                vim: FakeVim | None = None, controller: SfcController | None = None, sdn_address: str = ""):
     vim = vim or FakeVim(prefix="nf", bridge=BRIDGE)
-    vnfm = VnfManager(vim, f"sqlite:///{tmp_path / 'vnfm.db'}", prefix="nf", now=Clock(), monitor=False)
+    vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp_path / 'vnfm.db'}", "nf"), prefix="nf", now=Clock(), monitor=False)
     store_url = store_url or f"sqlite:///{tmp_path / 'nfvo.db'}"
     nfvo = NfvoService(SqlStore(store_url), vnfm, GrpcSdn(sdn_address), now=Clock(), spawn=lambda fn: fn())
     return Stack(nfvo, vnfm, vim, driver, controller, sdn_address, store_url)

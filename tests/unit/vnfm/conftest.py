@@ -8,6 +8,7 @@ import pytest
 
 from descriptors import load_vnfd
 from vnfm.manager import VnfManager
+from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim.fake import FakeVim
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
@@ -59,7 +60,7 @@ def store_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def mgr(vim: FakeVim, store_url: str):
-    m = VnfManager(vim, store_url, prefix="fk", now=Clock(), monitor=False)
+    m = VnfManager(vim, VnfSqlStore(store_url, "fk"), prefix="fk", now=Clock(), monitor=False)
     yield m
     m.close()
 

@@ -4,7 +4,8 @@ import pytest
 
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError
 from vnfm.manager import VnfManager
-from vnfm.model import VnfStatus as S
+from vnfm.sqlstore import VnfSqlStore
+from vnfm.model import Status as S
 from vnfm.monitor import monitor_targets
 
 from .conftest import Clock
@@ -104,11 +105,11 @@ def test_monitor_verdicts_drive_actions(mgr, vim, firewall):
 
 
 def test_restart_adopts_and_collects_garbage(vim, store_url, firewall):
-    m1 = VnfManager(vim, store_url, prefix="fk", now=Clock(), monitor=False)
+    m1 = VnfManager(vim, VnfSqlStore(store_url, "fk"), prefix="fk", now=Clock(), monitor=False)
     rec = m1.instantiate("fw1", firewall)
     m1.close()
     vim.servers["fkzzz00"] = vim.servers[rec.vdus[0].key]   # an orphan no record owns
-    m2 = VnfManager(vim, store_url, prefix="fk", now=Clock(), monitor=False)
+    m2 = VnfManager(vim, VnfSqlStore(store_url, "fk"), prefix="fk", now=Clock(), monitor=False)
     assert m2.get("fw1") == rec
     assert set(vim.servers) == {rec.vdus[0].key}
     m2.terminate("fw1")
@@ -116,13 +117,13 @@ def test_restart_adopts_and_collects_garbage(vim, store_url, firewall):
 
 
 def test_interrupted_instantiate_is_undone(vim, store_url, scaler):
-    m1 = VnfManager(vim, store_url, prefix="fk", now=Clock(), monitor=False)
+    m1 = VnfManager(vim, VnfSqlStore(store_url, "fk"), prefix="fk", now=Clock(), monitor=False)
     rec = m1.instantiate("s1", scaler)
     # simulate a crash mid-instantiate: the record says PENDING_CREATE
     from dataclasses import replace
     m1.store.put(replace(rec, status=S.PENDING_CREATE, vdus=()))
     m1.close()
-    m2 = VnfManager(vim, store_url, prefix="fk", now=Clock(), monitor=False)
+    m2 = VnfManager(vim, VnfSqlStore(store_url, "fk"), prefix="fk", now=Clock(), monitor=False)
     assert m2.get("s1").status == S.ERROR and vim.servers == {}
     m2.close()
 

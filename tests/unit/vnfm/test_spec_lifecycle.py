@@ -9,7 +9,7 @@ from vnfm import lifecycle as lc
 from vnfm.codec import from_json, to_json
 from vnfm.errors import InvalidRequest, InvalidState
 from vnfm.images import ImageCatalog, parse_size, render_argv
-from vnfm.model import Network, VnfRecord, VnfStatus as S
+from vnfm.model import Network, VnfRecord, Status as S
 from vnfm.monitor import CheckState, evaluate
 from vnfm.spec import VnfSpec, compile_spec
 from vnfm.vim.cgroup import Cgroups

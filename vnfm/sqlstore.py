@@ -1,6 +1,6 @@
-"""Persistence of VNF records, their specs, networks and events (SQLAlchemy 2 Core).
+"""``vnfm.protocols.Store`` over SQLAlchemy 2 Core: VNF records, their specs, networks, events.
 
-SQLite file by default; any SQLAlchemy URL (PostgreSQL) works later. Rows hold JSON documents of
+SQLite file by default (``vnfm.sqlengine``); any SQLAlchemy URL (PostgreSQL) works later. Rows hold JSON documents of
 the frozen values (``vnfm.codec``): the schema stays tiny and the model can grow without
 migrations for every field.
 """
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        delete, event, insert, select, update)
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from vnfm.codec import from_json, to_json
 from vnfm.model import Network, VnfEvent, VnfRecord
+from vnfm.protocols import StoredVnf
 from vnfm.spec import VnfSpec
+from vnfm.sqlengine import open_engine
 
 meta = MetaData()
 vnfs = Table("vnfm_vnfs", meta,
@@ -39,20 +39,12 @@ events = Table("vnfm_events", meta,
                Column("event", Text, nullable=False))
 
 
-@dataclass(frozen=True)
-class StoredVnf:
-    record: VnfRecord
-    spec: VnfSpec
-
-
-class SqlStore:
+class VnfSqlStore:
     """Rows of one deployment (``prefix``); a single engine shared by the manager's threads."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self.prefix = prefix
-        self.engine: Engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = open_engine(url)
         meta.create_all(self.engine)
         self._lock = threading.Lock()   # SQLite writers: one at a time from this process
 
@@ -114,10 +106,3 @@ class SqlStore:
         with self.engine.connect() as conn:
             return [from_json(VnfEvent, json.loads(e)) for (e,) in conn.execute(q)]
 
-
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()

@@ -1,5 +1,5 @@
-"""Persistence: one JSON document per resource, SQLAlchemy underneath (SQLite file by default,
-PostgreSQL by URL), with a write-through in-memory cache.
+"""``nfvo.protocols.Store`` over SQLAlchemy: one JSON document per resource (SQLite file by
+default, set up by ``vnfm.sqlengine``; PostgreSQL by URL), with a write-through in-memory cache.
 
 Why documents and not one table per resource: the records are small frozen values already
 serialised for the API, every query is "by kind, by name or id", and schema changes stay in the
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import (Column, Float, MetaData, String, Table, Text, UniqueConstraint, create_engine, delete, event,
-                        select)
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, UniqueConstraint, delete, select
 
 from nfvo.errors import AlreadyExists
+from vnfm.sqlengine import open_engine
 
 _meta = MetaData()
 resources = Table(
@@ -29,22 +29,11 @@ resources = Table(
 )
 
 
-class Store(Protocol):
-    def insert(self, kind: str, id: str, name: str, body: dict[str, Any]) -> None: ...
-    def update(self, kind: str, id: str, body: dict[str, Any]) -> None: ...
-    def get(self, kind: str, name_or_id: str) -> dict[str, Any] | None: ...
-    def list(self, kind: str) -> list[dict[str, Any]]: ...
-    def delete(self, kind: str, id: str) -> None: ...
-
-
 class SqlStore:
     """Thread-safe; ``url`` like ``sqlite:///var/nfvo.db`` or ``postgresql://...``."""
 
     def __init__(self, url: str = "sqlite://"):
-        args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        self._engine = create_engine(url, connect_args=args)
-        if url.startswith("sqlite"):
-            event.listen(self._engine, "connect", _sqlite_wal)
+        self._engine = open_engine(url)
         _meta.create_all(self._engine)
         self._lock = threading.RLock()
         self._cache: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # kind -> id -> (name, body)
@@ -98,12 +87,3 @@ class SqlStore:
     def close(self) -> None:
         self._engine.dispose()
 
-
-def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
-    """Write-ahead log, synced at checkpoints rather than on every commit: a write costs no
-    fsync (the NFVO writes once or twice per API change). A power cut may lose the last
-    commits but never corrupts the file; an NFVO crash loses nothing."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

@@ -1,0 +1,32 @@
+"""The VNF manager's port to persistence (``vnfm.sqlstore.SqlStore`` is the adapter), so the
+manager's module imports no database code and tests may hand it any store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from vnfm.model import Network, VnfEvent, VnfRecord
+from vnfm.spec import VnfSpec
+
+
+@dataclass(frozen=True)
+class StoredVnf:
+    """A VNF as persisted: its record and the spec it was instantiated (or updated) from."""
+
+    record: VnfRecord
+    spec: VnfSpec
+
+
+class Store(Protocol):
+    """One deployment's VNFs, networks and events."""
+
+    def put(self, rec: VnfRecord, spec: VnfSpec | None = None) -> None:
+        """Insert or replace; ``spec=None`` updates the record of a stored VNF only."""
+    def delete(self, vnf_id: str) -> None: ...
+    def all(self) -> list[StoredVnf]: ...
+    def networks(self) -> dict[str, Network]: ...
+    def add_networks(self, nets: list[Network]) -> None: ...
+    def add_event(self, ev: VnfEvent) -> None: ...
+    def events(self, vnf_id: str | None = None) -> list[VnfEvent]: ...
+    def close(self) -> None: ...
