@@ -6,7 +6,8 @@ from typing import Sequence
 
 import grpc
 
-from nfvo.errors import Aborted, InvalidArgument, NfvoError, Unavailable
+from nfvo.api.errors import error_from_rpc
+from nfvo.errors import Unavailable
 from sdn.api.convert import document_message, path_message
 from sdn.api.server import connect
 from sdn.api.v1 import sfc_pb2
@@ -31,11 +32,6 @@ class GrpcSdn:
         try:
             return method(request, timeout=self._timeout)
         except grpc.RpcError as exc:
-            code, details = exc.code(), exc.details() or exc.code().name
-            if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise InvalidArgument(f"controller: {details}") from None
-            if code == grpc.StatusCode.ABORTED:
-                raise Aborted(f"controller: {details}") from None
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise Unavailable(f"SDN controller at {self.address}: {details}") from None
-            raise NfvoError(f"controller: {details}") from None
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable(f"SDN controller at {self.address}: {exc.details() or exc.code().name}") from None
+            raise error_from_rpc(exc, "controller") from None

@@ -46,12 +46,15 @@ def _stub(args):
 
 
 def _call(method, request, timeout: float, address: str):
+    from sdn.api.status import field_violation
+
     try:
         return method(request, timeout=timeout)
     except grpc.RpcError as exc:
         if exc.code() == grpc.StatusCode.UNAVAILABLE:
             raise CliError(f"controller at {address} is not reachable (is nfv-sdn running?)") from None
-        raise CliError(exc.details() or exc.code().name) from None
+        violation = field_violation(exc)
+        raise CliError(exc.details() or exc.code().name, violation[0] if violation else "") from None
 
 
 def cmd_apply(args) -> int:
@@ -70,7 +73,7 @@ def cmd_apply(args) -> int:
     try:
         doc = load_document(text, args.file)
     except DocumentError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), exc.element) from None
     reply = _call(_stub(args).ApplyDocument, sfc_pb2.ApplyDocumentRequest(document=document_message(doc)),
                   args.timeout, args.controller)
     changes = ", ".join(f"{s.dpid:#x}: {s.changes} changes" for s in reply.switches) or "no switches"
