@@ -31,8 +31,8 @@ class RunningController:
 
 
 @contextlib.contextmanager
-def running_controller(timeout: float = 10.0) -> Iterator[RunningController]:
-    driver, stop = start_controller("127.0.0.1", 0, echo_interval=1.0, echo_timeout=3.0)
+def running_controller(timeout: float = 10.0, listen_host: str = "127.0.0.1") -> Iterator[RunningController]:
+    driver, stop = start_controller(listen_host, 0, echo_interval=1.0, echo_timeout=3.0)
     try:
         controller = SfcController(driver, timeout=timeout)
         try:
