@@ -41,7 +41,7 @@ def two():
     for dpid in (1, 2):
         driver.release(dpid)
     controller.stop()
-    assert not [t for t in threading.enumerate() if t.name.startswith("sfc-switch-")], "worker threads leaked"
+    assert not [w for w in controller._workers.values() if w._thread.is_alive()], "worker threads leaked"
 
 
 def by_dpid(controller) -> dict:
