@@ -4,6 +4,10 @@ Level-triggered: a new document, a switch connecting, a port change all lead to 
 thing — re-derive the switch's desired flows and push only the difference. A switch that
 (re)connects is read first, so a restarted controller or switch converges without flushing
 live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriver``.
+
+Each switch converges on its own worker thread (sdn.worker), so one slow or dead switch holds
+up neither other switches' changes nor status(): the controller lock only covers deriving the
+flows and handing them over. Rendering memos live in this controller's FlowCache, not in modules.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
-from sdn.render import Owned, compute_owned_states, merge, update_owned_states
+from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
-from sdn.sync import Plan, plan_changes
+from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
 
 log = logging.getLogger(__name__)
 
@@ -43,51 +47,70 @@ class ApplyResult:
 
 
 class SfcController:
-    """Owns the desired state; every public method is thread-safe."""
+    """Owns the desired state; every public method is thread-safe.
+
+    ``self._lock`` is held only to derive a document's flows per switch and hand them to the
+    switches' workers (sdn.worker), never while a switch is awaited: a change returns once every
+    switch whose flows changed acknowledged it, and status() reads immutable snapshots.
+
+    Failure rule: when a switch refuses or does not acknowledge generation G, the caller gets
+    ApplyError. If G is still the latest generation, the previous document and generation are put
+    back and every switch G was handed to gets its previous flows again (the caller waits for
+    those that had already installed G). If a later change was built on G meanwhile (concurrent
+    callers), that later document stays in force (it contains G's change): the failing switch
+    records the error, keeps its old acknowledged generation, and its worker keeps retrying.
+    Generation numbers are never reused, so an acknowledged generation always names one document.
+    """
 
     def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic,
                  state_file: Path | None = None):
         self._driver = driver
         self._timeout = timeout
         self._now = now
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # document changes: derive + hand over, no I/O to switches
+        self._workers_lock = threading.Lock()
         self._state_file = state_file
-        self._document, self._generation = _load_state(state_file)
-        self._installed: dict[int, Owned] = {}  # what each switch holds of ours, by owner
-        self._desired: dict[int, tuple[dict[str, int], Owned]] = {}  # dpid -> (ports, the document's flows)
-        self._acked: dict[int, int] = {}
-        self._errors: dict[int, str] = {}
+        self._cache = FlowCache()
+        self._snapshot: tuple[SfcDocument, int] = load_state(state_file)  # (document, generation)
+        self._last_generation = self._snapshot[1]  # generations handed out, never reused
+        self._workers: Mapping[int, SwitchWorker] = {}  # replaced, never mutated: read without a lock
+        self._stopped = False
         driver.subscribe(self._on_switch_event)
 
     # ----------------------------------------------------------------- queries
     @property
     def document(self) -> SfcDocument:
-        return self._document
+        return self._snapshot[0]
 
     @property
     def generation(self) -> int:
-        return self._generation
+        return self._snapshot[1]
+
+    _document = document
 
     def status(self) -> list[SwitchStatus]:
-        with self._lock:
-            connected = self._driver.switches()
-            out = []
-            names = {s.dpid: s.name for s in self._document.switches}
-            for dpid in sorted(set(names) | set(connected)):
-                state = merge(self._installed.get(dpid, {}))
-                out.append(SwitchStatus(names.get(dpid, ""), dpid, dpid in connected, self._acked.get(dpid, 0),
-                                        len(state.flows), len(state.groups), self._errors.get(dpid, "")))
-            return out
+        """Per switch: the generation it acknowledged and what it holds of ours (no lock taken)."""
+        doc, workers = self._snapshot[0], self._workers
+        connected = self._driver.switches()
+        names = {s.dpid: s.name for s in doc.switches}
+        out = []
+        for dpid in sorted(set(names) | set(connected)):
+            view = workers[dpid].view if dpid in workers else WorkerView()
+            flows, groups = view.counts
+            out.append(SwitchStatus(names.get(dpid, ""), dpid, dpid in connected, view.acked, flows, groups,
+                                    view.error))
+        return out
 
     # ----------------------------------------------------------------- changes
     def apply_document(self, doc: SfcDocument) -> ApplyResult:
         """Make ``doc`` the desired state on every switch, or change nothing and raise.
 
         Raises DocumentError (bad reference, missing port, switch not connected) or ApplyError
-        (a switch refused or did not acknowledge; switches already changed are rolled back).
+        (a switch refused or did not acknowledge; see the class docstring for the roll-back).
         """
         with self._lock:
-            return self._apply(doc, lambda ports: compute_owned_states(doc, ports))
+            handed = self._hand_over(doc, None)
+        return self._await(handed)
 
     def upsert_paths(self, paths: Sequence[ServicePath], remove: Iterable[str] = ()) -> ApplyResult:
         """Add or replace paths and remove others by name.
@@ -95,13 +118,35 @@ class SfcController:
         The result is checked as a whole document, exactly as apply_document would; only the
         flows of the named paths are derived again (the rest is reused while ports are unchanged).
         """
-        with self._lock:
-            paths, remove = list(paths), set(remove)
+        paths, remove = list(paths), set(remove)
+        with self._lock:  # the edit builds on the latest document
             doc = with_paths(self._document, paths, remove)
             changed = {p.name for p in paths} | remove
-            return self._apply(doc, lambda ports: update_owned_states(doc, ports, self._reusable(ports), changed))
+            handed = self._hand_over(doc, changed)
+        return self._await(handed)
 
-    def _apply(self, doc: SfcDocument, derive: Callable[[dict[int, dict[str, int]]], dict[int, Owned]]) -> ApplyResult:
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every switch worker has handled what it was given (for tests and tools)."""
+        deadline = time.monotonic() + timeout
+        return all(w.settle(max(0.0, deadline - time.monotonic())) for w in list(self._workers.values()))
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop every switch worker and wait for its thread (a push in flight ends first)."""
+        with self._workers_lock:
+            self._stopped = True
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(self._timeout * 2 + 1 if timeout is None else timeout)
+
+    close = stop
+
+    def _hand_over(self, doc: SfcDocument, changed: set[str] | None) -> _Handover:
+        """Derive ``doc``'s flows per connected switch and hand them to the workers (lock held).
+        ``changed``: only these paths differ from the latest document (None: derive it all)."""
+        if self._stopped:
+            raise ApplyError("the controller is stopping")
         started = self._now()
         connected = self._driver.switches()
         for switch in doc.switches:
@@ -109,92 +154,134 @@ class SfcController:
                 raise DocumentError(f"switches[{switch.name}]",
                                     f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
         ports = {dpid: dict(info.ports) for dpid, info in connected.items()}
-        desired = derive(ports)
+        if changed is None:
+            desired = compute_owned_states(doc, ports, self._cache)
+        else:
+            desired = update_owned_states(doc, ports, self._reusable(ports), changed, self._cache)
         for dpid in connected:
             desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
-        generation = self._generation + 1
-        changes = self._push(desired)
-        self._document, self._generation = doc, generation
-        self._desired = {dpid: (ports[dpid], owned) for dpid, owned in desired.items()}
-        _save_state(self._state_file, doc, generation)
-        for dpid in desired:
-            self._acked[dpid] = generation
-            self._errors.pop(dpid, None)
-        return ApplyResult(generation, changes, self._now() - started)
+        self._last_generation += 1
+        generation, previous = self._last_generation, self._snapshot
+        before: dict[int, Target | None] = {}
+        handed: dict[int, Target] = {}
+        tickets: dict[int, Ticket] = {}
+        for dpid, owned in desired.items():
+            worker = self._worker(dpid)
+            before[dpid] = worker.target
+            handed[dpid] = Target(generation, ports[dpid], owned)
+            ticket = worker.submit(handed[dpid])
+            if ticket is not None:
+                tickets[dpid] = ticket
+        self._snapshot = (doc, generation)
+        return _Handover(generation, previous, before, handed, tickets, started)
+
+    def _await(self, h: _Handover) -> ApplyResult:
+        """Wait for the switches whose flows changed; on failure roll back (class docstring)."""
+        deadline = time.monotonic() + self._timeout * 4 + 1  # a backstop: workers time out on their own
+        changes = {dpid: 0 for dpid in h.handed}
+        failures: dict[int, str] = {}
+        for dpid, ticket in h.tickets.items():
+            if not ticket.wait(max(0.0, deadline - time.monotonic())):
+                failures[dpid] = f"switch {dpid:#x}: no acknowledgement of generation {h.generation} in time"
+            elif ticket.error:
+                failures[dpid] = ticket.error
+            else:
+                changes[dpid] = ticket.changes
+        if not failures:
+            with self._lock:
+                save_state(self._state_file, *self._snapshot)
+            return ApplyResult(h.generation, changes, self._now() - h.started)
+        rollback: dict[int, Ticket] = {}
+        with self._lock:
+            if self._snapshot[1] == h.generation:  # nothing built on top: the previous state returns
+                self._snapshot = h.previous
+                for dpid in h.handed:
+                    target = self._previous_target(dpid, h)
+                    ticket = self._worker(dpid).submit(target) if target is not None else None
+                    if ticket is not None and dpid not in failures:
+                        rollback[dpid] = ticket
+            save_state(self._state_file, *self._snapshot)
+        for dpid, ticket in rollback.items():  # best effort: restore what was in force
+            if not ticket.wait(max(0.0, deadline - time.monotonic())) or ticket.error:
+                log.warning("switch %#x: rollback to generation %d failed: %s", dpid, h.previous[1],
+                            ticket.error or "no acknowledgement in time")
+        raise ApplyError("; ".join(failures[d] for d in sorted(failures)))
+
+    def _previous_target(self, dpid: int, h: _Handover) -> Target | None:
+        """What ``dpid`` held before the failed change: its previous target while that still fits
+        (same ports, our hand-over not replaced), else the previous document derived anew."""
+        doc, generation = h.previous
+        worker = self._workers[dpid]
+        old = h.before.get(dpid)
+        if old is not None and old.generation == generation and worker.target is h.handed[dpid]:
+            return Target(generation, old.ports, old.owned)
+        info = self._driver.switches().get(dpid)
+        if info is None:
+            return old
+        try:
+            owned = compute_owned_states(doc, {dpid: dict(info.ports)}, self._cache).get(dpid, {})
+        except DocumentError:
+            return old
+        return Target(generation, dict(info.ports), owned)
 
     def _reusable(self, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
-        """The current document's flows per switch, where derived on the ports it has now."""
-        return {dpid: owned for dpid, (then, owned) in self._desired.items() if ports.get(dpid) == then}
+        """The latest document's flows per switch, where derived on the ports it has now."""
+        generation = self._snapshot[1]
+        return {dpid: t.owned for dpid, w in self._workers.items()
+                if (t := w.target) is not None and t.generation == generation and ports.get(dpid) == t.ports}
 
-    def _push(self, desired: dict[int, Owned]) -> dict[int, int]:
-        done: list[tuple[int, Owned]] = []
-        changes: dict[int, int] = {}
-        try:
-            for dpid, owned in desired.items():
-                before = self._installed.get(dpid, {})
-                plan = _plan_between(before, owned)
-                if not plan.empty:
-                    self._driver.apply(dpid, plan, self._timeout)
-                changes[dpid] = plan.size
-                done.append((dpid, before))
-                self._installed[dpid] = owned
-        except ApplyError:
-            for dpid, before in reversed(done):  # best effort: restore what was in force
-                try:
-                    self._driver.apply(dpid, _plan_between(self._installed[dpid], before), self._timeout)
-                    self._installed[dpid] = before
-                except ApplyError as exc:
-                    self._errors[dpid] = f"rollback failed: {exc}"
-            raise
-        return changes
+    def _targets(self) -> dict[int, Target]:
+        """The latest target of every switch worker (for tests)."""
+        return {dpid: t for dpid, w in self._workers.items() if (t := w.target) is not None}
+
+    def _worker(self, dpid: int) -> SwitchWorker:
+        worker = self._workers.get(dpid)
+        if worker is not None:
+            return worker
+        with self._workers_lock:
+            worker = self._workers.get(dpid)
+            if worker is None:
+                if self._stopped:
+                    raise ApplyError("the controller is stopping")
+                worker = SwitchWorker(dpid, self._driver, timeout=self._timeout, refresh=self._refresh)
+                self._workers = {**self._workers, dpid: worker}
+            return worker
 
     # ----------------------------------------------------------------- switch events
     def _on_switch_event(self, event: SwitchEvent) -> None:
+        """Hand the event to the switch's worker; it reads back / re-derives on its own thread."""
+        try:
+            self._worker(event.dpid).notify(event.kind)
+        except ApplyError:
+            pass  # stopping
+
+    def _refresh(self, dpid: int) -> None:
+        """On the worker's thread: derive the latest document's flows on the switch's ports now."""
         with self._lock:
-            if event.kind == "disconnected":
+            info = self._driver.switches().get(dpid)
+            if info is None:
                 return
+            doc, generation = self._snapshot
+            ports = dict(info.ports)
             try:
-                self._converge(event.dpid, read=event.kind == "connected")
-            except (DocumentError, ApplyError) as exc:
-                log.warning("switch %#x not converged: %s", event.dpid, exc)
-                self._errors[event.dpid] = str(exc)
-
-    def _converge(self, dpid: int, read: bool) -> None:
-        """Bring one switch to the current document, reading its flows first on (re)connect."""
-        info = self._driver.switches().get(dpid)
-        if info is None:
-            return
-        if read:
-            self._installed[dpid] = {"switch": self._driver.read_state(dpid, self._timeout)}
-        ports = dict(info.ports)
-        owned = compute_owned_states(self._document, {dpid: ports}).get(dpid, {})
-        plan = _plan_between(self._installed.get(dpid, {}), owned)
-        if not plan.empty:
-            self._driver.apply(dpid, plan, self._timeout)
-        self._installed[dpid] = owned
-        self._desired[dpid] = (ports, owned)
-        self._acked[dpid] = self._generation
-        self._errors.pop(dpid, None)
+                owned = compute_owned_states(doc, {dpid: ports}, self._cache).get(dpid, {})
+            except DocumentError as exc:
+                log.warning("switch %#x not converged: %s", dpid, exc)
+                self._workers[dpid].report(str(exc))
+                return
+            self._workers[dpid].submit(Target(generation, ports, owned))
 
 
-def _load_state(path: Path | None) -> tuple[SfcDocument, int]:
-    """The last applied document, so a restarted controller converges instead of flushing."""
-    return load_state(path)
+@dataclass(frozen=True)
+class _Handover:
+    """One change handed to the workers: what to wait for and what to restore on failure."""
 
-
-def _save_state(path: Path | None, doc: SfcDocument, generation: int) -> None:
-    save_state(path, doc, generation)
-
-
-def _plan_between(before: Owned, after: Owned) -> Plan:
-    """Diff only the owners whose part changed (memoised parts compare by identity first)."""
-    changed = [k for k, part in after.items() if before.get(k) is not part and before.get(k) != part]
-    changed += before.keys() - after.keys()
-    if not changed:
-        return Plan()
-    old = merge({k: before[k] for k in changed if k in before})
-    new = merge({k: after[k] for k in changed if k in after})
-    return plan_changes(old, new)
+    generation: int
+    previous: tuple[SfcDocument, int]
+    before: Mapping[int, Target | None]
+    handed: Mapping[int, Target]
+    tickets: Mapping[int, Ticket]
+    started: float
 
 
 def _is_used(doc: SfcDocument, switch: str) -> bool:

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
 
     host, port = args.openflow
     driver, stop_openflow = start_controller(host, port)
+    controller = None
     try:
         controller = SfcController(driver, timeout=args.timeout,
                                    state_file=Path(args.state_file) if args.state_file else None)
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
         stop_event.wait()
         server.stop(2.0).wait()
     finally:
+        if controller is not None:
+            controller.stop()  # the switch workers, before their connections go
         stop_openflow()
     return 0
 

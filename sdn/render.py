@@ -17,12 +17,19 @@ classify, where the path's own classifier matches (in_port = egress port, one pr
 the classifier's) wrap it again with the SI after that hop and the original ingress port in C1
 (and the same instance hash: the 5-tuple is unchanged). Anything else from an unaware SF's ports
 is dropped there, never NORMAL: a bump-in-the-wire would otherwise close an L2 loop.
+
+Memoisation is explicit: a ``FlowCache`` (one per controller, passed in) keeps the flows of each
+(path, resolved ports) and the pipeline-wide parts, so one upserted path costs one path's flows
+and equal inputs give the very same objects (diffs then skip unchanged parts by identity). Two
+controllers in one process share nothing; a call without a cache computes everything afresh.
+Every flow passes ``sdn.pipeline.check_flow`` once, when it is computed, never on reuse.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Mapping
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, Mapping, TypeVar
 
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
@@ -37,14 +44,49 @@ HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
+T = TypeVar("T")
 
 
-def compute_switch_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]) -> dict[int, SwitchState]:
+class FlowCache:
+    """Computed flows by their inputs, least recently used dropped first; thread-safe.
+
+    Owned by one controller and passed to the render functions, so nothing is shared between
+    controllers (or tests) through module state. Values are immutable (frozensets, SwitchState).
+    """
+
+    def __init__(self, max_entries: int = 65536) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit  # type: ignore[return-value]
+        value = compute()  # outside the lock: a path's flows may take a while
+        with self._lock:
+            value = self._entries.setdefault(key, value)  # type: ignore[assignment]
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _memo(cache: FlowCache | None, key: Hashable, compute: Callable[[], T]) -> T:
+    return compute() if cache is None else cache.get(key, compute)
+
+
+def compute_switch_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]],
+                          cache: FlowCache | None = None) -> dict[int, SwitchState]:
     """The state of every switch in ``doc`` whose ports are known (keyed by dpid).
 
     Raises DocumentError naming the element when a port the document needs is missing.
     """
-    return {dpid: merge(owned) for dpid, owned in compute_owned_states(doc, ports).items()}
+    return {dpid: merge(owned) for dpid, owned in compute_owned_states(doc, ports, cache).items()}
 
 
 def merge(owned: Owned) -> SwitchState:
@@ -56,17 +98,19 @@ def merge(owned: Owned) -> SwitchState:
     return SwitchState(frozenset(flows), frozenset(groups))
 
 
-def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
+def compute_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]],
+                         cache: FlowCache | None = None) -> dict[int, Owned]:
     """Like compute_switch_states, split by owner so a change re-diffs only what it touched.
 
-    Per-path flows are memoised on (path, resolved ports), so adding one path to ten thousand
-    costs one path's computation, not a full re-render.
+    With a ``cache``, per-path flows are memoised on (path, resolved ports), so adding one path
+    to ten thousand costs one path's computation, not a full re-render.
     """
-    return {s.dpid: _switch_owned(doc, s.name, ports[s.dpid]) for s in doc.switches if s.dpid in ports}
+    return {s.dpid: _switch_owned(doc, s.name, ports[s.dpid], cache) for s in doc.switches if s.dpid in ports}
 
 
 def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]],
-                        previous: Mapping[int, Owned], changed: set[str]) -> dict[int, Owned]:
+                        previous: Mapping[int, Owned], changed: set[str],
+                        cache: FlowCache | None = None) -> dict[int, Owned]:
     """compute_owned_states(doc, ports), reusing ``previous``: what it gave for a document with
     the same switches and service functions whose paths differ only in those named ``changed``,
     on the same ports. Switches missing from ``previous`` are computed whole.
@@ -79,7 +123,7 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
             continue
         before = previous.get(switch.dpid)
         if before is None:
-            states[switch.dpid] = _switch_owned(doc, switch.name, ports[switch.dpid])
+            states[switch.dpid] = _switch_owned(doc, switch.name, ports[switch.dpid], cache)
             continue
         owned = dict(before)
         for name in changed:
@@ -87,7 +131,7 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         for path in doc.paths:
             if path.name in changed and path.hops[0] in by_fn:
-                owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, ports[switch.dpid], switch.name))
+                owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, cache)
         states[switch.dpid] = owned
     return states
 
@@ -96,32 +140,37 @@ def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
     return [f for f in doc.service_functions if f.instances[0].switch == switch]
 
 
-def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int]) -> Owned:
-    owned: Owned = {"pipeline": SwitchState(pipeline_flows())}
+def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:
+    owned: Owned = {"pipeline": _memo(cache, ("pipeline",), lambda: SwitchState(pipeline_flows()))}
     functions = _functions_on(doc, switch)
     for fn in functions:
         if fn.nsh_aware:
-            owned[f"sf:{fn.name}"] = _function_state(tuple(_sf_ports(fn, port_map, switch)))
+            sf_ports = tuple(_sf_ports(fn, port_map, switch))
+            owned[f"sf:{fn.name}"] = _memo(cache, ("sf", sf_ports), lambda: _function_state(sf_ports))
             continue
         # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
         for number in _sf_ports(fn, port_map, switch) + _sf_ports(fn, port_map, switch, True):
-            owned[f"unaware:{number}"] = unaware_port_state(number)
+            owned[f"unaware:{number}"] = _memo(cache, ("unaware", number), lambda: unaware_port_state(number))
     by_fn = {f.name: f for f in functions}
     for path in doc.paths:
         if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
-            owned[f"path:{path.name}"] = SwitchState(path_flows(path, by_fn, port_map, switch))
+            owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, cache)
     return owned
 
 
-@lru_cache(maxsize=4096)
+def _path_state(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
+                switch: str, cache: FlowCache | None) -> SwitchState:
+    key = _path_key(path, functions, ports, switch)
+    return _memo(cache, ("path", *key), lambda: SwitchState(_path_flows(*key)))
+
+
 def _function_state(sf_ports: tuple[int, ...]) -> SwitchState:
     return SwitchState(frozenset().union(*(sf_port_flows(p) for p in sf_ports)))
 
 
-@lru_cache(maxsize=1)
 def pipeline_flows() -> frozenset[Flow]:
     cookie = make_cookie(Role.PIPELINE)
-    return frozenset({
+    return _checked({
         Flow(INGRESS, PRIO_MISS, (), goto_table=CLASSIFY, cookie=cookie),
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
@@ -129,35 +178,39 @@ def pipeline_flows() -> frozenset[Flow]:
     })
 
 
-@lru_cache(maxsize=4096)
 def unaware_port_state(port: int) -> SwitchState:
-    return SwitchState(frozenset({Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), (),
+    return SwitchState(_checked({Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), (),
                                        cookie=make_cookie(Role.PIPELINE))}))
 
 
-@lru_cache(maxsize=4096)
 def sf_port_flows(port: int) -> frozenset[Flow]:
     """An SF port carries NSH frames back from its SF; anything else from it is dropped."""
     cookie = make_cookie(Role.PIPELINE)
-    return frozenset({
+    return _checked({
         Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
         Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=port), (), cookie=cookie),
     })
 
 
 def path_flows(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
-               switch: str) -> frozenset[Flow]:
-    """Resolve the path's ports (errors name the element), then build its flows (memoised)."""
+               switch: str, cache: FlowCache | None = None) -> frozenset[Flow]:
+    """Resolve the path's ports (errors name the element), then build its flows."""
+    return _path_state(path, functions, ports, switch, cache).flows
+
+
+def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
+              switch: str) -> tuple:
+    """(path, its classifiers' in_ports, each hop's instance ports, each unaware hop's egress
+    ports): everything its flows depend on. Raises DocumentError naming a missing port."""
     where = f"service_function_paths[{path.name}]"
     in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                      for c in path.classifiers)
     hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
-    return _path_flows(path, in_ports, hop_ports, hop_egress)
+    return path, in_ports, hop_ports, hop_egress
 
 
-@lru_cache(maxsize=65536)
 def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...]) -> frozenset[Flow]:
     """``hop_egress[i]``: the egress port per instance of an NSH-unaware hop, None if aware."""
@@ -198,6 +251,11 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
         flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1, nsh_c1=in_port),
                        (Decap(), Decap(), SetField("in_port", in_port), Output(OFPP_NORMAL)),
                        cookie=egress_cookie))
+    return _checked(flows)
+
+
+def _checked(flows: set[Flow]) -> frozenset[Flow]:
+    """Every computed flow passes the pipeline's check, once, here."""
     return frozenset(check_flow(f) for f in flows)
 
 

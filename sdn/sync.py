@@ -3,12 +3,15 @@
 Flows are compared by OpenFlow identity (table, priority, match); a flow whose identity is
 installed but whose actions or cookie differ is modified in place (no gap in forwarding).
 Only flows carrying our cookie tag (and groups in our id range) are ever considered, so foreign flows survive.
+
+No module state: what makes ``apply_plan_to_state`` O(changes) (the last state's flows by key)
+lives in a ``KeyedFlows`` the caller owns, one per switch it tracks.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sdn.cookie import is_our_group, is_ours
 from sdn.openflow import Flow, GroupEntry, SwitchState
@@ -50,23 +53,50 @@ def plan_changes(installed: SwitchState, desired: SwitchState) -> Plan:
     return Plan(_sorted(add), _sorted(modify), _sorted(delete), add_g, mod_g, del_g)
 
 
-def apply_plan_to_state(installed: SwitchState, plan: Plan) -> SwitchState:
+@dataclass
+class KeyedFlows:
+    """The flows by key of the last state ``apply_plan_to_state`` returned for one switch.
+
+    Owned by whoever tracks that switch's state (one per switch), so nothing is shared between
+    switches, controllers or tests. Holds one state: building on an older one keys it afresh.
+    """
+
+    state: SwitchState | None = None
+    flows: dict[tuple, Flow] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take(self, state: SwitchState) -> dict[tuple, Flow]:
+        """``state``'s flows by key, for the caller to change (a fresh dict unless remembered)."""
+        with self._lock:
+            if self.state is state:
+                flows, self.state, self.flows = self.flows, None, {}
+                return flows
+        return {f.key: f for f in state.flows}
+
+    def remember(self, state: SwitchState, flows: dict[tuple, Flow]) -> SwitchState:
+        with self._lock:
+            self.state, self.flows = state, flows
+        return state
+
+
+def apply_plan_to_state(installed: SwitchState, plan: Plan, memo: KeyedFlows | None = None) -> SwitchState:
     """The state a switch holds after ``plan`` succeeded (used to track installed state).
 
-    Costs O(changes) when ``installed`` is the last state this function returned for that
-    switch: its flows by key are handed on, and set operations reuse the stored hashes of the
+    Costs O(changes) when ``installed`` is the last state this function returned with the same
+    ``memo``: its flows by key are handed on, and set operations reuse the stored hashes of the
     flows left alone (re-keying and re-hashing tens of thousands of flows made a one-path change
-    slow)."""
-    flows = _take_keyed(installed)
+    slow). Without a memo (or for any other state) the flows are keyed afresh: same result."""
+    memo = memo if memo is not None else KeyedFlows()
+    flows = memo.take(installed)
     if len(flows) != len(installed.flows):  # two flows with one key: only a full replay says which stays
         _replay(flows, plan, [])
-        return _remember(SwitchState(frozenset(flows.values()), _apply_groups(installed, plan)), flows)
+        return memo.remember(SwitchState(frozenset(flows.values()), _apply_groups(installed, plan)), flows)
     gone: list[Flow] = []
     _replay(flows, plan, gone)
     written = frozenset(f for f in plan.add_flows + plan.modify_flows if flows[f.key] is f)
     kept = frozenset(installed.flows)  # no copy when it is one already
     kept = kept - frozenset(gone) if gone else kept
-    return _remember(SwitchState(kept | written, _apply_groups(installed, plan)), flows)
+    return memo.remember(SwitchState(kept | written, _apply_groups(installed, plan)), flows)
 
 
 def _replay(flows: dict[tuple, Flow], plan: Plan, gone: list[Flow]) -> None:
@@ -91,31 +121,6 @@ def _apply_groups(installed: SwitchState, plan: Plan) -> frozenset[GroupEntry]:
     for g in plan.add_groups + plan.modify_groups:
         groups[g.group_id] = g
     return frozenset(groups.values())
-
-
-# Flows by key of the states apply_plan_to_state returned and nobody has applied a plan to yet
-# (one per switch in use; a state is taken out when it is built on, so memory stays bounded).
-_KEYED_KEEP = 64
-_keyed_lock = threading.Lock()
-_keyed_states: dict[int, tuple[SwitchState, dict[tuple, Flow]]] = {}  # id(state) -> (state, its flows by key)
-
-
-def _take_keyed(state: SwitchState) -> dict[tuple, Flow]:
-    """``state``'s flows by key, for the caller to change (a fresh dict unless remembered)."""
-    with _keyed_lock:
-        hit = _keyed_states.get(id(state))
-        if hit is not None and hit[0] is state:  # held there, so its id cannot have been reused
-            del _keyed_states[id(state)]
-            return hit[1]
-    return {f.key: f for f in state.flows}
-
-
-def _remember(state: SwitchState, keyed: dict[tuple, Flow]) -> SwitchState:
-    with _keyed_lock:
-        _keyed_states[id(state)] = (state, keyed)
-        while len(_keyed_states) > _KEYED_KEEP:
-            del _keyed_states[next(iter(_keyed_states))]
-    return state
 
 
 def _sorted(flows: tuple[Flow, ...]) -> tuple[Flow, ...]:

@@ -31,15 +31,18 @@ class RunningController:
 
 
 @contextlib.contextmanager
-def running_controller() -> Iterator[RunningController]:
-    driver, stop = start_controller("127.0.0.1", 0, echo_interval=1.0, echo_timeout=3.0)
+def running_controller(timeout: float = 10.0, listen_host: str = "127.0.0.1") -> Iterator[RunningController]:
+    driver, stop = start_controller(listen_host, 0, echo_interval=1.0, echo_timeout=3.0)
     try:
-        controller = SfcController(driver)
-        server, port = serve(controller, "127.0.0.1:0")
+        controller = SfcController(driver, timeout=timeout)
         try:
-            yield RunningController(driver, controller, driver.listen_port, f"127.0.0.1:{port}")
+            server, port = serve(controller, "127.0.0.1:0")
+            try:
+                yield RunningController(driver, controller, driver.listen_port, f"127.0.0.1:{port}")
+            finally:
+                server.stop(None)
         finally:
-            server.stop(None)
+            controller.stop()
     finally:
         stop()
 

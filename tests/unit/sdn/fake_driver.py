@@ -1,10 +1,16 @@
-"""An in-memory SwitchDriver for unit tests of the controller's logic."""
+"""An in-memory SwitchDriver for unit tests of the controller's logic.
+
+``hold(dpid)`` makes that switch's ``apply`` block (a frozen switch) until ``release(dpid)``
+or the caller's timeout, which then fails like a missing barrier reply.
+"""
 
 from __future__ import annotations
 
+import threading
+
 from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
 from sdn.openflow import SwitchState
-from sdn.sync import Plan, apply_plan_to_state
+from sdn.sync import KeyedFlows, Plan, apply_plan_to_state
 
 
 class FakeDriver:
@@ -14,6 +20,9 @@ class FakeDriver:
         self.callbacks = []
         self.applied: list[tuple[int, Plan]] = []
         self.refuse: set[int] = set()
+        self._memos: dict[int, KeyedFlows] = {}  # per switch: keeps apply_plan_to_state O(changes)
+        self._gates: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
 
     def connect(self, dpid: int, ports: dict[str, int], keep: bool = False) -> None:
         self.infos[dpid] = SwitchInfo(dpid, dict(ports))
@@ -25,6 +34,14 @@ class FakeDriver:
         self.infos.pop(dpid, None)
         self._emit(SwitchEvent("disconnected", dpid))
 
+    def hold(self, dpid: int) -> None:
+        self._gates[dpid] = threading.Event()
+
+    def release(self, dpid: int) -> None:
+        gate = self._gates.pop(dpid, None)
+        if gate is not None:
+            gate.set()
+
     def _emit(self, event):
         for cb in self.callbacks:
             cb(event)
@@ -33,12 +50,21 @@ class FakeDriver:
         return dict(self.infos)
 
     def apply(self, dpid, plan, timeout=10.0):
+        gate = self._gates.get(dpid)
+        if gate is not None and not gate.wait(timeout):
+            raise ApplyError(f"switch {dpid:#x}: no acknowledgement in time")
         if dpid in self.refuse:
             raise ApplyError(f"switch {dpid:#x} refused the bundle")
-        self.applied.append((dpid, plan))
-        self.tables[dpid] = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan)
+        if dpid not in self.infos:
+            raise ApplyError(f"switch {dpid:#x} is not connected")
+        with self._lock:
+            self.applied.append((dpid, plan))
+            memo = self._memos.setdefault(dpid, KeyedFlows())
+            self.tables[dpid] = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan, memo)
 
     def read_state(self, dpid, timeout=10.0):
+        if dpid not in self.infos:
+            raise ApplyError(f"switch {dpid:#x} is not connected")
         return self.tables.get(dpid, SwitchState())
 
     def subscribe(self, callback):

@@ -11,7 +11,7 @@ from sdn.driver import SwitchInfo
 from sdn.openflow import Flow, Output, SwitchState
 from sdn.render import compute_owned_states, compute_switch_states, update_owned_states
 from sdn.controller import SfcController
-from sdn.sync import Plan, apply_plan_to_state, plan_changes
+from sdn.sync import KeyedFlows, Plan, apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.test_flows import DOC, PORTS
 
@@ -38,7 +38,8 @@ def test_random_upserts_and_removals_match_a_whole_recomputation():
         controller.upsert_paths(parse_paths(upsert), remove)
         doc = controller.document
         assert driver.tables[1] == compute_switch_states(doc, PORTS)[1], step
-        assert {d: o for d, (_, o) in controller._desired.items()} == compute_owned_states(doc, PORTS)
+        assert {d: t.owned for d, t in controller._targets().items()} == compute_owned_states(doc, PORTS)
+    controller.stop()
 
 
 def test_renumbered_ports_are_picked_up_by_the_next_upsert():
@@ -50,6 +51,7 @@ def test_renumbered_ports_are_picked_up_by_the_next_upsert():
     driver.infos[1] = SwitchInfo(1, moved)  # no port event yet: the upsert itself must notice
     controller.upsert_paths(parse_paths([{"name": "ssh", "spi": 11, "hops": ["nat"], "classifiers": []}]))
     assert driver.tables[1] == compute_switch_states(controller.document, {1: moved})[1]
+    controller.stop()
 
 
 def test_update_owned_states_computes_switches_it_has_no_previous_for():
@@ -73,6 +75,7 @@ def test_incremental_apply_plan_to_state_matches_replaying_by_key():
     def flow() -> Flow:
         return Flow(rnd.randrange(3), rnd.randrange(3), (("in_port", rnd.randrange(5)),), (Output(rnd.randrange(3)),))
 
+    memo = KeyedFlows()  # the O(changes) path, one switch's memo
     fast = slow = SwitchState()
     history = [(fast, slow)]
     for step in range(3000):
@@ -85,6 +88,6 @@ def test_incremental_apply_plan_to_state_matches_replaying_by_key():
             plan = plan_changes(fast, SwitchState(frozenset(wanted.values())))
         if rnd.random() < 0.05:  # a state it has not seen before (e.g. read back from a switch)
             fast = SwitchState(frozenset(fast.flows))
-        fast, slow = apply_plan_to_state(fast, plan), _replayed(slow, plan)
+        fast, slow = apply_plan_to_state(fast, plan, memo), _replayed(slow, plan)
         assert fast == slow, step
         history.append((fast, slow))

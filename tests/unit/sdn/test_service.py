@@ -1,4 +1,6 @@
-"""The controller core against an in-memory driver: generations, diffs, failures, reconnects."""
+"""The controller core against an in-memory driver: generations, diffs, failures, reconnects.
+
+Switch events are handled on each switch's worker thread: ``settle()`` waits for them."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ def setup():
     driver = FakeDriver()
     controller = SfcController(driver)
     driver.connect(1, PORTS[1])
-    return driver, controller
+    assert controller.settle()
+    yield driver, controller
+    controller.stop()
 
 
 def test_apply_installs_exactly_the_computed_state(setup):
@@ -72,16 +76,21 @@ def test_reconnect_with_flows_kept_converges_without_flush(setup):
     driver.disconnect(1)
     applied = len(driver.applied)
     driver.connect(1, PORTS[1], keep=True)
+    assert controller.settle()
     assert len(driver.applied) == applied, "nothing to change: no flush, no re-install"
 
 
 def test_restarted_controller_converges_from_what_the_switch_holds(setup):
     driver, controller = setup
     controller.apply_document(load_document(DOC))
+    controller.stop()  # the first controller is gone
+    driver.callbacks.clear()
     fresh = SfcController(driver)
     fresh.apply_document(load_document(DOC.replace("tcp_dst: 80", "tcp_dst: 8080")))
     # a fresh controller reads nothing until the switch reconnects; the reconnect event fixes it
     driver.connect(1, PORTS[1], keep=True)
+    assert fresh.settle()
+    fresh.stop()
     assert driver.tables[1] == compute_switch_states(load_document(DOC.replace("tcp_dst: 80", "tcp_dst: 8080")), PORTS)[1]
 
 
@@ -109,10 +118,13 @@ def test_restart_with_state_file_keeps_the_document(tmp_path):
     first = SfcController(driver, state_file=state)
     driver.connect(1, PORTS[1])
     first.apply_document(load_document(DOC))
+    first.stop()
     driver.callbacks.clear()  # the first controller is gone
     second = SfcController(driver, state_file=state)
     assert second.generation == 1 and [p.name for p in second.document.paths] == ["web", "dns"]
     applied = len(driver.applied)
     driver.connect(1, PORTS[1], keep=True)
+    assert second.settle()
+    second.stop()
     assert len(driver.applied) == applied, "restart converges without touching live flows"
     assert driver.tables[1] == css(load_document(DOC), PORTS)[1]

@@ -1,0 +1,238 @@
+"""One thread per switch: converge its installed flows on the latest desired ones (OVN ofctrl style).
+
+Why a thread per switch: a slow or frozen switch must hold up only itself. The controller hands
+each worker a ``Target`` (the flows of one document generation on the ports they were derived
+on) and returns; the worker diffs what it knows the switch holds against the latest target and
+pushes the difference as one bundle + barrier (``SwitchDriver.apply``). A target handed while an
+older one is still in flight simply replaces it: the next push goes straight to the newest.
+
+Every hand-over gets a sequence number; a ``Ticket`` for it is resolved when that target or a
+later one is installed (success) or an attempt at it or a later one failed. What the switch is
+known to hold is published as an immutable ``WorkerView`` (acknowledged generation, installed
+flows, last error), read without any lock. After a failure the installed state counts as
+unknown: the worker reads it back (``read_state``) before the next attempt, and retries with a
+back-off while the switch is connected; a (re)connect also reads back first, so a restarted
+controller converges without flushing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Mapping
+
+from sdn.driver import ApplyError, SwitchDriver
+from sdn.render import Owned, merge
+from sdn.sync import Plan, plan_changes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one switch should hold of ours: the flows of document ``generation`` on ``ports``."""
+
+    generation: int
+    ports: Mapping[str, int]
+    owned: Owned
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    """One switch's convergence as last known: immutable, so status() needs no lock."""
+
+    acked: int = 0  # the generation whose flows the switch was last seen to hold in full
+    installed: Owned = field(default_factory=dict)
+    error: str = ""
+
+    @cached_property
+    def counts(self) -> tuple[int, int]:
+        state = merge(self.installed)
+        return len(state.flows), len(state.groups)
+
+
+class Ticket:
+    """Resolved once the worker installed its target or a later one (``error`` empty), or failed."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.error = ""
+        self.changes = 0  # flow/group changes the resolving push sent
+        self._done = threading.Event()
+
+    def resolve(self, error: str, changes: int) -> None:
+        self.error, self.changes = error, changes
+        self._done.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._done.wait(timeout)
+
+
+def same_owned(a: Owned, b: Owned) -> bool:
+    """Equal desired states, cheaply: memoised parts compare by identity first."""
+    return a.keys() == b.keys() and all(a[k] is b[k] or a[k] == b[k] for k in a)
+
+
+def plan_between(before: Owned, after: Owned) -> Plan:
+    """Diff only the owners whose part changed (memoised parts compare by identity first)."""
+    changed = [k for k, part in after.items() if before.get(k) is not part and before.get(k) != part]
+    changed += before.keys() - after.keys()
+    if not changed:
+        return Plan()
+    old = merge({k: before[k] for k in changed if k in before})
+    new = merge({k: after[k] for k in changed if k in after})
+    return plan_changes(old, new)
+
+
+class SwitchWorker:
+    """Owns one switch's installed state; the only thread that talks to that switch."""
+
+    def __init__(self, dpid: int, driver: SwitchDriver, *, timeout: float,
+                 refresh: Callable[[int], None], retry: float = 1.0, max_retry: float = 30.0) -> None:
+        self.dpid = dpid
+        self._driver, self._timeout, self._refresh = driver, timeout, refresh
+        self._retry_min, self._retry_max = retry, max_retry
+        self._retry = retry
+        self._cond = threading.Condition()
+        self._target: Target | None = None
+        self._seq = 0  # of the latest target handed over
+        self._attempted = 0  # the latest target seq an attempt finished for (success or not)
+        self._synced = -1  # the target seq the switch holds in full (-1: none known)
+        self._read = True  # installed state unknown: read it back before diffing
+        self._refresh_wanted = False  # ports changed or switch (re)connected: re-derive the target
+        self._connected = True
+        self._failed = False
+        self._busy = False
+        self._stopping = False
+        self._tickets: list[Ticket] = []
+        self._installed: Owned | None = None  # worker thread only
+        self.view = WorkerView()
+        self._thread = threading.Thread(target=self._run, name=f"sfc-switch-{dpid:#x}", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ called by the controller
+    @property
+    def target(self) -> Target | None:
+        return self._target
+
+    def submit(self, target: Target) -> Ticket | None:
+        """Converge on ``target`` from now on. None when its flows equal the previous target's
+        (nothing to wait for: acknowledged at once if the switch is in sync, else with the push
+        already under way); otherwise a Ticket to wait on."""
+        with self._cond:
+            unchanged = self._target is not None and same_owned(self._target.owned, target.owned)
+            self._seq += 1
+            self._target = target
+            if unchanged and self._in_sync(self._seq - 1):
+                self._synced = self._attempted = self._seq
+                self.view = WorkerView(target.generation, self.view.installed, "")
+                return None
+            self._cond.notify_all()
+            if unchanged:
+                return None
+            ticket = Ticket(self._seq)
+            self._tickets.append(ticket)
+            return ticket
+
+    def notify(self, kind: str) -> None:
+        """A switch event: "connected", "disconnected" or "ports"."""
+        with self._cond:
+            if kind == "disconnected":
+                self._connected = False
+                return
+            if kind == "connected":
+                self._connected, self._read = True, True
+                self._retry = self._retry_min
+            self._refresh_wanted = True
+            self._cond.notify_all()
+
+    def report(self, error: str) -> None:
+        """Record a problem found while deriving this switch's target (e.g. a missing port)."""
+        with self._cond:
+            self.view = WorkerView(self.view.acked, self.view.installed, error)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until nothing is pending (the latest target attempted, events handled)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._stopping or not (self._busy or self._pending()), timeout)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------ the worker thread
+    def _in_sync(self, seq: int) -> bool:
+        return (self._synced == seq and not self._busy and not self._read and not self._refresh_wanted)
+
+    def _pending(self) -> bool:
+        return self._refresh_wanted or (self._target is not None and self._attempted != self._seq)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not self._pending():
+                    if self._failed and self._connected:
+                        if not self._cond.wait(self._retry):  # retry the latest target, reading first
+                            self._retry = min(self._retry * 2, self._retry_max)
+                            self._attempted, self._read = -1, True
+                    else:
+                        self._cond.wait()
+                if self._stopping:
+                    for ticket in self._tickets:
+                        ticket.resolve(f"switch {self.dpid:#x}: controller stopped", 0)
+                    self._tickets.clear()
+                    return
+                refresh, self._refresh_wanted = self._refresh_wanted, False
+                self._busy = refresh
+            if refresh:
+                try:
+                    self._refresh(self.dpid)  # the controller derives and submits a new target
+                except Exception:
+                    log.exception("switch %#x: deriving its flows failed", self.dpid)
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                if self._target is None or self._attempted == self._seq:
+                    continue
+                target, seq, read = self._target, self._seq, self._read
+                self._read, self._busy = False, True
+            self._attempt(target, seq, read)
+
+    def _attempt(self, target: Target, seq: int, read: bool) -> None:
+        error, changes = "", 0
+        try:
+            if read or self._installed is None:
+                self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
+            plan = plan_between(self._installed, target.owned)
+            if not plan.empty:
+                self._driver.apply(self.dpid, plan, self._timeout)
+            self._installed, changes = target.owned, plan.size
+        except ApplyError as exc:
+            error = str(exc)
+        except Exception as exc:  # a driver bug must not kill the worker
+            log.exception("switch %#x: push failed", self.dpid)
+            error = f"switch {self.dpid:#x}: {exc}"
+        with self._cond:
+            self._busy = False
+            self._attempted = max(self._attempted, seq)
+            if error:
+                self._installed = None  # a timed-out bundle may or may not have landed: read back
+                self._read, self._failed = True, True
+                self.view = WorkerView(self.view.acked, self.view.installed, error)
+                log.warning("switch %#x not converged on generation %d: %s", self.dpid, target.generation, error)
+            else:
+                self._synced, self._failed, self._retry = seq, False, self._retry_min
+                self.view = WorkerView(target.generation, target.owned, "")
+            done = [t for t in self._tickets if t.seq <= seq]
+            self._tickets = [t for t in self._tickets if t.seq > seq]
+            for ticket in done:
+                ticket.resolve(error, changes)
+            self._cond.notify_all()
