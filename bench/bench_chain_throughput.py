@@ -88,6 +88,7 @@ def main() -> int:
                 print(f"{count} SFs: {value:.0f} Mbit/s, ratio {value / base:.2f}")
             print(f"ratios vs NORMAL: 0 SFs {results['0 SFs'] / base:.2f} (goal >= 0.95), "
                   f"1 SF {results['1 SFs'] / base:.2f}, 2 SFs {results['2 SFs'] / base:.2f} (goal >= 0.6)")
+            controller.stop()
     finally:
         stop()
     return 0

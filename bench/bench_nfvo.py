@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         keep[0].stop(None)
         keep[1].stop(None)
         keep[2].close()
+        controller.stop()
     return 0
 
 

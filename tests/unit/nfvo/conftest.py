@@ -68,6 +68,7 @@ def sdn_server():
     server, port = serve(controller, "127.0.0.1:0")
     yield vim, driver, controller, f"127.0.0.1:{port}"
     server.stop(None)
+    controller.stop()
 
 
 @pytest.fixture

@@ -22,11 +22,13 @@ from tests.unit.sdn.test_flows import DOC, PORTS
 def api():
     driver = FakeDriver()
     driver.connect(1, PORTS[1])
-    server, port = serve(SfcController(driver), "127.0.0.1:0")
+    controller = SfcController(driver)
+    server, port = serve(controller, "127.0.0.1:0")
     stub = connect(f"127.0.0.1:{port}")
     stub.address = f"127.0.0.1:{port}"
     yield stub, driver
     server.stop(None)
+    controller.stop()
 
 
 def typed(text: str) -> sfc_pb2.ApplyDocumentRequest:
