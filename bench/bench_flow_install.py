@@ -141,7 +141,7 @@ def main() -> int:
                   f"median {statistics.median(times) * 1e3:.1f} ms, max {max(times) * 1e3:.1f} ms "
                   f"(goal < 50 ms)")
             print("ratio ours/ovs-ofctl: " + ", ".join(
-                f"{n} paths {r:.2f}" for n, r in zip(args.paths, ratios)) + " (goal >= 1.0)")
+                f"{n} paths {r:.2f}" for n, r in zip(args.paths, ratios, strict=True)) + " (goal >= 1.0)")
     finally:
         stop()
     return 0

@@ -22,6 +22,7 @@ from dataplane.lab import OvsLab  # noqa: E402
 from descriptors import load_vnfd  # noqa: E402
 from tests.unit.vnfm.conftest import SCALE_VNFD as ONE_CP_VNFD  # noqa: E402
 from vnfm.manager import VnfManager  # noqa: E402
+from vnfm.sqlstore import VnfSqlStore  # noqa: E402
 from vnfm.vim.local import LocalVim  # noqa: E402
 
 # One VDU with one CP on one VL (its scaling policy plays no part in instantiate).

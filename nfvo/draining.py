@@ -1,10 +1,11 @@
 """The VNFM as chains see it: VDU instances being drained are left out.
 
-Why: scaling in (or terminating a VNF an abstract hop balances over) removes a VDU instance's ports. If the chains through it were re-rendered only
-afterwards, every connection hashed to that instance would be lost until then. The NFVO first
-marks the instances as draining and re-renders (the controller moves their connections to the
-instances that stay, in one bundle), then lets the VNFM remove them. Every render in between,
-whatever triggers it, sees the same view, so no concurrent re-render brings them back.
+Why: scaling in (or terminating a VNF an abstract hop balances over) removes a VDU instance's
+ports. If the chains through it were re-rendered only afterwards, every connection hashed to that
+instance would be lost until then. The NFVO first marks the instances as draining and re-renders
+(the controller moves their connections to the instances that stay, in one bundle), then lets the
+VNFM remove them. Every render in between, whatever triggers it, sees the same view, so no
+concurrent re-render brings them back.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class NfvoService:
                 model = self.catalog.vnffgd(spec.vnffgd)
                 mapping = self._mapping(model, {**dict(spec.vnf_mapping), **vnf_mapping})
                 fresh = spec_from_vnffgd(model, mapping)
-                paths = tuple(replace(p, classifiers=old.classifiers) for p, old in zip(fresh.paths, paths))
+                paths = tuple(replace(p, classifiers=old.classifiers) for p, old in zip(fresh.paths, paths, strict=False))
                 spec = replace(spec, vnf_mapping=fresh.vnf_mapping)
             if symmetrical is not None:
                 paths = tuple(replace(p, symmetrical=symmetrical) for p in paths)
@@ -260,7 +260,7 @@ class NfvoService:
                                   f"ns[{name}].params")
         vnfs = tuple((member.node, f"{name}-{member.node}") for member in nsd.vnfs)
         mapping: dict[str, str] = {}
-        for member, (_, vnf_name) in zip(nsd.vnfs, vnfs):
+        for member, (_, vnf_name) in zip(nsd.vnfs, vnfs, strict=True):
             check_name(vnf_name, f"ns[{name}].vnfs[{member.node}]")
             mapping.setdefault(member.vnfd, vnf_name)
         existing = {v.name for v in self.vnfm.list()}
@@ -282,7 +282,7 @@ class NfvoService:
         made_vnfs: list[str] = []  # also one a failed instantiate left in ERROR
         made_vnffgs: list[str] = []
         try:
-            for member, (_, vnf_name) in zip(nsd.vnfs, vnfs):
+            for member, (_, vnf_name) in zip(nsd.vnfs, vnfs, strict=True):
                 made_vnfs.append(vnf_name)
                 try:
                     self.catalog.vim(None)
@@ -297,12 +297,12 @@ class NfvoService:
         except Exception as exc:
             log.warning("NS %s: create failed, removing what was made: %s", name, exc)
             for vnffg in reversed(made_vnffgs):
-                _quietly(lambda: self.vnffgs.delete(vnffg))
+                _quietly(lambda vnffg=vnffg: self.vnffgs.delete(vnffg))
             _quietly(lambda: self._forget_functions(made_vnfs))
             existing = {v.name for v in self.vnfm.list()}
             for vnf_name in reversed(made_vnfs):
                 if vnf_name in existing:
-                    _quietly(lambda: self.vnfm.terminate(vnf_name))
+                    _quietly(lambda vnf_name=vnf_name: self.vnfm.terminate(vnf_name))
             self.bus.publish(Event(self._now(), "NS", "", name, Status.PENDING_CREATE, Status.ERROR, str(exc)))
             raise
         record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", vnfs,

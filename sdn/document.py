@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from dataplane.nsh import MAX_SPI  # the NSH header's 24-bit service path identifier (RFC 8300)
 from sdn.match import ClassifierMatch, MatchError, compile_match
 from sdn.openflow import MatchValue
 
-MAX_SPI = (1 << 24) - 1  # NSH service path identifier: 24 bits
 MAX_HOPS = 254  # SI starts at 255; the path's end must still be representable
 MAX_DPID = (1 << 64) - 1
 MAX_PRIORITY = 60000
@@ -192,7 +192,7 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
                 raise DocumentError(f"{iwhere}.egress_port", "only NSH-unaware SFs (nsh_aware: false) "
                                     "return traffic on another port")
             pair = (inst.port, inst.egress)
-            for key, port in zip(("port", "egress_port"), inst.ports):
+            for key, port in zip(("port", "egress_port"), inst.ports, strict=False):  # 1 or 2 ports
                 other = used_ports.get((inst.switch, port))
                 twin = other is not None and not fn.nsh_aware and not other[1] and other[2] == pair[::-1] \
                     and other[0] != fn.name

@@ -330,7 +330,7 @@ def canonical_match(match: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], 
         if m is not None and all(b == 0xFF for b in m):
             m = None
         if m is not None:
-            v = bytes(x & y for x, y in zip(v, m))
+            v = bytes(x & y for x, y in zip(v, m, strict=False))
         out.append(ofp.oxm_to_user(n, v, m))
     return tuple(sorted(out))
 

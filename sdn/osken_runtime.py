@@ -36,7 +36,7 @@ class _Handshaker(ofp_handler.OFPHandler):
 
 def _ensure_conf() -> None:
     try:
-        cfg.CONF.socket_timeout
+        _ = cfg.CONF.socket_timeout  # registered by an earlier start?
     except cfg.NoSuchOptError:
         cfg.CONF(args=[], project="os_ken")
 

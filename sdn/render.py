@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Callable, Hashable, Mapping, TypeVar
 
 from sdn.cookie import Role, make_cookie
@@ -146,11 +147,11 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
     for fn in functions:
         if fn.nsh_aware:
             sf_ports = tuple(_sf_ports(fn, port_map, switch))
-            owned[f"sf:{fn.name}"] = _memo(cache, ("sf", sf_ports), lambda: _function_state(sf_ports))
+            owned[f"sf:{fn.name}"] = _memo(cache, ("sf", sf_ports), partial(_function_state, sf_ports))
             continue
         # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
         for number in _sf_ports(fn, port_map, switch) + _sf_ports(fn, port_map, switch, True):
-            owned[f"unaware:{number}"] = _memo(cache, ("unaware", number), lambda: unaware_port_state(number))
+            owned[f"unaware:{number}"] = _memo(cache, ("unaware", number), partial(unaware_port_state, number))
     by_fn = {f.name: f for f in functions}
     for path in doc.paths:
         if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
@@ -229,7 +230,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
                            tuple(sorted(match + (("in_port", match_port),))),
                            actions, goto_table=NEXT_HOP, cookie=classify_cookie))
 
-    for classifier, in_port in zip(path.classifiers, in_ports):
+    for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
         classify(255, in_port, 0, in_port, classifier)
         for index, egress in enumerate(hop_egress):
             for port in egress or ():  # back from an NSH-unaware hop: wrap again, SI after it

@@ -60,7 +60,7 @@ def from_json(tp: Any, data: Any) -> Any:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(from_json(args[0], v) for v in data)
-        return tuple(from_json(a, v) for a, v in zip(args, data))
+        return tuple(from_json(a, v) for a, v in zip(args, data, strict=False))
     if origin in (dict, Mapping, typing.Mapping):
         key, value = typing.get_args(tp) or (Any, Any)
         return {from_json(key, k): from_json(value, v) for k, v in data.items()}

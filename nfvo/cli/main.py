@@ -18,7 +18,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 # os-ken and the ovs IDL import eventlet (which we keep off); its deprecation notice is noise.
 warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
-from nfvo.cli.errors import CliError
+from nfvo.cli.errors import CliError  # noqa: E402 - after the environment set-up above
 
 GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo", "nfvo.cli.resources", "nfvo.cli.up")
 

@@ -27,7 +27,7 @@ from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.spi import reverse_key
 from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
-from vnfm.model import CpRecord, VnfRecord
+from vnfm.model import CpRecord, Status, VnfRecord
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def type_matches(vnf_type: str | None, wanted: str) -> bool:
 def hop_vnfs(hop: HopSpec, inv: Inventory, where: str) -> tuple[VnfRecord, ...]:
     if hop.vnf_type:
         found = tuple(v for _, v in sorted(inv.vnfs.items())
-                      if type_matches(v.vnf_type, hop.vnf_type) and v.status == "ACTIVE")
+                      if type_matches(v.vnf_type, hop.vnf_type) and v.status == Status.ACTIVE)
         if not found:
             raise FailedPrecondition(f"no ACTIVE VNF of type {hop.vnf_type!r}", where)
         return found
@@ -113,7 +113,7 @@ def hop_vnfs(hop: HopSpec, inv: Inventory, where: str) -> tuple[VnfRecord, ...]:
         vnf = inv.vnfs.get(name)
         if vnf is None:
             raise NotFound(f"no VNF {name!r}", where)
-        if vnf.status != "ACTIVE":
+        if vnf.status != Status.ACTIVE:
             raise FailedPrecondition(f"VNF {name} is {vnf.status}, not ACTIVE", where)
         out.append(vnf)
     return tuple(out)

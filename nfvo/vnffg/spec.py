@@ -152,7 +152,8 @@ def acl_items(match: AclMatch) -> MatchItems:
 
 def spec_from_vnffgd(vnffgd: Vnffgd, mapping: Mapping[str, str]) -> VnffgSpec:
     """Every path of every graph (Tacker rendered only the first); see ``spec_from_paths``."""
-    return spec_from_paths(vnffgd.paths, mapping, vnffgd.name, vnffgd.description or "")
+    description = vnffgd.description if isinstance(vnffgd.description, str) else ""  # not an unresolved input
+    return spec_from_paths(vnffgd.paths, mapping, vnffgd.name, description)
 
 
 def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], source: str,

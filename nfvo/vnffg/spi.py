@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from nfvo.errors import AlreadyExists, InvalidArgument
-
-MAX_SPI = (1 << 24) - 1
+from sdn.document import MAX_SPI
 
 
 def reverse_key(path: str) -> str:

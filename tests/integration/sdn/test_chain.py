@@ -203,7 +203,7 @@ def test_sf_instances_share_connections_and_read_back_exactly(controller, lab, o
     instances = [lab.host(bridge, f"10.99.0.{i + 1}/24") for i in range(2)]
     controller.wait_for_switch(dpid, {h.port for h in (client, server, *instances)})
     reports = [tmp_path / f"i{i}.json" for i in range(2)]
-    for host, report in zip(instances, reports):
+    for host, report in zip(instances, reports, strict=True):
         lab.sf(host, "counter", "--report", str(report))
     lab.track(server.popen([sys.executable, "-m", "http.server", str(HTTP_PORT), "--bind", server.ip],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

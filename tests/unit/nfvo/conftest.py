@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nfvo.api.server import serve as serve_nfvo
 from nfvo.sdnclient import GrpcSdn
 from nfvo.service import NfvoService
 from nfvo.sqlstore import SqlStore
@@ -77,6 +78,17 @@ def stack(tmp_path, sdn_server):
     s = make_stack(tmp_path, vim=vim, driver=driver, controller=controller, sdn_address=address)
     yield s
     s.vnfm.close()
+
+
+@pytest.fixture
+def cli(stack, monkeypatch):
+    """The NFVO's API served on a free port, the ``nfv`` CLI pointed at it."""
+    server, port = serve_nfvo(stack.nfvo, "127.0.0.1:0")
+    monkeypatch.setenv("NFV_NFVO_ADDRESS", f"127.0.0.1:{port}")
+    from nfvo.api.server import connect
+
+    yield connect(f"127.0.0.1:{port}"), stack
+    server.stop(None)
 
 
 def onboard_demo(nfvo: NfvoService) -> None:

@@ -9,7 +9,6 @@ import shlex
 import pytest
 import yaml
 
-from nfvo.api.server import serve
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.cli.main import main
 from tests.unit.nfvo.conftest import BRIDGE, DPID, TACKER, sample, typed_vnfd
@@ -24,16 +23,6 @@ nfv vnffg-create --name mychain --chain VNF2,VNF1 --symmetrical True
 nfv vnffg-create --name mychain2 --chain firewall,nat --abstract-types
 nfv vnffg-classifier-create --name myclass --chain mychain --match tcp_dest=80,ip_proto=6
 """
-
-
-@pytest.fixture
-def cli(stack, monkeypatch):
-    server, port = serve(stack.nfvo, "127.0.0.1:0")
-    monkeypatch.setenv("NFV_NFVO_ADDRESS", f"127.0.0.1:{port}")
-    from nfvo.api.server import connect
-
-    yield connect(f"127.0.0.1:{port}"), stack
-    server.stop(None)
 
 
 def nfv(line: str) -> int:

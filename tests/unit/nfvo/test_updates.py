@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.unit.nfvo.conftest import BRIDGE, DPID, SAMPLES, TACKER
-from tests.unit.nfvo.test_cli import cli, nfv  # noqa: F401 - the fixture
+from tests.unit.nfvo.test_cli import nfv
 
 WITH_PARAMS = TACKER.parent / "vnfd" / "tosca-vnfd-with-params.yaml"
 VALUES = TACKER.parent / "vnfd" / "tosca-vnfd-param-values.yaml"

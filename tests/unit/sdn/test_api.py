@@ -76,7 +76,8 @@ def test_refusal_is_aborted(api):
 def test_upsert(api):
     stub, _ = api
     stub.ApplyDocument(typed(DOC))
-    path = {"name": "ssh", "spi": 11, "hops": ["fw"], "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}
+    path = {"name": "ssh", "spi": 11, "hops": ["fw"],
+            "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}
     paths = [path_message(p) for p in parse_paths([path])]
     reply = stub.UpsertPaths(sfc_pb2.UpsertPathsRequest(paths=paths, remove=["dns"]))
     assert reply.generation == 2
