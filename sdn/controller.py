@@ -86,8 +86,6 @@ class SfcController:
     def generation(self) -> int:
         return self._snapshot[1]
 
-    _document = document
-
     def status(self) -> list[SwitchStatus]:
         """Per switch: the generation it acknowledged and what it holds of ours (no lock taken)."""
         doc, workers = self._snapshot[0], self._workers
@@ -120,7 +118,7 @@ class SfcController:
         """
         paths, remove = list(paths), set(remove)
         with self._lock:  # the edit builds on the latest document
-            doc = with_paths(self._document, paths, remove)
+            doc = with_paths(self.document, paths, remove)
             changed = {p.name for p in paths} | remove
             handed = self._hand_over(doc, changed)
         return self._await(handed)
