@@ -120,8 +120,8 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     _check_functions(doc.service_functions, {s.name for s in doc.switches})
     index = _PathIndex(doc.service_functions)
     paths = []
-    for path in doc.paths:
-        checked = _check_path(path, index)
+    for i, path in enumerate(doc.paths):
+        checked = _check_path(path, index, i)
         index.add(checked)
         paths.append(checked)
     return replace(doc, paths=tuple(paths))
@@ -143,8 +143,8 @@ def with_paths(doc: SfcDocument, upsert: Sequence[ServicePath], remove: Iterable
     for path in kept:
         index.add(path)
     added = []
-    for path in upsert:
-        checked = _check_path(path, index)
+    for i, path in enumerate(upsert):
+        checked = _check_path(path, index, i)
         index.add(checked)
         added.append(checked)
     return replace(doc, paths=tuple(kept + added))
@@ -262,9 +262,9 @@ def _check_reclassify(path: ServicePath, where: str, index: _PathIndex) -> None:
         local[key] = (j, c)
 
 
-def _check_path(path: ServicePath, index: _PathIndex) -> ServicePath:
+def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServicePath:
     by_fn, sf_ports = index.by_fn, index.sf_ports
-    _name(path.name, "service_function_paths[]")
+    _name(path.name, f"service_function_paths[{position}]")
     where = f"service_function_paths[{path.name}]"
     if path.name in index.names:
         raise DocumentError(where, "duplicate path name")
