@@ -9,17 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
+from sdn.match import ClassifierMatch
 from vnfm.codec import from_json, to_json
 from vnfm.model import Status  # noqa: F401 - the one status vocabulary, also nfvo's
-
-from sdn.match import ClassifierMatch
 
 MatchItems = tuple[tuple[str, Any], ...]  # (field, value) pairs, value str or int
 R = TypeVar("R", bound="StoredRecord")
 
 
 class StoredRecord:
-    """A record the store keeps: coded by ``vnfm.codec`` (the same JSON shape as ever)."""
+    """A record the store keeps, coded by ``vnfm.codec`` (JSON of its fields, tuples as lists)."""
 
     def to_dict(self) -> dict[str, Any]:
         return to_json(self)

@@ -193,12 +193,6 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
     })
 
 
-def path_flows(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
-               switch: str, cache: FlowCache | None = None) -> frozenset[Flow]:
-    """Resolve the path's ports (errors name the element), then build its flows."""
-    return _path_state(path, functions, ports, switch, cache).flows
-
-
 def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
               switch: str) -> tuple:
     """(path, its classifiers' in_ports, each hop's instance ports, each unaware hop's egress
