@@ -23,21 +23,33 @@ CLOUD_IMAGE_PREFIXES = ("cirros", "ubuntu", "centos", "fedora", "debian", "openw
 _SF = ("{python}", "-m", "dataplane.sf")
 
 
+HOST_ROOTFS = "host"      # Image.rootfs: a read-only view of the host's root filesystem
+CIRROS_ROOTFS = "cirros"  # Image.rootfs: the built-in CirrOS-like busybox rootfs (the VIM builds it)
+
+
 @dataclass(frozen=True)
 class Image:
-    """``argv`` None: no process. ``ready``: a stdout line prefix that means "serving"."""
+    """What a VDU boots. ``argv`` None: no program of its own (the container idles after its
+    first boot). ``ready``: a stdout line prefix that means "serving". ``rootfs``: ``host``,
+    ``cirros`` or the absolute path of a registered image's unpacked root filesystem (the
+    container's read-only lower layer). ``nsh_aware``: its software parses NSH (else a chain
+    hop through it goes through the switch's NSH proxy)."""
 
     name: str
     argv: tuple[str, ...] | None
     ready: str | None = None
+    rootfs: str = HOST_ROOTFS
+    nsh_aware: bool = False
 
 
 BUILTIN: Mapping[str, Image] = {
     "host": Image("host", None),
-    "nsh-forwarder": Image("nsh-forwarder", (*_SF, "forwarder", "--iface", "{iface}"), "ready"),
-    "nsh-firewall": Image("nsh-firewall", (*_SF, "firewall", "--iface", "{iface}"), "ready"),
+    "nsh-forwarder": Image("nsh-forwarder", (*_SF, "forwarder", "--iface", "{iface}"), "ready",
+                           nsh_aware=True),
+    "nsh-firewall": Image("nsh-firewall", (*_SF, "firewall", "--iface", "{iface}"), "ready",
+                          nsh_aware=True),
     "nsh-counter": Image("nsh-counter", (*_SF, "counter", "--iface", "{iface}", "--report",
-                                         "{workdir}/counter.json"), "ready"),
+                                         "{workdir}/counter.json"), "ready", nsh_aware=True),
 }
 
 # Nova's classic flavors (name -> cpus, MiB), for VDUs that name a flavor instead of nfv_compute.
