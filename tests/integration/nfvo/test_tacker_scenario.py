@@ -1,0 +1,95 @@
+"""Tacker's own VNFFG scenario, as a new user would try it: the six commands of Tacker's VNFFG
+guide in that order, Tacker's sample VNFDs unmodified (cirros VMs whose user_data turns them into
+IP forwarders), then a client and a server on net0 created afterwards.
+
+Proof by captures inside the VNFs (tcpdump in each VNF's namespace, decoded by scapy): the hops
+are NSH-unaware routers, so the IP TTL on arrival tells the order. Forward packets reach VNF2
+with the client's TTL and VNF1 one lower; replies reach VNF1 with the server's TTL and VNF2 one
+lower. TCP/2222 between the same hosts is not chained: neither VNF sees it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from dataplane import netns
+from tests.integration.nfvo.nfvcli import SAMPLES, ok, run, wait_for
+
+pytestmark = pytest.mark.integration
+
+TACKER = SAMPLES / "tacker"
+HTTP, OTHER = 80, 2222
+
+
+class Capture:
+    """tcpdump inside a VNF's namespace, inbound only, written to a pcap file."""
+
+    def __init__(self, namespace: str, iface: str, path: Path) -> None:
+        self.path = path
+        self.proc = netns.run_in_netns(namespace, ["tcpdump", "-n", "-U", "-Q", "in", "-i", iface, "-w", str(path),
+                                                   f"tcp port {HTTP} or tcp port {OTHER}"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: path.exists(), f"tcpdump in {namespace}", timeout=10)
+        time.sleep(0.3)
+
+    def packets(self) -> list:
+        from scapy.all import IP, TCP, rdpcap
+
+        self.proc.terminate()
+        self.proc.wait(5)
+        return [(p[IP].ttl, p[TCP].sport, p[TCP].dport) for p in rdpcap(str(self.path)) if IP in p and TCP in p]
+
+
+def _data_cp(vnf: dict, network: str) -> dict:
+    return next(c for d in vnf["vdus"] for c in d["cps"] if c["vl"] == network)
+
+
+def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, capsys, tmp_path):
+    # the six commands of Tacker's VNFFG guide, in that order
+    ok(capsys, f"nfv vnf descriptor create --vnfd-file {TACKER / 'tosca-vnffg-vnfd1.yaml'} VNFD1")
+    ok(capsys, "nfv vnf create --vnfd-name VNFD1 VNF1")
+    ok(capsys, f"nfv vnf descriptor create --vnfd-file {TACKER / 'tosca-vnffg-vnfd2.yaml'} VNFD2")
+    ok(capsys, "nfv vnf create --vnfd-name VNFD2 VNF2")
+    ok(capsys, "nfv vnffg-create --name mychain --chain VNF2,VNF1 --symmetrical True")
+    ok(capsys, "nfv vnffg-classifier-create --name myclass --chain mychain --match tcp_dest=80,ip_proto=6")
+    # then two plain hosts on net0
+    ok(capsys, f"nfv vnf descriptor create --vnfd-file {SAMPLES / 'cirros-host.yaml'} HOST")
+    ok(capsys, "nfv vnf create --vnfd-name HOST client")
+    ok(capsys, "nfv vnf create --vnfd-name HOST server")
+    chain = ok(capsys, "nfv vnffg show mychain -f json")
+    assert chain["status"] == "ACTIVE", chain
+
+    vnfs = {name: ok(capsys, f"nfv vnf show {name} -f json") for name in ("VNF1", "VNF2", "client", "server")}
+    server_ip = _data_cp(vnfs["server"], "net0")["ip"].split("/")[0]
+    caps = {name: Capture(vnfs[name]["vdus"][0]["namespace"], _data_cp(vnfs[name], "net0")["iface"],
+                          tmp_path / f"{name}.pcap") for name in ("VNF1", "VNF2")}
+
+    def fetch(port: int) -> str | None:
+        cmd = f"wget -q -T 3 -O - http://{server_ip}:{port}/" if port == HTTP else f"nc -w 3 {server_ip} {port}"
+        ran = run(capsys, f"nfv vnf exec client -- sh -c '{cmd}'")
+        return ran.out if ran.rc == 0 and "from" in ran.out else None
+
+    page = wait_for(lambda: fetch(HTTP), "HTTP from client to server through the chain", timeout=30, every=0.5)
+    assert "hello from" in page
+    assert "2222 from" in wait_for(lambda: fetch(OTHER), "TCP/2222 from client to server", timeout=20, every=0.5)
+    time.sleep(0.5)
+    seen = {name: cap.packets() for name, cap in caps.items()}
+
+    def ttls(name: str, dport: int | None = None, sport: int | None = None) -> set[int]:
+        return {ttl for ttl, s, d in seen[name] if (dport is None or d == dport) and (sport is None or s == sport)}
+
+    # forward (to port 80): VNF2 first (the client's TTL), then VNF1 (one lower)
+    fwd2, fwd1 = ttls("VNF2", dport=HTTP), ttls("VNF1", dport=HTTP)
+    assert fwd2 and fwd1, seen
+    assert {t - 1 for t in fwd2} == fwd1, (fwd2, fwd1)
+    # replies (from port 80): VNF1 first (the server's TTL), then VNF2 (one lower)
+    rev1, rev2 = ttls("VNF1", sport=HTTP), ttls("VNF2", sport=HTTP)
+    assert rev1 and rev2, seen
+    assert {t - 1 for t in rev1} == rev2, (rev1, rev2)
+    # TCP/2222 is not classified: it goes straight, neither VNF sees it
+    assert not ttls("VNF1", dport=OTHER) | ttls("VNF2", dport=OTHER) | ttls("VNF1", sport=OTHER) | \
+        ttls("VNF2", sport=OTHER), seen
