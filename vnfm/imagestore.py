@@ -15,6 +15,7 @@ it first leaves the catalog, so no new VNF can pick it while the VNFs are checke
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import hashlib
 import logging
@@ -29,6 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from vnfm.errors import AlreadyExists, InvalidRequest, InvalidState, NotFound
 from vnfm.images import (DISK_FORMATS, ImageRecord, ImageStatus, builtin_records, check_image_name,
@@ -39,7 +41,7 @@ from vnfm.protocols import ImageStore
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 4 * 2**30     # bytes of the uploaded file
 MAX_UNPACKED = 8 * 2**30   # bytes of the files it holds
-_OPEN_MODE = {"tar": "r:", "tar.gz": "r:gz", "tar.xz": "r:xz"}
+_OPEN_MODE: dict[str, Literal["r:", "r:gz", "r:xz"]] = {"tar": "r:", "tar.gz": "r:gz", "tar.xz": "r:xz"}
 _UNREADABLE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)
 
 
@@ -62,7 +64,7 @@ class ImageRegistry:
             on_change(self.active())
 
     # -- queries ---------------------------------------------------------------------------------
-    def active(self, without: str = "") -> list[ImageRecord]:
+    def active(self, without: str = "") -> builtins.list[ImageRecord]:
         """The registered images VDUs may use (``without``: but that one)."""
         return [r for r in self.store.images() if r.status == ImageStatus.ACTIVE and r.id != without]
 
@@ -76,7 +78,7 @@ class ImageRegistry:
             raise NotFound(f"no image {name_or_id!r}")
         return found
 
-    def users(self, rec: ImageRecord) -> list[str]:
+    def users(self, rec: ImageRecord) -> builtins.list[str]:
         """The VNFs with a VDU that names the image (by name or id)."""
         return sorted({v.record.name for v in self.store.all() for vdu in v.spec.vdus if vdu.image in (rec.name, rec.id)})
 

@@ -29,13 +29,13 @@ def _size(n: Any) -> str:
 
 def _row(i: dict[str, Any]) -> list[str]:
     size = int(i["size"])  # a uint64: a JSON string
-    return [i["id"], i["name"], i["status"], i["disk_format"] or "-", _size(size) if size else "-",
-            (i["checksum"] or "-")[:12], "yes" if i["builtin"] else "", i["rootfs"],
-            ", ".join(f"{k}={v}" for k, v in sorted(i.get("properties", {}).items()))]
+    return [i["name"], i["id"] if not i["builtin"] else "(built in)", i["status"], i["disk_format"] or "-",
+            _size(size) if size else "-", ", ".join(f"{k}={v}" for k, v in sorted(i.get("properties", {}).items())
+                                                    if k != "command")]
 
 
-IMAGE = Resource("Image", "Image", "ListImages", "images",
-                 ("id", "name", "status", "format", "size", "sha256", "builtin", "rootfs", "properties"), _row)
+IMAGE = Resource("Image", "Image", "ListImages", "images", ("name", "id", "status", "format", "size", "properties"),
+                 _row)
 
 
 def _property(text: str) -> tuple[str, str]:
