@@ -49,7 +49,7 @@ class ImageRegistry:
     def __init__(self, store: ImageStore, root: Path, *,
                  now: Callable[[], float] = time.time, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
                  max_upload: int = MAX_UPLOAD, max_unpacked: int = MAX_UNPACKED) -> None:
-        self.store, self.root, self._now, self._new_id = store, Path(root), now, new_id
+        self.store, self.root, self._now, self._new_id = store, Path(root).absolute(), now, new_id  # rootfs paths: absolute
         self.max_upload, self.max_unpacked = max_upload, max_unpacked
         self._lock = threading.Lock()
         self._subs: list[Callable[[Sequence[ImageRecord]], None]] = []
