@@ -1,5 +1,6 @@
 """The all-in-one stack behind ``nfv up``: private OVS, the SDN controller (its own process),
-the NFVO + VNFM (this process) with SQLite stores, and the local VIM registered as default.
+the NFVO + VNFM (this process) with SQLite stores, the image registry (rows in the VNFM's store,
+root filesystems under ``<state>/images``), and the local VIM registered as default.
 
 Everything lives in a private network namespace of this process, so a userspace OVS here
 cannot collide with another; the CLI reaches the NFVO through a unix socket in the state
@@ -49,6 +50,7 @@ def run(state_dir: Path, stop: threading.Event) -> int:
     from nfvo.service import NfvoService
     from nfvo.sqlstore import SqlStore
     from vnfm.images import ImageCatalog
+    from vnfm.imagestore import ImageRegistry
     from vnfm.manager import VnfManager
     from vnfm.sqlstore import VnfSqlStore
     from vnfm.vim.local import LocalVim
@@ -67,10 +69,14 @@ def run(state_dir: Path, stop: threading.Event) -> int:
         prefix = stack_prefix(state_dir)
         vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
-        catalog = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
-        vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix), prefix=prefix, catalog=catalog)
+        base = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
+        vnfm_store = VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix)
+        images = ImageRegistry(vnfm_store, state_dir / "images")  # rows beside the VNFs that use them
+        vnfm = VnfManager(vim, vnfm_store, prefix=prefix, catalog=base.with_registered(images.active()))
         cleanup.append(lambda: _terminate_all(vnfm))
-        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address))
+        images.subscribe(lambda records: _set_catalog(vnfm, base.with_registered(records)))
+        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address),
+                              images=images)
         if not service.catalog.vims():
             service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
                                          ingress_port="client", egress_port="server",
@@ -91,6 +97,12 @@ def run(state_dir: Path, stop: threading.Event) -> int:
             except Exception:  # noqa: BLE001 - keep tearing down
                 log.exception("teardown step failed")
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _set_catalog(vnfm, catalog) -> None:
+    """The VNFM resolves VDU images in the catalog it holds: swap in the one with the registry's
+    current images (a value; an instantiate under way keeps the one it started with)."""
+    vnfm.catalog = catalog
 
 
 def _terminate_all(vnfm) -> None:

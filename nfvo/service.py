@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from dataclasses import replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd
 from descriptors.nsd import ConstituentVnf
@@ -24,6 +24,8 @@ from nfvo.protocols import SdnPort, Store, Vnfm
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
                              spec_from_vnffgd)
+from vnfm.images import ImageRecord
+from vnfm.imagestore import ImageRegistry
 from vnfm.model import Status, VnfEvent, VnfRecord
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,9 @@ RERENDER_FROM = (Status.PENDING_HEAL, Status.PENDING_SCALE_OUT, Status.PENDING_S
 class NfvoService:
     def __init__(self, store: Store, vnfm: Vnfm, sdn: SdnPort, *, now: Callable[[], float] = time.time,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-                 spawn: Callable[[Callable[[], None]], None] | None = None):
+                 spawn: Callable[[Callable[[], None]], None] | None = None, images: ImageRegistry | None = None):
         self.store, self.vnfm, self._now, self._new_id = store, vnfm, now, new_id
+        self._images = images
         self.bus = EventBus()
         self.catalog = Catalog(store, now=now, new_id=new_id)
         self.engine = ChainEngine(sdn)
@@ -142,6 +145,28 @@ class NfvoService:
             if users:
                 self.vnffgs.rerender(users, f"VNF {vnf.name} {event.old} -> {event.new}")
         self._spawn(rerender)
+
+    # ----------------------------------------------------------------- images
+    @property
+    def images(self) -> ImageRegistry:
+        if self._images is None:
+            raise FailedPrecondition("this NFVO has no image registry (images are served by `nfv up`'s stack)")
+        return self._images
+
+    def create_image(self, name: str, chunks: Iterable[bytes], properties: Mapping[str, str] | None = None,
+                     disk_format: str = "") -> ImageRecord:
+        """A root filesystem tarball streamed in ``chunks``; active, or nothing kept."""
+        return self.images.create(name, chunks, properties, disk_format)
+
+    def list_images(self) -> list[ImageRecord]:
+        return self.images.list()
+
+    def get_image(self, name_or_id: str) -> ImageRecord:
+        return self.images.get(name_or_id)
+
+    def delete_image(self, name_or_id: str) -> ImageRecord:
+        """Refused for built-in images and while a VDU of any VNF names it."""
+        return self.images.delete(name_or_id)
 
     # ----------------------------------------------------------------- VNFFGs
     def create_vnffg(self, name: str, *, chain: str = "", abstract_types: bool = False, symmetrical: bool = False,

@@ -1,11 +1,12 @@
-"""The VNF manager's port to persistence (``vnfm.sqlstore.SqlStore`` is the adapter), so the
-manager's module imports no database code and tests may hand it any store."""
+"""The VNF manager's and the image registry's ports to persistence (``vnfm.sqlstore.VnfSqlStore``
+is the adapter of both), so their modules import no database code and tests may hand them any store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
+from vnfm.images import ImageRecord
 from vnfm.model import Network, VnfEvent, VnfRecord
 from vnfm.spec import VnfSpec
 
@@ -30,3 +31,14 @@ class Store(Protocol):
     def add_event(self, ev: VnfEvent) -> None: ...
     def events(self, vnf_id: str | None = None) -> list[VnfEvent]: ...
     def close(self) -> None: ...
+
+
+class ImageStore(Protocol):
+    """One deployment's registered images, beside its VNFs (whose VDUs name the images they use:
+    the registry refuses to delete an image one of them names)."""
+
+    def images(self) -> list[ImageRecord]: ...
+    def put_image(self, rec: ImageRecord, *, new: bool = False) -> None:
+        """``new``: insert (``vnfm.errors.AlreadyExists`` if the name is taken); else replace."""
+    def delete_image(self, image_id: str) -> None: ...
+    def all(self) -> list[StoredVnf]: ...

@@ -1,4 +1,5 @@
-"""``vnfm.protocols.Store`` over SQLAlchemy 2 Core: VNF records, their specs, networks, events.
+"""``vnfm.protocols.Store`` and ``ImageStore`` over SQLAlchemy 2 Core: VNF records, their specs,
+networks, events, and registered images (beside the VNFs whose VDUs use them).
 
 SQLite file by default (``vnfm.sqlengine``); any SQLAlchemy URL (PostgreSQL) works later. Rows hold JSON documents of
 the frozen values (``vnfm.codec``): the schema stays tiny and the model can grow without
@@ -10,10 +11,14 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, delete, insert, select,
+                        update)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 
 from vnfm.codec import from_json, to_json
+from vnfm.errors import AlreadyExists
+from vnfm.images import ImageRecord
 from vnfm.model import Network, VnfEvent, VnfRecord
 from vnfm.protocols import StoredVnf
 from vnfm.spec import VnfSpec
@@ -37,6 +42,12 @@ events = Table("vnfm_events", meta,
                Column("vnf_id", String(64), nullable=False, index=True),
                Column("time", Float, nullable=False),
                Column("event", Text, nullable=False))
+images = Table("vnfm_images", meta,
+               Column("id", String(64), primary_key=True),
+               Column("prefix", String(16), nullable=False, index=True),
+               Column("name", String(255), nullable=False),
+               Column("record", Text, nullable=False),
+               UniqueConstraint("prefix", "name", name="uq_vnfm_image_name"))
 
 
 class VnfSqlStore:
@@ -106,3 +117,25 @@ class VnfSqlStore:
         with self.engine.connect() as conn:
             return [from_json(VnfEvent, json.loads(e)) for (e,) in conn.execute(q)]
 
+
+    # -- images ----------------------------------------------------------------------------------
+    def images(self) -> list[ImageRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(images.c.record).where(images.c.prefix == self.prefix)).all()
+        return sorted((from_json(ImageRecord, json.loads(r)) for (r,) in rows), key=lambda i: (i.created_at, i.name))
+
+    def put_image(self, rec: ImageRecord, *, new: bool = False) -> None:
+        doc = json.dumps(to_json(rec))
+        with self._lock, self.engine.begin() as conn:
+            if not new:
+                if conn.execute(update(images).where(images.c.id == rec.id).values(record=doc)).rowcount != 1:
+                    raise KeyError(rec.id)
+                return
+            try:
+                conn.execute(insert(images).values(id=rec.id, prefix=self.prefix, name=rec.name, record=doc))
+            except IntegrityError:
+                raise AlreadyExists(f"image {rec.name!r} exists already") from None
+
+    def delete_image(self, image_id: str) -> None:
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(delete(images).where(images.c.id == image_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.model import ClassifierSpec, DescriptorRecord, Event, NsRecord, PathSpec, VimRecord, VnffgRecord
 from nfvo.vnffg.spi import reverse_key
+from vnfm.images import ImageRecord
 from vnfm.model import VnfRecord
 
 
@@ -56,3 +57,9 @@ def ns(r: NsRecord) -> pb.Ns:
 def event(e: Event) -> pb.Event:
     return pb.Event(time=e.time, kind=e.kind, id=e.id, name=e.name, old=e.old, new=e.new, reason=e.reason,
                     details=list(e.details))
+
+
+def image(r: ImageRecord) -> pb.Image:
+    return pb.Image(id=r.id, name=r.name, size=r.size, checksum=r.checksum, status=str(r.status),
+                    disk_format=r.disk_format, properties=dict(r.properties), created_at=r.created_at,
+                    builtin=r.builtin, rootfs=r.rootfs)

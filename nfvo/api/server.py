@@ -184,6 +184,32 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
         finally:
             self.s.bus.unsubscribe(q)
 
+    # images
+    def CreateImage(self, requests, context):
+        first = next(requests, None)
+        if first is None or first.WhichOneof("part") != "metadata":
+            raise InvalidArgument("the first CreateImageRequest must carry the image's metadata", "metadata")
+        meta = first.metadata
+        return convert.image(self.s.create_image(meta.name, _chunks(requests), dict(meta.properties),
+                                                 meta.disk_format))
+
+    def ListImages(self, r, context):
+        return pb.ImageList(images=[convert.image(i) for i in self.s.list_images()])
+
+    def GetImage(self, r, context):
+        return convert.image(self.s.get_image(r.name))
+
+    def DeleteImage(self, r, context):
+        return convert.image(self.s.delete_image(r.name))
+
+
+def _chunks(requests):
+    """The file's bytes from the messages after the metadata."""
+    for n, request in enumerate(requests, 2):
+        if request.WhichOneof("part") != "chunk":
+            raise InvalidArgument(f"CreateImageRequest #{n}: only the first message carries metadata", "chunk")
+        yield request.chunk
+
 
 def serve(service: NfvoService, address: str, max_workers: int = 16) -> tuple[grpc.Server, int]:
     """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""

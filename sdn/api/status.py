@@ -82,12 +82,17 @@ def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
     return parse
 
 
+class _Malformed(Exception):
+    """A message of a client stream that does not parse (answered INVALID_ARGUMENT)."""
+
+
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
 class StatusInterceptor(grpc.ServerInterceptor):
-    """Maps exceptions raised by unary and server-streaming servicer methods to statuses.
+    """Maps exceptions raised by unary, server-streaming and client-streaming servicer methods to
+    statuses (bidirectional streams: none yet).
 
     ``describe`` makes the status message (default ``str(exc)``). Requests that do not parse
     are the client's fault: INVALID_ARGUMENT, not gRPC's INTERNAL.
@@ -98,7 +103,8 @@ class StatusInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        if handler is None or (handler.unary_unary is None and handler.unary_stream is None):
+        if handler is None or (handler.unary_unary is None and handler.unary_stream is None
+                               and handler.stream_unary is None):
             return handler
         method = handler_call_details.method
 
@@ -126,6 +132,24 @@ class StatusInterceptor(grpc.ServerInterceptor):
 
             return grpc.unary_unary_rpc_method_handler(unary, request_deserializer=deserialize,
                                                        response_serializer=handler.response_serializer)
+        if handler.stream_unary is not None:
+            inner_client_stream = handler.stream_unary
+
+            def client_stream(requests, context):
+                def checked():
+                    for request in requests:
+                        if request is MALFORMED:
+                            raise _Malformed(f"malformed request: not a {method.rsplit('/', 1)[-1]} message")
+                        yield request
+                try:
+                    return inner_client_stream(checked(), context)
+                except _Malformed as exc:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                except Exception as exc:  # noqa: BLE001 - the one place errors are mapped
+                    fail(exc, context)
+
+            return grpc.stream_unary_rpc_method_handler(client_stream, request_deserializer=deserialize,
+                                                        response_serializer=handler.response_serializer)
         inner_stream = handler.unary_stream
 
         def stream(request, context):

@@ -204,6 +204,26 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.WatchRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Event.FromString,
                 _registered_method=True)
+        self.CreateImage = channel.stream_unary(
+                '/nfvchain.nfvo.v1.Nfvo/CreateImage',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.CreateImageRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+                _registered_method=True)
+        self.ListImages = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/ListImages',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ImageList.FromString,
+                _registered_method=True)
+        self.GetImage = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetImage',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+                _registered_method=True)
+        self.DeleteImage = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/DeleteImage',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+                _registered_method=True)
 
 
 class NfvoServicer:
@@ -419,6 +439,33 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateImage(self, request_iterator, context):
+        """Images (Glance's role): root filesystem tarballs VDUs boot. CreateImage streams the file:
+        the first message carries the metadata, the others chunks of at most 4 MB (gRPC's limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteImage(self, request, context):
+        """Refused (FAILED_PRECONDITION) for built-in images and while a VDU of any VNF names it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NfvoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -591,6 +638,26 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.WatchRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Event.SerializeToString,
+            ),
+            'CreateImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.CreateImage,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.CreateImageRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.SerializeToString,
+            ),
+            'ListImages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImages,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ImageList.SerializeToString,
+            ),
+            'GetImage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImage,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.SerializeToString,
+            ),
+            'DeleteImage': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteImage,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1511,6 +1578,114 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/Watch',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.WatchRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/CreateImage',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.CreateImageRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/ListImages',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ImageList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetImage',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/DeleteImage',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
             options,
             channel_credentials,
             insecure,
