@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ LEASE_SECONDS = 86400          # Neutron's default: clients renew daily, no expi
 INNER_IF = "dhcp"
 READY_LINE = "dnsmasq-dhcp["   # dnsmasq's first DHCP log line: sockets are bound by then
 READY_TIMEOUT = 10.0
+SUPERVISE_INTERVAL = 1.0       # how soon a dead server is restarted
+log = logging.getLogger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -188,23 +192,63 @@ def release_packet(lease: Lease, server_ip: str, xid: int) -> bytes:
 
 # -- the shell ---------------------------------------------------------------------------------
 class DhcpAgent:
-    """Keeps the DHCP servers of one VIM (prefix) matching what ``ensure`` is told."""
+    """Keeps the DHCP servers of one VIM (prefix) matching what ``ensure`` is told; while any
+    is wanted, a supervisor thread restarts a server that died (Neutron's ProcessMonitor)."""
 
-    def __init__(self, db: Ovsdb, bridge: str, prefix: str, state_dir: Path, *, mtu: int) -> None:
+    def __init__(self, db: Ovsdb, bridge: str, prefix: str, state_dir: Path, *, mtu: int,
+                 supervise_interval: float = SUPERVISE_INTERVAL) -> None:
         self.db, self.bridge, self.prefix, self.mtu = db, bridge, prefix, mtu
         self.state_dir = Path(state_dir)
+        self.interval = supervise_interval
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._port_re = re.compile(rf"{re.escape(prefix)}-d([0-9a-f]{{3}})")
         self._ns_re = re.compile(rf"{re.escape(prefix)}-dhcp-([0-9a-f]{{3}})")
+        self._lock = threading.Lock()
+        self._want: dict[str, DhcpServer] = {}
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def ensure(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
         try:
             want = plan_servers(self.prefix, networks, hosts, self.state_dir)
         except ValueError as exc:
             raise VimError(str(exc)) from exc
+        with self._lock:
+            self._want = want
+            if want and not self._closed.is_set() and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._supervise, name=f"{self.prefix}-dhcp", daemon=True)
+                self._thread.start()
+            self._converge(want)
+
+    @property
+    def supervising(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def close(self) -> None:
+        """Stop supervising; the servers keep running (a new agent adopts them)."""
+        self._closed.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _supervise(self) -> None:
+        """Restart dead servers until none is wanted (then the thread ends) or ``close``."""
+        while not self._closed.wait(self.interval):
+            with self._lock:
+                if not self._want:
+                    self._thread = None
+                    return
+                dead = {t: srv for t, srv in self._want.items() if not self._running(t)}
+                if dead:
+                    try:
+                        self._converge(dead, sweep=False)
+                    except VimError as exc:
+                        log.error("DHCP supervisor: %s", exc)
+
+    def _converge(self, want: Mapping[str, DhcpServer], *, sweep: bool = True) -> None:
         ports = self._ovs_ports()
         links, spaces = set(netns.list_links()), set(netns.list_netns())
-        for t in sorted(self._present(ports, links, spaces) - set(want)):
+        for t in sorted(self._present(ports, links, spaces) - set(want) if sweep else ()):
             self._remove(t)
         failed = []
         for t, srv in sorted(want.items()):
@@ -221,11 +265,15 @@ class DhcpAgent:
         out = {}
         for d in sorted(self.state_dir.glob("*/state.json")):
             state = _read_json(d)
-            if state.get("pid") and process.is_alive(state["pid"], state.get("started")):
+            if self._running(d.parent.name):
                 out[state["network"]] = state["pid"]
         return out
 
     # -- internals -------------------------------------------------------------------------------
+    def _running(self, t: str) -> bool:
+        state = _read_json(self.state_dir / t / "state.json")
+        return bool(state.get("pid")) and process.is_alive(state["pid"], state.get("started"))
+
     def _present(self, ports: set[str], links: set[str], spaces: set[str]) -> set[str]:
         tags = {m.group(1) for x in ports | links if (m := self._port_re.fullmatch(x))}
         tags |= {m.group(1) for x in spaces if (m := self._ns_re.fullmatch(x))}
@@ -236,28 +284,25 @@ class DhcpAgent:
     def _ensure(self, srv: DhcpServer, plugged: bool) -> None:
         files = self.state_dir / srv.tag
         files.mkdir(parents=True, exist_ok=True)
-        if plugged:
-            plugged = INNER_IF in netns.list_links(netns=srv.namespace)
-        if not plugged:
+        if not plugged:       # (a veth's host end lives only while its peer does: no look inside)
             self._plug(srv)
         state = _read_json(files / "state.json")
-        pid = state.get("pid")
-        if plugged and pid and process.is_alive(pid, state.get("started")) and state.get("argv") == list(srv.argv):
+        if plugged and self._running(srv.tag) and state.get("argv") == list(srv.argv):
             self._release(srv, stale_leases(_read(files / "leases"), srv))
             if _read(files / "hosts") != srv.hosts_text:
                 _write(files / "hosts", srv.hosts_text)
-                os.kill(pid, signal.SIGHUP)        # dnsmasq re-reads --dhcp-hostsfile
+                os.kill(int(state["pid"]), signal.SIGHUP)        # dnsmasq re-reads --dhcp-hostsfile
             return
         self._stop(srv.tag)                         # a dead, obsolete or unplugged server's leftovers
         _write(files / "hosts", srv.hosts_text)
         _write(files / "leases", kept_leases(_read(files / "leases"), srv))
-        log = files / "dnsmasq.log"
-        log.unlink(missing_ok=True)
-        proc = process.spawn(srv.namespace, srv.argv, cwd=files, log=log, env={}, cgroup=None)
+        console = files / "dnsmasq.log"
+        console.unlink(missing_ok=True)
+        proc = process.spawn(srv.namespace, srv.argv, cwd=files, log=console, env={}, cgroup=None)
         self._procs[srv.tag] = proc
         _write(files / "state.json", json.dumps({"pid": proc.pid, "started": process.start_time(proc.pid),
                                                  "argv": list(srv.argv), "network": srv.network.name}))
-        process.wait_ready(proc, log, READY_LINE, READY_TIMEOUT)
+        process.wait_ready(proc, console, READY_LINE, READY_TIMEOUT)
 
     def _plug(self, srv: DhcpServer) -> None:
         """(Re)make the server's port: namespace, veth with the server address, tagged OVS port."""

@@ -152,6 +152,7 @@ class LocalVim:
         for proc in self._procs.values():
             proc.poll()
         self._procs.clear()
+        self.dhcp.close()
 
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:

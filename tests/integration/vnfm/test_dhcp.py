@@ -159,3 +159,23 @@ def test_restarted_manager_adopts_or_restarts_servers(vim_env, vim_prefix, scrip
         assert dhcp_names(vim_prefix) == {"namespaces": [], "links": []}
     finally:
         m2.close()
+
+
+def test_a_dead_server_is_restarted_by_the_supervisor(manager, vim_env, script):
+    vim, _ = vim_env
+    rec = manager.instantiate("a", load_vnfd(vnfd_text()))
+    pids = vim.dhcp.servers()
+    os.kill(pids["net_data"], 9)
+    t0 = time.monotonic()
+    while vim.dhcp.servers().get("net_data") in (None, pids["net_data"]):
+        assert time.monotonic() - t0 < 5, "dnsmasq was not restarted"
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    assert vim.dhcp.servers()["net_mgmt"] == pids["net_mgmt"]
+    assert udhcpc(manager, "a", script)["ip"] == rec.cp("CP2").ip.split("/")[0]
+    assert took < 2.5, took
+    manager.terminate("a")
+    deadline = time.monotonic() + 3
+    while vim.dhcp.supervising and time.monotonic() < deadline:   # nothing left to supervise
+        time.sleep(0.05)
+    assert not vim.dhcp.supervising
