@@ -250,6 +250,8 @@ class DhcpAgent:
         links, spaces = set(netns.list_links()), set(netns.list_netns())
         for t in sorted(self._present(ports, links, spaces) - set(want) if sweep else ()):
             self._remove(t)
+        if sweep and not want and self.state_dir.is_dir() and not any(self.state_dir.iterdir()):
+            self.state_dir.rmdir()
         failed = []
         for t, srv in sorted(want.items()):
             try:
