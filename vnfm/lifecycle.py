@@ -100,18 +100,24 @@ def probe_ip(net: Network) -> str:
     return str(ipaddress.ip_network(net.cidr)[hosts - 2]) if hosts > 4 else ""
 
 
+def dhcp_ip(net: Network) -> str:
+    """The network's DHCP server address (as Neutron's DHCP port): the one below the monitor's."""
+    hosts = ipaddress.ip_network(net.cidr).num_addresses
+    return str(ipaddress.ip_network(net.cidr)[hosts - 3]) if hosts > 4 else ""
+
+
 def allocate_ip(net: Network, used: set[str], wanted: str | None) -> str:
-    """``wanted`` (checked) or the lowest free address from .2 (the .1 gateway and the
-    monitor's last address are reserved); returns "a.b.c.d/len"."""
+    """``wanted`` (checked) or the lowest free address from .2 (the .1 gateway, the monitor's
+    last address and the DHCP server's below it are reserved); returns "a.b.c.d/len"."""
     subnet = ipaddress.ip_network(net.cidr)
     if wanted:
         addr = ipaddress.ip_interface(wanted if "/" in wanted else f"{wanted}/{subnet.prefixlen}")
         if addr.ip not in subnet:
             raise InvalidRequest(f"address {wanted} is not in {net.name}'s subnet {net.cidr}")
-        if str(addr.ip) in used:
+        if str(addr.ip) in used or str(addr.ip) == dhcp_ip(net):
             raise InvalidRequest(f"address {addr.ip} is already used on {net.name}")
         return f"{addr.ip}/{subnet.prefixlen}"
-    reserved = {probe_ip(net)}
+    reserved = {probe_ip(net), dhcp_ip(net)}
     for n, ip in enumerate(subnet.hosts()):
         if n >= 1 and str(ip) not in used and str(ip) not in reserved:
             return f"{ip}/{subnet.prefixlen}"

@@ -28,7 +28,7 @@ from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
-from vnfm.vim.base import PortRequest, ServerRequest, Vim
+from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest, Vim
 
 log = logging.getLogger(__name__)
 DEFAULT_POOL = "10.96.0.0/12"
@@ -255,6 +255,7 @@ class VnfManager:
     def _create_all(self, rec: VnfRecord, plans: builtins.list[lc.VduPlan]) -> builtins.list[VduRecord]:
         """Create servers in order; on failure delete the ones made here and raise VimError."""
         made: builtins.list[VduRecord] = []
+        self._sync_dhcp([(rec.name, p.record) for p in plans])   # leases ready before the VDUs boot
         try:
             for plan in plans:
                 made.append(self._create(rec, plan))
@@ -264,6 +265,7 @@ class VnfManager:
                     self.vim.delete_server(v.key)
                 except Exception:
                     log.exception("rollback of %s failed", v.key)
+            self._sync_dhcp()
             raise exc if isinstance(exc, VimError) else VimError(str(exc)) from exc
         return made
 
@@ -347,8 +349,19 @@ class VnfManager:
         """Level-triggered: probes and watchers match the records (after every change)."""
         targets = self._targets()
         self.vim.ensure_probes(probe_networks(targets))
+        self._sync_dhcp()
         if self._monitor is not None:
             self._monitor.sync(targets)
+
+    def _sync_dhcp(self, pending: Iterable[tuple[str, VduRecord]] = ()) -> None:
+        """Level-triggered, as Neutron's DHCP agent: a lease for every CP's VIM address (plus
+        the ``pending`` VDUs about to boot). A failure is logged: the static addresses stand."""
+        vdus = [*((v.record.name, vdu) for v in self._vnfs.values() for vdu in v.record.vdus), *pending]
+        hosts = dhcp_hosts(vdus)
+        try:
+            self.vim.ensure_dhcp(sorted({self._nets[h.network] for h in hosts}, key=lambda n: n.vlan), hosts)
+        except VnfmError as exc:
+            log.error("DHCP not in step with the records: %s", exc)
 
     def _on_verdict(self, t: Target, verdict: str, why: str) -> None:
         with self._lock:
@@ -400,6 +413,13 @@ class VnfManager:
         self.store.delete(rec.id)
         self._vnfs.pop(rec.id, None)
         self._emit(ev)
+
+
+def dhcp_hosts(vdus: Iterable[tuple[str, VduRecord]]) -> builtins.list[DhcpHost]:
+    """One DHCP host per addressed CP of (VNF name, VDU instance), named ``vnf-vdu[-instance]``
+    (unique per network: VNF names are unique), once each (a healed VDU is also pending)."""
+    return sorted({DhcpHost(c.vl, c.mac, c.ip.split("/")[0], f"{vnf}-{vdu.name}" + (f"-{vdu.instance}" if vdu.instance else ""))
+                   for vnf, vdu in vdus for c in vdu.cps if c.ip}, key=lambda h: (h.network, h.ip, h.mac))
 
 
 def _sorted_vdus(vdus: Iterable[VduRecord]) -> tuple[VduRecord, ...]:

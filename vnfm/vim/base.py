@@ -43,6 +43,16 @@ class ServerRequest:
 
 
 @dataclass(frozen=True)
+class DhcpHost:
+    """One fixed lease the VIM hands out on a network (Neutron's port -> dhcp-host entry)."""
+
+    network: str         # the Network's name
+    mac: str
+    ip: str              # "a.b.c.d" or "a.b.c.d/len" (the length is the network's)
+    hostname: str = ""   # sent as option 12; made a valid DNS label by the VIM
+
+
+@dataclass(frozen=True)
 class Server:
     key: str
     namespace: str
@@ -74,6 +84,11 @@ class Vim(Protocol):
 
     def ensure_probes(self, networks: Sequence[Network]) -> None:
         """Be attached to exactly these networks for probing (level-triggered)."""
+
+    def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
+        """Serve DHCP on exactly the networks that have hosts, handing exactly these MAC -> IP
+        pairs (nothing to an unknown MAC); level-triggered and idempotent (Neutron's DHCP agent).
+        Every host's network must be in ``networks`` (VimError otherwise)."""
 
     def exec(self, key: str, argv: Sequence[str], *,
              timeout: float = 30.0) -> subprocess.CompletedProcess[str]:

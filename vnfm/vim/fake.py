@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from vnfm.errors import VimError
 from vnfm.model import Network
-from vnfm.vim.base import Server, ServerRequest
+from vnfm.vim.base import DhcpHost, Server, ServerRequest
 
 
 @dataclass
@@ -26,6 +26,7 @@ class FakeVim:
     servers: dict[str, FakeServer] = field(default_factory=dict)
     fail_create: set[str] = field(default_factory=set)   # keys (or "*") whose create fails
     probes: tuple[Network, ...] = ()
+    dhcp: dict[str, tuple[DhcpHost, ...]] = field(default_factory=dict)   # network -> hosts served
     log: list[str] = field(default_factory=list)
     _next_ofport: int = 1
     _next_pid: int = 1000
@@ -72,6 +73,14 @@ class FakeVim:
 
     def ensure_probes(self, networks: Sequence[Network]) -> None:
         self.probes = tuple(networks)
+
+    def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
+        names = {n.name for n in networks}
+        for h in hosts:
+            if h.network not in names:
+                raise VimError(f"DHCP host {h.mac} is on unknown network {h.network!r}")
+        self.dhcp = {n: tuple(h for h in hosts if h.network == n)
+                     for n in sorted({h.network for h in hosts})}
 
     def exec(self, key: str, argv: Sequence[str], *,
              timeout: float = 30.0) -> subprocess.CompletedProcess[str]:

@@ -28,8 +28,9 @@ from vnfm.images import render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import Network
 from vnfm.vim import process
-from vnfm.vim.base import Server, ServerRequest
+from vnfm.vim.base import DhcpHost, Server, ServerRequest
 from vnfm.vim.cgroup import Cgroups
+from vnfm.vim.dhcp import DhcpAgent
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
@@ -48,6 +49,7 @@ class LocalVim:
         self.cgroups = Cgroups(f"nfvchain-{prefix}", cgroup_root)
         self.probe_ns = f"{prefix}-mon"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu)
 
     # -- servers ---------------------------------------------------------------------------------
     def create_server(self, req: ServerRequest) -> Server:
@@ -150,6 +152,7 @@ class LocalVim:
         for proc in self._procs.values():
             proc.poll()
         self._procs.clear()
+        self.dhcp.close()
 
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:
@@ -233,6 +236,11 @@ class LocalVim:
             return self.db.list_ports(self.bridge)
         except OvsdbError:
             return []
+
+    # -- DHCP (Neutron's DHCP agent) ---------------------------------------------------------
+    def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
+        """A dnsmasq on each network with hosts, none elsewhere (vnfm.vim.dhcp)."""
+        self.dhcp.ensure(networks, hosts)
 
 
 def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:
