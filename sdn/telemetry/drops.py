@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)
 
 
 class Drop(enum.StrEnum):

@@ -246,12 +246,13 @@ class TemplateCache:
         found = self._domains.get((exporter, domain_id))
         return found.templates if found else {}
 
-    def expire(self, now: float) -> list[Drop]:
+    def expire(self, now: float) -> list[tuple[str, Drop]]:
         """Age out held data and templates everywhere (call it now and then, e.g. every second,
-        so a silent exporter's held data is still counted); forget domains left empty."""
-        drops: list[Drop] = []
+        so a silent exporter's held data is still counted); forget domains left empty.
+        Returns (exporter, drop) per held data set dropped."""
+        drops: list[tuple[str, Drop]] = []
         for key, dom in list(self._domains.items()):
-            drops.extend(dom.sweep(now))
+            drops.extend((dom.exporter, d) for d in dom.sweep(now))
             if dom.idle:
                 del self._domains[key]
         return drops
