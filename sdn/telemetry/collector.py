@@ -111,7 +111,7 @@ class _Listener:
             return sflow.decode(data)
         if protocol is Protocol.IPFIX:
             return ipfix.decode(data, exporter, self.cache, now)
-        return netflow9.decode(data, exporter, self.cache, now) 
+        return netflow9.decode(data, exporter, self.cache, now)
 
 
 class Collector:

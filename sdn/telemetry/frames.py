@@ -108,8 +108,8 @@ def _ip(data: bytes, off: int, n: int, etype: int) -> tuple[FiveTuple | None, bo
             return None, True
         ihl = (data[off] & 0x0F) * 4
         proto = data[off + 9]
-        src = str(ipaddress.IPv4Address(data[off + 12:off + 16]))
-        dst = str(ipaddress.IPv4Address(data[off + 16:off + 20]))
+        src = "%d.%d.%d.%d" % tuple(data[off + 12:off + 16])
+        dst = "%d.%d.%d.%d" % tuple(data[off + 16:off + 20])
         first_fragment = (data[off + 6] & 0x1F) | data[off + 7] == 0
         l4 = off + max(ihl, 20)
         if proto in _PORTS and first_fragment:

@@ -48,22 +48,53 @@ class Template:
     layout: struct.Struct | None = field(init=False, compare=False, repr=False)
     codes: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
     converters: tuple[tuple[int, Callable[[object], object]], ...] = field(init=False, compare=False, repr=False)
+    segments: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         codes = tuple(None if f.length == VARIABLE else struct.Struct("!" + struct_code(f.element, f.length))
                       for f in self.fields)
         fixed = all(c is not None for c in codes)
         conv = tuple((i, c) for i, f in enumerate(self.fields) if (c := converter(f.element)) is not None)
-        object.__setattr__(self, "names", tuple(f.element.name for f in self.fields))
+        object.__setattr__(self, "names", _unique_names(self.fields))
         object.__setattr__(self, "min_length", sum(1 if f.length == VARIABLE else f.length for f in self.fields))
         object.__setattr__(self, "codes", codes)
         object.__setattr__(self, "layout", struct.Struct("!" + "".join(s.format[1:] for s in codes if s))
                            if fixed else None)
         object.__setattr__(self, "converters", conv or _NO_CONVERT)
+        object.__setattr__(self, "segments", _segments(codes))
 
     @property
     def options(self) -> bool:
         return self.scope_count > 0
+
+
+def _segments(codes: tuple[struct.Struct | None, ...]) -> tuple[struct.Struct | None, ...]:
+    """Runs of fixed-length fields merged into one struct each; None marks a variable field."""
+    out: list[struct.Struct | None] = []
+    run = ""
+    for code in codes:
+        if code is None:
+            if run:
+                out.append(struct.Struct("!" + run))
+                run = ""
+            out.append(None)
+        else:
+            run += code.format[1:]
+    if run:
+        out.append(struct.Struct("!" + run))
+    return tuple(out)
+
+
+def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    """Element names, a repeated element (RFC 7011 §8; OVS sends interfaceName for the ingress
+    and then the egress port) numbered from its second occurrence: ``interfaceName[1]``."""
+    seen: dict[str, int] = {}
+    names = []
+    for f in fields:
+        n = seen.get(f.element.name, 0)
+        seen[f.element.name] = n + 1
+        names.append(f"{f.element.name}[{n}]" if n else f.element.name)
+    return tuple(names)
 
 
 class DataRecord(NamedTuple):
@@ -99,14 +130,15 @@ def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tupl
         return list(layout.iter_unpack(body[:count * layout.size])), None
     rows: list[tuple[object, ...]] = []
     off, n, min_length = 0, len(body), template.min_length
+    segments = template.segments
     while n - off >= min_length:
         row: list[object] = []
-        for spec, code in zip(template.fields, template.codes, strict=True):
-            if code is not None:
-                if off + spec.length > n:
+        for seg in segments:
+            if seg is not None:
+                if off + seg.size > n:
                     return rows, Drop.BAD_RECORD
-                row.append(code.unpack_from(body, off)[0])
-                off += spec.length
+                row.extend(seg.unpack_from(body, off))
+                off += seg.size
                 continue
             size = body[off] if off < n else 0
             off += 1

@@ -83,7 +83,7 @@ def v9_packet(*flowsets, source_id: int = 1, unix_secs: int = 1_700_000_000) -> 
 
 def v9_options_template(template_id: int = 260) -> NetflowOptionsFlowsetV9:
     """Scope: interface (2, 4 bytes); options: SAMPLING_INTERVAL (34), SAMPLING_ALGORITHM (35)."""
-    return NetflowOptionsFlowsetV9(templateID=template_id,
+    return NetflowOptionsFlowsetV9(templateID=template_id, option_scope_length=4, option_field_length=8,
                                    scopes=[NetflowOptionsFlowsetScopeV9(scopeFieldType=2, scopeFieldlength=4)],
                                    options=[NetflowOptionsFlowsetOptionV9(optionFieldType=34, optionFieldlength=4),
                                             NetflowOptionsFlowsetOptionV9(optionFieldType=35, optionFieldlength=1)])
