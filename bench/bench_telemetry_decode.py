@@ -133,7 +133,7 @@ def tshark(path: Path, fields: list[str], cpu: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=4000, help="data messages per workload")
+    parser.add_argument("--messages", type=int, default=10000, help="data messages per workload")
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
