@@ -1,0 +1,176 @@
+"""IPFIX and sFlow decode rate on one core (records/s) from a capture, against ``tshark -r``
+decoding the same capture in the same run.
+
+    .venv/bin/python bench/bench_telemetry_decode.py [--messages N] [--cpu C]
+
+The capture is written by scapy (Ether/IPv4/UDP around the payloads) into a temp pcap:
+  ipfix-ovs   OVS 3.1's IPv4 flow template (the 50 fields a bridge exports, as recorded from a
+              real bridge in tests/integration/sdn/test_telemetry.py), 7 records a message
+  ipfix-5t    a compact 5-tuple + counters template (softflowd-like), 30 records a message
+  sflow       8 flow samples a datagram, raw headers Ethernet + NSH MD1 + Ethernet + IPv4/TCP
+Our figure: ``decode`` per datagram (templates included, every record's raw values; for sFlow
+each header parsed to NSH and 5-tuple) over the pcap's payloads, pinned to one CPU. tshark's:
+``tshark -n -r FILE -T fields -e <field of every record>`` pinned to the same CPU, its start-up
+(a 1-packet capture) subtracted, which favours tshark. Goal (issue 11): >= 200,000 IPFIX
+records/s and >= 5x tshark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scapy.all import UDP, Ether, IP, PcapWriter, raw  # noqa: E402
+from scapy.contrib.nsh import NSH  # noqa: E402
+from scapy.layers.inet import TCP  # noqa: E402
+
+from sdn.telemetry import ipfix, sflow  # noqa: E402
+from sdn.telemetry.templates import TemplateCache  # noqa: E402
+from tests.unit.sdn.telemetry import sflow_encode as enc  # noqa: E402
+
+# (element id, length) of OVS 3.1's IPv4 ingress+egress template (id 293 in the recording)
+OVS_IPV4 = ((138, 4), (61, 1), (56, 6), (80, 6), (256, 2), (240, 1), (10, 4), (368, 4), (82, 0xFFFF), (83, 0xFFFF),
+            (14, 4), (369, 4), (82, 0xFFFF), (83, 0xFFFF), (60, 1), (192, 1), (4, 1), (195, 1), (196, 1), (5, 1),
+            (8, 4), (12, 4), (176, 1), (177, 1), (158, 4), (159, 4), (133, 8), (135, 8), (2, 8), (86, 8), (354, 8),
+            (355, 8), (356, 8), (357, 8), (358, 8), (19, 8), (174, 8), (352, 8), (353, 8), (136, 1), (132, 8),
+            (134, 8), (1, 8), (85, 8), (198, 8), (199, 8), (25, 8), (26, 8), (20, 8), (175, 8))
+FIVE_TUPLE = ((8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8), (152, 8), (153, 8))
+
+
+def _value(eid: int, length: int, i: int) -> bytes:
+    if length == 0xFFFF:
+        name = f"p{i % 50}".encode()
+        return bytes([len(name)]) + name
+    if eid == 8:
+        return bytes([10, 0, i >> 8 & 0xFF, i & 0xFF])
+    if eid == 12:
+        return bytes([10, 1, 0, 1])
+    return (i * 7 + eid).to_bytes(8, "big")[-length:]
+
+
+def _template_set(tid: int, fields) -> bytes:
+    body = struct.pack("!HH", tid, len(fields)) + b"".join(struct.pack("!HH", e, n) for e, n in fields)
+    return struct.pack("!HH", 2, 4 + len(body)) + body
+
+
+def _message(sets: bytes, seq: int, domain: int = 1) -> bytes:
+    return struct.pack("!HHIII", 10, 16 + len(sets), 1_700_000_000 + seq, seq, domain) + sets
+
+
+def ipfix_messages(fields, per_message: int, count: int, tid: int = 256) -> tuple[list[bytes], int]:
+    """A template message, then ``count`` data messages of ``per_message`` records."""
+    out = [_message(_template_set(tid, fields), 0)]
+    for m in range(count):
+        rows = b"".join(b"".join(_value(e, n, m * per_message + r) for e, n in fields) for r in range(per_message))
+        out.append(_message(struct.pack("!HH", tid, 4 + len(rows)) + rows, m + 1))
+    return out, count * per_message
+
+
+def sflow_datagrams(per_datagram: int, count: int) -> tuple[list[bytes], int]:
+    frames = [raw(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                  / NSH(spi=100 + i, si=255 - i % 4, mdtype=1, nextproto=3, context_header=bytes(16))
+                  / Ether(src="02:00:00:00:00:03", dst="02:00:00:00:00:04")
+                  / IP(src=f"10.0.{i}.1", dst="10.1.0.1") / TCP(sport=1000 + i, dport=80) / (b"x" * 200))
+              for i in range(per_datagram)]
+    out = [enc.datagram([enc.flow_sample([enc.raw_header(f)], seq=d * per_datagram + i) for i, f in enumerate(frames)],
+                        seq=d) for d in range(count)]
+    return out, count * per_datagram
+
+
+def write_pcap(path: Path, payloads: list[bytes], dport: int) -> None:
+    with PcapWriter(str(path), sync=False) as w:
+        head = Ether(src="02:00:00:00:00:aa", dst="02:00:00:00:00:bb") / IP(src="192.0.2.1", dst="192.0.2.2")
+        for p in payloads:
+            w.write(head / UDP(sport=50000, dport=dport) / p)
+
+
+def read_payloads(path: Path) -> list[bytes]:
+    """UDP payloads of an Ether/IPv4/UDP pcap (what the collector's socket would hand over)."""
+    data = path.read_bytes()
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        frame = data[off + 16:off + 16 + incl]
+        ihl = (frame[14] & 0x0F) * 4
+        out.append(frame[14 + ihl + 8:])
+        off += 16 + incl
+    return out
+
+
+def ours(kind: str, payloads: list[bytes], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        records = 0
+        start = time.perf_counter()
+        if kind == "sflow":
+            for p in payloads:
+                for s in sflow.decode(p).records:
+                    records += len(s.records)
+        else:
+            cache = TemplateCache()
+            for p in payloads:
+                records += len(ipfix.decode(p, "192.0.2.1", cache, 0.0).records)
+        best = min(best, time.perf_counter() - start)
+    return best, records
+
+
+def tshark(path: Path, fields: list[str], cpu: int) -> float:
+    argv = ["taskset", "-c", str(cpu), "tshark", "-n", "-r", str(path), "-T", "fields",
+            *[a for f in fields for a in ("-e", f)]]
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10000, help="data messages per workload")
+    parser.add_argument("--cpu", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    os.sched_setaffinity(0, {args.cpu})
+    have_tshark = shutil.which("tshark") is not None
+    workloads = {
+        "ipfix-ovs": (ipfix_messages(OVS_IPV4, 7, args.messages), 4739, ["cflow.packets", "cflow.srcaddr"]),
+        "ipfix-5t": (ipfix_messages(FIVE_TUPLE, 30, args.messages), 4739, ["cflow.packets", "cflow.srcaddr"]),
+        "sflow": (sflow_datagrams(8, args.messages // 2), 6343, ["sflow.flow_sample.sampling_rate", "nsh.spi",
+                                                                 "ip.src", "tcp.srcport"]),
+    }
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
+        for name, ((payloads, expect), port, fields) in workloads.items():
+            pcap, one = Path(tmp) / f"{name}.pcap", Path(tmp) / f"{name}-1.pcap"
+            write_pcap(pcap, payloads, port)
+            write_pcap(one, payloads[:1], port)
+            captured = read_payloads(pcap)
+            seconds, records = ours(name.split("-")[0], captured, args.rounds)
+            assert records == expect, (name, records, expect)
+            rate = records / seconds
+            line = f"{name:10s} {len(captured):6d} datagrams {records:7d} records  ours {rate:12,.0f} records/s"
+            if have_tshark:
+                startup = min(tshark(one, fields, args.cpu) for _ in range(2))
+                total = tshark(pcap, fields, args.cpu)
+                t_rate = records / max(total - startup, 1e-6)
+                line += f"  tshark {t_rate:10,.0f} records/s (start-up {startup:.2f}s subtracted)  ratio {rate / t_rate:5.1f}x"
+                if name.startswith("ipfix") and rate / t_rate < 5:
+                    ok = False
+            if name.startswith("ipfix") and rate < 200_000:
+                ok = False
+            print(line, flush=True)
+    if not have_tshark:
+        print("tshark not installed: no ratio (apt-get install tshark)")
+    print("goal (>= 200,000 IPFIX records/s and >= 5x tshark):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,332 @@
+"""Templates and data records shared by IPFIX and NetFlow v9, kept per (exporter, domain).
+
+A :class:`TemplateCache` is the only state the decoders have; the caller owns it and passes it
+in (no module globals). Each (exporter address, observation domain / source id) gets its own
+:class:`Domain`, and a datagram only ever reaches the domain its own header names, so one
+exporter's garbage can never touch another's templates. Data sets that arrive before their
+template are held (bounded in count and age) and decoded when it arrives, else dropped and
+counted. New domains beyond the limit are refused rather than evicting working ones.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from sdn.telemetry.drops import Drop
+from sdn.telemetry.elements import Element, converter, element, struct_code
+
+VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
+_NO_CONVERT = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    element_id: int
+    length: int                    # octets, or VARIABLE
+    enterprise: int = 0            # private enterprise number; 0 = IANA
+    element: Element = field(default=Element("", "octetArray"), compare=False)
+
+    @staticmethod
+    def of(element_id: int, length: int, enterprise: int = 0) -> FieldSpec:
+        return FieldSpec(element_id, length, enterprise, element(element_id, enterprise))
+
+
+@dataclass(frozen=True)
+class Template:
+    """A (options) template with its record layout compiled once: one struct unpacks a whole
+    fixed-length record; variable-length templates walk field by field."""
+
+    template_id: int
+    fields: tuple[FieldSpec, ...]
+    scope_count: int = 0           # > 0 for an options template: the first fields are its scope
+    names: tuple[str, ...] = field(init=False, compare=False)
+    min_length: int = field(init=False, compare=False)
+    layout: struct.Struct | None = field(init=False, compare=False, repr=False)
+    codes: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
+    converters: tuple[tuple[int, Callable[[object], object]], ...] = field(init=False, compare=False, repr=False)
+    segments: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        codes = tuple(None if f.length == VARIABLE else struct.Struct("!" + struct_code(f.element, f.length))
+                      for f in self.fields)
+        fixed = all(c is not None for c in codes)
+        conv = tuple((i, c) for i, f in enumerate(self.fields) if (c := converter(f.element)) is not None)
+        object.__setattr__(self, "names", _unique_names(self.fields))
+        object.__setattr__(self, "min_length", sum(1 if f.length == VARIABLE else f.length for f in self.fields))
+        object.__setattr__(self, "codes", codes)
+        object.__setattr__(self, "layout", struct.Struct("!" + "".join(s.format[1:] for s in codes if s))
+                           if fixed else None)
+        object.__setattr__(self, "converters", conv or _NO_CONVERT)
+        object.__setattr__(self, "segments", _segments(codes))
+
+    @property
+    def options(self) -> bool:
+        return self.scope_count > 0
+
+
+def _segments(codes: tuple[struct.Struct | None, ...]) -> tuple[struct.Struct | None, ...]:
+    """Runs of fixed-length fields merged into one struct each; None marks a variable field."""
+    out: list[struct.Struct | None] = []
+    run = ""
+    for code in codes:
+        if code is None:
+            if run:
+                out.append(struct.Struct("!" + run))
+                run = ""
+            out.append(None)
+        else:
+            run += code.format[1:]
+    if run:
+        out.append(struct.Struct("!" + run))
+    return tuple(out)
+
+
+def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    """Element names, a repeated element (RFC 7011 §8; OVS sends interfaceName for the ingress
+    and then the egress port) numbered from its second occurrence: ``interfaceName[1]``."""
+    seen: dict[str, int] = {}
+    names = []
+    for f in fields:
+        n = seen.get(f.element.name, 0)
+        seen[f.element.name] = n + 1
+        names.append(f"{f.element.name}[{n}]" if n else f.element.name)
+    return tuple(names)
+
+
+class DataRecord(NamedTuple):
+    """One data record; ``values`` are raw (numbers as ints, the rest bytes), :meth:`fields`
+    gives them by element name as addresses, strings and numbers."""
+
+    exporter: str
+    domain_id: int
+    export_time: int               # seconds (IPFIX export time / NetFlow v9 unix secs)
+    template: Template
+    values: tuple[object, ...]
+
+    def fields(self) -> dict[str, object]:
+        vals = list(self.values)
+        for i, conv in self.template.converters:
+            vals[i] = conv(vals[i])
+        return dict(zip(self.template.names, vals, strict=True))
+
+    def get(self, name: str, default: object = None) -> object:
+        try:
+            i = self.template.names.index(name)
+        except ValueError:
+            return default
+        conv = converter(self.template.fields[i].element)
+        return conv(self.values[i]) if conv else self.values[i]
+
+
+def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tuple[object, ...]], Drop | None]:
+    """Raw value tuples of a data set's records; trailing bytes shorter than a record are padding."""
+    layout = template.layout
+    if layout is not None:
+        count = len(body) // layout.size
+        return list(layout.iter_unpack(body[:count * layout.size])), None
+    rows: list[tuple[object, ...]] = []
+    off, n, min_length = 0, len(body), template.min_length
+    segments = template.segments
+    while n - off >= min_length:
+        row: list[object] = []
+        for seg in segments:
+            if seg is not None:
+                if off + seg.size > n:
+                    return rows, Drop.BAD_RECORD
+                row.extend(seg.unpack_from(body, off))
+                off += seg.size
+                continue
+            size = body[off] if off < n else 0
+            off += 1
+            if size == 255:
+                size = body[off] << 8 | body[off + 1] if off + 2 <= n else n
+                off += 2
+            if off + size > n:
+                return rows, Drop.BAD_RECORD
+            row.append(bytes(body[off:off + size]))
+            off += size
+        rows.append(tuple(row))
+    return rows, None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a hostile or broken exporter from growing the collector without end."""
+
+    max_domains: int = 4096
+    max_templates: int = 1024          # per domain
+    max_held: int = 64                 # held data sets per domain
+    held_age: float = 10.0             # seconds a data set waits for its template
+    template_lifetime: float | None = 1800.0   # RFC 7011 §8.4 (UDP); None: templates never age
+
+
+class _Held(NamedTuple):
+    template_id: int
+    body: bytes
+    export_time: int
+    received: float
+
+
+class Domain:
+    """Templates and held data of one (exporter, domain); reached only through the cache."""
+
+    __slots__ = ("exporter", "domain_id", "_limits", "_templates", "_held")
+
+    def __init__(self, exporter: str, domain_id: int, limits: Limits) -> None:
+        self.exporter, self.domain_id, self._limits = exporter, domain_id, limits
+        self._templates: dict[int, tuple[Template, float]] = {}
+        self._held: deque[_Held] = deque()
+
+    @property
+    def templates(self) -> dict[int, Template]:
+        return {tid: t for tid, (t, _) in self._templates.items()}
+
+    @property
+    def idle(self) -> bool:
+        return not self._templates and not self._held
+
+    def learn(self, template: Template, now: float) -> tuple[list[DataRecord], list[Drop]]:
+        """Add or refresh a template; held data sets for it are decoded now."""
+        drops = self.sweep(now)
+        tid = template.template_id
+        if tid not in self._templates and len(self._templates) >= self._limits.max_templates:
+            return [], [*drops, Drop.TEMPLATE_LIMIT]
+        self._templates[tid] = (template, now)
+        records: list[DataRecord] = []
+        if any(h.template_id == tid for h in self._held):
+            keep: deque[_Held] = deque()
+            for held in self._held:
+                if held.template_id != tid:
+                    keep.append(held)
+                    continue
+                got, drop = self._records(template, held.body, held.export_time)
+                records.extend(got)
+                if drop:
+                    drops.append(drop)
+            self._held = keep
+        return records, drops
+
+    def withdraw(self, template_id: int) -> None:
+        self._templates.pop(template_id, None)
+
+    def withdraw_all(self, options: bool) -> None:
+        for tid in [tid for tid, (t, _) in self._templates.items() if t.options == options]:
+            del self._templates[tid]
+
+    def data(self, template_id: int, body: bytes | memoryview, export_time: int,
+             now: float) -> tuple[list[DataRecord], list[Drop]]:
+        """Decode a data set, or hold it until its template arrives."""
+        drops = self.sweep(now) if self._held else []
+        entry = self._templates.get(template_id)
+        lifetime = self._limits.template_lifetime
+        if entry is not None and lifetime is not None and now - entry[1] > lifetime:
+            del self._templates[template_id]
+            entry = None
+        if entry is None:
+            self._held.append(_Held(template_id, bytes(body), export_time, now))
+            if len(self._held) > self._limits.max_held:
+                self._held.popleft()
+                drops.append(Drop.PENDING_OVERFLOW)
+            return [], drops
+        records, drop = self._records(entry[0], body, export_time)
+        if drop:
+            drops.append(drop)
+        return records, drops
+
+    def sweep(self, now: float) -> list[Drop]:
+        """Drop held data sets older than the limit (and templates past their lifetime)."""
+        drops: list[Drop] = []
+        age = self._limits.held_age
+        while self._held and now - self._held[0].received > age:
+            self._held.popleft()
+            drops.append(Drop.UNKNOWN_TEMPLATE_EXPIRED)
+        lifetime = self._limits.template_lifetime
+        if lifetime is not None:
+            for tid in [tid for tid, (_, seen) in self._templates.items() if now - seen > lifetime]:
+                del self._templates[tid]
+        return drops
+
+    def _records(self, template: Template, body: bytes | memoryview,
+                 export_time: int) -> tuple[list[DataRecord], Drop | None]:
+        rows, drop = decode_rows(template, body)
+        exporter, domain_id = self.exporter, self.domain_id
+        return [DataRecord(exporter, domain_id, export_time, template, row) for row in rows], drop
+
+
+class TemplateCache:
+    """All template state of one collector (one per protocol listener), passed to the decoders."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._domains: dict[tuple[str, int], Domain] = {}
+
+    def domain(self, exporter: str, domain_id: int) -> Domain | None:
+        """The domain of (exporter, domain id), created on first use; None when full."""
+        key = (exporter, domain_id)
+        found = self._domains.get(key)
+        if found is None:
+            if len(self._domains) >= self.limits.max_domains:
+                return None
+            found = self._domains[key] = Domain(exporter, domain_id, self.limits)
+        return found
+
+    def templates(self, exporter: str, domain_id: int) -> dict[int, Template]:
+        found = self._domains.get((exporter, domain_id))
+        return found.templates if found else {}
+
+    def expire(self, now: float) -> list[tuple[str, Drop]]:
+        """Age out held data and templates everywhere (call it now and then, e.g. every second,
+        so a silent exporter's held data is still counted); forget domains left empty.
+        Returns (exporter, drop) per held data set dropped."""
+        drops: list[tuple[str, Drop]] = []
+        for key, dom in list(self._domains.items()):
+            drops.extend((dom.exporter, d) for d in dom.sweep(now))
+            if dom.idle:
+                del self._domains[key]
+        return drops
+
+
+class Withdrawal(NamedTuple):
+    """Withdraw one template (``template_id``) or, with ``template_id`` None, all data
+    (``options`` False) or all options templates."""
+
+    template_id: int | None
+    options: bool = False
+
+
+def sets(data: memoryview, off: int, end: int, *, strict: bool = True) -> list[tuple[int, memoryview] | Drop]:
+    """Split a message body into (set id, set body); a lying set length ends the walk with
+    ``bad_set_length``. Fewer than 4 trailing bytes are padding unless ``strict``."""
+    out: list[tuple[int, memoryview] | Drop] = []
+    while off < end:
+        if end - off < 4:
+            if strict:
+                out.append(Drop.BAD_SET_LENGTH)
+            break
+        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        if length < 4 or off + length > end:
+            out.append(Drop.BAD_SET_LENGTH)
+            break
+        out.append((set_id, data[off + 4:off + length]))
+        off += length
+    return out
+
+
+def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> tuple[list[DataRecord], list[Drop]]:
+    """Apply a template set's parsed changes in order; returns records released from hold."""
+    records: list[DataRecord] = []
+    drops: list[Drop] = []
+    for change in changes:
+        if isinstance(change, Template):
+            got, lost = dom.learn(change, now)
+            records.extend(got)
+            drops.extend(lost)
+        elif change.template_id is None:
+            dom.withdraw_all(change.options)
+        else:
+            dom.withdraw(change.template_id)
+    return records, drops
