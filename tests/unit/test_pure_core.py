@@ -16,7 +16,9 @@ CORE = (
     "sdn.document", "sdn.match", "sdn.openflow", "sdn.render", "sdn.sync", "sdn.pipeline", "sdn.cookie",
     "vnfm.lifecycle", "vnfm.spec", "vnfm.model", "vnfm.codec",
     "nfvo.model", "nfvo.vnffg.render", "nfvo.vnffg.spec", "nfvo.vnffg.spi",
-    "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service",
+    "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service", "vnfm.images", "vnfm.imagetar",
+    "sdn.telemetry.drops", "sdn.telemetry.frames", "sdn.telemetry.sflow", "sdn.telemetry.elements",
+    "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9",
 )
 ROOT = Path(__file__).resolve().parents[2]
 
