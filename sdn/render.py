@@ -21,8 +21,11 @@ own ARP cannot be told from the ARP it bridges. A one-armed SF's other traffic (
 ICMP) goes to NORMAL: NORMAL never sends a frame back out of the port it came in by, so one
 port cannot loop.
 
-An unaware instance with a MAC routes (Tacker's one-armed VNF with IP forwarding on): the hop
-flow sets eth_dst to it, and what it sends back carries its MAC as source, so re-classification
+An unaware instance with a MAC routes (Tacker's one-armed VNF with IP forwarding on): a router
+only accepts frames sent to it, so the hop flow puts the instance's port in reg1, strips NSH and
+resubmits to the proxy table, whose flow per such port sets eth_dst to its MAC and outputs (OVS
+refuses header rewrites after an NSH decap in the same flow: the inner packet is parsed only
+after it). What the SF sends back carries its MAC as source, so re-classification
 after it records the SF's own port in C1 instead: the path's end then hands the frame to NORMAL
 from the port where that MAC lives, and the switch's MAC table keeps the router on its port.
 
@@ -43,8 +46,8 @@ from typing import Callable, Hashable, Mapping, TypeVar
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
-                      Output, RegMove, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+                      Output, RegMove, Resubmit, SetField, SwitchState, make_match)
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, check_flow
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
@@ -159,11 +162,12 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
             continue
         # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
         ingress, egress = _sf_ports(fn, port_map, switch), _sf_ports(fn, port_map, switch, True)
-        for inst_in, inst_out in zip(ingress, egress, strict=True):
+        for inst, inst_in, inst_out in zip(fn.instances, ingress, egress, strict=True):
             one_armed = inst_in == inst_out
             for number in {inst_in, inst_out}:
-                owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed),
-                                                   partial(unaware_port_state, number, one_armed))
+                mac = inst.mac if number == inst_in else ""
+                owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
+                                                   partial(unaware_port_state, number, one_armed, mac))
     by_fn = {f.name: f for f in functions}
     for path in doc.paths:
         if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
@@ -188,15 +192,20 @@ def pipeline_flows() -> frozenset[Flow]:
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
+        Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
     })
 
 
-def unaware_port_state(port: int, one_armed: bool = False) -> SwitchState:
+def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:
     """What an unaware SF sends that no classifier re-classifies: NORMAL from a one-armed SF
-    (its own ARP/ND/ICMP), dropped from a two-armed one (see the module docstring)."""
+    (its own ARP/ND/ICMP), dropped from a two-armed one (see the module docstring); with the
+    ``mac`` of an SF that routes, the proxy flow addressing frames to it."""
+    cookie = make_cookie(Role.PIPELINE)
     actions = (Output(OFPP_NORMAL),) if one_armed else ()
-    return SwitchState(_checked({Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), actions,
-                                       cookie=make_cookie(Role.PIPELINE))}))
+    flows = {Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), actions, cookie=cookie)}
+    if mac:
+        flows.add(Flow(PROXY, PRIO_HOP, make_match(reg1=port), (SetField("eth_dst", mac), Output(port)), cookie=cookie))
+    return SwitchState(_checked(flows))
 
 
 def sf_port_flows(port: int) -> frozenset[Flow]:
@@ -274,9 +283,11 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
 
 
 def _to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:
-    """A hop's actions towards one instance: NSH off before an unaware SF, addressed to it if it routes."""
-    strip = (Decap(), Decap(), *((SetField("eth_dst", mac),) if mac else ())) if unaware else ()
-    return (DecNshTtl(), *strip, Output(port))
+    """A hop's actions towards one instance: NSH off before an unaware SF, through the proxy
+    table if it routes (its flow addresses the frame to the SF)."""
+    if unaware and mac:
+        return DecNshTtl(), SetField("reg1", port), Decap(), Decap(), Resubmit(PROXY)
+    return (DecNshTtl(), *((Decap(), Decap()) if unaware else ()), Output(port))
 
 
 def _checked(flows: set[Flow]) -> frozenset[Flow]:

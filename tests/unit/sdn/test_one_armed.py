@@ -12,8 +12,8 @@ import pytest
 from sdn.api.convert import document_message, document_value
 from sdn.docfile import document_dict, load_document, parse_document
 from sdn.document import DocumentError
-from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, SetField, SwitchState
-from sdn.pipeline import CLASSIFY, EGRESS
+from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, Resubmit, SetField, SwitchState
+from sdn.pipeline import CLASSIFY, EGRESS, NEXT_HOP, PROXY
 from sdn.render import compute_switch_states
 from tests.unit.sdn.fake_switch import FakeSwitch, Packet, tcp
 
@@ -100,8 +100,11 @@ def test_a_one_armed_routers_own_traffic_goes_to_normal():
 
 def test_hop_strips_nsh_and_addresses_the_router_and_the_end_restores_its_port():
     st = state()
-    (to_r2,) = [f for f in st.flows if Output(4) in f.actions and dict(f.match)["nsh_spi"] == 7]
-    assert to_r2.actions == (DecNshTtl(), Decap(), Decap(), SetField("eth_dst", MAC["r2"]), Output(4))
+    (to_r2,) = [f for f in st.flows if f.table == NEXT_HOP and dict(f.match).get("nsh_spi") == 7
+                and dict(f.match)["nsh_si"] == 255]
+    assert to_r2.actions == (DecNshTtl(), SetField("reg1", 4), Decap(), Decap(), Resubmit(PROXY))
+    proxy = {dict(f.match)["reg1"]: f.actions for f in st.flows if f.table == PROXY and f.match}
+    assert proxy == {3: (SetField("eth_dst", MAC["r1"]), Output(3)), 4: (SetField("eth_dst", MAC["r2"]), Output(4))}
     ends = {dict(f.match)["nsh_c1"] for f in st.flows if f.table == EGRESS and f.match}
     assert ends == {3, 4}, "web ends from r1's port, web-back from r2's"
 
@@ -110,6 +113,7 @@ def test_without_a_mac_an_unaware_sf_gets_frames_as_they_are():
     st = state(DOC.replace(f', mac: "{MAC["r2"]}"', ""))
     (to_r2,) = [f for f in st.flows if Output(4) in f.actions and dict(f.match)["nsh_spi"] == 7]
     assert to_r2.actions == (DecNshTtl(), Decap(), Decap(), Output(4))
+    assert {dict(f.match)["reg1"] for f in st.flows if f.table == PROXY and f.match} == {3}
     ends = {dict(f.match)["nsh_c1"] for f in st.flows if f.table == EGRESS and f.match}
     assert ends == {3, 2}, "web ends from r1's port, web-back (last hop r2, no MAC) from the server's"
 
@@ -118,9 +122,9 @@ def test_each_instance_of_a_balanced_router_hop_is_addressed_by_its_own_mac():
     doc = DOC.replace(f'[{{switch: s1, port: r1p, mac: "{MAC["r1"]}"}}]',
                       f'[{{switch: s1, port: r1p, mac: "{MAC["r1"]}"}}, {{switch: s1, port: r3p, mac: "{MAC["r3"]}"}}]')
     st = state(doc)
+    proxy = {dict(f.match)["reg1"]: f.actions for f in st.flows if f.table == PROXY and f.match}
     for port, name in ((3, "r1"), (5, "r3")):
-        hops = [f for f in st.flows if Output(port) in f.actions]
-        assert hops and all(SetField("eth_dst", MAC[name]) in f.actions for f in hops)
+        assert proxy[port] == (SetField("eth_dst", MAC[name]), Output(port))
     reached = set()
     for sport in range(40000, 40016):
         seen, finals = walk(st, 1, with_macs(tcp(sport=sport), CLIENT_MAC, SERVER_MAC), SERVER_MAC)
