@@ -181,7 +181,7 @@ def _check_switches(switches: tuple[Switch, ...]) -> None:
 
 def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str]) -> None:
     names: set[str] = set()
-    used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str]]] = {}  # -> (SF, aware, (in, out))
+    used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str], str]] = {}  # -> (SF, aware, (in, out), mac)
     for i, fn in enumerate(functions):
         _name(fn.name, f"service_functions[{i}]")
         where = f"service_functions[{fn.name}]"
@@ -208,13 +208,13 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
             for key, port in zip(("port", "egress_port"), inst.ports, strict=False):  # 1 or 2 ports
                 other = used_ports.get((inst.switch, port))
                 twin = other is not None and not fn.nsh_aware and not other[1] and other[2] == pair[::-1] \
-                    and other[0] != fn.name
+                    and other[0] != fn.name and other[3] == inst.mac
                 if other is not None and not twin:
                     raise DocumentError(f"{iwhere}.{key}", f"port {port} on {inst.switch} is already used by "
                                         f"{other[0]} (only NSH-unaware SFs with swapped port and "
-                                        "egress_port may share ports)")
+                                        "egress_port, and the same mac, may share ports)")
             for port in inst.ports:
-                used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair)
+                used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         if len({inst.switch for inst in fn.instances}) > 1:
             raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
 

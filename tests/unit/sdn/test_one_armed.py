@@ -145,6 +145,8 @@ def test_the_mac_survives_the_file_form_and_protobuf():
     (f'mac: "{MAC["r1"]}"', 'mac: "02:00:00:00:01"', "service_functions[r1].instances[0].mac", "expected a MAC"),
     (f'mac: "{MAC["r1"]}"', "mac: 12:34:56:00:00:01", "service_functions[r1].instances[0].mac", "quoted"),
     ("{name: r1, nsh_aware: false,", "{name: r1,", "service_functions[r1].instances[0].mac", "only NSH-unaware"),
+    ("service_function_paths:", f'  - {{name: r1b, nsh_aware: false, instances: [{{switch: s1, port: r1p, mac: "{MAC["r3"]}"}}]}}'
+     "\nservice_function_paths:", "service_functions[r1b].instances[0].port", "the same mac"),
 ])
 def test_bad_macs_name_the_element(old, new, element, text):
     with pytest.raises(DocumentError) as err:
