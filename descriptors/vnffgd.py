@@ -27,7 +27,7 @@ class PathHop:
 
     forwarder: str
     capability: str
-    sfc_encap: bool = True
+    sfc_encap: bool | None = None  # None: not said (the VNF's software decides)
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,9 @@ def _hops(name: str, props: Mapping[str, Any], col: Collector) -> tuple[PathHop,
         if not isinstance(fwd, str) or not isinstance(cap, str):
             col.add(name, f"path[{index}]", "a hop needs forwarder and capability names", (*path, index))
             continue
-        encap = opt_bool(hop.get("sfc_encap", True), col, name, f"path[{index}].sfc_encap",
+        encap = opt_bool(hop.get("sfc_encap"), col, name, f"path[{index}].sfc_encap",
                          (*path, index, "sfc_encap"))
-        hops.append(PathHop(fwd, cap, encap is not False))
+        hops.append(PathHop(fwd, cap, encap if isinstance(encap, bool) else None))
     runs: list[str] = []
     for index, hop in enumerate(hops):
         if runs and runs[-1] == hop.forwarder:

@@ -65,13 +65,17 @@ class DescriptorRecord(StoredRecord):
 
 @dataclass(frozen=True)
 class HopSpec:
-    """One service index: a CP of one VNF, or of every running VNF of a type (load-balanced)."""
+    """One service index: a CP of one VNF, or of every running VNF of a type (load-balanced).
+
+    ``sfc_encap``: the VNFFGD's word on whether the hop's VNFs get NSH; None (not said, e.g.
+    ``--chain``) = whether their VDUs' images are NSH-aware, at every render.
+    """
 
     vnfs: tuple[str, ...] = ()
     cp: str = ""          # "" = each VNF's first non-management CP (lowest order)
     vnf_type: str = ""    # abstract hop: resolved to running VNFs at every render
-    sfc_encap: bool = True
-    egress_cp: str = ""   # NSH-unaware hop: where traffic comes back ("" = next data CP by order)
+    sfc_encap: bool | None = None
+    egress_cp: str = ""   # NSH-unaware hop: where traffic comes back ("" = cp: one-armed, Tacker's port pair)
 
     def label(self) -> str:
         target = f"type:{self.vnf_type}" if self.vnf_type else "+".join(self.vnfs)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from descriptors import Vnfd
 from sdn.document import ServicePath, SfcDocument
-from vnfm.model import VnfEvent, VnfRecord
+from vnfm.model import IpForwarding, VnfEvent, VnfRecord
 
 
 class Store(Protocol):
@@ -36,6 +36,7 @@ class Vnfm(Protocol):
     def get(self, name_or_id: str) -> VnfRecord: ...
     def list(self) -> Sequence[VnfRecord]: ...
     def exec(self, name_or_id: str, argv: Sequence[str], vdu: str | None = None) -> subprocess.CompletedProcess: ...
+    def ip_forwarding(self, name_or_id: str, vdu: str, instance: int = 0) -> IpForwarding: ...
     def subscribe(self, callback: Callable[[VnfEvent], None]) -> Any: ...
 
 

@@ -12,6 +12,9 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
       - name: bump                  # NSH-unaware: gets plain frames on port, returns them on egress_port
         nsh_aware: false
         instances: [{switch: sff1, port: bumpA, egress_port: bumpB}]
+      - name: router                # NSH-unaware, one-armed, routes: frames go to it addressed to its MAC
+        nsh_aware: false
+        instances: [{switch: sff1, port: r0, mac: "02:00:00:00:00:01"}]
     service_function_paths:
       - name: web
         spi: 7
@@ -124,13 +127,16 @@ def _function(item: Any, i: int) -> ServiceFunction:
     instances = []
     for j, raw in enumerate(_list(item, "instances", f"{where}.")):
         iwhere = f"{where}.instances[{j}]"
-        raw = _entry(raw, iwhere, {"switch", "port", "egress_port"})
+        raw = _entry(raw, iwhere, {"switch", "port", "egress_port", "mac"})
         switch = raw.get("switch")
         if not isinstance(switch, str):
             raise DocumentError(f"{iwhere}.switch", f"unknown switch {switch!r}")
         port = _text(raw, "port", iwhere, "a port name is required")
         egress = _text(raw, "egress_port", iwhere, "a port name is required", port)
-        instances.append(SfInstance(switch, port, "" if egress == port else egress))
+        mac = raw.get("mac", "")
+        if not isinstance(mac, str):  # YAML 1.1 reads some unquoted MACs as numbers
+            raise DocumentError(f"{iwhere}.mac", f"expected a quoted MAC address, got {mac!r}")
+        instances.append(SfInstance(switch, port, "" if egress == port else egress, mac.lower()))
     return ServiceFunction(name, tuple(instances), aware)
 
 
@@ -174,8 +180,8 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
         "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
         "service_functions": [
             {"name": f.name, **({} if f.nsh_aware else {"nsh_aware": False}), "instances": [
-                {"switch": i.switch, "port": i.port, **({"egress_port": i.egress_port} if i.egress_port else {})}
-                for i in f.instances]} for f in doc.service_functions],
+                {"switch": i.switch, "port": i.port, **({"egress_port": i.egress_port} if i.egress_port else {}),
+                 **({"mac": i.mac} if i.mac else {})} for i in f.instances]} for f in doc.service_functions],
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops), "classifiers": [
                 {"name": c.name, "switch": c.switch, "in_port": c.in_port, "priority": c.priority,

@@ -17,10 +17,16 @@ and a path through an unaware SF may not have identical matches on different in_
 ingress port, restored at the path's end, could not be told apart). A symmetric chain's reverse
 path passes the same SF backwards: it names a twin SF whose instances swap ``port`` and
 ``egress_port`` -- the one case where SFs may share ports (both unaware, exactly swapped).
+
+An unaware instance with a ``mac`` is an SF that routes (Tacker's one-armed VNF with IP forwarding
+on): the proxy addresses frames to that MAC, as a router only accepts frames sent to it, and what
+it sends back carries that MAC as source. Without one frames reach the SF as they are (a
+bump-in-the-wire: a Linux bridge would take frames sent to its own port's MAC for itself).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -35,6 +41,7 @@ MAX_PRIORITY = 60000
 DEFAULT_CLASSIFIER_PRIORITY = 100
 
 CompiledMatch = tuple[tuple[str, MatchValue], ...]
+MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 class DocumentError(ValueError):
@@ -57,6 +64,7 @@ class SfInstance:
     switch: str
     port: str
     egress_port: str = ""  # NSH-unaware SFs: where frames come back ("" = port)
+    mac: str = ""  # NSH-unaware SFs that route: frames go to it addressed to this MAC (lower-case)
 
     @property
     def egress(self) -> str:
@@ -173,7 +181,7 @@ def _check_switches(switches: tuple[Switch, ...]) -> None:
 
 def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str]) -> None:
     names: set[str] = set()
-    used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str]]] = {}  # -> (SF, aware, (in, out))
+    used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str], str]] = {}  # -> (SF, aware, (in, out), mac)
     for i, fn in enumerate(functions):
         _name(fn.name, f"service_functions[{i}]")
         where = f"service_functions[{fn.name}]"
@@ -191,17 +199,22 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
             if fn.nsh_aware and inst.egress_port:
                 raise DocumentError(f"{iwhere}.egress_port", "only NSH-unaware SFs (nsh_aware: false) "
                                     "return traffic on another port")
+            if inst.mac and fn.nsh_aware:
+                raise DocumentError(f"{iwhere}.mac", "only NSH-unaware SFs (nsh_aware: false) get frames "
+                                    "addressed to them")
+            if inst.mac and not MAC.match(inst.mac):
+                raise DocumentError(f"{iwhere}.mac", f"expected a MAC address like 02:00:00:00:00:01, got {inst.mac!r}")
             pair = (inst.port, inst.egress)
             for key, port in zip(("port", "egress_port"), inst.ports, strict=False):  # 1 or 2 ports
                 other = used_ports.get((inst.switch, port))
                 twin = other is not None and not fn.nsh_aware and not other[1] and other[2] == pair[::-1] \
-                    and other[0] != fn.name
+                    and other[0] != fn.name and other[3] == inst.mac
                 if other is not None and not twin:
                     raise DocumentError(f"{iwhere}.{key}", f"port {port} on {inst.switch} is already used by "
                                         f"{other[0]} (only NSH-unaware SFs with swapped port and "
-                                        "egress_port may share ports)")
+                                        "egress_port, and the same mac, may share ports)")
             for port in inst.ports:
-                used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair)
+                used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         if len({inst.switch for inst in fn.instances}) > 1:
             raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
 

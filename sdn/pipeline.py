@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sdn.openflow import Action, Flow, Group, Output, Resubmit, SwitchState
 
 INGRESS, CLASSIFY, NEXT_HOP, EGRESS = 0, 10, 20, 30
+PROXY = 25  # to an NSH-unaware SF that routes, after NSH is off (see sdn.render)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ PIPELINE: dict[int, Table] = {
         Table(CLASSIFY, "classify", "ACL match on client ports -> encap NSH (SPI, SI=255), on NSH-unaware "
               "SF egress ports -> encap again (SI after that hop), else drop; miss: NORMAL",
               frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
-        Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs); path end -> egress",
-              frozenset({EGRESS}), NSH_FIELDS),
+        Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs; to proxy for those "
+              "that route); path end -> egress", frozenset({EGRESS, PROXY}), NSH_FIELDS),
+        Table(PROXY, "proxy", "NSH stripped, the SF instance in reg1 -> address the frame to its MAC, output; "
+              "miss: drop", frozenset(), frozenset({"reg1"})),
         Table(EGRESS, "egress", "decap outer Ethernet and NSH, restore the ingress port, NORMAL",
               frozenset(), NSH_FIELDS),
     )

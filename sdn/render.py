@@ -15,8 +15,19 @@ NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),deca
 the SF's port; what comes back on its egress port is plain, so table 0 lets it through to
 classify, where the path's own classifier matches (in_port = egress port, one priority above
 the classifier's) wrap it again with the SI after that hop and the original ingress port in C1
-(and the same instance hash: the 5-tuple is unchanged). Anything else from an unaware SF's ports
-is dropped there, never NORMAL: a bump-in-the-wire would otherwise close an L2 loop.
+(and the same instance hash: the 5-tuple is unchanged). Anything else from a two-armed SF's
+ports (a bump-in-the-wire) is dropped there, never NORMAL: it would close an L2 loop, and its
+own ARP cannot be told from the ARP it bridges. A one-armed SF's other traffic (its ARP, ND,
+ICMP) goes to NORMAL: NORMAL never sends a frame back out of the port it came in by, so one
+port cannot loop.
+
+An unaware instance with a MAC routes (Tacker's one-armed VNF with IP forwarding on): a router
+only accepts frames sent to it, so the hop flow puts the instance's port in reg1, strips NSH and
+resubmits to the proxy table, whose flow per such port sets eth_dst to its MAC and outputs (OVS
+refuses header rewrites after an NSH decap in the same flow: the inner packet is parsed only
+after it). What the SF sends back carries its MAC as source, so re-classification
+after it records the SF's own port in C1 instead: the path's end then hands the frame to NORMAL
+from the port where that MAC lives, and the switch's MAC table keeps the router on its port.
 
 Memoisation is explicit: a ``FlowCache`` (one per controller, passed in) keeps the flows of each
 (path, resolved ports) and the pipeline-wide parts, so one upserted path costs one path's flows
@@ -35,8 +46,8 @@ from typing import Callable, Hashable, Mapping, TypeVar
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
-                      Output, RegMove, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+                      Output, RegMove, Resubmit, SetField, SwitchState, make_match)
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, check_flow
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
@@ -150,8 +161,13 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
             owned[f"sf:{fn.name}"] = _memo(cache, ("sf", sf_ports), partial(_function_state, sf_ports))
             continue
         # keyed by port: twin SFs (a symmetric chain's reverse) share the same flows
-        for number in _sf_ports(fn, port_map, switch) + _sf_ports(fn, port_map, switch, True):
-            owned[f"unaware:{number}"] = _memo(cache, ("unaware", number), partial(unaware_port_state, number))
+        ingress, egress = _sf_ports(fn, port_map, switch), _sf_ports(fn, port_map, switch, True)
+        for inst, inst_in, inst_out in zip(fn.instances, ingress, egress, strict=True):
+            one_armed = inst_in == inst_out
+            for number in {inst_in, inst_out}:
+                mac = inst.mac if number == inst_in else ""
+                owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
+                                                   partial(unaware_port_state, number, one_armed, mac))
     by_fn = {f.name: f for f in functions}
     for path in doc.paths:
         if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
@@ -176,12 +192,20 @@ def pipeline_flows() -> frozenset[Flow]:
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
+        Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
     })
 
 
-def unaware_port_state(port: int) -> SwitchState:
-    return SwitchState(_checked({Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), (),
-                                       cookie=make_cookie(Role.PIPELINE))}))
+def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:
+    """What an unaware SF sends that no classifier re-classifies: NORMAL from a one-armed SF
+    (its own ARP/ND/ICMP), dropped from a two-armed one (see the module docstring); with the
+    ``mac`` of an SF that routes, the proxy flow addressing frames to it."""
+    cookie = make_cookie(Role.PIPELINE)
+    actions = (Output(OFPP_NORMAL),) if one_armed else ()
+    flows = {Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), actions, cookie=cookie)}
+    if mac:
+        flows.add(Flow(PROXY, PRIO_HOP, make_match(reg1=port), (SetField("eth_dst", mac), Output(port)), cookie=cookie))
+    return SwitchState(_checked(flows))
 
 
 def sf_port_flows(port: int) -> frozenset[Flow]:
@@ -196,19 +220,22 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
 def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
               switch: str) -> tuple:
     """(path, its classifiers' in_ports, each hop's instance ports, each unaware hop's egress
-    ports): everything its flows depend on. Raises DocumentError naming a missing port."""
+    ports and instance MACs): everything its flows depend on. Raises DocumentError naming a
+    missing port."""
     where = f"service_function_paths[{path.name}]"
     in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                      for c in path.classifiers)
     hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
-    return path, in_ports, hop_ports, hop_egress
+    hop_macs = tuple(tuple(i.mac for i in functions[hop].instances) for hop in path.hops)
+    return path, in_ports, hop_ports, hop_egress, hop_macs
 
 
 def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...],
-                hop_egress: tuple[tuple[int, ...] | None, ...]) -> frozenset[Flow]:
-    """``hop_egress[i]``: the egress port per instance of an NSH-unaware hop, None if aware."""
+                hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...]) -> frozenset[Flow]:
+    """``hop_egress[i]``: the egress port per instance of an NSH-unaware hop, None if aware;
+    ``hop_macs[i]``: each instance's MAC if it routes, else ""."""
     flows: set[Flow] = set()
     spread = any(len(ports) > 1 for ports in hop_ports)
     classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
@@ -224,29 +251,43 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
                            tuple(sorted(match + (("in_port", match_port),))),
                            actions, goto_table=NEXT_HOP, cookie=classify_cookie))
 
+    ends = set(in_ports)  # the C1 values a packet can carry at the path's end
+    for index, egress in enumerate(hop_egress):
+        if egress is not None:  # re-classification after an unaware hop sets C1 afresh
+            routed = {port for port, mac in zip(egress, hop_macs[index], strict=True) if mac}
+            ends = routed | (set(in_ports) if not all(hop_macs[index]) else set())
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
         classify(255, in_port, 0, in_port, classifier)
         for index, egress in enumerate(hop_egress):
-            for port in egress or ():  # back from an NSH-unaware hop: wrap again, SI after it
-                classify(255 - index - 1, in_port, 1, port, classifier)
+            for port, mac in zip(egress or (), hop_macs[index], strict=False):  # back from an unaware hop: wrap again
+                classify(255 - index - 1, port if mac else in_port, 1, port, classifier)
     hop_cookie = make_cookie(Role.HOP, path.spi)
     for index, ports in enumerate(hop_ports):
         si = 255 - index
-        strip = (Decap(), Decap()) if hop_egress[index] is not None else ()
+        unaware = hop_egress[index] is not None
         if len(ports) == 1:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si), (DecNshTtl(), *strip, Output(ports[0])),
-                           cookie=hop_cookie))
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
+                           _to_instance(ports[0], unaware, hop_macs[index][0]), cookie=hop_cookie))
             continue
         for bucket in range(HASH_BUCKETS):
+            n = bucket % len(ports)
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                           (DecNshTtl(), *strip, Output(ports[bucket % len(ports)])), cookie=hop_cookie))
+                           _to_instance(ports[n], unaware, hop_macs[index][n]), cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
     egress_cookie = make_cookie(Role.EGRESS, path.spi)
-    for in_port in sorted(set(in_ports)):
+    for in_port in sorted(ends):
         flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1, nsh_c1=in_port),
                        (Decap(), Decap(), SetField("in_port", in_port), Output(OFPP_NORMAL)),
                        cookie=egress_cookie))
     return _checked(flows)
+
+
+def _to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:
+    """A hop's actions towards one instance: NSH off before an unaware SF, through the proxy
+    table if it routes (its flow addresses the frame to the SF)."""
+    if unaware and mac:
+        return DecNshTtl(), SetField("reg1", port), Decap(), Decap(), Resubmit(PROXY)
+    return (DecNshTtl(), *((Decap(), Decap()) if unaware else ()), Output(port))
 
 
 def _checked(flows: set[Flow]) -> frozenset[Flow]:

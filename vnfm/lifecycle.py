@@ -171,7 +171,7 @@ def plan_vdu(*, prefix: str, rec: VnfRecord, spec: VduSpec, instance: int,
         cps.append(CpRecord(cp.name, spec.name, instance, net.name, cp.order, cp.management,
                             cp.iface, mac, ip, port_name(key, n), ofport, bridge, net.vlan))
     return VduPlan(spec, VduRecord(spec.name, instance, key, spec.image, None, tuple(cps),
-                                   None, key, ""))
+                                   None, key, "", spec.nsh_aware))
 
 
 def used_addresses(records: Iterable[VnfRecord]) -> tuple[dict[str, set[str]], set[str]]:

@@ -24,7 +24,7 @@ from descriptors import Vnfd, load_vnfd
 from vnfm import lifecycle as lc
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.images import ImageCatalog
-from vnfm.model import Network, VduRecord, VnfEvent, VnfRecord, Status as S
+from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
@@ -96,6 +96,14 @@ class VnfManager:
         if not cands:
             raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
         return self.vim.exec(cands[0].key, argv, timeout=timeout)
+
+    def ip_forwarding(self, name_or_id: str, vdu: str, instance: int = 0) -> IpForwarding:
+        """Whether that VDU instance forwards IP now (its guest's sysctls, asked of the VIM)."""
+        rec = self.get(name_or_id)
+        found = next((v for v in rec.vdus if v.name == vdu and v.instance == instance), None)
+        if found is None:
+            raise NotFound(f"VNF {rec.name} has no VDU {vdu} instance {instance}")
+        return self.vim.ip_forwarding(found.key)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def instantiate(self, name: str, vnfd: Vnfd | str | Path, *, vnfd_name: str | None = None,

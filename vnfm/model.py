@@ -69,6 +69,9 @@ class VduRecord:
     volume: str | None
     key: str = ""       # the VIM's server name (namespace, cgroup and port names derive from it)
     limits: str = ""    # e.g. "cpus=1 mem=64MiB enforced" or "not enforced: <why>"
+    # its image's software parses NSH (else a chain hop through it is proxied by the switch);
+    # records stored before this was said were chained as NSH-aware, so they stay so
+    nsh_aware: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,16 @@ class VnfRecord:
             if vdu.name == name and vdu.instance == instance:
                 return vdu
         raise KeyError(f"VNF {self.name} has no VDU {name} instance {instance}")
+
+
+@dataclass(frozen=True)
+class IpForwarding:
+    """Whether a server's kernel forwards IP (``net.ipv4.ip_forward``,
+    ``net.ipv6.conf.all.forwarding`` in its network namespace): an NSH-unaware hop that routes
+    needs it, or a chain through it carries nothing."""
+
+    ipv4: bool
+    ipv6: bool
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class VduSpec:
     volume_name: str | None
     cps: tuple[CpSpec, ...]
     monitor: MonitorSpec | None
+    nsh_aware: bool = True  # the image's software parses NSH; specs stored before it was said were chained so
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,10 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
         image_name = val(f"{vdu.name}.image", vdu.image)
         if image_name is None and vdu.artifact is not None:
             image_name = val(f"{vdu.name}.artifact", vdu.artifact.file)
-        argv, ready = None, None
+        argv, ready, nsh_aware = None, None, False
         try:
             image = catalog.resolve(str(image_name or ""))
-            argv, ready = image.argv, image.ready
+            argv, ready, nsh_aware = image.argv, image.ready, image.nsh_aware
         except InvalidRequest as exc:
             problems.append(f"VDU {vdu.name}: {exc}")
         cpus, mem = _compute(vdu, val, problems)
@@ -154,7 +155,7 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
             except InvalidRequest as exc:
                 problems.append(f"{vol_name}: {exc}")
         vdus.append(VduSpec(vdu.name, index, str(image_name), argv, ready, cpus, mem, vol_bytes,
-                            vol_name, tuple(cps), _monitor(vdu, problems)))
+                            vol_name, tuple(cps), _monitor(vdu, problems), nsh_aware))
     scaling = []
     for pol in vnfd.scaling_policies:
         lo, hi, inc, default = (val(f"{pol.name}.{k}", getattr(pol, a)) for k, a in (

@@ -22,10 +22,11 @@ from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Nfvo
 from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, PathSpec, VnffgRecord, VnffgSpec
 from nfvo.protocols import Store, Vnfm
-from nfvo.vnffg.render import Inventory, RenderedChain, render_vnffg, spi_wants, type_matches
+from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render_vnffg, spi_wants, type_matches
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
-from vnfm.model import Status
+from vnfm.errors import VnfmError
+from vnfm.model import Status, cp_key
 
 log = logging.getLogger(__name__)
 KIND = "VNFFG"
@@ -239,7 +240,26 @@ class VnffgManager:
             raise InvalidArgument("a VNFFG needs at least one forwarding path", "paths")
         taken = self._index().spis_but(name)
         spis = allocate_spis(spi_wants(spec), previous, taken, f"vnffg[{name}].")
-        return spis, render_vnffg(name, spec, spis, self.inventory())
+        inv = self.inventory()
+        return spis, self._forwarding_checked(render_vnffg(name, spec, spis, inv), spec, inv)
+
+    def _forwarding_checked(self, chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> RenderedChain:
+        """``chain``, if every NSH-unaware VDU behind a one-armed hop forwards IP now; else
+        FailedPrecondition naming the hop and the VNF. A VDU that neither parses NSH nor
+        forwards would take the chain's packets and drop them: refused, not reported ACTIVE."""
+        for need in forwarding_needs(chain, spec, inv):
+            try:
+                has = self._vnfm.ip_forwarding(need.vnf, need.vdu, need.instance)
+            except VnfmError as exc:
+                raise FailedPrecondition(f"cannot tell whether VNF {need.vnf} forwards IP: {exc}", need.where) from None
+            off = [sysctl for family, sysctl, on in ((4, "net.ipv4.ip_forward", has.ipv4),
+                                                     (6, "net.ipv6.conf.all.forwarding", has.ipv6))
+                   if family in need.families and not on]
+            if off:
+                vdu = f" on {cp_key(need.vdu, need.instance)}" if need.instance else ""
+                raise FailedPrecondition(f"{need.vnf} is not NSH-aware and does not forward IP "
+                                         f"({', '.join(f'{s}=0' for s in off)}{vdu})", need.where)
+        return chain
 
     def _check_classifier_names(self, name: str, spec: VnffgSpec) -> None:
         mine: set[str] = set()
@@ -312,7 +332,8 @@ class VnffgManager:
                 if record is None:
                     continue
                 try:
-                    chains[name] = render_vnffg(name, record.spec, dict(record.spis), inv)
+                    chains[name] = self._forwarding_checked(render_vnffg(name, record.spec, dict(record.spis), inv),
+                                                            record.spec, inv)
                 except NfvoError as exc:
                     failed[name] = str(exc)
                     chains.pop(name, None)

@@ -12,10 +12,16 @@ in_port (where classified traffic enters, which the controller requires): the cl
 port. A symmetric path's reverse classifier swaps every src/dst field and enters at
 ``network_dst_port_id``, else the VIM's egress port (the server side).
 
-NSH-unaware hops (``sfc_encap: false``) become controller SFs with ``nsh_aware: false``: the
-VNF's ingress CP is the SF's ``port``, its egress CP the ``egress_port`` (see ``unaware_cps``),
-named ``VNF:IN>OUT``. A symmetric path's reverse passes the VNF backwards through its twin
-``VNF:OUT>IN`` (ports swapped), the one case the controller lets two SFs share ports.
+NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
+``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
+parse NSH (the image says; ``VduRecord.nsh_aware``). The VNF's ingress CP is the SF's ``port``,
+its egress CP the ``egress_port`` (see ``unaware_cps``), named ``VNF:IN>OUT``. A symmetric
+path's reverse passes the VNF backwards through its twin ``VNF:OUT>IN`` (ports swapped), the one
+case the controller lets two SFs share ports. A one-armed unaware hop (``VNF:CP>CP``, Tacker's
+port pair naming one CP) routes what it gets back out of the same port, so its instances carry
+their CP's MAC: the switch addresses frames to it (a router drops frames not sent to it). A
+two-armed one is taken for a bump-in-the-wire and gets frames as they are (a Linux bridge would
+keep frames sent to its own port's MAC for itself).
 """
 
 from __future__ import annotations
@@ -74,8 +80,13 @@ class SfDef:
         if self.nsh_aware:
             return self
         return SfDef(tuple(SfMember(m.vnf, m.egress_cp, m.cp) for m in self.members),
-                     tuple(SfInstance(i.switch, i.egress, "" if i.egress == i.port else i.port)
+                     tuple(SfInstance(i.switch, i.egress, "" if i.egress == i.port else i.port, i.mac)
                            for i in self.instances), False)
+
+    @property
+    def one_armed(self) -> bool:
+        """NSH-unaware, in and out by one CP: it must route (or proxy) what it gets."""
+        return not self.nsh_aware and all(m.cp == m.egress_cp for m in self.members)
 
     def function(self) -> ServiceFunction:
         return ServiceFunction(self.name, self.instances, self.nsh_aware)
@@ -143,22 +154,37 @@ def hop_cps(vnf: VnfRecord, cp: str, where: str) -> tuple[CpRecord, ...]:
 
 def unaware_cps(vnf: VnfRecord, hop: HopSpec, where: str) -> tuple[str, str]:
     """Ingress and egress CP of an NSH-unaware hop: as given (a VNFFGD names the VNF twice in
-    a row, Tacker's port pair), else ``cp`` (or the first data CP) and the next data CP by
-    order, else the same CP (a one-armed SF)."""
-    egress = hop.egress_cp
+    a row), else ``cp`` (or the first data CP) both ways: Tacker's port pair for a hop naming
+    one CP is ingress = egress (a one-armed SF)."""
     ingress = hop_cps(vnf, hop.cp, where)[0].name
-    if not egress:
-        order = next(c.order for c in vnf.cps if c.name == ingress)
-        later = [c for c in vnf.cps if not c.management and c.instance == 0 and c.order > order]
-        egress = min(later, key=lambda c: (c.order, c.name)).name if later else ingress
-    return ingress, hop_cps(vnf, egress, where)[0].name
+    return ingress, hop_cps(vnf, hop.egress_cp or ingress, where)[0].name
+
+
+def vnf_nsh_aware(vnf: VnfRecord, cp: str, where: str) -> bool:
+    """Whether the software behind ``vnf``'s hop CP parses NSH: every VDU instance holding it."""
+    holders = {(c.vdu, c.instance) for c in hop_cps(vnf, cp, where)}
+    return all(v.nsh_aware for v in vnf.vdus if (v.name, v.instance) in holders)
+
+
+def hop_encap(hop: HopSpec, vnfs: tuple[VnfRecord, ...], where: str) -> bool:
+    """The VNFFGD's ``sfc_encap`` if it says, else what the hop's VNFs run (all alike)."""
+    if hop.sfc_encap is not None:
+        return hop.sfc_encap
+    aware = {v.name: vnf_nsh_aware(v, hop.cp, where) for v in vnfs}
+    if len(set(aware.values())) > 1:
+        raise FailedPrecondition("the hop balances over NSH-aware VNFs (" + ", ".join(n for n, a in aware.items() if a)
+                                 + ") and NSH-unaware ones (" + ", ".join(n for n, a in aware.items() if not a)
+                                 + "); say sfc_encap or split the hop", where)
+    return next(iter(aware.values()))
 
 
 def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
     members: list[SfMember] = []
     instances: list[SfInstance] = []
-    for vnf in hop_vnfs(hop, inv, where):
-        if hop.sfc_encap:
+    vnfs = hop_vnfs(hop, inv, where)
+    encap = hop_encap(hop, vnfs, where)
+    for vnf in vnfs:
+        if encap:
             cps = hop_cps(vnf, hop.cp, where)
             members.append(SfMember(vnf.name, cps[0].name))
             instances.extend(SfInstance(c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
@@ -171,11 +197,13 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
             if out is None or out.bridge != c.bridge:
                 raise FailedPrecondition(f"{vnf.name}:{cp_out} of VDU instance {c.instance} is not on "
                                          f"switch {c.bridge}", where)
-            instances.append(SfInstance(c.bridge, c.ovs_port, "" if out.ovs_port == c.ovs_port else out.ovs_port))
+            one_armed = out.ovs_port == c.ovs_port  # it routes: frames go to it addressed to its CP's MAC
+            instances.append(SfInstance(c.bridge, c.ovs_port, "" if one_armed else out.ovs_port,
+                                        c.mac.lower() if one_armed else ""))
     switches = {i.switch for i in instances}
     if len(switches) > 1:
         raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)
-    return SfDef(tuple(members), tuple(instances), hop.sfc_encap)
+    return SfDef(tuple(members), tuple(instances), encap)
 
 
 def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
@@ -244,6 +272,45 @@ def render_vnffg(name: str, spec: VnffgSpec, spis: Mapping[str, int], inv: Inven
     return RenderedChain(name, tuple(functions.values()), tuple(paths),
                          frozenset(i.switch for fn in functions.values() for i in fn.instances),
                          frozenset(v for fn in functions.values() for v in fn.vnfs))
+
+
+@dataclass(frozen=True)
+class ForwardingNeed:
+    """A VDU instance behind a one-armed NSH-unaware hop: it must forward IP (``families``, 4
+    and/or 6, those its path classifies), or the chain carries nothing past it."""
+
+    vnf: str
+    vdu: str
+    instance: int
+    families: frozenset[int]
+    where: str
+
+
+def forwarding_needs(chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> list[ForwardingNeed]:
+    """What must forward IP for ``chain`` to carry traffic: each NSH-unaware VDU instance of a
+    one-armed hop (a VDU whose software parses NSH is its own business) on a forward path with
+    classifiers (a reverse path passes the same VDUs). The NFVO asks the VNFM for each."""
+    functions = {f.name: f for f in chain.functions}
+    rendered = {p.name: p for p in chain.paths}
+    needs = []
+    for path in spec.paths:
+        forward = rendered[f"{chain.vnffg}/{path.name}"]
+        families = frozenset(6 if dict(m).get("eth_type") == 0x86DD else 4
+                             for c in forward.classifiers for m in c.matches)
+        if not families:
+            continue
+        for j, hop in enumerate(forward.hops):
+            fn = functions[hop]
+            if not fn.one_armed:
+                continue
+            for member in fn.members:
+                vnf = inv.vnfs[member.vnf]
+                vdus = {(v.name, v.instance): v for v in vnf.vdus}
+                for cp in sorted((c for c in vnf.cps if c.name == member.cp), key=lambda c: c.instance):
+                    if not vdus[(cp.vdu, cp.instance)].nsh_aware:
+                        needs.append(ForwardingNeed(vnf.name, cp.vdu, cp.instance, families,
+                                                    f"vnffg[{chain.vnffg}].{path.name}.hops[{j}]"))
+    return needs
 
 
 def spi_wants(spec: VnffgSpec) -> list[tuple[str, int | None]]:

@@ -159,8 +159,9 @@ def spec_from_vnffgd(vnffgd: Vnffgd, mapping: Mapping[str, str]) -> VnffgSpec:
 def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], source: str,
                     description: str = "") -> VnffgSpec:
     """``mapping``: VNFD → VNF, covering every forwarder. Consecutive hops through one VNF share
-    one service index: for an NSH-unaware VNF (``sfc_encap: false``) the first names its ingress
-    CP (``cp``) and the second its egress CP (``egress_cp``; see ``render.unaware_cps``)."""
+    one service index: for an NSH-unaware VNF (``sfc_encap: false``, or not said) the first names
+    its ingress CP (``cp``) and the second its egress CP (``egress_cp``; see
+    ``render.unaware_cps``). ``sfc_encap`` not said on any of them stays None (the VNF decides)."""
     paths = []
     for fp in fps:
         where = f"{source}.{fp.name}"
@@ -173,9 +174,10 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
                 raise InvalidArgument(f"no VNF mapped for VNFD {hop.forwarder!r}", f"{where}.path[{i}].forwarder")
             if hops and hops[-1].vnfs == (vnf,):
                 last = hops[-1]
-                encap = last.sfc_encap and hop.sfc_encap
-                egress = hop.capability if not encap and not last.egress_cp and hop.capability != last.cp else ""
-                hops[-1] = HopSpec((vnf,), last.cp, "", encap, egress or last.egress_cp)
+                encap = _merged_encap(last.sfc_encap, hop.sfc_encap)
+                egress = hop.capability if encap is not True and not last.egress_cp and hop.capability != last.cp \
+                    else ""
+                hops[-1] = HopSpec((vnf,), last.cp, "", encap, "" if encap else egress or last.egress_cp)
                 continue
             hops.append(HopSpec((vnf,), hop.capability, "", hop.sfc_encap))
         classifiers = tuple(acl_classifier(c.name, c.match, f"{where}.classifiers[{c.name}]")
@@ -183,6 +185,13 @@ def spec_from_paths(fps: Iterable[ForwardingPath], mapping: Mapping[str, str], s
         paths.append(PathSpec(fp.name, tuple(hops), classifiers, fp.symmetrical,
                               fp.path_id if isinstance(fp.path_id, int) else None))
     return VnffgSpec(tuple(paths), source, tuple(sorted(mapping.items())), description)
+
+
+def _merged_encap(first: bool | None, second: bool | None) -> bool | None:
+    """Two hops through one VNF: either saying ``sfc_encap: false`` makes it unaware."""
+    if False in (first, second):
+        return False
+    return True if True in (first, second) else None
 
 
 def parse_mapping(text: str, field: str = "vnf_mapping") -> dict[str, str]:

@@ -29,7 +29,12 @@ def document_message(doc: SfcDocument) -> pb.Document:
 
 def function_message(fn: ServiceFunction) -> pb.ServiceFunction:
     return pb.ServiceFunction(name=fn.name, nsh_unaware=not fn.nsh_aware, instances=[
-        pb.SfInstance(switch=i.switch, port=i.port, egress_port=i.egress_port) for i in fn.instances])
+        pb.SfInstance(switch=i.switch, port=i.port, egress_port=i.egress_port, mac=_mac_bytes(i.mac))
+        for i in fn.instances])
+
+
+def _mac_bytes(mac: str) -> bytes:
+    return bytes.fromhex(mac.replace(":", ""))
 
 
 def path_message(path: ServicePath) -> pb.ServicePath:
@@ -64,8 +69,10 @@ def document_value(msg: pb.Document) -> SfcDocument:
 
 
 def function_value(msg: pb.ServiceFunction) -> ServiceFunction:
-    return ServiceFunction(msg.name, tuple(SfInstance(i.switch, i.port, "" if i.egress_port == i.port else i.egress_port)
-                                           for i in msg.instances), not msg.nsh_unaware)
+    return ServiceFunction(msg.name, tuple(
+        SfInstance(i.switch, i.port, "" if i.egress_port == i.port else i.egress_port,
+                   _mac_text(i.mac, f"service_functions[{msg.name}].instances[{j}].mac"))
+        for j, i in enumerate(msg.instances)), not msg.nsh_unaware)
 
 
 def paths_value(msgs: Iterable[pb.ServicePath]) -> tuple[ServicePath, ...]:
@@ -75,14 +82,18 @@ def paths_value(msgs: Iterable[pb.ServicePath]) -> tuple[ServicePath, ...]:
                    c.switch, c.priority or DEFAULT_CLASSIFIER_PRIORITY) for c in p.classifiers)) for p in msgs)
 
 
+def _mac_text(raw: bytes, where: str) -> str:
+    if raw and len(raw) != 6:
+        raise DocumentError(where, f"a MAC address has 6 bytes, not {len(raw)}")
+    return ":".join(f"{b:02x}" for b in raw)
+
+
 def match_value(msg: pb.Match, where: str) -> ClassifierMatch:
     values: dict[str, object] = {k: getattr(msg, k) for k in _OPTIONAL_INTS if msg.HasField(k)}
     for key in ("eth_src", "eth_dst"):
         raw = getattr(msg, key)
         if raw:
-            if len(raw) != 6:
-                raise DocumentError(f"{where}.{key}", f"a MAC address has 6 bytes, not {len(raw)}")
-            values[key] = ":".join(f"{b:02x}" for b in raw)
+            values[key] = _mac_text(raw, f"{where}.{key}")
     for key in ("ip_src", "ip_dst"):
         if msg.HasField(key):
             values[key] = _prefix(getattr(msg, key), f"{where}.{key}")

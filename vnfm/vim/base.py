@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from vnfm.model import Network
+from vnfm.model import IpForwarding, Network
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,7 @@ class Vim(Protocol):
 
     def close(self) -> None:
         """Drop connections/caches; servers keep running."""
+
+    def ip_forwarding(self, key: str) -> IpForwarding:
+        """Whether the server's kernel forwards IPv4 / IPv6, as its guest has it now (VimError if
+        there is no such server or it cannot be read)."""

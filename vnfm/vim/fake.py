@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vnfm.errors import VimError
-from vnfm.model import Network
+from vnfm.model import IpForwarding, Network
 from vnfm.vim.base import DhcpHost, Server, ServerRequest
 
 
@@ -17,6 +17,7 @@ class FakeServer:
     server: Server
     running: bool = True
     reachable: bool = True
+    forwarding: IpForwarding = IpForwarding(True, True)  # set_forwarding() to change
 
 
 @dataclass
@@ -91,9 +92,17 @@ class FakeVim:
     def close(self) -> None:
         pass
 
+    def ip_forwarding(self, key: str) -> IpForwarding:
+        if key not in self.servers:
+            raise VimError(f"no server {key}")
+        return self.servers[key].forwarding
+
     # -- test helpers ------------------------------------------------------------------------
     def kill(self, key: str) -> None:
         self.servers[key].running = False
 
     def cut(self, key: str) -> None:
         self.servers[key].reachable = False
+
+    def set_forwarding(self, key: str, ipv4: bool, ipv6: bool = False) -> None:
+        self.servers[key].forwarding = IpForwarding(ipv4, ipv6)

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from dataplane.ping import build_echo, parse_reply
 from vnfm.errors import VimError
 from vnfm.images import render_argv
 from vnfm.lifecycle import probe_ip
-from vnfm.model import Network
+from vnfm.model import IpForwarding, Network
 from vnfm.vim import process
 from vnfm.vim.base import DhcpHost, Server, ServerRequest
 from vnfm.vim.cgroup import Cgroups
@@ -241,6 +242,35 @@ class LocalVim:
     def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
         """A dnsmasq on each network with hosts, none elsewhere (vnfm.vim.dhcp)."""
         self.dhcp.ensure(networks, hosts)
+
+    def ip_forwarding(self, key: str) -> IpForwarding:
+        """The server's sysctls, read from inside its network namespace (``/proc/sys/net`` shows
+        the reading thread's): a short-lived thread enters it, so this thread never leaves ours."""
+        if not key.startswith(self.prefix) or not netns.netns_exists(key):
+            raise VimError(f"no server {key}")
+        found: list[IpForwarding | OSError] = []
+
+        def read() -> None:  # the thread ends inside the server's namespace: it is never reused
+            try:
+                target = os.open(netns.NETNS_DIR / key, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    if _libc.setns(target, 0x40000000) != 0:
+                        raise OSError(ctypes.get_errno(), f"setns {key} failed")
+                finally:
+                    os.close(target)
+                ipv6 = Path("/proc/sys/net/ipv6/conf/all/forwarding")  # absent if IPv6 is off
+                found.append(IpForwarding(Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "0",
+                                          ipv6.exists() and ipv6.read_text().strip() != "0"))
+            except OSError as exc:  # handed to the caller's thread
+                found.append(exc)
+
+        worker = threading.Thread(target=read, name=f"sysctl-{key}", daemon=True)
+        worker.start()
+        worker.join(5.0)
+        result = found[0] if found else TimeoutError("no answer within 5 s")
+        if isinstance(result, OSError):
+            raise VimError(f"cannot read the IP forwarding sysctls of {key}: {result}") from result
+        return result
 
 
 def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:

@@ -15,14 +15,16 @@ class Switch(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ...) -> None: ...
 
 class SfInstance(_message.Message):
-    __slots__ = ("switch", "port", "egress_port")
+    __slots__ = ("switch", "port", "egress_port", "mac")
     SWITCH_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
     switch: str
     port: str
     egress_port: str
-    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ..., egress_port: _Optional[str] = ...) -> None: ...
+    mac: bytes
+    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ..., egress_port: _Optional[str] = ..., mac: _Optional[bytes] = ...) -> None: ...
 
 class ServiceFunction(_message.Message):
     __slots__ = ("name", "instances", "nsh_unaware")

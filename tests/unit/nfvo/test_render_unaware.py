@@ -22,8 +22,8 @@ def unaware_spec(cp: str = "", egress_cp: str = "", *, symmetrical: bool = False
     return VnffgSpec((PathSpec("p", hops, (classifier_spec("web", parse_match("tcp_dest=80")),), symmetrical),))
 
 
-def test_unaware_hop_renders_ingress_and_next_data_cp_as_egress():
-    out = render_vnffg("g", unaware_spec(), {"p": 5}, INV)
+def test_unaware_hop_renders_its_ingress_and_egress_cp():
+    out = render_vnffg("g", unaware_spec("CP2", "CP3"), {"p": 5}, INV)
     assert out.paths[0].hops == ("ids:CP2", "fw:CP2>CP3")
     doc = build_document(INV.switches, [out])
     fw = doc.function("fw:CP2>CP3")
@@ -33,7 +33,7 @@ def test_unaware_hop_renders_ingress_and_next_data_cp_as_egress():
 
 
 def test_symmetric_path_passes_the_unaware_vnf_backwards_and_walks_both_ways():
-    out = render_vnffg("g", unaware_spec(symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
+    out = render_vnffg("g", unaware_spec("CP2", "CP3", symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
     fwd, rev = out.paths
     assert rev.hops == ("fw:CP3>CP2", "ids:CP2")
     twin = next(f for f in out.functions if f.name == "fw:CP3>CP2")
@@ -71,8 +71,11 @@ def test_vnffgd_names_ingress_then_egress_cp_as_consecutive_hops():
     out = render_vnffg("g", spec, {"fp": 3}, INV)
     assert out.paths[0].hops == ("ids:CP2", "fw:CP3>CP2")
     aware = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
-        PathHop("VNFD-fw", "CP2"), PathHop("VNFD-fw", "CP3")))
-    assert spec_from_paths([aware], {"VNFD-fw": "fw"}, "g").paths[0].hops == (HopSpec(("fw",), "CP2"),)
+        PathHop("VNFD-fw", "CP2", True), PathHop("VNFD-fw", "CP3")))
+    assert spec_from_paths([aware], {"VNFD-fw": "fw"}, "g").paths[0].hops == (HopSpec(("fw",), "CP2", "", True),)
+    unsaid = ForwardingPath("fp", "FP.TackerV2", None, False, "nsh", (), (
+        PathHop("VNFD-fw", "CP2"), PathHop("VNFD-fw", "CP3")))  # the VNF's image decides at render
+    assert spec_from_paths([unsaid], {"VNFD-fw": "fw"}, "g").paths[0].hops == (HopSpec(("fw",), "CP2", "", None, "CP3"),)
 
 
 def test_unaware_hop_with_an_unknown_cp_names_the_hop():

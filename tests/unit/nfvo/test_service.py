@@ -23,7 +23,10 @@ def test_users_seven_commands(stack):
     chain = nfvo.create_vnffg("mychain", chain="VNF2,VNF1", symmetrical=True)
     assert chain.status == "ACTIVE" and chain.generation == stack.controller.generation
     fwd, rev = paths_of(stack)["mychain/path"], paths_of(stack)["mychain/path/reverse"]
-    assert fwd.hops == ("VNF2:CP22", "VNF1:CP12") and rev.hops == fwd.hops[::-1]
+    # Tacker's VNFs run cirros (no NSH): one-armed hops through the switch's proxy, addressed to their CP
+    assert fwd.hops == ("VNF2:CP22>CP22", "VNF1:CP12>CP12") and rev.hops == fwd.hops[::-1]
+    vnf2 = stack.controller.document.function("VNF2:CP22>CP22")
+    assert not vnf2.nsh_aware and vnf2.instances[0].mac == nfvo.get_vnf("VNF2").cp("CP22").mac
     assert fwd.spi != rev.spi and dict(chain.spis) == {"path": fwd.spi, "path~reverse": rev.spi}
     nfvo.create_classifier("myclass", "mychain", "tcp_dest=80,ip_proto=6")
     fwd, rev = paths_of(stack)["mychain/path"], paths_of(stack)["mychain/path/reverse"]

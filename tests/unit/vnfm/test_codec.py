@@ -50,7 +50,7 @@ def test_documents_of_the_old_nfvo_codec_load() -> None:
                                                   "ingress": "", "egress": ""}]}]}}
     record = VnffgRecord.from_dict(vnffg)
     typed = ClassifierMatch(ip_proto=6, ip_dst=ipaddress.ip_network("10.0.0.0/24"))
-    assert record.spec == VnffgSpec((PathSpec("p", (HopSpec(("fw1",), "CP1"),),
+    assert record.spec == VnffgSpec((PathSpec("p", (HopSpec(("fw1",), "CP1", "", True),),
                                               (ClassifierSpec("c", (("ip_proto", 6), ("ip_dst", "10.0.0.0/24")), typed),),
                                               True),), "d", (("VNFD1", "fw1"),))
     assert record.spi("p") == 7
