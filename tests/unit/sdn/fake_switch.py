@@ -137,9 +137,14 @@ class FakeSwitch:
             elif isinstance(action, Multipath):
                 packet = replace(packet, reg0=symmetric_l4_hash(packet) % action.buckets)
             elif isinstance(action, RegMove):
-                assert (action.src, action.dst) == ("reg0", "nsh_c4"), action
                 mask = (1 << action.n_bits) - 1
-                packet = replace(packet, nsh=replace(packet.nsh, c4=(packet.nsh.c4 & ~mask) | (packet.reg0 & mask)))
+                if (action.src, action.dst) == ("reg0", "nsh_c4"):
+                    packet = replace(packet, nsh=replace(packet.nsh, c4=(packet.nsh.c4 & ~mask) | (packet.reg0 & mask)))
+                elif (action.src, action.dst) == ("in_port", "nsh_c1"):
+                    packet = replace(packet, nsh=replace(packet.nsh, c1=in_port & mask))
+                else:
+                    assert (action.src, action.dst) == ("nsh_c1", "in_port_nxm"), action
+                    in_port = packet.nsh.c1 & mask
             elif isinstance(action, Resubmit):
                 out = out + self.receive(in_port, packet, action.table)
             else:
