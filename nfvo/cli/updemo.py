@@ -51,7 +51,7 @@ def run_demo(state: dict, requests: int = 20) -> int:
         chain = stub.GetVnffg(pb.GetRequest(name="demo"))
         path = chain.paths[0]
         _step(f"VNFFG demo {chain.status}: SPI {path.spi} {' → '.join(path.hops)}, reverse SPI {path.reverse_spi}; "
-              f"classifier http (tcp_dst={HTTP_PORT}) at the client port")
+              f"classifier http (tcp_dst={HTTP_PORT}) on every port that is not an SF's")
         server_ip = stub.GetVnf(pb.GetRequest(name="server")).vdus[0].cps[-1].ip.split("/")[0]
         time.sleep(1.0)  # the web server VNF binds its port
         rows = []

@@ -204,8 +204,9 @@ def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
 
 
 def network_ports(network: str, inv: Inventory, switch: str, sf_ports: frozenset[str]) -> tuple[str, ...]:
-    """The OVS ports of every VNF CP on virtual link ``network`` on ``switch``, SF ports excepted."""
-    return tuple(sorted({c.ovs_port for v in inv.vnfs.values() for c in v.cps
+    """The OVS ports of every ACTIVE VNF's CP on virtual link ``network`` on ``switch``, SF ports
+    excepted (a VNF turning ACTIVE or going away re-renders the chain: ``VnffgManager.uses_vnf``)."""
+    return tuple(sorted({c.ovs_port for v in inv.vnfs.values() if v.status == Status.ACTIVE for c in v.cps
                          if c.vl == network and c.bridge == switch and c.ovs_port not in sf_ports}))
 
 
@@ -258,7 +259,7 @@ def _unaware_check(port: str, functions: list[SfDef], key: str, where: str) -> N
     """After an NSH-unaware VNF only the classifier's one port says where traffic entered."""
     unaware = next((f for f in functions if not f.nsh_aware), None)
     if unaware is not None and not port:
-        raise InvalidArgument(f"the path passes NSH-unaware {unaware.name}: after it the port traffic entered by "
+        raise InvalidArgument(f"the path passes NSH-unaware {unaware.name}: after it the port the traffic entered by "
                               f"cannot be told apart, so the classifier needs {key}", where)
 
 
