@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping, Union
 
 from descriptors.errors import Collector, Path
@@ -101,7 +101,14 @@ class AclMatch:
         """The fields that are set (not "any")."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
+    def reversed(self) -> AclMatch:
+        """The other direction of the same traffic (what a symmetrical path's reverse admits)."""
+        return replace(self, **{a: getattr(self, b) for pair in REVERSED_PAIRS for a, b in (pair, pair[::-1])})
 
+
+REVERSED_PAIRS = (("eth_src", "eth_dst"), ("ip_src_prefix", "ip_dst_prefix"), ("ipv6_src", "ipv6_dst"),
+                  ("source_port_range", "destination_port_range"), ("network_src_port_id", "network_dst_port_id"),
+                  ("arp_spa", "arp_tpa"), ("arp_sha", "arp_tha"))
 ACL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AclMatch))
 assert len(ACL_FIELDS) == 34
 assert set(ACL_FIELDS) == set(ACL_TO_MATCH) | set(LOCATION_FIELDS)
