@@ -9,7 +9,7 @@ from sdn.docfile import document_dict, load_document, parse_document, parse_path
 from sdn.document import DocumentError, with_paths
 from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import CLASSIFY, INGRESS, RECLASSIFY
+from sdn.pipeline import INGRESS, RECLASSIFY
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
