@@ -303,7 +303,7 @@ def match_conflict(values: Mapping[str, Any]) -> tuple[str, str] | None:
     """
     present = [k for k, v in values.items() if v is not None]
     if "vlan_pcp" in present and "vlan_vid" not in present:
-        return "vlan_pcp", "needs vlan_vid: a priority is carried only in a VLAN tag"
+        return "vlan_pcp", "needs vlan_id: a priority is carried only in a VLAN tag"
     kinds = [(kind, next(k for k in present if k in names)) for kind, names in
              (("IP", IP_FIELDS), ("ARP", ARP_FIELDS), ("MPLS", MPLS_FIELDS)) if any(k in names for k in present)]
     if len(kinds) > 1:
