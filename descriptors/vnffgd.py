@@ -103,7 +103,7 @@ def _check_direction(name: str, clf: Classifier, props: Mapping[str, Any], hops:
     destination port); a symmetrical path must tell its two directions apart."""
     symmetrical = props.get("symmetrical") is True
     unaware = next((h.forwarder for h in hops if not h.sfc_encap), None)
-    ports = (("network_src_port_id", clf.match.network_src_port_id),)
+    ports: tuple[tuple[str, Any], ...] = (("network_src_port_id", clf.match.network_src_port_id),)
     if symmetrical:
         ports += (("network_dst_port_id", clf.match.network_dst_port_id),)
     for key, value in ports:

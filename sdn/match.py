@@ -255,7 +255,7 @@ def compile_match(match: ClassifierMatch) -> list[tuple[tuple[str, MatchValue], 
     if kind != "IP":
         return [tuple(sorted(base.items()))]
     families = sorted({f for k, v in values.items() if (f := ip_family(k, v)) is not None}) or [4, 6]
-    out = []
+    out: list[tuple[tuple[str, MatchValue], ...]] = []
     for family in families:
         for ip in _ip_options(match, family):
             out.extend(tuple(sorted({**base, **ip, **dict(ports)}.items())) for ports in _port_options(match))

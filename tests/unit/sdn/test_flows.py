@@ -125,6 +125,11 @@ service_function_paths:
          arp_sha: "02:00:00:00:00:01", arp_tha: "00:00:00:00:00:00"}}
       - {name: nd-ns, in_port: server, match: {ipv6_nd_target: "2001:db8::1", ipv6_nd_sll: "02:00:00:00:00:02"}}
       - {name: nd-na, in_port: server, match: {ipv6_nd_tll: "02:00:00:00:00:02"}}
+  - name: from-anywhere
+    spi: 12
+    hops: [ids]
+    classifiers:
+      - {name: vxlan, match: {udp_dst: 4789}}
 """
 
 
