@@ -3,13 +3,19 @@
 The SDN renderer compiles these into OpenFlow matches, so values arrive normalised: port
 ranges as ``(min, max)``, prefixes as ``ipaddress`` networks, MACs lower-case, ethertypes as
 integers. Unresolved inputs stay ``InputRef`` until the parameters are known.
+
+Every field either means what it says on the data plane or is refused here, at onboarding:
+``match_conflict`` holds the cross-field rules (ICMPv4 with IPv6 prefixes, vlan_pcp without
+vlan_id, L4 ports without TCP/UDP/SCTP...). It speaks the controller's canonical field names
+(``ACL_TO_MATCH``) because the controller (``sdn.match.compile_match``) applies the very same
+rules to documents that never were a VNFFGD; this package sits below sdn, so the rules live here.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping, Union
 
 from descriptors.errors import Collector, Path
@@ -30,8 +36,24 @@ PREFIX_FIELDS = ("ip_src_prefix", "ip_dst_prefix", "ipv6_src", "ipv6_dst", "arp_
 ADDRESS_FIELDS = ("ipv6_nd_target",)
 PORT_FIELDS = ("destination_port_range", "source_port_range")
 ID_FIELDS = ("network_src_port_id", "network_dst_port_id", "network_id", "network_name", "tenant_id")
+# Fields that say where traffic enters (or whose it is), not what it looks like: the NFVO turns
+# them into in_ports / eth_dst; tenancy does not exist yet, so tenant_id is refused.
+LOCATION_FIELDS = ID_FIELDS
+UNSUPPORTED = {"tenant_id": "not supported: nfvchain has no tenants yet, so it could not narrow anything"}
 ETHERTYPES = {"ipv4": 0x0800, "ipv6": 0x86DD, "arp": 0x0806, "mpls": 0x8847, "vlan": 0x8100}
 L4_PROTOCOLS = (6, 17, 132)  # TCP, UDP, SCTP: the only ones with ports
+
+# aclType name -> the canonical match field it fills (sdn.match.ClassifierMatch); every field
+# that is not a location field reaches the data plane
+ACL_TO_MATCH = {"eth_type": "eth_type", "eth_src": "eth_src", "eth_dst": "eth_dst", "vlan_id": "vlan_vid",
+                "vlan_pcp": "vlan_pcp", "mpls_label": "mpls_label", "mpls_tc": "mpls_tc", "ip_dscp": "ip_dscp",
+                "ip_ecn": "ip_ecn", "ip_src_prefix": "ip_src", "ip_dst_prefix": "ip_dst", "ipv6_src": "ip_src",
+                "ipv6_dst": "ip_dst", "ip_proto": "ip_proto", "source_port_range": "src_port",
+                "destination_port_range": "dst_port", "icmpv4_type": "icmpv4_type", "icmpv4_code": "icmpv4_code",
+                "arp_op": "arp_op", "arp_spa": "arp_spa", "arp_tpa": "arp_tpa", "arp_sha": "arp_sha",
+                "arp_tha": "arp_tha", "ipv6_flabel": "ipv6_flabel", "icmpv6_type": "icmpv6_type",
+                "icmpv6_code": "icmpv6_code", "ipv6_nd_target": "ipv6_nd_target", "ipv6_nd_sll": "ipv6_nd_sll",
+                "ipv6_nd_tll": "ipv6_nd_tll"}
 
 _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 
@@ -79,9 +101,17 @@ class AclMatch:
         """The fields that are set (not "any")."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
+    def reversed(self) -> AclMatch:
+        """The other direction of the same traffic (what a symmetrical path's reverse admits)."""
+        return replace(self, **{a: getattr(self, b) for pair in REVERSED_PAIRS for a, b in (pair, pair[::-1])})
 
+
+REVERSED_PAIRS = (("eth_src", "eth_dst"), ("ip_src_prefix", "ip_dst_prefix"), ("ipv6_src", "ipv6_dst"),
+                  ("source_port_range", "destination_port_range"), ("network_src_port_id", "network_dst_port_id"),
+                  ("arp_spa", "arp_tpa"), ("arp_sha", "arp_tha"))
 ACL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AclMatch))
 assert len(ACL_FIELDS) == 34
+assert set(ACL_FIELDS) == set(ACL_TO_MATCH) | set(LOCATION_FIELDS)
 
 
 def parse_port_range(value: Any) -> PortRange:
@@ -200,9 +230,116 @@ def build_acl(raw: Any, col: Collector, node: str, path: Path) -> AclMatch | Non
             ok = False
     if not ok:
         return None
-    proto = values.get("ip_proto")
-    for port_field in PORT_FIELDS:
-        if port_field in values and isinstance(proto, int) and proto not in L4_PROTOCOLS:
-            col.add(node, port_field, f"ports need ip_proto TCP, UDP or SCTP, not {proto}", (*path, port_field))
+    canonical: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in values.items():
+        if key in UNSUPPORTED:
+            col.add(node, key, UNSUPPORTED[key], (*path, key))
             ok = False
+            continue
+        target = ACL_TO_MATCH.get(key)
+        if target is None or isinstance(value, InputRef):
+            continue
+        if target in canonical:
+            col.add(node, key, f"given twice (also as {spelled[target]})", (*path, key))
+            ok = False
+            continue
+        canonical[target], spelled[target] = value, key
+    conflict = match_conflict(canonical) if ok else None
+    if conflict is not None:
+        name = spelled.get(conflict[0], conflict[0])
+        message = conflict[1]
+        words = {**_ACL_WORDS, **spelled}
+        message = re.sub(r"\b(" + "|".join(words) + r")\b", lambda m: words[m.group(1)], message)
+        col.add(node, name, message, (*path, name))
+        ok = False
     return AclMatch(**values) if ok else None
+
+
+# ----------------------------------------------------------------- cross-field rules (canonical names)
+
+_ACL_WORDS = {"vlan_vid": "vlan_id", "src_port": "source_port_range", "dst_port": "destination_port_range",
+              "ip_src": "ip_src_prefix", "ip_dst": "ip_dst_prefix"}  # canonical -> aclType, in messages
+
+ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_MPLS, ETH_MPLS_MC = 0x0800, 0x86DD, 0x0806, 0x8847, 0x8848
+ND_FIELDS = ("ipv6_nd_target", "ipv6_nd_sll", "ipv6_nd_tll")
+ICMPV4_FIELDS = ("icmpv4_type", "icmpv4_code")
+ICMPV6_FIELDS = ("icmpv6_type", "icmpv6_code", *ND_FIELDS)
+L4_FIELDS = ("src_port", "dst_port")
+IP_FIELDS = ("ip_src", "ip_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel", *L4_FIELDS, *ICMPV4_FIELDS,
+             *ICMPV6_FIELDS)
+ARP_FIELDS = ("arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha")
+MPLS_FIELDS = ("mpls_label", "mpls_tc", "mpls_bos")
+KIND_ETHERTYPES = {"IP": (ETH_IPV4, ETH_IPV6), "ARP": (ETH_ARP,), "MPLS": (ETH_MPLS, ETH_MPLS_MC)}
+ND_SOLICIT, ND_ADVERT = 135, 136
+
+
+def ip_family(field: str, value: Any) -> int | None:
+    """4 or 6 if ``field=value`` exists only in IPv4 or only in IPv6 traffic, else None."""
+    if field in ("ip_src", "ip_dst"):
+        return value.version
+    if field in ICMPV4_FIELDS or (field == "ip_proto" and value == 1) or (field == "eth_type" and value == ETH_IPV4):
+        return 4
+    if field in ICMPV6_FIELDS or field == "ipv6_flabel" or (field == "ip_proto" and value == 58) \
+            or (field == "eth_type" and value == ETH_IPV6):
+        return 6
+    return None
+
+
+def match_kind(values: Mapping[str, Any]) -> str | None:
+    """"IP", "ARP" or "MPLS": which payload the fields (or eth_type) look into; None for L2 only."""
+    for kind, names in (("IP", IP_FIELDS), ("ARP", ARP_FIELDS), ("MPLS", MPLS_FIELDS)):
+        if any(values.get(n) is not None for n in names):
+            return kind
+    eth = values.get("eth_type")
+    return next((kind for kind, types in KIND_ETHERTYPES.items() if eth in types), None)
+
+
+def match_conflict(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field, why) for the first field that contradicts another, or None: a match that cannot
+    select any packet (or not the packets it says) is refused, never compiled into something else.
+
+    ``values``: canonical field names (``ACL_TO_MATCH``'s values) to checked values.
+    """
+    present = [k for k, v in values.items() if v is not None]
+    if "vlan_pcp" in present and "vlan_vid" not in present:
+        return "vlan_pcp", "needs vlan_id: a priority is carried only in a VLAN tag"
+    kinds = [(kind, next(k for k in present if k in names)) for kind, names in
+             (("IP", IP_FIELDS), ("ARP", ARP_FIELDS), ("MPLS", MPLS_FIELDS)) if any(k in names for k in present)]
+    if len(kinds) > 1:
+        (kind1, f1), (kind2, f2) = kinds[:2]
+        return f2, f"is an {kind2} field, but {f1} is an {kind1} field: no packet has both"
+    eth = values.get("eth_type")
+    if kinds and eth is not None and eth not in KIND_ETHERTYPES[kinds[0][0]]:
+        return kinds[0][1], f"is an {kinds[0][0]} field, but eth_type is 0x{eth:04x}"
+    families: dict[int, str] = {}
+    for key in present:
+        family = ip_family(key, values[key])
+        if family is None:
+            continue
+        other = families.get(10 - family)  # 4 <-> 6
+        if other is not None:
+            what = f"{values[key]} is" if key in ("ip_proto", "eth_type") else "is"
+            return key, f"{what} IPv{family} only, but {other} is IPv{10 - family}"
+        families.setdefault(family, f"{key}={values[key]}" if key in ("ip_proto", "eth_type") else key)
+    proto = values.get("ip_proto")
+    icmp = next((k for k in present if k in ICMPV4_FIELDS + ICMPV6_FIELDS), None)
+    if icmp is not None and proto is not None and proto != (1 if icmp in ICMPV4_FIELDS else 58):
+        return icmp, f"needs ip_proto {1 if icmp in ICMPV4_FIELDS else 58}, but ip_proto is {proto}"
+    l4 = next((k for k in present if k in L4_FIELDS), None)
+    if l4 is not None and icmp is not None:
+        return l4, f"L4 ports need TCP, UDP or SCTP, but {icmp} is ICMP"
+    if l4 is not None and proto is not None and proto not in L4_PROTOCOLS:
+        return l4, f"L4 ports need ip_proto TCP, UDP or SCTP (6, 17, 132), not {proto}"
+    nd = [k for k in present if k in ND_FIELDS]
+    if nd:
+        kind = values.get("icmpv6_type")
+        if "ipv6_nd_sll" in nd and "ipv6_nd_tll" in nd:
+            return "ipv6_nd_tll", "a neighbor solicitation carries ipv6_nd_sll, an advertisement ipv6_nd_tll: not both"
+        wanted = {"ipv6_nd_sll": (ND_SOLICIT,), "ipv6_nd_tll": (ND_ADVERT,)}
+        for key in nd:
+            allowed = wanted.get(key, (ND_SOLICIT, ND_ADVERT))
+            if kind is not None and kind not in allowed:
+                return key, (f"is a neighbor discovery field: it needs icmpv6_type "
+                             f"{' or '.join(map(str, allowed))}, not {kind}")
+    return None

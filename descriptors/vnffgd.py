@@ -96,7 +96,28 @@ def graphs_summary(graphs: tuple[ForwardingGraph, ...]) -> str:
     return f"{len(graphs)} VNFFG, {len(paths)} path, {classifiers} classifier"
 
 
-def _classifiers(name: str, style: str, props: Mapping[str, Any], col: Collector) -> tuple[Classifier, ...]:
+def _check_direction(name: str, clf: Classifier, props: Mapping[str, Any], hops: tuple[PathHop, ...],
+                     col: Collector, path: tuple) -> None:
+    """What the classifier's port fields must say for its path: after an NSH-unaware hop only the
+    one port traffic entered by tells where it came from (and the reverse enters at the
+    destination port); a symmetrical path must tell its two directions apart."""
+    symmetrical = props.get("symmetrical") is True
+    unaware = next((h.forwarder for h in hops if not h.sfc_encap), None)
+    ports: tuple[tuple[str, Any], ...] = (("network_src_port_id", clf.match.network_src_port_id),)
+    if symmetrical:
+        ports += (("network_dst_port_id", clf.match.network_dst_port_id),)
+    for key, value in ports:
+        if unaware is not None and value is None:
+            col.add(name, f"policy.criteria[{clf.name}]", f"the path passes NSH-unaware {unaware}: after it the "
+                    f"port the traffic entered by cannot be told apart, so the classifier needs {key}", path)
+            return
+    if symmetrical and clf.match.reversed() == clf.match:
+        col.add(name, f"policy.criteria[{clf.name}]", "the path is symmetrical, but the classifier reads the same in "
+                "both directions (no port, address or MAC tells forward from reverse traffic)", path)
+
+
+def _classifiers(name: str, style: str, props: Mapping[str, Any], col: Collector,
+                 hops: tuple[PathHop, ...] = ()) -> tuple[Classifier, ...]:
     path = col.node_path(name, "properties", "policy")
     policy = props.get("policy")
     if policy is None:
@@ -131,6 +152,8 @@ def _classifiers(name: str, style: str, props: Mapping[str, Any], col: Collector
         match = build_acl(raw, col, name, where)
         if match is not None:
             out.append(Classifier(cname, match))
+    for clf in out:
+        _check_direction(name, clf, props, hops, col, path)
     seen: dict[AclMatch, str] = {}
     for clf in out:
         if clf.match in seen:
@@ -180,9 +203,9 @@ def _path(name: str, tpl: Mapping[str, Any], style: str, col: Collector) -> Forw
     if correlation not in CORRELATIONS:
         col.add(name, "correlation", f"must be mpls or nsh, got {correlation!r}", (*ppath, "correlation"))
     symmetrical = opt_bool(props.get("symmetrical", False), col, name, "symmetrical", (*ppath, "symmetrical"))
+    hops = _hops(name, props, col)
     return ForwardingPath(name, style, path_id, symmetrical is True, str(correlation),
-                          _classifiers(name, style, props, col), _hops(name, props, col),
-                          opt_str(tpl.get("description")))
+                          _classifiers(name, style, props, col, hops), hops, opt_str(tpl.get("description")))
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -79,7 +79,6 @@ def run(state_dir: Path, stop: threading.Event) -> int:
                               images=images)
         if not service.catalog.vims():
             service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
-                                         ingress_port="client", egress_port="server",
                                          description="this host: netns VDUs on a private OVS")
         socket = state_dir / "nfvo.sock"
         server, _ = serve(service, f"unix:{socket}")

@@ -32,9 +32,9 @@ class StoredRecord:
 class VimRecord(StoredRecord):
     """Where VNFs run and which switch their ports land on.
 
-    ``ingress_port``/``egress_port`` are the default classifier in_port for forward and reverse
-    paths (Tacker's network_src_port_id / network_dst_port_id when a classifier has none): a
-    ``VNF`` / ``VNF:CP`` reference or a raw OVS port name.
+    ``ingress_port``/``egress_port`` are kept readable for stored records and old clients but
+    unused: a classifier without network_src_port_id takes every port that is not a service
+    function's (see ``nfvo.vnffg.render``), so no VIM-wide default port exists any more.
     """
 
     id: str

@@ -21,6 +21,7 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
         hops: [fw, bump, ids]
         classifiers:
           - {name: http, switch: sff1, in_port: client, match: {tcp_dst: 80}}
+          - {name: dns, match: {udp_dst: 53}}   # no in_port: from every port that is not an SF's
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def _classifier(raw: Any, j: int, path_where: str) -> Classifier:
     switch = raw.get("switch", "")
     if not isinstance(switch, str):
         raise DocumentError(f"{cwhere}.switch", f"must be a switch name, not {switch!r}")
-    in_port = _text(raw, "in_port", cwhere, "the port where classified traffic enters is required")
+    in_port = _text(raw, "in_port", cwhere, "must be a port name (leave it out for every port that is not an SF's)") \
+        if "in_port" in raw else ""
     match = raw.get("match", {}) or {}
     if not isinstance(match, Mapping):
         raise DocumentError(f"{cwhere}.match", "must be a mapping of field: value")
@@ -184,8 +186,8 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
                  **({"mac": i.mac} if i.mac else {})} for i in f.instances]} for f in doc.service_functions],
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops), "classifiers": [
-                {"name": c.name, "switch": c.switch, "in_port": c.in_port, "priority": c.priority,
-                 "match": match_dict(c.match)} for c in p.classifiers]} for p in doc.paths],
+                {"name": c.name, "switch": c.switch, **({"in_port": c.in_port} if c.in_port else {}),
+                 "priority": c.priority, "match": match_dict(c.match)} for c in p.classifiers]} for p in doc.paths],
     }
 
 
@@ -198,5 +200,5 @@ def match_dict(match: ClassifierMatch) -> dict[str, Any]:
             low, high = value  # type: ignore[misc]
             out[f"{l4}_{key[:3]}"] = low if low == high else f"{low}-{high}"
         else:
-            out[key] = str(value) if key in ("ip_src", "ip_dst") else value
+            out[key] = str(value) if key in ("ip_src", "ip_dst", "arp_spa", "arp_tpa", "ipv6_nd_target") else value
     return out

@@ -13,8 +13,10 @@ NSH-unaware SFs (Tacker's ``sfc_encap: false``) are proxied by the switch: NSH c
 own classifiers (same matches, in_port = egress_port) and re-enters the path after that hop.
 Hence the SF must leave the matched fields alone, and re-classification must be unambiguous:
 one egress port may not re-classify an identical match for two paths (or twice for one path),
-and a path through an unaware SF may not have identical matches on different in_ports (the
-ingress port, restored at the path's end, could not be told apart). A symmetric chain's reverse
+and a path through an unaware SF may not have identical matches on different in_ports, nor a
+classifier bound to no port (the ingress port, restored at the path's end, could not be told
+apart). A classifier bound to no port takes every port but SF ports, so an identical match at
+the same priority on one port (another classifier) would make the switch choose: refused. A symmetric chain's reverse
 path passes the same SF backwards: it names a twin SF whose instances swap ``port`` and
 ``egress_port`` -- the one case where SFs may share ports (both unaware, exactly swapped).
 
@@ -84,8 +86,11 @@ class ServiceFunction:
 
 @dataclass(frozen=True)
 class Classifier:
+    """Admits matching traffic into its path. ``in_port`` "" = from every port that is not a
+    service function's (present and future ones: the flows name no port); else from that port."""
+
     name: str
-    in_port: str
+    in_port: str = ""
     match: ClassifierMatch = ClassifierMatch()
     switch: str = ""  # "" = the path's switch (check_document fills it in)
     priority: int = DEFAULT_CLASSIFIER_PRIORITY
@@ -229,7 +234,7 @@ class _PathIndex:
         self.names: set[str] = set()
         self.spis: dict[int, str] = {}
         self.classifiers: dict[str, str] = {}
-        self.matches: dict[tuple, str] = {}
+        self.matches: dict[tuple, dict[str, str]] = {}  # (switch, priority, match) -> in_port -> owner
         self.reclassify: dict[tuple, str] = {}
 
     def add(self, path: ServicePath) -> None:
@@ -238,7 +243,7 @@ class _PathIndex:
         for c in path.classifiers:
             self.classifiers[c.name] = path.name
             for m in c.matches:
-                self.matches[(c.switch, c.in_port, c.priority, m)] = f"{path.name}/{c.name}"
+                self.matches.setdefault((c.switch, c.priority, m), {})[c.in_port] = f"{path.name}/{c.name}"
         for key, _, c in reclassify_keys(path, self.by_fn):
             self.reclassify[key] = f"{path.name}/{c.name}"
 
@@ -298,7 +303,7 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
                             f"(found {', '.join(sorted(path_switches))}); inter-SFF links are not supported yet")
     (path_switch,) = path_switches
     classifiers: list[Classifier] = []
-    local_matches: dict[tuple, str] = {}
+    local_matches: dict[tuple, dict[str, str]] = {}
     for j, c in enumerate(path.classifiers):
         _name(c.name, f"{where}.classifiers[{j}]")
         cwhere = f"{where}.classifiers[{c.name}]"
@@ -308,8 +313,12 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
         switch = c.switch or path_switch
         if switch != path_switch:
             raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}")
-        if not c.in_port:
-            raise DocumentError(f"{cwhere}.in_port", "the port where classified traffic enters is required")
+        bridging = next((h for h in path.hops if not by_fn[h].nsh_aware
+                         and any(not i.mac for i in by_fn[h].instances)), None)
+        if not c.in_port and bridging is not None:
+            raise DocumentError(f"{cwhere}.in_port", f"the path passes NSH-unaware SF {bridging}, which does not "
+                                "route (no mac): a classifier bound to no port cannot be told apart after it "
+                                "(name the port traffic enters by)")
         if (switch, c.in_port) in sf_ports:
             raise DocumentError(f"{cwhere}.in_port", f"port {c.in_port} is a service function port")
         if not 1 <= c.priority <= MAX_PRIORITY:
@@ -319,11 +328,15 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
         except MatchError as exc:
             raise DocumentError(f"{cwhere}.match.{exc.field}", exc.message) from None
         for m in compiled:
-            key = (switch, c.in_port, c.priority, m)
-            other = index.matches.get(key) or local_matches.get(key)
-            if other:
-                raise DocumentError(f"{cwhere}.match", f"identical to classifier {other}")
-            local_matches[key] = f"{path.name}/{c.name}"
+            key = (switch, c.priority, m)
+            for owners in (index.matches.get(key, {}), local_matches.get(key, {})):
+                clash = owners.get(c.in_port) or owners.get("") or (next(iter(owners.values()), None)
+                                                                    if not c.in_port else None)
+                if clash:
+                    why = "" if c.in_port in owners else " at the same priority (one of them, bound to no port, " \
+                        "takes the other's port too)"
+                    raise DocumentError(f"{cwhere}.match", f"identical to classifier {clash}{why}")
+            local_matches.setdefault(key, {})[c.in_port] = f"{path.name}/{c.name}"
         classifiers.append(c if c.switch == switch else replace(c, switch=switch))
     checked = replace(path, classifiers=tuple(classifiers))
     _check_reclassify(checked, where, index)

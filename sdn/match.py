@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 from dataclasses import dataclass, fields, replace
 from typing import Iterable, Mapping, Union
 
-from descriptors.acl import parse_mac, parse_port_range, parse_prefix
+from descriptors.acl import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_MPLS, ICMPV4_FIELDS, ICMPV6_FIELDS, ND_ADVERT, ND_SOLICIT,
+                             ip_family, match_conflict, match_kind, parse_ethertype, parse_mac, parse_port_range,
+                             parse_prefix)
 from sdn.openflow import MatchValue
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -43,6 +46,9 @@ class ClassifierMatch:
     eth_dst: str | None = None
     vlan_vid: int | None = None
     vlan_pcp: int | None = None
+    mpls_label: int | None = None
+    mpls_tc: int | None = None
+    mpls_bos: int | None = None
     ip_src: Network | None = None
     ip_dst: Network | None = None
     ip_proto: int | None = None
@@ -55,11 +61,20 @@ class ClassifierMatch:
     icmpv4_code: int | None = None
     icmpv6_type: int | None = None
     icmpv6_code: int | None = None
+    arp_op: int | None = None
+    arp_spa: ipaddress.IPv4Network | None = None
+    arp_tpa: ipaddress.IPv4Network | None = None
+    arp_sha: str | None = None
+    arp_tha: str | None = None
+    ipv6_nd_target: ipaddress.IPv6Address | None = None
+    ipv6_nd_sll: str | None = None
+    ipv6_nd_tll: str | None = None
 
     def reversed(self) -> ClassifierMatch:
         """The other direction of the same traffic: every source becomes destination and back."""
         return replace(self, eth_src=self.eth_dst, eth_dst=self.eth_src, ip_src=self.ip_dst, ip_dst=self.ip_src,
-                       src_port=self.dst_port, dst_port=self.src_port)
+                       src_port=self.dst_port, dst_port=self.src_port, arp_spa=self.arp_tpa, arp_tpa=self.arp_spa,
+                       arp_sha=self.arp_tha, arp_tha=self.arp_sha)
 
     def items(self) -> tuple[tuple[str, object], ...]:
         """The fields that are set, in declaration order."""
@@ -67,13 +82,16 @@ class ClassifierMatch:
 
 
 MATCH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ClassifierMatch))
-INT_BITS = {"eth_type": 16, "vlan_vid": 12, "vlan_pcp": 3, "ip_proto": 8, "ip_dscp": 6, "ip_ecn": 2,
-            "ipv6_flabel": 20, "icmpv4_type": 8, "icmpv4_code": 8, "icmpv6_type": 8, "icmpv6_code": 8}
+INT_BITS = {"eth_type": 16, "vlan_vid": 12, "vlan_pcp": 3, "mpls_label": 20, "mpls_tc": 3, "mpls_bos": 1,
+            "ip_proto": 8, "ip_dscp": 6, "ip_ecn": 2, "ipv6_flabel": 20, "icmpv4_type": 8, "icmpv4_code": 8,
+            "icmpv6_type": 8, "icmpv6_code": 8, "arp_op": 16}
+MAC_KEYS = ("eth_src", "eth_dst", "arp_sha", "arp_tha", "ipv6_nd_sll", "ipv6_nd_tll")
 
 ALIASES: dict[str, str] = {
+    **{name: name for name in MATCH_FIELDS},
     "dl_type": "eth_type", "dl_src": "eth_src", "dl_dst": "eth_dst",
-    "dl_vlan": "vlan_vid", "vlan_id": "vlan_vid", "vlan_pcp": "vlan_pcp",
-    "ip_src": "ip_src", "ip_dst": "ip_dst", "nw_src": "ip_src", "nw_dst": "ip_dst",
+    "dl_vlan": "vlan_vid", "vlan_id": "vlan_vid", "dl_vlan_pcp": "vlan_pcp",
+    "nw_src": "ip_src", "nw_dst": "ip_dst",
     "ip_src_prefix": "ip_src", "ip_dst_prefix": "ip_dst",  # Tacker
     "source_ip_prefix": "ip_src", "destination_ip_prefix": "ip_dst",  # networking-sfc
     "ipv4_src": "ip_src", "ipv4_dst": "ip_dst", "ipv6_src": "ip_src", "ipv6_dst": "ip_dst",
@@ -82,15 +100,12 @@ ALIASES: dict[str, str] = {
     "tcp_dest": "dst_port", "udp_src": "src_port", "udp_dst": "dst_port", "udp_dest": "dst_port",
     "source_port_range": "src_port", "destination_port_range": "dst_port",
     "sctp_src": "src_port", "sctp_dst": "dst_port",
-    "nw_tos": "ip_dscp_tos", "dscp": "ip_dscp", "ip_dscp": "ip_dscp", "ip_ecn": "ip_ecn",
-    "eth_type": "eth_type", "eth_src": "eth_src", "eth_dst": "eth_dst", "ip_proto": "ip_proto",
-    "icmpv4_type": "icmpv4_type", "icmpv4_code": "icmpv4_code",
-    "icmpv6_type": "icmpv6_type", "icmpv6_code": "icmpv6_code",
-    "ipv6_flabel": "ipv6_flabel", "vlan_vid": "vlan_vid",
+    "nw_tos": "ip_dscp_tos", "dscp": "ip_dscp", "nw_ecn": "ip_ecn",
+    "icmp_type": "icmpv4_type", "icmp_code": "icmpv4_code", "ipv6_label": "ipv6_flabel",
+    "mpls_bos": "mpls_bos", "nd_target": "ipv6_nd_target", "nd_sll": "ipv6_nd_sll", "nd_tll": "ipv6_nd_tll",
 }
 PROTO_NAMES = {"icmp": 1, "tcp": 6, "udp": 17, "sctp": 132, "icmpv6": 58}
 L4_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
-ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 
 
 def port_range_masks(low: int, high: int) -> list[tuple[int, int]]:
@@ -119,9 +134,13 @@ def parse_match(raw: Mapping[str, object]) -> ClassifierMatch:
         return match
     except MatchError as exc:
         spelled = {ALIASES.get(str(n), str(n)): str(n) for n in raw}
-        if exc.field in spelled and exc.field not in raw:
-            raise MatchError(spelled[exc.field], exc.message) from None
-        raise
+        implied = next((str(n) for n in raw if str(n).split("_", 1)[0] in L4_NAMES.values()), None)
+        if implied is not None:  # tcp_dst=80 says ip_proto=6 itself
+            spelled.setdefault("ip_proto", implied)
+        words = {k: v for k, v in spelled.items() if k != v}
+        message = re.sub(r"\b(" + "|".join(words) + r")\b", lambda m: words[m.group(1)], exc.message) \
+            if words else exc.message
+        raise MatchError(spelled.get(exc.field, exc.field), message) from None
 
 
 def _parse(raw: Mapping[str, object]) -> ClassifierMatch:
@@ -153,10 +172,19 @@ def _parse_value(key: str, canonical: str, value: object) -> object:
     try:
         if canonical in ("ip_src", "ip_dst"):
             return parse_prefix(value)
+        if canonical in ("arp_spa", "arp_tpa"):
+            net = parse_prefix(value)
+            if net.version != 4:
+                raise ValueError(f"expected an IPv4 address or prefix, got {value!r}")
+            return net
+        if canonical == "ipv6_nd_target":
+            return ipaddress.IPv6Address(str(value).strip())
         if canonical in ("src_port", "dst_port"):
             return parse_port_range(value)
-        if canonical in ("eth_src", "eth_dst"):
+        if canonical in MAC_KEYS:
             return parse_mac(value)
+        if canonical == "eth_type" and isinstance(value, str) and not value.strip()[:1].isdigit():
+            return parse_ethertype(value)
     except ValueError as exc:
         raise MatchError(key, str(exc)) from None
     if canonical == "ip_proto" and isinstance(value, str) and not value.strip().isdigit():
@@ -186,62 +214,91 @@ def _int(field: str, value: object, bits: int) -> int:
 # ----------------------------------------------------------------- value -> OpenFlow matches
 
 def compile_match(match: ClassifierMatch) -> list[tuple[tuple[str, MatchValue], ...]]:
-    """One or more canonical os-ken match tuples (ORed) for ``match``; errors name the field."""
+    """One or more canonical os-ken match tuples (ORed) for ``match``; errors name the field.
+
+    Prerequisites OpenFlow demands are added (``tcp_dst`` needs ``ip_proto`` needs ``eth_type``);
+    where they are not implied, every reading is compiled: ``ip_proto=6`` alone is TCP over IPv4
+    and over IPv6, ``ipv6_nd_target`` alone a neighbor solicitation and an advertisement.
+    """
     for name, bits in INT_BITS.items():
         value = getattr(match, name)
         if value is not None and not 0 <= value < (1 << bits):
             raise MatchError(name, f"{value} does not fit in {bits} bits")
+    values = dict(match.items())
+    conflict = match_conflict(values)
+    if conflict is not None:
+        raise MatchError(*conflict)
     base: dict[str, MatchValue] = {}
-    family: int | None = None
+    for key in ("eth_src", "eth_dst", "vlan_pcp"):
+        if key in values:
+            base[key] = values[key]  # type: ignore[assignment]
+    if match.vlan_vid is not None:
+        base["vlan_vid"] = 0x1000 | match.vlan_vid  # OFPVID_PRESENT: a tag with this id
+    if match.eth_type is not None:
+        base["eth_type"] = match.eth_type
+    kind = match_kind(values)
+    if kind == "ARP":
+        base["eth_type"] = ETH_ARP
+        for key in ("arp_op", "arp_sha", "arp_tha"):
+            if key in values:
+                base[key] = values[key]  # type: ignore[assignment]
+        for key in ("arp_spa", "arp_tpa"):
+            if key in values:
+                base[key] = _address(values[key])  # type: ignore[arg-type]
+        return [tuple(sorted(base.items()))]
+    if kind == "MPLS":
+        base.setdefault("eth_type", ETH_MPLS)
+        for key in ("mpls_label", "mpls_tc", "mpls_bos"):
+            if key in values:
+                base[key] = values[key]  # type: ignore[assignment]
+        return [tuple(sorted(base.items()))]
+    if kind != "IP":
+        return [tuple(sorted(base.items()))]
+    families = sorted({f for k, v in values.items() if (f := ip_family(k, v)) is not None}) or [4, 6]
+    out: list[tuple[tuple[str, MatchValue], ...]] = []
+    for family in families:
+        for ip in _ip_options(match, family):
+            out.extend(tuple(sorted({**base, **ip, **dict(ports)}.items())) for ports in _port_options(match))
+    return out
+
+
+def _address(net: Network) -> MatchValue:
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else \
+        (str(net.network_address), str(net.netmask))
+
+
+def _ip_options(match: ClassifierMatch, family: int) -> list[dict[str, MatchValue]]:
+    """The IPv``family`` parts of ``match`` (several for an ND field without icmpv6_type)."""
+    ip: dict[str, MatchValue] = {"eth_type": ETH_IPV4 if family == 4 else ETH_IPV6}
+    prefix = "ipv4" if family == 4 else "ipv6"
     for key in ("ip_src", "ip_dst"):
         net = getattr(match, key)
-        if net is None:
-            continue
-        if family is not None and family != net.version:
-            raise MatchError(key, "mixes IPv4 and IPv6 addresses")
-        family = net.version
-        name = f"{'ipv4' if net.version == 4 else 'ipv6'}_{key[3:]}"
-        base[name] = str(net.network_address) if net.prefixlen == net.max_prefixlen else \
-            (str(net.network_address), str(net.netmask))
-    if match.eth_type is not None:
-        if family is not None and match.eth_type != (ETH_IPV4 if family == 4 else ETH_IPV6):
-            raise MatchError("eth_type", f"0x{match.eth_type:04x} contradicts the IPv{family} addresses")
-        base["eth_type"] = match.eth_type
-    for key in ("eth_src", "eth_dst"):
+        if net is not None:
+            ip[f"{prefix}_{key[3:]}"] = _address(net)
+    for key in ("ip_dscp", "ip_ecn", "ipv6_flabel", *ICMPV4_FIELDS, "icmpv6_type", "icmpv6_code"):
         if getattr(match, key) is not None:
-            base[key] = getattr(match, key)
-    if match.vlan_vid is not None:
-        base["vlan_vid"] = 0x1000 | match.vlan_vid
-    for key in ("vlan_pcp", "ip_proto", "ip_dscp", "ip_ecn"):
-        if getattr(match, key) is not None:
-            base[key] = getattr(match, key)
-    proto = match.ip_proto
-    if match.ipv6_flabel is not None:
-        family = family or 6
-        base["ipv6_flabel"] = match.ipv6_flabel
-    for key in ("icmpv4_type", "icmpv4_code"):
-        if getattr(match, key) is not None:
-            base[key] = getattr(match, key)
-            proto = proto or 1
-            base.setdefault("ip_proto", 1)
-    for key in ("icmpv6_type", "icmpv6_code"):
-        if getattr(match, key) is not None:
-            base[key] = getattr(match, key)
-            family = 6
-            base.setdefault("ip_proto", 58)
-
-    needs_ip = any(k in base for k in ("ip_proto", "ip_dscp", "ip_ecn")) or family is not None
-    needs_l4 = match.src_port is not None or match.dst_port is not None
-    if needs_l4 and proto is None:
+            ip[key] = getattr(match, key)
+    icmp = any(getattr(match, k) is not None for k in ICMPV4_FIELDS + ICMPV6_FIELDS)
+    proto = match.ip_proto or ((1 if family == 4 else 58) if icmp else None)
+    if proto is None and (match.src_port is not None or match.dst_port is not None):
         proto = 6
-        base["ip_proto"] = proto
-        needs_ip = True
-    if needs_ip and "eth_type" not in base:
-        base["eth_type"] = ETH_IPV6 if family == 6 else ETH_IPV4
-    if needs_l4 and proto not in L4_NAMES:
-        raise MatchError("ip_proto", f"L4 ports need tcp, udp or sctp, not protocol {proto}")
+    if proto is not None:
+        ip["ip_proto"] = proto
+    nd = {k: getattr(match, k) for k in ("ipv6_nd_target", "ipv6_nd_sll", "ipv6_nd_tll")
+          if getattr(match, k) is not None}
+    if not nd:
+        return [ip]
+    ip.update({k: str(v) for k, v in nd.items()})
+    if match.icmpv6_type is not None:
+        return [ip]
+    kinds = [ND_SOLICIT] if "ipv6_nd_sll" in nd else [ND_ADVERT] if "ipv6_nd_tll" in nd else [ND_SOLICIT, ND_ADVERT]
+    return [{**ip, "icmpv6_type": k} for k in kinds]
 
-    port_options: list[list[tuple[str, MatchValue]]] = []
+
+def _port_options(match: ClassifierMatch) -> list[tuple[tuple[str, MatchValue], ...]]:
+    """Every combination of value/mask pairs covering the L4 port ranges (one, unconstrained)."""
+    l4 = L4_NAMES.get(match.ip_proto or 6)
+    options: list[list[tuple[str, MatchValue]]] = []
     for key in ("src_port", "dst_port"):
         span = getattr(match, key)
         if span is None:
@@ -251,14 +308,8 @@ def compile_match(match: ClassifierMatch) -> list[tuple[tuple[str, MatchValue], 
             raise MatchError(key, f"port range {low}-{high} is not within 0-65535 or runs backwards")
         if (low, high) == (0, 65535):
             continue  # the whole range: no constraint beyond the protocol
-        name = f"{L4_NAMES[proto]}_{key[:3]}"  # type: ignore[index]
-        port_options.append([(name, v if m == 0xFFFF else (v, m)) for v, m in port_range_masks(low, high)])
-    out = []
-    for combo in itertools.product(*port_options) if port_options else [()]:
-        merged = dict(base)
-        merged.update(combo)
-        out.append(tuple(sorted(merged.items())))
-    return out
+        options.append([(f"{l4}_{key[:3]}", v if m == 0xFFFF else (v, m)) for v, m in port_range_masks(low, high)])
+    return [tuple(combo) for combo in itertools.product(*options)] if options else [()]
 
 
 def describe(match: Iterable[tuple[str, MatchValue]]) -> str:

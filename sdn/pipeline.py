@@ -3,6 +3,11 @@
 Table roles follow OpenDaylight SFC's transport-ingress / path-mapper / next-hop / egress split:
 ingress admits by port role, classify wraps matching traffic in NSH, next-hop steers by
 (SPI, SI), egress unwraps at the end of a path and hands the packet to normal L2 delivery.
+
+Service function ports never reach classify: NSH-aware SF ports are dispatched to next-hop (or
+dropped) in ingress, NSH-unaware SF ports go to their own table, reclassify. So a classifier
+bound to no port takes every other port -- those that exist now and those created later --
+without the controller listing them, and it can never catch what an SF sends back.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 
 from sdn.openflow import Action, Flow, Group, Output, Resubmit, SwitchState
 
-INGRESS, CLASSIFY, NEXT_HOP, EGRESS = 0, 10, 20, 30
+INGRESS, CLASSIFY, RECLASSIFY, NEXT_HOP, EGRESS = 0, 10, 15, 20, 30
 PROXY = 25  # to an NSH-unaware SF that routes, after NSH is off (see sdn.render)
 
 
@@ -28,25 +33,30 @@ NSH_FIELDS = frozenset({"eth_type", "nsh_mdtype", "nsh_spi", "nsh_si", "nsh_c1",
 # what sdn.match.compile_match can emit for a classifier (its canonical os-ken names), plus the port it
 # is bound to: classify never matches on anything a classifier cannot say (NSH fields, registers, ...)
 CLASSIFIER_FIELDS = frozenset({
-    "eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp",
+    "eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp", "mpls_label", "mpls_tc", "mpls_bos",
     "ipv4_src", "ipv4_dst", "ipv6_src", "ipv6_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel",
     "tcp_src", "tcp_dst", "udp_src", "udp_dst", "sctp_src", "sctp_dst",
     "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code",
+    "arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "ipv6_nd_target", "ipv6_nd_sll", "ipv6_nd_tll",
 })
 
 PIPELINE: dict[int, Table] = {
     t.table_id: t
     for t in (
-        Table(INGRESS, "ingress", "admit by port role: NSH-aware SF ports carry NSH only, others go to classify",
-              frozenset({CLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type"})),
-        Table(CLASSIFY, "classify", "ACL match on client ports -> encap NSH (SPI, SI=255), on NSH-unaware "
-              "SF egress ports -> encap again (SI after that hop), else drop; miss: NORMAL",
+        Table(INGRESS, "ingress", "admit by port role: NSH-aware SF ports carry NSH only, NSH-unaware SF ports "
+              "go to reclassify, every other port to classify",
+              frozenset({CLASSIFY, RECLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type"})),
+        Table(CLASSIFY, "classify", "ACL match on one port or on any port that is not an SF's -> encap NSH "
+              "(SPI, SI=255, C1 = in_port); miss: NORMAL",
+              frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
+        Table(RECLASSIFY, "reclassify", "what an NSH-unaware SF sends back: the path's own ACL match on its "
+              "egress port -> encap again (SI after that hop, C1 = the classifier's port); miss: drop",
               frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
         Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs; to proxy for those "
               "that route); path end -> egress", frozenset({EGRESS, PROXY}), NSH_FIELDS),
         Table(PROXY, "proxy", "NSH stripped, the SF instance in reg1 -> address the frame to its MAC, output; "
               "miss: drop", frozenset(), frozenset({"reg1"})),
-        Table(EGRESS, "egress", "decap outer Ethernet and NSH, restore the ingress port, NORMAL",
+        Table(EGRESS, "egress", "restore the ingress port from C1, decap outer Ethernet and NSH, NORMAL",
               frozenset(), NSH_FIELDS),
     )
 }

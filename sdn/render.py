@@ -2,8 +2,10 @@
 
 Per switch: the pipeline's miss flows; per SF port an ingress admission for NSH frames; per
 path one classify flow per (classifier, compiled match), one next-hop flow per hop and one
-egress flow per distinct ingress port. The classifier records the ingress port in NSH context
-C1 so the egress can restore it before NORMAL: the switch then learns client MACs on the right
+egress flow. A classifier bound to no port matches without ``in_port``: SF ports never reach
+the classify table (see ``sdn.pipeline``), so it takes every other port, present and future.
+The classifier copies the packet's ingress port into NSH context C1 (``move in_port -> C1``),
+and the egress moves it back before NORMAL: the switch then learns client MACs on the right
 port, and replies that bypass the chain find their way.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
@@ -12,22 +14,24 @@ multi-instance hop then picks ``instances[C4 % n]``. Both directions of a connec
 so a symmetric chain's reverse path meets the same instances.
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
-the SF's port; what comes back on its egress port is plain, so table 0 lets it through to
-classify, where the path's own classifier matches (in_port = egress port, one priority above
-the classifier's) wrap it again with the SI after that hop and the original ingress port in C1
-(and the same instance hash: the 5-tuple is unchanged). Anything else from a two-armed SF's
-ports (a bump-in-the-wire) is dropped there, never NORMAL: it would close an L2 loop, and its
-own ARP cannot be told from the ARP it bridges. A one-armed SF's other traffic (its ARP, ND,
-ICMP) goes to NORMAL: NORMAL never sends a frame back out of the port it came in by, so one
-port cannot loop.
+the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
+table (reclassify), where the path's own classifier matches (in_port = egress port) wrap it
+again with the SI after that hop (and the same instance hash: the 5-tuple is unchanged).
+Anything else from a two-armed SF's ports (a bump-in-the-wire) is dropped there, never NORMAL:
+it would close an L2 loop, and its own ARP cannot be told from the ARP it bridges. A one-armed
+SF's other traffic (its ARP, ND, ICMP) goes to NORMAL: NORMAL never sends a frame back out of
+the port it came in by, so one port cannot loop.
 
 An unaware instance with a MAC routes (Tacker's one-armed VNF with IP forwarding on): a router
 only accepts frames sent to it, so the hop flow puts the instance's port in reg1, strips NSH and
 resubmits to the proxy table, whose flow per such port sets eth_dst to its MAC and outputs (OVS
 refuses header rewrites after an NSH decap in the same flow: the inner packet is parsed only
-after it). What the SF sends back carries its MAC as source, so re-classification
-after it records the SF's own port in C1 instead: the path's end then hands the frame to NORMAL
-from the port where that MAC lives, and the switch's MAC table keeps the router on its port.
+after it). What the SF sends back carries its MAC as source, so re-classification after it
+records the SF's own port in C1: the path's end then hands the frame to NORMAL from the port
+where that MAC lives, and the switch's MAC table keeps the router on its port. After a two-armed
+SF the frame keeps the client's MAC, so C1 gets the classifier's own port again (hence a
+classifier on a path through a two-armed SF is bound to one port: ``sdn.document`` refuses a
+port-less one).
 
 Memoisation is explicit: a ``FlowCache`` (one per controller, passed in) keeps the flows of each
 (path, resolved ports) and the pipeline-wide parts, so one upserted path costs one path's flows
@@ -47,11 +51,11 @@ from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                       Output, RegMove, Resubmit, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, check_flow
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
-PRIO_UNAWARE_DROP = 1  # classify: below every re-classification (classifier priority + 1 >= 2)
+PRIO_UNAWARE_MISS = 0  # reclassify, per unaware SF port: below every re-classification flow
 HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
 
 
@@ -190,6 +194,7 @@ def pipeline_flows() -> frozenset[Flow]:
     return _checked({
         Flow(INGRESS, PRIO_MISS, (), goto_table=CLASSIFY, cookie=cookie),
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
+        Flow(RECLASSIFY, PRIO_MISS, (), (), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
         Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
@@ -197,12 +202,15 @@ def pipeline_flows() -> frozenset[Flow]:
 
 
 def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:
-    """What an unaware SF sends that no classifier re-classifies: NORMAL from a one-armed SF
-    (its own ARP/ND/ICMP), dropped from a two-armed one (see the module docstring); with the
-    ``mac`` of an SF that routes, the proxy flow addressing frames to it."""
+    """An NSH-unaware SF's port: what it sends goes to reclassify (its paths' flows), never to
+    classify, where a classifier bound to no port would take it; what no path re-classifies goes
+    to NORMAL from a one-armed SF (its own ARP/ND/ICMP) and is dropped from a two-armed one (see
+    the module docstring); with the ``mac`` of an SF that routes, the proxy flow addressing
+    frames to it."""
     cookie = make_cookie(Role.PIPELINE)
-    actions = (Output(OFPP_NORMAL),) if one_armed else ()
-    flows = {Flow(CLASSIFY, PRIO_UNAWARE_DROP, make_match(in_port=port), actions, cookie=cookie)}
+    flows = {Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port), goto_table=RECLASSIFY, cookie=cookie),
+             Flow(RECLASSIFY, PRIO_UNAWARE_MISS, make_match(in_port=port), (Output(OFPP_NORMAL),) if one_armed else (),
+                  cookie=cookie)}
     if mac:
         flows.add(Flow(PROXY, PRIO_HOP, make_match(reg1=port), (SetField("eth_dst", mac), Output(port)), cookie=cookie))
     return SwitchState(_checked(flows))
@@ -223,7 +231,7 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     ports and instance MACs): everything its flows depend on. Raises DocumentError naming a
     missing port."""
     where = f"service_function_paths[{path.name}]"
-    in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+    in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch) if c.in_port else None
                      for c in path.classifiers)
     hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
@@ -232,35 +240,33 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     return path, in_ports, hop_ports, hop_egress, hop_macs
 
 
-def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[tuple[int, ...], ...],
+def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...]) -> frozenset[Flow]:
-    """``hop_egress[i]``: the egress port per instance of an NSH-unaware hop, None if aware;
-    ``hop_macs[i]``: each instance's MAC if it routes, else ""."""
+    """``in_ports[i]``: classifier i's port, None for any port; ``hop_egress[i]``: the egress
+    port per instance of an NSH-unaware hop, None if aware; ``hop_macs[i]``: each instance's MAC
+    if it routes, else ""."""
     flows: set[Flow] = set()
     spread = any(len(ports) > 1 for ports in hop_ports)
     classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
 
-    def classify(si: int, in_port: int, extra_priority: int, match_port: int, classifier: Classifier) -> None:
-        wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si),
-                                    SetField("nsh_c1", in_port))
+    def classify(table: int, si: int, c1: Action, match_port: int | None, classifier: Classifier) -> None:
+        wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si), c1)
         if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
             wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
         actions = (*wrap, EncapEthernet())
+        port = () if match_port is None else (("in_port", match_port),)
         for match in classifier.matches:
-            flows.add(Flow(CLASSIFY, classifier.priority + extra_priority,
-                           tuple(sorted(match + (("in_port", match_port),))),
-                           actions, goto_table=NEXT_HOP, cookie=classify_cookie))
+            flows.add(Flow(table, classifier.priority, tuple(sorted(match + port)), actions, goto_table=NEXT_HOP,
+                           cookie=classify_cookie))
 
-    ends = set(in_ports)  # the C1 values a packet can carry at the path's end
-    for index, egress in enumerate(hop_egress):
-        if egress is not None:  # re-classification after an unaware hop sets C1 afresh
-            routed = {port for port, mac in zip(egress, hop_macs[index], strict=True) if mac}
-            ends = routed | (set(in_ports) if not all(hop_macs[index]) else set())
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
-        classify(255, in_port, 0, in_port, classifier)
+        classify(CLASSIFY, 255, RegMove("in_port", "nsh_c1", 32), in_port, classifier)
         for index, egress in enumerate(hop_egress):
             for port, mac in zip(egress or (), hop_macs[index], strict=False):  # back from an unaware hop: wrap again
-                classify(255 - index - 1, port if mac else in_port, 1, port, classifier)
+                if not mac:
+                    assert in_port is not None, "sdn.document binds classifiers of two-armed unaware paths to a port"
+                classify(RECLASSIFY, 255 - index - 1, SetField("nsh_c1", port if mac else in_port), port,  # type: ignore[arg-type]
+                         classifier)
     hop_cookie = make_cookie(Role.HOP, path.spi)
     for index, ports in enumerate(hop_ports):
         si = 255 - index
@@ -274,11 +280,10 @@ def _path_flows(path: ServicePath, in_ports: tuple[int, ...], hop_ports: tuple[t
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
                            _to_instance(ports[n], unaware, hop_macs[index][n]), cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
-    egress_cookie = make_cookie(Role.EGRESS, path.spi)
-    for in_port in sorted(ends):
-        flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1, nsh_c1=in_port),
-                       (Decap(), Decap(), SetField("in_port", in_port), Output(OFPP_NORMAL)),
-                       cookie=egress_cookie))
+    if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)
+        flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1),
+                       (RegMove("nsh_c1", "in_port_nxm", 16), Decap(), Decap(), Output(OFPP_NORMAL)),
+                       cookie=make_cookie(Role.EGRESS, path.spi)))
     return _checked(flows)
 
 

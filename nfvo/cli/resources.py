@@ -80,8 +80,9 @@ def _vim_commands() -> Commands:
         p.add_argument("--type", default="local")
         p.add_argument("--bridge", required=True, help="the OVS bridge VNF ports land on")
         p.add_argument("--dpid", required=True, type=lambda t: int(t, 0), help="the bridge's datapath id")
-        p.add_argument("--ingress-port", default="", help="default classifier in_port: VNF, VNF:CP or OVS port")
-        p.add_argument("--egress-port", default="", help="default in_port of reverse (symmetric) paths")
+        p.add_argument("--ingress-port", default="", help="unused, kept for old scripts: a classifier without "
+                       "network_src_port_id takes every port that is not an SF's")
+        p.add_argument("--egress-port", default="", help="unused, kept for old scripts")
         p.add_argument("--is-default", type=parse_bool, nargs="?", const=True, default=False)
         p.add_argument("--description", default="")
 

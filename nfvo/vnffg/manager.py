@@ -169,9 +169,7 @@ class VnffgManager:
         self._view = view.put(record)
 
     def inventory(self) -> Inventory:
-        vim = next((v for v in self._catalog.vims() if v.is_default), None)
-        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches(),
-                         vim.ingress_port if vim else "", vim.egress_port if vim else "")
+        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches())
 
     def classifiers(self) -> list[tuple[VnffgRecord, PathSpec, ClassifierSpec]]:
         return [(r, p, c) for r in self.list() for p in r.spec.paths for c in p.classifiers]
@@ -310,11 +308,17 @@ class VnffgManager:
 
     # ----------------------------------------------------------------- re-rendering
     def uses_vnf(self, vnf_name: str, vnf_type: str | None) -> list[str]:
+        """VNFFGs whose render depends on the VNF: a hop through it (or its type), or a classifier
+        bound to a virtual link it has a CP on (its ports join or leave the classifier)."""
+        try:
+            networks = {c.vl for c in self._vnfm.get(vnf_name).cps}
+        except LookupError:  # gone already (vnfm's NotFound)
+            networks = set()
         out = []
         for record in self.list():
             for path in record.spec.paths:
                 if any(vnf_name in h.vnfs or (h.vnf_type and type_matches(vnf_type, h.vnf_type))
-                       for h in path.hops):
+                       for h in path.hops) or any(_network(c) in networks for c in path.classifiers):
                     out.append(record.name)
                     break
         return out
@@ -362,6 +366,13 @@ class VnffgManager:
     def _emit(self, record: VnffgRecord, old: str, new: str, reason: str = "") -> None:
         self._bus.publish(Event(self._now(), KIND, record.id, record.name, str(old), str(new),
                                 reason or record.reason))
+
+
+def _network(clf: ClassifierSpec) -> str | None:
+    """The virtual link a classifier is bound to (network_id / network_name), if any."""
+    written = dict(clf.match)
+    name = written.get("network_name", written.get("network_id"))
+    return None if name is None else str(name)
 
 
 def _pick_path(spec: VnffgSpec, path: str, chain: str) -> PathSpec:

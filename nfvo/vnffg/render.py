@@ -7,10 +7,16 @@ hop is made of stays structured in ``SfDef.members``. A hop's instances are the 
 so a scaled VNF or an abstract hop over several VNFs becomes one load-balanced hop
 (the controller hashes connections symmetrically over its instances).
 
-in_port (where classified traffic enters, which the controller requires): the classifier's
-``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port name), else the VIM's ingress
-port. A symmetric path's reverse classifier swaps every src/dst field and enters at
-``network_dst_port_id``, else the VIM's egress port (the server side).
+Where classified traffic enters: ``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port
+name) binds the classifier to that port; ``network_id``/``network_name`` to the ports of that
+virtual link (every VNF CP on it, the path's own SF ports excepted: one controller classifier
+per port, ``NAME@PORT``, re-rendered whenever a VNF comes or goes -- ``VnffgManager.uses_vnf``);
+with neither it is bound to no port: the controller classifies what enters by any port that is
+not a service function's, hosts plugged in later included. ``network_dst_port_id`` narrows the
+forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
+reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
+source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
+same ports is refused (nothing tells the directions apart).
 
 NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
 ``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
@@ -26,9 +32,10 @@ keep frames sent to its own port's MAC for itself).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
+from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.spi import reverse_key
@@ -38,12 +45,10 @@ from vnfm.model import CpRecord, Status, VnfRecord
 
 @dataclass(frozen=True)
 class Inventory:
-    """What a render looks at: VNF records by name, the VIM's switches and default ports."""
+    """What a render looks at: VNF records by name and the VIMs' switches."""
 
     vnfs: Mapping[str, VnfRecord]
     switches: Mapping[str, int]  # bridge name -> dpid
-    ingress_port: str = ""
-    egress_port: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,32 +211,84 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
     return SfDef(tuple(members), tuple(instances), encap)
 
 
-def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
-    """``VNF`` / ``VNF:CP`` → its OVS port (must be on ``switch``); anything else is a port name."""
+def port_record(ref: str, inv: Inventory, switch: str, where: str) -> CpRecord | None:
+    """``VNF`` / ``VNF:CP`` → its CP (must be on ``switch``); None for anything else (a port name)."""
     name, _, cp = ref.partition(":")
     vnf = inv.vnfs.get(name)
     if vnf is None:
         if cp:
             raise NotFound(f"no VNF {name!r}", where)
-        return ref
+        return None
     record = hop_cps(vnf, cp, where)[0]
     if record.bridge != switch:
         raise FailedPrecondition(f"{ref} is on switch {record.bridge}, the path is on {switch}", where)
-    return record.ovs_port
+    return record
 
 
-def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, switch: str,
-                reverse: bool, where: str) -> Classifier:
-    """A symmetric path's reverse classifier swaps every src/dst field and enters at
-    ``egress`` (network_dst_port_id), else the VIM's egress port."""
-    ref = (clf.egress or inv.egress_port) if reverse else (clf.ingress or inv.ingress_port)
-    if not ref:
-        side = "network_dst_port_id or the VIM's egress port" if reverse else \
-            "network_src_port_id or the VIM's ingress port"
-        raise FailedPrecondition(f"the classifier needs to know where traffic enters: set {side}", where)
-    in_port = resolve_port(ref, inv, switch, f"{where}.in_port")
+def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
+    """``VNF`` / ``VNF:CP`` → its OVS port (must be on ``switch``); anything else is a port name."""
+    record = port_record(ref, inv, switch, where)
+    return ref if record is None else record.ovs_port
+
+
+def network_ports(network: str, inv: Inventory, switch: str, sf_ports: frozenset[str]) -> tuple[str, ...]:
+    """The OVS ports of every ACTIVE VNF's CP on virtual link ``network`` on ``switch``, SF ports
+    excepted (a VNF turning ACTIVE or going away re-renders the chain: ``VnffgManager.uses_vnf``)."""
+    return tuple(sorted({c.ovs_port for v in inv.vnfs.values() if v.status == Status.ACTIVE for c in v.cps
+                         if c.vl == network and c.bridge == switch and c.ovs_port not in sf_ports}))
+
+
+def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, switch: str, reverse: bool,
+                sf_ports: frozenset[str], where: str) -> tuple[Classifier, ...]:
+    """The controller classifiers for one direction of ``clf`` (several for a virtual link)."""
+    written = dict(clf.match)
+    if "tenant_id" in written:
+        raise InvalidArgument(UNSUPPORTED["tenant_id"], f"{where}.tenant_id")
+    source, target = (clf.egress, clf.ingress) if reverse else (clf.ingress, clf.egress)
+    match = clf.parsed.reversed() if reverse else clf.parsed
     name = f"{vnffg}/{path}/{clf.name}" + ("/reverse" if reverse else "")
-    return Classifier(name, in_port, clf.parsed.reversed() if reverse else clf.parsed, switch)
+    if target:
+        key = "network_src_port_id" if reverse else "network_dst_port_id"
+        record = port_record(target, inv, switch, f"{where}.{key}")
+        if record is not None and record.mac:
+            if match.eth_dst not in (None, record.mac):
+                raise InvalidArgument(f"{target} has MAC {record.mac}, but eth_dst is {match.eth_dst}: no packet "
+                                      "is addressed to both", f"{where}.{key}")
+            match = replace(match, eth_dst=record.mac)
+        elif not reverse and match.eth_dst is None:
+            raise InvalidArgument(f"{target} is no VNF CP, so its MAC is unknown and traffic addressed to it cannot "
+                                  "be told apart (name a VNF or VNF:CP, or give eth_dst too)", f"{where}.{key}")
+    networks = {written[k] for k in ("network_id", "network_name") if k in written}
+    if len(networks) > 1:
+        raise InvalidArgument("network_id and network_name name different virtual links "
+                              f"({', '.join(sorted(map(str, networks)))})", f"{where}.network_name")
+    if source:
+        in_ports: tuple[str, ...] = (resolve_port(source, inv, switch, f"{where}.in_port"),)
+    elif networks:
+        in_ports = network_ports(str(next(iter(networks))), inv, switch, sf_ports)
+        return tuple(Classifier(f"{name}@{port}", port, match, switch) for port in in_ports)
+    else:
+        in_ports = ("",)  # every port that is not a service function's
+    return tuple(Classifier(name, port, match, switch) for port in in_ports)
+
+
+def _check_directions(forward: tuple[Classifier, ...], backward: tuple[Classifier, ...], where: str) -> None:
+    """A symmetric path's two classifiers must not take the same packets on the same port."""
+    for f in forward:
+        for b in backward:
+            if f.match == b.match and (not f.in_port or not b.in_port or f.in_port == b.in_port):
+                raise InvalidArgument("the path is symmetrical, but the classifier reads the same in both directions "
+                                      "(no port, address or MAC tells forward from reverse traffic): set "
+                                      "network_src_port_id / network_dst_port_id or a source or destination field",
+                                      where)
+
+
+def _unaware_check(port: str, functions: list[SfDef], key: str, where: str) -> None:
+    """After an NSH-unaware VNF only the classifier's one port says where traffic entered."""
+    unaware = next((f for f in functions if not f.nsh_aware), None)
+    if unaware is not None and not port:
+        raise InvalidArgument(f"the path passes NSH-unaware {unaware.name}: after it the port the traffic entered by "
+                              f"cannot be told apart, so the classifier needs {key}", where)
 
 
 def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory
@@ -246,17 +303,26 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
     if switch not in inv.switches:
         raise FailedPrecondition(f"bridge {switch} belongs to no registered VIM", f"{where}.hops")
 
-    def classifiers(reverse: bool) -> tuple[Classifier, ...]:
-        return tuple(_classifier(vnffg, path.name, c, inv, switch, reverse, f"{where}.classifiers[{c.name}]")
-                     for c in path.classifiers)
-
-    paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions),
-                         classifiers(False))]
+    sf_ports = frozenset(p for f in functions for i in f.instances for p in i.ports)
+    forward: list[Classifier] = []
+    backward: list[Classifier] = []
+    for c in path.classifiers:
+        cwhere = f"{where}.classifiers[{c.name}]"
+        _unaware_check(c.ingress, functions, "network_src_port_id", cwhere)
+        if path.symmetrical:  # the reverse enters at network_dst_port_id
+            _unaware_check(c.egress, functions, "network_dst_port_id", cwhere)
+        ahead = _classifier(vnffg, path.name, c, inv, switch, False, sf_ports, cwhere)
+        forward.extend(ahead)
+        if path.symmetrical:
+            back = _classifier(vnffg, path.name, c, inv, switch, True, sf_ports, cwhere)
+            _check_directions(ahead, back, cwhere)
+            backward.extend(back)
+    paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]
         functions += [f for f in twins if not f.nsh_aware]
         paths.append(ServicePath(f"{vnffg}/{path.name}/reverse", spis[reverse_key(path.name)],
-                                 tuple(f.name for f in twins), classifiers(True)))
+                                 tuple(f.name for f in twins), tuple(backward)))
     return functions, paths
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from descriptors import AclMatch, ForwardingPath, Vnffgd
+from descriptors.acl import ACL_TO_MATCH, LOCATION_FIELDS, UNSUPPORTED
 from descriptors.inputs import InputRef
 from nfvo.errors import InvalidArgument
 from nfvo.model import ClassifierSpec, HopSpec, MatchItems, PathSpec, VnffgSpec
@@ -20,9 +21,6 @@ from sdn.match import parse_match as parse_match_fields
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 MAX_MATCH_FIELDS = 34
-# Fields that say where traffic enters or which tenant it is, not what it looks like: they
-# choose a classifier's in_port and never reach the OpenFlow match.
-LOCATION_FIELDS = ("network_src_port_id", "network_dst_port_id", "network_id", "network_name", "tenant_id")
 
 
 def check_name(name: Any, field: str) -> str:
@@ -96,21 +94,15 @@ def match_items(raw: Mapping[str, Any], field: str = "match") -> MatchItems:
 def classifier_spec(name: str, written: MatchItems, field: str = "match") -> ClassifierSpec:
     """The classifier as the operator wrote it → typed, once; errors name ``field.FIELD``."""
     match = dict(written)
+    for key, why in UNSUPPORTED.items():
+        if key in match:
+            raise InvalidArgument(why, f"{field}.{key}")
     ingress, egress = (str(match.get(key, "")) for key in ("network_src_port_id", "network_dst_port_id"))
     try:
         parsed = parse_match_fields({k: v for k, v in match.items() if k not in LOCATION_FIELDS})
     except MatchError as exc:
         raise InvalidArgument(exc.message, f"{field}.{exc.field}") from None
     return ClassifierSpec(name, written, parsed, ingress, egress)
-
-
-# Tacker's aclType fields that OpenFlow 1.3 classifiers here can match, and the typed field each fills.
-ACL_TO_MATCH = {"eth_type": "eth_type", "eth_src": "eth_src", "eth_dst": "eth_dst", "vlan_id": "vlan_vid",
-                "vlan_pcp": "vlan_pcp", "ip_dscp": "ip_dscp", "ip_ecn": "ip_ecn", "ip_src_prefix": "ip_src",
-                "ip_dst_prefix": "ip_dst", "ipv6_src": "ip_src", "ipv6_dst": "ip_dst", "ip_proto": "ip_proto",
-                "source_port_range": "src_port", "destination_port_range": "dst_port",
-                "icmpv4_type": "icmpv4_type", "icmpv4_code": "icmpv4_code", "ipv6_flabel": "ipv6_flabel",
-                "icmpv6_type": "icmpv6_type", "icmpv6_code": "icmpv6_code"}
 
 
 def acl_classifier(name: str, acl: AclMatch, field: str) -> ClassifierSpec:
@@ -121,11 +113,11 @@ def acl_classifier(name: str, acl: AclMatch, field: str) -> ClassifierSpec:
     for key, value in acl.as_dict().items():
         if isinstance(value, InputRef):
             raise InvalidArgument(f"input {value.name!r} has no value: pass it with --param-file", f"{field}.{key}")
+        if key in UNSUPPORTED:  # refused at onboarding already; a guard for hand-built ACLs
+            raise InvalidArgument(UNSUPPORTED[key], f"{field}.{key}")
         if key in LOCATION_FIELDS:
             continue
-        target = ACL_TO_MATCH.get(key)
-        if target is None:
-            raise InvalidArgument("not supported by OpenFlow classifiers here", f"{field}.{key}")
+        target = ACL_TO_MATCH[key]
         if target in values:
             raise InvalidArgument(f"given twice (also as {where[target]})", f"{field}.{key}")
         values[target], where[target] = value, key

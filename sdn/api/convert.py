@@ -15,8 +15,10 @@ from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, DocumentError
                           SfcDocument, SfInstance, Switch)
 from sdn.match import ClassifierMatch, Network
 
-_OPTIONAL_INTS = ("eth_type", "vlan_vid", "vlan_pcp", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel",
-                  "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code")
+_OPTIONAL_INTS = ("eth_type", "vlan_vid", "vlan_pcp", "mpls_label", "mpls_tc", "mpls_bos", "ip_proto", "ip_dscp",
+                  "ip_ecn", "ipv6_flabel", "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code", "arp_op")
+_MACS = ("eth_src", "eth_dst", "arp_sha", "arp_tha", "ipv6_nd_sll", "ipv6_nd_tll")
+_PREFIXES = ("ip_src", "ip_dst", "arp_spa", "arp_tpa")
 
 
 # ----------------------------------------------------------------- values -> messages
@@ -45,10 +47,12 @@ def path_message(path: ServicePath) -> pb.ServicePath:
 
 def match_message(match: ClassifierMatch) -> pb.Match:
     msg = pb.Match(**{k: getattr(match, k) for k in _OPTIONAL_INTS if getattr(match, k) is not None})
-    for key in ("eth_src", "eth_dst"):
+    for key in _MACS:
         if getattr(match, key) is not None:
             setattr(msg, key, bytes.fromhex(getattr(match, key).replace(":", "")))
-    for key in ("ip_src", "ip_dst"):
+    if match.ipv6_nd_target is not None:
+        msg.ipv6_nd_target = match.ipv6_nd_target.packed
+    for key in _PREFIXES:
         net = getattr(match, key)
         if net is not None:
             getattr(msg, key).CopyFrom(pb.IpPrefix(address=net.network_address.packed, prefix_length=net.prefixlen))
@@ -90,13 +94,19 @@ def _mac_text(raw: bytes, where: str) -> str:
 
 def match_value(msg: pb.Match, where: str) -> ClassifierMatch:
     values: dict[str, object] = {k: getattr(msg, k) for k in _OPTIONAL_INTS if msg.HasField(k)}
-    for key in ("eth_src", "eth_dst"):
+    for key in _MACS:
         raw = getattr(msg, key)
         if raw:
             values[key] = _mac_text(raw, f"{where}.{key}")
-    for key in ("ip_src", "ip_dst"):
+    if msg.ipv6_nd_target:
+        if len(msg.ipv6_nd_target) != 16:
+            raise DocumentError(f"{where}.ipv6_nd_target", f"an IPv6 address has 16 bytes, not {len(msg.ipv6_nd_target)}")
+        values["ipv6_nd_target"] = ipaddress.IPv6Address(msg.ipv6_nd_target)
+    for key in _PREFIXES:
         if msg.HasField(key):
             values[key] = _prefix(getattr(msg, key), f"{where}.{key}")
+            if key.startswith("arp_") and values[key].version != 4:  # type: ignore[union-attr]
+                raise DocumentError(f"{where}.{key}", "ARP addresses are IPv4 (4 bytes)")
     for key in ("src_port", "dst_port"):
         if msg.HasField(key):
             span = getattr(msg, key)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14sdn/api/v1/sfc.proto\x12\x0fnfvchain.sdn.v1\"$\n\x06Switch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64pid\x18\x02 \x01(\x04\"L\n\nSfInstance\x12\x0e\n\x06switch\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\t\x12\x13\n\x0b\x65gress_port\x18\x03 \x01(\t\x12\x0b\n\x03mac\x18\x04 \x01(\x0c\"d\n\x0fServiceFunction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\tinstances\x18\x02 \x03(\x0b\x32\x1b.nfvchain.sdn.v1.SfInstance\x12\x13\n\x0bnsh_unaware\x18\x03 \x01(\x08\"2\n\x08IpPrefix\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\x0c\x12\x15\n\rprefix_length\x18\x02 \x01(\r\"&\n\tPortRange\x12\x0b\n\x03low\x18\x01 \x01(\r\x12\x0c\n\x04high\x18\x02 \x01(\r\"\xff\x04\n\x05Match\x12\x15\n\x08\x65th_type\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x0f\n\x07\x65th_src\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65th_dst\x18\x03 \x01(\x0c\x12\x15\n\x08vlan_vid\x18\x04 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08vlan_pcp\x18\x05 \x01(\rH\x02\x88\x01\x01\x12)\n\x06ip_src\x18\x06 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12)\n\x06ip_dst\x18\x07 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12\x15\n\x08ip_proto\x18\x08 \x01(\rH\x03\x88\x01\x01\x12\x14\n\x07ip_dscp\x18\t \x01(\rH\x04\x88\x01\x01\x12\x13\n\x06ip_ecn\x18\n \x01(\rH\x05\x88\x01\x01\x12\x18\n\x0bipv6_flabel\x18\x0b \x01(\rH\x06\x88\x01\x01\x12,\n\x08src_port\x18\x0c \x01(\x0b\x32\x1a.nfvchain.sdn.v1.PortRange\x12,\n\x08\x64st_port\x18\r \x01(\x0b\x32\x1a.nfvchain.sdn.v1.PortRange\x12\x18\n\x0bicmpv4_type\x18\x0e \x01(\rH\x07\x88\x01\x01\x12\x18\n\x0bicmpv4_code\x18\x0f \x01(\rH\x08\x88\x01\x01\x12\x18\n\x0bicmpv6_type\x18\x10 \x01(\rH\t\x88\x01\x01\x12\x18\n\x0bicmpv6_code\x18\x11 \x01(\rH\n\x88\x01\x01\x42\x0b\n\t_eth_typeB\x0b\n\t_vlan_vidB\x0b\n\t_vlan_pcpB\x0b\n\t_ip_protoB\n\n\x08_ip_dscpB\t\n\x07_ip_ecnB\x0e\n\x0c_ipv6_flabelB\x0e\n\x0c_icmpv4_typeB\x0e\n\x0c_icmpv4_codeB\x0e\n\x0c_icmpv6_typeB\x0e\n\x0c_icmpv6_code\"t\n\nClassifier\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06switch\x18\x02 \x01(\t\x12\x0f\n\x07in_port\x18\x03 \x01(\t\x12%\n\x05match\x18\x04 \x01(\x0b\x32\x16.nfvchain.sdn.v1.Match\x12\x10\n\x08priority\x18\x05 \x01(\r\"h\n\x0bServicePath\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03spi\x18\x02 \x01(\r\x12\x0c\n\x04hops\x18\x03 \x03(\t\x12\x30\n\x0b\x63lassifiers\x18\x04 \x03(\x0b\x32\x1b.nfvchain.sdn.v1.Classifier\"\xb0\x01\n\x08\x44ocument\x12)\n\x08switches\x18\x01 \x03(\x0b\x32\x17.nfvchain.sdn.v1.Switch\x12;\n\x11service_functions\x18\x02 \x03(\x0b\x32 .nfvchain.sdn.v1.ServiceFunction\x12<\n\x16service_function_paths\x18\x03 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.ServicePath\"C\n\x14\x41pplyDocumentRequest\x12+\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document\"Q\n\x12UpsertPathsRequest\x12+\n\x05paths\x18\x01 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.ServicePath\x12\x0e\n\x06remove\x18\x02 \x03(\t\"-\n\x0cSwitchChange\x12\x0c\n\x04\x64pid\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hanges\x18\x02 \x01(\r\"b\n\nApplyReply\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12/\n\x08switches\x18\x02 \x03(\x0b\x32\x1d.nfvchain.sdn.v1.SwitchChange\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"\x11\n\x0fGetStateRequest\"[\n\x0bPathSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03spi\x18\x02 \x01(\r\x12\x0c\n\x04hops\x18\x03 \x03(\t\x12\x13\n\x0b\x63lassifiers\x18\x04 \x03(\t\x12\x0e\n\x06switch\x18\x05 \x01(\t\"\x7f\n\x0cSwitchStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64pid\x18\x02 \x01(\x04\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x12\n\ngeneration\x18\x04 \x01(\x04\x12\r\n\x05\x66lows\x18\x05 \x01(\r\x12\x0e\n\x06groups\x18\x06 \x01(\r\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\xa6\x01\n\x05State\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12+\n\x05paths\x18\x02 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.PathSummary\x12/\n\x08switches\x18\x03 \x03(\x0b\x32\x1d.nfvchain.sdn.v1.SwitchStatus\x12+\n\x08\x64ocument\x18\x04 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document\"Q\n\x0ePersistedState\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12+\n\x08\x64ocument\x18\x02 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document2\xfb\x01\n\rSfcController\x12S\n\rApplyDocument\x12%.nfvchain.sdn.v1.ApplyDocumentRequest\x1a\x1b.nfvchain.sdn.v1.ApplyReply\x12O\n\x0bUpsertPaths\x12#.nfvchain.sdn.v1.UpsertPathsRequest\x1a\x1b.nfvchain.sdn.v1.ApplyReply\x12\x44\n\x08GetState\x12 .nfvchain.sdn.v1.GetStateRequest\x1a\x16.nfvchain.sdn.v1.Stateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14sdn/api/v1/sfc.proto\x12\x0fnfvchain.sdn.v1\"$\n\x06Switch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64pid\x18\x02 \x01(\x04\"L\n\nSfInstance\x12\x0e\n\x06switch\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\t\x12\x13\n\x0b\x65gress_port\x18\x03 \x01(\t\x12\x0b\n\x03mac\x18\x04 \x01(\x0c\"d\n\x0fServiceFunction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\tinstances\x18\x02 \x03(\x0b\x32\x1b.nfvchain.sdn.v1.SfInstance\x12\x13\n\x0bnsh_unaware\x18\x03 \x01(\x08\"2\n\x08IpPrefix\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\x0c\x12\x15\n\rprefix_length\x18\x02 \x01(\r\"&\n\tPortRange\x12\x0b\n\x03low\x18\x01 \x01(\r\x12\x0c\n\x04high\x18\x02 \x01(\r\"\xc9\x07\n\x05Match\x12\x15\n\x08\x65th_type\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x0f\n\x07\x65th_src\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65th_dst\x18\x03 \x01(\x0c\x12\x15\n\x08vlan_vid\x18\x04 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08vlan_pcp\x18\x05 \x01(\rH\x02\x88\x01\x01\x12)\n\x06ip_src\x18\x06 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12)\n\x06ip_dst\x18\x07 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12\x15\n\x08ip_proto\x18\x08 \x01(\rH\x03\x88\x01\x01\x12\x14\n\x07ip_dscp\x18\t \x01(\rH\x04\x88\x01\x01\x12\x13\n\x06ip_ecn\x18\n \x01(\rH\x05\x88\x01\x01\x12\x18\n\x0bipv6_flabel\x18\x0b \x01(\rH\x06\x88\x01\x01\x12,\n\x08src_port\x18\x0c \x01(\x0b\x32\x1a.nfvchain.sdn.v1.PortRange\x12,\n\x08\x64st_port\x18\r \x01(\x0b\x32\x1a.nfvchain.sdn.v1.PortRange\x12\x18\n\x0bicmpv4_type\x18\x0e \x01(\rH\x07\x88\x01\x01\x12\x18\n\x0bicmpv4_code\x18\x0f \x01(\rH\x08\x88\x01\x01\x12\x18\n\x0bicmpv6_type\x18\x10 \x01(\rH\t\x88\x01\x01\x12\x18\n\x0bicmpv6_code\x18\x11 \x01(\rH\n\x88\x01\x01\x12\x17\n\nmpls_label\x18\x12 \x01(\rH\x0b\x88\x01\x01\x12\x14\n\x07mpls_tc\x18\x13 \x01(\rH\x0c\x88\x01\x01\x12\x15\n\x08mpls_bos\x18\x14 \x01(\rH\r\x88\x01\x01\x12\x13\n\x06\x61rp_op\x18\x15 \x01(\rH\x0e\x88\x01\x01\x12*\n\x07\x61rp_spa\x18\x16 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12*\n\x07\x61rp_tpa\x18\x17 \x01(\x0b\x32\x19.nfvchain.sdn.v1.IpPrefix\x12\x0f\n\x07\x61rp_sha\x18\x18 \x01(\x0c\x12\x0f\n\x07\x61rp_tha\x18\x19 \x01(\x0c\x12\x16\n\x0eipv6_nd_target\x18\x1a \x01(\x0c\x12\x13\n\x0bipv6_nd_sll\x18\x1b \x01(\x0c\x12\x13\n\x0bipv6_nd_tll\x18\x1c \x01(\x0c\x42\x0b\n\t_eth_typeB\x0b\n\t_vlan_vidB\x0b\n\t_vlan_pcpB\x0b\n\t_ip_protoB\n\n\x08_ip_dscpB\t\n\x07_ip_ecnB\x0e\n\x0c_ipv6_flabelB\x0e\n\x0c_icmpv4_typeB\x0e\n\x0c_icmpv4_codeB\x0e\n\x0c_icmpv6_typeB\x0e\n\x0c_icmpv6_codeB\r\n\x0b_mpls_labelB\n\n\x08_mpls_tcB\x0b\n\t_mpls_bosB\t\n\x07_arp_op\"t\n\nClassifier\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06switch\x18\x02 \x01(\t\x12\x0f\n\x07in_port\x18\x03 \x01(\t\x12%\n\x05match\x18\x04 \x01(\x0b\x32\x16.nfvchain.sdn.v1.Match\x12\x10\n\x08priority\x18\x05 \x01(\r\"h\n\x0bServicePath\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03spi\x18\x02 \x01(\r\x12\x0c\n\x04hops\x18\x03 \x03(\t\x12\x30\n\x0b\x63lassifiers\x18\x04 \x03(\x0b\x32\x1b.nfvchain.sdn.v1.Classifier\"\xb0\x01\n\x08\x44ocument\x12)\n\x08switches\x18\x01 \x03(\x0b\x32\x17.nfvchain.sdn.v1.Switch\x12;\n\x11service_functions\x18\x02 \x03(\x0b\x32 .nfvchain.sdn.v1.ServiceFunction\x12<\n\x16service_function_paths\x18\x03 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.ServicePath\"C\n\x14\x41pplyDocumentRequest\x12+\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document\"Q\n\x12UpsertPathsRequest\x12+\n\x05paths\x18\x01 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.ServicePath\x12\x0e\n\x06remove\x18\x02 \x03(\t\"-\n\x0cSwitchChange\x12\x0c\n\x04\x64pid\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hanges\x18\x02 \x01(\r\"b\n\nApplyReply\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12/\n\x08switches\x18\x02 \x03(\x0b\x32\x1d.nfvchain.sdn.v1.SwitchChange\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"\x11\n\x0fGetStateRequest\"[\n\x0bPathSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03spi\x18\x02 \x01(\r\x12\x0c\n\x04hops\x18\x03 \x03(\t\x12\x13\n\x0b\x63lassifiers\x18\x04 \x03(\t\x12\x0e\n\x06switch\x18\x05 \x01(\t\"\x7f\n\x0cSwitchStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64pid\x18\x02 \x01(\x04\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x12\n\ngeneration\x18\x04 \x01(\x04\x12\r\n\x05\x66lows\x18\x05 \x01(\r\x12\x0e\n\x06groups\x18\x06 \x01(\r\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\xa6\x01\n\x05State\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12+\n\x05paths\x18\x02 \x03(\x0b\x32\x1c.nfvchain.sdn.v1.PathSummary\x12/\n\x08switches\x18\x03 \x03(\x0b\x32\x1d.nfvchain.sdn.v1.SwitchStatus\x12+\n\x08\x64ocument\x18\x04 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document\"Q\n\x0ePersistedState\x12\x12\n\ngeneration\x18\x01 \x01(\x04\x12+\n\x08\x64ocument\x18\x02 \x01(\x0b\x32\x19.nfvchain.sdn.v1.Document2\xfb\x01\n\rSfcController\x12S\n\rApplyDocument\x12%.nfvchain.sdn.v1.ApplyDocumentRequest\x1a\x1b.nfvchain.sdn.v1.ApplyReply\x12O\n\x0bUpsertPaths\x12#.nfvchain.sdn.v1.UpsertPathsRequest\x1a\x1b.nfvchain.sdn.v1.ApplyReply\x12\x44\n\x08GetState\x12 .nfvchain.sdn.v1.GetStateRequest\x1a\x16.nfvchain.sdn.v1.Stateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,31 +42,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PORTRANGE']._serialized_start=311
   _globals['_PORTRANGE']._serialized_end=349
   _globals['_MATCH']._serialized_start=352
-  _globals['_MATCH']._serialized_end=991
-  _globals['_CLASSIFIER']._serialized_start=993
-  _globals['_CLASSIFIER']._serialized_end=1109
-  _globals['_SERVICEPATH']._serialized_start=1111
-  _globals['_SERVICEPATH']._serialized_end=1215
-  _globals['_DOCUMENT']._serialized_start=1218
-  _globals['_DOCUMENT']._serialized_end=1394
-  _globals['_APPLYDOCUMENTREQUEST']._serialized_start=1396
-  _globals['_APPLYDOCUMENTREQUEST']._serialized_end=1463
-  _globals['_UPSERTPATHSREQUEST']._serialized_start=1465
-  _globals['_UPSERTPATHSREQUEST']._serialized_end=1546
-  _globals['_SWITCHCHANGE']._serialized_start=1548
-  _globals['_SWITCHCHANGE']._serialized_end=1593
-  _globals['_APPLYREPLY']._serialized_start=1595
-  _globals['_APPLYREPLY']._serialized_end=1693
-  _globals['_GETSTATEREQUEST']._serialized_start=1695
-  _globals['_GETSTATEREQUEST']._serialized_end=1712
-  _globals['_PATHSUMMARY']._serialized_start=1714
-  _globals['_PATHSUMMARY']._serialized_end=1805
-  _globals['_SWITCHSTATUS']._serialized_start=1807
-  _globals['_SWITCHSTATUS']._serialized_end=1934
-  _globals['_STATE']._serialized_start=1937
-  _globals['_STATE']._serialized_end=2103
-  _globals['_PERSISTEDSTATE']._serialized_start=2105
-  _globals['_PERSISTEDSTATE']._serialized_end=2186
-  _globals['_SFCCONTROLLER']._serialized_start=2189
-  _globals['_SFCCONTROLLER']._serialized_end=2440
+  _globals['_MATCH']._serialized_end=1321
+  _globals['_CLASSIFIER']._serialized_start=1323
+  _globals['_CLASSIFIER']._serialized_end=1439
+  _globals['_SERVICEPATH']._serialized_start=1441
+  _globals['_SERVICEPATH']._serialized_end=1545
+  _globals['_DOCUMENT']._serialized_start=1548
+  _globals['_DOCUMENT']._serialized_end=1724
+  _globals['_APPLYDOCUMENTREQUEST']._serialized_start=1726
+  _globals['_APPLYDOCUMENTREQUEST']._serialized_end=1793
+  _globals['_UPSERTPATHSREQUEST']._serialized_start=1795
+  _globals['_UPSERTPATHSREQUEST']._serialized_end=1876
+  _globals['_SWITCHCHANGE']._serialized_start=1878
+  _globals['_SWITCHCHANGE']._serialized_end=1923
+  _globals['_APPLYREPLY']._serialized_start=1925
+  _globals['_APPLYREPLY']._serialized_end=2023
+  _globals['_GETSTATEREQUEST']._serialized_start=2025
+  _globals['_GETSTATEREQUEST']._serialized_end=2042
+  _globals['_PATHSUMMARY']._serialized_start=2044
+  _globals['_PATHSUMMARY']._serialized_end=2135
+  _globals['_SWITCHSTATUS']._serialized_start=2137
+  _globals['_SWITCHSTATUS']._serialized_end=2264
+  _globals['_STATE']._serialized_start=2267
+  _globals['_STATE']._serialized_end=2433
+  _globals['_PERSISTEDSTATE']._serialized_start=2435
+  _globals['_PERSISTEDSTATE']._serialized_end=2516
+  _globals['_SFCCONTROLLER']._serialized_start=2519
+  _globals['_SFCCONTROLLER']._serialized_end=2770
 # @@protoc_insertion_point(module_scope)

@@ -53,7 +53,7 @@ class PortRange(_message.Message):
     def __init__(self, low: _Optional[int] = ..., high: _Optional[int] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp", "ip_src", "ip_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel", "src_port", "dst_port", "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code")
+    __slots__ = ("eth_type", "eth_src", "eth_dst", "vlan_vid", "vlan_pcp", "ip_src", "ip_dst", "ip_proto", "ip_dscp", "ip_ecn", "ipv6_flabel", "src_port", "dst_port", "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code", "mpls_label", "mpls_tc", "mpls_bos", "arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "ipv6_nd_target", "ipv6_nd_sll", "ipv6_nd_tll")
     ETH_TYPE_FIELD_NUMBER: _ClassVar[int]
     ETH_SRC_FIELD_NUMBER: _ClassVar[int]
     ETH_DST_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,17 @@ class Match(_message.Message):
     ICMPV4_CODE_FIELD_NUMBER: _ClassVar[int]
     ICMPV6_TYPE_FIELD_NUMBER: _ClassVar[int]
     ICMPV6_CODE_FIELD_NUMBER: _ClassVar[int]
+    MPLS_LABEL_FIELD_NUMBER: _ClassVar[int]
+    MPLS_TC_FIELD_NUMBER: _ClassVar[int]
+    MPLS_BOS_FIELD_NUMBER: _ClassVar[int]
+    ARP_OP_FIELD_NUMBER: _ClassVar[int]
+    ARP_SPA_FIELD_NUMBER: _ClassVar[int]
+    ARP_TPA_FIELD_NUMBER: _ClassVar[int]
+    ARP_SHA_FIELD_NUMBER: _ClassVar[int]
+    ARP_THA_FIELD_NUMBER: _ClassVar[int]
+    IPV6_ND_TARGET_FIELD_NUMBER: _ClassVar[int]
+    IPV6_ND_SLL_FIELD_NUMBER: _ClassVar[int]
+    IPV6_ND_TLL_FIELD_NUMBER: _ClassVar[int]
     eth_type: int
     eth_src: bytes
     eth_dst: bytes
@@ -88,7 +99,18 @@ class Match(_message.Message):
     icmpv4_code: int
     icmpv6_type: int
     icmpv6_code: int
-    def __init__(self, eth_type: _Optional[int] = ..., eth_src: _Optional[bytes] = ..., eth_dst: _Optional[bytes] = ..., vlan_vid: _Optional[int] = ..., vlan_pcp: _Optional[int] = ..., ip_src: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_dst: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_proto: _Optional[int] = ..., ip_dscp: _Optional[int] = ..., ip_ecn: _Optional[int] = ..., ipv6_flabel: _Optional[int] = ..., src_port: _Optional[_Union[PortRange, _Mapping]] = ..., dst_port: _Optional[_Union[PortRange, _Mapping]] = ..., icmpv4_type: _Optional[int] = ..., icmpv4_code: _Optional[int] = ..., icmpv6_type: _Optional[int] = ..., icmpv6_code: _Optional[int] = ...) -> None: ...
+    mpls_label: int
+    mpls_tc: int
+    mpls_bos: int
+    arp_op: int
+    arp_spa: IpPrefix
+    arp_tpa: IpPrefix
+    arp_sha: bytes
+    arp_tha: bytes
+    ipv6_nd_target: bytes
+    ipv6_nd_sll: bytes
+    ipv6_nd_tll: bytes
+    def __init__(self, eth_type: _Optional[int] = ..., eth_src: _Optional[bytes] = ..., eth_dst: _Optional[bytes] = ..., vlan_vid: _Optional[int] = ..., vlan_pcp: _Optional[int] = ..., ip_src: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_dst: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_proto: _Optional[int] = ..., ip_dscp: _Optional[int] = ..., ip_ecn: _Optional[int] = ..., ipv6_flabel: _Optional[int] = ..., src_port: _Optional[_Union[PortRange, _Mapping]] = ..., dst_port: _Optional[_Union[PortRange, _Mapping]] = ..., icmpv4_type: _Optional[int] = ..., icmpv4_code: _Optional[int] = ..., icmpv6_type: _Optional[int] = ..., icmpv6_code: _Optional[int] = ..., mpls_label: _Optional[int] = ..., mpls_tc: _Optional[int] = ..., mpls_bos: _Optional[int] = ..., arp_op: _Optional[int] = ..., arp_spa: _Optional[_Union[IpPrefix, _Mapping]] = ..., arp_tpa: _Optional[_Union[IpPrefix, _Mapping]] = ..., arp_sha: _Optional[bytes] = ..., arp_tha: _Optional[bytes] = ..., ipv6_nd_target: _Optional[bytes] = ..., ipv6_nd_sll: _Optional[bytes] = ..., ipv6_nd_tll: _Optional[bytes] = ...) -> None: ...
 
 class Classifier(_message.Message):
     __slots__ = ("name", "switch", "in_port", "match", "priority")

@@ -58,7 +58,8 @@ REFUSED = [
     # wrong types and names
     ("nfv vnffg-create --name c1 --chain fw:CP9", "hops[0]", "no CP 'CP9'"),
     ("nfv vnffg-create --name c1 --chain fw,fw", "fw appears twice"),
-    ("nfv vnffg-create --name c1 --chain client", "in_port", "service function port"),
+    ("nfv vnffg-classifier-create --name k3 --chain web --match network_src_port_id=fw,tcp_dst=82", "in_port",
+     "service function port"),
     ("nfv vnffg-create --name c1 --chain fw --vnffgd-name twin", "either a chain"),
     ("nfv vnffg-create --name c1 --vnffgd-name twin --vnf-mapping counter:fw", "vnf_mapping.counter",
      "instance of firewall"),

@@ -92,7 +92,7 @@ def test_ns_lifecycle_carries_http_and_delete_leaves_nothing(nfvo_stack, ovs, tm
 
 def test_failed_ns_create_leaves_nothing(nfvo_stack, ovs, tmp_path, capsys):
     """Refused before anything is made (missing input, a CP the re-onboarded VNFD lacks, a name
-    clash) and refused after the VNFs ran (the classifier's entry port names no VNF): each exits
+    clash) and refused after the VNFs ran (another chain holds the same classifier): each exits
     non-zero with one line naming the element, and records, flows and namespaces are unchanged."""
     onboard_hosts(capsys, nfvo_stack)
     params = onboard_demo_ns(capsys, tmp_path)
@@ -104,10 +104,12 @@ def test_failed_ns_create_leaves_nothing(nfvo_stack, ovs, tmp_path, capsys):
     fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {wrong} bad", "web_ports")
     fails(capsys, f"nfv ns-create --nsd-name nosuch --param-file {params} bad", "nosuch", "NOT_FOUND")
     fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {params} 'bad name'", "bad name")
-    ok(capsys, "nfv vim update local --ingress-port nosuchvnf:CP2")
-    fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {params} bad", "nosuchvnf", "in_port")
-    ok(capsys, "nfv vim update local --ingress-port client")
-    assert snapshot(capsys, nfvo_stack, ovs) == before
+    # refused after the VNFs ran: another chain already classifies the same traffic from every port
+    ok(capsys, "nfv vnffg-create --name blocker --chain client")
+    ok(capsys, f"nfv vnffg-classifier-create --name taken --chain blocker --match ip_proto=6,tcp_dst={WEB_PORT}")
+    blocked = snapshot(capsys, nfvo_stack, ovs)
+    fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {params} bad", "identical", "taken")
+    assert snapshot(capsys, nfvo_stack, ovs) == blocked
 
     # a VNF of the name the NS would give its firewall exists already
     ok(capsys, "nfv vnf create --vnfd-name host bad-firewall")

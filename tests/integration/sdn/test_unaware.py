@@ -94,9 +94,9 @@ def test_http_through_an_nsh_unaware_bump_in_the_wire(controller, lab, ovs, tmp_
     assert seen1.get((31, 255), 0) > 0 and seen2.get((31, 253), 0) > 0, (seen1, seen2)  # forward
     assert seen2.get((32, 255), 0) > 0 and seen1.get((32, 253), 0) > 0, (seen1, seen2)  # replies
     assert set(seen1) == {(31, 255), (32, 253)} and set(seen2) == {(31, 253), (32, 255)}
-    # the bump got plain frames: what came back on each of its ports was re-classified
-    assert packets(ovs, bridge, f"table=10,in_port={bump_out_ofport},tcp,tp_dst={HTTP_PORT}") > 0
-    assert packets(ovs, bridge, f"table=10,in_port={bump.ofport},tcp,tp_src={HTTP_PORT}") > 0
+    # the bump got plain frames: what came back on each of its ports was re-classified (table 15)
+    assert packets(ovs, bridge, f"table=15,in_port={bump_out_ofport},tcp,tp_dst={HTTP_PORT}") > 0
+    assert packets(ovs, bridge, f"table=15,in_port={bump.ofport},tcp,tp_src={HTTP_PORT}") > 0
     assert "decap(),decap(),output" in flows_text(ovs, bridge)
 
     # the same document again changes nothing; an empty one removes every flow of ours

@@ -13,13 +13,14 @@ from nfvo.vnffg.spec import classifier_spec, parse_match, spec_from_paths
 from sdn.document import ServiceFunction, SfInstance, check_document
 from sdn.openflow import OFPP_NORMAL
 from sdn.render import compute_switch_states
-from tests.unit.nfvo.test_render import INV
+from tests.unit.nfvo.test_render import INV, mac
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
 
 
 def unaware_spec(cp: str = "", egress_cp: str = "", *, symmetrical: bool = False) -> VnffgSpec:
     hops = (HopSpec(("ids",)), HopSpec(("fw",), cp, "", False, egress_cp))
-    return VnffgSpec((PathSpec("p", hops, (classifier_spec("web", parse_match("tcp_dest=80")),), symmetrical),))
+    ends = "network_src_port_id=client,network_dst_port_id=server,"  # after an unaware hop, one port each way
+    return VnffgSpec((PathSpec("p", hops, (classifier_spec("web", parse_match(ends + "tcp_dest=80")),), symmetrical),))
 
 
 def test_unaware_hop_renders_its_ingress_and_egress_cp():
@@ -45,13 +46,14 @@ def test_symmetric_path_passes_the_unaware_vnf_backwards_and_walks_both_ways():
     bump = {ports["fw0d"]: ports["fw0o"], ports["fw0o"]: ports["fw0d"],
             ports["fw1d"]: ports["fw1o"], ports["fw1o"]: ports["fw1d"]}
     seen: list = []
-    finals = run_chain(switch, ports["client0d"], tcp(dport=80), {ports["ids0d"]}, seen, plain=bump)
+    finals = run_chain(switch, ports["client0d"], tcp(dport=80, eth_dst=mac("server0d")), {ports["ids0d"]}, seen,
+                       plain=bump)
     assert [(p, n and (n.spi, n.si)) for p, n in seen][0] == (ports["ids0d"], (5, 255))
     assert seen[1][0] in (ports["fw0d"], ports["fw1d"]) and seen[1][1] is None
     assert [(d.port, d.in_port) for d in finals] == [(OFPP_NORMAL, ports["client0d"])]
     seen_back: list = []
-    finals = run_chain(switch, ports["server0d"], tcp(src="10.0.0.2", dst="10.0.0.1", sport=80, dport=40000),
-                       {ports["ids0d"]}, seen_back, plain=bump)
+    finals = run_chain(switch, ports["server0d"], tcp(src="10.0.0.2", dst="10.0.0.1", sport=80, dport=40000,
+                                                      eth_dst=mac("client0d")), {ports["ids0d"]}, seen_back, plain=bump)
     assert seen_back[0][0] == bump[seen[1][0]] and seen_back[0][1] is None, "same fw instance, backwards"
     assert (seen_back[1][0], seen_back[1][1].spi, seen_back[1][1].si) == (ports["ids0d"], 6, 254)
     assert [(d.port, d.in_port) for d in finals] == [(OFPP_NORMAL, ports["server0d"])]

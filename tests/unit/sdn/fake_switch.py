@@ -41,14 +41,18 @@ class Packet:
         if self.nsh is not None:
             out.update(eth_type=0x894F, nsh_mdtype=1, nsh_spi=self.nsh.spi, nsh_si=self.nsh.si,
                        nsh_c1=self.nsh.c1, nsh_c2=self.nsh.c2, nsh_c3=self.nsh.c3, nsh_c4=self.nsh.c4)
-            for k in ("ip_proto", "ipv4_src", "ipv4_dst", "tcp_dst", "tcp_src", "udp_dst", "udp_src"):
+            for k in ("ip_proto", "ipv4_src", "ipv4_dst", "ipv6_src", "ipv6_dst", "tcp_dst", "tcp_src", "udp_dst",
+                      "udp_src", "eth_src", "eth_dst"):
                 out.pop(k, None)
         return out
 
 
-def tcp(src="10.0.0.1", dst="10.0.0.2", sport=40000, dport=80) -> Packet:
-    return Packet((("eth_type", 0x0800), ("ip_proto", 6), ("ipv4_src", src), ("ipv4_dst", dst),
-                   ("tcp_src", sport), ("tcp_dst", dport)))
+def tcp(src="10.0.0.1", dst="10.0.0.2", sport=40000, dport=80, **l2: str) -> Packet:
+    """TCP over IPv4 (IPv6 when the addresses are), ``l2``: eth_src / eth_dst."""
+    v6 = ":" in src
+    return Packet(tuple(sorted({"eth_type": 0x86DD if v6 else 0x0800, "ip_proto": 6, "ipv6_src" if v6 else "ipv4_src": src,
+                                "ipv6_dst" if v6 else "ipv4_dst": dst, "tcp_src": sport, "tcp_dst": dport,
+                                **l2}.items())))
 
 
 def udp(src="10.0.0.1", dst="10.0.0.2", sport=40000, dport=53) -> Packet:
@@ -70,8 +74,8 @@ def _matches(flow: Flow, view: dict[str, object]) -> bool:
             return False
         if isinstance(want, tuple):
             value, mask = want
-            if name.startswith("ipv4"):
-                net = ipaddress.ip_network(f"{value}/{mask}", strict=False)
+            if name.startswith(("ipv4", "ipv6")):
+                net = ipaddress.ip_network((value, bin(int(ipaddress.ip_address(mask))).count("1")), strict=False)
                 if ipaddress.ip_address(str(have)) not in net:
                     return False
             elif (int(have) & mask) != (value & mask):
@@ -137,9 +141,14 @@ class FakeSwitch:
             elif isinstance(action, Multipath):
                 packet = replace(packet, reg0=symmetric_l4_hash(packet) % action.buckets)
             elif isinstance(action, RegMove):
-                assert (action.src, action.dst) == ("reg0", "nsh_c4"), action
                 mask = (1 << action.n_bits) - 1
-                packet = replace(packet, nsh=replace(packet.nsh, c4=(packet.nsh.c4 & ~mask) | (packet.reg0 & mask)))
+                if (action.src, action.dst) == ("reg0", "nsh_c4"):
+                    packet = replace(packet, nsh=replace(packet.nsh, c4=(packet.nsh.c4 & ~mask) | (packet.reg0 & mask)))
+                elif (action.src, action.dst) == ("in_port", "nsh_c1"):
+                    packet = replace(packet, nsh=replace(packet.nsh, c1=in_port & mask))
+                else:
+                    assert (action.src, action.dst) == ("nsh_c1", "in_port_nxm"), action
+                    in_port = packet.nsh.c1 & mask
             elif isinstance(action, Resubmit):
                 out = out + self.receive(in_port, packet, action.table)
             else:

@@ -77,8 +77,9 @@ def test_port_range_masks_cover_exactly():
 
 def test_match_aliases_and_prerequisites():
     assert compile_match(parse_match({"tcp_dest": 80, "ip_proto": 6})) == compile_match(parse_match({"tp_dst": 80}))
-    (m,) = compile_match(parse_match({"udp_dst": 53}))
-    assert dict(m) == {"eth_type": 0x0800, "ip_proto": 17, "udp_dst": 53}
+    v4, v6 = compile_match(parse_match({"udp_dst": 53}))  # no address says which IP: both
+    assert dict(v4) == {"eth_type": 0x0800, "ip_proto": 17, "udp_dst": 53}
+    assert dict(v6) == {"eth_type": 0x86DD, "ip_proto": 17, "udp_dst": 53}
     (m,) = compile_match(parse_match({"ip_dst_prefix": "2001:db8::/32", "destination_port_range": "443-443"}))
     assert dict(m)["eth_type"] == 0x86DD and dict(m)["tcp_dst"] == 443
-    assert len(compile_match(parse_match({"destination_port_range": "1000-1999"}))) == 7
+    assert len(compile_match(parse_match({"destination_port_range": "1000-1999"}))) == 2 * 7

@@ -8,7 +8,7 @@ from sdn.docfile import load_document
 from sdn.document import DocumentError
 from sdn.openflow import OFPP_NORMAL, Multipath, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import CLASSIFY, NEXT_HOP, PIPELINE, check_flow, check_switch_state
+from sdn.pipeline import CLASSIFY, NEXT_HOP, PIPELINE, RECLASSIFY, check_flow, check_switch_state
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
@@ -120,6 +120,16 @@ service_function_paths:
       - {name: icmp4, in_port: client, match: {icmpv4_type: 8, icmpv4_code: 0}}
       - {name: icmp6, in_port: client, match: {icmpv6_type: 128, icmpv6_code: 0}}
       - {name: gre, in_port: server, match: {ip_proto: 47}}
+      - {name: mpls, in_port: client, match: {mpls_label: 100, mpls_tc: 1, mpls_bos: 1}}
+      - {name: arp, in_port: client, match: {arp_op: 1, arp_spa: 10.0.0.1, arp_tpa: 10.0.0.0/24,
+         arp_sha: "02:00:00:00:00:01", arp_tha: "00:00:00:00:00:00"}}
+      - {name: nd-ns, in_port: server, match: {ipv6_nd_target: "2001:db8::1", ipv6_nd_sll: "02:00:00:00:00:02"}}
+      - {name: nd-na, in_port: server, match: {ipv6_nd_tll: "02:00:00:00:00:02"}}
+  - name: from-anywhere
+    spi: 12
+    hops: [ids]
+    classifiers:
+      - {name: vxlan, match: {udp_dst: 4789}}
 """
 
 
@@ -133,7 +143,7 @@ def test_every_flow_fits_the_declared_pipeline():
     assert {f.table for f in st.flows} == set(PIPELINE), "every table holds flows"
     assert any(f.table == CLASSIFY and f.priority == 0 for f in st.flows), "the pipeline-wide miss flows are in"
     assert any(isinstance(a, Multipath) for f in st.flows for a in f.actions), "multi-instance hops spread"
-    reclassified = {dict(f.match)["in_port"] for f in st.flows if f.table == CLASSIFY and f.goto_table is not None}
+    reclassified = {dict(f.match)["in_port"] for f in st.flows if f.table == RECLASSIFY and f.goto_table is not None}
     assert {6, 8} <= reclassified, "what returns from both unaware instances is classified again"
     assert {o.port for f in st.flows if f.table == NEXT_HOP for o in f.actions if isinstance(o, Output)} == {
         3, 4, 5, 7, 9}, "every instance of every hop is reached"

@@ -21,8 +21,10 @@ def test_contradicting_protocol_is_refused_naming_the_field(raw, field):
                                              ({"tp_dst": 80, "ip_proto": 17}, 17, "udp_dst"),
                                              ({"destination_port_range": "80-80"}, 6, "tcp_dst")])
 def test_port_spelling_picks_the_protocol(raw, proto, key):
-    (match,) = compile_match(parse_match(raw))
-    assert dict(match)["ip_proto"] == proto and key in dict(match)
+    v4, v6 = compile_match(parse_match(raw))  # over IPv4 and over IPv6
+    for match in (v4, v6):
+        assert dict(match)["ip_proto"] == proto and key in dict(match)
+    assert {dict(v4)["eth_type"], dict(v6)["eth_type"]} == {0x0800, 0x86DD}
 
 
 @pytest.mark.parametrize("key", ["ip_src", "nw_src", "ipv4_src", "ip_src_prefix", "source_ip_prefix"])

@@ -9,7 +9,7 @@ from sdn.docfile import document_dict, load_document, parse_document, parse_path
 from sdn.document import DocumentError, with_paths
 from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import CLASSIFY, INGRESS
+from sdn.pipeline import INGRESS, RECLASSIFY
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
@@ -62,7 +62,8 @@ def test_hop_strips_nsh_and_unaware_ports_get_no_nsh_admission():
     st = state()
     (hop,) = [f for f in st.flows if Output(4) in f.actions]
     assert hop.actions == (DecNshTtl(), Decap(), Decap(), Output(4))
-    assert not [f for f in st.flows if f.table == INGRESS and dict(f.match).get("in_port") in BUMP]
+    admitted = [f for f in st.flows if f.table == INGRESS and dict(f.match).get("in_port") in BUMP]
+    assert admitted and all(f.goto_table == RECLASSIFY and "eth_type" not in dict(f.match) for f in admitted)
 
 
 def test_frames_an_unaware_sf_emits_on_its_own_are_dropped_not_switched():
@@ -70,9 +71,9 @@ def test_frames_an_unaware_sf_emits_on_its_own_are_dropped_not_switched():
     for port in (4, 5):
         assert switch.receive(port, tcp(dport=22)) == []
         assert switch.receive(port, udp()) == []
-    drops = {dict(f.match)["in_port"] for f in state().flows
-             if f.table == CLASSIFY and f.actions == () and f.priority == 1}
-    assert drops == {4, 5}
+    sent = {dict(f.match)["in_port"] for f in state().flows if f.table == INGRESS and f.goto_table == RECLASSIFY}
+    assert sent == {4, 5}  # never to classify, where a classifier bound to no port would take them
+    assert any(f.table == RECLASSIFY and f.match == () and f.actions == () for f in state().flows)  # miss: drop
 
 
 def test_unaware_last_hop_ends_the_path():
