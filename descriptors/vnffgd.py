@@ -102,14 +102,18 @@ def _check_direction(name: str, clf: Classifier, props: Mapping[str, Any], hops:
     one port traffic entered by tells where it came from (and the reverse enters at the
     destination port); a symmetrical path must tell its two directions apart."""
     symmetrical = props.get("symmetrical") is True
-    unaware = next((h.forwarder for h in hops if not h.sfc_encap), None)
+    # a bump in the wire (an NSH-unaware VNF named twice in a row: in by one CP, out by another)
+    # sends frames on as they came; a one-armed unaware VNF routes them (its own MAC as source)
+    unaware = next((a.forwarder for a, b in zip(hops, hops[1:]) if a.forwarder == b.forwarder
+                    and a.sfc_encap is False), None)
     ports: tuple[tuple[str, Any], ...] = (("network_src_port_id", clf.match.network_src_port_id),)
     if symmetrical:
         ports += (("network_dst_port_id", clf.match.network_dst_port_id),)
     for key, value in ports:
         if unaware is not None and value is None:
-            col.add(name, f"policy.criteria[{clf.name}]", f"the path passes NSH-unaware {unaware}: after it the "
-                    f"port the traffic entered by cannot be told apart, so the classifier needs {key}", path)
+            col.add(name, f"policy.criteria[{clf.name}]", f"the path passes NSH-unaware {unaware} as a bump in the "
+                    f"wire: after it the port the traffic entered by cannot be told apart, so the classifier needs "
+                    f"{key}", path)
             return
     if symmetrical and clf.match.reversed() == clf.match:
         col.add(name, f"policy.criteria[{clf.name}]", "the path is symmetrical, but the classifier reads the same in "

@@ -55,7 +55,7 @@ from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY,
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
-PRIO_UNAWARE_MISS = 0  # reclassify, per unaware SF port: below every re-classification flow
+PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
 HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
 
 
@@ -256,8 +256,8 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
         actions = (*wrap, EncapEthernet())
         port = () if match_port is None else (("in_port", match_port),)
         for match in classifier.matches:
-            flows.add(Flow(table, classifier.priority, tuple(sorted(match + port)), actions, goto_table=NEXT_HOP,
-                           cookie=classify_cookie))
+            flows.add(Flow(table, classifier.priority + (table == RECLASSIFY), tuple(sorted(match + port)), actions,
+                           goto_table=NEXT_HOP, cookie=classify_cookie))
 
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
         classify(CLASSIFY, 255, RegMove("in_port", "nsh_c1", 32), in_port, classifier)

@@ -244,7 +244,9 @@ class VnffgManager:
     def _forwarding_checked(self, chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> RenderedChain:
         """``chain``, if every NSH-unaware VDU behind a one-armed hop forwards IP now; else
         FailedPrecondition naming the hop and the VNF. A VDU that neither parses NSH nor
-        forwards would take the chain's packets and drop them: refused, not reported ACTIVE."""
+        forwards would take the chain's packets and drop them: refused, not reported ACTIVE. One
+        that forwards only IPv4 of a classifier that takes IPv4 and IPv6 (``ip_proto=6`` alone)
+        carries the IPv4 part; the IPv6 part is dropped there (fail-closed), with a warning."""
         for need in forwarding_needs(chain, spec, inv):
             try:
                 has = self._vnfm.ip_forwarding(need.vnf, need.vdu, need.instance)
@@ -253,7 +255,11 @@ class VnffgManager:
             off = [sysctl for family, sysctl, on in ((4, "net.ipv4.ip_forward", has.ipv4),
                                                      (6, "net.ipv6.conf.all.forwarding", has.ipv6))
                    if family in need.families and not on]
-            if off:
+            if off and len(off) < len(need.families):  # e.g. Tacker's cirros samples turn on IPv4 only
+                log.warning("%s: %s forwards only some of the IP versions the classifiers take (%s): that "
+                            "traffic is dropped at the hop (fail-closed)", need.where, need.vnf,
+                            ", ".join(f"{s}=0" for s in off))
+            elif off:
                 vdu = f" on {cp_key(need.vdu, need.instance)}" if need.instance else ""
                 raise FailedPrecondition(f"{need.vnf} is not NSH-aware and does not forward IP "
                                          f"({', '.join(f'{s}=0' for s in off)}{vdu})", need.where)

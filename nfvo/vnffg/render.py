@@ -284,11 +284,13 @@ def _check_directions(forward: tuple[Classifier, ...], backward: tuple[Classifie
 
 
 def _unaware_check(port: str, functions: list[SfDef], key: str, where: str) -> None:
-    """After an NSH-unaware VNF only the classifier's one port says where traffic entered."""
-    unaware = next((f for f in functions if not f.nsh_aware), None)
+    """After an NSH-unaware VNF that does not route (a bump in the wire: frames go on as they
+    came) only the classifier's one port says where traffic entered; a routing one (a MAC to
+    address frames to) sends them with its own MAC, from its own port."""
+    unaware = next((f for f in functions if not f.nsh_aware and any(not i.mac for i in f.instances)), None)
     if unaware is not None and not port:
-        raise InvalidArgument(f"the path passes NSH-unaware {unaware.name}: after it the port the traffic entered by "
-                              f"cannot be told apart, so the classifier needs {key}", where)
+        raise InvalidArgument(f"the path passes NSH-unaware {unaware.name} as a bump in the wire: after it the port "
+                              f"the traffic entered by cannot be told apart, so the classifier needs {key}", where)
 
 
 def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory

@@ -35,11 +35,11 @@ def vnf(name: str, *, aware: bool, instances: int = 1, vnf_type: str | None = No
 INV = Inventory({v.name: v for v in (vnf("client", aware=False), vnf("server", aware=False),
                                       vnf("r1", aware=False, instances=2, vnf_type="x.router"),
                                       vnf("r2", aware=False), vnf("nsh", aware=True, vnf_type="x.router"))},
-                {"br": 7}, "client", "server")
+                {"br": 7})
 
 
-def spec(*hops: HopSpec, symmetrical: bool = False, match: str = "tcp_dst=80") -> VnffgSpec:
-    classifiers = (classifier_spec("web", parse_match(match)),) if match else ()
+def spec(*hops: HopSpec, symmetrical: bool = False, match: str = "tcp_dst=80", ingress: str = "") -> VnffgSpec:
+    classifiers = (replace(classifier_spec("web", parse_match(match)), ingress=ingress),) if match else ()
     return VnffgSpec((PathSpec("p", hops, classifiers, symmetrical),))
 
 
@@ -65,7 +65,7 @@ def test_sfc_encap_said_overrides_the_image():
 
 
 def test_two_cps_named_make_a_bump_in_the_wire_sent_frames_as_they_are():
-    out = render_vnffg("g", spec(HopSpec(("r2",), "CP2", egress_cp="CP3")), {"p": 5}, INV)
+    out = render_vnffg("g", spec(HopSpec(("r2",), "CP2", egress_cp="CP3"), ingress="client"), {"p": 5}, INV)
     (fn,) = out.functions
     assert fn.name == "r2:CP2>CP3" and not fn.one_armed and fn.instances == (SfInstance("br", "r20d", "r20o"),)
 
@@ -93,12 +93,14 @@ def test_vnffgd_hops_without_sfc_encap_leave_it_to_the_image():
 
 
 def test_forwarding_needs_name_each_unaware_vdu_behind_a_one_armed_hop():
-    chain = spec(*parse_chain("r1,nsh,r2"), HopSpec(("client",), "CP2", egress_cp="CP3"), symmetrical=True)
-    out = render_vnffg("g", chain, {"p": 5, "p~reverse": 6}, INV)
+    # a bump in the wire (client, two CPs named) needs no forwarding; it binds the classifier to a port
+    chain = spec(*parse_chain("r1,nsh,r2"), HopSpec(("client",), "CP2", egress_cp="CP3"), ingress="server")
+    out = render_vnffg("g", chain, {"p": 5}, INV)
+    both = frozenset({4, 6})  # tcp_dst=80 names no IP version: IPv4 and IPv6
     assert forwarding_needs(out, chain, INV) == [
-        ForwardingNeed("r1", "VDU1", 0, frozenset({4}), "vnffg[g].p.hops[0]"),
-        ForwardingNeed("r1", "VDU1", 1, frozenset({4}), "vnffg[g].p.hops[0]"),
-        ForwardingNeed("r2", "VDU1", 0, frozenset({4}), "vnffg[g].p.hops[2]")]
+        ForwardingNeed("r1", "VDU1", 0, both, "vnffg[g].p.hops[0]"),
+        ForwardingNeed("r1", "VDU1", 1, both, "vnffg[g].p.hops[0]"),
+        ForwardingNeed("r2", "VDU1", 0, both, "vnffg[g].p.hops[2]")]
     v6 = spec(HopSpec(("r2",)), match="ip_dst_prefix=2001:db8::/64")
     assert forwarding_needs(render_vnffg("g", v6, {"p": 5}, INV), v6, INV)[0].families == frozenset({6})
     forced = spec(HopSpec(("nsh",), sfc_encap=False))  # its software parses NSH: its own business
@@ -122,15 +124,16 @@ def test_tacker_routers_chain_when_they_forward_and_are_refused_when_not(stack):
         nfvo.create_vnf(f"VNF{n}", f"VNFD{n}")
     assert {v.nsh_aware for n in ("1", "2") for v in nfvo.get_vnf(f"VNF{n}").vdus} == {False}
     vnf1 = nfvo.get_vnf("VNF1").vdus[0].key
-    stack.vim.set_forwarding(vnf1, ipv4=False, ipv6=True)
+    stack.vim.set_forwarding(vnf1, ipv4=False, ipv6=False)
     nfvo.create_vnffg("mychain", chain="VNF2,VNF1", symmetrical=True)  # no classifier: nothing to forward yet
     generation = stack.controller.generation
     with pytest.raises(FailedPrecondition) as err:
         nfvo.create_classifier("myclass", "mychain", "tcp_dest=80,ip_proto=6")
-    assert str(err.value.message) == "VNF1 is not NSH-aware and does not forward IP (net.ipv4.ip_forward=0)"
+    assert str(err.value.message) == ("VNF1 is not NSH-aware and does not forward IP (net.ipv4.ip_forward=0, "
+                                      "net.ipv6.conf.all.forwarding=0)")
     assert err.value.field == "vnffg[mychain].path.hops[1]"
     assert nfvo.vnffgs.classifiers() == [] and stack.controller.generation == generation, "nothing changed"
-    stack.vim.set_forwarding(vnf1, ipv4=True)
+    stack.vim.set_forwarding(vnf1, ipv4=True)  # IPv4 only, as Tacker's user_data does: IPv6 is dropped there
     chain = nfvo.create_classifier("myclass", "mychain", "tcp_dest=80,ip_proto=6")
     assert chain.status == "ACTIVE"
     # a re-render (heal, restart) finding it off again marks the chain ERROR with the reason
