@@ -104,7 +104,7 @@ def _check_direction(name: str, clf: Classifier, props: Mapping[str, Any], hops:
     symmetrical = props.get("symmetrical") is True
     # a bump in the wire (an NSH-unaware VNF named twice in a row: in by one CP, out by another)
     # sends frames on as they came; a one-armed unaware VNF routes them (its own MAC as source)
-    unaware = next((a.forwarder for a, b in zip(hops, hops[1:]) if a.forwarder == b.forwarder
+    unaware = next((a.forwarder for a, b in zip(hops, hops[1:], strict=False) if a.forwarder == b.forwarder
                     and a.sfc_encap is False), None)
     ports: tuple[tuple[str, Any], ...] = (("network_src_port_id", clf.match.network_src_port_id),)
     if symmetrical:
