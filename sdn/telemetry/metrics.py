@@ -194,7 +194,7 @@ def registry(telemetry: Telemetry, collector: Collector | None = None,
 class _UnixHTTPServer(ThreadingMixIn, UnixStreamServer):
     daemon_threads = True
 
-    def get_request(self):  # type: ignore[no-untyped-def]
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         request, _ = super().get_request()
         return request, ("unix", 0)        # BaseHTTPRequestHandler wants a (host, port) pair
 

@@ -22,8 +22,13 @@ Layout (both 32 bits, most significant first)::
   hop-in (the SI the SF receives) and hop-out (the hop it came back from, whatever SI the packet
   now carries), the path's end SI for end-of-path.
 
-Putting the role in the domain (not the point) keeps one IPFIX template set per role and
-switch, and the point id exactly ``spi << 8 | si`` -- what an operator reads off a record.
+Putting the role in the domain keeps the point id exactly ``spi << 8 | si`` (a full 24-bit SPI
+leaves no spare bits there) -- what an operator reads off a record. But OVS 3.1 sends an
+exporter's templates once per 600 s, in a message for *one* observation domain (whichever
+record it was exporting then), so data in a second domain of the same exporter arrives without
+templates for ten minutes. Hence one exporter per domain: a bridge has one
+Flow_Sample_Collector_Set per role, ids ``base + role - 1`` (:func:`collector_set_ids`), all
+on the same IPFIX row, and one sampling rate per bridge.
 """
 
 from __future__ import annotations
@@ -128,11 +133,18 @@ class SampleParams:
                 f"obs_domain_id={self.obs_domain_id},obs_point_id={self.obs_point_id})")
 
 
-def sample_params(spi: int, si: int, role: Role, *, collector_set_id: int, switch: int = 0,
+def collector_set_ids(base: int) -> dict[Role, int]:
+    """The Flow_Sample_Collector_Set id of each role on a bridge whose first set is ``base``."""
+    if not 0 <= base <= 0xFFFFFFFF - len(Role):
+        raise ValueError(f"observation point: collector set base {base} leaves no room for {len(Role)} sets")
+    return {role: base + int(role) - 1 for role in Role}
+
+
+def sample_params(spi: int, si: int, role: Role, *, collector_set_base: int, switch: int = 0,
                   rate_log2: int = 0) -> SampleParams:
-    """The ``sample()`` action of the flow at (spi, si, role); ``collector_set_id`` is the
-    bridge's Flow_Sample_Collector_Set row id; raises ValueError naming a value out of range."""
-    if not 0 <= collector_set_id <= 0xFFFFFFFF:
-        raise ValueError(f"observation point: collector_set_id {collector_set_id} is not a 32-bit number")
+    """The ``sample()`` action of the flow at (spi, si, role); the collector set is the role's
+    one of the bridge's sets from ``collector_set_base``; raises ValueError naming a value out
+    of range."""
     point = ObservationPoint(spi, si, role, switch, rate_log2)
-    return SampleParams(point.probability, collector_set_id, point.domain_id, point.point_id)
+    return SampleParams(point.probability, collector_set_ids(collector_set_base)[role], point.domain_id,
+                        point.point_id)

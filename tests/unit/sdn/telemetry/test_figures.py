@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from scapy.all import UDP, Ether, IP, TCP, raw
+from scapy.all import Ether, IP, TCP, raw
 from scapy.contrib.nsh import NSH
 from scapy.layers.netflow import GetNetflowRecordV9, NetflowDataflowsetV9
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdn.telemetry.observation import (ALL_PACKETS, MARKER, ObservationPoint, Role, decode, encode, sample_params,
-                                       switch_tag)
+from sdn.telemetry.observation import (ALL_PACKETS, MARKER, ObservationPoint, Role, collector_set_ids, decode, encode,
+                                       sample_params, switch_tag)
 
 
 def test_layout_is_marker_role_rate_switch_and_spi_si():
@@ -44,25 +44,29 @@ def test_foreign_and_out_of_range_ids_are_not_ours():
 
 
 def test_sample_params_for_each_role():
-    exact = sample_params(42, 255, Role.CLASSIFY, collector_set_id=5, switch=switch_tag(0x1_0000_0007))
-    assert exact.probability == 65535 and exact.collector_set_id == 5
+    exact = sample_params(42, 255, Role.CLASSIFY, collector_set_base=5, switch=switch_tag(0x1_0000_0007))
+    assert exact.probability == 65535 and exact.collector_set_id == 5        # classify: the base set
     assert exact.obs_domain_id == 0x4E100007 and exact.obs_point_id == 42 << 8 | 255
     assert exact.ofctl() == (f"sample(probability=65535,collector_set_id=5,obs_domain_id={0x4E100007},"
                              f"obs_point_id={42 << 8 | 255})")
     assert decode(exact.obs_domain_id, exact.obs_point_id) == ObservationPoint(42, 255, Role.CLASSIFY, 7)
-    sampled = sample_params(42, 254, Role.HOP_OUT, collector_set_id=5, rate_log2=4)
-    assert sampled.probability == 4095
+    sampled = sample_params(42, 254, Role.HOP_OUT, collector_set_base=5, rate_log2=4)
+    assert sampled.probability == 4095 and sampled.collector_set_id == 7    # hop-out: base + 2
     assert decode(sampled.obs_domain_id, sampled.obs_point_id).role is Role.HOP_OUT
     assert [r.label for r in Role] == ["classify", "hop-in", "hop-out", "end"]
 
 
 @pytest.mark.parametrize("kwargs, word", [
-    (dict(spi=1 << 24, si=1, role=Role.END, collector_set_id=1), "spi"),
-    (dict(spi=1, si=256, role=Role.END, collector_set_id=1), "si"),
-    (dict(spi=1, si=1, role=Role.END, collector_set_id=1, switch=1 << 16), "switch"),
-    (dict(spi=1, si=1, role=Role.END, collector_set_id=1, rate_log2=16), "rate_log2"),
-    (dict(spi=1, si=1, role=Role.END, collector_set_id=1 << 32), "collector_set_id"),
+    (dict(spi=1 << 24, si=1, role=Role.END, collector_set_base=1), "spi"),
+    (dict(spi=1, si=256, role=Role.END, collector_set_base=1), "si"),
+    (dict(spi=1, si=1, role=Role.END, collector_set_base=1, switch=1 << 16), "switch"),
+    (dict(spi=1, si=1, role=Role.END, collector_set_base=1, rate_log2=16), "rate_log2"),
+    (dict(spi=1, si=1, role=Role.END, collector_set_base=1 << 32), "collector set base"),
 ])
 def test_out_of_range_values_are_refused_by_name(kwargs, word):
     with pytest.raises(ValueError, match=word):
         sample_params(**kwargs)
+
+
+def test_one_collector_set_per_role():
+    assert collector_set_ids(10) == {Role.CLASSIFY: 10, Role.HOP_IN: 11, Role.HOP_OUT: 12, Role.END: 13}
