@@ -1,0 +1,105 @@
+"""Flows without NSH or an observation id, attributed to paths by their classifiers (pure).
+
+A physical switch, ``softflowd`` or ``pmacct`` on a host, or an sFlow sample of a plain frame
+reports a 5-tuple and nothing about chains; the classifiers say which path such traffic enters.
+Fields honoured: ``eth_type`` (by the address family), ``ip_src``/``ip_dst`` networks,
+``ip_proto``, ``src_port``/``dst_port`` ranges (TCP when ports are set without a protocol, as
+the classifier compiles them). Any other field a classifier sets (MACs, VLAN, DSCP, ICMP type,
+flow label...) is not in a 5-tuple and is not checked: such a classifier may claim more than
+it admits, which :attr:`Attributor.unchecked` lists so the caller can say so. OVS picks the
+highest priority; among equal priorities the first in document order wins here.
+
+With the port the frame came in on (``in_port``, e.g. from an sFlow agent's ifIndex mapped by
+the caller), a match is a path's entry only on its classifier's in_port, and a match on an
+NSH-unaware hop's egress port is that hop's way back (role hop-out); without it every match is
+an entry.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from dataplane.packet import FiveTuple
+from sdn.match import ClassifierMatch
+from sdn.telemetry.catalogue import PathCatalogue
+from sdn.telemetry.observation import Role
+
+HONOURED = frozenset(("eth_type", "ip_src", "ip_dst", "ip_proto", "src_port", "dst_port"))
+ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
+_L4 = frozenset((6, 17, 132))
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    spi: int
+    si: int
+    role: Role
+    classifier: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    spi: int
+    classifier: str
+    priority: int
+    in_port: str
+    match: ClassifierMatch
+    back: tuple[tuple[str, int], ...]     # (egress port, hop SI) of the path's NSH-unaware hops
+
+
+def matches(match: ClassifierMatch, flow: FiveTuple) -> bool:
+    """Does ``flow`` satisfy the honoured fields of ``match``?"""
+    try:
+        src, dst = ipaddress.ip_address(flow.src), ipaddress.ip_address(flow.dst)
+    except ValueError:
+        return False
+    if match.eth_type is not None and match.eth_type != (ETH_IPV4 if src.version == 4 else ETH_IPV6):
+        return False
+    for net, addr in ((match.ip_src, src), (match.ip_dst, dst)):
+        if net is not None and (net.version != addr.version or addr not in net):
+            return False
+    proto = match.ip_proto
+    if proto is None and (match.src_port is not None or match.dst_port is not None):
+        proto = 6
+    if proto is not None and flow.proto != proto:
+        return False
+    for span, port in ((match.src_port, flow.src_port), (match.dst_port, flow.dst_port)):
+        if span is not None and not (flow.proto in _L4 and span[0] <= port <= span[1]):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Attributor:
+    """The catalogue's classifiers, highest priority first."""
+
+    rules: tuple[_Rule, ...] = ()
+    unchecked: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (classifier, fields not checked)
+
+    @staticmethod
+    def of(catalogue: PathCatalogue) -> Attributor:
+        rules: list[_Rule] = []
+        unchecked: list[tuple[str, tuple[str, ...]]] = []
+        for path in catalogue.paths.values():
+            back = tuple((port, hop.si) for hop in path.hops if not hop.nsh_aware for port in hop.egress_ports)
+            for c in path.classifiers:
+                rules.append(_Rule(path.spi, c.name, c.priority, c.in_port, c.match, back))
+                extra = tuple(name for name, _ in c.match.items() if name not in HONOURED)
+                if extra:
+                    unchecked.append((c.name, extra))
+        order = sorted(range(len(rules)), key=lambda i: (-rules[i].priority, i))
+        return Attributor(tuple(rules[i] for i in order), tuple(unchecked))
+
+    def attribute(self, flow: FiveTuple, in_port: str | None = None) -> Attribution | None:
+        """The path (and point) ``flow`` belongs to, or None if no classifier admits it."""
+        for rule in self.rules:
+            if in_port is not None and in_port != rule.in_port and all(p != in_port for p, _ in rule.back):
+                continue
+            if not matches(rule.match, flow):
+                continue
+            if in_port is None or in_port == rule.in_port:
+                return Attribution(rule.spi, 255, Role.CLASSIFY, rule.classifier)
+            si = next(si for p, si in rule.back if p == in_port)
+            return Attribution(rule.spi, si, Role.HOP_OUT, rule.classifier)
+        return None

@@ -1,0 +1,440 @@
+"""Per-chain, per-path, per-hop figures over sliding windows, from decoded records (pure).
+
+Every record becomes an :class:`Observation` at a point (SPI, SI, role) of a path:
+
+- an IPFIX/NetFlow record with one of our observation ids (:mod:`.observation`): that point,
+  packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` -- ``probe``, exact (or scaled
+  up and ``samples`` when the action sampled 1 in 2**k);
+- an sFlow flow sample whose raw header carries NSH (SPI, SI=s): OVS samples on ingress, so an
+  NSH frame arriving at the SFF came back from the SF of hop s+1 (role hop-out; SI 255 means
+  an entry from another SFF's classifier); a plain frame is attributed by the classifiers
+  (:mod:`.attribution`); counts are samples x sampling rate -- ``samples``, estimated;
+- any other flow record (an outside exporter): attributed by the classifiers, its counters
+  taken as they are -- ``flows``, exact (scaled and estimated when it carries a
+  ``samplingInterval`` above 1).
+
+A point's figure in a window comes from the best source that reported it (probe, then flows,
+then samples), never from their sum: two feeds of the same traffic are not added. A point seen
+once is zero when its source is silent in a window (OVS exports only flows that moved); one never
+seen is unknown (None). Loss of a hop is packets into it minus packets out of it: into = its
+hop-in point, else what came out of the hop before (else the path's entry); out = its hop-out
+point, else the next hop's hop-in, else the path's end. Time is a parameter: buckets of
+``granularity`` seconds indexed by the ``at`` given with each record; windows are rounded to
+whole buckets. The class keeps state but does no I/O; it is not thread-safe (the shell locks).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from dataplane.packet import FiveTuple
+from sdn.telemetry.attribution import Attributor
+from sdn.telemetry.catalogue import PathCatalogue, PathInfo
+from sdn.telemetry.observation import Role, decode
+from sdn.telemetry.sflow import FlowSample
+from sdn.telemetry.templates import DataRecord
+
+
+class Source(enum.StrEnum):
+    PROBE = "probe"          # our sample() points, every packet: exact
+    FLOWS = "flows"          # an exporter's flow counters attributed by classifier: exact
+    SAMPLES = "samples"      # sFlow samples, or sample() points taking 1 in 2**k: estimated
+
+    @property
+    def exact(self) -> bool:
+        return self is not Source.SAMPLES
+
+
+PREFERENCE = (Source.PROBE, Source.FLOWS, Source.SAMPLES)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    spi: int
+    si: int
+    role: Role
+    source: Source
+    packets: int
+    bytes: int
+    flow: FiveTuple | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """Traffic reported that no path claims (no observation id, no classifier admits it)."""
+
+    source: Source
+    packets: int
+    bytes: int
+
+
+# ----------------------------------------------------------------- records -> observations
+
+def _tuple(f: Mapping[str, object]) -> FiveTuple | None:
+    src = f.get("sourceIPv4Address") or f.get("sourceIPv6Address")
+    dst = f.get("destinationIPv4Address") or f.get("destinationIPv6Address")
+    proto = f.get("protocolIdentifier")
+    if not isinstance(src, str) or not isinstance(dst, str) or not isinstance(proto, int):
+        return None
+    sport, dport = f.get("sourceTransportPort", 0), f.get("destinationTransportPort", 0)
+    return FiveTuple(proto, src, dst, sport if isinstance(sport, int) else 0, dport if isinstance(dport, int) else 0)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def observe_record(record: DataRecord, attributor: Attributor) -> Observation | Unmatched | None:
+    """An IPFIX / NetFlow v9 data record's observation; None for options records and records
+    that count nothing."""
+    if record.template.options:
+        return None
+    f = record.fields()
+    packets, octets = _count(f.get("packetDeltaCount")), _count(f.get("octetDeltaCount"))
+    if not packets and not octets:
+        return None
+    flow = _tuple(f)
+    point_id = f.get("observationPointId")
+    point = decode(record.domain_id, point_id) if isinstance(point_id, int) else None
+    if point is not None:
+        scale = point.scale
+        return Observation(point.spi, point.si, point.role, Source.PROBE if point.exact else Source.SAMPLES,
+                           round(packets * scale), round(octets * scale), flow)
+    interval = f.get("samplingInterval") or f.get("samplingPacketInterval")
+    scale = interval if isinstance(interval, int) and interval > 1 else 1
+    source = Source.FLOWS if scale == 1 else Source.SAMPLES
+    found = attributor.attribute(flow) if flow is not None else None
+    if found is None:
+        return Unmatched(source, packets * scale, octets * scale)
+    return Observation(found.spi, found.si, found.role, source, packets * scale, octets * scale, flow)
+
+
+def observe_sample(sample: FlowSample, attributor: Attributor,
+                   in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+    """An sFlow flow sample's observations (one per Ethernet raw header); ``in_ports`` maps
+    (agent address, input ifIndex) to a switch port name, for attribution by in_port."""
+    rate = max(sample.sampling_rate, 1)
+    in_port = None
+    if in_ports is not None and sample.input.format == 0:
+        in_port = in_ports.get((sample.agent.address, sample.input.value))
+    out: list[Observation | Unmatched] = []
+    for header in sample.headers:
+        frame = header.frame
+        if frame is None:
+            continue
+        octets = max(header.frame_length - header.stripped, 0) * rate
+        nsh = frame.nsh
+        if nsh is not None:
+            if nsh.si == 255:
+                out.append(Observation(nsh.spi, 255, Role.CLASSIFY, Source.SAMPLES, rate, octets, frame.flow))
+            else:
+                out.append(Observation(nsh.spi, nsh.si + 1, Role.HOP_OUT, Source.SAMPLES, rate, octets, frame.flow))
+            continue
+        found = attributor.attribute(frame.flow, in_port) if frame.flow is not None else None
+        if found is None:
+            out.append(Unmatched(Source.SAMPLES, rate, octets))
+        else:
+            out.append(Observation(found.spi, found.si, found.role, Source.SAMPLES, rate, octets, frame.flow))
+    return out
+
+
+def observe(records: Iterable[object], attributor: Attributor,
+            in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+    """Observations of one delivery's records (sFlow samples or data records; others skipped)."""
+    out: list[Observation | Unmatched] = []
+    for r in records:
+        if isinstance(r, FlowSample):
+            out.extend(observe_sample(r, attributor, in_ports))
+        elif isinstance(r, DataRecord):
+            got = observe_record(r, attributor)
+            if got is not None:
+                out.append(got)
+    return out
+
+
+# ----------------------------------------------------------------- figures (values)
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    packets: int
+    bytes: int
+    flows: int | None              # distinct 5-tuples (at least), None when the source has none
+    source: Source
+
+    @property
+    def exact(self) -> bool:
+        return self.source.exact
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    packets: int                   # into - out (negative: out counted more, e.g. export skew)
+    ratio: float                   # max(packets, 0) / into
+    exact: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Talker:
+    flow: FiveTuple
+    packets: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class HopFigures:
+    si: int
+    name: str
+    into: Count | None
+    out: Count | None
+    loss: Loss | None
+
+
+@dataclass(frozen=True)
+class PathFigures:
+    spi: int
+    name: str
+    vnffg: str
+    path: str
+    entered: Count | None
+    delivered: Count | None
+    hops: tuple[HopFigures, ...]
+    top: tuple[Talker, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChainFigures:
+    vnffg: str
+    paths: tuple[PathFigures, ...]
+    packets: int
+    bytes: int
+    flows: int | None
+    exact: bool
+    top: tuple[Talker, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: float
+    window: float
+    chains: tuple[ChainFigures, ...]
+    unknown_spis: tuple[int, ...] = ()     # observed, but not in the catalogue
+
+    def chain(self, vnffg: str) -> ChainFigures | None:
+        return next((c for c in self.chains if c.vnffg == vnffg), None)
+
+    def path(self, spi: int) -> PathFigures | None:
+        return next((p for c in self.chains for p in c.paths if p.spi == spi), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """Cumulative counts of one point and source since the figures began (Prometheus counters)."""
+
+    spi: int
+    si: int
+    role: Role
+    source: Source
+    packets: int
+    bytes: int
+
+
+# ----------------------------------------------------------------- the accumulator
+
+Key = tuple[int, int, Role, Source]
+PointKey = tuple[int, int, Role]
+
+
+class _Bucket:
+    __slots__ = ("packets", "bytes", "flows")
+
+    def __init__(self) -> None:
+        self.packets = self.bytes = 0
+        self.flows: dict[FiveTuple, list[int]] | None = None
+
+
+class _Series:
+    __slots__ = ("packets", "bytes", "buckets")
+
+    def __init__(self) -> None:
+        self.packets = self.bytes = 0
+        self.buckets: dict[int, _Bucket] = {}
+
+
+@dataclass
+class _Window:
+    packets: int = 0
+    bytes: int = 0
+    flows: Counter[FiveTuple] = field(default_factory=Counter)    # bytes per flow
+    flow_packets: Counter[FiveTuple] = field(default_factory=Counter)
+    has_flows: bool = False
+    seen: bool = False
+
+
+_Best = Callable[[int, int, Role], "tuple[Count, _Window] | None"]
+
+
+class Figures:
+    """Observations in, figures out. ``max_window`` bounds what is kept; ``max_flows`` the
+    distinct 5-tuples kept per point and bucket (more are counted, not named)."""
+
+    def __init__(self, *, granularity: float = 1.0, max_window: float = 300.0, max_flows: int = 4096,
+                 max_series: int = 65536) -> None:
+        if granularity <= 0 or max_window < granularity:
+            raise ValueError("figures: granularity must be > 0 and max_window >= granularity")
+        self.granularity, self.max_window = granularity, max_window
+        self.max_flows, self.max_series = max_flows, max_series
+        self._series: dict[Key, _Series] = {}
+        self._unmatched: dict[Source, list[int]] = {}
+        self.refused = 0           # observations dropped because max_series points exist
+
+    def _index(self, at: float) -> int:
+        return math.floor(at / self.granularity)
+
+    def add(self, obs: Observation | Unmatched, at: float) -> None:
+        if isinstance(obs, Unmatched):
+            tally = self._unmatched.setdefault(obs.source, [0, 0])
+            tally[0] += obs.packets
+            tally[1] += obs.bytes
+            return
+        key = (obs.spi, obs.si, obs.role, obs.source)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= self.max_series:
+                self.refused += 1
+                return
+            series = self._series[key] = _Series()
+        series.packets += obs.packets
+        series.bytes += obs.bytes
+        index = self._index(at)
+        bucket = series.buckets.get(index)
+        if bucket is None:
+            oldest = self._index(at - self.max_window)
+            for old in [i for i in series.buckets if i < oldest]:
+                del series.buckets[old]
+            if index < oldest:
+                return                 # older than anything kept: in the totals only
+            bucket = series.buckets[index] = _Bucket()
+        bucket.packets += obs.packets
+        bucket.bytes += obs.bytes
+        if obs.flow is not None:
+            if bucket.flows is None:
+                bucket.flows = {}
+            counts = bucket.flows.get(obs.flow)
+            if counts is not None:
+                counts[0] += obs.packets
+                counts[1] += obs.bytes
+            elif len(bucket.flows) < self.max_flows:
+                bucket.flows[obs.flow] = [obs.packets, obs.bytes]
+
+    def ingest(self, records: Iterable[object], at: float, attributor: Attributor,
+               in_ports: Mapping[tuple[str, int], str] | None = None) -> int:
+        """Add one delivery's records; returns how many observations they gave."""
+        got = observe(records, attributor, in_ports)
+        for obs in got:
+            self.add(obs, at)
+        return len(got)
+
+    def expire(self, now: float) -> None:
+        """Forget buckets past ``max_window`` (totals stay)."""
+        oldest = self._index(now - self.max_window)
+        for series in self._series.values():
+            for old in [i for i in series.buckets if i < oldest]:
+                del series.buckets[old]
+
+    # -- reading ---------------------------------------------------------------------------
+    def totals(self) -> list[Total]:
+        return [Total(spi, si, role, source, s.packets, s.bytes)
+                for (spi, si, role, source), s in sorted(self._series.items(), key=lambda kv: kv[0])]
+
+    def unmatched(self) -> dict[Source, tuple[int, int]]:
+        """(packets, bytes) no path claimed, by source, since the figures began."""
+        return {s: (p, b) for s, (p, b) in sorted(self._unmatched.items())}
+
+    def _window(self, series: _Series, lo: int, hi: int) -> _Window:
+        w = _Window()
+        for index, b in series.buckets.items():
+            if lo <= index <= hi:
+                w.seen = True
+                w.packets += b.packets
+                w.bytes += b.bytes
+                if b.flows is not None:
+                    w.has_flows = True
+                    for flow, (p, o) in b.flows.items():
+                        w.flow_packets[flow] += p
+                        w.flows[flow] += o
+        return w
+
+    def snapshot(self, catalogue: PathCatalogue, now: float, window: float, *, top: int = 10) -> Snapshot:
+        """Figures of the last ``window`` seconds before ``now`` for every catalogued path."""
+        lo, hi = self._index(now - window) + 1, self._index(now)
+        windows: dict[PointKey, list[tuple[Source, _Window]]] = {}
+        for (spi, si, role, source), series in self._series.items():
+            windows.setdefault((spi, si, role), []).append((source, self._window(series, lo, hi)))
+        for found in windows.values():
+            found.sort(key=lambda sw: PREFERENCE.index(sw[0]))
+
+        def best(spi: int, si: int, role: Role) -> tuple[Count, _Window] | None:
+            found = windows.get((spi, si, role))
+            if not found:
+                return None
+            source, w = next(((s, w) for s, w in found if w.seen), found[0])
+            return Count(w.packets, w.bytes, len(w.flows) if w.has_flows else None, source), w
+
+        paths = [self._path(info, best, top) for info in catalogue.paths.values()]
+        by_chain: dict[str, list[PathFigures]] = {}
+        for p in sorted(paths, key=lambda p: (p.vnffg, p.path)):
+            by_chain.setdefault(p.vnffg, []).append(p)
+        chains = tuple(_chain(name, tuple(ps), top) for name, ps in by_chain.items())
+        unknown = tuple(sorted({spi for spi, _, _ in windows} - set(catalogue.paths)))
+        return Snapshot(now, window, chains, unknown)
+
+    def _path(self, info: PathInfo, best: _Best, top: int) -> PathFigures:
+        entry = best(info.spi, 255, Role.CLASSIFY)
+        entered = entry[0] if entry else None
+        hops: list[HopFigures] = []
+        previous_out = entered
+        for hop in info.hops:
+            s = hop.si
+            got_in = best(info.spi, s, Role.HOP_IN)
+            into = got_in[0] if got_in else previous_out
+            got_out = best(info.spi, s, Role.HOP_OUT) or best(info.spi, s - 1, Role.HOP_IN)
+            if got_out is None and s - 1 == info.end_si:
+                got_out = best(info.spi, s - 1, Role.END)
+            out = got_out[0] if got_out else None
+            hops.append(HopFigures(s, hop.name, into, out, _loss(into, out)))
+            previous_out = out
+        end = best(info.spi, info.end_si, Role.END)
+        delivered = end[0] if end else previous_out
+        return PathFigures(info.spi, info.name, info.vnffg, info.path, entered, delivered, tuple(hops),
+                           _top(entry[1], top) if entry else ())
+
+
+def _loss(into: Count | None, out: Count | None) -> Loss | None:
+    if into is None or out is None or into.packets <= 0:
+        return None
+    lost = into.packets - out.packets
+    return Loss(lost, max(lost, 0) / into.packets, into.exact and out.exact)
+
+
+def _top(w: _Window, n: int) -> tuple[Talker, ...]:
+    ranked = sorted(w.flows.items(), key=lambda kv: (-kv[1], -w.flow_packets[kv[0]], repr(kv[0])))[:n]
+    return tuple(Talker(flow, w.flow_packets[flow], octets) for flow, octets in ranked)
+
+
+def _chain(vnffg: str, paths: tuple[PathFigures, ...], top: int) -> ChainFigures:
+    entered = [p.entered for p in paths if p.entered is not None]
+    flows = [c.flows for c in entered if c.flows is not None]
+    merged = Counter[FiveTuple]()
+    packets = Counter[FiveTuple]()
+    for p in paths:
+        for t in p.top:
+            merged[t.flow] += t.bytes
+            packets[t.flow] += t.packets
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1], -packets[kv[0]], repr(kv[0])))[:top]
+    return ChainFigures(vnffg, paths, sum(c.packets for c in entered), sum(c.bytes for c in entered),
+                        sum(flows) if flows else None, all(c.exact for c in entered),
+                        tuple(Talker(f, packets[f], b) for f, b in ranked))
