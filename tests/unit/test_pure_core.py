@@ -18,7 +18,8 @@ CORE = (
     "nfvo.model", "nfvo.vnffg.render", "nfvo.vnffg.spec", "nfvo.vnffg.spi",
     "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service", "vnfm.images", "vnfm.imagetar",
     "sdn.telemetry.drops", "sdn.telemetry.frames", "sdn.telemetry.sflow", "sdn.telemetry.elements",
-    "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9",
+    "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9", "sdn.telemetry.observation",
+    "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures",
 )
 ROOT = Path(__file__).resolve().parents[2]
 
