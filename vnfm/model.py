@@ -69,6 +69,7 @@ class VduRecord:
     volume: str | None
     key: str = ""       # the VIM's server name (namespace, cgroup and port names derive from it)
     limits: str = ""    # e.g. "cpus=1 mem=64MiB enforced" or "not enforced: <why>"
+    boot: str = ""      # first boot: "user_data ok (0.1 s)", "no user_data", "user_data failed: ..."
 
 
 @dataclass(frozen=True)
