@@ -159,7 +159,7 @@ def wait_console(console: Path, done: Any, init: int, started: int | None, timeo
         if done(text):
             return True
         if not process.is_alive(init, started):
-            raise ContainerError(f"the VDU stopped during {what}: {text[-500:]!r}")
+            raise ContainerError(f"the VDU exited during {what}: {text[-500:]!r}")
         if time.monotonic() > deadline:
             return False
         time.sleep(delay)
