@@ -15,9 +15,10 @@ from descriptors import load_vnfd
 from vnfm.errors import InvalidRequest, VimError
 from vnfm.images import CIRROS_ROOTFS, Image, ImageCatalog
 from vnfm.manager import VnfManager
-from vnfm.model import Status as S
+from vnfm.model import Network, Status as S
 from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim import container
+from vnfm.vim.base import PortRequest, ServerRequest
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +155,23 @@ def test_bad_images_leave_nothing(cmanager, vim_env, vim_prefix):
     assert not vim.server_keys() and not vim.runc.names()
     assert not container.mounts_under(vim.servers_dir.resolve())
     assert not [n for n in netns.list_netns() + netns.list_links() if n.startswith(vim_prefix)]
+
+
+def test_leftover_container_and_mounts_are_found_and_removed(vim_env, vim_prefix, ovsdb):
+    """A crash half-way through delete: the netns, ports and links are gone, the container and
+    its mounts are not. server_keys still names the server; delete_server finishes the job."""
+    vim, url = vim_env
+    net = Network("net_x", 100, "10.78.0.0/24")
+    key = f"{vim_prefix}zzz00"
+    vim.create_server(ServerRequest(key, None, None, (PortRequest(f"{key}0", "eth0", "fa:16:3e:00:00:01",
+                                                                  "10.78.0.2/24", net),),
+                                    values={"vdu": "VDU9"}, rootfs=CIRROS_ROOTFS))
+    ovsdb.delete_ports(vim.bridge, [f"{key}0"])
+    netns.delete_netns(key)
+    (vim.servers_dir / key / "server.json").unlink()
+    assert key in vim.runc.names() and container.mounts_under((vim.servers_dir / key).resolve())
+    assert vim.server_keys() == {key}
+    m = VnfManager(vim, VnfSqlStore(url, vim_prefix), prefix=vim_prefix, monitor=False)  # adopts: garbage
+    m.close()
+    assert not vim.server_keys() and not vim.runc.names()
+    assert not container.mounts_under(vim.servers_dir.resolve())
