@@ -20,6 +20,7 @@ MARK = "nfv-boot:"
 BOOT_SCRIPT = f"""#!/bin/sh
 # nfvchain first boot: the user_data once (cloud-init's RAW format), then the image's program.
 i={CLOUD_DIR}/instance
+[ -f "$i/config" ] && echo "{MARK} Tacker config in $i/config"
 if [ -f "$i/scripts/part-001" ] && [ ! -e "$i/boot-finished" ]; then
   echo "{MARK} user_data start"
   "$i/scripts/part-001" </dev/null

@@ -100,6 +100,7 @@ def test_cirros_first_boot_runs_user_data(cmanager, vim_env):
     assert cmanager.exec("c", ["sh", "-c", "echo 1 > /proc/sys/kernel/domainname"]).returncode != 0
     assert "iface eth1 inet dhcp" in run(cmanager, "c", "cat", "/etc/network/interfaces")
     assert run(cmanager, "c", "cat", "/var/lib/cloud/instance/config") == "param0: key1\n"
+    assert "nfv-boot: Tacker config in /var/lib/cloud/instance/config" in log
     assert run(cmanager, "c", "busybox").startswith("BusyBox")               # the cirros rootfs
     assert rec.cp("CP2").ip.split("/")[0] in run(cmanager, "c", "ip", "-4", "addr", "show", "eth1")
     assert vdu.limits == "cpus=1 mem=61MiB enforced" or "not enforced: " in vdu.limits
