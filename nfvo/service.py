@@ -128,6 +128,12 @@ class NfvoService:
             raise InvalidArgument("no command given", "argv")
         return self.vnfm.exec(name_or_id, list(argv), vdu)
 
+    def vnf_log(self, name_or_id: str, vdu: str | None = None, instance: int = 0) -> tuple[str, str]:
+        """(VDU name, its console log); the first VDU when none is named."""
+        vnf = self.vnfm.get(name_or_id)
+        name = vdu or (vnf.vdus[0].name if vnf.vdus else "")
+        return name, self.vnfm.console(vnf.id, name or None, instance=instance)
+
     def _on_vnf_event(self, event: VnfEvent) -> None:
         self.bus.publish(Event(event.time, "VNF", event.vnf_id, event.vnf_name, event.old, event.new,
                                event.reason, tuple(event.changed_cps)))

@@ -29,6 +29,7 @@ from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
 from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest, Vim
+from vnfm.vim.firstboot import boot_ok
 
 log = logging.getLogger(__name__)
 DEFAULT_POOL = "10.96.0.0/12"
@@ -104,6 +105,14 @@ class VnfManager:
         if found is None:
             raise NotFound(f"VNF {rec.name} has no VDU {vdu} instance {instance}")
         return self.vim.ip_forwarding(found.key)
+
+    def console(self, name_or_id: str, vdu: str | None = None, *, instance: int = 0) -> str:
+        """The VDU's console log (first boot's user_data output first, then its program's)."""
+        rec = self.get(name_or_id)
+        cands = [v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance]
+        if not cands:
+            raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
+        return self.vim.console(cands[0].key)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def instantiate(self, name: str, vnfd: Vnfd | str | Path, *, vnfd_name: str | None = None,
@@ -289,11 +298,15 @@ class VnfManager:
                               c.ofport or None, {"nfv-vnf": rec.id, "nfv-cp": c.key})
                   for c in vdu.cps),
             spec.volume_bytes, spec.cpus, spec.mem_bytes, values,
-            {"vnf": rec.id, "vnf_name": rec.name, "vdu": vdu.name})
+            {"vnf": rec.id, "vnf_name": rec.name, "vdu": vdu.name}, spec.image, spec.rootfs,
+            spec.user_data, spec.config)
         server = self.vim.create_server(req)
+        if not boot_ok(server.boot):   # as with cloud-init: the VM is up, its script was not
+            self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, rec.status,
+                                f"VDU {vdu.name}#{vdu.instance} first boot: {server.boot}"))
         cps = tuple(replace(c, ofport=server.ofports.get(c.ovs_port, 0)) for c in vdu.cps)
         return replace(vdu, pid=server.pid, cps=cps, volume=server.volume, limits=server.limits,
-                       namespace=server.namespace)
+                       namespace=server.namespace, boot=server.boot)
 
     def _heal(self, rec: VnfRecord, vdu: str | None, instance: int | None,
               why: str) -> VnfRecord:

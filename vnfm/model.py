@@ -72,6 +72,7 @@ class VduRecord:
     # its image's software parses NSH (else a chain hop through it is proxied by the switch);
     # records stored before this was said were chained as NSH-aware, so they stay so
     nsh_aware: bool = True
+    boot: str = ""      # first boot: "user_data ok (0.1 s)", "no user_data", "user_data failed: ..."
 
 
 @dataclass(frozen=True)

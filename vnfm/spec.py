@@ -12,7 +12,7 @@ from typing import Any
 
 from descriptors import InputRef, Vnfd
 from vnfm.errors import InvalidRequest
-from vnfm.images import FLAVORS, ImageCatalog, parse_size
+from vnfm.images import FLAVORS, HOST_ROOTFS, ImageCatalog, parse_size
 
 MONITOR_DEFAULTS = {"monitoring_delay": 0, "count": 3, "interval": 1, "timeout": 2, "retry": 1,
                     "port": 80}
@@ -59,6 +59,9 @@ class VduSpec:
     cps: tuple[CpSpec, ...]
     monitor: MonitorSpec | None
     nsh_aware: bool = True  # the image's software parses NSH; specs stored before it was said were chained so
+    rootfs: str = HOST_ROOTFS     # the image's root filesystem (Image.rootfs)
+    user_data: str | None = None  # RAW script run once at first boot
+    config: str | None = None     # Tacker's VDU ``config``: a file in the VDU
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,16 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
         image_name = val(f"{vdu.name}.image", vdu.image)
         if image_name is None and vdu.artifact is not None:
             image_name = val(f"{vdu.name}.artifact", vdu.artifact.file)
-        argv, ready, nsh_aware = None, None, False
+        argv, ready, nsh_aware, root = None, None, False, HOST_ROOTFS
         try:
             image = catalog.resolve(str(image_name or ""))
-            argv, ready, nsh_aware = image.argv, image.ready, image.nsh_aware
+            argv, ready, nsh_aware, root = image.argv, image.ready, image.nsh_aware, image.rootfs
         except InvalidRequest as exc:
             problems.append(f"VDU {vdu.name}: {exc}")
+        user_data, config = val(f"{vdu.name}.user_data", vdu.user_data), val(f"{vdu.name}.config", vdu.config)
+        fmt = val(f"{vdu.name}.user_data_format", vdu.user_data_format)
+        if user_data and str(fmt or "RAW").upper() != "RAW":
+            problems.append(f"VDU {vdu.name}: user_data_format {fmt!r} is not supported (RAW: a script)")
         cpus, mem = _compute(vdu, val, problems)
         cps = []
         ordered = sorted((c for c in vnfd.cps if c.vdu == vdu.name),
@@ -155,7 +162,8 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
             except InvalidRequest as exc:
                 problems.append(f"{vol_name}: {exc}")
         vdus.append(VduSpec(vdu.name, index, str(image_name), argv, ready, cpus, mem, vol_bytes,
-                            vol_name, tuple(cps), _monitor(vdu, problems), nsh_aware))
+                            vol_name, tuple(cps), _monitor(vdu, problems), nsh_aware, root, user_data or None,
+                            config or None))
     scaling = []
     for pol in vnfd.scaling_policies:
         lo, hi, inc, default = (val(f"{pol.name}.{k}", getattr(pol, a)) for k, a in (

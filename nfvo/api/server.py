@@ -111,6 +111,10 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
         done = self.s.exec_vnf(r.name, list(r.argv), r.vdu or None)
         return pb.ExecReply(returncode=done.returncode, stdout=done.stdout or "", stderr=done.stderr or "")
 
+    def GetVnfLog(self, r, context):
+        vdu, text = self.s.vnf_log(r.name, r.vdu or None, r.instance)
+        return pb.VnfLog(vdu=vdu, text=text)
+
     # VNFFGs
     def CreateVnffg(self, r, context):
         return convert.vnffg(self.s.create_vnffg(

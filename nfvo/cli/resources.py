@@ -167,11 +167,23 @@ def _vnf_commands() -> Commands:
         sys.stderr.write(reply.stderr)
         return reply.returncode
 
+    def log_setup(p):
+        p.add_argument("name", help="the VNF")
+        p.add_argument("--vdu", help="default: the first VDU")
+        p.add_argument("--instance", type=int, default=0)
+
+    def log_(args):
+        reply = call(args, "GetVnfLog", pb().GetVnfLogRequest(name=args.name, vdu=args.vdu or "",
+                                                              instance=args.instance))
+        sys.stdout.write(reply.text)
+        return 0
+
     return {"create": ("instantiate a VNF (waits until ACTIVE)", create_setup, create),
             "update": ("recreate a VNF's VDUs with new parameters", update_setup, update),
             **crud_commands(RESOURCES["VNF"]),
             "heal": ("heal a VNF", heal_setup, heal), "scale": ("scale a VNF", scale_setup, scale),
-            "exec": ("run a command in a VDU", exec_setup, exec_)}
+            "exec": ("run a command in a VDU", exec_setup, exec_),
+            "log": ("print a VDU's console log (first boot's user_data output first)", log_setup, log_)}
 
 
 # ------------------------------------------------------------------------------------ VNFFGs

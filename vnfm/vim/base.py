@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vnfm.images import HOST_ROOTFS
 from vnfm.model import IpForwarding, Network
 
 
@@ -28,8 +29,10 @@ class PortRequest:
 
 @dataclass(frozen=True)
 class ServerRequest:
-    """One VDU instance: program, ports, volume, limits. ``argv`` may use placeholders the VIM
-    fills: {workdir} {volume} (plus whatever the manager put in ``values``)."""
+    """One VDU instance: image, first-boot data, program, ports, volume, limits. ``argv`` may
+    use placeholders the VIM fills: {workdir} {volume} (plus whatever the manager put in
+    ``values``). ``rootfs`` is the image's (``Image.rootfs``); ``user_data`` a RAW script run
+    once at first boot, ``config`` Tacker's VDU config text, handed to the VDU as a file."""
 
     key: str
     argv: tuple[str, ...] | None
@@ -40,6 +43,10 @@ class ServerRequest:
     mem_bytes: int | None = None
     values: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    image: str = "host"             # the image's name (for messages)
+    rootfs: str = HOST_ROOTFS
+    user_data: str | None = None
+    config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Server:
     ofports: Mapping[str, int]      # port name -> OpenFlow port number
     volume: str | None
     limits: str
+    boot: str = ""                  # how first boot went: "user_data ok (...)", "no user_data", ...
 
 
 class Vim(Protocol):
@@ -93,6 +101,9 @@ class Vim(Protocol):
     def exec(self, key: str, argv: Sequence[str], *,
              timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         """Run a command inside the server (no shell); output captured as text."""
+
+    def console(self, key: str) -> str:
+        """The server's console log: first boot (user_data) output, then its program's."""
 
     def close(self) -> None:
         """Drop connections/caches; servers keep running."""

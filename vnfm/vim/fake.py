@@ -89,6 +89,11 @@ class FakeVim:
             raise VimError(f"no server {key}")
         return subprocess.CompletedProcess(list(argv), 0, f"{key}: {' '.join(argv)}", "")
 
+    def console(self, key: str) -> str:
+        if key not in self.servers:
+            raise VimError(f"no server {key}")
+        return f"{key}: user_data {self.servers[key].req.user_data or '(none)'}\n"
+
     def close(self) -> None:
         pass
 

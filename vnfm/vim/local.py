@@ -1,8 +1,9 @@
 """The ``local`` VIM: this host as a tiny compute/network/storage cloud.
 
-A server is a network namespace; its ports are veth pairs whose host ends are access ports (a
-local VLAN tag per network, as Neutron's OVS agent does) on an existing integration bridge; its
-program runs inside the namespace (and a cgroup v2 group where possible); its volume is a sparse
+A server is a runc container (the VDU's "VM": its own mount, PID, UTS, IPC namespaces, a
+copy-on-write root filesystem from its image, first boot with user_data) joined to a network
+namespace whose ports are veth pairs with host ends as access ports (a local VLAN tag per
+network, as Neutron's OVS agent does) on an existing integration bridge; its volume is a sparse
 file. Everything is named from the server key, which starts with the deployment prefix, so the
 VIM can find all of it again after a restart and tell its own leftovers from anyone else's.
 """
@@ -15,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -25,31 +27,37 @@ from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from dataplane.ping import build_echo, parse_reply
 from vnfm.errors import VimError
-from vnfm.images import render_argv
+from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import process
+from vnfm.vim import container, firstboot, process, rootfs
 from vnfm.vim.base import DhcpHost, Server, ServerRequest
-from vnfm.vim.cgroup import Cgroups
 from vnfm.vim.dhcp import DhcpAgent
+from vnfm.vim.oci import Bind, ContainerSpec, bundle_config
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
+BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
+ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
+REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class LocalVim:
     def __init__(self, ovsdb: Ovsdb, bridge: str, prefix: str, state_dir: Path, *,
-                 cgroup_root: Path = Path("/sys/fs/cgroup"), mtu: int = netns.NSH_MTU) -> None:
+                 mtu: int = netns.NSH_MTU, boot_timeout: float = BOOT_TIMEOUT,
+                 root_disk_bytes: int = ROOT_DISK_BYTES) -> None:
         if not prefix or len(prefix) > 9 or "-" in prefix:
             raise ValueError("prefix must be 1..9 characters without '-'")
         self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
+        self.boot_timeout, self.root_disk_bytes = boot_timeout, root_disk_bytes
         self.state_dir = Path(state_dir)
         self.servers_dir = self.state_dir / "servers"
         self.volumes_dir = self.state_dir / "volumes"
-        self.cgroups = Cgroups(f"nfvchain-{prefix}", cgroup_root)
+        self.images_dir = self.state_dir / "images"     # the built-in cirros rootfs
+        self.runc = container.Runc(self.state_dir / "runc")
+        self.cgroup_parent = f"nfvchain-{prefix}"       # under runc's (our) own cgroup
         self.probe_ns = f"{prefix}-mon"
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu)
 
     # -- servers ---------------------------------------------------------------------------------
@@ -74,24 +82,12 @@ class LocalVim:
                 volume = str(self.volumes_dir / f"{key}.img")
                 with open(volume, "wb") as f:
                     f.truncate(req.volume_bytes)   # sparse: no blocks until written
-            group, limits = self.cgroups.create(key, req.cpus, req.mem_bytes)
-            pid = started = None
-            if req.argv:
-                argv = render_argv(req.argv, {**req.values, "workdir": str(workdir),
-                                              "volume": volume or ""})
-                env = {"NFV_SERVER": key, "NFV_WORKDIR": str(workdir)}
-                if volume:
-                    env["NFV_VOLUME"] = volume
-                log = workdir / "console.log"
-                proc = process.spawn(key, argv, cwd=workdir, log=log, env=env, cgroup=group)
-                self._procs[key] = proc
-                pid, started = proc.pid, process.start_time(proc.pid)
-                if req.ready:
-                    process.wait_ready(proc, log, req.ready, READY_TIMEOUT)
+            pid, started, boot, limits = self._boot(req, workdir, volume)
             _write_json(workdir / "server.json", {"pid": pid, "started": started,
                                                   "ofports": ofports, "volume": volume,
-                                                  "limits": limits, "labels": dict(req.labels)})
-            return Server(key, key, pid, ofports, volume, limits)
+                                                  "limits": limits, "boot": boot,
+                                                  "labels": dict(req.labels)})
+            return Server(key, key, pid, ofports, volume, limits, boot)
         except Exception as exc:
             self.delete_server(key)
             raise VimError(f"cannot create server {key}: {exc}") from exc
@@ -99,14 +95,11 @@ class LocalVim:
     def delete_server(self, key: str) -> None:
         if not key.startswith(self.prefix):
             raise VimError(f"refusing to delete {key!r}: not ours (prefix {self.prefix!r})")
-        info = _read_json(self.servers_dir / key / "server.json")
-        pids = process.pids_in_netns(key)
-        if info.get("pid") and process.is_alive(info["pid"], info.get("started")):
-            pids.append(info["pid"])
-        process.stop(sorted(set(pids)))
-        proc = self._procs.pop(key, None)
-        if proc is not None:
-            proc.poll()
+        try:
+            self.runc.remove(key)
+        except container.ContainerError as exc:
+            raise VimError(f"cannot delete server {key}: {exc}") from exc
+        process.stop(process.pids_in_netns(key))   # strays: `ip netns exec` helpers, probes
         try:
             self.db.delete_ports(self.bridge, [p.name for p in self._ovs_ports() if p.name[:len(key)] == key])
         except OvsdbError as exc:
@@ -115,7 +108,11 @@ class LocalVim:
             if link[:len(key)] == key:
                 netns.delete_link(link, missing_ok=True)
         netns.delete_netns(key)
-        self.cgroups.remove(key)
+        container.remove_cgroup_parent(self.cgroup_parent)
+        try:
+            container.unmount_under((self.servers_dir / key).resolve())
+        except container.ContainerError as exc:
+            raise VimError(f"cannot delete server {key}: {exc}") from exc
         vol = self.volumes_dir / f"{key}.img"
         vol.unlink(missing_ok=True)
         shutil.rmtree(self.servers_dir / key, ignore_errors=True)
@@ -129,7 +126,9 @@ class LocalVim:
         keys = {x for x in netns.list_netns() if mine(x)}
         keys |= {x[:n] for x in netns.list_links() if mine(x)}
         keys |= {p.name[:n] for p in self._ovs_ports() if mine(p.name)}
-        keys |= {k for k in self.cgroups.keys() if mine(k)}
+        keys |= {k for k in self.runc.names() if mine(k)}
+        real = self.servers_dir.resolve()
+        keys |= {Path(m).relative_to(real).parts[0] for m in container.mounts_under(real) if Path(m) != real}
         for d in (self.servers_dir, self.volumes_dir):
             if d.is_dir():
                 keys |= {p.name.split(".")[0] for p in d.iterdir() if mine(p.name)}
@@ -137,23 +136,74 @@ class LocalVim:
 
     def alive(self, key: str) -> bool:
         info = _read_json(self.servers_dir / key / "server.json")
-        if not info or not netns.netns_exists(key):
+        if not info or not info.get("pid") or not netns.netns_exists(key):
             return False
-        if info.get("pid") is None:
-            return True
         return process.is_alive(info["pid"], info.get("started"))
 
     def exec(self, key: str, argv: Sequence[str], *,
              timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-        if not netns.netns_exists(key):
+        """``runc exec``: inside the VDU's container (its filesystem, PID namespace, limits)."""
+        if key not in self.runc.names():
             raise VimError(f"no server {key}")
-        return netns.netns_exec(key, list(argv), check=False, timeout=timeout)
+        return self.runc.exec(key, list(argv), timeout)
+
+    def console(self, key: str) -> str:
+        log = self.servers_dir / key / "console.log"
+        if not log.exists():
+            raise VimError(f"no server {key}")
+        return log.read_text(errors="replace")
 
     def close(self) -> None:
-        for proc in self._procs.values():
-            proc.poll()
-        self._procs.clear()
+        """Containers run on their own (``runc run --detach``); the DHCP agent's supervisor stops."""
         self.dhcp.close()
+
+    def _boot(self, req: ServerRequest, workdir: Path, volume: str | None) -> tuple[int, int | None, str, str]:
+        """Mount the root filesystem, write the first-boot files and the bundle, start the
+        container and wait (bounded) for first boot and the program's ready line:
+        (init pid, its start time, boot text, limits text)."""
+        lower = rootfs.lower_dir(req.rootfs, self.images_dir)
+        merged = container.mount_rootfs(workdir, lower, self.root_disk_bytes)
+        cloud = workdir / "cloud"
+        for rel, (text, mode) in firstboot.boot_files(req.user_data, req.config).items():
+            path = cloud / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            path.chmod(mode)
+        program = render_argv(req.argv, {**req.values, "workdir": str(workdir), "volume": volume or ""}) \
+            if req.argv else None
+        env = {"NFV_SERVER": req.key, "NFV_WORKDIR": str(workdir), "PYTHONPATH": str(REPO)}
+        binds = [Bind(str(cloud), firstboot.CLOUD_DIR, readonly=False), Bind(str(workdir), str(workdir), False)]
+        if volume:
+            env["NFV_VOLUME"] = volume
+            binds.append(Bind(volume, volume, False))
+        if req.rootfs == HOST_ROOTFS:
+            binds += _host_binds()
+        spec = ContainerSpec(req.values.get("vdu") or req.key, str(netns.NETNS_DIR / req.key), str(merged),
+                             firstboot.boot_argv(program), env, tuple(binds), tuple(os.listdir("/proc/sys")),
+                             req.cpus, req.mem_bytes, f"{self.cgroup_parent}/{req.key}", cwd=str(workdir))
+        _write_json(workdir / "config.json", bundle_config(spec))
+        log = workdir / "console.log"
+        t0 = time.monotonic()
+        try:
+            pid = self.runc.run(req.key, workdir, log)
+            started = process.start_time(pid)
+            finished = container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started,
+                                              self.boot_timeout, "first boot")
+            took = time.monotonic() - t0
+            if not finished:            # cut the user_data so the program starts
+                container.kill_all_but_init(pid)
+                container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started, 2.0,
+                                       "first boot")
+            status = firstboot.boot_result(log.read_text(errors="replace"))[1]
+            boot = firstboot.describe(finished, status, took, user_data=bool(req.user_data))
+            if req.ready and program and not container.wait_console(
+                    log, lambda t: any(x.startswith(req.ready or "") for x in firstboot.after_boot(t).splitlines()),
+                    pid, started, READY_TIMEOUT, "startup"):
+                raise container.ContainerError(f"{list(program)} not ready after {READY_TIMEOUT}s: "
+                                               f"{log.read_text(errors='replace')[-500:]!r}")
+        except container.ContainerError as exc:
+            raise VimError(f"image {req.image}: {exc}") from exc
+        return pid, started, boot, container.cgroup_limits(pid, req.cpus, req.mem_bytes)
 
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:
@@ -291,6 +341,14 @@ def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:
             os.close(target)
     finally:
         os.close(own)
+
+
+def _host_binds() -> list[Bind]:
+    """The ``host`` image sees the root filesystem only: the code and interpreter SF images run
+    are bound in (read-only) when they live on another filesystem."""
+    root_dev = os.stat("/").st_dev
+    dirs = {str(REPO), sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    return [Bind(d, d) for d in sorted(dirs) if os.path.isdir(d) and os.stat(d).st_dev != root_dev]
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:

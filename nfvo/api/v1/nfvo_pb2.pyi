@@ -161,7 +161,7 @@ class Cp(_message.Message):
     def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ..., instance: _Optional[int] = ..., vl: _Optional[str] = ..., order: _Optional[int] = ..., management: _Optional[bool] = ..., iface: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ..., ovs_port: _Optional[str] = ..., ofport: _Optional[int] = ..., bridge: _Optional[str] = ...) -> None: ...
 
 class Vdu(_message.Message):
-    __slots__ = ("name", "instance", "namespace", "image", "pid", "cps", "volume")
+    __slots__ = ("name", "instance", "namespace", "image", "pid", "cps", "volume", "boot")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +169,7 @@ class Vdu(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     CPS_FIELD_NUMBER: _ClassVar[int]
     VOLUME_FIELD_NUMBER: _ClassVar[int]
+    BOOT_FIELD_NUMBER: _ClassVar[int]
     name: str
     instance: int
     namespace: str
@@ -176,7 +177,8 @@ class Vdu(_message.Message):
     pid: int
     cps: _containers.RepeatedCompositeFieldContainer[Cp]
     volume: str
-    def __init__(self, name: _Optional[str] = ..., instance: _Optional[int] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., pid: _Optional[int] = ..., cps: _Optional[_Iterable[_Union[Cp, _Mapping]]] = ..., volume: _Optional[str] = ...) -> None: ...
+    boot: str
+    def __init__(self, name: _Optional[str] = ..., instance: _Optional[int] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., pid: _Optional[int] = ..., cps: _Optional[_Iterable[_Union[Cp, _Mapping]]] = ..., volume: _Optional[str] = ..., boot: _Optional[str] = ...) -> None: ...
 
 class Vnf(_message.Message):
     __slots__ = ("id", "name", "vnfd_name", "status", "reason", "vnf_type", "created_at", "vdus")
@@ -257,6 +259,24 @@ class ExecReply(_message.Message):
     stdout: str
     stderr: str
     def __init__(self, returncode: _Optional[int] = ..., stdout: _Optional[str] = ..., stderr: _Optional[str] = ...) -> None: ...
+
+class GetVnfLogRequest(_message.Message):
+    __slots__ = ("name", "vdu", "instance")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VDU_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vdu: str
+    instance: int
+    def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ..., instance: _Optional[int] = ...) -> None: ...
+
+class VnfLog(_message.Message):
+    __slots__ = ("vdu", "text")
+    VDU_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    vdu: str
+    text: str
+    def __init__(self, vdu: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class VnfList(_message.Message):
     __slots__ = ("vnfs",)

@@ -124,6 +124,11 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecVnfRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecReply.FromString,
                 _registered_method=True)
+        self.GetVnfLog = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetVnfLog',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetVnfLogRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnfLog.FromString,
+                _registered_method=True)
         self.CreateVnffg = channel.unary_unary(
                 '/nfvchain.nfvo.v1.Nfvo/CreateVnffg',
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.CreateVnffgRequest.SerializeToString,
@@ -337,6 +342,13 @@ class NfvoServicer:
 
     def ExecVnf(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVnfLog(self, request, context):
+        """A VDU's console log: its first boot (user_data output) first, then its program's output.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -558,6 +570,11 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.ExecVnf,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecVnfRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecReply.SerializeToString,
+            ),
+            'GetVnfLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVnfLog,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetVnfLogRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnfLog.SerializeToString,
             ),
             'CreateVnffg': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateVnffg,
@@ -1146,6 +1163,33 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/ExecVnf',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecVnfRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExecReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVnfLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetVnfLog',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetVnfLogRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnfLog.FromString,
             options,
             channel_credentials,
             insecure,
