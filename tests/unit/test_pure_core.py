@@ -19,7 +19,7 @@ CORE = (
     "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service", "vnfm.images", "vnfm.imagetar",
     "sdn.telemetry.drops", "sdn.telemetry.frames", "sdn.telemetry.sflow", "sdn.telemetry.elements",
     "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9", "sdn.telemetry.observation",
-    "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures",
+    "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
 )
 ROOT = Path(__file__).resolve().parents[2]
 
