@@ -1,4 +1,5 @@
-"""Processes of the local VIM: find by (pid, start time), list a namespace's, stop.
+"""Processes of the local VIM: start its own helpers (dnsmasq) in a namespace, find by (pid, start
+time), list a namespace's, stop. VDUs are containers (``vnfm.vim.container``), not started here.
 
 Why (pid, start time): a container's init is not our child (runc starts it detached) and after
 a manager restart nothing but the pid is known, which can be reused; /proc/<pid>/stat's start
@@ -8,13 +9,18 @@ lingers as a zombie that looks alive.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dataplane.netns import NETNS_DIR
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def start_time(pid: int) -> int | None:
@@ -35,6 +41,45 @@ def is_alive(pid: int, started: int | None) -> bool:
         pass
     now = start_time(pid)
     return now is not None and (started is None or now == started)
+
+
+def spawn(ns: str, argv: Sequence[str], *, cwd: Path, log: Path, env: Mapping[str, str],
+          cgroup: Path | None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (no shell) inside netns ``ns`` and cgroup, in its own session, output to
+    ``log``: it does not die with the manager (restart safety)."""
+    ns_fd = os.open(NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
+    procs = str(cgroup / "cgroup.procs") if cgroup else None
+
+    def enter() -> None:  # child, between fork and exec
+        if _libc.setns(ns_fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns failed")
+        if procs:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+
+    try:
+        with open(log, "ab") as out:
+            return subprocess.Popen(list(argv), cwd=cwd, env={**os.environ, **env},
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    start_new_session=True, preexec_fn=enter)
+    finally:
+        os.close(ns_fd)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], log: Path, prefix: str, timeout: float) -> None:
+    """Wait until the program logs a line starting with ``prefix``; raise with the log tail."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if any(line.startswith(prefix) for line in text.splitlines()):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}: {text[-500:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.args!r} not ready after {timeout}s: {text[-500:]}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.05)
 
 
 def pids_in_netns(ns: str) -> list[int]:

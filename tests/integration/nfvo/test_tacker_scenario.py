@@ -49,6 +49,8 @@ def _data_cp(vnf: dict, network: str) -> dict:
 
 
 def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, capsys, tmp_path):
+    # the VIM, registered as the all-in-one does (no client/server port defaults)
+    ok(capsys, f"nfv vim register local --bridge {nfvo_stack.bridge} --dpid {nfvo_stack.dpid:#x}")
     # the six commands of Tacker's VNFFG guide, in that order
     ok(capsys, f"nfv vnf descriptor create --vnfd-file {TACKER / 'tosca-vnffg-vnfd1.yaml'} VNFD1")
     ok(capsys, "nfv vnf create --vnfd-name VNFD1 VNF1")
