@@ -79,7 +79,8 @@ def run(state_dir: Path, stop: threading.Event) -> int:
                               images=images)
         if not service.catalog.vims():
             service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
-                                         description="this host: netns VDUs on a private OVS")
+                                         description="this host: VDUs as containers on a private OVS")
+        service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
         socket = state_dir / "nfvo.sock"
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())

@@ -19,7 +19,7 @@ from nfvo.chains import ChainEngine
 from nfvo.draining import DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
-from nfvo.model import Event, NsRecord, VnffgRecord, VnffgSpec
+from nfvo.model import Event, NsRecord, VimRecord, VnffgRecord, VnffgSpec
 from nfvo.protocols import SdnPort, Store, Vnfm
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
@@ -52,6 +52,19 @@ class NfvoService:
     def start(self) -> None:
         """Bring the controller to the stored state (after a restart SPIs stay what they were)."""
         self.vnffgs.restore()
+
+    # ----------------------------------------------------------------- VIMs
+    def register_vim(self, name: str, **fields: Any) -> VimRecord:
+        """Register a VIM and hand its bridge to the controller at once, so VDUs on a virtual link
+        reach each other (and DHCP) before any chain exists (``build_document``)."""
+        record = self.catalog.register_vim(name, **fields)
+        self.vnffgs.rerender([], f"VIM {name} registered")
+        return record
+
+    def delete_vim(self, name_or_id: str) -> VimRecord:
+        record = self.catalog.delete_vim(name_or_id)
+        self.vnffgs.rerender([], f"VIM {record.name} deleted")
+        return record
 
     # ----------------------------------------------------------------- VNFs
     def create_vnf(self, name: str, vnfd_name: str, params: Mapping[str, Any] | None = None,

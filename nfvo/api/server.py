@@ -47,7 +47,7 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     # VIMs
     def CreateVim(self, r, context):
-        return convert.vim(self.s.catalog.register_vim(
+        return convert.vim(self.s.register_vim(
             r.name, type=r.type or "local", bridge=r.bridge, dpid=r.dpid, is_default=r.is_default,
             ingress_port=r.ingress_port, egress_port=r.egress_port, description=r.description))
 
@@ -63,7 +63,7 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
         return convert.vim(self.s.catalog.vim(r.name or "-"))
 
     def DeleteVim(self, r, context):
-        return convert.vim(self.s.catalog.delete_vim(r.name or "-"))
+        return convert.vim(self.s.delete_vim(r.name or "-"))
 
     # descriptors
     def CreateDescriptor(self, r, context):

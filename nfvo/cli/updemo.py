@@ -22,7 +22,7 @@ HTTP_PORT, BYPASS_PORT = 8080, 9090
 TACKER_HTTP, TACKER_OTHER = 80, 2222
 _GET = ("import urllib.request\nok=0\nfor _ in range({n}):\n    try: ok+=urllib.request.urlopen("
         "'http://{ip}:{port}/',timeout=3).status==200\n    except Exception: pass\nprint(ok)")
-_WGET = "ok=0; for i in $(seq {n}); do wget -q -T 3 -O /dev/null http://{ip}:{port}/ && ok=$((ok+1)); done; echo $ok"
+_WGET = "ok=0; for i in $(seq {n}); do timeout 5 wget -q -O /dev/null http://{ip}:{port}/ && ok=$((ok+1)); done; echo $ok"
 _NC = "ok=0; for i in $(seq {n}); do echo x | nc -w 3 {ip} {port} | grep -q from && ok=$((ok+1)); done; echo $ok"
 
 

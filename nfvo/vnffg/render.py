@@ -411,10 +411,15 @@ def merge_functions(chains: Iterable[RenderedChain]) -> dict[str, SfDef]:
 
 
 def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain]) -> SfcDocument:
-    """The controller's whole desired state for ``chains`` (unchecked: ``check_document``)."""
+    """The controller's whole desired state for ``chains`` (unchecked: ``check_document``).
+
+    Every registered VIM's bridge is in it, chains or not: the controller then gives each its
+    pipeline, so VDUs on a virtual link reach each other (and DHCP) before any chain exists, as
+    Neutron's agent sets up br-int before any port is chained (the bridges are fail-secure).
+    """
     chains = list(chains)
     functions = merge_functions(chains)
-    used = {i.switch for fn in functions.values() for i in fn.instances}
+    used = {i.switch for fn in functions.values() for i in fn.instances} | set(switches)
     return SfcDocument(tuple(Switch(s, switches[s]) for s in sorted(used)),
                        tuple(fn.function() for fn in functions.values()),
                        tuple(p for chain in chains for p in chain.paths))

@@ -44,11 +44,22 @@ class Capture:
         return [(p[IP].ttl, p[TCP].sport, p[TCP].dport) for p in rdpcap(str(self.path)) if IP in p and TCP in p]
 
 
+def _diagnostics(capsys, stack, ovs, vnfs: dict) -> str:
+    """What a failed run needs to be understood: flows with counters, each VDU's addresses,
+    routes, forwarding and first-boot console."""
+    out = [ovs.ofctl("dump-flows", stack.bridge)]
+    for name in vnfs:
+        for cmd in ("ip -4 addr", "ip route", "cat /proc/sys/net/ipv4/ip_forward", "cat /proc/net/snmp"):
+            out.append(f"--- {name}: {cmd}\n{run(capsys, f'nfv vnf exec {name} -- {cmd}').out}")
+        out.append(f"--- {name}: console\n{run(capsys, f'nfv vnf log {name}').out[-1500:]}")
+    return "\n".join(out)
+
+
 def _data_cp(vnf: dict, network: str) -> dict:
     return next(c for d in vnf["vdus"] for c in d["cps"] if c["vl"] == network)
 
 
-def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, capsys, tmp_path):
+def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, ovs, capsys, tmp_path):
     # the VIM, registered as the all-in-one does (no client/server port defaults)
     ok(capsys, f"nfv vim register local --bridge {nfvo_stack.bridge} --dpid {nfvo_stack.dpid:#x}")
     # the six commands of Tacker's VNFFG guide, in that order
@@ -71,11 +82,14 @@ def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, cap
                           tmp_path / f"{name}.pcap") for name in ("VNF1", "VNF2")}
 
     def fetch(port: int) -> str | None:
-        cmd = f"wget -q -T 3 -O - http://{server_ip}:{port}/" if port == HTTP else f"nc -w 3 {server_ip} {port}"
+        cmd = f"timeout 5 wget -q -O - http://{server_ip}:{port}/" if port == HTTP else f"echo x | nc -w 3 {server_ip} {port}"
         ran = run(capsys, f"nfv vnf exec client -- sh -c '{cmd}'")
         return ran.out if ran.rc == 0 and "from" in ran.out else None
 
-    page = wait_for(lambda: fetch(HTTP), "HTTP from client to server through the chain", timeout=30, every=0.5)
+    try:
+        page = wait_for(lambda: fetch(HTTP), "HTTP from client to server through the chain", timeout=30, every=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnostics(capsys, nfvo_stack, ovs, vnfs)}") from None
     assert "hello from" in page
     assert "2222 from" in wait_for(lambda: fetch(OTHER), "TCP/2222 from client to server", timeout=20, every=0.5)
     time.sleep(0.5)
