@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -36,11 +35,10 @@ exit 0
 
 
 @pytest.fixture
-def script(tmp_path: Path) -> str:
-    path = tmp_path / "udhcpc.script"
-    path.write_text(SCRIPT)
-    path.chmod(0o755)
-    return str(path)
+def script() -> str:
+    """The event script's text: udhcpc runs it inside the VDU (a container: the host's /tmp is
+    not there), so ``udhcpc`` writes it into the VDU's own /run first."""
+    return SCRIPT
 
 
 def udhcpc(manager, name: str, script: str, *, iface: str = "eth1", instance: int = 0,
@@ -48,8 +46,9 @@ def udhcpc(manager, name: str, script: str, *, iface: str = "eth1", instance: in
     """Drop the port's static address, then ask DHCP for one; the offer's fields ({} if none)."""
     if flush:
         manager.exec(name, ["ip", "addr", "flush", "dev", iface], instance=instance)
-    res = manager.exec(name, ["busybox", "udhcpc", "-i", iface, "-n", "-q", "-t", "3", "-T", "1",
-                              "-s", script], instance=instance, timeout=20)
+    res = manager.exec(name, ["sh", "-c", 'printf "%s" "$1" > /run/udhcpc.script && chmod +x /run/udhcpc.script && '
+                              f'busybox udhcpc -i {iface} -n -q -t 3 -T 1 -s /run/udhcpc.script', "sh", script],
+                       instance=instance, timeout=20)
     line = next((x for x in res.stdout.splitlines() if x.startswith("lease ")), "")
     return dict(kv.split("=", 1) for kv in line.split()[1:])
 
