@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from dataplane import netns
 from tests.corpus import TACKER_SAMPLES
 from tests.integration.nfvo.nfvcli import (SAMPLES, counter_seen, fails, flows, http_get, namespaces, ok,
                                            onboard_hosts, snapshot, spi_flows, wait_for)
@@ -106,6 +107,8 @@ def test_failed_ns_create_leaves_nothing(nfvo_stack, ovs, tmp_path, capsys):
     fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {params} 'bad name'", "bad name")
     # refused after the VNFs ran: another chain already classifies the same traffic from every port
     ok(capsys, "nfv vnffg-create --name blocker --chain client")
+    # a hop through the host image (NSH-unaware) must forward IP to carry a chain
+    netns.netns_exec(nfvo_stack.vnfm.get("client").vdus[0].namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
     ok(capsys, f"nfv vnffg-classifier-create --name taken --chain blocker --match ip_proto=6,tcp_dst={WEB_PORT}")
     blocked = snapshot(capsys, nfvo_stack, ovs)
     fails(capsys, f"nfv ns-create --nsd-name demo-ns --param-file {params} bad", "identical", "taken")

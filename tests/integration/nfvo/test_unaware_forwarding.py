@@ -43,7 +43,7 @@ def test_unaware_vnf_that_does_not_forward_is_refused_then_routes(nfvo_stack, la
     ok(capsys, "nfv vnffg-create --name web --chain R1 --symmetrical True")  # no classifier: nothing to forward
     before = snapshot(capsys, nfvo_stack, ovs)
     fails(capsys, f"nfv vnffg-classifier-create --name http --chain web --match tcp_dst={HTTP},ip_proto=6",
-          "R1 is not NSH-aware and does not forward IP (net.ipv4.ip_forward=0)", "vnffg[web].path.hops[0]")
+          "R1 is not NSH-aware and does not forward IP (net.ipv4.ip_forward=0", "vnffg[web].path.hops[0]")
     assert snapshot(capsys, nfvo_stack, ovs) == before, "a refused request changes nothing"
 
     netns.netns_exec(r1, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
