@@ -39,7 +39,7 @@ _NXAST_REG_MOVE, _NXAST_RESUBMIT_TABLE, _NXAST_MULTIPATH = 6, 14, 10
 
 _HEADER = struct.Struct("!BBHI")
 _MP = struct.Struct("!HH4x")
-_FLOW_STATS = struct.Struct("!HBx8xHHHH4xQ16x")  # length, table, priority, idle, hard, flags, cookie
+_FLOW_STATS = struct.Struct("!HBx8xH10xQ16xHH")  # length, table, priority, cookie; match type, length
 _COOKIE = struct.Struct("!Q")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
@@ -162,23 +162,30 @@ def decode_flow_reply(msg: bytes, cache: ReplyCache, cookie: int = 0,
     xid, more = _body(msg, OFPMP_FLOW, "OFPMP_FLOW")
     flows: list[Flow] = []
     off, end = 16, len(msg)
-    head, instr_cache, new_flow = _FLOW_STATS.unpack_from, cache.instructions, Flow
+    head, instr_cache, shapes, new_flow = _FLOW_STATS.unpack_from, cache.instructions, cache.shapes, Flow
     try:
         while off < end:
             if end - off < 56:
                 raise ReplyError(f"{end - off} bytes left, less than a flow entry")
-            length, table, priority, _idle, _hard, _flags, fcookie = head(msg, off)
+            length, table, priority, fcookie, mtype, mlen = head(msg, off)
             nxt = off + length
             if length < 56 or nxt > end:
                 raise ReplyError(f"flow entry claims {length} bytes, {end - off} left")
             if fcookie & cookie_mask != cookie:
                 off = nxt
                 continue
-            mtype, mlen = _HH.unpack_from(msg, off + 48)
             instr_at = off + 48 + mlen + (-mlen % 8)
             if mtype != ofp.OFPMT_OXM or mlen < 4 or instr_at > nxt:
                 raise ReplyError(f"flow entry match of type {mtype}, {mlen} bytes does not fit the entry")
-            match = _decode_match(msg, off + 52, off + 48 + mlen, cache) if mlen > 4 else ()
+            match: tuple = ()
+            if mlen > 4:  # the common case inline: a match layout seen before (see _decode_match)
+                for shape in shapes.get(mlen - 4, ()):
+                    values = shape.unpack(msg, off + 52)
+                    if shape.headers(values) == shape.expected:
+                        match = shape.build(values)
+                        break
+                else:
+                    match = _decode_match(msg, off + 52, off + 48 + mlen, cache)
             raw = msg[instr_at:nxt]
             decoded = instr_cache.get(raw)
             if decoded is None:
