@@ -192,7 +192,7 @@ def decode_flow_reply(msg: bytes, cache: ReplyCache, cookie: int = 0,
                 decoded = cache.remember(instr_cache, raw, _decode_instructions(raw, cache))
             flows.append(new_flow(table, priority, match, decoded[0], decoded[1], fcookie))
             off = nxt
-    except (ReplyError, struct.error) as e:
+    except (ReplyError, struct.error, IndexError) as e:
         raise ReplyError(f"flow-stats reply xid {xid}, byte {off}: {e}") from None
     return flows, more
 
@@ -474,7 +474,7 @@ def decode_group_reply(msg: bytes, cache: ReplyCache,
                 groups.append(GroupEntry(group_id, _GROUP_TYPES[gtype],
                                          _decode_buckets(msg, off + 8, nxt, cache), gcookie))
             off = nxt
-    except (ReplyError, struct.error) as e:
+    except (ReplyError, struct.error, IndexError) as e:
         raise ReplyError(f"group-desc reply xid {xid}, byte {off}: {e}") from None
     return groups, more
 
