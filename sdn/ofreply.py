@@ -269,7 +269,7 @@ def _compile(layout: list[_Oxm | None], cache: ReplyCache, buf: bytes, off: int)
     fields = []
     for entry in layout:
         assert entry is not None
-        header_at.append(len(codes))
+        header_at += [len(codes)] if entry.value_at == 4 else [len(codes), len(codes) + 1]  # + experimenter id
         codes += ["I"] if entry.value_at == 4 else ["I", "I"]
         direct = entry.kind == _INT and entry.size in _FORMATS
         at = len(codes)

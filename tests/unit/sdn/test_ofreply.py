@@ -197,6 +197,19 @@ def test_address_spellings_match_os_ken():
     assert raw_flows(msg) == osken_flows(msg)
 
 
+def test_a_known_layout_is_never_guessed_for_other_headers():
+    spi = _oxm(ofp.oxm_get_field_info_by_name("nsh_spi")[0], b"\0\0\0\7")
+    other_experimenter = spi[:4] + b"\x12\x34\x56\x78" + spi[8:]
+    cache = ofreply.ReplyCache()
+    assert raw_flows(reply([entry_with(spi)]), cache)[0].match == (("nsh_spi", 7),)
+    with pytest.raises(ofreply.ReplyError, match="undecodable OXM field"):
+        raw_flows(reply([entry_with(other_experimenter)]), cache)
+    tcp = _oxm(ofp.oxm_get_field_info_by_name("tcp_dst")[0], b"\0\x50")
+    udp = _oxm(ofp.oxm_get_field_info_by_name("udp_dst")[0], b"\0\x50")
+    assert raw_flows(reply([entry_with(tcp), entry_with(udp)]), cache) == osken_flows(
+        reply([entry_with(tcp), entry_with(udp)]))
+
+
 def _set_field(num, value: bytes) -> bytes:
     tlv = _oxm(num, value)
     length = 4 + len(tlv) + (-(4 + len(tlv)) % 8)
