@@ -110,9 +110,8 @@ class ReplyCache:
     """Decoded forms of byte strings already seen: instruction lists, buckets, actions, values,
     match layouts.
 
-    Owned by the caller (one per driver is right: a switch's flows share few distinct action
-    lists, and the next read-back sees the same ones). Bounded: cleared when a table outgrows
-    ``limit`` entries."""
+    Owned by the caller (one per switch suits: its flows share few distinct action lists, and
+    its next read-back sees the same ones). Bounded: a table outgrowing ``limit`` is cleared."""
 
     instructions: dict[bytes, tuple[tuple[Action, ...], int | None]] = field(default_factory=dict)
     buckets: dict[bytes, tuple[Action, ...]] = field(default_factory=dict)
@@ -192,7 +191,7 @@ def decode_flow_reply(msg: bytes, cache: ReplyCache, cookie: int = 0,
                 decoded = cache.remember(instr_cache, raw, _decode_instructions(raw, cache))
             flows.append(new_flow(table, priority, match, decoded[0], decoded[1], fcookie))
             off = nxt
-    except (ReplyError, struct.error, IndexError) as e:
+    except (ReplyError, struct.error, IndexError, TypeError) as e:  # TypeError: a field repeats
         raise ReplyError(f"flow-stats reply xid {xid}, byte {off}: {e}") from None
     return flows, more
 
@@ -474,7 +473,7 @@ def decode_group_reply(msg: bytes, cache: ReplyCache,
                 groups.append(GroupEntry(group_id, _GROUP_TYPES[gtype],
                                          _decode_buckets(msg, off + 8, nxt, cache), gcookie))
             off = nxt
-    except (ReplyError, struct.error, IndexError) as e:
+    except (ReplyError, struct.error, IndexError, TypeError) as e:  # TypeError: a field repeats
         raise ReplyError(f"group-desc reply xid {xid}, byte {off}: {e}") from None
     return groups, more
 
