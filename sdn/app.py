@@ -6,6 +6,8 @@ chunks straight onto the datapath's send queue, so OVS can work while we encode.
 matched by xid on os-ken's event thread and hand results to the waiting caller via
 ``threading.Event`` (os-ken's hub.Event cannot time out in native mode). Subscriber callbacks
 run on their own thread, so a callback may call ``apply()`` without deadlocking os-ken.
+Flow-stats and group-desc replies skip os-ken's parser: the runtime's socket tap
+(sdn.osken_runtime) hands their bytes over by xid and sdn.ofreply decodes them (~15x faster).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from os_ken.controller import ofp_event
 from os_ken.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.ofproto import ofproto_v1_3 as ofp
 
-from sdn import ofcodec
+from sdn import ofcodec, ofreply
 from sdn.cookie import APP_MASK, APP_SHIFT, APP_TAG, is_our_group, is_ours
 from sdn.driver import ApplyError, SwitchEvent, SwitchInfo
 from sdn.openflow import SwitchState
@@ -47,6 +49,12 @@ class _Pending:
     errors: list[Any] = field(default_factory=list)
     replies: list[Any] = field(default_factory=list)
     lost: bool = False
+    inbox: queue.SimpleQueue[bytes | None] | None = None  # raw replies (sdn.ofreply); None = an error or loss
+
+    def wake(self) -> None:
+        self.done.set()
+        if self.inbox is not None:
+            self.inbox.put(None)
 
 
 class _Conn:
@@ -74,6 +82,7 @@ class NfvSwitchApp(app_manager.OSKenApp):
         self._lock = threading.RLock()
         self._conns: dict[int, _Conn] = {}
         self._group_cookies: dict[int, dict[int, int]] = {}  # survives reconnects
+        self._reply_caches: dict[int, ofreply.ReplyCache] = {}  # decoded action lists, per switch
         self._callbacks: list[Callable[[SwitchEvent], None]] = []
         self._events: queue.Queue[SwitchEvent | None] = queue.Queue()
         self._stopping = threading.Event()
@@ -151,20 +160,77 @@ class NfvSwitchApp(app_manager.OSKenApp):
             for g in plan.delete_groups:
                 cookies.pop(g.group_id, None)
 
-    def read_state(self, dpid: int, timeout: float = 10.0) -> SwitchState:
+    def read_state(self, dpid: int, timeout: float = 10.0, *, raw: bool = True) -> SwitchState:
+        """Our flows and groups on ``dpid``. The replies are decoded from their bytes
+        (sdn.ofreply) when the connection can hand them over (sdn.osken_runtime); ``raw=False``
+        or another runtime takes os-ken's parser (kept for comparison: same result, ~10x slower).
+        Times out on ``timeout`` of silence, not on total duration."""
         conn = self._conn(dpid)
+        if not raw or not hasattr(conn.dp.socket, "claim_replies"):
+            return self._read_state_osken(conn, dpid, timeout)
+        cache = self._reply_caches.setdefault(dpid, ofreply.ReplyCache())
+        known = self._group_cookies.get(dpid, {})
+
+        def cookie_of(gid: int) -> int | None:
+            return known.get(gid, 0) if is_our_group(gid) or gid in known else None
+
+        flows_req, groups_req = self._stats_requests(conn)
+        try:
+            flows = self._raw_replies(conn, flows_req, timeout, lambda msg: ofreply.decode_flow_reply(
+                msg, cache, APP_TAG << APP_SHIFT, APP_MASK))
+            groups = self._raw_replies(conn, groups_req, timeout,
+                                       lambda msg: ofreply.decode_group_reply(msg, cache, cookie_of))
+        except ofreply.ReplyError as e:
+            raise ApplyError(f"switch {dpid:#x} sent an unreadable reply: {e}") from None
+        return SwitchState(frozenset(flows), frozenset(groups))
+
+    @staticmethod
+    def _stats_requests(conn: _Conn) -> tuple[Any, Any]:
         dp, parser = conn.dp, conn.dp.ofproto_parser
-        flows_req = parser.OFPFlowStatsRequest(
-            dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY,
-            APP_TAG << APP_SHIFT, APP_MASK, parser.OFPMatch())
-        groups_req = parser.OFPGroupDescStatsRequest(dp, 0)
+        return (parser.OFPFlowStatsRequest(dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY,
+                                           APP_TAG << APP_SHIFT, APP_MASK, parser.OFPMatch()),
+                parser.OFPGroupDescStatsRequest(dp, 0))
+
+    def _raw_replies(self, conn: _Conn, req: Any, timeout: float,
+                     decode: Callable[[bytes], tuple[list, bool]]) -> list:
+        """Send a stats request; decode its replies (on this thread, while later ones arrive)."""
+        xid = req.xid = next(conn.xids)
+        pending = self._register(conn, xid, xid)
+        inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        pending.inbox = inbox
+        conn.dp.socket.claim_replies(xid, inbox.put)
+        out: list = []
+        try:
+            conn.dp.send_msg(req)
+            while True:
+                try:
+                    msg = inbox.get(timeout=timeout)
+                except queue.Empty:
+                    raise ApplyError(f"switch {conn.dp.id:#x}: no stats reply within {timeout:g}s") from None
+                if msg is None:
+                    break
+                items, more = decode(msg)
+                out += items
+                if not more:
+                    break
+        finally:
+            conn.dp.socket.release_replies(xid)
+            self._unregister(conn, xid)
+        if pending.lost:
+            raise ApplyError(f"switch {conn.dp.id:#x} disconnected while reading its state")
+        if pending.errors:
+            raise ApplyError(self._describe_errors(conn.dp.id, pending.errors, [], 0))
+        return out
+
+    def _read_state_osken(self, conn: _Conn, dpid: int, timeout: float) -> SwitchState:
+        """read_state through os-ken's parser (one object per flow, match field and action)."""
         results = []
-        for req in (flows_req, groups_req):
+        for req in self._stats_requests(conn):
             xid = next(conn.xids)
             req.xid = xid
             pending = self._register(conn, xid, xid)
             try:
-                dp.send_msg(req)
+                conn.dp.send_msg(req)
                 seen = -1  # big tables take seconds (os-ken parses ~15k flows/s): time out on
                 while not pending.done.wait(timeout):  # silence, not on total duration
                     if len(pending.replies) == seen:
@@ -276,7 +342,7 @@ class NfvSwitchApp(app_manager.OSKenApp):
             return
         pending.errors.append(ev.msg)
         if pending.lo == pending.hi:  # a stats request: the error is the answer
-            pending.done.set()
+            pending.wake()
 
     @set_ev_cls([ofp_event.EventOFPFlowStatsReply, ofp_event.EventOFPGroupDescStatsReply],
                 MAIN_DISPATCHER)
@@ -337,7 +403,7 @@ class NfvSwitchApp(app_manager.OSKenApp):
             waiting = list(conn.pending.values())
         for p in waiting:
             p.lost = True
-            p.done.set()
+            p.wake()
 
     @staticmethod
     def _close(dp: Any) -> None:

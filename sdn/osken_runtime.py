@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from os_ken import cfg
 from os_ken.base import app_manager
@@ -32,6 +33,67 @@ class _Handshaker(ofp_handler.OFPHandler):
 
     def start(self):
         return super(ofp_handler.OFPHandler, self).start()
+
+
+class _TappedSocket:
+    """A switch's socket as os-ken's Datapath reads it, minus the multipart replies claimed by xid.
+
+    Why: os-ken parses every reply into objects, which made reading back a big switch take
+    seconds; read-back wants the bytes (sdn.ofreply). recv() reads the real socket in large
+    chunks, frames OpenFlow messages, hands each OFPT_MULTIPART_REPLY whose xid was claimed to
+    its sink (on this connection's receive thread; a sink must be quick, e.g. a queue put) and
+    passes everything else on to os-ken byte for byte. Sending and the rest go to the socket.
+    """
+
+    _READ = 1 << 18
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._rx = bytearray()
+        self._out = bytearray()
+        self._sinks: dict[int, Callable[[bytes], None]] = {}
+
+    def claim_replies(self, xid: int, sink: Callable[[bytes], None]) -> None:
+        self._sinks[xid] = sink
+
+    def release_replies(self, xid: int) -> None:
+        self._sinks.pop(xid, None)
+
+    def recv(self, size: int) -> bytes:
+        while not self._out:
+            data = self._sock.recv(self._READ)  # a timeout propagates: os-ken retries
+            if not data:
+                return b""
+            self._rx += data
+            self._frame()
+        out = bytes(self._out[:size])
+        del self._out[:size]
+        return out
+
+    def _frame(self) -> None:
+        rx, off = self._rx, 0
+        while len(rx) - off >= 8:
+            _version, msg_type, length, xid = _OFP_HEADER.unpack_from(rx, off)
+            length = max(length, 8)  # what os-ken itself does with a bogus length
+            if len(rx) - off < length:
+                break
+            sink = self._sinks.get(xid) if msg_type == _OFPT_MULTIPART_REPLY else None
+            if sink is None:
+                self._out += rx[off:off + length]
+            else:
+                try:
+                    sink(bytes(rx[off:off + length]))
+                except Exception:
+                    LOG.exception("reply sink for xid %#x failed", xid)
+            off += length
+        del rx[:off]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+_OFP_HEADER = struct.Struct("!BBHI")
+_OFPT_MULTIPART_REPLY = 19
 
 
 def _ensure_conf() -> None:
@@ -76,7 +138,7 @@ class _Server:
     def _serve(self, conn: socket.socket, addr) -> None:
         dp = None
         try:
-            dp = osken_controller.Datapath(conn, addr)
+            dp = osken_controller.Datapath(_TappedSocket(conn), addr)
             sender = hub.spawn(dp._send_loop)
             dp.send_msg(dp.ofproto_parser.OFPHello(dp))
             try:
