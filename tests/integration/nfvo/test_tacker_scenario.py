@@ -109,3 +109,45 @@ def test_tacker_vnffg_guide_carries_tcp80_through_vnf2_then_vnf1(nfvo_stack, ovs
     # TCP/2222 is not classified: it goes straight, neither VNF sees it
     assert not ttls("VNF1", dport=OTHER) | ttls("VNF2", dport=OTHER) | ttls("VNF1", sport=OTHER) | \
         ttls("VNF2", sport=OTHER), seen
+
+
+def test_the_same_scenario_through_the_grpc_api(nfvo_stack):
+    """The six steps as gRPC calls (what any client of the NFVO does), then the hosts; each VNF's
+    own forwarding counter proves it routed the classified traffic, and only that."""
+    from nfvo.api.server import connect
+    from nfvo.api.v1 import nfvo_pb2 as pb
+
+    stub = connect(nfvo_stack.address)
+    stub.CreateVim(pb.CreateVimRequest(name="local", bridge=nfvo_stack.bridge, dpid=nfvo_stack.dpid, is_default=True))
+    for name, path in (("VNFD1", TACKER / "tosca-vnffg-vnfd1.yaml"), ("VNFD2", TACKER / "tosca-vnffg-vnfd2.yaml"),
+                       ("HOST", SAMPLES / "cirros-host.yaml")):
+        stub.CreateDescriptor(pb.CreateDescriptorRequest(kind="VNFD", name=name, template=path.read_text()))
+    for vnf, vnfd in (("VNF1", "VNFD1"), ("VNF2", "VNFD2")):
+        assert stub.CreateVnf(pb.CreateVnfRequest(name=vnf, vnfd_name=vnfd), timeout=120).status == "ACTIVE"
+    stub.CreateVnffg(pb.CreateVnffgRequest(name="mychain", chain="VNF2,VNF1", symmetrical=True), timeout=60)
+    stub.CreateClassifier(pb.CreateClassifierRequest(name="myclass", chain="mychain", match="tcp_dest=80,ip_proto=6"),
+                          timeout=60)
+    for vnf in ("client", "server"):
+        stub.CreateVnf(pb.CreateVnfRequest(name=vnf, vnfd_name="HOST"), timeout=120)
+    assert stub.GetVnffg(pb.GetRequest(name="mychain")).status == "ACTIVE"
+    server = stub.GetVnf(pb.GetRequest(name="server"))
+    ip = next(c.ip for d in server.vdus for c in d.cps if c.vl == "net0").split("/")[0]
+
+    def sh(vnf: str, script: str) -> str:
+        return stub.ExecVnf(pb.ExecVnfRequest(name=vnf, argv=["sh", "-c", script], timeout=30), timeout=40).stdout
+
+    def forwarded() -> dict[str, int]:
+        out = {}
+        for vnf in ("VNF1", "VNF2"):
+            ip_lines = [line.split() for line in sh(vnf, "cat /proc/net/snmp").splitlines() if line.startswith("Ip:")]
+            out[vnf] = int(dict(zip(ip_lines[0], ip_lines[1], strict=False))["ForwDatagrams"])
+        return out
+
+    wait_for(lambda: "hello from" in sh("client", f"timeout 5 wget -q -O - http://{ip}/"), "HTTP through the chain",
+             timeout=30, every=0.5)
+    before = forwarded()
+    assert "hello from" in sh("client", f"timeout 5 wget -q -O - http://{ip}/")
+    after = forwarded()
+    assert after["VNF1"] > before["VNF1"] and after["VNF2"] > before["VNF2"], (before, after)
+    assert "2222 from" in sh("client", f"echo x | nc -w 3 {ip} 2222")
+    assert forwarded() == after, "TCP/2222 is not chained: neither VNF routed it"
