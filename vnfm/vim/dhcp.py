@@ -256,8 +256,8 @@ class DhcpAgent:
         for t, srv in sorted(want.items()):
             try:
                 self._ensure(srv, srv.port in ports and srv.port in links and srv.namespace in spaces)
-            except (OSError, OvsdbError, netns.NetnsError, RuntimeError) as exc:
-                self._remove(t)         # nothing half-made; the next ensure tries again
+            except Exception as exc:  # noqa: BLE001 - whatever failed, nothing stays half-made
+                self._remove(t)         # the next ensure tries again
                 failed.append(f"network {srv.network.name}: {exc}")
         if failed:
             raise VimError(f"cannot serve DHCP on {'; '.join(failed)}")
