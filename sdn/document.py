@@ -275,6 +275,8 @@ def _check_reclassify(path: ServicePath, where: str, index: _PathIndex) -> None:
             if other_j != j:
                 raise DocumentError(f"{where}.hops[{j}]", f"port {port} returns traffic of hop "
                                     f"{other_j} too: NSH-unaware hops cannot be told apart")
+            if all(i.mac for i in index.by_fn[hop].instances):
+                continue  # a router sends it with its own MAC: re-classified alike, C1 = its port, one flow
             raise DocumentError(cwhere, f"identical to classifier {other.name} on in_port {other.in_port}: "
                                 f"after NSH-unaware SF {hop} the ingress port cannot be told apart")
         local[key] = (j, c)
