@@ -399,8 +399,9 @@ class Ovsdb:
         """The bridge's sFlow agent at ``sflow_targets`` and one IPFIX row at ``ipfix_targets``
         behind one Flow_Sample_Collector_Set per id in ``collector_set_ids`` (flow-based sampling:
         the bridge's own per-bridge IPFIX stays as it is). Rows are marked ``external_ids:owner``;
-        empty targets remove ours, rows of others are left alone (a set with one of our ids is
-        taken over). Idempotent: equal settings commit nothing."""
+        empty targets remove ours and leave others' rows alone (a bridge has one sFlow row and a
+        set id names one set: those we are asked for are taken over). Idempotent: equal settings
+        commit nothing."""
 
         def body(txn: Txn) -> None:
             br = self._need("Bridge", bridge)

@@ -1,7 +1,8 @@
 """The desired-state document: what an operator (or the NFVO) asks the controller for (pure).
 
 One document is the whole desired SFC state: switches, service functions (their switch ports;
-several instances allowed) and service function paths (ordered hops plus classifiers). These
+several instances allowed), service function paths (ordered hops plus classifiers) and,
+optionally, the probes (sFlow/IPFIX) every switch with an OVSDB address exports. These
 are typed values; ``check_document`` checks one completely before anything touches a switch,
 and every error names the element it is about, e.g.
 ``service_function_paths[web].classifiers[http].match.tcp_dst``. The values come from the

@@ -33,6 +33,12 @@ SF the frame keeps the client's MAC, so C1 gets the classifier's own port again 
 classifier on a path through a two-armed SF is bound to one port: ``sdn.document`` refuses a
 port-less one).
 
+Probes (a document whose ``probes`` name an IPFIX exporter): the first action of every flow at
+an observation point is ``sample()`` with ids saying path, SI and role (``sdn.telemetry.
+observation``): classify (before encap, so the record has the 5-tuple), into each hop, back from
+an NSH-unaware hop (re-classification), and the path's end (next-hop's end-SI flow). Without
+probes the flows are exactly those without them.
+
 Memoisation is explicit: a ``FlowCache`` (one per controller, passed in) keeps the flows of each
 (path, resolved ports) and the pipeline-wide parts, so one upserted path costs one path's flows
 and equal inputs give the very same objects (diffs then skip unchanged parts by identity). Two

@@ -1,8 +1,9 @@
 """Probes on a controller-managed switch: the document asks for sFlow and IPFIX, the controller
 configures them through the bridge's OVSDB and its flows carry sample() actions. ICMP through a
-two-hop chain then yields IPFIX records whose observation ids name the path, hops and roles,
-with per-point packet counts equal to the sampled flows' n_packets; sFlow samples carry NSH; a
-second apply changes nothing, the read-back equals the rendered flows, and dropping the probes
+chain of an NSH-aware forwarder and an NSH-unaware bump-in-the-wire then yields IPFIX records
+whose observation ids name the path, hops and roles (hop-out too: re-classification), with
+per-point packet counts equal to the sampled flows' n_packets; sFlow samples carry NSH; a second
+apply changes nothing, the read-back equals the rendered flows, and dropping the probes
 from the document removes the OVSDB rows and the sample() actions."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sdn.telemetry.collector import Collector, Delivery, ListenerSpec, Protocol
 from sdn.telemetry.observation import Role, collector_set_ids, decode
 from sdn.telemetry.sflow import FlowSample
 from tests.integration.sdn.chain_lab import new_dpid, running_controller
+from tests.integration.sdn.test_unaware import second_port
 
 pytestmark = pytest.mark.integration
 
@@ -78,17 +80,19 @@ def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
         client = lab.host(bridge, "10.81.0.1/24")
         server = lab.host(bridge, "10.81.0.2/24")
         f1 = lab.host(bridge, "10.98.0.1/24")
-        f2 = lab.host(bridge, "10.98.0.2/24")
-        controller.wait_for_switch(dpid, {h.port for h in (client, server, f1, f2)})
+        bump = lab.host(bridge, "10.98.0.2/24")
+        bump_out, _ofport = second_port(lab, request, bump)
+        controller.wait_for_switch(dpid, {h.port for h in (client, server, f1, bump)} | {bump_out})
         lab.sf(f1, "forwarder")
-        lab.sf(f2, "forwarder")
+        lab.sf(bump, "bridge", "--egress-iface", "eth1")
         probes = Probes(ipfix_targets=(f"127.0.0.1:{addrs[Protocol.IPFIX][1]}",), collector_set_base=BASE,
                         sflow_targets=(f"127.0.0.1:{addrs[Protocol.SFLOW][1]}",), sflow_sampling=1,
                         sflow_polling=1, sflow_agent="127.0.0.1")
         doc = check_document(SfcDocument(
             (Switch("sff", dpid, ovs.db_sock),),
-            (ServiceFunction("f1", (SfInstance("sff", f1.port),)), ServiceFunction("f2", (SfInstance("sff", f2.port),))),
-            (ServicePath("ping", SPI, ("f1", "f2"),
+            (ServiceFunction("f1", (SfInstance("sff", f1.port),)),
+             ServiceFunction("bump", (SfInstance("sff", bump.port, bump_out),), nsh_aware=False)),
+            (ServicePath("ping", SPI, ("f1", "bump"),
                          (Classifier("icmp", client.port, parse_match({"ip_proto": 1, "ip_src": client.ip})),)),),
             probes))
         controller.controller.apply_document(doc)
@@ -97,12 +101,12 @@ def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
         assert all(s.probes_error == "" for s in controller.controller.status())
 
         assert client.ping(server.ip, count=PINGS, timeout=2.0)
-        wait_until(lambda: len(sampled_flows(ovs, bridge)) == 4 and min(sampled_flows(ovs, bridge).values()) >= PINGS,
+        wait_until(lambda: len(sampled_flows(ovs, bridge)) == 5 and min(sampled_flows(ovs, bridge).values()) >= PINGS,
                    what="the sampled flows' n_packets")
         flows = sampled_flows(ovs, bridge)
         points = {(p.role, p.spi, p.si) for k in flows if (p := decode(*k)) is not None}
         assert points == {(Role.CLASSIFY, SPI, 255), (Role.HOP_IN, SPI, 255), (Role.HOP_IN, SPI, 254),
-                          (Role.END, SPI, 253)}
+                          (Role.HOP_OUT, SPI, 254), (Role.END, SPI, 253)}
 
         def counted() -> dict[tuple[int, int], int]:
             out: dict[tuple[int, int], int] = {}
@@ -123,7 +127,7 @@ def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
                     for h in s.headers if h.frame is not None and h.frame.nsh is not None]
 
         seen = wait_until(nsh_samples, what="sFlow samples with NSH")
-        assert {(n.spi, n.si) for n in seen} <= {(SPI, 255), (SPI, 254), (SPI, 253)}
+        assert {(n.spi, n.si) for n in seen} <= {(SPI, 255), (SPI, 254)}  # to and from f1 (the bump gets none)
         assert col.drops().total == 0, col.drops()
 
         # the same document again: nothing to change; the switch reads back exactly what was rendered
@@ -135,7 +139,7 @@ def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
         assert installed.flows == desired.flows
         # OVS encodes sample() (on dump-flows, from its own parsed form) byte for byte as we do
         ovs_samples = {raw: a for raw, a in controller.driver._reply_caches[dpid].actions.items() if isinstance(a, Sample)}
-        assert len(ovs_samples) == 4
+        assert len(ovs_samples) == 5
         for raw, a in ovs_samples.items():
             assert bytes(raw) == sample_bytes(a.probability, a.collector_set_id, a.obs_domain_id, a.obs_point_id)
 
