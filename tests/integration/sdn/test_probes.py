@@ -165,3 +165,28 @@ def test_unreachable_ovsdb_is_reported_in_the_switch_status(lab, ovs, tmp_path):
         (status,) = [s for s in controller.controller.status() if s.dpid == dpid]
         assert missing in status.probes_error and status.error == ""
         assert bridge
+
+
+def test_ensure_probes_is_idempotent_and_leaves_other_rows_alone(lab, ovs, ovsdb, request):
+    bridge = lab.bridge()
+    other = ovs.vsctl("--", "--id=@br", "get", "Bridge", bridge, "--", "--id=@ip", "create", "IPFIX",
+                      'targets="127.0.0.1:9"', "--", "create", "Flow_Sample_Collector_Set", "id=5", "bridge=@br",
+                      "ipfix=@ip").split()[-1]
+    request.addfinalizer(lambda: ovs.vsctl("destroy", "Flow_Sample_Collector_Set", other))
+    settings = dict(sflow_targets=["127.0.0.1:6343"], sampling=32, polling=5, ipfix_targets=["127.0.0.1:4739"],
+                    collector_set_ids=[1, 2, 3, 4], cache_active_timeout=1)
+    ovsdb.ensure_probes(bridge, **settings)
+
+    def rows() -> str:
+        return ovs.vsctl("--columns=_uuid,id,ipfix", "list", "Flow_Sample_Collector_Set") + \
+            ovs.vsctl("--columns=_uuid,targets,sampling,polling", "list", "sFlow")
+
+    before = rows()
+    ovsdb.ensure_probes(bridge, **settings)  # nothing to change: the very same rows
+    assert rows() == before
+    assert ovsdb.probes(bridge) == (["127.0.0.1:6343"], [1, 2, 3, 4])
+    ovsdb.ensure_probes(bridge)  # ours go, the foreign set stays
+    assert ovsdb.probes(bridge) == ([], [])
+    br = ovs.vsctl("get", "Bridge", bridge, "_uuid").strip()
+    assert ovs.vsctl("--bare", "--columns=_uuid", "find", "Flow_Sample_Collector_Set", f"bridge={br}").split() == [other]
+    assert ovs.vsctl("--bare", "--columns=sflow", "list", "Bridge", bridge).strip() == ""

@@ -229,3 +229,28 @@ def test_keeper_ensures_removes_and_reports_unreachable_ovsdb():
         assert keeper.settle(5) and log[-1] == ("br1", {})
     finally:
         keeper.stop()
+
+
+def test_unreachable_ovsdb_shows_in_get_state_and_the_document_keeps_its_probes(tmp_path):
+    from sdn.api.server import connect, serve
+    from sdn.api.v1 import sfc_pb2
+    from sdn.controller import SfcController
+    from tests.unit.sdn.fake_driver import FakeDriver
+
+    driver = FakeDriver()
+    driver.connect(1, test_flows.PORTS[1])
+    controller = SfcController(driver, probes=ProbeKeeper(retry=5.0))
+    server, port = serve(controller, "127.0.0.1:0")
+    try:
+        stub = connect(f"127.0.0.1:{port}")
+        remote = f"unix:{tmp_path}/absent.sock"
+        doc = replace(probed(test_flows.DOC), switches=(Switch("s1", 1, remote),))
+        stub.ApplyDocument(sfc_pb2.ApplyDocumentRequest(document=document_message(doc)))
+        assert controller.settle(10)
+        state = stub.GetState(sfc_pb2.GetStateRequest())
+        (switch,) = state.switches
+        assert remote in switch.probes_error and switch.error == "" and switch.flows > 0
+        assert document_value(state.document) == doc
+    finally:
+        server.stop(None)
+        controller.stop()
