@@ -259,6 +259,8 @@ class SfcController:
             self._worker(event.dpid).notify(event.kind)
         except ApplyError:
             pass  # stopping
+        if event.kind == "connected":
+            self._probes.recheck(event.dpid)
 
     def _refresh(self, dpid: int) -> None:
         """On the worker's thread: derive the latest document's flows on the switch's ports now."""

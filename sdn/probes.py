@@ -81,6 +81,16 @@ class ProbeKeeper:
             self._seq += 1
             self._cond.notify_all()
 
+    def recheck(self, dpid: int) -> None:
+        """Ensure ``dpid``'s probes again (it reconnected: its bridge may have been made anew)."""
+        with self._cond:
+            view = self.views.get(dpid)
+            if view is None or dpid not in self._wanted:
+                return
+            self.views = {**self.views, dpid: ProbeView(None, view.error)}
+            self._seq += 1
+            self._cond.notify_all()
+
     def error(self, dpid: int) -> str:
         view = self.views.get(dpid)
         return view.error if view is not None else ""
@@ -120,24 +130,24 @@ class ProbeKeeper:
             db.close()
 
     def _converge(self, wanted: Mapping[int, ProbeTarget]) -> bool:
-        views = dict(self.views)
+        updates: dict[int, ProbeView] = {}
         failed = False
         for dpid, target in wanted.items():
-            view = views.get(dpid, ProbeView())
+            view = self.views.get(dpid, ProbeView())
             if view.applied == target and not view.error:
                 continue
             try:
                 db = self._dbs.get(target.remote) or self._dbs.setdefault(target.remote, self._connect(target.remote))
                 db.ensure_probes(db.bridge_of(dpid), **ensure_settings(target.probes))
-                views[dpid] = ProbeView(target)
+                updates[dpid] = ProbeView(target)
             except (OvsdbError, OSError) as exc:
                 failed = True
                 stale = self._dbs.pop(target.remote, None)
                 if stale is not None:
                     stale.close()
-                views[dpid] = ProbeView(view.applied, f"probes on switch {dpid:#x} via {target.remote}: {exc}")
-                log.warning("%s", views[dpid].error)
-        for dpid in set(views) - set(wanted):
-            views.pop(dpid)
-        self.views = views
+                updates[dpid] = ProbeView(view.applied, f"probes on switch {dpid:#x} via {target.remote}: {exc}")
+                log.warning("%s", updates[dpid].error)
+        with self._cond:  # merged under the lock: a recheck() meanwhile keeps its reset
+            views = {**self.views, **updates}
+            self.views = {dpid: v for dpid, v in views.items() if dpid in self._wanted or dpid in wanted}
         return failed

@@ -221,6 +221,8 @@ def test_keeper_ensures_removes_and_reports_unreachable_ovsdb():
                 break
             threading.Event().wait(0.05)
         assert keeper.error(2) == "" and log[-1] == ("br2", ensure_settings(PROBES))
+        keeper.recheck(1)  # the switch reconnected: its probes are ensured again
+        assert keeper.settle(5) and log[-1] == ("br1", ensure_settings(PROBES))
         keeper.submit(replace(doc, probes=None))  # probes dropped: ours removed
         assert keeper.settle(5) and sorted(log[-2:], key=lambda e: e[0]) == [("br1", {}), ("br2", {})]
         keeper.submit(replace(doc, switches=(Switch("s1", 1, "unix:/up.sock"),), probes=PROBES))
