@@ -26,6 +26,7 @@ _Transaction = ovs.db.idl.Transaction
 Txn: TypeAlias = Any  # ovs.db.idl.Transaction (the ovs package is untyped)
 Row: TypeAlias = Any  # ovs.db.idl.Row
 DEFAULT_PROTOCOLS = ("OpenFlow13", "OpenFlow14", "OpenFlow15")
+PROBE_OWNER = "nfvchain"  # external_ids key marking the sFlow/IPFIX/collector-set rows ensure_probes made
 
 
 class OvsdbError(RuntimeError):
@@ -381,6 +382,76 @@ class Ovsdb:
                 fs.id, fs.bridge, fs.ipfix = collector_set_id, br, [row]
 
         self._transact(body)
+
+    def bridge_of(self, datapath_id: int) -> str:
+        """The name of the bridge with that datapath id; NotFound if none has it."""
+        with self._lock:
+            self._run()
+            for br in self._table("Bridge").rows.values():
+                if int(_one(br.datapath_id, "0") or "0", 16) == datapath_id:
+                    return str(br.name)
+        raise NotFound(f"no bridge with datapath id {datapath_id:#018x} in {self.remote}")
+
+    def ensure_probes(self, bridge: str, *, sflow_targets: Sequence[str] = (), sampling: int = 64,
+                      polling: int = 10, header: int = 128, agent: str = "", ipfix_targets: Sequence[str] = (),
+                      collector_set_ids: Sequence[int] = (), cache_active_timeout: int | None = None,
+                      owner: str = PROBE_OWNER) -> None:
+        """The bridge's sFlow agent at ``sflow_targets`` and one IPFIX row at ``ipfix_targets``
+        behind one Flow_Sample_Collector_Set per id in ``collector_set_ids`` (flow-based sampling:
+        the bridge's own per-bridge IPFIX stays as it is). Rows are marked ``external_ids:owner``;
+        empty targets remove ours and leave others' rows alone (a bridge has one sFlow row and a
+        set id names one set: those we are asked for are taken over). Idempotent: equal settings
+        commit nothing."""
+
+        def body(txn: Txn) -> None:
+            br = self._need("Bridge", bridge)
+            mark = {owner: "probes"}
+            row = _one(br.sflow)
+            if sflow_targets:
+                if row is None:
+                    row = txn.insert(self._table("sFlow"))
+                    br.sflow = [row]
+                for col, val in (("targets", sorted(sflow_targets)), ("sampling", [sampling]),
+                                 ("polling", [polling]), ("header", [header]), ("agent", [agent] if agent else []),
+                                 ("external_ids", {**_get(row, "external_ids", {}), **mark})):
+                    _set(row, col, val)
+            elif row is not None and owner in _get(row, "external_ids", {}):
+                br.sflow = []
+            wanted = set(collector_set_ids) if ipfix_targets else set()
+            ours = [s for s in self._table("Flow_Sample_Collector_Set").rows.values() if s.bridge.uuid == br.uuid
+                    and (s.id in wanted or owner in _get(s, "external_ids", {}))]
+            ipfix = next((r for s in ours for r in s.ipfix if owner in _get(r, "external_ids", {})), None)
+            for fs in ours:
+                if fs.id not in wanted:
+                    fs.delete()
+            if not wanted:
+                return
+            if ipfix is None:
+                ipfix = txn.insert(self._table("IPFIX"))
+            for col, val in (("targets", sorted(ipfix_targets)), ("external_ids", mark),
+                             ("cache_active_timeout", [] if cache_active_timeout is None else [cache_active_timeout])):
+                _set(ipfix, col, val)
+            have = {fs.id: fs for fs in ours if fs.id in wanted}
+            for set_id in sorted(wanted):
+                fs = have.get(set_id) or txn.insert(self._table("Flow_Sample_Collector_Set"))
+                if set_id not in have:
+                    fs.id, fs.bridge = set_id, br
+                if _get(fs, "ipfix", []) != [ipfix]:
+                    fs.ipfix = [ipfix]
+                _set(fs, "external_ids", mark)
+
+        self._transact(body)
+
+    def probes(self, bridge: str, owner: str = PROBE_OWNER) -> tuple[list[str], list[int]]:
+        """(our sFlow targets, our Flow_Sample_Collector_Set ids) on the bridge: what ensure_probes left."""
+        with self._lock:
+            self._run()
+            br = self._need("Bridge", bridge)
+            row = _one(br.sflow)
+            sflow = sorted(row.targets) if row is not None and owner in row.external_ids else []
+            sets = sorted(s.id for s in self._table("Flow_Sample_Collector_Set").rows.values()
+                          if s.bridge.uuid == br.uuid and owner in s.external_ids)
+            return sflow, sets
 
     # -- internals ---------------------------------------------------------------------------
     def _table(self, name: str) -> Any:

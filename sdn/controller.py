@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
+from sdn.probes import ProbeKeeper
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
@@ -37,6 +38,7 @@ class SwitchStatus:
     flows: int
     groups: int
     error: str = ""
+    probes_error: str = ""  # its probes could not be configured through its OVSDB (retried)
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class SfcController:
     """
 
     def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic,
-                 state_file: Path | None = None):
+                 state_file: Path | None = None, probes: ProbeKeeper | None = None):
         self._driver = driver
         self._timeout = timeout
         self._now = now
@@ -75,6 +77,8 @@ class SfcController:
         self._last_generation = self._snapshot[1]  # generations handed out, never reused
         self._workers: Mapping[int, SwitchWorker] = {}  # replaced, never mutated: read without a lock
         self._stopped = False
+        self._probes = probes or ProbeKeeper()  # sFlow/IPFIX through each switch's OVSDB (sdn.probes)
+        self._probes.submit(self._snapshot[0])
         driver.subscribe(self._on_switch_event)
 
     # ----------------------------------------------------------------- queries
@@ -96,7 +100,7 @@ class SfcController:
             view = workers[dpid].view if dpid in workers else WorkerView()
             flows, groups = view.counts
             out.append(SwitchStatus(names.get(dpid, ""), dpid, dpid in connected, view.acked, flows, groups,
-                                    view.error))
+                                    view.error, self._probes.error(dpid)))
         return out
 
     # ----------------------------------------------------------------- changes
@@ -126,7 +130,8 @@ class SfcController:
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until every switch worker has handled what it was given (for tests and tools)."""
         deadline = time.monotonic() + timeout
-        return all(w.settle(max(0.0, deadline - time.monotonic())) for w in list(self._workers.values()))
+        return all(w.settle(max(0.0, deadline - time.monotonic())) for w in list(self._workers.values())) \
+            and self._probes.settle(max(0.0, deadline - time.monotonic()))
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop every switch worker and wait for its thread (a push in flight ends first)."""
@@ -137,6 +142,7 @@ class SfcController:
             worker.stop()
         for worker in workers:
             worker.join(self._timeout * 2 + 1 if timeout is None else timeout)
+        self._probes.stop()
 
     close = stop
 
@@ -188,6 +194,7 @@ class SfcController:
         if not failures:
             with self._lock:
                 save_state(self._state_file, *self._snapshot)
+                self._probes.submit(self._snapshot[0])
             return ApplyResult(h.generation, changes, self._now() - h.started)
         rollback: dict[int, Ticket] = {}
         with self._lock:
@@ -252,6 +259,8 @@ class SfcController:
             self._worker(event.dpid).notify(event.kind)
         except ApplyError:
             pass  # stopping
+        if event.kind == "connected":
+            self._probes.recheck(event.dpid)
 
     def _refresh(self, dpid: int) -> None:
         """On the worker's thread: derive the latest document's flows on the switch's ports now."""

@@ -5,7 +5,14 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
 ``nfv sfc apply FILE`` uses it to build the controller's typed request. Format::
 
     switches:
-      - {name: sff1, dpid: 0x1}
+      - {name: sff1, dpid: 0x1, ovsdb: "unix:/run/openvswitch/db.sock"}   # ovsdb: where probes are set
+    probes:                         # optional: sFlow + IPFIX on every switch with an ovsdb address
+      ipfix_targets: ["127.0.0.1:4739"]
+      collector_set_base: 1         # Flow_Sample_Collector_Set ids 1..4 (one per role)
+      probability: 65535            # 65535 >> k: one in 2**k packets
+      sflow_targets: ["127.0.0.1:6343"]
+      sflow_sampling: 64
+      sflow_polling: 10
     service_functions:
       - name: fw
         instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1}]
@@ -31,10 +38,13 @@ from typing import Any, Mapping
 import yaml
 
 from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, MAX_DPID, MAX_PRIORITY, MAX_SPI, Classifier, DocumentError,
-                          ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document)
+                          Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document)
 from sdn.match import L4_NAMES, ClassifierMatch, MatchError, parse_match
 
-TOP_LEVEL = {"switches", "service_functions", "service_function_paths", "apiVersion", "kind"}
+TOP_LEVEL = {"switches", "service_functions", "service_function_paths", "probes", "apiVersion", "kind"}
+PROBE_INTS = ("collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_sampling", "sflow_polling",
+              "sflow_header")
+PROBE_LISTS = ("ipfix_targets", "sflow_targets")
 
 
 def load_document(text: str, source: str = "document") -> SfcDocument:
@@ -58,7 +68,8 @@ def parse_document(data: Any) -> SfcDocument:
     switches = tuple(_switch(item, i) for i, item in enumerate(_list(data, "switches")))
     functions = tuple(_function(item, i) for i, item in enumerate(_list(data, "service_functions")))
     paths = tuple(_path(item, i) for i, item in enumerate(_list(data, "service_function_paths")))
-    return check_document(SfcDocument(switches, functions, paths))
+    probes = _probes(data["probes"]) if data.get("probes") is not None else None
+    return check_document(SfcDocument(switches, functions, paths, probes))
 
 
 def parse_paths(items: Any) -> tuple[ServicePath, ...]:
@@ -113,9 +124,25 @@ def _text(item: Mapping, key: str, where: str, message: str, default: str | None
 
 
 def _switch(item: Any, i: int) -> Switch:
-    item = _entry(item, f"switches[{i}]", {"name", "dpid"})
+    item = _entry(item, f"switches[{i}]", {"name", "dpid", "ovsdb"})
     name = _name(item, f"switches[{i}]")
-    return Switch(name, _int(item, "dpid", f"switches[{name}]", 1, MAX_DPID))
+    ovsdb = _text(item, "ovsdb", f"switches[{name}]", "must be an OVSDB remote like unix:/run/openvswitch/db.sock") \
+        if "ovsdb" in item else ""
+    return Switch(name, _int(item, "dpid", f"switches[{name}]", 1, MAX_DPID), ovsdb)
+
+
+def _probes(item: Any) -> Probes:
+    item = _entry(item, "probes", {*PROBE_INTS, *PROBE_LISTS, "sflow_agent"})
+    values: dict[str, Any] = {k: _int(item, k, "probes", 0, 0xFFFFFFFF) for k in PROBE_INTS if k in item}
+    for key in PROBE_LISTS:
+        targets = _list(item, key, "probes.")
+        for j, target in enumerate(targets):
+            if not isinstance(target, str):
+                raise DocumentError(f"probes.{key}[{j}]", f"expected host:port, got {target!r}")
+        values[key] = tuple(targets)
+    if "sflow_agent" in item:
+        values["sflow_agent"] = _text(item, "sflow_agent", "probes", "must be an IP address or interface name")
+    return Probes(**values)
 
 
 def _function(item: Any, i: int) -> ServiceFunction:
@@ -179,7 +206,8 @@ def _classifier(raw: Any, j: int, path_where: str) -> Classifier:
 def document_dict(doc: SfcDocument) -> dict[str, Any]:
     """The document in this file format (what ``nfv sfc show -f yaml`` prints; it applies again)."""
     return {
-        "switches": [{"name": s.name, "dpid": s.dpid} for s in doc.switches],
+        "switches": [{"name": s.name, "dpid": s.dpid, **({"ovsdb": s.ovsdb} if s.ovsdb else {})} for s in doc.switches],
+        **({"probes": probes_dict(doc.probes)} if doc.probes is not None else {}),
         "service_functions": [
             {"name": f.name, **({} if f.nsh_aware else {"nsh_aware": False}), "instances": [
                 {"switch": i.switch, "port": i.port, **({"egress_port": i.egress_port} if i.egress_port else {}),
@@ -189,6 +217,12 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
                 {"name": c.name, "switch": c.switch, **({"in_port": c.in_port} if c.in_port else {}),
                  "priority": c.priority, "match": match_dict(c.match)} for c in p.classifiers]} for p in doc.paths],
     }
+
+
+def probes_dict(probes: Probes) -> dict[str, Any]:
+    out: dict[str, Any] = {k: list(getattr(probes, k)) for k in PROBE_LISTS}
+    out.update({k: getattr(probes, k) for k in PROBE_INTS})
+    return {**out, **({"sflow_agent": probes.sflow_agent} if probes.sflow_agent else {})}
 
 
 def match_dict(match: ClassifierMatch) -> dict[str, Any]:

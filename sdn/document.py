@@ -1,7 +1,8 @@
 """The desired-state document: what an operator (or the NFVO) asks the controller for (pure).
 
 One document is the whole desired SFC state: switches, service functions (their switch ports;
-several instances allowed) and service function paths (ordered hops plus classifiers). These
+several instances allowed), service function paths (ordered hops plus classifiers) and,
+optionally, the probes (sFlow/IPFIX) every switch with an OVSDB address exports. These
 are typed values; ``check_document`` checks one completely before anything touches a switch,
 and every error names the element it is about, e.g.
 ``service_function_paths[web].classifiers[http].match.tcp_dst``. The values come from the
@@ -36,6 +37,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from dataplane.nsh import MAX_SPI  # the NSH header's 24-bit service path identifier (RFC 8300)
 from sdn.match import ClassifierMatch, MatchError, compile_match
 from sdn.openflow import MatchValue
+from sdn.telemetry.observation import ALL_PACKETS, MAX_RATE_LOG2, Role
 
 MAX_HOPS = 254  # SI starts at 255; the path's end must still be representable
 MAX_DPID = (1 << 64) - 1
@@ -57,8 +59,49 @@ class DocumentError(ValueError):
 
 @dataclass(frozen=True)
 class Switch:
+    """An SFF; ``ovsdb`` ("unix:/run/x/db.sock", "tcp:10.0.0.1:6640"), when set, is where the
+    controller configures the bridge's probes (sFlow agent, IPFIX exporter), found by dpid."""
+
     name: str
     dpid: int
+    ovsdb: str = ""
+
+
+PROBABILITIES = tuple(ALL_PACKETS >> k for k in range(MAX_RATE_LOG2 + 1))  # 1 in 2**k: observation ids say k
+TARGET = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+OVSDB_REMOTE = re.compile(r"^(unix:/\S+|(tcp|ssl):\S+:[0-9]{1,5})$")
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What every switch with an ``ovsdb`` address exports, and where (RFC 7011 IPFIX, sFlow v5).
+
+    IPFIX: classify, hop and end-of-path flows carry ``sample()`` actions (one in 65535 /
+    ``probability`` packets; a power-of-two fraction so the observation ids can say it, see
+    ``sdn.telemetry.observation``) into the bridge's Flow_Sample_Collector_Sets
+    ``collector_set_base .. + 3`` (one per role), all exporting to ``ipfix_targets``.
+    sFlow: the bridge's agent samples 1 in ``sflow_sampling`` packets (NSH headers raw) and
+    polls interface counters every ``sflow_polling`` s. Targets are "host:port".
+    """
+
+    ipfix_targets: tuple[str, ...] = ()
+    collector_set_base: int = 1
+    probability: int = ALL_PACKETS
+    ipfix_cache_active_timeout: int = 1  # s a record aggregates before export (0: OVS exports each sample)
+    sflow_targets: tuple[str, ...] = ()
+    sflow_sampling: int = 64
+    sflow_polling: int = 10
+    sflow_header: int = 128
+    sflow_agent: str = ""  # an IP or interface name for the agent address ("": OVS picks one)
+
+    @property
+    def rate_log2(self) -> int:
+        return PROBABILITIES.index(self.probability)
+
+    @property
+    def samples(self) -> bool:
+        """Whether flows carry sample() actions (only with an IPFIX exporter to send to)."""
+        return bool(self.ipfix_targets)
 
 
 @dataclass(frozen=True)
@@ -119,6 +162,7 @@ class SfcDocument:
     switches: tuple[Switch, ...] = ()
     service_functions: tuple[ServiceFunction, ...] = ()
     paths: tuple[ServicePath, ...] = ()
+    probes: Probes | None = None  # None: no probes, flows carry no sample() actions
 
     def switch(self, name: str) -> Switch:
         return next(s for s in self.switches if s.name == name)
@@ -130,6 +174,8 @@ class SfcDocument:
 def check_document(doc: SfcDocument) -> SfcDocument:
     """``doc`` checked whole (classifier switches filled in), or DocumentError naming the element."""
     _check_switches(doc.switches)
+    if doc.probes is not None:
+        check_probes(doc.probes)
     _check_functions(doc.service_functions, {s.name for s in doc.switches})
     index = _PathIndex(doc.service_functions)
     paths = []
@@ -180,8 +226,32 @@ def _check_switches(switches: tuple[Switch, ...]) -> None:
             raise DocumentError(where, "duplicate switch name")
         if switch.dpid in dpids:
             raise DocumentError(f"{where}.dpid", f"dpid {switch.dpid:#x} is also switch {dpids[switch.dpid]}")
+        if switch.ovsdb and not OVSDB_REMOTE.match(switch.ovsdb):
+            raise DocumentError(f"{where}.ovsdb", "expected an OVSDB remote like unix:/run/openvswitch/db.sock "
+                                f"or tcp:10.0.0.1:6640, got {switch.ovsdb!r}")
         names.add(switch.name)
         dpids[switch.dpid] = switch.name
+
+
+def check_probes(probes: Probes) -> Probes:
+    """``probes`` itself, or DocumentError naming the bad setting."""
+    for key in ("ipfix_targets", "sflow_targets"):
+        for i, target in enumerate(getattr(probes, key)):
+            m = TARGET.match(target)
+            if m is None or not 1 <= int(m.group(2)) <= 65535:
+                raise DocumentError(f"probes.{key}[{i}]", f"expected host:port, got {target!r}")
+    if probes.probability not in PROBABILITIES:
+        raise DocumentError("probes.probability", "must be 65535 >> k for k in 0..15 (one in 2**k packets), "
+                            f"got {probes.probability!r}")
+    if not 0 <= probes.collector_set_base <= 0xFFFFFFFF - len(Role):
+        raise DocumentError("probes.collector_set_base", f"must be an integer in 0..{0xFFFFFFFF - len(Role)} "
+                            f"(one set per role from it), got {probes.collector_set_base!r}")
+    for key, low, high in (("ipfix_cache_active_timeout", 0, 4200), ("sflow_sampling", 1, 0xFFFFFFFF),
+                           ("sflow_polling", 0, 0xFFFFFFFF), ("sflow_header", 1, 0xFFFF)):
+        value = getattr(probes, key)
+        if not isinstance(value, int) or not low <= value <= high:
+            raise DocumentError(f"probes.{key}", f"must be an integer in {low}..{high}, got {value!r}")
+    return probes
 
 
 def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str]) -> None:

@@ -17,6 +17,7 @@ NX_EXPERIMENTER = 0x00002320
 NXAST_ENCAP = 46
 NXAST_DECAP = 47
 NXAST_DEC_NSH_TTL = 48
+NXAST_SAMPLE = 29
 
 PT_ETHERNET = 0x00000000
 PT_NSH = 0x0001894F
@@ -136,6 +137,21 @@ class NXActionDecNshTtlExact(_FixedNXAction):
     @classmethod
     def parser(cls, buf):
         return cls()
+
+
+_SAMPLE = struct.Struct("!HIII")  # probability, collector_set_id, obs_domain_id, obs_point_id
+
+
+def sample_bytes(probability: int, collector_set_id: int, obs_domain_id: int, obs_point_id: int) -> bytes:
+    """NXAST_SAMPLE (nx_action_sample, 24 bytes): what OVS 3.1 sends for a sample() without a
+    sampling port or direction (those take NXAST_SAMPLE2/3)."""
+    return _HDR.pack(0xFFFF, 24, NX_EXPERIMENTER, NXAST_SAMPLE) + _SAMPLE.pack(
+        probability, collector_set_id, obs_domain_id, obs_point_id)
+
+
+def parse_sample(buf: bytes, off: int) -> tuple[int, int, int, int]:
+    """Inverse of sample_bytes from the body (after the 10-byte NX header) at ``off``."""
+    return _SAMPLE.unpack_from(buf, off)
 
 
 ENCAP_NSH_MD1 = encap_bytes(PT_NSH, nsh_props(1))

@@ -22,7 +22,7 @@ from sdn import ofactions as nx
 from os_ken.ofproto import nicira_ext
 
 from sdn.openflow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
-                      GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, SetField, OFPP_CONTROLLER)
+                      GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, Sample, SetField, OFPP_CONTROLLER)
 
 OFP_VERSION = 4
 # OVS's symmetric_l4 leaves UDP ports out (every UDP flow between two hosts hashes alike);
@@ -131,6 +131,8 @@ def _action_bytes(action: Action) -> bytes:
         return nx.DEC_NSH_TTL
     if isinstance(action, (Multipath, RegMove)):
         return _nx_bytes(action)
+    if isinstance(action, Sample):
+        return nx.sample_bytes(action.probability, action.collector_set_id, action.obs_domain_id, action.obs_point_id)
     raise TypeError(f"unsupported action {action!r}")
 
 
@@ -296,6 +298,8 @@ def decode_action(act: Any) -> Action:
         return Multipath(act.max_link + 1, act.dst, (act.ofs_nbits & 0x3F) + 1, act.fields if ours else -1)
     if isinstance(act, ofpp.NXActionRegMove):
         return RegMove(act.src_field, act.dst_field, act.n_bits, act.src_ofs, act.dst_ofs)
+    if isinstance(act, ofpp.NXActionSample):
+        return Sample(act.probability, act.collector_set_id, act.obs_domain_id, act.obs_point_id)
     raise ValueError(f"cannot decode action {act!r}")
 
 
@@ -382,6 +386,9 @@ def _ofctl_action(a: Action) -> str:
     if isinstance(a, RegMove):
         return (f"move:{_ofctl_reg(a.src)}[{a.src_ofs}..{a.src_ofs + a.n_bits - 1}]->"
                 f"{_ofctl_reg(a.dst)}[{a.dst_ofs}..{a.dst_ofs + a.n_bits - 1}]")
+    if isinstance(a, Sample):
+        return (f"sample(probability={a.probability},collector_set_id={a.collector_set_id},"
+                f"obs_domain_id={a.obs_domain_id},obs_point_id={a.obs_point_id})")
     raise TypeError(f"unsupported action {a!r}")
 
 

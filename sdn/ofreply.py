@@ -27,7 +27,7 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 
 from sdn import ofactions as nx
 from sdn.openflow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
-                          GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, SetField)
+                          GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, Sample, SetField)
 
 OFPT_MULTIPART_REPLY = ofp.OFPT_MULTIPART_REPLY
 OFPMP_FLOW = ofp.OFPMP_FLOW
@@ -415,6 +415,8 @@ def _decode_nx(buf: bytes, off: int, alen: int, subtype: int) -> Action:
         return DecNshTtl()
     if subtype == _NXAST_RESUBMIT_TABLE:
         return Resubmit(buf[body + 2])
+    if subtype == nx.NXAST_SAMPLE and alen >= 24:
+        return Sample(*nx.parse_sample(buf, body))
     if subtype == _NXAST_MULTIPATH and alen >= 32:
         fields, basis, algorithm, max_link, arg, ofs_nbits = _MULTIPATH.unpack_from(buf, body)
         dst = _field_name(buf, body + 18, off + alen)[0]

@@ -99,7 +99,20 @@ class RegMove:
     dst_ofs: int = 0
 
 
-Action = Union[Output, SetField, EncapNsh, EncapEthernet, Decap, DecNshTtl, Group, Resubmit, Multipath, RegMove]
+@dataclass(frozen=True)
+class Sample:
+    """Nicira ``sample(probability, collector_set_id, obs_domain_id, obs_point_id)``: OVS sends
+    one in ``65535 / probability`` packets to the IPFIX exporter of that Flow_Sample_Collector_Set,
+    tagged with the observation ids (``sdn.telemetry.observation`` says what they encode)."""
+
+    probability: int
+    collector_set_id: int
+    obs_domain_id: int
+    obs_point_id: int
+
+
+Action = Union[Output, SetField, EncapNsh, EncapEthernet, Decap, DecNshTtl, Group, Resubmit, Multipath, RegMove,
+               Sample]
 
 
 def make_match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:

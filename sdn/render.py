@@ -33,6 +33,12 @@ SF the frame keeps the client's MAC, so C1 gets the classifier's own port again 
 classifier on a path through a two-armed SF is bound to one port: ``sdn.document`` refuses a
 port-less one).
 
+Probes (a document whose ``probes`` name an IPFIX exporter): the first action of every flow at
+an observation point is ``sample()`` with ids saying path, SI and role (``sdn.telemetry.
+observation``): classify (before encap, so the record has the 5-tuple), into each hop, back from
+an NSH-unaware hop (re-classification), and the path's end (next-hop's end-SI flow). Without
+probes the flows are exactly those without them.
+
 Memoisation is explicit: a ``FlowCache`` (one per controller, passed in) keeps the flows of each
 (path, resolved ports) and the pipeline-wide parts, so one upserted path costs one path's flows
 and equal inputs give the very same objects (diffs then skip unchanged parts by identity). Two
@@ -50,8 +56,10 @@ from typing import Callable, Hashable, Mapping, TypeVar
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
-                      Output, RegMove, Resubmit, SetField, SwitchState, make_match)
+                          Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
+from sdn.telemetry.observation import Role as Point
+from sdn.telemetry.observation import sample_params, switch_tag
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
@@ -60,6 +68,7 @@ HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
+ProbeKey = tuple[int, int, int] | None  # (collector_set_base, rate_log2, switch tag): flows sample; None: they do not
 T = TypeVar("T")
 
 
@@ -128,7 +137,7 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
                         previous: Mapping[int, Owned], changed: set[str],
                         cache: FlowCache | None = None) -> dict[int, Owned]:
     """compute_owned_states(doc, ports), reusing ``previous``: what it gave for a document with
-    the same switches and service functions whose paths differ only in those named ``changed``,
+    the same switches, service functions and probes whose paths differ only in those named ``changed``,
     on the same ports. Switches missing from ``previous`` are computed whole.
 
     One upserted path then costs that path's flows, not a walk over every path of the document.
@@ -145,11 +154,21 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
         for name in changed:
             owned.pop(f"path:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
+        probe = probe_key(doc, switch.dpid)
         for path in doc.paths:
             if path.name in changed and path.hops[0] in by_fn:
-                owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, cache)
+                owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
         states[switch.dpid] = owned
     return states
+
+
+def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
+    """What the sample() actions on switch ``dpid`` depend on; None when the document asks for
+    no IPFIX probes (flows are then exactly those without probes)."""
+    probes = doc.probes
+    if probes is None or not probes.samples:
+        return None
+    return probes.collector_set_base, probes.rate_log2, switch_tag(dpid)
 
 
 def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
@@ -173,15 +192,16 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                 owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
                                                    partial(unaware_port_state, number, one_armed, mac))
     by_fn = {f.name: f for f in functions}
+    probe = probe_key(doc, doc.switch(switch).dpid)
     for path in doc.paths:
         if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
-            owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, cache)
+            owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, probe, cache)
     return owned
 
 
 def _path_state(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
-                switch: str, cache: FlowCache | None) -> SwitchState:
-    key = _path_key(path, functions, ports, switch)
+                switch: str, probe: ProbeKey, cache: FlowCache | None) -> SwitchState:
+    key = (*_path_key(path, functions, ports, switch), probe)
     return _memo(cache, ("path", *key), lambda: SwitchState(_path_flows(*key)))
 
 
@@ -241,11 +261,21 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
 
 
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
-                hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...]) -> frozenset[Flow]:
+                hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...],
+                probe: ProbeKey = None) -> frozenset[Flow]:
     """``in_ports[i]``: classifier i's port, None for any port; ``hop_egress[i]``: the egress
     port per instance of an NSH-unaware hop, None if aware; ``hop_macs[i]``: each instance's MAC
-    if it routes, else ""."""
+    if it routes, else ""; ``probe``: see probe_key (observation points, first action of each:
+    classify before encap, into each hop, back from an unaware hop before encap, path's end)."""
     flows: set[Flow] = set()
+
+    def sample(role: Point, si: int) -> tuple[Action, ...]:
+        if probe is None:
+            return ()
+        base, rate_log2, tag = probe
+        p = sample_params(path.spi, si, role, collector_set_base=base, switch=tag, rate_log2=rate_log2)
+        return (Sample(p.probability, p.collector_set_id, p.obs_domain_id, p.obs_point_id),)
+
     spread = any(len(ports) > 1 for ports in hop_ports)
     classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
 
@@ -253,7 +283,8 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
         wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si), c1)
         if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
             wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
-        actions = (*wrap, EncapEthernet())
+        point = sample(Point.CLASSIFY, 255) if table == CLASSIFY else sample(Point.HOP_OUT, si + 1)
+        actions = (*point, *wrap, EncapEthernet())
         port = () if match_port is None else (("in_port", match_port),)
         for match in classifier.matches:
             flows.add(Flow(table, classifier.priority + (table == RECLASSIFY), tuple(sorted(match + port)), actions,
@@ -271,15 +302,17 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
     for index, ports in enumerate(hop_ports):
         si = 255 - index
         unaware = hop_egress[index] is not None
+        into = sample(Point.HOP_IN, si)
         if len(ports) == 1:
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
-                           _to_instance(ports[0], unaware, hop_macs[index][0]), cookie=hop_cookie))
+                           (*into, *_to_instance(ports[0], unaware, hop_macs[index][0])), cookie=hop_cookie))
             continue
         for bucket in range(HASH_BUCKETS):
             n = bucket % len(ports)
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                           _to_instance(ports[n], unaware, hop_macs[index][n]), cookie=hop_cookie))
-    flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), goto_table=EGRESS, cookie=hop_cookie))
+                           (*into, *_to_instance(ports[n], unaware, hop_macs[index][n])), cookie=hop_cookie))
+    flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
+                   goto_table=EGRESS, cookie=hop_cookie))
     if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)
         flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1),
                        (RegMove("nsh_c1", "in_port_nxm", 16), Decap(), Decap(), Output(OFPP_NORMAL)),

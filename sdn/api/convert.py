@@ -11,7 +11,7 @@ import ipaddress
 from typing import Iterable
 
 from sdn.api.v1 import sfc_pb2 as pb
-from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, DocumentError, ServiceFunction, ServicePath,
+from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, DocumentError, Probes, ServiceFunction, ServicePath,
                           SfcDocument, SfInstance, Switch)
 from sdn.match import ClassifierMatch, Network
 
@@ -19,14 +19,24 @@ _OPTIONAL_INTS = ("eth_type", "vlan_vid", "vlan_pcp", "mpls_label", "mpls_tc", "
                   "ip_ecn", "ipv6_flabel", "icmpv4_type", "icmpv4_code", "icmpv6_type", "icmpv6_code", "arp_op")
 _MACS = ("eth_src", "eth_dst", "arp_sha", "arp_tha", "ipv6_nd_sll", "ipv6_nd_tll")
 _PREFIXES = ("ip_src", "ip_dst", "arp_spa", "arp_tpa")
+_PROBE_INTS = ("collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_sampling", "sflow_polling",
+               "sflow_header")
 
 
 # ----------------------------------------------------------------- values -> messages
 
 def document_message(doc: SfcDocument) -> pb.Document:
-    return pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid) for s in doc.switches],
-                       service_functions=[function_message(f) for f in doc.service_functions],
-                       service_function_paths=[path_message(p) for p in doc.paths])
+    msg = pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid, ovsdb=s.ovsdb) for s in doc.switches],
+                      service_functions=[function_message(f) for f in doc.service_functions],
+                      service_function_paths=[path_message(p) for p in doc.paths])
+    if doc.probes is not None:
+        msg.probes.CopyFrom(probes_message(doc.probes))
+    return msg
+
+
+def probes_message(probes: Probes) -> pb.Probes:
+    return pb.Probes(ipfix_targets=list(probes.ipfix_targets), sflow_targets=list(probes.sflow_targets),
+                     sflow_agent=probes.sflow_agent, **{k: getattr(probes, k) for k in _PROBE_INTS})
 
 
 def function_message(fn: ServiceFunction) -> pb.ServiceFunction:
@@ -67,9 +77,15 @@ def match_message(match: ClassifierMatch) -> pb.Match:
 
 def document_value(msg: pb.Document) -> SfcDocument:
     """Unchecked values (``check_document`` checks them); DocumentError for what cannot be one."""
-    return SfcDocument(tuple(Switch(s.name, s.dpid) for s in msg.switches),
+    return SfcDocument(tuple(Switch(s.name, s.dpid, s.ovsdb) for s in msg.switches),
                        tuple(function_value(f) for f in msg.service_functions),
-                       paths_value(msg.service_function_paths))
+                       paths_value(msg.service_function_paths),
+                       probes_value(msg.probes) if msg.HasField("probes") else None)
+
+
+def probes_value(msg: pb.Probes) -> Probes:
+    return Probes(ipfix_targets=tuple(msg.ipfix_targets), sflow_targets=tuple(msg.sflow_targets),
+                  sflow_agent=msg.sflow_agent, **{k: getattr(msg, k) for k in _PROBE_INTS if msg.HasField(k)})
 
 
 def function_value(msg: pb.ServiceFunction) -> ServiceFunction:

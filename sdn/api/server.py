@@ -40,7 +40,8 @@ class SfcServicer(sfc_pb2_grpc.SfcControllerServicer):
                                        switch=fn_switch.get(p.hops[0], "")) for p in doc.paths],
             switches=[sfc_pb2.SwitchStatus(name=s.name, dpid=s.dpid, connected=s.connected,
                                            generation=s.generation, flows=s.flows, groups=s.groups,
-                                           error=s.error) for s in self._controller.status()],
+                                           error=s.error, probes_error=s.probes_error)
+                      for s in self._controller.status()],
             document=document_message(doc))
 
 

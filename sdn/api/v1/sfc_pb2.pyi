@@ -7,12 +7,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Switch(_message.Message):
-    __slots__ = ("name", "dpid")
+    __slots__ = ("name", "dpid", "ovsdb")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DPID_FIELD_NUMBER: _ClassVar[int]
+    OVSDB_FIELD_NUMBER: _ClassVar[int]
     name: str
     dpid: int
-    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ...) -> None: ...
+    ovsdb: str
+    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., ovsdb: _Optional[str] = ...) -> None: ...
+
+class Probes(_message.Message):
+    __slots__ = ("ipfix_targets", "collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_targets", "sflow_sampling", "sflow_polling", "sflow_header", "sflow_agent")
+    IPFIX_TARGETS_FIELD_NUMBER: _ClassVar[int]
+    COLLECTOR_SET_BASE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    IPFIX_CACHE_ACTIVE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_TARGETS_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_POLLING_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_HEADER_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_AGENT_FIELD_NUMBER: _ClassVar[int]
+    ipfix_targets: _containers.RepeatedScalarFieldContainer[str]
+    collector_set_base: int
+    probability: int
+    ipfix_cache_active_timeout: int
+    sflow_targets: _containers.RepeatedScalarFieldContainer[str]
+    sflow_sampling: int
+    sflow_polling: int
+    sflow_header: int
+    sflow_agent: str
+    def __init__(self, ipfix_targets: _Optional[_Iterable[str]] = ..., collector_set_base: _Optional[int] = ..., probability: _Optional[int] = ..., ipfix_cache_active_timeout: _Optional[int] = ..., sflow_targets: _Optional[_Iterable[str]] = ..., sflow_sampling: _Optional[int] = ..., sflow_polling: _Optional[int] = ..., sflow_header: _Optional[int] = ..., sflow_agent: _Optional[str] = ...) -> None: ...
 
 class SfInstance(_message.Message):
     __slots__ = ("switch", "port", "egress_port", "mac")
@@ -139,14 +163,16 @@ class ServicePath(_message.Message):
     def __init__(self, name: _Optional[str] = ..., spi: _Optional[int] = ..., hops: _Optional[_Iterable[str]] = ..., classifiers: _Optional[_Iterable[_Union[Classifier, _Mapping]]] = ...) -> None: ...
 
 class Document(_message.Message):
-    __slots__ = ("switches", "service_functions", "service_function_paths")
+    __slots__ = ("switches", "service_functions", "service_function_paths", "probes")
     SWITCHES_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FUNCTION_PATHS_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
     switches: _containers.RepeatedCompositeFieldContainer[Switch]
     service_functions: _containers.RepeatedCompositeFieldContainer[ServiceFunction]
     service_function_paths: _containers.RepeatedCompositeFieldContainer[ServicePath]
-    def __init__(self, switches: _Optional[_Iterable[_Union[Switch, _Mapping]]] = ..., service_functions: _Optional[_Iterable[_Union[ServiceFunction, _Mapping]]] = ..., service_function_paths: _Optional[_Iterable[_Union[ServicePath, _Mapping]]] = ...) -> None: ...
+    probes: Probes
+    def __init__(self, switches: _Optional[_Iterable[_Union[Switch, _Mapping]]] = ..., service_functions: _Optional[_Iterable[_Union[ServiceFunction, _Mapping]]] = ..., service_function_paths: _Optional[_Iterable[_Union[ServicePath, _Mapping]]] = ..., probes: _Optional[_Union[Probes, _Mapping]] = ...) -> None: ...
 
 class ApplyDocumentRequest(_message.Message):
     __slots__ = ("document",)
@@ -199,7 +225,7 @@ class PathSummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., spi: _Optional[int] = ..., hops: _Optional[_Iterable[str]] = ..., classifiers: _Optional[_Iterable[str]] = ..., switch: _Optional[str] = ...) -> None: ...
 
 class SwitchStatus(_message.Message):
-    __slots__ = ("name", "dpid", "connected", "generation", "flows", "groups", "error")
+    __slots__ = ("name", "dpid", "connected", "generation", "flows", "groups", "error", "probes_error")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DPID_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +233,7 @@ class SwitchStatus(_message.Message):
     FLOWS_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    PROBES_ERROR_FIELD_NUMBER: _ClassVar[int]
     name: str
     dpid: int
     connected: bool
@@ -214,7 +241,8 @@ class SwitchStatus(_message.Message):
     flows: int
     groups: int
     error: str
-    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., connected: _Optional[bool] = ..., generation: _Optional[int] = ..., flows: _Optional[int] = ..., groups: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+    probes_error: str
+    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., connected: _Optional[bool] = ..., generation: _Optional[int] = ..., flows: _Optional[int] = ..., groups: _Optional[int] = ..., error: _Optional[str] = ..., probes_error: _Optional[str] = ...) -> None: ...
 
 class State(_message.Message):
     __slots__ = ("generation", "paths", "switches", "document")

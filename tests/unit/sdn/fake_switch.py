@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from sdn.openflow import (OFPP_NORMAL, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, Multipath,
-                      Output, RegMove, Resubmit, SetField, SwitchState)
+                      Output, RegMove, Resubmit, Sample, SetField, SwitchState)
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ def _matches(flow: Flow, view: dict[str, object]) -> bool:
 class FakeSwitch:
     state: SwitchState
     trace: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)  # sample() actions executed, in order
 
     def lookup(self, table: int, view: dict[str, object]) -> Flow | None:
         candidates = [f for f in self.state.flows if f.table == table and _matches(f, view)]
@@ -151,6 +152,8 @@ class FakeSwitch:
                     in_port = packet.nsh.c1 & mask
             elif isinstance(action, Resubmit):
                 out = out + self.receive(in_port, packet, action.table)
+            elif isinstance(action, Sample):
+                self.samples.append(action)
             else:
                 raise AssertionError(f"unknown action {action}")
         return packet, in_port, out
