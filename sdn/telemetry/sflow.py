@@ -221,6 +221,8 @@ def _records(body: bytes, off: int, count: int, one: Callable[[int, int, bytes],
         return None
     out: list[T] = []
     for _ in range(count):
+        if off + 8 > n:                        # earlier records used the room the count promised
+            return None
         fmt, length = _REC.unpack_from(body, off)
         start, end = off + 8, off + 8 + length
         if end > n:
