@@ -426,8 +426,9 @@ class NfvoService:
         """(record, its figures over ``window`` seconds, when); a chain no figure knows yet has none."""
         if not 0 < window <= 300:
             raise InvalidArgument(f"window must be in (0, 300] seconds, got {window:g}", "window")
+        telemetry = self._need_telemetry()
         record = self.vnffgs.get(name_or_id)
-        snap = self._need_telemetry().snapshot(window)
+        snap = telemetry.snapshot(window)
         figures = snap.chain(record.name) or ChainFigures(record.name, (), 0, 0, None, True)
         return record, figures, snap.now
 
