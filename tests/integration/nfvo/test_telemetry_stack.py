@@ -83,6 +83,14 @@ def test_chain_figures_exporters_status_and_metrics(stack, tmp_path, run_prefix)
             assert packets(hop["into"]) > 0 and packets(hop["out"]) > 0, hop
             assert hop["out"]["source"] == "samples" and hop["out"]["exact"] is False
     assert int(stats["packets"]) > 0 and stats["exact"] is False
+    watch = subprocess.Popen([sys.executable, "-m", "nfvo.cli.main", "vnffg", "stats", "demo", "--watch", "-f", "json",
+                              "--interval", "0.2", "--window", "300"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [json.loads(watch.stdout.readline()) for _ in range(3)] if watch.stdout else []
+    finally:
+        watch.terminate()
+        watch.wait(timeout=10)
+    assert [line["name"] for line in lines] == ["demo"] * 3 and lines[0]["time"] < lines[2]["time"], lines
 
     exporters = nfv_json("exporter", "list", env=env)
     own = [e for e in exporters if e["address"] == "127.0.0.1" and e["protocol"] == "sflow"]
