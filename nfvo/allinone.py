@@ -80,7 +80,7 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         cleanup.append(lambda: stop_process(controller))
         db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:127.0.0.1:{of_port}")
         socket = state_dir / "nfvo.sock"
-        components = _components(Component, f"unix:{socket}", controller, sdn_address, ovs)
+        components = _components(Component, f"unix:{socket}", controller, sdn_address, ovs, config.sampling)
         monitor = StackMonitor(host_sockets, state_dir, components=components)
         monitor.start()
         cleanup.append(monitor.close)
@@ -123,14 +123,14 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def _components(component, nfvo: str, controller, sdn_address: str, ovs):
+def _components(component, nfvo: str, controller, sdn_address: str, ovs, sampling: int):
     """What ``nfv status`` lists besides the collectors and metrics (read at each call)."""
     def read():
         return (component("nfvo", "up", (nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
                 component("controller", "up" if controller.poll() is None else f"exited {controller.returncode}",
                           (sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
                 component("ovs", "up" if ovs.running else "down", (str(ovs.run_dir),),
-                          f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow to the collector"))
+                          f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow 1 in {sampling} to the collector"))
     return read
 
 
