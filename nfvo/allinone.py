@@ -8,6 +8,10 @@ directory. On SIGTERM (``nfv down``) every VNF is terminated (their namespaces a
 they would outlive us), then the controller and OVS stop and the state directory is removed.
 Several stacks can run on one host, one per state directory: VDU namespaces are global, so
 each stack names them with its own prefix (``stack_prefix``).
+
+Telemetry (``nfvo.monitoring``): the sFlow/IPFIX/NetFlow v9 collectors' host-side sockets and
+the metrics HTTP socket are opened before entering the private namespace, so exporters on the
+host reach them; the bridge's own sFlow agent exports to a 127.0.0.1 listener inside.
 """
 
 from __future__ import annotations
@@ -39,13 +43,15 @@ def stack_prefix(state_dir: Path) -> str:
     return "nf" + hashlib.sha1(path.encode()).hexdigest()[:4]
 
 
-def run(state_dir: Path, stop: threading.Event) -> int:
+def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
     from dataplane import netns
     from dataplane.lab import stop_process
     from dataplane.ovs import OvsInstance
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
     from nfvo.cli.demo import start_controller_process
+    from nfvo.monitoring import MonitorConfig, StackMonitor, open_host_sockets
+    from nfvo.telemetry import Component
     from nfvo.sdnclient import GrpcSdn
     from nfvo.service import NfvoService
     from nfvo.sqlstore import SqlStore
@@ -55,17 +61,33 @@ def run(state_dir: Path, stop: threading.Event) -> int:
     from vnfm.sqlstore import VnfSqlStore
     from vnfm.vim.local import LocalVim
 
-    netns.enter_private_netns()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    ovs = OvsInstance(state_dir / "ovs")
-    ovs.start()
-    cleanup: list = [ovs.stop]
+    config = monitor_config or MonitorConfig()
+    host_sockets = open_host_sockets(config)   # in the host's namespace: reachable from outside
     try:
+        netns.enter_private_netns()
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        host_sockets.close()
+        raise
+    cleanup: list = [host_sockets.close]
+    try:
+        ovs = OvsInstance(state_dir / "ovs")
+        ovs.start()
+        cleanup.append(ovs.stop)
         db = Ovsdb(ovs.db_sock)
         cleanup.append(db.close)
         controller, of_port, sdn_address = start_controller_process()
         cleanup.append(lambda: stop_process(controller))
         db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:127.0.0.1:{of_port}")
+        socket = state_dir / "nfvo.sock"
+        components = _components(Component, f"unix:{socket}", controller, sdn_address, ovs, config.sampling)
+        monitor = StackMonitor(host_sockets, state_dir, components=components)
+        monitor.start()
+        cleanup.append(monitor.close)
+        from sdn.telemetry.collector import Protocol
+
+        db.set_sflow(BRIDGE, [monitor.internal_targets[Protocol.SFLOW]], sampling=config.sampling,
+                     polling=config.polling)
         prefix = stack_prefix(state_dir)
         vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
@@ -80,12 +102,14 @@ def run(state_dir: Path, stop: threading.Event) -> int:
         if not service.catalog.vims():
             service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
                                          description="this host: VDUs as containers on a private OVS")
+        service.attach_telemetry(monitor, monitor.on_document)
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
-        socket = state_dir / "nfvo.sock"
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())
         state = {"nfvo": f"unix:{socket}", "pid": os.getpid(), "sdn": sdn_address, "bridge": BRIDGE,
-                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir), "prefix": prefix}
+                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir), "prefix": prefix,
+                 "collectors": {str(lst.protocol): list(lst.address) for lst in monitor.host_listening},
+                 "metrics": monitor.metrics_url}
         (state_dir / "stack.json").write_text(json.dumps(state))
         print(f"{READY}: {state['nfvo']}", flush=True)
         stop.wait()
@@ -97,6 +121,17 @@ def run(state_dir: Path, stop: threading.Event) -> int:
             except Exception:  # noqa: BLE001 - keep tearing down
                 log.exception("teardown step failed")
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _components(component, nfvo: str, controller, sdn_address: str, ovs, sampling: int):
+    """What ``nfv status`` lists besides the collectors and metrics (read at each call)."""
+    def read():
+        return (component("nfvo", "up", (nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
+                component("controller", "up" if controller.poll() is None else f"exited {controller.returncode}",
+                          (sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
+                component("ovs", "up" if ovs.running else "down", (str(ovs.run_dir),),
+                          f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow 1 in {sampling} to the collector"))
+    return read
 
 
 def _set_catalog(vnfm, catalog) -> None:
@@ -118,13 +153,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nfvo.allinone")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--log-level", default="WARNING")
+    add_monitor_options(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    return run(args.state_dir, stop)
+    from nfvo.monitoring import MonitorConfig, MonitorError
+
+    try:
+        config = MonitorConfig.from_env(os.environ, sflow_port=args.sflow_port, ipfix_port=args.ipfix_port,
+                                        netflow_port=args.netflow_port, metrics=args.metrics_address,
+                                        sampling=args.sflow_sampling, strict=args.strict_ports or None)
+        return run(args.state_dir, stop, config)
+    except MonitorError as exc:
+        print(f"nfvo.allinone: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+def add_monitor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the collectors and metrics listen (shared with ``nfv up``); env NFV_SFLOW_PORT..."""
+    parser.add_argument("--sflow-port", type=int, help="sFlow collector UDP port on the host (default 6343)")
+    parser.add_argument("--ipfix-port", type=int, help="IPFIX collector UDP port on the host (default 4739)")
+    parser.add_argument("--netflow-port", type=int, help="NetFlow v9 collector UDP port on the host (default 2055)")
+    parser.add_argument("--metrics-address", metavar="HOST:PORT",
+                        help="Prometheus metrics on the host (default 127.0.0.1:9464; '' for none)")
+    parser.add_argument("--sflow-sampling", type=int, help="the stack's own OVS samples 1 packet in N (default 64)")
+    parser.add_argument("--strict-ports", action="store_true",
+                        help="fail if a port is taken instead of falling back to an ephemeral one")
 
 
 if __name__ == "__main__":

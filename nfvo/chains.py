@@ -11,18 +11,23 @@ atomically): either way a bad path changes nothing and the error names the eleme
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from nfvo.errors import InvalidArgument
 from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
-from sdn.document import DocumentError, check_document
+from sdn.document import DocumentError, SfcDocument, check_document
+
+log = logging.getLogger(__name__)
+DocumentHook = Callable[[SfcDocument], None]
 
 
 class ChainEngine:
-    def __init__(self, sdn: SdnPort):
+    def __init__(self, sdn: SdnPort, on_document: DocumentHook | None = None):
         self._sdn = sdn
+        self.on_document = on_document   # told the controller's document after each apply (e.g. telemetry)
         self._lock = threading.RLock()
         self._chains: dict[str, RenderedChain] = {}
         self._functions: dict[str, SfDef] = {}
@@ -52,6 +57,8 @@ class ChainEngine:
             # and changes nothing if they are bad; checking here too would double the O(chains) cost.
             self.generation = self._sdn.upsert_paths(paths, remove)
             self._chains = chains
+            if self.on_document is not None:
+                self._tell(lambda: build_document({**self._switches, **switches}, chains.values()))
             return self.generation
 
     def serves_any(self, vnfs: Iterable[str]) -> bool:
@@ -77,4 +84,14 @@ class ChainEngine:
         self._chains = chains
         self._functions = merge_functions(chains.values())
         self._switches = {s.name: s.dpid for s in document.switches}
+        self._tell(lambda: document)
         return self.generation
+
+    def _tell(self, document: Callable[[], SfcDocument]) -> None:
+        """The hook sees what the controller now holds; its failure never undoes an apply."""
+        if self.on_document is None:
+            return
+        try:
+            self.on_document(document())
+        except Exception:  # noqa: BLE001 - an observer must not break the chains
+            log.exception("document hook failed")

@@ -15,15 +15,18 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd
 from descriptors.nsd import ConstituentVnf
 from nfvo.catalog import Catalog
-from nfvo.chains import ChainEngine
+from nfvo.chains import ChainEngine, DocumentHook
 from nfvo.draining import DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
 from nfvo.model import Event, NsRecord, VimRecord, VnffgRecord, VnffgSpec
 from nfvo.protocols import SdnPort, Store, Vnfm
+from nfvo.telemetry import StackStatus, TelemetryPort
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
                              spec_from_vnffgd)
+from sdn.telemetry.collector import ExporterStats
+from sdn.telemetry.figures import ChainFigures
 from vnfm.images import ImageRecord
 from vnfm.imagestore import ImageRegistry
 from vnfm.model import Status, VnfEvent, VnfRecord
@@ -47,6 +50,7 @@ class NfvoService:
         self.vnffgs = VnffgManager(store, self.catalog, self._chain_vnfm, self.engine, self.bus, now=now,
                                    new_id=new_id, **extra)
         self._spawn = self.vnffgs._spawn
+        self._telemetry: TelemetryPort | None = None
         vnfm.subscribe(self._on_vnf_event)
 
     def start(self) -> None:
@@ -405,6 +409,34 @@ class NfvoService:
         """Resync the controller without service functions of ``vnfs`` that no chain uses now."""
         if self.engine.serves_any(vnfs):
             self.vnffgs.rerender([], f"VNFs {', '.join(vnfs)} going away")
+
+    # ----------------------------------------------------------------- telemetry (issue 11)
+    def attach_telemetry(self, telemetry: TelemetryPort, on_document: DocumentHook | None = None) -> None:
+        """Figures and exporters come from ``telemetry``; ``on_document`` follows every applied
+        controller document (the figures' catalogue). Call before :meth:`start`."""
+        self._telemetry = telemetry
+        self.engine.on_document = on_document
+
+    def _need_telemetry(self) -> TelemetryPort:
+        if self._telemetry is None:
+            raise FailedPrecondition("this NFVO has no telemetry (collectors are part of the all-in-one stack)")
+        return self._telemetry
+
+    def vnffg_stats(self, name_or_id: str, window: float = 10.0) -> tuple[VnffgRecord, ChainFigures, float]:
+        """(record, its figures over ``window`` seconds, when); a chain no figure knows yet has none."""
+        if not 0 < window <= 300:
+            raise InvalidArgument(f"window must be in (0, 300] seconds, got {window:g}", "window")
+        telemetry = self._need_telemetry()
+        record = self.vnffgs.get(name_or_id)
+        snap = telemetry.snapshot(window)
+        figures = snap.chain(record.name) or ChainFigures(record.name, (), 0, 0, None, True)
+        return record, figures, snap.now
+
+    def exporters(self) -> list[ExporterStats]:
+        return list(self._need_telemetry().exporters())
+
+    def stack_status(self) -> StackStatus:
+        return self._need_telemetry().status()
 
     # ----------------------------------------------------------------- descriptors in use
     def delete_descriptor(self, kind: str, name_or_id: str):

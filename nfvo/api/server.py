@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import queue
+import threading
 from typing import Any
 
 import grpc
 
 from descriptors import read_params
-from nfvo.api import convert
+from nfvo.api import convert, stats
 from nfvo.api.errors import ErrorMappingInterceptor
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
@@ -21,6 +22,7 @@ MAX_MESSAGE = 4 * 1024 * 1024
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Nfvo"].full_name
 KINDS = ("VNFD", "VNFFGD", "NSD")
 WATCH_POLL = 0.5
+STATS_WINDOW = 10.0
 
 
 def _kind(kind: str) -> str:
@@ -205,6 +207,31 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     def DeleteImage(self, r, context):
         return convert.image(self.s.delete_image(r.name))
+
+
+    # telemetry (issue 11)
+    def GetVnffgStats(self, r, context):
+        window = r.window or STATS_WINDOW
+        record, figures, now = self.s.vnffg_stats(r.name or "-", window)
+        return stats.vnffg_stats(record, figures, now, window)
+
+    def WatchVnffgStats(self, r, context):
+        window, interval = r.window or STATS_WINDOW, r.interval or 1.0
+        if not 0.1 <= interval <= 3600:
+            raise InvalidArgument(f"interval must be in [0.1, 3600] seconds, got {interval:g}", "interval")
+        done = threading.Event()
+        context.add_callback(done.set)
+        while context.is_active():
+            record, figures, now = self.s.vnffg_stats(r.name or "-", window)
+            yield stats.vnffg_stats(record, figures, now, window)
+            if done.wait(interval):
+                return
+
+    def ListExporters(self, r, context):
+        return pb.ExporterList(exporters=[stats.exporter(e) for e in self.s.exporters()])
+
+    def GetStatus(self, r, context):
+        return stats.status(self.s.stack_status())
 
 
 def _chunks(requests):

@@ -15,6 +15,7 @@ from typing import Any
 from nfvo.cli.client import call, common_options, parse_bool, parse_mapping, read_file, show, to_dict
 from nfvo.cli.crud import Commands, Resource, crud_commands, name_arg, name_of, pb
 from nfvo.cli.errors import CliError
+from nfvo.cli.telemetry import stats_commands
 
 
 def _params(args: argparse.Namespace) -> str:
@@ -226,7 +227,8 @@ def _vnffg_commands() -> Commands:
         return 0
 
     return {"create": ("create a VNFFG (waits until every switch has it)", create_setup, create),
-            "update": ("update a VNFFG", update_setup, update), **crud_commands(RESOURCES["VNFFG"])}
+            "update": ("update a VNFFG", update_setup, update), **crud_commands(RESOURCES["VNFFG"]),
+            **stats_commands()}
 
 
 def _classifier_commands() -> Commands:

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from nfvo.allinone import add_monitor_options
 from nfvo.cli.client import STATE_DIR
 from nfvo.cli.errors import CliError
 
@@ -23,6 +24,7 @@ def register(subparsers) -> None:
     up.add_argument("--state-dir", type=Path, default=STATE_DIR)
     up.add_argument("--demo", action="store_true", help="then run the chain demo (client, server, 2 SFs, traffic)")
     up.add_argument("--timeout", type=float, default=90.0)
+    add_monitor_options(up)
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop the all-in-one stack and remove everything it made")
     down.add_argument("--state-dir", type=Path, default=STATE_DIR)
@@ -54,9 +56,12 @@ def cmd_up(args) -> int:
         raise CliError("the all-in-one needs root (network namespaces, Open vSwitch)")
     state = _state(args.state_dir)
     if state is None:
-        state = _start(args.state_dir, args.timeout)
+        state = _start(args.state_dir, args.timeout, _monitor_argv(args))
         print(f"nfvchain is up: NFVO {state['nfvo']}, bridge {state['bridge']} (dpid {state['dpid']:#x}), "
               f"local VIM registered as default")
+        collectors = ", ".join(f"{proto} udp/{port}" for proto, (_, port) in state.get("collectors", {}).items())
+        if collectors:
+            print(f"collectors: {collectors}; metrics: {state.get('metrics') or 'none'} (nfv status)")
     else:
         print(f"nfvchain is already up: NFVO {state['nfvo']}")
     os.environ["NFV_NFVO_ADDRESS"] = state["nfvo"]
@@ -68,11 +73,22 @@ def cmd_up(args) -> int:
     return 0
 
 
-def _start(state_dir: Path, timeout: float) -> dict:
+def _monitor_argv(args) -> list[str]:
+    """The collector/metrics options given to ``nfv up``, passed on to the stack's process."""
+    argv = []
+    for option in ("sflow_port", "ipfix_port", "netflow_port", "metrics_address", "sflow_sampling"):
+        value = getattr(args, option, None)
+        if value is not None:
+            argv += [f"--{option.replace('_', '-')}", str(value)]
+    return argv + (["--strict-ports"] if getattr(args, "strict_ports", False) else [])
+
+
+def _start(state_dir: Path, timeout: float, extra: list[str] | None = None) -> dict:
     log_file = state_dir.with_name(state_dir.name + ".log")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "nfvo.allinone", "--state-dir", str(state_dir)],
+        proc = subprocess.Popen([sys.executable, "-m", "nfvo.allinone", "--state-dir", str(state_dir),
+                                 *(extra or [])],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     deadline = time.monotonic() + timeout

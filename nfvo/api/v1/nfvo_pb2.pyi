@@ -588,3 +588,158 @@ class ImageList(_message.Message):
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[Image]
     def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ...) -> None: ...
+
+class VnffgStatsRequest(_message.Message):
+    __slots__ = ("name", "window", "interval")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    window: float
+    interval: float
+    def __init__(self, name: _Optional[str] = ..., window: _Optional[float] = ..., interval: _Optional[float] = ...) -> None: ...
+
+class TrafficCount(_message.Message):
+    __slots__ = ("packets", "bytes", "flows", "source", "exact")
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    packets: int
+    bytes: int
+    flows: int
+    source: str
+    exact: bool
+    def __init__(self, packets: _Optional[int] = ..., bytes: _Optional[int] = ..., flows: _Optional[int] = ..., source: _Optional[str] = ..., exact: _Optional[bool] = ...) -> None: ...
+
+class HopLoss(_message.Message):
+    __slots__ = ("packets", "ratio", "exact")
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    packets: int
+    ratio: float
+    exact: bool
+    def __init__(self, packets: _Optional[int] = ..., ratio: _Optional[float] = ..., exact: _Optional[bool] = ...) -> None: ...
+
+class HopStats(_message.Message):
+    __slots__ = ("si", "name", "into", "out", "loss")
+    SI_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INTO_FIELD_NUMBER: _ClassVar[int]
+    OUT_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    si: int
+    name: str
+    into: TrafficCount
+    out: TrafficCount
+    loss: HopLoss
+    def __init__(self, si: _Optional[int] = ..., name: _Optional[str] = ..., into: _Optional[_Union[TrafficCount, _Mapping]] = ..., out: _Optional[_Union[TrafficCount, _Mapping]] = ..., loss: _Optional[_Union[HopLoss, _Mapping]] = ...) -> None: ...
+
+class Talker(_message.Message):
+    __slots__ = ("flow", "packets", "bytes")
+    FLOW_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    flow: str
+    packets: int
+    bytes: int
+    def __init__(self, flow: _Optional[str] = ..., packets: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class PathStats(_message.Message):
+    __slots__ = ("spi", "name", "path", "entered", "delivered", "hops", "top")
+    SPI_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    HOPS_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    spi: int
+    name: str
+    path: str
+    entered: TrafficCount
+    delivered: TrafficCount
+    hops: _containers.RepeatedCompositeFieldContainer[HopStats]
+    top: _containers.RepeatedCompositeFieldContainer[Talker]
+    def __init__(self, spi: _Optional[int] = ..., name: _Optional[str] = ..., path: _Optional[str] = ..., entered: _Optional[_Union[TrafficCount, _Mapping]] = ..., delivered: _Optional[_Union[TrafficCount, _Mapping]] = ..., hops: _Optional[_Iterable[_Union[HopStats, _Mapping]]] = ..., top: _Optional[_Iterable[_Union[Talker, _Mapping]]] = ...) -> None: ...
+
+class VnffgStats(_message.Message):
+    __slots__ = ("name", "id", "time", "window", "packets", "bytes", "flows", "exact", "paths", "top")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id: str
+    time: float
+    window: float
+    packets: int
+    bytes: int
+    flows: int
+    exact: bool
+    paths: _containers.RepeatedCompositeFieldContainer[PathStats]
+    top: _containers.RepeatedCompositeFieldContainer[Talker]
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., time: _Optional[float] = ..., window: _Optional[float] = ..., packets: _Optional[int] = ..., bytes: _Optional[int] = ..., flows: _Optional[int] = ..., exact: _Optional[bool] = ..., paths: _Optional[_Iterable[_Union[PathStats, _Mapping]]] = ..., top: _Optional[_Iterable[_Union[Talker, _Mapping]]] = ...) -> None: ...
+
+class Exporter(_message.Message):
+    __slots__ = ("address", "protocol", "datagrams", "records", "drops", "drops_by_reason", "last_seen")
+    class DropsByReasonEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    DATAGRAMS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    DROPS_FIELD_NUMBER: _ClassVar[int]
+    DROPS_BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    protocol: str
+    datagrams: int
+    records: int
+    drops: int
+    drops_by_reason: _containers.ScalarMap[str, int]
+    last_seen: float
+    def __init__(self, address: _Optional[str] = ..., protocol: _Optional[str] = ..., datagrams: _Optional[int] = ..., records: _Optional[int] = ..., drops: _Optional[int] = ..., drops_by_reason: _Optional[_Mapping[str, int]] = ..., last_seen: _Optional[float] = ...) -> None: ...
+
+class ExporterList(_message.Message):
+    __slots__ = ("exporters",)
+    EXPORTERS_FIELD_NUMBER: _ClassVar[int]
+    exporters: _containers.RepeatedCompositeFieldContainer[Exporter]
+    def __init__(self, exporters: _Optional[_Iterable[_Union[Exporter, _Mapping]]] = ...) -> None: ...
+
+class StatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Component(_message.Message):
+    __slots__ = ("name", "state", "addresses", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: str
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class StackStatus(_message.Message):
+    __slots__ = ("components", "metrics_url")
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_URL_FIELD_NUMBER: _ClassVar[int]
+    components: _containers.RepeatedCompositeFieldContainer[Component]
+    metrics_url: str
+    def __init__(self, components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ..., metrics_url: _Optional[str] = ...) -> None: ...

@@ -229,6 +229,26 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
                 _registered_method=True)
+        self.GetVnffgStats = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetVnffgStats',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.FromString,
+                _registered_method=True)
+        self.WatchVnffgStats = channel.unary_stream(
+                '/nfvchain.nfvo.v1.Nfvo/WatchVnffgStats',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.FromString,
+                _registered_method=True)
+        self.ListExporters = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/ListExporters',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExporterList.FromString,
+                _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetStatus',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.FromString,
+                _registered_method=True)
 
 
 class NfvoServicer:
@@ -478,6 +498,35 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVnffgStats(self, request, context):
+        """Telemetry (probes and flow feeds): per-chain, per-path, per-hop figures from the stack's
+        sFlow/IPFIX/NetFlow v9 collectors; FAILED_PRECONDITION when this NFVO has no collectors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchVnffgStats(self, request, context):
+        """One VnffgStats per interval until the client cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExporters(self, request, context):
+        """Every exporter the collectors have heard from (the stack's own OVS and any outside).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStatus(self, request, context):
+        """The stack's components, their state and the addresses a user needs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NfvoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -675,6 +724,26 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.DeleteImage,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.SerializeToString,
+            ),
+            'GetVnffgStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVnffgStats,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.SerializeToString,
+            ),
+            'WatchVnffgStats': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchVnffgStats,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.SerializeToString,
+            ),
+            'ListExporters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExporters,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExporterList.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1730,6 +1799,114 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/DeleteImage',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVnffgStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetVnffgStats',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchVnffgStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/WatchVnffgStats',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStatsRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.VnffgStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExporters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/ListExporters',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ExporterList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetStatus',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.FromString,
             options,
             channel_credentials,
             insecure,

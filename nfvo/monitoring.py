@@ -1,0 +1,244 @@
+"""The stack's telemetry adapter (imperative shell): collectors, figures and metrics endpoints.
+
+Exporters outside the stack (a switch, ``softflowd`` on a host) must reach the collectors from
+the host, but the all-in-one lives in a private network namespace: a socket keeps the namespace
+it was created in, so :func:`open_host_sockets` runs *before* the stack enters its namespace
+(UDP on the standard ports, the metrics HTTP socket on 127.0.0.1). A port already taken (another
+stack, another collector) falls back to an ephemeral one, shown in ``nfv status``, unless the
+configuration says ``strict``. Inside the namespace :class:`StackMonitor` adds listeners on
+127.0.0.1 for the stack's own OVS, feeds every record to one :class:`Telemetry`, follows the
+controller's document (``on_document``) and implements the NFVO's ``TelemetryPort``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nfvo.telemetry import Component, StackStatus
+from sdn.document import SfcDocument
+from sdn.telemetry.catalogue import catalogue_of
+from sdn.telemetry.collector import DEFAULT_PORTS, RCVBUF, Collector, ExporterStats, ListenerSpec, Protocol
+from sdn.telemetry.figures import Snapshot
+from sdn.telemetry.metrics import MetricsServer, Telemetry, registry, serve
+
+log = logging.getLogger(__name__)
+DEFAULT_METRICS = "127.0.0.1:9464"
+ENV = {"sflow_port": "NFV_SFLOW_PORT", "ipfix_port": "NFV_IPFIX_PORT", "netflow_port": "NFV_NETFLOW_PORT",
+       "metrics": "NFV_METRICS_ADDRESS", "sampling": "NFV_SFLOW_SAMPLING", "bind": "NFV_COLLECTOR_BIND"}
+
+
+class MonitorError(Exception):
+    """A collector or metrics socket could not be opened (names it and the address)."""
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Where the host-side collectors and metrics listen; port 0 = ephemeral; metrics "" = none."""
+
+    sflow_port: int = DEFAULT_PORTS[Protocol.SFLOW]
+    ipfix_port: int = DEFAULT_PORTS[Protocol.IPFIX]
+    netflow_port: int = DEFAULT_PORTS[Protocol.NETFLOW9]
+    bind: str = "0.0.0.0"
+    metrics: str = DEFAULT_METRICS
+    sampling: int = 64            # the stack's own OVS: sFlow 1 in N
+    polling: int = 10
+    strict: bool = False          # a taken port fails the start instead of falling back
+
+    @property
+    def ports(self) -> dict[Protocol, int]:
+        return {Protocol.SFLOW: self.sflow_port, Protocol.IPFIX: self.ipfix_port,
+                Protocol.NETFLOW9: self.netflow_port}
+
+    @staticmethod
+    def from_env(env: Mapping[str, str], **given: object) -> MonitorConfig:
+        """Options given (not None) win over ``NFV_*`` environment variables, which win over defaults."""
+        values: dict[str, object] = {}
+        for key, var in ENV.items():
+            if given.get(key) is not None:
+                values[key] = given[key]
+            elif env.get(var):
+                values[key] = env[var] if key in ("metrics", "bind") else int(env[var])
+        if given.get("strict") is not None:
+            values["strict"] = given["strict"]
+        return MonitorConfig(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Listening:
+    protocol: Protocol
+    requested: int
+    address: tuple[str, int]
+
+    @property
+    def fell_back(self) -> bool:
+        return self.requested != 0 and self.address[1] != self.requested
+
+
+@dataclass
+class HostSockets:
+    """Sockets opened in the host's namespace, handed to the collector and the metrics server."""
+
+    udp: dict[Protocol, tuple[socket.socket, Listening]] = field(default_factory=dict)
+    metrics: socket.socket | None = None
+    metrics_requested: str = ""
+
+    def close(self) -> None:
+        for sock, _ in self.udp.values():
+            sock.close()
+        self.udp.clear()
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
+
+
+def _udp(bind: str, port: int) -> socket.socket:
+    """No SO_REUSEADDR: on Linux it would let a second stack share (and steal from) the port."""
+    sock = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.bind((bind, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise MonitorError(f"metrics address {address!r}: expected HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _tcp(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(16)              # at once: a second stack's bind then fails and falls back
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _open(what: str, opener: Callable[[int], socket.socket], port: int, strict: bool, where: str) -> socket.socket:
+    try:
+        return opener(port)
+    except OSError as exc:
+        if strict or port == 0:
+            raise MonitorError(f"{what} on {where}:{port}: {exc.strerror}") from None
+        log.warning("%s: port %d is taken (%s); using an ephemeral port", what, port, exc.strerror)
+    try:
+        return opener(0)
+    except OSError as exc:
+        raise MonitorError(f"{what} on {where}: {exc.strerror}") from None
+
+
+def open_host_sockets(config: MonitorConfig) -> HostSockets:
+    """Every host-side socket of the config, or none (an error names the one that failed)."""
+    host = HostSockets(metrics_requested=config.metrics)
+    try:
+        for protocol, port in config.ports.items():
+            sock = _open(f"{protocol} collector", lambda p: _udp(config.bind, p), port, config.strict, config.bind)
+            host.udp[protocol] = (sock, Listening(protocol, port, sock.getsockname()[:2]))
+        if config.metrics:
+            mhost, mport = _split(config.metrics)
+            host.metrics = _open("metrics endpoint", lambda p: _tcp(mhost, p), mport, config.strict, mhost)
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
+class StackMonitor:
+    """Collector + figures + metrics endpoints of one stack; the NFVO's ``TelemetryPort``."""
+
+    def __init__(self, host: HostSockets, state_dir: Path, *,
+                 components: Callable[[], Sequence[Component]] = tuple) -> None:
+        self._host, self._state_dir, self._components = host, state_dir, components
+        self.telemetry = Telemetry()
+        self._internal: dict[Protocol, socket.socket] = {}
+        self._collector: Collector | None = None
+        self._servers: list[MetricsServer] = []
+        self.metrics_url = ""
+        self.metrics_unix = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Listeners on 127.0.0.1 (this namespace) beside the host-side ones, then the metrics
+        endpoints; on failure everything opened here is closed again."""
+        try:
+            for protocol in Protocol:
+                self._internal[protocol] = _udp("127.0.0.1", 0)
+            specs = [ListenerSpec(p, sock=s) for p, (s, _) in self._host.udp.items()]
+            specs += [ListenerSpec(p, sock=s) for p, s in self._internal.items()]
+            self._collector = Collector(specs, self.telemetry)
+            self._collector.start()
+            reg = registry(self.telemetry, self._collector)
+            if self._host.metrics is not None:
+                server = serve(reg, sock=self._host.metrics)
+                self._host.metrics = None            # the server owns and closes it now
+                self._servers.append(server)
+                mhost, mport = server.address[:2]  # type: ignore[index]
+                self.metrics_url = f"http://{f'[{mhost}]' if ':' in mhost else mhost}:{mport}/metrics"
+            unix = str(self._state_dir / "metrics.sock")
+            self._servers.append(serve(reg, unix_path=unix))
+            self.metrics_unix = unix
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for server in reversed(self._servers):
+            server.close()
+        self._servers.clear()
+        if self._collector is not None:
+            self._collector.stop()
+            self._collector = None
+        for sock in self._internal.values():
+            sock.close()
+        self._internal.clear()
+        self._host.close()
+
+    # -- what the stack wires --------------------------------------------------------------------
+    @property
+    def internal_targets(self) -> dict[Protocol, str]:
+        """"127.0.0.1:port" per protocol: where the stack's own OVS exports (inside its namespace)."""
+        return {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in self._internal.items()}
+
+    @property
+    def host_listening(self) -> list[Listening]:
+        return [listening for _, listening in self._host.udp.values()]
+
+    def on_document(self, document: SfcDocument) -> None:
+        """The ``ChainEngine`` hook: figures name chains and hops after the controller's document."""
+        self.telemetry.set_catalogue(catalogue_of(document))
+
+    # -- TelemetryPort ---------------------------------------------------------------------------
+    def snapshot(self, window: float) -> Snapshot:
+        return self.telemetry.snapshot(window)
+
+    def exporters(self) -> Sequence[ExporterStats]:
+        return self._collector.exporters() if self._collector is not None else []
+
+    def status(self) -> StackStatus:
+        up = self._collector is not None
+        parts = list(self._components())
+        for listening in self.host_listening:
+            host, port = listening.address
+            detail = f"port {listening.requested} was taken; fell back to {port}" if listening.fell_back else ""
+            parts.append(Component(f"collector-{listening.protocol}", "up" if up else "down",
+                                   (f"udp:{host}:{port}", f"udp:{self.internal_targets.get(listening.protocol, '')}"),
+                                   detail or "host side, and 127.0.0.1 inside the stack for its own OVS"))
+        requested = self._host.metrics_requested
+        fell_back = bool(self.metrics_url and requested and not self.metrics_url.endswith(f":{_split(requested)[1]}/metrics"))
+        parts.append(Component("metrics", "up" if self._servers else "down",
+                               tuple(a for a in (self.metrics_url, f"unix:{self.metrics_unix}" if self.metrics_unix
+                                                 else "") if a),
+                               f"{requested} was taken" if fell_back else "Prometheus text exposition"))
+        return StackStatus(tuple(parts), self.metrics_url)

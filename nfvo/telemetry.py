@@ -1,0 +1,37 @@
+"""The NFVO's telemetry port: what the service asks of the stack's collectors and figures.
+
+The service stays free of sockets and threads: an adapter (``nfvo.monitoring.StackMonitor`` in
+the all-in-one) implements :class:`TelemetryPort`; the values it returns are the figures'
+own frozen values (``sdn.telemetry.figures``) plus the stack's components for ``nfv status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from sdn.telemetry.collector import ExporterStats
+from sdn.telemetry.figures import Snapshot
+
+
+@dataclass(frozen=True)
+class Component:
+    """One part of the running stack, with the addresses a user needs to reach it."""
+
+    name: str                       # nfvo, controller, ovs, collector-sflow, metrics...
+    state: str                      # up | down | degraded
+    addresses: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    components: tuple[Component, ...]
+    metrics_url: str = ""
+
+
+class TelemetryPort(Protocol):
+    def snapshot(self, window: float) -> Snapshot:
+        """Per-chain figures over the last ``window`` seconds."""
+    def exporters(self) -> Sequence[ExporterStats]: ...
+    def status(self) -> StackStatus: ...
