@@ -51,6 +51,8 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
     from nfvo.api.server import serve
     from nfvo.cli.demo import start_controller_process
     from nfvo.monitoring import MonitorConfig, StackMonitor, open_host_sockets
+    from sdn.document import Probes
+    from sdn.telemetry.collector import Protocol
     from nfvo.telemetry import Component
     from nfvo.sdnclient import GrpcSdn
     from nfvo.service import NfvoService
@@ -84,10 +86,6 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         monitor = StackMonitor(host_sockets, state_dir, components=components)
         monitor.start()
         cleanup.append(monitor.close)
-        from sdn.telemetry.collector import Protocol
-
-        db.set_sflow(BRIDGE, [monitor.internal_targets[Protocol.SFLOW]], sampling=config.sampling,
-                     polling=config.polling)
         prefix = stack_prefix(state_dir)
         vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
@@ -103,6 +101,12 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
             service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
                                          description="this host: VDUs as containers on a private OVS")
         service.attach_telemetry(monitor, monitor.on_document)
+        # the controller turns the bridge's probes on through its OVSDB: sFlow (NSH headers raw) and
+        # IPFIX sample() actions on every classify, hop and end-of-path flow, to the collectors inside
+        service.engine.probes = Probes(ipfix_targets=(monitor.internal_targets[Protocol.IPFIX],),
+                                       sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
+                                       sflow_sampling=config.sampling, sflow_polling=config.polling)
+        service.engine.ovsdb = {BRIDGE: ovs.db_sock}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping
 from nfvo.errors import InvalidArgument
 from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
-from sdn.document import DocumentError, SfcDocument, check_document
+from sdn.document import DocumentError, Probes, SfcDocument, check_document
 
 log = logging.getLogger(__name__)
 DocumentHook = Callable[[SfcDocument], None]
@@ -28,6 +28,8 @@ class ChainEngine:
     def __init__(self, sdn: SdnPort, on_document: DocumentHook | None = None):
         self._sdn = sdn
         self.on_document = on_document   # told the controller's document after each apply (e.g. telemetry)
+        self.probes: Probes | None = None  # sFlow/IPFIX on the bridges ``ovsdb`` names (set_probes)
+        self.ovsdb: dict[str, str] = {}
         self._lock = threading.RLock()
         self._chains: dict[str, RenderedChain] = {}
         self._functions: dict[str, SfDef] = {}
@@ -58,7 +60,8 @@ class ChainEngine:
             self.generation = self._sdn.upsert_paths(paths, remove)
             self._chains = chains
             if self.on_document is not None:
-                self._tell(lambda: build_document({**self._switches, **switches}, chains.values()))
+                self._tell(lambda: build_document({**self._switches, **switches}, chains.values(), self.probes,
+                                                  self.ovsdb))
             return self.generation
 
     def serves_any(self, vnfs: Iterable[str]) -> bool:
@@ -77,7 +80,7 @@ class ChainEngine:
 
     def _apply_all(self, chains: dict[str, RenderedChain], switches: Mapping[str, int]) -> int:
         try:
-            document = check_document(build_document(switches, chains.values()))
+            document = check_document(build_document(switches, chains.values(), self.probes, self.ovsdb))
         except DocumentError as exc:
             raise InvalidArgument(exc.message, exc.element) from None
         self.generation = self._sdn.apply_document(document)

@@ -39,7 +39,7 @@ from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.spi import reverse_key
-from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
+from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
 
 
@@ -410,16 +410,19 @@ def merge_functions(chains: Iterable[RenderedChain]) -> dict[str, SfDef]:
     return out
 
 
-def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain]) -> SfcDocument:
+def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain], probes: Probes | None = None,
+                   ovsdb: Mapping[str, str] | None = None) -> SfcDocument:
     """The controller's whole desired state for ``chains`` (unchecked: ``check_document``).
 
     Every registered VIM's bridge is in it, chains or not: the controller then gives each its
     pipeline, so VDUs on a virtual link reach each other (and DHCP) before any chain exists, as
     Neutron's agent sets up br-int before any port is chained (the bridges are fail-secure).
+    ``probes`` (sFlow/IPFIX) apply to the bridges ``ovsdb`` gives an OVSDB address for.
     """
     chains = list(chains)
     functions = merge_functions(chains)
     used = {i.switch for fn in functions.values() for i in fn.instances} | set(switches)
-    return SfcDocument(tuple(Switch(s, switches[s]) for s in sorted(used)),
+    remotes = ovsdb or {}
+    return SfcDocument(tuple(Switch(s, switches[s], remotes.get(s, "")) for s in sorted(used)),
                        tuple(fn.function() for fn in functions.values()),
-                       tuple(p for chain in chains for p in chain.paths))
+                       tuple(p for chain in chains for p in chain.paths), probes)
