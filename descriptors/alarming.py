@@ -72,8 +72,9 @@ def parse_trigger(name: str, raw: Mapping[str, Any], groups: Mapping[str, str],
     items = action if isinstance(action, list) else [action] if action else []
     metric = raw.get("metric", raw.get("metrics"))
     metadata = raw.get("metadata")
-    cond = raw.get("condition") if isinstance(raw.get("condition"), Mapping) else {}
-    if not isinstance(raw.get("condition"), Mapping):
+    given = raw.get("condition")
+    cond: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    if not isinstance(given, Mapping):
         report(f"triggers.{name}.condition", "an alarm trigger needs a condition (threshold, comparison_operator...)")
     if not items:
         report(f"triggers.{name}.action", "an alarm trigger needs an action")
@@ -91,9 +92,8 @@ def parse_trigger(name: str, raw: Mapping[str, Any], groups: Mapping[str, str],
         if not vdus:
             report(f"triggers.{name}.metadata", f"{metadata!r} selects no VDU (no VDU has "
                    f"{SERVER_GROUP}: {metadata} nor that name)")
-    direction = ""
-    if parsed is not None:
-        direction = "out" if parsed.operator in ("gt", "ge") else "in" if parsed.operator in ("lt", "le") else ""
+    op = cond.get("comparison_operator")
+    direction = "out" if op in ("gt", "ge") else "in" if op in ("lt", "le") else "" if op in ("eq", "ne") else "?"
     resolved = []
     for item in items:
         got = _action(item, direction, scaling)
@@ -101,9 +101,11 @@ def parse_trigger(name: str, raw: Mapping[str, Any], groups: Mapping[str, str],
             report(f"triggers.{name}.action", got)
         else:
             resolved.append(got)
-    return AlarmTrigger(name, None if metric is None else metric if isinstance(metric, InputRef) else str(metric),
-                        freeze(dict(raw.get("event_type") or {})), freeze(dict(cond)), metadata if metadata is None or isinstance(metadata, InputRef) else str(metadata),
-                        tuple(_action_text(i) for i in items), parsed, vdus, tuple(resolved))
+    keep = lambda v: v if v is None or isinstance(v, InputRef) else str(v)  # noqa: E731
+    event_type = raw.get("event_type")
+    return AlarmTrigger(name, keep(metric), freeze(dict(event_type) if isinstance(event_type, Mapping) else {}),
+                        freeze(dict(cond)), keep(metadata), tuple(_action_text(i) for i in items), parsed, vdus,
+                        tuple(resolved))
 
 
 def _action_text(item: Any) -> str:
@@ -123,6 +125,8 @@ def _action(item: Any, direction: str, scaling: frozenset[str]) -> AlarmAction |
     if policy in scaling and explicit in ("out", "in"):
         return AlarmAction("scaling", policy, explicit)
     if text in scaling:
+        if direction == "?":   # the operator is an input or wrong (reported as such)
+            return AlarmAction("scaling", text, "")
         if not direction:
             return (f"{text!r}: with comparison_operator eq/ne the scaling direction is unclear; "
                     f"write {text}-out or {text}-in")

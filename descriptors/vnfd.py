@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from descriptors.common import (BLOCK_ATTACHMENT, BLOCK_STORAGE, CP, VDU, VL, TypeIndex, as_list,
                                 as_map, freeze, node_templates, opt_bool, opt_int, opt_str,
                                 requirement_targets)
-from descriptors.alarming import AlarmPolicy, AlarmTrigger, parse_trigger, server_groups
+from descriptors.alarming import AlarmPolicy, AlarmTrigger, parse_trigger, server_groups  # noqa: F401 (re-exported)
 from descriptors.errors import Collector
 from descriptors.inputs import InputDef, InputRef
 
