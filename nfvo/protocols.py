@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from descriptors import Vnfd
 from sdn.document import ServicePath, SfcDocument
-from vnfm.alarmrunner import AlarmView
+from vnfm.alarms import AlarmView
 from vnfm.model import IpForwarding, VnfEvent, VnfRecord
 
 

@@ -24,7 +24,7 @@ from nfvo.protocols import SdnPort, Store, Vnfm
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
                              spec_from_vnffgd)
-from vnfm.alarmrunner import AlarmView
+from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.imagestore import ImageRegistry
 from vnfm.model import Status, VnfEvent, VnfRecord

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from vnfm.alarms import (ALARM, ActionSpec, AlarmSpec, AlarmStatus, Sample, Transition, alarm_id, due_actions,
-                         evaluate, scale_allowed)
+from vnfm.alarms import (ALARM, ActionSpec, AlarmSpec, AlarmStatus, AlarmView, Sample, Transition, alarm_id,
+                         due_actions, evaluate, scale_allowed)
 from vnfm.errors import VnfmError
 from vnfm.metrics import Metrics, Subject
 from vnfm.model import VnfRecord
@@ -39,18 +39,6 @@ class AlarmHost(Protocol):
     def scale(self, name_or_id: str, policy: str, direction: str) -> VnfRecord: ...
     def heal(self, name_or_id: str, vdu: str | None = None, *, instance: int | None = None) -> VnfRecord: ...
     def note(self, vnf_id: str, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class AlarmView:
-    """An alarm as ``nfv alarm list|show`` shows it."""
-
-    id: str
-    vnf_id: str
-    vnf_name: str
-    spec: AlarmSpec
-    status: AlarmStatus
-    history: tuple[Transition, ...]
 
 
 @dataclass
@@ -85,10 +73,10 @@ class AlarmRunner:
             self._thread.join(timeout)
 
     def views(self) -> list[AlarmView]:
-        now = self.clock()
+        now, armed = self.clock(), self.host.armed()   # the manager's lock is never taken inside ours
         out = []
         with self._lock:
-            for rec, spec in self.host.armed():
+            for rec, spec in armed:
                 for a in spec.alarms:
                     aid = alarm_id(rec.id, a.name)
                     live = self._live.get(aid)

@@ -84,6 +84,18 @@ class Transition:
     reason: str
 
 
+@dataclass(frozen=True)
+class AlarmView:
+    """An alarm as the API shows it: its VNF, spec, status and the transitions kept."""
+
+    id: str
+    vnf_id: str
+    vnf_name: str
+    spec: AlarmSpec
+    status: AlarmStatus
+    history: tuple[Transition, ...]
+
+
 def alarm_id(vnf_id: str, trigger: str) -> str:
     """Stable across manager restarts: derived from the VNF and the trigger."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"nfvchain:alarm:{vnf_id}:{trigger}"))

@@ -22,7 +22,8 @@ from typing import Any
 
 from descriptors import Vnfd, load_vnfd
 from vnfm import lifecycle as lc
-from vnfm.alarmrunner import AlarmRunner, AlarmView
+from vnfm.alarmrunner import AlarmRunner
+from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.images import ImageCatalog
 from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, Status as S

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.model import ClassifierSpec, DescriptorRecord, Event, NsRecord, PathSpec, VimRecord, VnffgRecord
 from nfvo.vnffg.spi import reverse_key
-from vnfm.alarmrunner import AlarmView
+from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.model import VnfRecord
 
