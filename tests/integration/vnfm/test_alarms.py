@@ -97,7 +97,10 @@ def test_scale_out_on_load_and_in_when_it_stops(amanager: VnfManager) -> None:
     amanager.exec("sg", ["kill", str(pid)], "VDU1", timeout=10)
     wait_for("scale in to min", lambda: len(amanager.get("sg").vdus) == 1 and amanager.get("sg").status == S.ACTIVE,
              40)
-    reasons = [e.reason for e in amanager.events("sg")]
+    events = amanager.events("sg")
+    scaled = [e.time for e in events if e.new in (S.PENDING_SCALE_OUT, S.PENDING_SCALE_IN)]   # when each began
+    assert len(scaled) >= 2 and all(b - a >= 2.0 - 0.01 for a, b in zip(scaled, scaled[1:], strict=False)), scaled   # cooldown
+    reasons = [e.reason for e in events]
     assert any("alarm vdu_hcpu_usage_scaling_out: ok -> alarm" in r or
                "alarm vdu_hcpu_usage_scaling_out: insufficient data -> alarm" in r for r in reasons)
     assert any("scaled out by SP1" in r for r in reasons) and any("scaled in by SP1" in r for r in reasons)

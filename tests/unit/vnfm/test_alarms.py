@@ -205,3 +205,52 @@ def test_runner_webhook_failure_is_an_event() -> None:
         runner.step(2000.0 + i * 0.5)
     assert len(posted) == 1 and b'"current": "alarm"' in posted[0][1]
     assert any("webhook" in n and "failed" in n and "connection refused" in n for n in host.notes)
+
+
+def test_multi_actions_respawn_and_log_once_per_alarm() -> None:
+    text = (SAMPLES / "tosca-vnfd-alarm-multi-actions.yaml").read_text().replace("granularity: 600", "granularity: 1")
+    host, src = FakeHost(compile_spec(load_vnfd(text), ImageCatalog())), FakeSource()
+    runner = AlarmRunner(host, Metrics(src))
+    src.value = 99.0
+    for i in range(12):
+        runner.step(3000.0 + i * 0.5)
+    assert host.calls == [("heal", "VDU1")]   # on entering alarm, not again while it stays
+    assert any("vdu_hcpu_usage_respawning (vdu1_cpu_usage_monitoring_policy) log:" in n for n in host.notes)
+
+
+def test_webhook_posts_the_alarm_to_a_real_http_server() -> None:
+    import http.server
+    import json
+    import threading
+
+    got: list[tuple[str, dict]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:   # noqa: N802 (the stdlib's name)
+            got.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/alarm"
+        text = _broken("action: [SP1]", f"action: ['{url}']").replace("granularity: 60", "granularity: 1")
+        host, src = FakeHost(compile_spec(load_vnfd(text), ImageCatalog())), FakeSource()
+        runner = AlarmRunner(host, Metrics(src))
+        src.value = 99.0
+        for i in range(4):
+            runner.step(4000.0 + i * 0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert len(got) == 1 and got[0][0] == "/alarm"
+    body = got[0][1]
+    assert (body["alarm_name"], body["vnf_name"], body["current"], body["value"], body["threshold"]) == (
+        "vdu_hcpu_usage_scaling_out", "vnf1", "alarm", 99.0, 80.0)
+    assert any(f"webhook {url} notified" in n for n in host.notes)
