@@ -24,7 +24,7 @@ from vnfm.alarms import (ALARM, ActionSpec, AlarmSpec, AlarmStatus, AlarmView, S
                          due_actions, evaluate, scale_allowed)
 from vnfm.errors import VnfmError
 from vnfm.metrics import Metrics, Subject
-from vnfm.model import VnfRecord
+from vnfm.model import Status, VnfRecord
 from vnfm.spec import VnfSpec
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,9 @@ class AlarmRunner:
                     live = self._live.get(aid)
                     if live is None or live.spec != a:
                         live = self._live[aid] = _Live(rec.id, a, AlarmStatus(since=now), now + a.granularity)
+                    if rec.status != Status.ACTIVE:   # healing, scaling, DEAD: no figures, no verdict
+                        live.next_eval = now + a.granularity
+                        continue
                     for vdu in rec.vdus:
                         if vdu.name not in a.vdus:
                             continue

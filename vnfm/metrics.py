@@ -27,8 +27,8 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Subject:
-    """What a metric is read of: a VDU instance (its VIM key, init pid, VNFD memory size), or
-    a chain/hop named by ``key`` (e.g. ``vnffg/path/hop``) with no pid."""
+    """What a metric is read of: a VDU instance the alarm selects (its VIM key, init pid, VNFD
+    memory size). A chain/hop source answers for the chains and hops through that instance."""
 
     key: str
     pid: int | None = None

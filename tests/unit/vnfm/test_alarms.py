@@ -254,3 +254,40 @@ def test_webhook_posts_the_alarm_to_a_real_http_server() -> None:
     assert (body["alarm_name"], body["vnf_name"], body["current"], body["value"], body["threshold"]) == (
         "vdu_hcpu_usage_scaling_out", "vnf1", "alarm", 99.0, 80.0)
     assert any(f"webhook {url} notified" in n for n in host.notes)
+
+
+def test_a_vnf_being_healed_or_scaled_keeps_its_alarm_state_unevaluated() -> None:
+    text = (SAMPLES / "tosca-vnfd-alarm-respawn.yaml").read_text().replace("granularity: 300", "granularity: 1")
+    host, src = FakeHost(compile_spec(load_vnfd(text), ImageCatalog())), FakeSource()
+    runner = AlarmRunner(host, Metrics(src))
+    src.value = 5.0
+    for i in range(4):
+        runner.step(5000.0 + i * 0.5)
+    before = runner.views()[0]
+    assert before.status.state == OK and len(before.history) == 1
+    host.rec = replace(host.rec, status="PENDING_HEAL")
+    src.value = 99.0
+    for i in range(4, 10):
+        runner.step(5000.0 + i * 0.5)
+    during = runner.views()[0]
+    assert during.status.state == OK and during.history == before.history and host.calls == []
+
+
+def test_chain_metrics_route_to_a_plugged_source_else_insufficient_data() -> None:
+    class HopLoss:
+        metrics = frozenset({"hop.loss"})
+
+        def read(self, metric: str, subject: Subject, now: float) -> float | None:
+            return 12.5 if subject.key == "k0" else None
+
+    subject = Subject("k0", None)
+    assert Metrics(HopLoss(), UnavailableSource()).read("hop.loss", subject, 1.0) == 12.5
+    assert Metrics().read("hop.loss", subject, 1.0) is None        # not wired yet: no sample
+    assert Metrics().read("chain.packets_rate", subject, 1.0) is None
+    text = _broken("metric: cpu_util", "metric: hop.loss").replace("granularity: 60", "granularity: 1")
+    host = FakeHost(compile_spec(load_vnfd(text), ImageCatalog()))
+    runner = AlarmRunner(host, Metrics())
+    for i in range(6):
+        runner.step(6000.0 + i * 0.5)
+    by = {v.spec.name: v for v in runner.views()}
+    assert by["vdu_hcpu_usage_scaling_out"].status.state == INSUFFICIENT and host.calls == []
