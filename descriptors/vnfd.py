@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from descriptors.common import (BLOCK_ATTACHMENT, BLOCK_STORAGE, CP, VDU, VL, TypeIndex, as_list,
                                 as_map, freeze, node_templates, opt_bool, opt_int, opt_str,
                                 requirement_targets)
+from descriptors.alarming import AlarmPolicy, AlarmTrigger, parse_trigger, server_groups  # noqa: F401 (re-exported)
 from descriptors.errors import Collector
 from descriptors.inputs import InputDef, InputRef
 
@@ -100,22 +101,6 @@ class ScalingPolicy:
     max_instances: int | InputRef | None
     default_instances: int | InputRef | None
     cooldown: int | InputRef | None = 120
-
-
-@dataclass(frozen=True)
-class AlarmTrigger:
-    name: str
-    metric: str | InputRef | None
-    event_type: Mapping[str, Any]
-    condition: Mapping[str, Any]
-    metadata: str | InputRef | None
-    actions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AlarmPolicy:
-    name: str
-    triggers: tuple[AlarmTrigger, ...]
 
 
 @dataclass(frozen=True)
@@ -264,8 +249,10 @@ def _cp(name: str, tpl: Mapping[str, Any], col: Collector, vdus: set[str], vls: 
                            opt_str(props.get("type")))
 
 
-def _policies(topo: Mapping[str, Any], col: Collector, types: TypeIndex, vdus: set[str]):
+def _policies(topo: Mapping[str, Any], col: Collector, types: TypeIndex, vdus: set[str],
+              groups: Mapping[str, str]):
     scaling, alarms, placement = [], [], []
+    raw_alarms: list[tuple[str, tuple, Mapping[str, Any]]] = []
     raw = topo.get("policies") or []
     items = [(k, v) for p in as_list(raw) for k, v in as_map(p).items()] if isinstance(raw, list) \
         else list(as_map(raw).items())
@@ -291,30 +278,21 @@ def _policies(topo: Mapping[str, Any], col: Collector, types: TypeIndex, vdus: s
             scaling.append(ScalingPolicy(name, targets, ints["increment"], lo, hi, default,
                                          ints["cooldown"] if ints["cooldown"] is not None else 120))
         elif types.derives(ptype, ALARMING):
-            triggers = []
-            for tname, trig in as_map(pol.get("triggers")).items():
-                trig = as_map(trig)
-                action = trig.get("action")
-                actions = tuple(str(a) for a in (action if isinstance(action, list) else [action] if action else []))
-                if not actions:
-                    col.add(name, f"triggers.{tname}.action", "an alarm trigger needs an action",
-                            (*path, "triggers", tname))
-                triggers.append(AlarmTrigger(str(tname), opt_str(trig.get("metric") or trig.get("metrics")),
-                                             freeze(as_map(trig.get("event_type"))),
-                                             freeze(as_map(trig.get("condition"))),
-                                             opt_str(trig.get("metadata")), actions))
-            alarms.append(AlarmPolicy(name, tuple(triggers)))
+            raw_alarms.append((name, path, as_map(pol.get("triggers"))))
         elif types.derives(ptype, PLACEMENT):
             strict = props.get("strict", True)
             placement.append(PlacementPolicy(name, str(props.get("policy", "affinity")),
                                              strict is not False, targets))
-    known_actions = {p.name for p in scaling} | set(MONITORING_ACTIONS)
-    for alarm in alarms:
-        for trig in alarm.triggers:
-            for action in trig.actions:
-                if action not in known_actions:
-                    col.add(alarm.name, f"triggers.{trig.name}.action", f"{action!r} is neither a "
-                            "scaling policy of this VNFD nor one of " + ", ".join(MONITORING_ACTIONS))
+    scaling_names = frozenset(p.name for p in scaling)
+    for name, path, raw_triggers in raw_alarms:
+        if not raw_triggers:
+            col.add(name, "triggers", "an alarm policy needs triggers", path)
+
+        def report(field_: str, message: str, name: str = name, path: tuple = path) -> None:
+            col.add(name, field_, message, path)
+
+        alarms.append(AlarmPolicy(name, tuple(parse_trigger(str(t), as_map(trig), groups, scaling_names, report)
+                                              for t, trig in raw_triggers.items())))
     return tuple(scaling), tuple(alarms), tuple(placement)
 
 
@@ -396,7 +374,8 @@ def build_vnfd(name: str, data: Mapping[str, Any], topo: Mapping[str, Any], inpu
             if other != cp.name:
                 col.add(cp.name, "order", f"order {cp.order} already used by {other} on {cp.vdu}",
                         col.node_path(cp.name, "properties", "order"))
-    scaling, alarms, placement = _policies(topo, col, types, vdu_names)
+    scaling, alarms, placement = _policies(topo, col, types, vdu_names,
+                                           server_groups({v.name: v.properties for v in vdus}))
     metadata = as_map(data.get("metadata"))
     return Vnfd(name, opt_str(data.get("description")), freeze(dict(metadata)), inputs, tuple(vdus),
                 tuple(cps), tuple(vls), tuple(storage.values()), scaling, alarms, placement,

@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from descriptors import Vnfd
 from sdn.document import ServicePath, SfcDocument
+from vnfm.alarms import AlarmView
 from vnfm.model import IpForwarding, VnfEvent, VnfRecord
 
 
@@ -39,6 +40,7 @@ class Vnfm(Protocol):
     def ip_forwarding(self, name_or_id: str, vdu: str, instance: int = 0) -> IpForwarding: ...
     def console(self, name_or_id: str, vdu: str | None = None, *, instance: int = 0) -> str: ...
     def subscribe(self, callback: Callable[[VnfEvent], None]) -> Any: ...
+    def alarms(self, name_or_id: str | None = None) -> Sequence[AlarmView]: ...
 
 
 class SdnPort(Protocol):

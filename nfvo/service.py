@@ -27,6 +27,7 @@ from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_cha
                              spec_from_vnffgd)
 from sdn.telemetry.collector import ExporterStats
 from sdn.telemetry.figures import ChainFigures
+from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.imagestore import ImageRegistry
 from vnfm.model import Status, VnfEvent, VnfRecord
@@ -150,6 +151,23 @@ class NfvoService:
         vnf = self.vnfm.get(name_or_id)
         name = vdu or (vnf.vdus[0].name if vnf.vdus else "")
         return name, self.vnfm.console(vnf.id, name or None, instance=instance)
+
+    # -- alarms: the VNFs' Tacker Alarming triggers, evaluated by the VNFM (vnfm.alarmrunner) --
+    def list_alarms(self, vnf: str | None = None) -> list[AlarmView]:
+        return list(self.vnfm.alarms(vnf or None))
+
+    def get_alarm(self, name_or_id: str) -> AlarmView:
+        """By alarm id, by trigger name if only one VNF has it, or as VNF/TRIGGER."""
+        alarms = self.vnfm.alarms(None)
+        vnf, _, trigger = name_or_id.rpartition("/")
+        found = [a for a in alarms if a.id == name_or_id] or [
+            a for a in alarms if a.spec.name == trigger and (not vnf or vnf in (a.vnf_name, a.vnf_id))]
+        if not found:
+            raise NotFound(f"no alarm {name_or_id!r}", "alarm")
+        if len(found) > 1:
+            raise InvalidArgument(f"{name_or_id!r} is a trigger of VNFs {', '.join(sorted(a.vnf_name for a in found))}:"
+                                  " say VNF/TRIGGER or the alarm id", "alarm")
+        return found[0]
 
     def _on_vnf_event(self, event: VnfEvent) -> None:
         self.bus.publish(Event(event.time, "VNF", event.vnf_id, event.vnf_name, event.old, event.new,

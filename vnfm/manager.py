@@ -22,8 +22,11 @@ from typing import Any
 
 from descriptors import Vnfd, load_vnfd
 from vnfm import lifecycle as lc
+from vnfm.alarmrunner import AlarmRunner
+from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.images import ImageCatalog
+from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
 from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
@@ -38,7 +41,8 @@ DEFAULT_POOL = "10.96.0.0/12"
 class VnfManager:
     def __init__(self, vim: Vim, store: Store, *, prefix: str,
                  now: Callable[[], float] = time.time, monitor: bool = True,
-                 catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL) -> None:
+                 catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL,
+                 metric_sources: Iterable[MetricSource] = ()) -> None:
         if prefix != vim.prefix:
             raise ValueError(f"manager prefix {prefix!r} differs from the VIM's {vim.prefix!r}")
         if len(prefix) > lc.max_prefix_len():
@@ -54,6 +58,10 @@ class VnfManager:
         self._monitor = Monitor(vim, self._on_verdict) if monitor else None
         with self._lock:
             self._recover()
+        # alarms read VDU figures from cgroups; telemetry plugs chain/hop figures in (metric_sources)
+        self._alarms = AlarmRunner(self, Metrics(CgroupSource(), *metric_sources, UnavailableSource()))
+        if monitor:
+            self._alarms.start()
 
     # -- queries ---------------------------------------------------------------------------------
     def get(self, name_or_id: str) -> VnfRecord:
@@ -113,6 +121,25 @@ class VnfManager:
         if not cands:
             raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
         return self.vim.console(cands[0].key)
+
+    # -- alarms (vnfm.alarmrunner) ------------------------------------------------------------------
+    def alarms(self, name_or_id: str | None = None) -> builtins.list[AlarmView]:
+        """The VNFs' alarms (of one VNF if named): state, last value, history."""
+        vnf_id = self._find(name_or_id).record.id if name_or_id else None
+        return [a for a in self._alarms.views() if vnf_id in (None, a.vnf_id)]
+
+    def armed(self) -> builtins.list[tuple[VnfRecord, VnfSpec]]:
+        """VNFs with alarms (the runner samples only the ACTIVE ones; the others keep their state)."""
+        with self._lock:
+            return [(v.record, v.spec) for v in self._vnfs.values() if v.spec.alarms]
+
+    def note(self, vnf_id: str, reason: str) -> None:
+        """An event on a VNF that changes nothing of it (e.g. an alarm's state change)."""
+        with self._lock:
+            stored = self._vnfs.get(vnf_id)
+            if stored is not None:
+                rec = stored.record
+                self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, rec.status, reason))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def instantiate(self, name: str, vnfd: Vnfd | str | Path, *, vnfd_name: str | None = None,
@@ -249,6 +276,7 @@ class VnfManager:
 
     def close(self) -> None:
         """Stop the watchers and the store; VNFs keep running (a new manager adopts them)."""
+        self._alarms.close()
         if self._monitor is not None:
             self._monitor.close()
         self.store.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from descriptors import InputRef, Vnfd
+from vnfm.alarms import AlarmSpec, compile_alarms
 from vnfm.errors import InvalidRequest
 from vnfm.images import FLAVORS, HOST_ROOTFS, ImageCatalog, parse_size
 
@@ -72,6 +73,7 @@ class ScalingSpec:
     min: int
     max: int
     default: int
+    cooldown: float = 120.0   # seconds between alarm-driven scalings by this policy
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class VnfSpec:
     vdus: tuple[VduSpec, ...]
     scaling: tuple[ScalingSpec, ...]
     cidrs: tuple[tuple[str, str], ...] = ()   # network -> cidr asked for by VL properties
+    alarms: tuple[AlarmSpec, ...] = ()        # Tacker's Alarming triggers (vnfm.alarms)
 
     def vdu(self, name: str) -> VduSpec:
         return next(v for v in self.vdus if v.name == name)
@@ -175,12 +178,15 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
         if not (0 <= lo <= default <= hi <= MAX_INSTANCES) or inc < 1:
             problems.append(f"scaling policy {pol.name}: need 0 <= min <= default <= max <= "
                             f"{MAX_INSTANCES} and increment >= 1 (got {lo}, {default}, {hi}, {inc})")
-        scaling.append(ScalingSpec(pol.name, tuple(pol.targets), inc, lo, hi, default))
+        cooldown = val(f"{pol.name}.cooldown", pol.cooldown)
+        scaling.append(ScalingSpec(pol.name, tuple(pol.targets), inc, lo, hi, default,
+                                   float(cooldown) if isinstance(cooldown, int) else 120.0))
+    alarms = compile_alarms(vnfd, problems)
     if len(vdus) > 36:
         problems.append("at most 36 VDUs per VNF")
     if problems:
         raise InvalidRequest(f"VNFD {vnfd.name}: " + "; ".join(problems))
-    return VnfSpec(tuple(vdus), tuple(scaling), tuple(sorted(cidrs.items())))
+    return VnfSpec(tuple(vdus), tuple(scaling), tuple(sorted(cidrs.items())), alarms)
 
 
 def _compute(vdu: Any, val: Any, problems: list[str]) -> tuple[int | None, int | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.model import ClassifierSpec, DescriptorRecord, Event, NsRecord, PathSpec, VimRecord, VnffgRecord
 from nfvo.vnffg.spi import reverse_key
+from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.model import VnfRecord
 
@@ -63,3 +64,15 @@ def image(r: ImageRecord) -> pb.Image:
     return pb.Image(id=r.id, name=r.name, size=r.size, checksum=r.checksum, status=str(r.status),
                     disk_format=r.disk_format, properties=dict(r.properties), created_at=r.created_at,
                     builtin=r.builtin, rootfs=r.rootfs)
+
+
+def alarm(a: AlarmView) -> pb.Alarm:
+    spec, st = a.spec, a.status
+    return pb.Alarm(id=a.id, name=spec.name, policy=spec.policy, vnf_id=a.vnf_id, vnf_name=a.vnf_name,
+                    metric=spec.metric, comparison_operator=spec.operator, threshold=spec.threshold,
+                    granularity=spec.granularity, evaluations=spec.evaluations, aggregation_method=spec.aggregation,
+                    metadata=spec.group, vdus=list(spec.vdus),
+                    actions=[pb.AlarmAction(kind=x.kind, target=x.target, direction=x.direction) for x in spec.actions],
+                    state=st.state, since=st.since, value=st.value or 0.0, has_value=st.value is not None,
+                    history=[pb.AlarmTransition(time=h.time, old=h.old, new=h.new, value=h.value or 0.0,
+                                                has_value=h.value is not None, reason=h.reason) for h in a.history])

@@ -175,6 +175,13 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
     def DeleteNs(self, r, context):
         return convert.ns(self.s.delete_ns(r.name))
 
+    # alarms
+    def ListAlarms(self, r, context):
+        return pb.AlarmList(alarms=[convert.alarm(a) for a in self.s.list_alarms(r.vnf or None)])
+
+    def GetAlarm(self, r, context):
+        return convert.alarm(self.s.get_alarm(r.name))
+
     # events
     def Watch(self, r, context):
         kinds = {k.upper() for k in r.kinds}

@@ -215,6 +215,11 @@ def _own_cgroups(pid: int) -> dict[str, Path]:
     return out
 
 
+def cgroup_dirs(pid: int) -> dict[str, Path]:
+    """controller -> ``pid``'s cgroup directory ("" for v2): where its usage is read (vnfm.metrics)."""
+    return _own_cgroups(pid)
+
+
 def _read_first(*candidates: tuple[Path | None, str]) -> str | None:
     for base, name in candidates:
         if base is not None:

@@ -499,6 +499,86 @@ class NsList(_message.Message):
     ns: _containers.RepeatedCompositeFieldContainer[Ns]
     def __init__(self, ns: _Optional[_Iterable[_Union[Ns, _Mapping]]] = ...) -> None: ...
 
+class ListAlarmsRequest(_message.Message):
+    __slots__ = ("vnf",)
+    VNF_FIELD_NUMBER: _ClassVar[int]
+    vnf: str
+    def __init__(self, vnf: _Optional[str] = ...) -> None: ...
+
+class AlarmAction(_message.Message):
+    __slots__ = ("kind", "target", "direction")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    target: str
+    direction: str
+    def __init__(self, kind: _Optional[str] = ..., target: _Optional[str] = ..., direction: _Optional[str] = ...) -> None: ...
+
+class AlarmTransition(_message.Message):
+    __slots__ = ("time", "old", "new", "value", "has_value", "reason")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    OLD_FIELD_NUMBER: _ClassVar[int]
+    NEW_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    HAS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    time: float
+    old: str
+    new: str
+    value: float
+    has_value: bool
+    reason: str
+    def __init__(self, time: _Optional[float] = ..., old: _Optional[str] = ..., new: _Optional[str] = ..., value: _Optional[float] = ..., has_value: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Alarm(_message.Message):
+    __slots__ = ("id", "name", "policy", "vnf_id", "vnf_name", "metric", "comparison_operator", "threshold", "granularity", "evaluations", "aggregation_method", "metadata", "vdus", "actions", "state", "since", "value", "has_value", "history")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    VNF_ID_FIELD_NUMBER: _ClassVar[int]
+    VNF_NAME_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    GRANULARITY_FIELD_NUMBER: _ClassVar[int]
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    VDUS_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    HAS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    policy: str
+    vnf_id: str
+    vnf_name: str
+    metric: str
+    comparison_operator: str
+    threshold: float
+    granularity: float
+    evaluations: int
+    aggregation_method: str
+    metadata: str
+    vdus: _containers.RepeatedScalarFieldContainer[str]
+    actions: _containers.RepeatedCompositeFieldContainer[AlarmAction]
+    state: str
+    since: float
+    value: float
+    has_value: bool
+    history: _containers.RepeatedCompositeFieldContainer[AlarmTransition]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., policy: _Optional[str] = ..., vnf_id: _Optional[str] = ..., vnf_name: _Optional[str] = ..., metric: _Optional[str] = ..., comparison_operator: _Optional[str] = ..., threshold: _Optional[float] = ..., granularity: _Optional[float] = ..., evaluations: _Optional[int] = ..., aggregation_method: _Optional[str] = ..., metadata: _Optional[str] = ..., vdus: _Optional[_Iterable[str]] = ..., actions: _Optional[_Iterable[_Union[AlarmAction, _Mapping]]] = ..., state: _Optional[str] = ..., since: _Optional[float] = ..., value: _Optional[float] = ..., has_value: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[AlarmTransition, _Mapping]]] = ...) -> None: ...
+
+class AlarmList(_message.Message):
+    __slots__ = ("alarms",)
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
+    alarms: _containers.RepeatedCompositeFieldContainer[Alarm]
+    def __init__(self, alarms: _Optional[_Iterable[_Union[Alarm, _Mapping]]] = ...) -> None: ...
+
 class WatchRequest(_message.Message):
     __slots__ = ("kinds", "name")
     KINDS_FIELD_NUMBER: _ClassVar[int]

@@ -204,6 +204,16 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
                 _registered_method=True)
+        self.ListAlarms = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/ListAlarms',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListAlarmsRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.AlarmList.FromString,
+                _registered_method=True)
+        self.GetAlarm = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetAlarm',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Alarm.FromString,
+                _registered_method=True)
         self.Watch = channel.unary_stream(
                 '/nfvchain.nfvo.v1.Nfvo/Watch',
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.WatchRequest.SerializeToString,
@@ -464,6 +474,21 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlarms(self, request, context):
+        """Alarms: the VNFs' Tacker Alarming triggers, evaluated as Aodh does (state ok | alarm |
+        insufficient data, the newest period's value, the transitions); state changes are VNF events.
+        GetAlarm takes an alarm id, a trigger name (if one VNF has it) or VNF/TRIGGER.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlarm(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Watch(self, request, context):
         """Lifecycle events as they happen (kinds empty = all kinds).
         """
@@ -699,6 +724,16 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.DeleteNs,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.SerializeToString,
+            ),
+            'ListAlarms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlarms,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListAlarmsRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.AlarmList.SerializeToString,
+            ),
+            'GetAlarm': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlarm,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Alarm.SerializeToString,
             ),
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
@@ -1664,6 +1699,60 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/DeleteNs',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Ns.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlarms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/ListAlarms',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListAlarmsRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.AlarmList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlarm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetAlarm',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Alarm.FromString,
             options,
             channel_credentials,
             insecure,
