@@ -50,7 +50,7 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
     from nfvo.cli.demo import start_controller_process
-    from nfvo.monitoring import MonitorConfig, StackMonitor, open_host_sockets
+    from nfvo.monitoring import ChainMetrics, MonitorConfig, StackMonitor, open_host_sockets
     from sdn.document import Probes
     from sdn.telemetry.collector import Protocol
     from nfvo.telemetry import Component
@@ -92,7 +92,8 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         base = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
         vnfm_store = VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix)
         images = ImageRegistry(vnfm_store, state_dir / "images")  # rows beside the VNFs that use them
-        vnfm = VnfManager(vim, vnfm_store, prefix=prefix, catalog=base.with_registered(images.active()))
+        vnfm = VnfManager(vim, vnfm_store, prefix=prefix, catalog=base.with_registered(images.active()),
+                          metric_sources=(ChainMetrics(monitor),))  # alarms on chain/hop figures
         cleanup.append(lambda: _terminate_all(vnfm))
         images.subscribe(lambda records: _set_catalog(vnfm, base.with_registered(records)))
         service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nfvo.telemetry import Component, StackStatus
+from vnfm.metrics import CHAIN_METRICS, Subject
 from sdn.document import SfcDocument
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import DEFAULT_PORTS, RCVBUF, Collector, ExporterStats, ListenerSpec, Protocol
@@ -162,6 +163,7 @@ class StackMonitor:
                  components: Callable[[], Sequence[Component]] = tuple) -> None:
         self._host, self._state_dir, self._components = host, state_dir, components
         self.telemetry = Telemetry()
+        self.document: SfcDocument | None = None   # the controller's, as last applied (on_document)
         self._internal: dict[Protocol, socket.socket] = {}
         self._collector: Collector | None = None
         self._servers: list[MetricsServer] = []
@@ -217,6 +219,7 @@ class StackMonitor:
 
     def on_document(self, document: SfcDocument) -> None:
         """The ``ChainEngine`` hook: figures name chains and hops after the controller's document."""
+        self.document = document
         self.telemetry.set_catalogue(catalogue_of(document))
 
     # -- TelemetryPort ---------------------------------------------------------------------------
@@ -242,3 +245,32 @@ class StackMonitor:
                                                  else "") if a),
                                f"{requested} was taken" if fell_back else "Prometheus text exposition"))
         return StackStatus(tuple(parts), self.metrics_url)
+
+
+class ChainMetrics:
+    """Chain and hop figures for VNFD alarms (a ``vnfm.metrics.MetricSource``): the subject VDU is
+    a hop wherever one of its ports (named from its VIM key) is an SF instance's port in the
+    controller's document. ``chain.packets_rate``: packets per second entering the paths through
+    it; ``hop.loss``: the worst loss ratio at its hops; both over the last ``window`` seconds,
+    None (no sample) while it is in no chain or nothing was observed."""
+
+    metrics = CHAIN_METRICS
+
+    def __init__(self, monitor: StackMonitor, window: float = 10.0) -> None:
+        self._monitor, self.window = monitor, window
+
+    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+        document = self._monitor.document
+        if document is None:
+            return None
+        names = {fn.name for fn in document.service_functions for i in fn.instances
+                 if i.port.startswith(subject.key) or (i.egress_port or "").startswith(subject.key)}
+        if not names:
+            return None
+        snap = self._monitor.snapshot(self.window)
+        hops = [(p, h) for c in snap.chains for p in c.paths for h in p.hops if h.name in names]
+        if metric == "hop.loss":
+            ratios = [h.loss.ratio for _, h in hops if h.loss is not None]
+            return max(ratios) if ratios else None
+        entered = {p.spi: p.entered.packets for p, _ in hops if p.entered is not None}
+        return sum(entered.values()) / self.window if entered else None
