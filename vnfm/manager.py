@@ -40,7 +40,8 @@ DEFAULT_POOL = "10.96.0.0/12"
 class VnfManager:
     def __init__(self, vim: Vim, store: Store, *, prefix: str,
                  now: Callable[[], float] = time.time, monitor: bool = True,
-                 catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL) -> None:
+                 catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL,
+                 watch_exits: bool = True) -> None:
         if prefix != vim.prefix:
             raise ValueError(f"manager prefix {prefix!r} differs from the VIM's {vim.prefix!r}")
         if len(prefix) > lc.max_prefix_len():
@@ -54,8 +55,9 @@ class VnfManager:
         self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}
         self._nets: dict[str, Network] = self.store.networks()
         self._monitor = Monitor(vim, self._on_verdict) if monitor else None
-        # with monitoring, the VIM's VDU programs (host pids: the local VIM) are watched for exit too
-        self._exits = ExitWatcher(vim.alive, self._on_exit) if monitor else None
+        # with monitoring, the VIM's VDU programs (host pids: the local VIM) are watched for exit
+        # too (``watch_exits=False``: polling only, the baseline bench/bench_failover.py measures)
+        self._exits = ExitWatcher(vim.alive, self._on_exit) if monitor and watch_exits else None
         with self._lock:
             self._recover()
 
