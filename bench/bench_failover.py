@@ -77,7 +77,8 @@ def measure(mode: str, ctl, lab, work: Path, runs: int, rate: float) -> list[Run
     vim = LocalVim(lab.db, bridge, prefix, work / "vim")
     vnfm = VnfManager(vim, VnfSqlStore(f"sqlite:///{work / 'vnfm.db'}", prefix), prefix=prefix,
                       watch_exits=mode == "pidfd")
-    nfvo = NfvoService(SqlStore(f"sqlite:///{work / 'nfvo.db'}"), vnfm, GrpcSdn(ctl.grpc_address))
+    nfvo = NfvoService(SqlStore(f"sqlite:///{work / 'nfvo.db'}"), vnfm,  # type: ignore[arg-type]
+                       GrpcSdn(ctl.grpc_address))
     events = nfvo.bus.subscribe()
     out: list[Run] = []
     try:
@@ -92,6 +93,7 @@ def measure(mode: str, ctl, lab, work: Path, runs: int, rate: float) -> list[Run
         nfvo.scale_vnf("cnt", "SP1", "out")
         nfvo.create_vnffg("A", chain="cnt")
         spi = nfvo.vnffgs.get("A").spi("path")
+        assert spi is not None
         nfvo.create_classifier("a-udp", "A", f"udp_dst={PORT},ip_proto=17")
         client, server = vnfm.get("client"), vnfm.get("server")
 
@@ -111,6 +113,7 @@ def measure(mode: str, ctl, lab, work: Path, runs: int, rate: float) -> list[Run
                 while not events.empty():
                     events.get_nowait()
                 victim = vnfm.get("cnt").vdu("VDU1", 1)
+                assert victim.pid is not None
                 t0 = time.time()
                 os.kill(victim.pid, 9)
                 took = (next_event(events, "VNFFG", "DEGRADED").time - t0) * 1000
