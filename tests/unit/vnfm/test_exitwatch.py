@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from vnfm.model import VduRecord, VnfRecord
+from vnfm.model import Status as S, VduRecord, VnfRecord
+from vnfm.monitor import monitor_targets
 from vnfm.vim.exitwatch import ExitWatcher, Watched, watched_vdus
 
 
@@ -72,3 +73,27 @@ def test_watched_vdus_are_live_programs_of_serving_vnfs():
     assert watched_vdus([rec]) == {Watched("id", "VDU1", 0, "k0", 10)}
     healing = VnfRecord("id2", "fw2", "d", "PENDING_HEAL", "", (vdu(0, 12),), 0.0, None)
     assert watched_vdus([healing]) == set()
+
+
+# ------------------------------------------------------------------------------- the manager's hook
+def test_an_exit_marks_the_vdu_dead_at_once_and_respawns_in_a_thread_of_its_own(mgr, vim, firewall):
+    events = []
+    mgr.subscribe(events.append)
+    rec = mgr.instantiate("fw1", firewall)   # monitoring_policy: ping, respawn
+    (vdu,) = rec.vdus
+    (target,) = monitor_targets([(rec, mgr._vnfs[rec.id].spec)], mgr.networks())
+    vim.kill(vdu.key)
+    mgr._on_exit(Watched(rec.id, vdu.name, vdu.instance, vdu.key, vdu.pid))
+    dead = next(e for e in events if e.new == S.DEAD)
+    assert dead.old == S.ACTIVE and "process exited" in dead.reason
+    deadline = time.monotonic() + 5
+    while mgr.get("fw1").status != S.ACTIVE or mgr.get("fw1").vdus[0].pid == vdu.pid:
+        assert time.monotonic() < deadline, [(e.old, e.new) for e in events]
+        time.sleep(0.01)
+    healed = mgr.get("fw1").vdus[0]
+    assert not healed.dead and vim.alive(healed.key)
+    mgr._on_verdict(target, "failed", "process gone")   # the monitor's late word on the old program
+    mgr._on_exit(Watched(rec.id, vdu.name, vdu.instance, vdu.key, vdu.pid))   # and the watcher's, again
+    assert mgr.get("fw1").status == S.ACTIVE and mgr.get("fw1").vdus[0].pid == healed.pid
+    assert [(e.old, e.new) for e in events][-3:] == [(S.ACTIVE, S.DEAD), (S.DEAD, S.PENDING_HEAL),
+                                                     (S.PENDING_HEAL, S.ACTIVE)]
