@@ -51,12 +51,12 @@ class VnfManager:
         self.pool = subnet_pool
         self.store = store  # closed by ``close``
         self._lock = threading.RLock()
+        self._writes = threading.RLock()   # record writes; an exit is marked under this one only
         self._subs: builtins.list[Callable[[VnfEvent], None]] = []
         self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}
         self._nets: dict[str, Network] = self.store.networks()
         self._monitor = Monitor(vim, self._on_verdict) if monitor else None
-        # with monitoring, the VIM's VDU programs (host pids: the local VIM) are watched for exit
-        # too (``watch_exits=False``: polling only, the baseline bench/bench_failover.py measures)
+        # VDU programs (host pids: the local VIM) watched for exit; False: polling only (a baseline)
         self._exits = ExitWatcher(vim.alive, self._on_exit) if monitor and watch_exits else None
         with self._lock:
             self._recover()
@@ -353,9 +353,10 @@ class VnfManager:
         return new
 
     def _put(self, rec: VnfRecord, spec: VnfSpec | None = None) -> None:
-        self.store.put(rec, spec)
-        old = self._vnfs.get(rec.id)
-        self._vnfs[rec.id] = StoredVnf(rec, spec or old.spec)  # type: ignore[union-attr]
+        with self._writes:
+            self.store.put(rec, spec)
+            old = self._vnfs.get(rec.id)
+            self._vnfs[rec.id] = StoredVnf(rec, spec or old.spec)  # type: ignore[union-attr]
 
     def _emit(self, ev: VnfEvent) -> None:
         self.store.add_event(ev)
@@ -404,17 +405,18 @@ class VnfManager:
                 return
             if verdict == "recovered":
                 if vdu.dead and t.spec.action == "log":
-                    self._mark(rec, vdu, False, f"monitor: VDU {t.vdu}#{t.instance} answers again")
+                    self._mark(rec.id, vdu, False, f"monitor: VDU {t.vdu}#{t.instance} answers again")
                 return
             if not vdu.dead:
-                rec = self._mark(rec, vdu, True, f"monitor: {why}")
+                rec = self._mark(rec.id, vdu, True, f"monitor: {why}")
             self._act(rec.id, vdu, t.spec.action, why)
 
     def _on_exit(self, w: Watched) -> None:
-        """The VIM saw a VDU's program exit: mark that instance dead now (the event lets chains
-        drop it at once) and act as its monitoring policy says in a thread of its own (a respawn
-        takes seconds; the watcher must stay free for the next exit)."""
-        with self._lock:
+        """The VIM saw a VDU's program exit: mark it dead now (chains drop it at once), then act as
+        its monitoring policy says in a thread of its own (a respawn takes seconds). Not under the
+        operations' lock (another VNF's heal holds it for seconds): an operation on this VNF that
+        writes its older copy over the mark ends in ``_sync``, where the watcher reports anew."""
+        with self._writes:
             stored = self._vnfs.get(w.vnf_id)
             if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
                 return   # being healed, scaled or deleted: what exited is being replaced
@@ -423,21 +425,25 @@ class VnfManager:
             if vdu is None or vdu.dead:
                 return
             why = f"VDU {w.vdu}#{w.instance} process exited (pid {w.pid})"
-            self._mark(stored.record, vdu, True, f"VIM: {why}")
+            self._mark(stored.record.id, vdu, True, f"VIM: {why}")
             mon = stored.spec.vdu(w.vdu).monitor
         if mon is not None and mon.action != "log":
             threading.Thread(target=self._act, args=(w.vnf_id, vdu, mon.action, why), daemon=True,
                              name=f"vnfm-act-{w.key}").start()
 
-    def _mark(self, rec: VnfRecord, vdu: VduRecord, dead: bool, why: str) -> VnfRecord:
-        """``vdu`` (not) dead; the VNF is DEAD while any of its VDUs is, ACTIVE again after."""
-        vdus = tuple(replace(v, dead=dead) if v is vdu else v for v in rec.vdus)
-        if (dead and rec.status == S.ACTIVE) or (not dead and rec.status == S.DEAD and not any(v.dead for v in vdus)):
-            return self._set(rec, S.DEAD if dead else S.ACTIVE, why, vdus=vdus)
-        new = replace(rec, vdus=vdus, reason=why, updated_at=self.now())   # DEAD stays DEAD: one more instance
-        self._put(new)
-        self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, new.status, why))
-        return new
+    def _mark(self, vnf_id: str, vdu: VduRecord, dead: bool, why: str) -> VnfRecord:
+        """``vdu`` (not) dead in the VNF's current record; the VNF is DEAD while any of its VDUs
+        is, ACTIVE again after."""
+        with self._writes:
+            rec = self._vnfs[vnf_id].record
+            vdus = tuple(replace(v, dead=dead) if (v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid)
+                         else v for v in rec.vdus)
+            if (dead and rec.status == S.ACTIVE) or (not dead and rec.status == S.DEAD and not any(v.dead for v in vdus)):
+                return self._set(rec, S.DEAD if dead else S.ACTIVE, why, vdus=vdus)
+            new = replace(rec, vdus=vdus, reason=why, updated_at=self.now())   # DEAD stays DEAD: one more instance
+            self._put(new)
+            self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, new.status, why))
+            return new
 
     def _act(self, vnf_id: str, vdu: VduRecord, action: str, why: str) -> None:
         """The monitoring policy's action for a dead ``vdu``, unless it was healed meanwhile."""

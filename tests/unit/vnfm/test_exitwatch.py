@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import threading
 import time
 
 import pytest
@@ -97,3 +98,29 @@ def test_an_exit_marks_the_vdu_dead_at_once_and_respawns_in_a_thread_of_its_own(
     assert mgr.get("fw1").status == S.ACTIVE and mgr.get("fw1").vdus[0].pid == healed.pid
     assert [(e.old, e.new) for e in events][-3:] == [(S.ACTIVE, S.DEAD), (S.DEAD, S.PENDING_HEAL),
                                                      (S.PENDING_HEAL, S.ACTIVE)]
+
+
+def test_an_exit_is_marked_while_another_operation_holds_the_managers_lock(mgr, vim, firewall):
+    rec = mgr.instantiate("fw1", firewall)
+    (vdu,) = rec.vdus
+    held, release = threading.Event(), threading.Event()
+
+    def long_operation() -> None:   # e.g. another VNF's instantiate or heal: seconds
+        with mgr._lock:
+            held.set()
+            release.wait(10)
+    other = threading.Thread(target=long_operation)
+    other.start()
+    try:
+        assert held.wait(5)
+        vim.kill(vdu.key)
+        t0 = time.monotonic()
+        mgr._on_exit(Watched(rec.id, vdu.name, vdu.instance, vdu.key, vdu.pid))
+        assert time.monotonic() - t0 < 1 and mgr.get("fw1").status == S.DEAD and mgr.get("fw1").vdus[0].dead
+    finally:
+        release.set()
+        other.join()
+    deadline = time.monotonic() + 5   # then the respawn, once the lock is free
+    while mgr.get("fw1").status != S.ACTIVE:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
