@@ -14,6 +14,10 @@ from vnfm.codec import from_json, to_json
 from vnfm.model import Status  # noqa: F401 - the one status vocabulary, also nfvo's
 
 MatchItems = tuple[tuple[str, Any], ...]  # (field, value) pairs, value str or int
+# What a hop with no live instance does until one is back (OVN's network functions offer both).
+FAIL_CLOSED = "fail-closed"  # its traffic is dropped
+FAIL_OPEN = "fail-open"      # the path skips the hop
+FAILURE_POLICIES = (FAIL_CLOSED, FAIL_OPEN)
 R = TypeVar("R", bound="StoredRecord")
 
 
@@ -117,6 +121,7 @@ class VnffgSpec:
     vnffgd: str = ""
     vnf_mapping: tuple[tuple[str, str], ...] = ()  # VNFD name -> VNF name
     description: str = ""
+    failure_policy: str = FAIL_CLOSED  # a FAILURE_POLICIES word
 
     def path(self, name: str) -> PathSpec | None:
         return next((p for p in self.paths if p.name == name), None)

@@ -23,8 +23,8 @@ from nfvo.model import Event, NsRecord, VimRecord, VnffgRecord, VnffgSpec
 from nfvo.protocols import SdnPort, Store, Vnfm
 from nfvo.telemetry import StackStatus, TelemetryPort
 from nfvo.vnffg.manager import VnffgManager, chain_spec
-from nfvo.vnffg.spec import (check_name, classifier_spec, match_items, parse_chain, parse_match, spec_from_paths,
-                             spec_from_vnffgd)
+from nfvo.vnffg.spec import (check_failure_policy, check_name, classifier_spec, match_items, parse_chain, parse_match,
+                             spec_from_paths, spec_from_vnffgd)
 from sdn.telemetry.collector import ExporterStats
 from sdn.telemetry.figures import ChainFigures
 from vnfm.alarms import AlarmView
@@ -172,7 +172,10 @@ class NfvoService:
     def _on_vnf_event(self, event: VnfEvent) -> None:
         self.bus.publish(Event(event.time, "VNF", event.vnf_id, event.vnf_name, event.old, event.new,
                                event.reason, tuple(event.changed_cps)))
-        if event.new != Status.ACTIVE or (event.old not in RERENDER_FROM and not event.changed_cps):
+        # DEAD (a VDU died, at once from the VIM's exit watcher): hops drop it, or follow the chain's
+        # failure policy; ACTIVE again: they take it back
+        if event.new != Status.DEAD and (event.new != Status.ACTIVE or (event.old not in RERENDER_FROM
+                                                                        and not event.changed_cps)):
             return
 
         def rerender() -> None:
@@ -213,8 +216,9 @@ class NfvoService:
     def create_vnffg(self, name: str, *, chain: str = "", abstract_types: bool = False, symmetrical: bool = False,
                      vnffgd: str = "", vnf_mapping: Mapping[str, str] | None = None,
                      params: Mapping[str, Any] | None = None, description: str = "",
-                     wait: bool = True) -> VnffgRecord:
+                     failure_policy: str = "", wait: bool = True) -> VnffgRecord:
         check_name(name, "name")
+        policy = check_failure_policy(failure_policy)
         if bool(chain) == bool(vnffgd):
             raise InvalidArgument("give either a chain (--chain) or a VNFFGD (--vnffgd-name)", "chain")
         if chain:
@@ -225,7 +229,7 @@ class NfvoService:
             if symmetrical:
                 spec = replace(spec, paths=tuple(replace(p, symmetrical=True) for p in spec.paths))
             spec = replace(spec, description=description or spec.description)
-        return self.vnffgs.create(name, spec, wait=wait)
+        return self.vnffgs.create(name, replace(spec, failure_policy=policy), wait=wait)
 
     def _mapping(self, model: Vnffgd, given: Mapping[str, str]) -> dict[str, str]:
         """Tacker's rule: forwarders not in ``--vnf-mapping`` use a running VNF of that VNFD."""
@@ -254,8 +258,10 @@ class NfvoService:
 
     def update_vnffg(self, name_or_id: str, *, chain: str = "", abstract_types: bool = False,
                      symmetrical: bool | None = None, vnf_mapping: Mapping[str, str] | None = None,
-                     description: str | None = None, wait: bool = True) -> VnffgRecord:
+                     description: str | None = None, failure_policy: str | None = None,
+                     wait: bool = True) -> VnffgRecord:
         record = self.vnffgs.get(name_or_id)
+        policy = None if failure_policy is None else check_failure_policy(failure_policy)
 
         def change(spec: VnffgSpec) -> VnffgSpec:
             paths = spec.paths
@@ -273,7 +279,8 @@ class NfvoService:
                 spec = replace(spec, vnf_mapping=fresh.vnf_mapping)
             if symmetrical is not None:
                 paths = tuple(replace(p, symmetrical=symmetrical) for p in paths)
-            return replace(spec, paths=paths, description=spec.description if description is None else description)
+            return replace(spec, paths=paths, description=spec.description if description is None else description,
+                           failure_policy=spec.failure_policy if policy is None else policy)
         return self.vnffgs.update(record.id, change, wait=wait)
 
     def delete_vnffg(self, name_or_id: str) -> VnffgRecord:

@@ -3,7 +3,8 @@
 Imperative shell around ``vnfm.lifecycle`` (pure rules) and ``vnfm.spec``: every operation
 checks its input first (nothing is created for a bad request), records the pending state, asks
 the VIM, and records the outcome; failures roll back what was made. One lock serialises
-operations (monitor-triggered heals included); reads come from an in-memory copy of the store.
+operations (monitor-triggered heals included); reads come from an in-memory copy of the store
+without the lock, so a chain re-render never waits for a heal that takes seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
 from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest, Vim
+from vnfm.vim.exitwatch import ExitWatcher, Watched, watched_vdus
 from vnfm.vim.firstboot import boot_ok
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class VnfManager:
     def __init__(self, vim: Vim, store: Store, *, prefix: str,
                  now: Callable[[], float] = time.time, monitor: bool = True,
                  catalog: ImageCatalog | None = None, subnet_pool: str = DEFAULT_POOL,
-                 metric_sources: Iterable[MetricSource] = ()) -> None:
+                 metric_sources: Iterable[MetricSource] = (), watch_exits: bool = True) -> None:
         if prefix != vim.prefix:
             raise ValueError(f"manager prefix {prefix!r} differs from the VIM's {vim.prefix!r}")
         if len(prefix) > lc.max_prefix_len():
@@ -52,10 +54,13 @@ class VnfManager:
         self.pool = subnet_pool
         self.store = store  # closed by ``close``
         self._lock = threading.RLock()
+        self._writes = threading.RLock()   # record writes; an exit is marked under this one only
         self._subs: builtins.list[Callable[[VnfEvent], None]] = []
         self._vnfs: dict[str, StoredVnf] = {v.record.id: v for v in self.store.all()}
         self._nets: dict[str, Network] = self.store.networks()
         self._monitor = Monitor(vim, self._on_verdict) if monitor else None
+        # VDU programs (host pids: the local VIM) watched for exit; False: polling only (a baseline)
+        self._exits = ExitWatcher(vim.alive, self._on_exit) if monitor and watch_exits else None
         with self._lock:
             self._recover()
         # alarms read VDU figures from cgroups; telemetry plugs chain/hop figures in (metric_sources)
@@ -68,9 +73,9 @@ class VnfManager:
         return self._find(name_or_id).record
 
     def list(self) -> builtins.list[VnfRecord]:
-        with self._lock:
-            return [v.record for v in sorted(self._vnfs.values(),
-                                             key=lambda v: (v.record.created_at, v.record.name))]
+        # dict(...) copies in one step under the GIL: a consistent view without the lock
+        return [v.record for v in sorted(dict(self._vnfs).values(),
+                                         key=lambda v: (v.record.created_at, v.record.name))]
 
     def networks(self) -> dict[str, Network]:
         return dict(self._nets)
@@ -279,14 +284,15 @@ class VnfManager:
         self._alarms.close()
         if self._monitor is not None:
             self._monitor.close()
+        if self._exits is not None:
+            self._exits.close()
         self.store.close()
 
     # -- internals -------------------------------------------------------------------------------
     def _find(self, name_or_id: str | None) -> StoredVnf:
-        with self._lock:
-            for v in self._vnfs.values():
-                if name_or_id in (v.record.id, v.record.name):
-                    return v
+        for v in dict(self._vnfs).values():   # lock-free, as ``list``
+            if name_or_id in (v.record.id, v.record.name):
+                return v
         raise NotFound(f"no VNF {name_or_id!r}")
 
     def _plan(self, rec: VnfRecord, wanted: Iterable[tuple[VduSpec, int]],
@@ -374,9 +380,10 @@ class VnfManager:
         return new
 
     def _put(self, rec: VnfRecord, spec: VnfSpec | None = None) -> None:
-        self.store.put(rec, spec)
-        old = self._vnfs.get(rec.id)
-        self._vnfs[rec.id] = StoredVnf(rec, spec or old.spec)  # type: ignore[union-attr]
+        with self._writes:
+            self.store.put(rec, spec)
+            old = self._vnfs.get(rec.id)
+            self._vnfs[rec.id] = StoredVnf(rec, spec or old.spec)  # type: ignore[union-attr]
 
     def _emit(self, ev: VnfEvent) -> None:
         self.store.add_event(ev)
@@ -401,6 +408,8 @@ class VnfManager:
         self._sync_dhcp()
         if self._monitor is not None:
             self._monitor.sync(targets)
+        if self._exits is not None:
+            self._exits.sync(watched_vdus(v.record for v in self._vnfs.values()))
 
     def _sync_dhcp(self, pending: Iterable[tuple[str, VduRecord]] = ()) -> None:
         """Level-triggered, as Neutron's DHCP agent: a lease for every CP's VIM address (plus
@@ -418,18 +427,65 @@ class VnfManager:
             if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
                 return
             rec = stored.record
-            if verdict == "recovered":
-                if rec.status == S.DEAD and t.spec.action == "log":
-                    self._set(rec, S.ACTIVE, f"monitor: VDU {t.vdu}#{t.instance} answers again")
+            vdu = next((v for v in rec.vdus if (v.name, v.instance, v.pid) == (t.vdu, t.instance, t.pid)), None)
+            if vdu is None:   # healed meanwhile (a new program): a verdict on the old one
                 return
-            if rec.status == S.ACTIVE:
-                rec = self._set(rec, S.DEAD, f"monitor: {why}")
-            action = t.spec.action
+            if verdict == "recovered":
+                if vdu.dead and t.spec.action == "log":
+                    self._mark(rec.id, vdu, False, f"monitor: VDU {t.vdu}#{t.instance} answers again")
+                return
+            if not vdu.dead:
+                rec = self._mark(rec.id, vdu, True, f"monitor: {why}")
+            self._act(rec.id, vdu, t.spec.action, why)
+
+    def _on_exit(self, w: Watched) -> None:
+        """The VIM saw a VDU's program exit: mark it dead now (chains drop it at once), then act as
+        its monitoring policy says in a thread of its own (a respawn takes seconds). Not under the
+        operations' lock (another VNF's heal holds it for seconds): an operation on this VNF that
+        writes its older copy over the mark ends in ``_sync``, where the watcher reports anew."""
+        with self._writes:
+            stored = self._vnfs.get(w.vnf_id)
+            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
+                return   # being healed, scaled or deleted: what exited is being replaced
+            vdu = next((v for v in stored.record.vdus
+                        if (v.name, v.instance, v.pid) == (w.vdu, w.instance, w.pid)), None)
+            if vdu is None or vdu.dead:
+                return
+            why = f"VDU {w.vdu}#{w.instance} process exited (pid {w.pid})"
+            self._mark(stored.record.id, vdu, True, f"VIM: {why}")
+            mon = stored.spec.vdu(w.vdu).monitor
+        if mon is not None and mon.action != "log":
+            threading.Thread(target=self._act, args=(w.vnf_id, vdu, mon.action, why), daemon=True,
+                             name=f"vnfm-act-{w.key}").start()
+
+    def _mark(self, vnf_id: str, vdu: VduRecord, dead: bool, why: str) -> VnfRecord:
+        """``vdu`` (not) dead in the VNF's current record; the VNF is DEAD while any of its VDUs
+        is, ACTIVE again after."""
+        with self._writes:
+            rec = self._vnfs[vnf_id].record
+            vdus = tuple(replace(v, dead=dead) if (v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid)
+                         else v for v in rec.vdus)
+            if (dead and rec.status == S.ACTIVE) or (not dead and rec.status == S.DEAD and not any(v.dead for v in vdus)):
+                return self._set(rec, S.DEAD if dead else S.ACTIVE, why, vdus=vdus)
+            new = replace(rec, vdus=vdus, reason=why, updated_at=self.now())   # DEAD stays DEAD: one more instance
+            self._put(new)
+            self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, new.status, why))
+            return new
+
+    def _act(self, vnf_id: str, vdu: VduRecord, action: str, why: str) -> None:
+        """The monitoring policy's action for a dead ``vdu``, unless it was healed meanwhile."""
+        with self._lock:
+            stored = self._vnfs.get(vnf_id)
+            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
+                return
+            rec = stored.record
+            if not any((v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid) for v in rec.vdus):
+                return
             try:
                 if action == "respawn":
                     self._heal(rec, None, None, f"respawn after: {why}")
                 elif action == "vdu_autoheal":
-                    self._heal(rec, t.vdu, t.instance, f"vdu_autoheal after: {why}")
+                    self._heal(rec, vdu.name, vdu.instance, f"vdu_autoheal after: {why}")
                 elif action == "log_and_kill":
                     self.terminate(rec.id)
             except VnfmError:

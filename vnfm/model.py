@@ -15,12 +15,15 @@ class Status(StrEnum):
 
     It lives here, below the NFVO, because the NFVO reacts to VNF statuses. DELETED only appears
     as the ``new`` side of a resource's last event; PENDING_UPDATE is the NFVO's (a VNFFG being
-    re-rendered); DEAD and PENDING_HEAL/SCALE_* are VNFs' only.
+    re-rendered); DEAD and PENDING_HEAL/SCALE_* are VNFs' only. DEGRADED is a VNFFG's that carries
+    traffic but not as specified (a hop lost instances, or is bypassed under ``fail-open``); it
+    returns to ACTIVE by itself when they are back (a state Tacker never had).
     """
 
     PENDING_CREATE = "PENDING_CREATE"
     PENDING_UPDATE = "PENDING_UPDATE"
     ACTIVE = "ACTIVE"
+    DEGRADED = "DEGRADED"
     ERROR = "ERROR"
     DEAD = "DEAD"
     PENDING_DELETE = "PENDING_DELETE"
@@ -73,6 +76,9 @@ class VduRecord:
     # records stored before this was said were chained as NSH-aware, so they stay so
     nsh_aware: bool = True
     boot: str = ""      # first boot: "user_data ok (0.1 s)", "no user_data", "user_data failed: ..."
+    # its program exited (the VIM saw it) or its monitor's checks failed: chains skip it until
+    # it is healed (a heal makes a fresh record) or answers again
+    dead: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """VDU monitoring (Tacker's monitoring_policy): which VDUs to watch, how a check result turns
 into a verdict (pure), and the watcher threads that run the checks (shell).
 
-A check fails when the VDU's program has exited or, for ping/http_ping, none of ``count``
+A check fails when the VDU's program has exited (the VIM's exit watcher, ``vnfm.vim.exitwatch``,
+usually tells the manager first) or, for ping/http_ping, none of ``count``
 probes of its management address (else first address) answered; ``retry`` failed checks in a
 row make a "failed" verdict, the next good check after that a "recovered" one.
 """
@@ -30,6 +31,7 @@ class Target:
     network: Network | None
     ip: str
     spec: MonitorSpec
+    pid: int | None = None   # the program checked: a heal (new pid) makes a new target, delay included
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def monitor_targets(items: Iterable[tuple[VnfRecord, VnfSpec]],
             cps = sorted((c for c in vdu.cps if c.ip), key=lambda c: (not c.management, c.order))
             ip = cps[0].ip if cps and mon.driver in ("ping", "http_ping") else ""
             net = networks.get(cps[0].vl) if ip else None
-            out.add(Target(rec.id, vdu.name, vdu.instance, vdu.key, net, ip, mon))
+            out.add(Target(rec.id, vdu.name, vdu.instance, vdu.key, net, ip, mon, vdu.pid))
     return out
 
 

@@ -42,7 +42,7 @@ def vnffg(r: VnffgRecord) -> pb.Vnffg:
     return pb.Vnffg(id=r.id, name=r.name, status=str(r.status), reason=r.reason, description=r.spec.description,
                     vnffgd_name=r.spec.vnffgd, vnf_mapping=dict(r.spec.vnf_mapping),
                     paths=[_path(r, p) for p in r.spec.paths], created_at=r.created_at, updated_at=r.updated_at,
-                    generation=r.generation)
+                    generation=r.generation, failure_policy=r.spec.failure_policy)
 
 
 def classifier(r: VnffgRecord, p: PathSpec, c: ClassifierSpec) -> pb.Classifier:

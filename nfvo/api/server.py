@@ -122,14 +122,14 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
         return convert.vnffg(self.s.create_vnffg(
             r.name, chain=r.chain, abstract_types=r.abstract_types, symmetrical=r.symmetrical,
             vnffgd=r.vnffgd_name, vnf_mapping=dict(r.vnf_mapping), params=_params(r.params_yaml),
-            description=r.description, wait=not r.no_wait))
+            description=r.description, failure_policy=r.failure_policy, wait=not r.no_wait))
 
     def UpdateVnffg(self, r, context):
         return convert.vnffg(self.s.update_vnffg(
             r.name, chain=r.chain, abstract_types=r.abstract_types,
             symmetrical=r.symmetrical if r.HasField("symmetrical") else None,
             vnf_mapping=dict(r.vnf_mapping), description=r.description if r.HasField("description") else None,
-            wait=not r.no_wait))
+            failure_policy=r.failure_policy if r.HasField("failure_policy") else None, wait=not r.no_wait))
 
     def ListVnffgs(self, r, context):
         return pb.VnffgList(vnffgs=[convert.vnffg(v) for v in self.s.vnffgs.list()])

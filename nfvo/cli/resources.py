@@ -198,13 +198,16 @@ def _vnffg_commands() -> Commands:
         p.add_argument("--vnf-mapping", type=parse_mapping, default={}, help="VNFD1:VNF1,VNFD2:VNF2")
         p.add_argument("--param-file", help="values for the VNFFGD's get_input (YAML)")
         p.add_argument("--description", default="")
+        p.add_argument("--failure-policy", choices=("fail-closed", "fail-open"), default="fail-closed",
+                       help="a hop with no live instance: drop its traffic (default) or bypass it")
         _wait_options(p)
 
     def create(args):
         record = call(args, "CreateVnffg", pb().CreateVnffgRequest(
             name=name_of(args), chain=args.chain, abstract_types=args.abstract_types, symmetrical=args.symmetrical,
             vnffgd_name=args.vnffgd_name, vnf_mapping=args.vnf_mapping, params_yaml=_params(args),
-            description=args.description, no_wait=args.no_wait), progress="rendering and waiting for every switch...")
+            description=args.description, failure_policy=args.failure_policy, no_wait=args.no_wait),
+            progress="rendering and waiting for every switch...")
         show(args, record, "VNFFG")
         return 0
 
@@ -215,11 +218,12 @@ def _vnffg_commands() -> Commands:
         p.add_argument("--symmetrical", type=parse_bool, nargs="?", const=True)
         p.add_argument("--vnf-mapping", type=parse_mapping, default={})
         p.add_argument("--description")
+        p.add_argument("--failure-policy", choices=("fail-closed", "fail-open"))
         _wait_options(p)
 
     def update(args):
-        fields = {k: v for k, v in (("symmetrical", args.symmetrical), ("description", args.description))
-                  if v is not None}
+        fields = {k: v for k, v in (("symmetrical", args.symmetrical), ("description", args.description),
+                                    ("failure_policy", args.failure_policy)) if v is not None}
         record = call(args, "UpdateVnffg", pb().UpdateVnffgRequest(
             name=name_of(args), chain=args.chain, abstract_types=args.abstract_types, vnf_mapping=args.vnf_mapping,
             no_wait=args.no_wait, **fields), progress="re-rendering...")

@@ -3,7 +3,10 @@
 All changes are serialised (one lock): render and check first (bad input raises before anything
 is stored), then the controller, then the store. ``wait=False`` stores PENDING_* and pushes in the
 background; the record turns ACTIVE or ERROR and a watch event says so. A VNFFG is ACTIVE only
-once the controller returned, i.e. every switch acknowledged the generation that contains it.
+once the controller returned, i.e. every switch acknowledged the generation that contains it,
+and every hop has all its instances live; a chain that runs but not as specified (a hop lost
+instances, or is bypassed or dropping under its failure policy) is DEGRADED with the reason, and
+turns ACTIVE again at the re-render that finds them back.
 """
 
 from __future__ import annotations
@@ -193,7 +196,7 @@ class VnffgManager:
                                  tuple(spis.items()), now, now)
             if wait:
                 generation = self._engine.commit(name, rendered, self._catalog.switches())
-                record = replace(record, status=Status.ACTIVE, generation=generation)
+                record = live(record, rendered, generation)
                 self._save(record, new=True)
                 self._emit(record, "", record.status)
                 return record
@@ -214,7 +217,7 @@ class VnffgManager:
                              updated_at=self._now())
             if wait:
                 generation = self._engine.commit(old.name, rendered, self._catalog.switches())
-                record = replace(record, status=Status.ACTIVE, generation=generation)
+                record = live(record, rendered, generation)
                 self._save(record)
                 self._emit(record, old.status, record.status)
                 return record
@@ -283,7 +286,7 @@ class VnffgManager:
         with self.lock:
             try:
                 generation = self._engine.commit(record.name, rendered, self._catalog.switches())
-                done = replace(record, status=Status.ACTIVE, generation=generation)
+                done = live(record, rendered, generation)
             except NfvoError as exc:
                 done = replace(record, status=Status.ERROR, reason=str(exc))
             if self._index().find(record.id) is not None:
@@ -359,10 +362,10 @@ class VnffgManager:
                 if name in failed:
                     new = replace(record, status=Status.ERROR, reason=f"{reason}: {failed[name]}")
                 else:
-                    new = replace(record, status=Status.ACTIVE, reason="", generation=generation)
+                    new = live(record, chains[name], generation)
                 new = replace(new, updated_at=self._now())
                 self._save(new)
-                self._emit(new, record.status, new.status, reason)
+                self._emit(new, record.status, new.status, f"{reason}: {new.reason}" if new.reason else reason)
 
     def restore(self) -> None:
         """At start-up: render every stored VNFFG (SPIs as stored) and hand the controller the
@@ -372,6 +375,13 @@ class VnffgManager:
     def _emit(self, record: VnffgRecord, old: str, new: str, reason: str = "") -> None:
         self._bus.publish(Event(self._now(), KIND, record.id, record.name, str(old), str(new),
                                 reason or record.reason))
+
+
+def live(record: VnffgRecord, chain: RenderedChain, generation: int) -> VnffgRecord:
+    """``record`` as the controller now has it: ACTIVE, or DEGRADED saying why."""
+    if chain.degraded:
+        return replace(record, status=Status.DEGRADED, reason="; ".join(chain.degraded), generation=generation)
+    return replace(record, status=Status.ACTIVE, reason="", generation=generation)
 
 
 def _network(clf: ClassifierSpec) -> str | None:

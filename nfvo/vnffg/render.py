@@ -28,6 +28,14 @@ port pair naming one CP) routes what it gets back out of the same port, so its i
 their CP's MAC: the switch addresses frames to it (a router drops frames not sent to it). A
 two-armed one is taken for a bump-in-the-wire and gets frames as they are (a Linux bridge would
 keep frames sent to its own port's MAC for itself).
+
+Dead instances (``VduRecord.dead``: the VIM saw the program exit, or its monitor gave up on it)
+are left out of their hop, so a load-balanced hop keeps only the live ones. A hop with none left
+follows the VNFFG's failure policy until one is back: ``fail-closed`` (the default) renders it as
+before, so its traffic goes on into the dead ports and is dropped; ``fail-open`` renders the path
+without it (a path left with no hop is not rendered at all: its traffic is forwarded as if it were
+not classified, straight to where it is addressed), as OVN's network functions offer. Either way
+``RenderedChain.degraded`` says why the chain is not what its spec asks (the NFVO's DEGRADED).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from typing import Iterable, Mapping
 
 from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
-from nfvo.model import ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.model import FAIL_OPEN, ClassifierSpec, HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.spi import reverse_key
 from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
@@ -104,6 +112,7 @@ class RenderedChain:
     paths: tuple[ServicePath, ...]
     switches: frozenset[str] = field(default=frozenset())
     vnfs: frozenset[str] = field(default=frozenset())  # every VNF it passes through
+    degraded: tuple[str, ...] = ()  # why it is not as specified: lost instances, bypassed hops
 
     @property
     def path_names(self) -> tuple[str, ...]:
@@ -117,10 +126,15 @@ def type_matches(vnf_type: str | None, wanted: str) -> bool:
     return vnf_type == wanted or vnf_type.rsplit(".", 1)[-1].lower() == wanted.lower()
 
 
+# A VNF in these states is (still) a hop's: its instances not known dead serve. DEAD: one or
+# more of its VDUs died; PENDING_HEAL: being healed (what died is marked dead, the rest serves).
+SERVING = (Status.ACTIVE, Status.DEAD, Status.PENDING_HEAL)
+
+
 def hop_vnfs(hop: HopSpec, inv: Inventory, where: str) -> tuple[VnfRecord, ...]:
     if hop.vnf_type:
         found = tuple(v for _, v in sorted(inv.vnfs.items())
-                      if type_matches(v.vnf_type, hop.vnf_type) and v.status == Status.ACTIVE)
+                      if type_matches(v.vnf_type, hop.vnf_type) and v.status in (Status.ACTIVE, Status.DEAD))
         if not found:
             raise FailedPrecondition(f"no ACTIVE VNF of type {hop.vnf_type!r}", where)
         return found
@@ -129,7 +143,7 @@ def hop_vnfs(hop: HopSpec, inv: Inventory, where: str) -> tuple[VnfRecord, ...]:
         vnf = inv.vnfs.get(name)
         if vnf is None:
             raise NotFound(f"no VNF {name!r}", where)
-        if vnf.status != Status.ACTIVE:
+        if vnf.status not in SERVING:
             raise FailedPrecondition(f"VNF {name} is {vnf.status}, not ACTIVE", where)
         out.append(vnf)
     return tuple(out)
@@ -183,19 +197,32 @@ def hop_encap(hop: HopSpec, vnfs: tuple[VnfRecord, ...], where: str) -> bool:
     return next(iter(aware.values()))
 
 
-def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
-    members: list[SfMember] = []
-    instances: list[SfInstance] = []
+def dead_instances(vnf: VnfRecord) -> set[tuple[str, int]]:
+    """(VDU, instance) pairs known dead; a DEAD VNF that names none (a record from before VDUs
+    said so) is dead as a whole."""
+    dead = {(v.name, v.instance) for v in vnf.vdus if v.dead}
+    if not dead and vnf.status == Status.DEAD:
+        return {(v.name, v.instance) for v in vnf.vdus}
+    return dead
+
+
+def render_hop(hop: HopSpec, inv: Inventory, where: str, policy: str = "") -> tuple[SfDef | None, str]:
+    """The hop's SF over its live instances, and what is wrong with it ("" if nothing): with no
+    live instance, all of them (``fail-closed``: traffic dropped in the dead ports) or None
+    (``fail-open``: bypass the hop)."""
     vnfs = hop_vnfs(hop, inv, where)
     encap = hop_encap(hop, vnfs, where)
+    entries: list[tuple[SfMember, SfInstance, bool]] = []  # (member, instance, live)
     for vnf in vnfs:
+        dead = dead_instances(vnf)
         if encap:
             cps = hop_cps(vnf, hop.cp, where)
-            members.append(SfMember(vnf.name, cps[0].name))
-            instances.extend(SfInstance(c.bridge, c.ovs_port) for c in sorted(cps, key=lambda c: c.instance))
+            member = SfMember(vnf.name, cps[0].name)
+            entries.extend((member, SfInstance(c.bridge, c.ovs_port), (c.vdu, c.instance) not in dead)
+                           for c in sorted(cps, key=lambda c: c.instance))
             continue
         cp_in, cp_out = unaware_cps(vnf, hop, where)
-        members.append(SfMember(vnf.name, cp_in, cp_out))
+        member = SfMember(vnf.name, cp_in, cp_out)
         outs = {c.instance: c for c in hop_cps(vnf, cp_out, where)}
         for c in sorted(hop_cps(vnf, cp_in, where), key=lambda c: c.instance):
             out = outs.get(c.instance)
@@ -203,12 +230,26 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str) -> SfDef:
                 raise FailedPrecondition(f"{vnf.name}:{cp_out} of VDU instance {c.instance} is not on "
                                          f"switch {c.bridge}", where)
             one_armed = out.ovs_port == c.ovs_port  # it routes: frames go to it addressed to its CP's MAC
-            instances.append(SfInstance(c.bridge, c.ovs_port, "" if one_armed else out.ovs_port,
-                                        c.mac.lower() if one_armed else ""))
-    switches = {i.switch for i in instances}
+            entries.append((member, SfInstance(c.bridge, c.ovs_port, "" if one_armed else out.ovs_port,
+                                               c.mac.lower() if one_armed else ""), (c.vdu, c.instance) not in dead))
+    switches = {i.switch for _, i, _ in entries}
     if len(switches) > 1:
         raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)
-    return SfDef(tuple(members), tuple(instances), encap)
+    live = [e for e in entries if e[2]]
+    lost, label = len(entries) - len(live), hop.label()
+    if live and not lost:
+        return _sf(entries, encap), ""
+    if live:
+        return _sf(live, encap), f"hop {label}: {lost} of {len(entries)} instances dead"
+    why = ", ".join(f"VNF {v.name} {v.status}" for v in vnfs)
+    if policy == FAIL_OPEN:
+        return None, f"hop {label} bypassed (fail-open): {why}"
+    return _sf(entries, encap), f"hop {label}: every instance dead ({why}), its traffic is dropped (fail-closed)"
+
+
+def _sf(entries: list[tuple[SfMember, SfInstance, bool]], encap: bool) -> SfDef:
+    members = tuple(dict.fromkeys(m for m, _, _ in entries))
+    return SfDef(members, tuple(i for _, i, _ in entries), encap)
 
 
 def port_record(ref: str, inv: Inventory, switch: str, where: str) -> CpRecord | None:
@@ -293,10 +334,15 @@ def _unaware_check(port: str, functions: list[SfDef], key: str, where: str) -> N
                               f"the traffic entered by cannot be told apart, so the classifier needs {key}", where)
 
 
-def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory
-                ) -> tuple[list[SfDef], list[ServicePath]]:
+def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory, policy: str = ""
+                ) -> tuple[list[SfDef], list[ServicePath], list[str]]:
+    """The path's SFs and service paths (none when every hop is bypassed), and its degradations."""
     where = f"vnffg[{vnffg}].{path.name}"
-    functions = [render_hop(h, inv, f"{where}.hops[{i}]") for i, h in enumerate(path.hops)]
+    hops = [render_hop(h, inv, f"{where}.hops[{i}]", policy) for i, h in enumerate(path.hops)]
+    notes = [note for _, note in hops if note]
+    functions = [f for f, _ in hops if f is not None]
+    if not functions:
+        return [], [], notes
     switches = {inst.switch for f in functions for inst in f.instances}
     if len(switches) > 1:
         raise FailedPrecondition(f"hops span several switches ({', '.join(sorted(switches))}); "
@@ -325,21 +371,23 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
         functions += [f for f in twins if not f.nsh_aware]
         paths.append(ServicePath(f"{vnffg}/{path.name}/reverse", spis[reverse_key(path.name)],
                                  tuple(f.name for f in twins), tuple(backward)))
-    return functions, paths
+    return functions, paths, notes
 
 
 def render_vnffg(name: str, spec: VnffgSpec, spis: Mapping[str, int], inv: Inventory) -> RenderedChain:
     """Raises NotFound / InvalidArgument / FailedPrecondition naming the element."""
     functions: dict[str, SfDef] = {}
     paths: list[ServicePath] = []
+    degraded: list[str] = []
     for path in spec.paths:
-        fns, rendered = render_path(name, path, spis, inv)
+        fns, rendered, notes = render_path(name, path, spis, inv, spec.failure_policy)
         for fn in fns:
             functions[fn.name] = fn
         paths.extend(rendered)
+        degraded.extend(notes)
     return RenderedChain(name, tuple(functions.values()), tuple(paths),
                          frozenset(i.switch for fn in functions.values() for i in fn.instances),
-                         frozenset(v for fn in functions.values() for v in fn.vnfs))
+                         frozenset(v for fn in functions.values() for v in fn.vnfs), tuple(dict.fromkeys(degraded)))
 
 
 @dataclass(frozen=True)
@@ -362,7 +410,9 @@ def forwarding_needs(chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> l
     rendered = {p.name: p for p in chain.paths}
     needs = []
     for path in spec.paths:
-        forward = rendered[f"{chain.vnffg}/{path.name}"]
+        forward = rendered.get(f"{chain.vnffg}/{path.name}")
+        if forward is None:  # every hop bypassed (fail-open)
+            continue
         families = frozenset(6 if dict(m).get("eth_type") == 0x86DD else 4
                              for c in forward.classifiers for m in c.matches)
         if not families:
@@ -375,7 +425,8 @@ def forwarding_needs(chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> l
                 vnf = inv.vnfs[member.vnf]
                 vdus = {(v.name, v.instance): v for v in vnf.vdus}
                 for cp in sorted((c for c in vnf.cps if c.name == member.cp), key=lambda c: c.instance):
-                    if not vdus[(cp.vdu, cp.instance)].nsh_aware:
+                    vdu = vdus[(cp.vdu, cp.instance)]
+                    if not vdu.nsh_aware and not vdu.dead:  # a dead one is not in the hop (or drops: fail-closed)
                         needs.append(ForwardingNeed(vnf.name, cp.vdu, cp.instance, families,
                                                     f"vnffg[{chain.vnffg}].{path.name}.hops[{j}]"))
     return needs

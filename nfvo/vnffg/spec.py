@@ -14,7 +14,7 @@ from descriptors import AclMatch, ForwardingPath, Vnffgd
 from descriptors.acl import ACL_TO_MATCH, LOCATION_FIELDS, UNSUPPORTED
 from descriptors.inputs import InputRef
 from nfvo.errors import InvalidArgument
-from nfvo.model import ClassifierSpec, HopSpec, MatchItems, PathSpec, VnffgSpec
+from nfvo.model import FAIL_CLOSED, FAILURE_POLICIES, ClassifierSpec, HopSpec, MatchItems, PathSpec, VnffgSpec
 from sdn.document import MAX_HOPS
 from sdn.match import ClassifierMatch, MatchError, compile_match
 from sdn.match import parse_match as parse_match_fields
@@ -29,6 +29,14 @@ def check_name(name: Any, field: str) -> str:
         raise InvalidArgument(f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; "
                               "at most 128, starting with a letter or digit)", field)
     return name
+
+
+def check_failure_policy(text: str, field: str = "failure_policy") -> str:
+    """``fail-closed`` (also for "", the default) or ``fail-open``."""
+    policy = (text or FAIL_CLOSED).strip().lower()
+    if policy not in FAILURE_POLICIES:
+        raise InvalidArgument(f"{text!r} is not a failure policy ({' or '.join(FAILURE_POLICIES)})", field)
+    return policy
 
 
 def parse_chain(text: str, *, abstract: bool = False, field: str = "chain") -> tuple[HopSpec, ...]:

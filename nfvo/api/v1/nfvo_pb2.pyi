@@ -301,7 +301,7 @@ class Path(_message.Message):
     def __init__(self, name: _Optional[str] = ..., spi: _Optional[int] = ..., reverse_spi: _Optional[int] = ..., symmetrical: _Optional[bool] = ..., hops: _Optional[_Iterable[str]] = ..., classifiers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Vnffg(_message.Message):
-    __slots__ = ("id", "name", "status", "reason", "description", "vnffgd_name", "vnf_mapping", "paths", "created_at", "updated_at", "generation")
+    __slots__ = ("id", "name", "status", "reason", "description", "vnffgd_name", "vnf_mapping", "paths", "created_at", "updated_at", "generation", "failure_policy")
     class VnfMappingEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -320,6 +320,7 @@ class Vnffg(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     status: str
@@ -331,10 +332,11 @@ class Vnffg(_message.Message):
     created_at: float
     updated_at: float
     generation: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., description: _Optional[str] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., paths: _Optional[_Iterable[_Union[Path, _Mapping]]] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., generation: _Optional[int] = ...) -> None: ...
+    failure_policy: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., description: _Optional[str] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., paths: _Optional[_Iterable[_Union[Path, _Mapping]]] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., generation: _Optional[int] = ..., failure_policy: _Optional[str] = ...) -> None: ...
 
 class CreateVnffgRequest(_message.Message):
-    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnffgd_name", "vnf_mapping", "params_yaml", "description", "no_wait")
+    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnffgd_name", "vnf_mapping", "params_yaml", "description", "no_wait", "failure_policy")
     class VnfMappingEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -351,6 +353,7 @@ class CreateVnffgRequest(_message.Message):
     PARAMS_YAML_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     chain: str
     abstract_types: bool
@@ -360,10 +363,11 @@ class CreateVnffgRequest(_message.Message):
     params_yaml: str
     description: str
     no_wait: bool
-    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., params_yaml: _Optional[str] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+    failure_policy: str
+    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnffgd_name: _Optional[str] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., params_yaml: _Optional[str] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ..., failure_policy: _Optional[str] = ...) -> None: ...
 
 class UpdateVnffgRequest(_message.Message):
-    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnf_mapping", "description", "no_wait")
+    __slots__ = ("name", "chain", "abstract_types", "symmetrical", "vnf_mapping", "description", "no_wait", "failure_policy")
     class VnfMappingEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -378,6 +382,7 @@ class UpdateVnffgRequest(_message.Message):
     VNF_MAPPING_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_POLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     chain: str
     abstract_types: bool
@@ -385,7 +390,8 @@ class UpdateVnffgRequest(_message.Message):
     vnf_mapping: _containers.ScalarMap[str, str]
     description: str
     no_wait: bool
-    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+    failure_policy: str
+    def __init__(self, name: _Optional[str] = ..., chain: _Optional[str] = ..., abstract_types: _Optional[bool] = ..., symmetrical: _Optional[bool] = ..., vnf_mapping: _Optional[_Mapping[str, str]] = ..., description: _Optional[str] = ..., no_wait: _Optional[bool] = ..., failure_policy: _Optional[str] = ...) -> None: ...
 
 class VnffgList(_message.Message):
     __slots__ = ("vnffgs",)

@@ -31,7 +31,7 @@ def vnf(name: str, *, instances: int = 1, vnf_type: str | None = None, status: s
 
 INV = Inventory({v.name: v for v in (vnf("client"), vnf("server"), vnf("fw", instances=2, vnf_type="x.firewall"),
                                       vnf("ids", vnf_type="x.ids"), vnf("ids2", vnf_type="x.ids"),
-                                      vnf("dead", status="DEAD"))},
+                                      vnf("broken", status="ERROR"))},
                 {"br": 7})
 
 
@@ -119,7 +119,7 @@ def test_abstract_hop_load_balances_every_active_vnf_of_the_type():
 
 @pytest.mark.parametrize("chain,error,text", [
     ("nope", NotFound, "no VNF 'nope'"),
-    ("dead", FailedPrecondition, "DEAD, not ACTIVE"),
+    ("broken", FailedPrecondition, "ERROR, not ACTIVE"),
     ("fw:CP1", InvalidArgument, "management CP"),
     ("fw:CP7", InvalidArgument, "has no CP 'CP7'"),
 ])

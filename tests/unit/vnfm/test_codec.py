@@ -54,7 +54,9 @@ def test_documents_of_the_old_nfvo_codec_load() -> None:
                                               (ClassifierSpec("c", (("ip_proto", 6), ("ip_dst", "10.0.0.0/24")), typed),),
                                               True),), "d", (("VNFD1", "fw1"),))
     assert record.spi("p") == 7
-    assert json.loads(json.dumps(record.to_dict())) == {**vnffg, "spec": {**vnffg["spec"], "paths": [
+    assert record.spec.failure_policy == "fail-closed"  # the default for chains stored before it was said
+    assert json.loads(json.dumps(record.to_dict())) == {**vnffg, "spec": {**vnffg["spec"], "failure_policy": "fail-closed",
+                                                                         "paths": [
         {**vnffg["spec"]["paths"][0], "hops": [{**vnffg["spec"]["paths"][0]["hops"][0], "egress_cp": ""}]}]}}
     ns = NsRecord.from_dict({"id": "n", "name": "ns", "nsd_name": "d", "status": "ERROR", "reason": "r",
                              "vnfs": [["VNF1", "ns-VNF1"]], "vnffgs": ["ns-g"], "created_at": 1.0})
