@@ -45,6 +45,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--probability", type=int, default=65535, help="IPFIX sample() probability (65535: all)")
+    ap.add_argument("--sflow-sampling", type=int, default=64, help="sFlow: 1 in N packets (0: no sFlow)")
+    ap.add_argument("--no-ipfix", action="store_true", help="sFlow only")
     args = ap.parse_args()
     netns.enter_private_netns()
     telemetry = Telemetry()
@@ -65,8 +67,11 @@ def main() -> int:
             while dpid not in driver.switches() and time.monotonic() < deadline:
                 time.sleep(0.05)
             addrs = {p: f"127.0.0.1:{port}" for p, (_, port) in collector.addresses().items()}
-            probes = {"sflow_targets": [addrs[Protocol.SFLOW]], "sflow_sampling": 64,
-                      "ipfix_targets": [addrs[Protocol.IPFIX]], "probability": args.probability}
+            probes: dict = {"probability": args.probability}
+            if args.sflow_sampling:
+                probes.update(sflow_targets=[addrs[Protocol.SFLOW]], sflow_sampling=args.sflow_sampling)
+            if not args.no_ipfix:
+                probes.update(ipfix_targets=[addrs[Protocol.IPFIX]])
             plain = parse_document(document(dpid, lab.ovs.db_sock, client.port, sf.port, None))
             probed = parse_document(document(dpid, lab.ovs.db_sock, client.port, sf.port, probes))
             telemetry.set_catalogue(catalogue_of(probed))

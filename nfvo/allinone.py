@@ -106,7 +106,8 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         # IPFIX sample() actions on every classify, hop and end-of-path flow, to the collectors inside
         service.engine.probes = Probes(ipfix_targets=(monitor.internal_targets[Protocol.IPFIX],),
                                        sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
-                                       sflow_sampling=config.sampling, sflow_polling=config.polling)
+                                       sflow_sampling=config.sampling, sflow_polling=config.polling,
+                                       probability=config.ipfix_probability)
         service.engine.ovsdb = {BRIDGE: ovs.db_sock}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
         server, _ = serve(service, f"unix:{socket}")
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = MonitorConfig.from_env(os.environ, sflow_port=args.sflow_port, ipfix_port=args.ipfix_port,
                                         netflow_port=args.netflow_port, metrics=args.metrics_address,
-                                        sampling=args.sflow_sampling, strict=args.strict_ports or None)
+                                        sampling=args.sflow_sampling, ipfix_sampling=args.ipfix_sampling,
+                                        strict=args.strict_ports or None)
         return run(args.state_dir, stop, config)
     except MonitorError as exc:
         print(f"nfvo.allinone: {exc}", file=sys.stderr, flush=True)
@@ -185,6 +187,9 @@ def add_monitor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-address", metavar="HOST:PORT",
                         help="Prometheus metrics on the host (default 127.0.0.1:9464; '' for none)")
     parser.add_argument("--sflow-sampling", type=int, help="the stack's own OVS samples 1 packet in N (default 64)")
+    parser.add_argument("--ipfix-sampling", type=int,
+                        help="IPFIX sample() on the chains' flows: 1 packet in N, a power of two (default 256; "
+                        "1: every packet, exact figures, at a throughput cost)")
     parser.add_argument("--strict-ports", action="store_true",
                         help="fail if a port is taken instead of falling back to an ephemeral one")
 

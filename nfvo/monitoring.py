@@ -29,7 +29,8 @@ from sdn.telemetry.metrics import MetricsServer, Telemetry, registry, serve
 log = logging.getLogger(__name__)
 DEFAULT_METRICS = "127.0.0.1:9464"
 ENV = {"sflow_port": "NFV_SFLOW_PORT", "ipfix_port": "NFV_IPFIX_PORT", "netflow_port": "NFV_NETFLOW_PORT",
-       "metrics": "NFV_METRICS_ADDRESS", "sampling": "NFV_SFLOW_SAMPLING", "bind": "NFV_COLLECTOR_BIND"}
+       "metrics": "NFV_METRICS_ADDRESS", "sampling": "NFV_SFLOW_SAMPLING", "bind": "NFV_COLLECTOR_BIND",
+       "ipfix_sampling": "NFV_IPFIX_SAMPLING"}
 
 
 class MonitorError(Exception):
@@ -46,8 +47,20 @@ class MonitorConfig:
     bind: str = "0.0.0.0"
     metrics: str = DEFAULT_METRICS
     sampling: int = 64            # the stack's own OVS: sFlow 1 in N
+    # IPFIX sample() on the chain's flows: 1 in N (a power of two; 1 = every packet, exact figures,
+    # but sampling every packet costs a userspace datapath ~60% of a chain's throughput, 1 in 256
+    # stays within the noise: bench/bench_probe_overhead.py)
+    ipfix_sampling: int = 256
     polling: int = 10
     strict: bool = False          # a taken port fails the start instead of falling back
+
+    @property
+    def ipfix_probability(self) -> int:
+        """OVS's sample() probability (in 65535) for 1 in ``ipfix_sampling``."""
+        n = self.ipfix_sampling
+        if n < 1 or n & (n - 1) or n > 32768:
+            raise MonitorError(f"--ipfix-sampling {n}: must be a power of two from 1 to 32768")
+        return 65535 >> (n.bit_length() - 1)
 
     @property
     def ports(self) -> dict[Protocol, int]:

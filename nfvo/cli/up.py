@@ -76,7 +76,7 @@ def cmd_up(args) -> int:
 def _monitor_argv(args) -> list[str]:
     """The collector/metrics options given to ``nfv up``, passed on to the stack's process."""
     argv = []
-    for option in ("sflow_port", "ipfix_port", "netflow_port", "metrics_address", "sflow_sampling"):
+    for option in ("sflow_port", "ipfix_port", "netflow_port", "metrics_address", "sflow_sampling", "ipfix_sampling"):
         value = getattr(args, option, None)
         if value is not None:
             argv += [f"--{option.replace('_', '-')}", str(value)]

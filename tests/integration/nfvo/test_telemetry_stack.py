@@ -54,7 +54,8 @@ def packets(count: dict | None) -> int:
 @pytest.fixture
 def stack(tmp_path):
     state = tmp_path / "state"
-    env = {**os.environ, "NFV_STATE_DIR": str(state), "COLUMNS": "200", "NFV_SFLOW_SAMPLING": "1"}
+    env = {**os.environ, "NFV_STATE_DIR": str(state), "COLUMNS": "200", "NFV_SFLOW_SAMPLING": "1",
+           "NFV_IPFIX_SAMPLING": "1"}  # every packet: exact figures
     env.pop("NFV_NFVO_ADDRESS", None)
     try:
         up = nfv("up", "--demo", env=env)
