@@ -12,7 +12,6 @@ from vnfm.images import ImageCatalog, parse_size, render_argv
 from vnfm.model import Network, VnfRecord, Status as S
 from vnfm.monitor import CheckState, evaluate
 from vnfm.spec import VnfSpec, compile_spec
-from vnfm.vim.cgroup import Cgroups
 
 from .conftest import TACKER
 
@@ -118,21 +117,3 @@ def test_monitor_evaluate(firewall):
     assert v is None
     st, v = evaluate(mon2, st, True)
     assert v == "recovered" and st == CheckState()
-
-
-def test_cgroup_not_v2(tmp_path):
-    cg = Cgroups("nfvchain-x", tmp_path)
-    path, limits = cg.create("k", 1, 64 * 2**20)
-    assert path is None and "not enforced" in limits and "cpus=1 mem=64MiB" in limits
-
-
-def test_cgroup_fake_v2(tmp_path):
-    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
-    cg = Cgroups("nfvchain-x", tmp_path)
-    path, limits = cg.create("k1", 2, 2**20)
-    assert limits == "cpus=2 mem=1MiB enforced"
-    assert (path / "cpu.max").read_text() == "200000 100000"
-    assert (path / "memory.max").read_text() == str(2**20)
-    assert cg.keys() == {"k1"}
-    cg.remove("k1")
-    assert cg.keys() == set() and not (tmp_path / "nfvchain-x").exists()
