@@ -134,3 +134,60 @@ def test_symmetric_chain_through_two_one_armed_routers(controller, lab, ovs, tmp
         assert int(line.split()[0]) == host.ofport, (host.mac, fdb)
     flows = ovs.ofctl("dump-flows", bridge, "--no-stats")
     assert f"set_field:{vnf1.mac}->eth_dst,output:" in flows.lower(), flows
+
+
+def _forwarded6(host) -> int:
+    """The namespace's IPv6 forwarding counter (/proc/net/snmp6 Ip6OutForwDatagrams)."""
+    rows = dict(line.split() for line in host.exec(["cat", "/proc/net/snmp6"]).stdout.splitlines() if line.strip())
+    return int(rows["Ip6OutForwDatagrams"])
+
+
+def test_ipv6_tcp_through_two_one_armed_routers(controller, lab, tmp_path):
+    """The same chain for IPv6: a match naming no IP version (tcp_dst=80) takes IPv6 too, the
+    routers resolve neighbours by ND through NORMAL and route (hop limit - 1); TCP/2222 goes
+    straight."""
+    dpid = new_dpid()
+    bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{controller.openflow_port}")
+    hosts = {name: lab.host(bridge, f"10.0.1.{n}/24", mtu=1500)
+             for n, name in ((1, "client"), (2, "server"), (11, "VNF1"), (12, "VNF2"))}
+    controller.wait_for_switch(dpid, {h.port for h in hosts.values()})
+    six = {"client": "fd00:66::1", "server": "fd00:66::2", "VNF1": "fd00:66::11", "VNF2": "fd00:66::12"}
+    for name, host in hosts.items():
+        host.exec(["ip", "-6", "addr", "add", f"{six[name]}/64", "dev", host.iface, "nodad"])
+    for name in ("VNF1", "VNF2"):
+        hosts[name].exec(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
+    server, client = hosts["server"], hosts["client"]
+    for port in (HTTP, OTHER):
+        lab.track(server.popen([sys.executable, "-m", "http.server", str(port), "--bind", six["server"]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def router(name: str) -> dict:
+        host = hosts[name]
+        return {"name": name, "nsh_aware": False, "instances": [{"switch": "sff1", "port": host.port, "mac": host.mac}]}
+
+    document = {
+        "switches": [{"name": "sff1", "dpid": dpid}],
+        "service_functions": [router("VNF1"), router("VNF2")],
+        "service_function_paths": [
+            {"name": "web6", "spi": 61, "hops": ["VNF2", "VNF1"], "classifiers": [
+                {"name": "http6", "match": {"tcp_dst": HTTP}}]},
+            {"name": "web6/reverse", "spi": 62, "hops": ["VNF1", "VNF2"], "classifiers": [
+                {"name": "http6/reverse", "match": {"tcp_src": HTTP}}]},
+        ],
+    }
+    doc_file = tmp_path / "routers6.yaml"
+    doc_file.write_text(yaml.safe_dump(document))
+    applied = nfv(controller.grpc_address, "apply", str(doc_file))
+    assert applied.returncode == 0, applied.stderr
+
+    url = f"http://[{six['server']}]:{HTTP}/"
+    deadline = time.monotonic() + 15
+    while not (body := http_get(client, url)).returncode == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)  # the http.server may still be starting, ND may still be resolving
+    assert "Directory listing" in body.stdout, body.stderr
+    before = {name: _forwarded6(hosts[name]) for name in ("VNF1", "VNF2")}
+    assert "Directory listing" in http_get(client, url).stdout
+    after = {name: _forwarded6(hosts[name]) for name in ("VNF1", "VNF2")}
+    assert all(after[n] > before[n] for n in after), (before, after)  # both routers forwarded IPv6
+    assert "Directory listing" in http_get(client, f"http://[{six['server']}]:{OTHER}/").stdout
+    assert {name: _forwarded6(hosts[name]) for name in ("VNF1", "VNF2")} == after, "TCP/2222 is not chained"
