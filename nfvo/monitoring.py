@@ -22,7 +22,8 @@ from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
 from sdn.document import SfcDocument
 from sdn.telemetry.catalogue import catalogue_of
-from sdn.telemetry.collector import DEFAULT_PORTS, RCVBUF, Collector, ExporterStats, ListenerSpec, Protocol
+from sdn.telemetry.collector import (DEFAULT_PORTS, Collector, ExporterStats, ListenerSpec, Protocol,
+                                     open_socket)
 from sdn.telemetry.figures import Snapshot
 from sdn.telemetry.metrics import MetricsServer, Telemetry, registry, serve
 
@@ -111,14 +112,7 @@ class HostSockets:
 
 def _udp(bind: str, port: int) -> socket.socket:
     """No SO_REUSEADDR: on Linux it would let a second stack share (and steal from) the port."""
-    sock = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        sock.bind((bind, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    return open_socket(bind, port, reuse_address=False)
 
 
 def _split(address: str) -> tuple[str, int]:

@@ -75,12 +75,14 @@ class ExporterStats:
     last_seen: float
 
 
-def open_socket(bind: str, port: int) -> socket.socket:
-    """A UDP socket bound to (bind, port) with a large receive buffer."""
+def open_socket(bind: str, port: int, *, reuse_address: bool = True) -> socket.socket:
+    """A UDP socket bound to (bind, port) with a large receive buffer. ``reuse_address`` False:
+    no SO_REUSEADDR, which on Linux would let a second process share (and steal from) the port."""
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         sock.bind((bind, port))
     except OSError:

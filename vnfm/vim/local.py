@@ -41,6 +41,7 @@ BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes AC
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
 _libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
 
 
 class LocalVim:
@@ -302,12 +303,7 @@ class LocalVim:
 
         def read() -> None:  # the thread ends inside the server's namespace: it is never reused
             try:
-                target = os.open(netns.NETNS_DIR / key, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    if _libc.setns(target, 0x40000000) != 0:
-                        raise OSError(ctypes.get_errno(), f"setns {key} failed")
-                finally:
-                    os.close(target)
+                _enter_netns(key)
                 ipv6 = Path("/proc/sys/net/ipv6/conf/all/forwarding")  # absent if IPv6 is off
                 found.append(IpForwarding(Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "0",
                                           ipv6.exists() and ipv6.read_text().strip() != "0"))
@@ -328,19 +324,24 @@ def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:
     namespaces are per thread), no helper process as pyroute2's create_socket forks."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        target = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
+        _enter_netns(ns)
         try:
-            if _libc.setns(target, 0x40000000) != 0:
-                raise OSError(ctypes.get_errno(), f"setns {ns} failed")
-            try:
-                return socket.socket(family, kind, proto)
-            finally:
-                if _libc.setns(own, 0x40000000) != 0:
-                    raise RuntimeError("cannot return to the original network namespace")
+            return socket.socket(family, kind, proto)
         finally:
-            os.close(target)
+            if _libc.setns(own, CLONE_NEWNET) != 0:
+                raise RuntimeError("cannot return to the original network namespace")
     finally:
         os.close(own)
+
+
+def _enter_netns(ns: str) -> None:
+    """Move this thread into network namespace ``ns`` (OSError if it cannot)."""
+    target = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(target, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {ns} failed")
+    finally:
+        os.close(target)
 
 
 def _host_binds() -> list[Bind]:
