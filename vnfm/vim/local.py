@@ -33,7 +33,7 @@ from vnfm.model import IpForwarding, Network
 from vnfm.vim import container, firstboot, process, rootfs
 from vnfm.vim.base import DhcpHost, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
-from vnfm.vim.oci import Bind, ContainerSpec, bundle_config
+from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
@@ -345,11 +345,14 @@ def _enter_netns(ns: str) -> None:
 
 
 def _host_binds() -> list[Bind]:
-    """The ``host`` image sees the root filesystem only: the code and interpreter SF images run
-    are bound in (read-only) when they live on another filesystem."""
+    """The ``host`` image sees the root filesystem only, with /tmp and /run fresh: the code and
+    interpreter SF images run are bound in (read-only) when they live on another filesystem or
+    under one of those (a checkout in /tmp)."""
     root_dev = os.stat("/").st_dev
     dirs = {str(REPO), sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    return [Bind(d, d) for d in sorted(dirs) if os.path.isdir(d) and os.stat(d).st_dev != root_dev]
+    hidden = tuple(d + "/" for d, _ in FRESH_TMPFS)
+    return [Bind(d, d) for d in sorted(dirs)
+            if os.path.isdir(d) and (os.stat(d).st_dev != root_dev or (d + "/").startswith(hidden))]
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ CAPABILITIES = ("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_
 MASKED = ("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi")
 READONLY = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger")
+FRESH_TMPFS = (("/run", "755"), ("/tmp", "1777"))  # mounted empty in every container, as after a boot
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -71,7 +72,7 @@ def bundle_config(spec: ContainerSpec) -> dict[str, Any]:
          "options": ["nosuid", "noexec", "nodev", "ro"]},
         *({"destination": d, "type": "tmpfs", "source": "tmpfs",
            "options": ["nosuid", "nodev", f"mode={mode}", f"size={spec.tmpfs_bytes}"]}
-          for d, mode in (("/run", "755"), ("/tmp", "1777"))),
+          for d, mode in FRESH_TMPFS),
         *({"destination": b.destination, "type": "bind", "source": b.source,
            "options": ["rbind", "ro" if b.readonly else "rw", "nosuid", "nodev"]} for b in spec.binds),
     ]
