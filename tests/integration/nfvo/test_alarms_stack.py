@@ -49,8 +49,13 @@ def test_respawn_alarm_through_the_stack(monitored_nfvo_stack, capsys, tmp_path)
                  and ok(capsys, "nfv vnf show rs -f json")["status"] == "ACTIVE", "respawn", 40)
         shown = wait_for(lambda: (lambda a: a if a["state"] == "ok" and len(a["history"]) >= 3 else None)(
             ok(capsys, f"nfv alarm show rs/{TRIGGER} -f json")), "alarm ok after the respawn", 20)
-        assert [(h["old"], h["new"]) for h in shown["history"]][:3] == [
-            ("insufficient data", "ok"), ("ok", "alarm"), ("alarm", "ok")]
+        changes = [(h["old"], h["new"]) for h in shown["history"]]
+        # The respawned container is a new cgroup: its CPU rate needs two readings, so when the
+        # first evaluation after the respawn comes before the second one, that period truly has no
+        # data and the alarm says so (Aodh's rule) before it reads ok.
+        assert changes[:3] == [("insufficient data", "ok"), ("ok", "alarm"), ("alarm", "ok")] or \
+            changes[:4] == [("insufficient data", "ok"), ("ok", "alarm"), ("alarm", "insufficient data"),
+                            ("insufficient data", "ok")], changes
         assert shown["history"][1]["value"] > 50 and shown["threshold"] == 50 and shown["granularity"] == 1
         listed = ok(capsys, "nfv alarm list -f json")
         assert [(a["vnf_name"], a["name"]) for a in listed] == [("rs", TRIGGER)]
