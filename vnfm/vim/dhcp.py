@@ -16,9 +16,7 @@ DHCPRELEASE (as Neutron's ``dhcp_release``): dnsmasq refuses an address "leased 
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -32,14 +30,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from vnfm.errors import VimError
 from vnfm.lifecycle import dhcp_ip
 from vnfm.model import Network
-from vnfm.vim import process
+from vnfm.vim import hostio, process
 from vnfm.vim.base import DhcpHost
 
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -49,7 +46,6 @@ READY_LINE = "dnsmasq-dhcp["   # dnsmasq's first DHCP log line: sockets are boun
 READY_TIMEOUT = 10.0
 SUPERVISE_INTERVAL = 1.0       # how soon a dead server is restarted
 log = logging.getLogger(__name__)
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 # -- the pure part: names, configuration, leases ------------------------------------------------
@@ -266,14 +262,14 @@ class DhcpAgent:
         """Network name -> pid of its running DHCP server (for operators and tests)."""
         out = {}
         for d in sorted(self.state_dir.glob("*/state.json")):
-            state = _read_json(d)
+            state = hostio.read_json(d)
             if self._running(d.parent.name):
                 out[state["network"]] = state["pid"]
         return out
 
     # -- internals -------------------------------------------------------------------------------
     def _running(self, t: str) -> bool:
-        state = _read_json(self.state_dir / t / "state.json")
+        state = hostio.read_json(self.state_dir / t / "state.json")
         return bool(state.get("pid")) and process.is_alive(state["pid"], state.get("started"))
 
     def _present(self, ports: set[str], links: set[str], spaces: set[str]) -> set[str]:
@@ -288,22 +284,22 @@ class DhcpAgent:
         files.mkdir(parents=True, exist_ok=True)
         if not plugged:       # (a veth's host end lives only while its peer does: no look inside)
             self._plug(srv)
-        state = _read_json(files / "state.json")
+        state = hostio.read_json(files / "state.json")
         if plugged and self._running(srv.tag) and state.get("argv") == list(srv.argv):
-            self._release(srv, stale_leases(_read(files / "leases"), srv))
-            if _read(files / "hosts") != srv.hosts_text:
-                _write(files / "hosts", srv.hosts_text)
+            self._release(srv, stale_leases(hostio.read_text(files / "leases"), srv))
+            if hostio.read_text(files / "hosts") != srv.hosts_text:
+                hostio.write_atomic(files / "hosts", srv.hosts_text)
                 os.kill(int(state["pid"]), signal.SIGHUP)        # dnsmasq re-reads --dhcp-hostsfile
             return
         self._stop(srv.tag)                         # a dead, obsolete or unplugged server's leftovers
-        _write(files / "hosts", srv.hosts_text)
-        _write(files / "leases", kept_leases(_read(files / "leases"), srv))
+        hostio.write_atomic(files / "hosts", srv.hosts_text)
+        hostio.write_atomic(files / "leases", kept_leases(hostio.read_text(files / "leases"), srv))
         console = files / "dnsmasq.log"
         console.unlink(missing_ok=True)
         proc = process.spawn(srv.namespace, srv.argv, cwd=files, log=console, env={}, cgroup=None)
         self._procs[srv.tag] = proc
-        _write(files / "state.json", json.dumps({"pid": proc.pid, "started": process.start_time(proc.pid),
-                                                 "argv": list(srv.argv), "network": srv.network.name}))
+        hostio.write_json(files / "state.json", {"pid": proc.pid, "started": process.start_time(proc.pid),
+                                                "argv": list(srv.argv), "network": srv.network.name})
         process.wait_ready(proc, console, READY_LINE, READY_TIMEOUT)
 
     def _plug(self, srv: DhcpServer) -> None:
@@ -322,7 +318,7 @@ class DhcpAgent:
         if not leases:
             return
         server_ip = srv.address.split("/")[0]
-        with _udp_socket_in(srv.namespace) as sock:
+        with hostio.socket_in(srv.namespace) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, INNER_IF.encode())
             for n, lease in enumerate(leases):
                 sock.sendto(release_packet(lease, server_ip, 0x6e660000 + n), (server_ip, 67))
@@ -330,7 +326,7 @@ class DhcpAgent:
     def _stop(self, t: str) -> None:
         ns = f"{self.prefix}-dhcp-{t}"
         pids = process.pids_in_netns(ns)
-        state = _read_json(self.state_dir / t / "state.json")
+        state = hostio.read_json(self.state_dir / t / "state.json")
         if state.get("pid") and process.is_alive(state["pid"], state.get("started")):
             pids.append(state["pid"])
         process.stop(sorted(set(pids)))
@@ -354,42 +350,3 @@ class DhcpAgent:
             return {p.name for p in self.db.list_ports(self.bridge)}
         except OvsdbError:
             return set()
-
-
-def _udp_socket_in(ns: str) -> socket.socket:
-    """A UDP socket of namespace ``ns``, made by this thread (setns there and straight back)."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        target = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            if _libc.setns(target, process.CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns {ns} failed")
-            try:
-                return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            finally:
-                if _libc.setns(own, process.CLONE_NEWNET) != 0:
-                    raise RuntimeError("cannot return to the original network namespace")
-        finally:
-            os.close(target)
-    finally:
-        os.close(own)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> Mapping[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}

@@ -10,8 +10,6 @@ VIM can find all of it again after a restart and tell its own leftovers from any
 
 from __future__ import annotations
 
-import ctypes
-import json
 import os
 import shutil
 import socket
@@ -30,7 +28,7 @@ from vnfm.errors import VimError
 from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import container, firstboot, process, rootfs
+from vnfm.vim import container, firstboot, hostio, process, rootfs
 from vnfm.vim.base import DhcpHost, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
@@ -40,8 +38,6 @@ READY_TIMEOUT = 15.0
 BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
 
 
 class LocalVim:
@@ -84,7 +80,7 @@ class LocalVim:
                 with open(volume, "wb") as f:
                     f.truncate(req.volume_bytes)   # sparse: no blocks until written
             pid, started, boot, limits = self._boot(req, workdir, volume)
-            _write_json(workdir / "server.json", {"pid": pid, "started": started,
+            hostio.write_json(workdir / "server.json", {"pid": pid, "started": started,
                                                   "ofports": ofports, "volume": volume,
                                                   "limits": limits, "boot": boot,
                                                   "labels": dict(req.labels)})
@@ -136,7 +132,7 @@ class LocalVim:
         return keys
 
     def alive(self, key: str) -> bool:
-        info = _read_json(self.servers_dir / key / "server.json")
+        info = hostio.read_json(self.servers_dir / key / "server.json")
         if not info or not info.get("pid") or not netns.netns_exists(key):
             return False
         return process.is_alive(info["pid"], info.get("started"))
@@ -182,7 +178,7 @@ class LocalVim:
         spec = ContainerSpec(req.values.get("vdu") or req.key, str(netns.NETNS_DIR / req.key), str(merged),
                              firstboot.boot_argv(program), env, tuple(binds), tuple(os.listdir("/proc/sys")),
                              req.cpus, req.mem_bytes, f"{self.cgroup_parent}/{req.key}", cwd=str(workdir))
-        _write_json(workdir / "config.json", bundle_config(spec))
+        hostio.write_json(workdir / "config.json", bundle_config(spec))
         log = workdir / "console.log"
         t0 = time.monotonic()
         try:
@@ -247,7 +243,7 @@ class LocalVim:
     def _ping(self, addr: str, timeout: float) -> bool:
         ident = (os.getpid() ^ id(object()) ^ int(time.monotonic_ns())) & 0xFFFF
         try:
-            sock = _socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            sock = hostio.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         except OSError:
             return False
         with sock:
@@ -268,7 +264,7 @@ class LocalVim:
 
     def _http(self, addr: str, port: int, timeout: float) -> bool:
         try:
-            sock = _socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
+            sock = hostio.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
         except OSError:
             return False
         with sock:
@@ -303,7 +299,7 @@ class LocalVim:
 
         def read() -> None:  # the thread ends inside the server's namespace: it is never reused
             try:
-                _enter_netns(key)
+                hostio.enter_netns(key)
                 ipv6 = Path("/proc/sys/net/ipv6/conf/all/forwarding")  # absent if IPv6 is off
                 found.append(IpForwarding(Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "0",
                                           ipv6.exists() and ipv6.read_text().strip() != "0"))
@@ -319,31 +315,6 @@ class LocalVim:
         return result
 
 
-def _socket_in(ns: str, family: int, kind: int, proto: int) -> socket.socket:
-    """A socket created inside ``ns`` by this thread: setns there and straight back (network
-    namespaces are per thread), no helper process as pyroute2's create_socket forks."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _enter_netns(ns)
-        try:
-            return socket.socket(family, kind, proto)
-        finally:
-            if _libc.setns(own, CLONE_NEWNET) != 0:
-                raise RuntimeError("cannot return to the original network namespace")
-    finally:
-        os.close(own)
-
-
-def _enter_netns(ns: str) -> None:
-    """Move this thread into network namespace ``ns`` (OSError if it cannot)."""
-    target = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {ns} failed")
-    finally:
-        os.close(target)
-
-
 def _host_binds() -> list[Bind]:
     """The ``host`` image sees the root filesystem only, with /tmp and /run fresh: the code and
     interpreter SF images run are bound in (read-only) when they live on another filesystem or
@@ -353,18 +324,3 @@ def _host_binds() -> list[Bind]:
     hidden = tuple(d + "/" for d, _ in FRESH_TMPFS)
     return [Bind(d, d) for d in sorted(dirs)
             if os.path.isdir(d) and (os.stat(d).st_dev != root_dev or (d + "/").startswith(hidden))]
-
-
-def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
