@@ -23,28 +23,13 @@ from nfvo.service import NfvoService
 from nfvo.sqlstore import SqlStore
 from tests.unit.nfvo.conftest import BRIDGE, DPID
 from tests.unit.vnfm.conftest import Clock
+from tests.unit.vnfm.rootfs_tar import IMAGE_VNFD as VNFD
 from tests.unit.vnfm.rootfs_tar import entry, rootfs_tar
 from vnfm.images import ImageCatalog
 from vnfm.imagestore import ImageRegistry
 from vnfm.manager import VnfManager
 from vnfm.sqlstore import VnfSqlStore
 
-VNFD = """
-tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
-metadata: {template_name: boxed}
-topology_template:
-  node_templates:
-    VDU1:
-      type: tosca.nodes.nfv.VDU.Tacker
-      properties: {image: IMAGE, flavor: m1.tiny}
-    CP1:
-      type: tosca.nodes.nfv.CP.Tacker
-      properties: {order: 0}
-      requirements: [{virtualLink: {node: VL1}}, {virtualBinding: {node: VDU1}}]
-    VL1:
-      type: tosca.nodes.nfv.VL
-      properties: {network_name: net_img, vendor: nfvchain}
-"""
 
 
 @dataclass

@@ -8,6 +8,24 @@ from pathlib import Path
 
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static
 MODE = {"tar": "w", "tar.gz": "w:gz", "tar.xz": "w:xz"}
+# A one-VDU VNFD booting image IMAGE (replace it by an image name or id).
+IMAGE_VNFD = """
+tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
+metadata: {template_name: boxed}
+topology_template:
+  node_templates:
+    VDU1:
+      type: tosca.nodes.nfv.VDU.Tacker
+      properties: {image: IMAGE, flavor: m1.tiny}
+    CP1:
+      type: tosca.nodes.nfv.CP.Tacker
+      properties: {order: 0}
+      requirements: [{virtualLink: {node: VL1}}, {virtualBinding: {node: VDU1}}]
+    VL1:
+      type: tosca.nodes.nfv.VL
+      properties: {network_name: net_img, vendor: nfvchain}
+"""
+
 
 
 def entry(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = "",

@@ -19,24 +19,9 @@ from vnfm.sqlstore import VnfSqlStore
 from vnfm.vim.fake import FakeVim
 
 from .conftest import Clock
+from .rootfs_tar import IMAGE_VNFD as VNFD
 from .rootfs_tar import entry, rootfs_tar
 
-VNFD = """
-tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
-metadata: {template_name: boxed}
-topology_template:
-  node_templates:
-    VDU1:
-      type: tosca.nodes.nfv.VDU.Tacker
-      properties: {image: IMAGE, flavor: m1.tiny}
-    CP1:
-      type: tosca.nodes.nfv.CP.Tacker
-      properties: {order: 0}
-      requirements: [{virtualLink: {node: VL1}}, {virtualBinding: {node: VDU1}}]
-    VL1:
-      type: tosca.nodes.nfv.VL
-      properties: {network_name: net_img, vendor: nfvchain}
-"""
 
 
 @pytest.fixture
