@@ -27,7 +27,6 @@ topology_template:
 """
 
 
-
 def entry(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = "",
           mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
