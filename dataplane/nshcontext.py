@@ -1,0 +1,128 @@
+"""The NSH MD type 1 context header (C1..C4) of nfvchain across compute hosts (pure).
+
+Why a layout: on one switch C1 held the switch-local ingress port, so the path end could hand the
+frame back to that port. Across hosts the path end may sit on another host than the classifier,
+so the context must say *which host* the flow entered on, and in which virtual link, for the end
+(or the reverse path of a symmetric chain) to tunnel back to it. Fields follow the spirit of the
+data-centre allocation draft (draft-guichard-sfc-nsh-dc-allocation: network platform context =
+source node + source interface, network shared context = tenant/segment), sized for OVS:
+
+======  =======  =====================  ======================  ========================================
+word    bits     field                  written by              read by
+======  =======  =====================  ======================  ========================================
+C1      31..28   reserved, 0            --                      --
+C1      27..16   ``ingress_host``       classifier              path end: the host to deliver back on
+                 (host id 1..4095;                              (``nsh_c1=H<<16/0x0fff0000`` -> tun_dst);
+                 0 = this switch)                               0 keeps today's single-switch meaning
+C1      15..0    ``ingress_port``       classifier              path end on the ingress host: ``move``
+                 (OpenFlow port)                                C1[0..15] -> in_port, then NORMAL
+C2      31..24   reserved, 0            --                      --
+C2      23..0    ``segment``            classifier              path end on another host: the VNI of the
+                 (VL segment id, VNI)                           plain-VXLAN hand-off into the ingress VL
+C3      31..0    ``service``            SFs (opaque)            SFs (service platform context); SFFs
+                                                                never read or write it
+C4      31..4    reserved, 0            --                      --
+C4      3..0     ``flow_hash``          classifier              each multi-instance hop: instance
+                 (L4 hash bucket)       (``multipath``)         ``C4 % n`` (both directions hash alike)
+======  =======  =====================  ======================  ========================================
+
+With ``ingress_host == 0`` and ``segment == 0`` the words are exactly the single-host layout
+sdn.render writes today (C1 = in_port, C4 = bucket), so hosts can be introduced path by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WORDS = ("nsh_c1", "nsh_c2", "nsh_c3", "nsh_c4")
+_NXM = {"nsh_c1": "NXM_NX_NSH_C1", "nsh_c2": "NXM_NX_NSH_C2", "nsh_c3": "NXM_NX_NSH_C3", "nsh_c4": "NXM_NX_NSH_C4"}
+
+
+class ContextError(ValueError):
+    """A context value does not fit its field, or a word has reserved bits set (names which)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A bit field of one context word: ``word`` (nsh_c1..4), lowest bit ``ofs``, width ``nbits``."""
+
+    name: str
+    word: str
+    ofs: int
+    nbits: int
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.nbits) - 1) << self.ofs
+
+    @property
+    def max(self) -> int:
+        return (1 << self.nbits) - 1
+
+    @property
+    def subfield(self) -> str:
+        """The ovs-ofctl/NXM subfield, e.g. ``NXM_NX_NSH_C1[0..15]`` for ``move``/``load``."""
+        return f"{_NXM[self.word]}[{self.ofs}..{self.ofs + self.nbits - 1}]"
+
+    def place(self, value: int) -> int:
+        """``value`` shifted into its place in the word (ContextError if it does not fit)."""
+        if not 0 <= value <= self.max:
+            raise ContextError(f"NSH context {self.name} = {value} does not fit {self.nbits} bits (0..{self.max})")
+        return value << self.ofs
+
+    def match(self, value: int) -> tuple[str, int, int]:
+        """(word, value, mask) for a masked match on this field alone, e.g. ``nsh_c1=0x20000/0xfff0000``."""
+        return self.word, self.place(value), self.mask
+
+    def take(self, word: int) -> int:
+        return (word & self.mask) >> self.ofs
+
+
+INGRESS_HOST = Field("ingress_host", "nsh_c1", 16, 12)
+INGRESS_PORT = Field("ingress_port", "nsh_c1", 0, 16)
+SEGMENT = Field("segment", "nsh_c2", 0, 24)
+SERVICE = Field("service", "nsh_c3", 0, 32)
+FLOW_HASH = Field("flow_hash", "nsh_c4", 0, 4)
+FIELDS = (INGRESS_HOST, INGRESS_PORT, SEGMENT, SERVICE, FLOW_HASH)
+MAX_HOST_ID = INGRESS_HOST.max
+
+
+@dataclass(frozen=True)
+class Context:
+    """The four context words as named fields; ``words()`` / ``from_words()`` convert."""
+
+    ingress_host: int = 0
+    ingress_port: int = 0
+    segment: int = 0
+    service: int = 0
+    flow_hash: int = 0
+
+    def __post_init__(self) -> None:
+        for f in FIELDS:
+            f.place(getattr(self, f.name))  # validates
+
+    def words(self) -> tuple[int, int, int, int]:
+        """(C1, C2, C3, C4), ready for ``dataplane.nsh.Nsh.md1(context=...)`` or set_field."""
+        out = dict.fromkeys(WORDS, 0)
+        for f in FIELDS:
+            out[f.word] |= f.place(getattr(self, f.name))
+        return out["nsh_c1"], out["nsh_c2"], out["nsh_c3"], out["nsh_c4"]
+
+    @classmethod
+    def from_words(cls, words: tuple[int, int, int, int]) -> "Context":
+        """Decode C1..C4; reserved bits must be 0 (an SFF or SF that set them is a bug to surface)."""
+        by_word = dict(zip(WORDS, words, strict=True))
+        for word, value in by_word.items():
+            if not 0 <= value <= 0xFFFFFFFF:
+                raise ContextError(f"NSH context word {word} = {value} is not a 32-bit value")
+            used = sum(f.mask for f in FIELDS if f.word == word)
+            if value & ~used:
+                raise ContextError(f"NSH context word {word} = {value:#010x} has reserved bits "
+                                   f"{value & ~used:#010x} set")
+        return cls(**{f.name: f.take(by_word[f.word]) for f in FIELDS})
+
+
+def match_text(field: Field, value: int) -> str:
+    """``ovs-ofctl`` match text for one field, e.g. ``nsh_c1=0x20000/0xfff0000``."""
+    word, val, mask = field.match(value)
+    return f"{word}={val:#x}/{mask:#x}"

@@ -1,0 +1,51 @@
+"""The rack plan: names and addresses follow from prefix and count, and fit the kernel's limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataplane import underlay as ul
+
+
+def test_plan_names_addresses_and_macs() -> None:
+    plan = ul.plan_underlay("nfab12", 3)
+    assert [h.name for h in plan.hosts] == ["compute1", "compute2", "compute3"]
+    h2 = plan.host("compute2")
+    assert (h2.host_id, h2.netns, h2.uplink, h2.rack_port) == (2, "nfab12c2", "nfab12u2", "nfab12r2")
+    assert h2.underlay_cidr == "172.31.250.2/24"
+    assert h2.phy_mac == "02:00:ac:1f:fa:02"
+    assert plan.rack_netns == "nfab12rk"
+    assert [p.name for p in plan.peers("compute2")] == ["compute1", "compute3"]
+    assert plan.by_ip()["172.31.250.3"].name == "compute3"
+    assert all(len(n) <= 15 for h in plan.hosts for n in (h.netns, h.uplink, h.rack_port))
+
+
+def test_unique_names_per_prefix() -> None:
+    a, b = ul.plan_underlay("nf0001", 2), ul.plan_underlay("nf0002", 2)
+    names = {n for p in (a, b) for h in p.hosts for n in (h.netns, h.uplink, h.rack_port)}
+    assert len(names) == 12
+
+
+@pytest.mark.parametrize(("args", "kwargs", "says"), [
+    (("nf-x", 2), {}, "prefix"),
+    (("nfab12", 0), {}, "host count"),
+    (("nfab12", 3), {"subnet": "10.0.0.0/31"}, "no room"),
+    (("nfab12", 2), {"subnet": "10.0.0.0/33"}, "subnet"),
+    (("nfab12", 2), {"mtu": 1500}, "MTU 1500"),
+])
+def test_bad_plans_are_refused_by_name(args: tuple[str, int], kwargs: dict[str, object], says: str) -> None:
+    with pytest.raises(ul.PlanError, match=says):
+        ul.plan_underlay(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_host_is_named() -> None:
+    with pytest.raises(ul.PlanError, match="compute9"):
+        ul.plan_underlay("nfab12", 2).host("compute9")
+
+
+def test_hand_wired_flows() -> None:
+    out, back = ul.vl_flows(local_ofport=3, vni=100, peer_ip="172.31.250.2")
+    assert "in_port=3" in out and "set_field:100->tun_id" in out and f"output:{ul.VXLAN_OFPORT}" in out
+    assert back.endswith("in_port=11,tun_id=100,actions=output:3")
+    assert ul.gpe_in_match(spi=0x40, si=254) == "in_port=10,packet_type=(1,0x894f),nsh_spi=0x40,nsh_si=254"
+    assert ul.gpe_out(peer_ip="172.31.250.1", vni=7).endswith("output:10")
