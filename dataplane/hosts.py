@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import ctypes
 import ipaddress
+import select
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
@@ -32,7 +35,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from dataplane import netns
-from dataplane.lab import Host, new_prefix
+from dataplane.lab import Host, new_prefix, stop_process
 from dataplane.ovs import OvsInstance
 from dataplane.ovsdb import Ovsdb, PortSpec
 from dataplane.underlay import (
@@ -143,6 +146,23 @@ class Rack:
     def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         """Run ``argv`` in the rack namespace: ``tcpdump -i rack`` sees every underlay frame."""
         return netns.run_in_netns(self.plan.rack_netns, argv, **kwargs)
+
+    @contextmanager
+    def capture(self, pcap: Path, bpf: str = "udp", *, settle: float = 0.3) -> Iterator[Path]:
+        """Capture the underlay (the rack bridge) into ``pcap`` while the block runs; decode it
+        afterwards with ``tshark -r`` (vxlan + nsh dissectors)."""
+        proc = self.popen(["tcpdump", "-i", self.plan.rack_bridge, "-n", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap), bpf],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            ready, _, _ = select.select([proc.stderr], [], [], 10.0)
+            line = proc.stderr.readline() if ready else ""
+            if "listening on" not in line:
+                raise HostError(f"tcpdump on {self.plan.rack_netns}/{self.plan.rack_bridge} did not start: {line!r}")
+            yield pcap
+            time.sleep(settle)  # the last frames reach the file
+        finally:
+            stop_process(proc)
 
 
 class ComputeHost:

@@ -1,0 +1,174 @@
+"""Compute hosts as real OVS instances in their own namespaces, joined by a real underlay.
+
+Proves the data-plane ground of multi-host chaining with hand-installed flows (the controller
+renders them later): a VL spans hosts in plain VXLAN, NSH crosses hosts in VXLAN-GPE with the
+right SPI, decreasing SI and the multi-host context (tshark decodes the underlay), and a rack's
+teardown leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+
+from dataplane import netns, nshcontext
+from dataplane.hosts import Cluster, HostError
+from dataplane.lab import Host
+from dataplane.nsh import ETH_P_NSH, Nsh, build_eth_nsh, parse_eth_nsh
+from dataplane.underlay import VXLAN_UDP, gpe_in_match, gpe_out, vl_flows
+
+pytestmark = pytest.mark.integration
+
+VNI = 1001
+SPI = 0x42
+
+
+@pytest.fixture(scope="module")
+def rack(run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Three compute hosts for the module (named with the session prefix, so leaks are seen)."""
+    prefix = run_prefix + "k"
+    cluster = Cluster(3, prefix=prefix, run_root=tmp_path_factory.mktemp("rack"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def tshark(pcap: Path, display: str, *fields: str) -> list[list[str]]:
+    argv = ["tshark", "-r", str(pcap), "-Y", display, "-T", "fields", "-E", "separator=\t"]
+    for f in fields:
+        argv += ["-e", f]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line.strip()]
+
+
+def iperf_bits(client: Host, server: Host, seconds: float = 1.0) -> float:
+    srv = server.popen(["iperf3", "-s", "-1", "-B", server.ip], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            res = client.exec(["iperf3", "-c", server.ip, "-t", str(seconds), "-J"], check=False, timeout=seconds + 20)
+            if res.returncode == 0:
+                return float(json.loads(res.stdout)["end"]["sum_received"]["bits_per_second"])
+            time.sleep(0.1)
+        raise AssertionError(f"iperf3 {client.ns} -> {server.ip} never connected: {res.stdout[-300:]}")
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def test_hosts_have_their_own_ovs_in_their_namespace(rack: Cluster) -> None:
+    for host in rack.hosts.values():
+        ns_inode = os.stat(netns.NETNS_DIR / host.plan.netns).st_ino
+        for pid in host.ovs.pids:  # the daemons really run inside the host namespace
+            assert os.stat(f"/proc/{pid}/ns/net").st_ino == ns_inode, (host.name, pid)
+        assert netns.netns_exists(host.plan.netns)
+        assert "172.31.250." in host.ovs.appctl("ovs/route/lookup", rack.plan.peers(host.name)[0].underlay_ip)
+    pids = {pid for h in rack.hosts.values() for pid in h.ovs.pids}
+    assert len(pids) == 6
+
+
+def test_a_virtual_link_spans_hosts_in_plain_vxlan(rack: Cluster, tmp_path: Path) -> None:
+    c1, c3 = rack["compute1"], rack["compute3"]
+    client, server = c1.plug("10.81.0.1/24"), c3.plug("10.81.0.2/24")
+    try:
+        c1.add_flows(vl_flows(local_ofport=client.ofport, vni=VNI, peer_ip=c3.plan.underlay_ip))
+        c3.add_flows(vl_flows(local_ofport=server.ofport, vni=VNI, peer_ip=c1.plan.underlay_ip))
+        with rack.rack.capture(tmp_path / "vxlan.pcap", f"udp port {VXLAN_UDP}") as pcap:
+            assert client.ping(server.ip, count=3, timeout=2.0)
+            assert iperf_bits(client, server) > 10e6
+        rows = tshark(pcap, "icmp", "ip.src", "ip.dst", "udp.dstport", "vxlan.vni")
+        assert rows, "no ICMP seen in VXLAN on the underlay"
+        outer_inner = {tuple(r) for r in rows}
+        assert (f"{c1.plan.underlay_ip},{client.ip}", f"{c3.plan.underlay_ip},{server.ip}", str(VXLAN_UDP), str(VNI)) \
+            in outer_inner
+        assert (f"{c3.plan.underlay_ip},{server.ip}", f"{c1.plan.underlay_ip},{client.ip}", str(VXLAN_UDP), str(VNI)) \
+            in outer_inner
+    finally:
+        for host, ep in ((c1, client), (c3, server)):
+            host.ofctl("del-flows", "br-int")
+            host.unplug(ep)
+
+
+def test_nsh_crosses_hosts_in_vxlan_gpe_with_decreasing_si(rack: Cluster, tmp_path: Path) -> None:
+    """sf1@compute1 (SI 254) -> GPE -> sf2@compute2, which hands it on with SI 253 -> GPE -> sf3@compute3."""
+    c1, c2, c3 = rack["compute1"], rack["compute2"], rack["compute3"]
+    sf1, sf2, sf3 = c1.plug("10.82.0.1/24", mtu=1538), c2.plug("10.82.0.2/24", mtu=1538), c3.plug("10.82.0.3/24", mtu=1538)
+    context = nshcontext.Context(ingress_host=c1.plan.host_id, ingress_port=sf1.ofport, segment=VNI, flow_hash=5)
+    from_host1 = nshcontext.match_text(nshcontext.INGRESS_HOST, c1.plan.host_id)
+    inner = bytes(Ether(src="02:aa:00:00:00:01", dst="02:aa:00:00:00:02") / IP(src="10.82.1.1", dst="10.82.1.2")
+                  / UDP(sport=4242, dport=9999) / b"payload across hosts")
+    try:
+        c1.add_flows([f"priority=100,in_port={sf1.ofport},dl_type={ETH_P_NSH:#x},nsh_spi={SPI:#x},nsh_si=254,"
+                      f"actions=decap(),{gpe_out(peer_ip=c2.plan.underlay_ip, vni=VNI)}"])
+        c2.add_flows([f"priority=100,{gpe_in_match(spi=SPI, si=254)},{from_host1},"
+                      f"actions=encap(ethernet),set_field:{sf2.mac}->eth_dst,output:{sf2.ofport}",
+                      f"priority=100,in_port={sf2.ofport},dl_type={ETH_P_NSH:#x},nsh_spi={SPI:#x},nsh_si=253,"
+                      f"actions=decap(),{gpe_out(peer_ip=c3.plan.underlay_ip, vni=VNI)}"])
+        c3.add_flows([f"priority=100,{gpe_in_match(spi=SPI, si=253)},"
+                      f"actions=encap(ethernet),set_field:{sf3.mac}->eth_dst,output:{sf3.ofport}"])
+        frame = build_eth_nsh("02:00:00:00:00:fe", sf1.mac, Nsh.md1(SPI, 254, context.words()), inner)
+        with rack.rack.capture(tmp_path / "gpe.pcap", "udp port 4790") as pcap, \
+                netns.packet_socket(sf1.ns, sf1.iface, ethertype=ETH_P_NSH) as out1, \
+                netns.packet_socket(sf2.ns, sf2.iface, ethertype=ETH_P_NSH) as in2, \
+                netns.packet_socket(sf3.ns, sf3.iface, ethertype=ETH_P_NSH) as in3:
+            in2.settimeout(5.0)
+            in3.settimeout(5.0)
+            out1.send(frame)
+            at2 = parse_eth_nsh(in2.recv(65535))
+            assert (at2.nsh.spi, at2.nsh.si, at2.dst, at2.payload) == (SPI, 254, sf2.mac, inner)
+            assert nshcontext.Context.from_words(at2.nsh.metadata.context) == context  # type: ignore[union-attr]
+            in2.send(build_eth_nsh("02:00:00:00:00:fe", sf2.mac, at2.nsh.with_si(253), at2.payload))  # sf2 serves
+            at3 = parse_eth_nsh(in3.recv(65535))
+            assert (at3.nsh.spi, at3.nsh.si, at3.dst, at3.payload) == (SPI, 253, sf3.mac, inner)
+        rows = tshark(pcap, "nsh", "ip.src", "ip.dst", "udp.dstport", "vxlan.next_proto", "vxlan.vni",
+                      "nsh.spi", "nsh.si", "nsh.contextheader")
+        words = ",".join(f"{w:08x}" for w in context.words())
+        ips = {h.name: h.plan.underlay_ip for h in (c1, c2, c3)}
+        outer = [[r[0].split(",")[0], r[1].split(",")[0], r[2].split(",")[0], *r[3:7]] for r in rows]
+        assert outer == [  # outer IP/UDP, GPE next protocol 4 = NSH, VNI, SPI, SI
+            [ips["compute1"], ips["compute2"], "4790", "4", str(VNI), str(SPI), "254"],
+            [ips["compute2"], ips["compute3"], "4790", "4", str(VNI), str(SPI), "253"],
+        ], rows
+        assert all(r[7] == words and r[0].endswith(",10.82.1.1") for r in rows), rows  # C1..C4, then the inner packet
+    finally:
+        for host, ep in ((c1, sf1), (c2, sf2), (c3, sf3)):
+            host.ofctl("del-flows", "br-int")
+            host.unplug(ep)
+
+
+def test_teardown_leaves_nothing_and_is_idempotent(run_prefix: str, tmp_path: Path) -> None:
+    prefix = run_prefix + "t"
+    cluster = Cluster(2, prefix=prefix, run_root=tmp_path / "run")
+    cluster.start()
+    ep = cluster["compute2"].plug("10.83.0.2/24")
+    pids = [pid for h in cluster.hosts.values() for pid in h.ovs.pids]
+    assert len(pids) == 4 and netns.netns_exists(ep.ns)
+    cluster.stop()
+    cluster.stop()
+    assert not [n for n in netns.list_netns() if n.startswith(prefix)]
+    assert not [n for n in netns.list_links() if n.startswith(prefix)]
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+    assert not (tmp_path / "run" / "compute1").exists() and not (tmp_path / "run" / "compute2").exists()
+    with pytest.raises(HostError, match="compute9"):
+        cluster["compute9"]
+
+
+def test_a_failed_start_leaves_nothing(run_prefix: str, tmp_path: Path) -> None:
+    """The rack namespace is missing, so compute1's uplink cannot be wired: nothing may remain."""
+    prefix = run_prefix + "f"
+    cluster = Cluster(1, prefix=prefix, run_root=tmp_path / "run")
+    with pytest.raises(HostError, match="compute1"):
+        cluster["compute1"].start()
+    assert not [n for n in netns.list_netns() if n.startswith(prefix)]
+    assert not [n for n in netns.list_links() if n.startswith(prefix)]
+    assert not cluster["compute1"].ovs.pids
