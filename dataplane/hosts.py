@@ -151,8 +151,8 @@ class Rack:
     def capture(self, pcap: Path, bpf: str = "udp", *, settle: float = 0.3) -> Iterator[Path]:
         """Capture the underlay (the rack bridge) into ``pcap`` while the block runs; decode it
         afterwards with ``tshark -r`` (vxlan + nsh dissectors)."""
-        proc = self.popen(["tcpdump", "-i", self.plan.rack_bridge, "-n", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap), bpf],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        argv = ["tcpdump", "-i", self.plan.rack_bridge, "-n", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap), bpf]
+        proc = self.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stderr is not None
             ready, _, _ = select.select([proc.stderr], [], [], 10.0)
@@ -176,6 +176,7 @@ class ComputeHost:
         self.db: Ovsdb | None = None
         self._thread: NetnsThread | None = None
         self._endpoints: list[Host] = []
+        self._owned: set[str] = set()
         self._count = 0
 
     @property
@@ -225,14 +226,14 @@ class ComputeHost:
         every step is tried; the first error is raised afterwards)."""
         errors: list[BaseException] = []
 
-        def attempt(fn: Callable[..., Any], *args: Any) -> None:
+        def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
             try:
-                fn(*args)
+                fn(*args, **kwargs)
             except Exception as exc:  # keep cleaning, report afterwards
                 errors.append(exc)
 
         for ep in reversed(self._endpoints):
-            attempt(netns.delete_netns, ep.ns)
+            attempt(self._remove, ep.ns, ep.port, owned=ep.ns in self._owned)
         self._endpoints.clear()
         if self.db is not None:
             attempt(self.db.close)
@@ -290,42 +291,55 @@ class ComputeHost:
             self.ovs.appctl("tnl/neigh/set", PHYSICAL_BRIDGE, peer.underlay_ip, peer.phy_mac)
 
     def plug(self, ip: str, *, mac: str | None = None, mtu: int = OVERLAY_MTU, ofport_request: int | None = None,
-             gateway: str | None = None) -> Host:
-        """A namespace (a VDU's stand-in) on br-int: veth ``eth0`` inside it, the peer end in the host
-        namespace as a br-int port, tx checksum off on both ends. Removed by ``unplug``/``stop``."""
+             gateway: str | None = None, into: Host | None = None, iface: str = "eth0") -> Host:
+        """A namespace (a VDU's stand-in) on br-int: veth ``iface`` inside it, the peer end in the host
+        namespace as a br-int port, tx checksum off on both ends. ``into`` adds the interface to an
+        existing endpoint's namespace instead (one VDU with ports on several hosts, for benches).
+        Removed by ``unplug``/``stop`` (a namespace only if this call made it)."""
         self._count += 1
-        ns = f"{self.plan.netns}v{self._count}"
-        port = f"{ns}p"
-        iface = ipaddress.ip_interface(ip if "/" in ip else f"{ip}/24")
+        port = f"{self.plan.netns}v{self._count}p"
+        ns = into.ns if into is not None else port[:-1]
+        peer = f"{port}i"  # temporary name: unique wherever the veth is born or moved
+        addr = ipaddress.ip_interface(ip if "/" in ip else f"{ip}/24")
         try:
-            netns.create_netns(ns)
+            if into is None:
+                netns.create_netns(ns)
             with IPRoute(netns=self.plan.netns, flags=0) as ipr:  # born in the host: no name clash in the root
-                ipr.link("add", ifname=port, kind="veth", peer={"ifname": f"{ns}i", "mtu": mtu}, mtu=mtu)
-                ipr.link("set", index=ipr.link_lookup(ifname=f"{ns}i")[0], net_ns_fd=ns)
+                ipr.link("add", ifname=port, kind="veth", peer={"ifname": peer, "mtu": mtu}, mtu=mtu)
+                ipr.link("set", index=ipr.link_lookup(ifname=peer)[0], net_ns_fd=ns)
                 _quiet_link(ipr, port, mtu=mtu)
             with IPRoute(netns=ns, flags=0) as ipr:
-                idx = ipr.link_lookup(ifname=f"{ns}i")[0]
-                ipr.link("set", index=idx, ifname="eth0", **({"address": mac} if mac else {}))
-                ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen)
-                _quiet_link(ipr, "eth0", mtu=mtu)
+                idx = ipr.link_lookup(ifname=peer)[0]
+                ipr.link("set", index=idx, ifname=iface, **({"address": mac} if mac else {}))
+                ipr.addr("add", index=idx, address=str(addr.ip), prefixlen=addr.network.prefixlen)
+                _quiet_link(ipr, iface, mtu=mtu)
                 if gateway:
                     ipr.route("add", dst="default", gateway=gateway)
                 actual_mac = ipr.get_links(idx)[0].get_attr("IFLA_ADDRESS")
-            netns.set_tx_checksum("eth0", False, netns=ns)
+            netns.set_tx_checksum(iface, False, netns=ns)
             netns.set_tx_checksum(port, False, netns=self.plan.netns)
             ofport = self.ovsdb().ensure_port(INTEGRATION_BRIDGE, port, ofport_request=ofport_request, mtu_request=mtu)
         except BaseException as exc:
-            netns.delete_netns(ns)
-            raise HostError(f"cannot plug {ns} into {self.name}/{INTEGRATION_BRIDGE}: {exc}") from exc
-        host = Host(ns=ns, iface="eth0", port=port, bridge=INTEGRATION_BRIDGE, mac=actual_mac, ip=str(iface.ip),
-                    prefixlen=iface.network.prefixlen, mtu=mtu, ofport=ofport)
+            self._remove(ns, port, owned=into is None)
+            raise HostError(f"cannot plug {ns}/{iface} into {self.name}/{INTEGRATION_BRIDGE}: {exc}") from exc
+        host = Host(ns=ns, iface=iface, port=port, bridge=INTEGRATION_BRIDGE, mac=actual_mac, ip=str(addr.ip),
+                    prefixlen=addr.network.prefixlen, mtu=mtu, ofport=ofport)
+        if into is None:
+            self._owned.add(ns)
         self._endpoints.append(host)
         return host
 
     def unplug(self, host: Host) -> None:
         self.ovsdb().delete_port(INTEGRATION_BRIDGE, host.port)
-        netns.delete_netns(host.ns)
-        self._endpoints = [h for h in self._endpoints if h.ns != host.ns]
+        self._remove(host.ns, host.port, owned=host.ns in self._owned)
+        self._endpoints = [h for h in self._endpoints if h.port != host.port]
+
+    def _remove(self, ns: str, port: str, *, owned: bool) -> None:
+        if owned:
+            netns.delete_netns(ns)
+            self._owned.discard(ns)
+        elif netns.netns_exists(self.plan.netns):
+            netns.delete_link(port, netns=self.plan.netns)
 
     def ofctl(self, *args: str) -> str:
         return self.ovs.ofctl(*args)
