@@ -22,10 +22,8 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
-from pyroute2 import IPRoute  # noqa: E402
-
 from dataplane import nshcontext  # noqa: E402
-from dataplane.hosts import Cluster, ComputeHost  # noqa: E402
+from dataplane.hosts import Cluster, ComputeHost, static_neighbour  # noqa: E402
 from dataplane.lab import Host, stop_process  # noqa: E402
 from dataplane.underlay import gpe_in_match, gpe_out, vl_flows  # noqa: E402
 
@@ -47,12 +45,6 @@ def iperf(client: Host, server: Host, seconds: float) -> float:
             return 0.0
     finally:
         stop_process(srv)
-
-
-def static_arp(host: Host, peer: Host) -> None:
-    """The NSH variant classifies IP only: no ARP crosses, so neighbours are permanent entries."""
-    with IPRoute(netns=host.ns, flags=0) as ipr:
-        ipr.neigh("replace", dst=peer.ip, lladdr=peer.mac, ifindex=ipr.link_lookup(ifname=host.iface)[0], state=0x80)
 
 
 def nsh_flows(c1: ComputeHost, c2: ComputeHost, a: Host, b: Host) -> tuple[list[str], list[str]]:
@@ -79,8 +71,8 @@ def main() -> int:
         c1, c2 = cluster["compute1"], cluster["compute2"]
         a, b = c1.plug("10.90.0.1/24"), c2.plug("10.90.0.2/24")
         a1, b1 = c1.plug("10.91.0.1/24", into=a, iface="eth1"), c1.plug("10.91.0.2/24", into=b, iface="eth1")
-        static_arp(a, b)
-        static_arp(b, a)
+        static_neighbour(a, b)  # the NSH variant classifies IP only: no ARP crosses
+        static_neighbour(b, a)
         fwd, rev = nsh_flows(c1, c2, a, b)
         variants = {
             "one host": ((f"priority=100,in_port={a1.ofport},actions=output:{b1.ofport}",

@@ -46,6 +46,7 @@ from dataplane.underlay import (
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 IFF_NOARP = 0x80
+NUD_PERMANENT = 0x80
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -120,6 +121,14 @@ def _quiet_link(ipr: IPRoute, ifname: str, *, mtu: int, noarp: bool = False) -> 
         ipr.link("set", index=idx, flags=IFF_NOARP, change=IFF_NOARP)
     ipr.link("set", index=idx, state="up")
     return int(idx)
+
+
+def static_neighbour(host: Host, peer: Host) -> None:
+    """A permanent ARP entry for ``peer`` on ``host``'s interface: for paths that carry IP only
+    (a classifier matching ``ip`` lets no ARP through)."""
+    with IPRoute(netns=host.ns, flags=0) as ipr:
+        ipr.neigh("replace", dst=peer.ip, lladdr=peer.mac, ifindex=ipr.link_lookup(ifname=host.iface)[0],
+                  state=NUD_PERMANENT)
 
 
 class Rack:

@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WORDS = ("nsh_c1", "nsh_c2", "nsh_c3", "nsh_c4")
-_NXM = {"nsh_c1": "NXM_NX_NSH_C1", "nsh_c2": "NXM_NX_NSH_C2", "nsh_c3": "NXM_NX_NSH_C3", "nsh_c4": "NXM_NX_NSH_C4"}
 
 
 class ContextError(ValueError):
@@ -61,8 +60,8 @@ class Field:
 
     @property
     def subfield(self) -> str:
-        """The ovs-ofctl/NXM subfield, e.g. ``NXM_NX_NSH_C1[0..15]`` for ``move``/``load``."""
-        return f"{_NXM[self.word]}[{self.ofs}..{self.ofs + self.nbits - 1}]"
+        """The ovs-ofctl subfield, e.g. ``nsh_c1[0..15]`` for ``move`` (NSH fields have no NXM_NX_ name)."""
+        return f"{self.word}[{self.ofs}..{self.ofs + self.nbits - 1}]"
 
     def place(self, value: int) -> int:
         """``value`` shifted into its place in the word (ContextError if it does not fit)."""

@@ -20,10 +20,10 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from dataplane import netns, nshcontext
-from dataplane.hosts import Cluster, HostError
+from dataplane.hosts import Cluster, HostError, static_neighbour
 from dataplane.lab import Host
 from dataplane.nsh import ETH_P_NSH, Nsh, build_eth_nsh, parse_eth_nsh
-from dataplane.underlay import VXLAN_UDP, gpe_in_match, gpe_out, vl_flows
+from dataplane.underlay import VXLAN_OFPORT, VXLAN_UDP, gpe_in_match, gpe_out, vl_flows
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +143,40 @@ def test_nsh_crosses_hosts_in_vxlan_gpe_with_decreasing_si(rack: Cluster, tmp_pa
         for host, ep in ((c1, sf1), (c2, sf2), (c3, sf3)):
             host.ofctl("del-flows", "br-int")
             host.unplug(ep)
+
+
+def test_a_path_end_hands_off_into_the_ingress_segment_named_by_the_context(rack: Cluster, tmp_path: Path) -> None:
+    """client@compute1 is classified into NSH (C1 = host 1 + port, C2 = its VL's VNI) -> GPE -> the path
+    end on compute2 decapsulates and, from C2, hands the packet into that VL in plain VXLAN -> server@compute3.
+    Replies take the VL straight back. The path end needs nothing but the context."""
+    c1, c2, c3 = rack["compute1"], rack["compute2"], rack["compute3"]
+    client, server = c1.plug("10.84.0.1/24"), c3.plug("10.84.0.2/24")
+    words = nshcontext.Context(ingress_host=c1.plan.host_id, ingress_port=client.ofport, segment=VNI).words()
+    try:
+        static_neighbour(client, server)
+        static_neighbour(server, client)
+        c1.add_flows([f"priority=100,in_port={client.ofport},ip,actions=encap(nsh(md_type=1)),set_field:{SPI:#x}->nsh_spi,"
+                      f"set_field:255->nsh_si,set_field:{words[0]:#x}->nsh_c1,set_field:{words[1]:#x}->nsh_c2,"
+                      f"{gpe_out(peer_ip=c2.plan.underlay_ip)}",
+                      vl_flows(local_ofport=client.ofport, vni=VNI, peer_ip=c3.plan.underlay_ip)[1]])
+        c2.add_flows([f"priority=100,{gpe_in_match(spi=SPI, si=255)},"
+                      f"{nshcontext.match_text(nshcontext.INGRESS_HOST, c1.plan.host_id)},"
+                      f"actions=move:{nshcontext.SEGMENT.subfield}->tun_id[0..23],decap(),"
+                      f"set_field:{c3.plan.underlay_ip}->tun_dst,output:{VXLAN_OFPORT}"])
+        c3.add_flows(vl_flows(local_ofport=server.ofport, vni=VNI, peer_ip=c1.plan.underlay_ip))
+        with rack.rack.capture(tmp_path / "end.pcap", "udp") as pcap:
+            assert client.ping(server.ip, count=3, timeout=2.0)
+        rows = tshark(pcap, "icmp", "ip.src", "ip.dst", "udp.dstport", "vxlan.vni", "nsh.spi", "icmp.type")
+        hops = {(r[0].split(",")[0], r[1].split(",")[0], r[2].split(",")[0], r[3], r[4], r[5]) for r in rows}
+        ips = [h.plan.underlay_ip for h in (c1, c2, c3)]
+        assert hops == {(ips[0], ips[1], "4790", "0", str(SPI), "8"),      # echo request classified, GPE+NSH
+                        (ips[1], ips[2], "4789", str(VNI), "", "8"),      # path end -> VL segment from C2
+                        (ips[2], ips[0], "4789", str(VNI), "", "0")}, rows  # echo reply in the VL
+    finally:
+        for host, ep in ((c1, client), (c3, server)):
+            host.unplug(ep)
+        for host in (c1, c2, c3):
+            host.ofctl("del-flows", "br-int")
 
 
 def test_teardown_leaves_nothing_and_is_idempotent(run_prefix: str, tmp_path: Path) -> None:

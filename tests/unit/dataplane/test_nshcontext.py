@@ -52,8 +52,8 @@ def test_fields_do_not_overlap_and_name_ovs_subfields() -> None:
         assert sum(masks) == (sum(masks) & 0xFFFFFFFF)
         for i, a in enumerate(masks):
             assert all(a & b == 0 for b in masks[i + 1:])
-    assert ctx.INGRESS_PORT.subfield == "NXM_NX_NSH_C1[0..15]"
-    assert ctx.INGRESS_HOST.subfield == "NXM_NX_NSH_C1[16..27]"
+    assert ctx.INGRESS_PORT.subfield == "nsh_c1[0..15]"
+    assert ctx.INGRESS_HOST.subfield == "nsh_c1[16..27]"
 
 
 def test_masked_match_selects_the_ingress_host() -> None:
