@@ -307,6 +307,8 @@ class ComputeHost:
         Removed by ``unplug``/``stop`` (a namespace only if this call made it)."""
         self._count += 1
         port = f"{self.plan.netns}v{self._count}p"
+        if len(port) + 1 > 15:
+            raise HostError(f"port name {port!r} of compute host {self.name} would exceed 15 characters")
         ns = into.ns if into is not None else port[:-1]
         peer = f"{port}i"  # temporary name: unique wherever the veth is born or moved
         addr = ipaddress.ip_interface(ip if "/" in ip else f"{ip}/24")
@@ -381,12 +383,33 @@ class Cluster:
             self.rack.start()
             for host in self.hosts.values():
                 host.start()
-            for host in self.hosts.values():
-                host.set_neighbours(self.plan.peers(host.name))
+            self.refresh_neighbours()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def refresh_neighbours(self) -> None:
+        """(Re-)install every host's tunnel neighbours: at start, after a change, and now and then
+        on a long-lived rack (entries age; pitfall 8 of the GPE note)."""
+        for host in self.hosts.values():
+            host.set_neighbours(self.plan.peers(host.name))
+
+    def add_host(self) -> ComputeHost:
+        """Start one more host on the running rack (``nfv host add``); a failed start leaves nothing."""
+        plan = self.plan.with_host()
+        new = plan.hosts[-1]
+        host = ComputeHost(new, plan, self.run_root / new.name).start()
+        self.plan, self.hosts[new.name] = plan, host
+        self.refresh_neighbours()
+        return host
+
+    def remove_host(self, name: str) -> None:
+        """Stop ``name`` and everything on it (``nfv host remove``). Peers keep its neighbour entry
+        until it ages out: harmless, and flushing would black-hole live tunnels (pitfall 8)."""
+        self[name].stop()
+        del self.hosts[name]
+        self.plan = self.plan.without_host(name)
 
     def stop(self) -> None:
         errors: list[BaseException] = []

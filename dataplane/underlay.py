@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GPE_PORT, GPE_OFPORT, GPE_UDP = "gpe0", 10, 4790
 VXLAN_PORT, VXLAN_OFPORT, VXLAN_UDP = "vx0", 11, 4789
@@ -81,34 +81,49 @@ class UnderlayPlan:
     def by_ip(self) -> Mapping[str, HostPlan]:
         return {h.underlay_ip: h for h in self.hosts}
 
+    def with_host(self) -> "UnderlayPlan":
+        """The plan with one more host, numbered after the highest (``nfv host add``): existing
+        hosts keep their names and addresses, a removed host's number is not reused."""
+        index = max((h.host_id for h in self.hosts), default=0) + 1
+        if index > MAX_HOSTS:
+            raise PlanError(f"no room for compute{index}: at most {MAX_HOSTS} hosts")
+        host = _host_plan(self.prefix, ipaddress.IPv4Network(self.subnet), index)
+        return replace(self, hosts=(*self.hosts, host))
+
+    def without_host(self, name: str) -> "UnderlayPlan":
+        """The plan without ``name`` (``nfv host remove``); the others are unchanged."""
+        self.host(name)
+        return replace(self, hosts=tuple(h for h in self.hosts if h.name != name))
+
 
 def plan_underlay(prefix: str, count: int, *, subnet: str = "172.31.250.0/24",
                   mtu: int = UNDERLAY_MTU) -> UnderlayPlan:
     """The plan of ``count`` hosts named compute1..N: host i gets the subnet's i-th address and
-    br-phy MAC 02:00:<ip bytes>; namespaces and links start with ``prefix``."""
-    if not prefix or not prefix.isalnum() or len(prefix) > 8:
-        raise PlanError(f"run prefix {prefix!r} must be 1..8 alphanumeric characters")
+    br-phy MAC 02:00:<ip bytes>; namespaces and links start with ``prefix`` (at most 7 characters,
+    so every derived interface name fits the kernel's 15)."""
+    if not prefix or not prefix.isalnum() or len(prefix) > 7:
+        raise PlanError(f"run prefix {prefix!r} must be 1..7 alphanumeric characters")
     if not 1 <= count <= MAX_HOSTS:
         raise PlanError(f"host count {count} must be 1..{MAX_HOSTS}")
     try:
         net = ipaddress.IPv4Network(subnet)
     except ValueError as exc:
         raise PlanError(f"underlay subnet {subnet!r}: {exc}") from exc
-    if net.num_addresses - 2 < count:
-        raise PlanError(f"underlay subnet {subnet} has no room for {count} hosts")
+    if net.num_addresses - 2 < MAX_HOSTS:
+        raise PlanError(f"underlay subnet {subnet} has no room for {MAX_HOSTS} hosts (a /24 or larger)")
     if mtu < OVERLAY_MTU + GPE_OVERHEAD:
         raise PlanError(f"underlay MTU {mtu} cannot carry a {OVERLAY_MTU}-byte overlay in GPE+NSH "
                         f"(needs {OVERLAY_MTU + GPE_OVERHEAD})")
-    hosts = []
-    for i in range(1, count + 1):
-        ip = net.network_address + i
-        names = (f"{prefix}c{i}", f"{prefix}u{i}", f"{prefix}r{i}")
-        assert all(len(n) <= _MAX_IFNAME for n in names), names
-        hosts.append(HostPlan(name=f"compute{i}", host_id=i, netns=names[0], uplink=names[1], rack_port=names[2],
-                              underlay_ip=str(ip), prefixlen=net.prefixlen,
-                              phy_mac="02:00:" + ":".join(f"{b:02x}" for b in ip.packed)))
     return UnderlayPlan(prefix=prefix, rack_netns=f"{prefix}rk", rack_bridge="rack", subnet=str(net), mtu=mtu,
-                        hosts=tuple(hosts))
+                        hosts=tuple(_host_plan(prefix, net, i) for i in range(1, count + 1)))
+
+
+def _host_plan(prefix: str, net: ipaddress.IPv4Network, i: int) -> HostPlan:
+    ip = net.network_address + i
+    names = (f"{prefix}c{i}", f"{prefix}u{i}", f"{prefix}r{i}")
+    assert all(len(n) <= _MAX_IFNAME for n in names), names
+    return HostPlan(name=f"compute{i}", host_id=i, netns=names[0], uplink=names[1], rack_port=names[2],
+                    underlay_ip=str(ip), prefixlen=net.prefixlen, phy_mac="02:00:" + ":".join(f"{b:02x}" for b in ip.packed))
 
 
 # -- flows for hand-wired tests and benches (the controller renders its own) ------------------

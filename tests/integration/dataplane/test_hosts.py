@@ -179,6 +179,24 @@ def test_a_path_end_hands_off_into_the_ingress_segment_named_by_the_context(rack
             host.ofctl("del-flows", "br-int")
 
 
+def test_a_host_joins_and_leaves_a_running_rack(rack: Cluster) -> None:
+    c1 = rack["compute1"]
+    c4 = rack.add_host()
+    try:
+        assert c4.name == "compute4" and c4.running
+        assert c4.plan.underlay_ip in c1.ovs.appctl("tnl/neigh/show")
+        a, b = c1.plug("10.85.0.1/24"), c4.plug("10.85.0.2/24")
+        c1.add_flows(vl_flows(local_ofport=a.ofport, vni=VNI, peer_ip=c4.plan.underlay_ip))
+        c4.add_flows(vl_flows(local_ofport=b.ofport, vni=VNI, peer_ip=c1.plan.underlay_ip))
+        assert a.ping(b.ip, count=2, timeout=2.0)
+        c1.unplug(a)
+        c1.ofctl("del-flows", "br-int")
+    finally:
+        rack.remove_host("compute4")
+    assert "compute4" not in rack.hosts and not netns.netns_exists(c4.plan.netns)
+    assert not c4.ovs.pids and [h.name for h in rack.plan.hosts] == ["compute1", "compute2", "compute3"]
+
+
 def test_teardown_leaves_nothing_and_is_idempotent(run_prefix: str, tmp_path: Path) -> None:
     prefix = run_prefix + "t"
     cluster = Cluster(2, prefix=prefix, run_root=tmp_path / "run")

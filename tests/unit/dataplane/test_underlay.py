@@ -29,7 +29,8 @@ def test_unique_names_per_prefix() -> None:
 @pytest.mark.parametrize(("args", "kwargs", "says"), [
     (("nf-x", 2), {}, "prefix"),
     (("nfab12", 0), {}, "host count"),
-    (("nfab12", 3), {"subnet": "10.0.0.0/31"}, "no room"),
+    (("nfab12", 3), {"subnet": "10.0.0.0/25"}, "no room"),
+    (("nfab1234", 2), {}, "prefix"),
     (("nfab12", 2), {"subnet": "10.0.0.0/33"}, "subnet"),
     (("nfab12", 2), {"mtu": 1500}, "MTU 1500"),
 ])
@@ -49,3 +50,14 @@ def test_hand_wired_flows() -> None:
     assert back.endswith("in_port=11,tun_id=100,actions=output:3")
     assert ul.gpe_in_match(spi=0x40, si=254) == "in_port=10,packet_type=(1,0x894f),nsh_spi=0x40,nsh_si=254"
     assert ul.gpe_out(peer_ip="172.31.250.1", vni=7).endswith("output:10")
+
+
+def test_hosts_are_added_after_the_highest_and_removed_by_name() -> None:
+    plan = ul.plan_underlay("nfab12", 3).without_host("compute2")
+    assert [h.name for h in plan.hosts] == ["compute1", "compute3"]
+    grown = plan.with_host()
+    assert [h.name for h in grown.hosts] == ["compute1", "compute3", "compute4"]
+    assert grown.host("compute4").underlay_ip == "172.31.250.4" and grown.host("compute4").netns == "nfab12c4"
+    assert grown.hosts[:2] == plan.hosts
+    with pytest.raises(ul.PlanError, match="compute2"):
+        plan.without_host("compute2")
