@@ -283,7 +283,8 @@ class ComputeHost:
             ipr.addr("replace", index=idx, address=p.underlay_ip, prefixlen=p.prefixlen)
             ipr.link("set", index=idx, state="up")
         self.call(lambda: _sysctl(f"net.ipv6.conf.{PHYSICAL_BRIDGE}.disable_ipv6", "1"))
-        db.ensure_bridge(INTEGRATION_BRIDGE, fail_mode="secure")
+        db.ensure_bridge(INTEGRATION_BRIDGE, fail_mode="secure", datapath_id=p.datapath_id,
+                         external_ids={"nfv-host": p.name, "nfv-host-id": str(p.host_id)})
         flow_based = {"remote_ip": "flow", "key": "flow"}
         db.ensure_ports(INTEGRATION_BRIDGE, [
             PortSpec(GPE_PORT, "vxlan", ofport_request=GPE_OFPORT,

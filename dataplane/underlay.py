@@ -31,6 +31,7 @@ OVERLAY_MTU = 1500
 GPE_OVERHEAD = 74         # outer IP 20 + UDP 8 + GPE 8 + NSH MD1 24 + inner Ethernet 14
 VXLAN_OVERHEAD = 50       # outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14
 MAX_HOSTS = 250
+DPID_BASE = 0xC0 << 48  # br-int of host i: 0x00c0000000000000 | i
 _MAX_IFNAME = 15
 
 
@@ -54,6 +55,11 @@ class HostPlan:
     @property
     def underlay_cidr(self) -> str:
         return f"{self.underlay_ip}/{self.prefixlen}"
+
+    @property
+    def datapath_id(self) -> int:
+        """br-int's fixed datapath id: the controller knows which host a switch is before it connects."""
+        return DPID_BASE | self.host_id
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def test_hosts_have_their_own_ovs_in_their_namespace(rack: Cluster) -> None:
         for pid in host.ovs.pids:  # the daemons really run inside the host namespace
             assert os.stat(f"/proc/{pid}/ns/net").st_ino == ns_inode, (host.name, pid)
         assert netns.netns_exists(host.plan.netns)
+        assert host.ovsdb().datapath_id("br-int") == host.plan.datapath_id
         assert "172.31.250." in host.ovs.appctl("ovs/route/lookup", rack.plan.peers(host.name)[0].underlay_ip)
     pids = {pid for h in rack.hosts.values() for pid in h.ovs.pids}
     assert len(pids) == 6

@@ -14,6 +14,7 @@ def test_plan_names_addresses_and_macs() -> None:
     assert (h2.host_id, h2.netns, h2.uplink, h2.rack_port) == (2, "nfab12c2", "nfab12u2", "nfab12r2")
     assert h2.underlay_cidr == "172.31.250.2/24"
     assert h2.phy_mac == "02:00:ac:1f:fa:02"
+    assert h2.datapath_id == 0x00C0000000000002
     assert plan.rack_netns == "nfab12rk"
     assert [p.name for p in plan.peers("compute2")] == ["compute1", "compute3"]
     assert plan.by_ip()["172.31.250.3"].name == "compute3"
