@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from scapy.layers.l2 import Ether
 
 from dataplane import netns, nshcontext
 from dataplane.hosts import Cluster, HostError, static_neighbour
-from dataplane.lab import Host
+from dataplane.lab import Host, stop_process, wait_for_line
 from dataplane.nsh import ETH_P_NSH, Nsh, build_eth_nsh, parse_eth_nsh
 from dataplane.underlay import VXLAN_OFPORT, VXLAN_UDP, gpe_in_match, gpe_out, vl_flows
 
@@ -175,6 +176,53 @@ def test_a_path_end_hands_off_into_the_ingress_segment_named_by_the_context(rack
                         (ips[2], ips[0], "4789", str(VNI), "", "0")}, rows  # echo reply in the VL
     finally:
         for host, ep in ((c1, client), (c3, server)):
+            host.unplug(ep)
+        for host in (c1, c2, c3):
+            host.ofctl("del-flows", "br-int")
+
+
+@pytest.mark.timeout(120)
+def test_tcp_through_a_chain_whose_sfs_sit_on_two_other_hosts(rack: Cluster, tmp_path: Path) -> None:
+    """client@compute1 -> classify (SPI 7) -> GPE -> sf1@compute2 (reference forwarder, SI 255 -> 254)
+    -> GPE -> sf2@compute3 (SI 253) -> path end -> server@compute3; replies take the VL in plain VXLAN."""
+    c1, c2, c3 = rack["compute1"], rack["compute2"], rack["compute3"]
+    client, server = c1.plug("10.86.0.1/24"), c3.plug("10.86.0.2/24")
+    sf1, sf2 = c2.plug("10.86.1.1/24", mtu=1600), c3.plug("10.86.1.2/24", mtu=1600)
+    procs = []
+    try:
+        static_neighbour(client, server)
+        static_neighbour(server, client)
+        c1.add_flows([f"priority=100,in_port={client.ofport},ip,actions=encap(nsh(md_type=1)),set_field:7->nsh_spi,"
+                      f"set_field:255->nsh_si,move:in_port->{nshcontext.INGRESS_PORT.subfield},"
+                      f"{gpe_out(peer_ip=c2.plan.underlay_ip)}",
+                      vl_flows(local_ofport=client.ofport, vni=VNI, peer_ip=c3.plan.underlay_ip)[1]])
+        c2.add_flows([f"priority=100,{gpe_in_match(spi=7, si=255)},"
+                      f"actions=encap(ethernet),set_field:{sf1.mac}->eth_dst,output:{sf1.ofport}",
+                      f"priority=100,in_port={sf1.ofport},dl_type={ETH_P_NSH:#x},nsh_spi=7,nsh_si=254,"
+                      f"actions=decap(),{gpe_out(peer_ip=c3.plan.underlay_ip)}"])
+        c3.add_flows([f"priority=100,{gpe_in_match(spi=7, si=254)},"
+                      f"actions=encap(ethernet),set_field:{sf2.mac}->eth_dst,output:{sf2.ofport}",
+                      f"priority=100,in_port={sf2.ofport},dl_type={ETH_P_NSH:#x},nsh_spi=7,nsh_si=253,"
+                      f"actions=decap(),decap(),output:{server.ofport}",
+                      vl_flows(local_ofport=server.ofport, vni=VNI, peer_ip=c1.plan.underlay_ip)[0]])
+        for sf in (sf1, sf2):
+            proc = sf.popen([sys.executable, "-m", "dataplane.sf", "forwarder", "--iface", sf.iface],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(proc)
+            wait_for_line(proc, "ready", 10.0)
+        with rack.rack.capture(tmp_path / "chain.pcap", "udp port 4790") as pcap:
+            bits = iperf_bits(client, server, seconds=1.0)
+        print(f"\nTCP through 2 SFs on compute2 and compute3 from compute1: {bits / 1e6:.0f} Mbit/s")
+        assert bits > 5e6
+        rows = tshark(pcap, "nsh && tcp.dstport == 5201", "ip.src", "ip.dst", "nsh.spi", "nsh.si")
+        hops = {(r[0].split(",")[0], r[1].split(",")[0], r[2], r[3]) for r in rows}
+        assert hops == {(c1.plan.underlay_ip, c2.plan.underlay_ip, "7", "255"),
+                        (c2.plan.underlay_ip, c3.plan.underlay_ip, "7", "254")}, hops
+        assert "n_packets=0," not in c3.ofctl("dump-flows", "br-int", "nsh_spi=7,dl_type=0x894f")
+    finally:
+        for proc in procs:
+            stop_process(proc)
+        for host, ep in ((c1, client), (c3, server), (c2, sf1), (c3, sf2)):
             host.unplug(ep)
         for host in (c1, c2, c3):
             host.ofctl("del-flows", "br-int")
