@@ -11,6 +11,13 @@ setns()'d into the host namespace and starts its daemons (:class:`NetnsThread`).
 The plan (names, addresses, ports) is :mod:`dataplane.underlay`; the recipe and its pitfalls
 (arp off on the uplink, fixed br-phy MAC + pre-set tunnel neighbours, MTU, ptap, dst_port=4790)
 are in ../shared/notes/vxlan-gpe-nsh.md.
+
+What a controller renders per host (tests/integration/dataplane/test_hosts.py does it by hand):
+a hop to an SF on another host = ``decap()`` (Ethernet off), ``tun_dst`` = that host's underlay IP,
+output ``gpe0``; NSH arriving there matches ``in_port=gpe0,packet_type=(1,0x894f),nsh_spi,nsh_si``
+and reaches a local SF by ``encap(ethernet)`` + ``eth_dst``; a VL spans hosts through ``vx0`` with
+``tun_id`` = its segment id; a path end on another host than the ingress reads the ingress host and
+segment from the context (:mod:`dataplane.nshcontext`).
 """
 
 from __future__ import annotations
