@@ -22,10 +22,8 @@ segment from the context (:mod:`dataplane.nshcontext`).
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import select
-import os
 import shutil
 import subprocess
 import tempfile
@@ -51,24 +49,12 @@ from dataplane.underlay import (
 )
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 IFF_NOARP = 0x80
 NUD_PERMANENT = 0x80
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class HostError(RuntimeError):
     """A compute host or the rack could not be built or torn down (the message names it)."""
-
-
-def enter_netns(ns: str) -> None:
-    """Move the calling thread into network namespace ``ns``."""
-    fd = os.open(netns.NETNS_DIR / ns, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
-    finally:
-        os.close(fd)
 
 
 class NetnsThread:
@@ -90,7 +76,7 @@ class NetnsThread:
 
     def _main(self, ready: Future[None]) -> None:
         try:
-            enter_netns(self.ns)
+            netns.enter_netns(self.ns)
         except OSError as exc:
             ready.set_exception(exc)
             return
