@@ -4,7 +4,10 @@ A stack started with ``nfv up`` (its supervisor a separate process, the CLI a se
 each time), a chain through a counter SF and a numbered UDP stream through it. Each component
 in turn is killed with SIGKILL: the others keep their pids, it comes back (a new pid, one restart
 in ``nfv status``), the VDUs keep theirs, the chain's traffic flows again and the next change
-works. Packets lost and time to recover are printed for each. Then: the supervisor and every
+works. Packets lost and time to recover are printed for each (measured: none lost for the
+controller or the NFVO; about 0.5 s of the stream for ovsdb-server, with every flow kept —
+ovs-vswitchd stops running its bridges while it holds no database lock — and 1 to 2 s for
+ovs-vswitchd, whose flows are gone until it reconnects and the controller re-installs them). Then: the supervisor and every
 child killed at once, and ``nfv down`` removes everything and says what it removed.
 """
 
@@ -130,8 +133,10 @@ def test_each_component_killed_under_traffic_comes_back(stack, tmp_path):
         assert must("vnffg-show", "A", "-f", "json", env=env)["status"] == "ACTIVE"
         report.append(f"kill -9 {victim}: back (new pid) in {back:.2f} s, the stream past the kill after "
                       f"{flowing:.2f} s; {result.describe()}")
-        if victim != "ovs-vswitchd":   # the bridge kept its flows: not a datagram lost
+        if victim in ("controller", "nfvo"):   # the bridge kept its flows and forwarded: not a datagram lost
             assert result.lost == 0, (victim, result.describe())
+        else:   # vswitchd: flows gone until the controller re-installs them; ovsdb-server: see the docstring
+            assert result.lost / RATE < 5.0, (victim, result.describe())
     must("vnf-create", "--vnfd-name", "host", "extra", env=env)   # OVSDB, the VIM and the NFVO after all that
     assert {n: vdu(env, n)["pid"] for n in vdu_pids} == vdu_pids   # the VDUs were never touched
     print("\n" + "\n".join(report))
