@@ -152,7 +152,14 @@ def _local_status() -> tuple[int, list[dict[str, Any]]] | None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    local = _local_status()
+    from nfvo.cli.client import STATE_FILE, default_address
+
+    args.nfvo = args.nfvo or default_address()
+    try:
+        here = json.loads(STATE_FILE.read_text()).get("nfvo") == args.nfvo
+    except (OSError, ValueError):
+        here = False
+    local = _local_status() if here else None   # another NFVO than the local stack's: only what it says
     nfvo_up = local is not None and any(r["name"] == "nfvo" and r["state"] == "up" for r in local[1])
     if local is not None and not nfvo_up:
         args.timeout = min(args.timeout, 3.0)   # the NFVO is known to be down: do not wait for it
