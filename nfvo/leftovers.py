@@ -2,11 +2,12 @@
 or died before it could stop the rest): found on the host, not taken from a record that a crash
 may have left stale.
 
-The stack's own things are recognised by name: processes whose command line names the state
+The stack's own things are recognised by name: its daemons whose command line names the state
 directory (the supervisor, the NFVO, the controller's state file, OVS's run directory, dnsmasq's
 files), runc containers under ``<state>/vim/runc``, network namespaces and links starting with
-the stack's prefix (``nfvo.allinone.stack_prefix``; their processes with them), mounts under the
-state directory, the VDUs' cgroup parent, then the state directory and its log file.
+the stack's prefix (``nfvo.allinone.stack_prefix``: the VDUs', the DHCP servers' and the stack's
+own ``<prefix>-stack``; every process in them too), mounts under the state directory, the VDUs'
+cgroup parent, then the state directory and its log file.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from pathlib import Path
 from nfvo.supervision import Found
 
 
+# what the stack runs itself (a shell or an editor with a file of the state directory open is left alone)
+DAEMONS = frozenset({"supervisor", "nfvo", "controller", "ovsdb-server", "ovs-vswitchd", "dnsmasq"})
+
+
 def stack_processes(state_dir: Path, exclude: set[int]) -> dict[int, str]:
-    """pid -> a short label, for every process whose arguments name a path in ``state_dir``."""
+    """pid -> a short label, for every daemon of the stack (its arguments name a path in ``state_dir``)."""
     top = re.escape(str(Path(state_dir).resolve()))
     names_it = re.compile(rf"(^|[=:]){top}(/|$)")
     out = {}
@@ -35,7 +40,7 @@ def stack_processes(state_dir: Path, exclude: set[int]) -> dict[int, str]:
         except OSError:
             continue
         args = [a.decode(errors="replace") for a in argv if a]
-        if state != "Z" and any(names_it.search(a) for a in args):
+        if state != "Z" and args and any(names_it.search(a) for a in args) and _label(args) in DAEMONS:
             out[int(entry)] = _label(args)
     return out
 

@@ -77,13 +77,14 @@ class _Ready:
         return self.line
 
 
-def _python_child(name: str, argv: Sequence[str], ready: str, timeout: float,
-                  pass_fds: Sequence[int] = ()) -> subprocess.Popen[str]:
-    """``python -m ARGV`` as a child that dies with us; returns once it printed its ready line."""
+def _python_child(name: str, argv: Sequence[str], ready: str, timeout: float, pass_fds: Sequence[int] = (),
+                  death_signal: int = signal.SIGTERM) -> subprocess.Popen[str]:
+    """``python -m ARGV`` as a child that gets ``death_signal`` if we die; returns once it printed
+    its ready line."""
     from dataplane.ovs import die_with_parent
 
     proc = subprocess.Popen([sys.executable, "-m", *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            text=True, pass_fds=tuple(pass_fds), preexec_fn=die_with_parent)
+                            text=True, pass_fds=tuple(pass_fds), preexec_fn=functools.partial(die_with_parent, death_signal))
     _Ready(proc, ready).wait(timeout, name)
     return proc
 
@@ -132,7 +133,8 @@ class Supervisor:
             argv += ["--host-metrics", str(self.host.metrics.fileno())]
         from nfvo.allinone import READY
 
-        return _python_child("nfvo", [*argv, *self._nfvo_argv], READY, NFVO_READY_TIMEOUT, fds)
+        # SIGKILL if we die: its SIGTERM means "nfv down" (terminate every VNF), a crash of ours must not
+        return _python_child("nfvo", [*argv, *self._nfvo_argv], READY, NFVO_READY_TIMEOUT, fds, signal.SIGKILL)
 
     @staticmethod
     def _stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -219,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state_dir = args.state_dir.resolve()
     forwarded = monitor_argv(args)
+    namespace = stack_netns(state_dir)
     try:
-        netns.enter_private_netns()
+        join_netns(namespace)
         state_dir.mkdir(parents=True, exist_ok=True)
         supervisor = Supervisor(state_dir, host, forwarded, log_level=args.log_level)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -237,6 +240,33 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         host.close()
         shutil.rmtree(state_dir, ignore_errors=True)
+        netns.delete_netns(namespace)
+
+
+def stack_netns(state_dir: Path) -> str:
+    """The stack's own network namespace: named (``<prefix>-stack``) so that it outlives a crash
+    of the supervisor, with the VDUs' veth ends and the bridge's ports in it."""
+    from nfvo.allinone import stack_prefix
+
+    return f"{stack_prefix(state_dir)}-stack"
+
+
+def join_netns(name: str) -> bool:
+    """Move this thread (and the children it starts) into namespace ``name``, made if missing;
+    True if it was there already (a supervisor resuming the stack its crashed predecessor ran)."""
+    import ctypes
+
+    from dataplane import netns
+
+    existed = netns.netns_exists(name)
+    netns.create_netns(name)
+    fd = os.open(netns.NETNS_DIR / name, os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, netns.CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {name} failed")
+    finally:
+        os.close(fd)
+    return existed
 
 
 def monitor_argv(args) -> list[str]:

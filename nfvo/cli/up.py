@@ -75,12 +75,18 @@ def cmd_up(args) -> int:
         raise CliError("the all-in-one needs root (network namespaces, Open vSwitch)")
     record = _record(args.state_dir)
     state = record if record is not None and _alive(record.get("pid", 0)) else None
+    resumed = ""
     if state is None and record is not None:
-        raise CliError(f"{args.state_dir} holds a stack whose supervisor (pid {record.get('pid')}) is gone: "
-                       "nfv down removes what is left of it")
+        from dataplane import netns
+        from nfvo.supervisor import stack_netns
+
+        if not netns.netns_exists(stack_netns(args.state_dir.resolve())):
+            raise CliError(f"{args.state_dir} holds a stack whose supervisor (pid {record.get('pid')}) is gone, and "
+                           "so is its network namespace: nfv down removes what is left of it")
+        resumed = f" again (its supervisor, pid {record.get('pid')}, had died; the VDUs and stores are kept)"
     if state is None:
         state = _start(args.state_dir, args.timeout, monitor_argv(args))
-        print(f"nfvchain is up: NFVO {state['nfvo']}, bridge {state['bridge']} (dpid {state['dpid']:#x}), "
+        print(f"nfvchain is up{resumed}: NFVO {state['nfvo']}, bridge {state['bridge']} (dpid {state['dpid']:#x}), "
               f"local VIM registered as default")
         collectors = ", ".join(f"{proto} udp/{port}" for proto, (_, port) in state.get("collectors", {}).items())
         if collectors:
@@ -99,7 +105,7 @@ def cmd_up(args) -> int:
 def _start(state_dir: Path, timeout: float, extra: list[str] | None = None) -> dict:
     log_file = state_dir.with_name(state_dir.name + ".log")
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "w") as out:
+    with open(log_file, "a") as out:   # a resumed stack: its predecessor's last words stay
         proc = subprocess.Popen([sys.executable, "-m", "nfvo.supervisor", "--state-dir", str(state_dir),
                                  *(extra or [])],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
