@@ -128,3 +128,16 @@ def summary(found: Sequence[Found]) -> list[str]:
         plural = kind + ("es" if kind.endswith("s") else "s") if len(names) != 1 else kind
         lines.append(f"{len(names)} {plural}: {', '.join(names)}")
     return lines
+
+
+def systemd_unit(python: str, state_dir: str, argv: Sequence[str], pythonpath: str = "") -> str:
+    """A unit running the supervisor, restarted by systemd whatever way it ends (``Restart=always``).
+    ``KillMode=process``: a restart or stop signals the supervisor alone, so the VDUs (in this
+    unit's cgroup) survive its crash and it stops its children itself, in order, on SIGTERM."""
+    command = " ".join([python, "-m", "nfvo.supervisor", "--state-dir", state_dir, *argv])
+    env = f"Environment=PYTHONPATH={pythonpath}\n" if pythonpath else ""
+    return (f"[Unit]\nDescription=nfvchain all-in-one (state {state_dir}): OVS, SDN controller, NFVO, supervised\n"
+            "After=network.target\n\n"
+            f"[Service]\nType=simple\nExecStart={command}\n{env}Restart=always\nRestartSec=1\n"
+            "KillMode=process\nTimeoutStopSec=180\n\n"
+            "[Install]\nWantedBy=multi-user.target\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from nfvo.supervision import ORDER, STATUS_FILE, read_status, summary
 from nfvo.supervisor import monitor_argv
 
 SAMPLES = Path(__file__).resolve().parents[2] / "descriptors" / "samples"
+UNIT_DIR = Path("/etc/systemd/system")
 HTTP_PORT = 8080
 
 
@@ -29,6 +31,9 @@ def register(subparsers) -> None:
     up.add_argument("--state-dir", type=Path, default=STATE_DIR)
     up.add_argument("--demo", action="store_true", help="then run the chain demo (client, server, 2 SFs, traffic)")
     up.add_argument("--timeout", type=float, default=90.0)
+    up.add_argument("--systemd", action="store_true",
+                    help="write a systemd unit running the supervisor (Restart=always) instead of starting it")
+    up.add_argument("--unit-dir", type=Path, default=UNIT_DIR, help=f"where --systemd writes (default {UNIT_DIR})")
     add_monitor_options(up)
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop the all-in-one stack and remove everything it made")
@@ -70,9 +75,32 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def unit_name(state_dir: Path) -> str:
+    from nfvo.allinone import stack_prefix
+
+    return f"nfvchain-{stack_prefix(state_dir)}.service"
+
+
+def cmd_systemd(args) -> int:
+    """Write the unit; systemd starts it (and restarts the supervisor if it dies)."""
+    from nfvo.supervision import systemd_unit
+
+    state_dir = args.state_dir.resolve()
+    unit = args.unit_dir / unit_name(state_dir)
+    args.unit_dir.mkdir(parents=True, exist_ok=True)
+    unit.write_text(systemd_unit(sys.executable, str(state_dir), monitor_argv(args),
+                                 str(Path(__file__).resolve().parents[2])))
+    print(f"wrote {unit}: the supervisor of the stack in {state_dir}, Restart=always\n"
+          f"start it: systemctl daemon-reload && systemctl enable --now {unit.name}\n"
+          f"stop it: systemctl disable --now {unit.name}, then nfv down (removes what is left)")
+    return 0
+
+
 def cmd_up(args) -> int:
     if os.geteuid() != 0:
         raise CliError("the all-in-one needs root (network namespaces, Open vSwitch)")
+    if getattr(args, "systemd", False):
+        return cmd_systemd(args)
     record = _record(args.state_dir)
     state = record if record is not None and _alive(record.get("pid", 0)) else None
     resumed = ""
@@ -133,6 +161,9 @@ def cmd_down(args) -> int:
     record = _record(state_dir) or {}
     pid = int(record.get("pid", 0))
     stopped = ""
+    unit = UNIT_DIR / unit_name(state_dir)
+    if unit.exists() and shutil.which("systemctl"):   # else systemd would start it again (Restart=always)
+        subprocess.run(["systemctl", "stop", unit.name], capture_output=True, check=False, timeout=args.timeout)
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + args.timeout

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 
 from nfvo.supervision import (Backoff, ComponentState, Found, describe_exit, exited, format_uptime, launched,
-                              read_status, start_failed, status_document, summary)
+                              read_status, start_failed, status_document, summary, systemd_unit)
 
 B = Backoff(first=0.1, factor=2.0, cap=1.0, stable=30.0)
 
@@ -63,3 +63,10 @@ def test_summary_groups_what_was_found_by_kind():
                               "1 mount: /s/vim/servers/x/rootfs"]
     assert summary([Found("process", "a"), Found("process", "b")]) == ["2 processes: a, b"]
     assert summary([]) == []
+
+
+def test_the_systemd_unit_restarts_the_supervisor_alone():
+    unit = systemd_unit("/venv/bin/python", "/run/nfvchain", ["--sflow-port", "7000"], "/src")
+    assert "ExecStart=/venv/bin/python -m nfvo.supervisor --state-dir /run/nfvchain --sflow-port 7000\n" in unit
+    assert "Restart=always\n" in unit and "KillMode=process\n" in unit   # the VDUs survive a restart
+    assert "Environment=PYTHONPATH=/src\n" in unit and unit.endswith("WantedBy=multi-user.target\n")
