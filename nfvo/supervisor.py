@@ -1,21 +1,24 @@
 """The all-in-one's supervisor: the process ``nfv up`` starts, parent of every other one.
 
 It opens the collectors' and metrics' host-side sockets (in the host's namespace), moves into the
-stack's private network namespace and starts, as independent children, ovsdb-server,
-ovs-vswitchd, the SDN controller (``sdn.launcher`` with a state file in the state directory) and
-the NFVO + VNFM (``nfvo.allinone``, handed the host sockets by descriptor). Killing any one of
-them takes no other down: the bridge keeps its flows (``fail_mode=secure``) while a control
-process is dead, and the dead one is restarted with back-off (``nfvo.supervision``) and
-converges on its own: the controller from its state file (reading the switch back, not
-re-installing), ovs-vswitchd from its database (the controller re-installs its flows when it
-reconnects), the NFVO from its SQLite stores (adopting the running VDUs). The controller listens
-on fixed ports: inside the stack's own namespace nothing else can take them, and a restarted one
-is found where the bridge and the NFVO expect it.
+stack's network namespace (named ``<prefix>-stack``, made if missing) and starts, as independent
+children, ovsdb-server, ovs-vswitchd, the SDN controller (``sdn.launcher`` with a state file in
+the state directory) and the NFVO + VNFM (``nfvo.allinone``, handed the host sockets by
+descriptor). Killing any one of them takes no other down: the bridge keeps its flows
+(``fail_mode=secure``) while a control process is dead, and the dead one is restarted with
+back-off (``nfvo.supervision``) and converges on its own: the controller from its state file
+(reading the switch back, not re-installing), ovs-vswitchd from its database (the controller
+re-installs its flows when it reconnects), the NFVO from its SQLite stores (adopting the running
+VDUs). The controller listens on fixed ports: inside the stack's own namespace nothing else can
+take them, and a restarted one is found where the bridge and the NFVO expect it.
 
 ``<state>/supervisor.json`` says what runs (pid, start time, restarts, last exit) for
 ``nfv status``. On SIGTERM (``nfv down``) the NFVO goes first (it terminates every VNF), then
-the controller, then OVS; then the state directory is removed. Children get SIGTERM if the
-supervisor dies (PDEATHSIG); ``nfv down`` then removes what is left (``nfvo.leftovers``).
+the controller, then OVS; then the state directory and the namespace are removed. If the
+supervisor dies its children die too (PDEATHSIG: SIGTERM, SIGKILL for the NFVO, whose SIGTERM
+would terminate the VNFs); the VDUs and the named namespace (with the VDUs' veth ends) remain, so
+a new supervisor started on the same state directory resumes the stack; ``nfv down`` removes it
+instead (``nfvo.leftovers``).
 """
 
 from __future__ import annotations
@@ -70,10 +73,12 @@ class _Ready:
 
     def wait(self, timeout: float, name: str) -> str:
         if not self.event.wait(timeout) or not self.line:
-            if self.proc.poll() is None:
+            gone = self.proc.poll() is not None
+            if not gone:
                 self.proc.kill()
             self.proc.wait()
-            raise StartError(f"{name} did not get ready within {timeout:.0f} s ({describe_exit(self.proc.returncode)})")
+            why = "before it was ready" if gone else f"not ready within {timeout:.0f} s"
+            raise StartError(f"{name} {describe_exit(self.proc.returncode)} {why} (its output is in the stack's log)")
         return self.line
 
 
