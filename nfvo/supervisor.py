@@ -209,12 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--log-level", default="WARNING")
     add_monitor_options(parser)
-    args, _ = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from dataplane import netns
     from nfvo.monitoring import MonitorConfig, MonitorError, open_host_sockets
 
+    state_dir = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if not _lock(state_dir):
+        print(f"nfvo.supervisor: another supervisor runs the stack in {state_dir}", file=sys.stderr, flush=True)
+        return 1
     try:
         config = MonitorConfig.from_env(os.environ, sflow_port=args.sflow_port, ipfix_port=args.ipfix_port,
                                         netflow_port=args.netflow_port, metrics=args.metrics_address,
@@ -224,12 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     except MonitorError as exc:
         print(f"nfvo.supervisor: {exc}", file=sys.stderr, flush=True)
         return 2
-    state_dir = args.state_dir.resolve()
     forwarded = monitor_argv(args)
     namespace = stack_netns(state_dir)
     try:
         join_netns(namespace)
-        state_dir.mkdir(parents=True, exist_ok=True)
         supervisor = Supervisor(state_dir, host, forwarded, log_level=args.log_level)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: supervisor.stop_event.set())
@@ -246,6 +249,19 @@ def main(argv: list[str] | None = None) -> int:
         host.close()
         shutil.rmtree(state_dir, ignore_errors=True)
         netns.delete_netns(namespace)
+
+
+def _lock(state_dir: Path) -> bool:
+    """One supervisor per state directory: an exclusive lock held (not inherited) until we exit."""
+    import fcntl
+
+    fd = os.open(state_dir / "supervisor.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return True     # the descriptor stays open: the lock lives as long as this process
 
 
 def stack_netns(state_dir: Path) -> str:

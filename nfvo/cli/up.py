@@ -169,7 +169,7 @@ def cmd_down(args) -> int:
         deadline = time.monotonic() + args.timeout
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        stopped = f"the supervisor (pid {pid}) stopped the stack: VNFs terminated, controller and OVS stopped" \
+        stopped = f"the supervisor (pid {pid}) stopped the NFVO (terminating the VNFs), the controller and OVS" \
             if not _alive(pid) else f"the supervisor (pid {pid}) did not stop within {args.timeout:.0f} s"
     found = sweep(state_dir, record.get("prefix") or stack_prefix(state_dir))
     if not stopped and not found:
