@@ -138,6 +138,8 @@ def test_each_component_killed_under_traffic_comes_back(stack, tmp_path):
         else:   # vswitchd: flows gone until the controller re-installs them; ovsdb-server: see the docstring
             assert result.lost / RATE < 5.0, (victim, result.describe())
     must("vnf-create", "--vnfd-name", "host", "extra", env=env)   # OVSDB, the VIM and the NFVO after all that
+    assert {v["name"]: v["status"] for v in must("vnf-list", "-f", "json", env=env)} == \
+        dict.fromkeys(("client", "server", "cnt", "extra"), "ACTIVE")
     assert {n: vdu(env, n)["pid"] for n in vdu_pids} == vdu_pids   # the VDUs were never touched
     print("\n" + "\n".join(report))
 
