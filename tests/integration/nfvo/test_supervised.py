@@ -6,8 +6,8 @@ in turn is killed with SIGKILL: the others keep their pids, it comes back (a new
 in ``nfv status``), the VDUs keep theirs, the chain's traffic flows again and the next change
 works. Packets lost and time to recover are printed for each (measured: none lost for the
 controller or the NFVO; about 0.5 s of the stream for ovsdb-server, with every flow kept —
-ovs-vswitchd stops running its bridges while it holds no database lock — and 1 to 2 s for
-ovs-vswitchd, whose flows are gone until it reconnects and the controller re-installs them). Then: the supervisor and every
+ovs-vswitchd runs no bridge while it has lost its database, and reconnects after 1 s — and under
+1 s for ovs-vswitchd, whose flows are gone until the controller re-installs them). Then: the supervisor and every
 child killed at once, and ``nfv down`` removes everything and says what it removed.
 """
 
