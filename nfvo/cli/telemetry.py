@@ -145,9 +145,11 @@ def _local_status() -> tuple[int, list[dict[str, Any]]] | None:
     rows = [{"name": "supervisor", "state": "up" if alive else "dead", "addresses": [str(STATE_DIR)],
              "detail": "nfv up's process: starts and restarts the others", "pid": pid,
              "uptime": format_uptime(now - started) if alive else "-", "restarts": 0}]
-    rows += [{"name": c.name, "state": c.state if alive else f"{c.state} (unsupervised)", "addresses": [],
-              "detail": f"last: {c.last_exit}" if c.last_exit else "", "pid": c.pid,
-              "uptime": format_uptime(c.uptime(now)), "restarts": c.restarts} for c in parts]
+    for c in parts:   # the file may be stale (a frozen or dead supervisor): a dead pid is dead whatever it says
+        state = c.state if c.state != "up" or _alive(c.pid) else "dead"
+        rows.append({"name": c.name, "state": state if alive else f"{state} (unsupervised)", "addresses": [],
+                     "detail": f"last: {c.last_exit}" if c.last_exit else "", "pid": c.pid,
+                     "uptime": format_uptime(c.uptime(now)) if state == "up" else "-", "restarts": c.restarts})
     return pid, rows
 
 
@@ -160,7 +162,7 @@ def _status(args: argparse.Namespace) -> int:
     except (OSError, ValueError):
         here = False
     local = _local_status() if here else None   # another NFVO than the local stack's: only what it says
-    nfvo_up = local is not None and any(r["name"] == "nfvo" and r["state"] == "up" for r in local[1])
+    nfvo_up = local is not None and any(r["name"] == "nfvo" and r["state"].startswith("up") for r in local[1])
     if local is not None and not nfvo_up:
         args.timeout = min(args.timeout, 3.0)   # the NFVO is known to be down: do not wait for it
     try:
@@ -178,10 +180,9 @@ def _status(args: argparse.Namespace) -> int:
             rows.append({**row, "addresses": got.get("addresses") or row["addresses"],
                          "detail": "; ".join(x for x in (got.get("detail", "").split("; pid ")[0], row["detail"]) if x)})
         components = rows + list(served.values())
-        if not nfvo_up or not data.get("components"):
+        if not data.get("components"):
             components.append({"name": "nfvo-api", "state": "unreachable", "addresses": [], "detail":
-                               "collectors and metrics not listed while the NFVO is down", "pid": 0,
-                               "uptime": "-", "restarts": 0})
+                               "collectors and metrics not listed while the NFVO is down"})
     data["components"] = components
     if args.format != "table":
         _dump(args, data)
