@@ -125,6 +125,10 @@ def test_each_component_killed_under_traffic_comes_back(stack, tmp_path):
             result = stream.stop()
         if victim != "ovs-vswitchd":   # the controller reads back and diffs: nothing re-installed
             assert reinstalled(flows, dump_flows(ovs, BRIDGE), time.monotonic() - t_flows, slack=1.0) == [], victim
+        else:   # a new vswitchd starts empty: the controller put every flow back, as it was
+            again = dump_flows(ovs, BRIDGE)
+            assert {k: (f.cookie, f.actions) for k, f in again.items()} == \
+                {k: (f.cookie, f.actions) for k, f in flows.items()}
         seen = status(env)
         assert seen[victim]["state"] == "up" and seen[victim]["restarts"] == 1, seen[victim]
         # the next change works: a classifier on the chain (NFVO, controller, switch)
