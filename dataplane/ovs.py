@@ -25,10 +25,13 @@ class OvsError(RuntimeError):
     """An OVS daemon or command failed; the message carries stderr or the log tail."""
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    """Kill the daemon if the process that started it dies (no orphaned vswitchd after a crash)."""
+def die_with_parent(sig: int = signal.SIGTERM) -> None:  # runs in the child between fork and exec
+    """Signal the daemon if the thread that started it dies (no orphaned vswitchd after a crash)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+_die_with_parent = die_with_parent
 
 
 class OvsInstance:
@@ -79,30 +82,53 @@ class OvsInstance:
         """Create the database, start both daemons and wait until they answer."""
         if self.running:
             return self
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            if not self.db_path.exists():
-                self._run(["ovsdb-tool", "create", str(self.db_path), str(self.schema)])
-                txn = ["Open_vSwitch", {"op": "insert", "table": "Open_vSwitch", "row": {}}]
-                self._run(["ovsdb-tool", "transact", str(self.db_path), json.dumps(txn)])
-            self._db_proc = self._spawn([
-                "ovsdb-server", str(self.db_path), f"--remote=p{self.db_sock}",
-                f"--pidfile={self.run_dir / 'ovsdb-server.pid'}", f"--unixctl={self.db_ctl}",
-                f"--log-file={self.run_dir / 'ovsdb-server.log'}", "--no-chdir",
-                "-vconsole:off",
-            ])
-            self._wait_ready(self._db_proc, self.db_ctl, "ovsdb-server.log")
-            self._vs_proc = self._spawn([
-                "ovs-vswitchd", self.db_sock, "--disable-system",
-                f"--pidfile={self.run_dir / 'ovs-vswitchd.pid'}", f"--unixctl={self.vswitchd_ctl}",
-                f"--log-file={self.run_dir / 'ovs-vswitchd.log'}", "--no-chdir",
-                "-vconsole:off",
-            ])
-            self._wait_ready(self._vs_proc, self.vswitchd_ctl, "ovs-vswitchd.log")
+            self.start_db()
+            self.start_vswitchd()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_db(self) -> subprocess.Popen[bytes]:
+        """(Re)start ovsdb-server alone (the database is created the first time) and wait until it
+        answers: a supervisor restarts each daemon on its own, the other one keeps running."""
+        if self._db_proc is not None and self._db_proc.poll() is None:
+            return self._db_proc
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.db_path.exists():
+            self._run(["ovsdb-tool", "create", str(self.db_path), str(self.schema)])
+            txn = ["Open_vSwitch", {"op": "insert", "table": "Open_vSwitch", "row": {}}]
+            self._run(["ovsdb-tool", "transact", str(self.db_path), json.dumps(txn)])
+        self._db_proc = self._spawn([
+            "ovsdb-server", str(self.db_path), f"--remote=p{self.db_sock}",
+            f"--pidfile={self.run_dir / 'ovsdb-server.pid'}", f"--unixctl={self.db_ctl}",
+            f"--log-file={self.run_dir / 'ovsdb-server.log'}", "--no-chdir",
+            "-vconsole:off",
+        ])
+        self._ready_or_kill(self._db_proc, self.db_ctl, "ovsdb-server.log")
+        return self._db_proc
+
+    def start_vswitchd(self) -> subprocess.Popen[bytes]:
+        """(Re)start ovs-vswitchd alone and wait until it answers; it rebuilds its bridges and
+        ports from the database (flows are gone: the controller puts them back on reconnect)."""
+        if self._vs_proc is not None and self._vs_proc.poll() is None:
+            return self._vs_proc
+        self._vs_proc = self._spawn([
+            "ovs-vswitchd", self.db_sock, "--disable-system",
+            f"--pidfile={self.run_dir / 'ovs-vswitchd.pid'}", f"--unixctl={self.vswitchd_ctl}",
+            f"--log-file={self.run_dir / 'ovs-vswitchd.log'}", "--no-chdir",
+            "-vconsole:off",
+        ])
+        self._ready_or_kill(self._vs_proc, self.vswitchd_ctl, "ovs-vswitchd.log")
+        return self._vs_proc
+
+    def _ready_or_kill(self, proc: subprocess.Popen[bytes], ctl: str, log: str) -> None:
+        try:
+            self._wait_ready(proc, ctl, log)
+        except BaseException:
+            self._reap(proc, False)
+            raise
 
     def stop(self) -> None:
         """Stop vswitchd (cleaning up its tap devices), then ovsdb-server; wait for both. Idempotent."""

@@ -1,17 +1,21 @@
-"""The all-in-one stack behind ``nfv up``: private OVS, the SDN controller (its own process),
-the NFVO + VNFM (this process) with SQLite stores, the image registry (rows in the VNFM's store,
-root filesystems under ``<state>/images``), and the local VIM registered as default.
+"""The NFVO + VNFM of the all-in-one behind ``nfv up``, as one supervised process
+(``nfvo.supervisor`` is its parent and starts OVS and the SDN controller beside it): SQLite
+stores, the image registry (rows in the VNFM's store, root filesystems under ``<state>/images``),
+and the local VIM registered as default.
 
-Everything lives in a private network namespace of this process, so a userspace OVS here
-cannot collide with another; the CLI reaches the NFVO through a unix socket in the state
-directory. On SIGTERM (``nfv down``) every VNF is terminated (their namespaces are named, so
-they would outlive us), then the controller and OVS stop and the state directory is removed.
-Several stacks can run on one host, one per state directory: VDU namespaces are global, so
-each stack names them with its own prefix (``stack_prefix``).
+It runs in the supervisor's private network namespace, reaching OVSDB and the controller at the
+addresses it is given; the CLI reaches it through a unix socket in the state directory. Started
+again after a crash it resumes from its stores: the VNFM adopts the running VDUs (named
+namespaces, detached containers) and ``NfvoService.start()`` hands the controller the stored
+chains (an unchanged document re-installs nothing). On SIGTERM (``nfv down``) every VNF is
+terminated (their namespaces are named, so they would outlive the stack). Several stacks can
+run on one host, one per state directory: VDU namespaces are global, so each stack names them
+with its own prefix (``stack_prefix``).
 
 Telemetry (``nfvo.monitoring``): the sFlow/IPFIX/NetFlow v9 collectors' host-side sockets and
-the metrics HTTP socket are opened before entering the private namespace, so exporters on the
-host reach them; the bridge's own sFlow agent exports to a 127.0.0.1 listener inside.
+the metrics HTTP socket are opened by the supervisor in the host's namespace and inherited by
+descriptor (``--host-udp``/``--host-metrics``): they stay bound across restarts of this process.
+The bridge's own sFlow agent exports to a 127.0.0.1 listener inside.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 DPID = 0xD3
@@ -43,14 +47,12 @@ def stack_prefix(state_dir: Path) -> str:
     return "nf" + hashlib.sha1(path.encode()).hexdigest()[:4]
 
 
-def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
-    from dataplane import netns
-    from dataplane.lab import stop_process
-    from dataplane.ovs import OvsInstance
+def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: str, sdn_address: str,
+        openflow: str) -> int:
+    """Serve until ``stop``; ``host_sockets`` (inherited) are closed on the way out."""
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
-    from nfvo.cli.demo import start_controller_process
-    from nfvo.monitoring import ChainMetrics, MonitorConfig, StackMonitor, open_host_sockets
+    from nfvo.monitoring import ChainMetrics, StackMonitor
     from sdn.document import Probes
     from sdn.telemetry.collector import Protocol
     from nfvo.telemetry import Component
@@ -63,26 +65,14 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
     from vnfm.sqlstore import VnfSqlStore
     from vnfm.vim.local import LocalVim
 
-    config = monitor_config or MonitorConfig()
-    host_sockets = open_host_sockets(config)   # in the host's namespace: reachable from outside
-    try:
-        netns.enter_private_netns()
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        host_sockets.close()
-        raise
     cleanup: list = [host_sockets.close]
     try:
-        ovs = OvsInstance(state_dir / "ovs")
-        ovs.start()
-        cleanup.append(ovs.stop)
-        db = Ovsdb(ovs.db_sock)
+        db = Ovsdb(ovsdb)
         cleanup.append(db.close)
-        controller, of_port, sdn_address = start_controller_process()
-        cleanup.append(lambda: stop_process(controller))
-        db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:127.0.0.1:{of_port}")
+        db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:{openflow}")
         socket = state_dir / "nfvo.sock"
-        components = _components(Component, f"unix:{socket}", controller, sdn_address, ovs, config.sampling)
+        socket.unlink(missing_ok=True)   # a crashed predecessor's
+        components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling)
         monitor = StackMonitor(host_sockets, state_dir, components=components)
         monitor.start()
         cleanup.append(monitor.close)
@@ -108,15 +98,17 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
                                        sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
                                        sflow_sampling=config.sampling, sflow_polling=config.polling,
                                        probability=config.ipfix_probability)
-        service.engine.ovsdb = {BRIDGE: ovs.db_sock}
+        service.engine.ovsdb = {BRIDGE: ovsdb}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())
-        state = {"nfvo": f"unix:{socket}", "pid": os.getpid(), "sdn": sdn_address, "bridge": BRIDGE,
-                 "dpid": DPID, "ovs_run_dir": str(ovs.run_dir), "prefix": prefix,
+        state = {"nfvo": f"unix:{socket}", "pid": os.getppid(), "nfvo_pid": os.getpid(), "sdn": sdn_address,
+                 "bridge": BRIDGE, "dpid": DPID, "ovs_run_dir": str(state_dir / "ovs"), "prefix": prefix,
                  "collectors": {str(lst.protocol): list(lst.address) for lst in monitor.host_listening},
                  "metrics": monitor.metrics_url}
-        (state_dir / "stack.json").write_text(json.dumps(state))
+        tmp = state_dir / ".stack.json.tmp"
+        tmp.write_text(json.dumps(state))
+        tmp.replace(state_dir / "stack.json")
         print(f"{READY}: {state['nfvo']}", flush=True)
         stop.wait()
         return 0
@@ -126,17 +118,32 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
                 step()
             except Exception:  # noqa: BLE001 - keep tearing down
                 log.exception("teardown step failed")
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def _components(component, nfvo: str, controller, sdn_address: str, ovs, sampling: int):
-    """What ``nfv status`` lists besides the collectors and metrics (read at each call)."""
+def _components(component, state_dir: Path, nfvo: str, sdn_address: str, sampling: int):
+    """What ``nfv status`` lists besides the collectors and metrics: the supervisor's view of
+    each process (its status file, read at each call) and the bridge."""
+    from nfvo.supervision import STATUS_FILE, format_uptime, read_status
+
+    where = {"nfvo": ((nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
+             "controller": ((sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
+             "ovsdb-server": ((f"unix:{state_dir / 'ovs' / 'db.sock'}",), "the bridge's database"),
+             "ovs-vswitchd": ((str(state_dir / "ovs"),), "the switch (userspace datapath)")}
+
     def read():
-        return (component("nfvo", "up", (nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
-                component("controller", "up" if controller.poll() is None else f"exited {controller.returncode}",
-                          (sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
-                component("ovs", "up" if ovs.running else "down", (str(ovs.run_dir),),
-                          f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow 1 in {sampling} to the collector"))
+        try:
+            _, _, parts = read_status(json.loads((state_dir / STATUS_FILE).read_text()))
+        except (OSError, ValueError):
+            parts = ()
+        now = time.time()
+        out = [component(c.name, c.state, where.get(c.name, ((), ""))[0],
+                         f"{where.get(c.name, ((), ''))[1]}; pid {c.pid}, up {format_uptime(c.uptime(now))}, "
+                         f"{c.restarts} restarts" + (f" (last: {c.last_exit})" if c.last_exit else ""),
+                         pid=c.pid, started=c.started, restarts=c.restarts) for c in parts]
+        vswitchd = next((c for c in parts if c.name == "ovs-vswitchd"), None)
+        out.append(component("ovs", vswitchd.state if vswitchd else "down", (str(state_dir / "ovs"),),
+                             f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow 1 in {sampling} to the collector"))
+        return tuple(out)
     return read
 
 
@@ -156,8 +163,14 @@ def _terminate_all(vnfm) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nfvo.allinone")
+    parser = argparse.ArgumentParser(prog="nfvo.allinone", description="the NFVO of nfv up (started by nfvo.supervisor)")
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--ovsdb", required=True, help="the bridge's OVSDB (unix:PATH)")
+    parser.add_argument("--sdn", required=True, help="the controller's gRPC address")
+    parser.add_argument("--openflow", required=True, help="where the bridge connects to the controller (HOST:PORT)")
+    parser.add_argument("--host-udp", action="append", default=[], metavar="PROTOCOL=FD",
+                        help="an inherited host-side collector socket")
+    parser.add_argument("--host-metrics", type=int, metavar="FD", help="the inherited host-side metrics socket")
     parser.add_argument("--log-level", default="WARNING")
     add_monitor_options(parser)
     args = parser.parse_args(argv)
@@ -173,10 +186,28 @@ def main(argv: list[str] | None = None) -> int:
                                         netflow_port=args.netflow_port, metrics=args.metrics_address,
                                         sampling=args.sflow_sampling, ipfix_sampling=args.ipfix_sampling,
                                         strict=args.strict_ports or None)
-        return run(args.state_dir, stop, config)
     except MonitorError as exc:
         print(f"nfvo.allinone: {exc}", file=sys.stderr, flush=True)
         return 2
+    host = inherited_sockets(config, dict(item.split("=", 1) for item in args.host_udp), args.host_metrics)
+    return run(args.state_dir, stop, config, host, ovsdb=args.ovsdb, sdn_address=args.sdn, openflow=args.openflow)
+
+
+def inherited_sockets(config, udp: dict[str, str], metrics: int | None):
+    """The host-side sockets the supervisor opened, from their descriptors."""
+    import socket
+
+    from nfvo.monitoring import HostSockets, Listening
+    from sdn.telemetry.collector import Protocol
+
+    host = HostSockets(metrics_requested=config.metrics)
+    for name, fd in udp.items():
+        protocol = Protocol(name)
+        sock = socket.socket(fileno=int(fd))
+        host.udp[protocol] = (sock, Listening(protocol, config.ports.get(protocol, 0), sock.getsockname()[:2]))
+    if metrics is not None:
+        host.metrics = socket.socket(fileno=metrics)
+    return host
 
 
 def add_monitor_options(parser: argparse.ArgumentParser) -> None:

@@ -16,12 +16,16 @@ from sdn.telemetry.figures import Snapshot
 
 @dataclass(frozen=True)
 class Component:
-    """One part of the running stack, with the addresses a user needs to reach it."""
+    """One part of the running stack, with the addresses a user needs to reach it; a supervised
+    process (``nfvo.supervisor``) also has its pid, start time (epoch seconds) and restarts."""
 
-    name: str                       # nfvo, controller, ovs, collector-sflow, metrics...
-    state: str                      # up | down | degraded
+    name: str                       # nfvo, controller, ovsdb-server, ovs-vswitchd, ovs, collector-sflow, metrics...
+    state: str                      # up | down | degraded | starting | restarting | stopped
     addresses: tuple[str, ...] = ()
     detail: str = ""
+    pid: int = 0
+    started: float = 0.0
+    restarts: int = 0
 
 
 @dataclass(frozen=True)

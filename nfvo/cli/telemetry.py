@@ -129,15 +129,72 @@ def _exporters(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_status() -> tuple[int, list[dict[str, Any]]] | None:
+    """The supervisor's status file of the stack ``nfv up`` started here (None if there is none):
+    its pid and the supervised components, true even while the NFVO itself is down."""
+    from nfvo.cli.client import STATE_DIR
+    from nfvo.cli.up import _alive
+    from nfvo.supervision import STATUS_FILE, format_uptime, read_status
+
+    try:
+        pid, started, parts = read_status(json.loads((STATE_DIR / STATUS_FILE).read_text()))
+    except (OSError, ValueError):
+        return None
+    now = time.time()
+    alive = _alive(pid)
+    rows = [{"name": "supervisor", "state": "up" if alive else "dead", "addresses": [str(STATE_DIR)],
+             "detail": "nfv up's process: starts and restarts the others", "pid": pid,
+             "uptime": format_uptime(now - started) if alive else "-", "restarts": 0}]
+    for c in parts:   # the file may be stale (a frozen or dead supervisor): a dead pid is dead whatever it says
+        state = c.state if c.state != "up" or _alive(c.pid) else "dead"
+        rows.append({"name": c.name, "state": state if alive else f"{state} (unsupervised)", "addresses": [],
+                     "detail": f"last: {c.last_exit}" if c.last_exit else "", "pid": c.pid,
+                     "uptime": format_uptime(c.uptime(now)) if state == "up" else "-", "restarts": c.restarts})
+    return pid, rows
+
+
 def _status(args: argparse.Namespace) -> int:
-    reply = call(args, "GetStatus", pb().StatusRequest())
+    from nfvo.cli.client import STATE_FILE, default_address
+
+    args.nfvo = args.nfvo or default_address()
+    try:
+        here = json.loads(STATE_FILE.read_text()).get("nfvo") == args.nfvo
+    except (OSError, ValueError):
+        here = False
+    local = _local_status() if here else None   # another NFVO than the local stack's: only what it says
+    nfvo_up = local is not None and any(r["name"] == "nfvo" and r["state"].startswith("up") for r in local[1])
+    if local is not None and not nfvo_up:
+        args.timeout = min(args.timeout, 3.0)   # the NFVO is known to be down: do not wait for it
+    try:
+        data = to_dict(call(args, "GetStatus", pb().StatusRequest()))
+    except CliError:
+        if local is None:
+            raise
+        data = {"components": [], "metrics_url": ""}
+    components = data.get("components", [])
+    if local is not None:   # the supervisor's figures, the NFVO's addresses and details
+        served = {c["name"]: c for c in components}
+        rows = []
+        for row in local[1]:
+            got = served.pop(row["name"], {})
+            rows.append({**row, "addresses": got.get("addresses") or row["addresses"],
+                         "detail": "; ".join(x for x in (got.get("detail", "").split("; pid ")[0], row["detail"]) if x)})
+        components = rows + list(served.values())
+        if not data.get("components"):
+            components.append({"name": "nfvo-api", "state": "unreachable", "addresses": [], "detail":
+                               "collectors and metrics not listed while the NFVO is down"})
+    data["components"] = components
     if args.format != "table":
-        _dump(args, to_dict(reply))
+        _dump(args, data)
         return 0
-    show_list(args, reply.components, "nfvchain", ["component", "state", "addresses", "detail"],
-              lambda c: [c["name"], c["state"], "\n".join(c["addresses"]), c["detail"]])
-    if reply.metrics_url:
-        print(f"metrics: {reply.metrics_url}")
+    from nfvo.cli.output import print_table
+
+    print_table("nfvchain", ["component", "state", "pid", "uptime", "restarts", "addresses", "detail"],
+                [[c["name"], c["state"], str(c.get("pid") or "-"), c.get("uptime", "-"),
+                  str(c["restarts"]) if "restarts" in c else "-", "\n".join(c["addresses"]), c["detail"]]
+                 for c in components])
+    if data.get("metrics_url"):
+        print(f"metrics: {data['metrics_url']}")
     return 0
 
 

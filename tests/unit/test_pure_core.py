@@ -21,6 +21,7 @@ CORE = (
     "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9", "sdn.telemetry.observation",
     "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
     "dataplane.underlay", "dataplane.nshcontext",
+    "nfvo.supervision",
 )
 ROOT = Path(__file__).resolve().parents[2]
 
