@@ -10,8 +10,11 @@ port, and replies that bypass the chain find their way.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
-multi-instance hop then picks ``instances[C4 % n]``. Both directions of a connection hash alike,
-so a symmetric chain's reverse path meets the same instances.
+multi-instance hop then sends slot ``C4 & (size - 1)`` of its slot table (``sdn.balance``: even
+by weight, planned by the controller so that a change moves only the connections it must) to
+the instance holding it, one flow per aligned block of slots (value/mask on C4). Both directions
+of a connection hash alike, so a symmetric chain's reverse path meets the same instances. A
+draining instance (weight 0) holds no slots but keeps its port flows: what is inside it goes on.
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
 the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
@@ -53,6 +56,7 @@ from collections import OrderedDict
 from functools import partial
 from typing import Callable, Hashable, Mapping, TypeVar
 
+from sdn.balance import HASH_BITS, blocks, table_of
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
@@ -64,7 +68,7 @@ from sdn.telemetry.observation import sample_params, switch_tag
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
 PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
-HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
+HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of the symmetric L4 hash
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
@@ -257,11 +261,21 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
     hop_macs = tuple(tuple(i.mac for i in functions[hop].instances) for hop in path.hops)
-    return path, in_ports, hop_ports, hop_egress, hop_macs
+    hop_slots = tuple(_slot_flows(functions[hop]) for hop in path.hops)
+    return path, in_ports, hop_ports, hop_egress, hop_macs, hop_slots
+
+
+def _slot_flows(fn: ServiceFunction) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
+    """(instance index, its (C4 value, mask) pairs) of a hop with several instances; () with one."""
+    if len(fn.instances) == 1:
+        return ()
+    table = table_of([i.weight for i in fn.instances], [i.slots for i in fn.instances])
+    return tuple((i, tuple(blocks(table.slots[i], table.size))) for i in range(len(fn.instances)))
 
 
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...],
+                hop_slots: tuple[tuple[tuple[int, tuple[tuple[int, int], ...]], ...], ...] = (),
                 probe: ProbeKey = None) -> frozenset[Flow]:
     """``in_ports[i]``: classifier i's port, None for any port; ``hop_egress[i]``: the egress
     port per instance of an NSH-unaware hop, None if aware; ``hop_macs[i]``: each instance's MAC
@@ -282,7 +296,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
     def classify(table: int, si: int, c1: Action, match_port: int | None, classifier: Classifier) -> None:
         wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si), c1)
         if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
-            wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+            wrap = (Multipath(HASH_LINKS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
         point = sample(Point.CLASSIFY, 255) if table == CLASSIFY else sample(Point.HOP_OUT, si + 1)
         actions = (*point, *wrap, EncapEthernet())
         port = () if match_port is None else (("in_port", match_port),)
@@ -307,10 +321,10 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
                            (*into, *_to_instance(ports[0], unaware, hop_macs[index][0])), cookie=hop_cookie))
             continue
-        for bucket in range(HASH_BUCKETS):
-            n = bucket % len(ports)
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                           (*into, *_to_instance(ports[n], unaware, hop_macs[index][n])), cookie=hop_cookie))
+        for n, pairs in hop_slots[index]:
+            for value, mask in pairs:
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(value, mask)),
+                               (*into, *_to_instance(ports[n], unaware, hop_macs[index][n])), cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
                    goto_table=EGRESS, cookie=hop_cookie))
     if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)

@@ -1,0 +1,152 @@
+"""The slot-table planner: even by weight, minimal moves, any number of instances, symmetric."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sdn.balance import MAX_SLOTS, Table, blocks, check_table, plan, table_size
+from sdn.document import ServiceFunction, SfcDocument, SfInstance, Switch, check_document
+from sdn.rebalance import rebalance
+
+
+def shares(table: Table) -> dict:
+    return {k: len(v) for k, v in table.slots.items()}
+
+
+def assert_table(table: Table) -> None:
+    assert not check_table(list(table.slots.values())), table
+
+
+def moved(before: Table, after: Table) -> dict[tuple, int]:
+    """(from, to) -> slots (of the larger table) that changed instance."""
+    size = max(before.size, after.size)
+    out: dict[tuple, int] = {}
+    for s in range(size):
+        a, b = before.owner(s % before.size), after.owner(s % after.size)
+        if a != b:
+            out[(a, b)] = out.get((a, b), 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 16, 17, 40, 100])
+def test_any_number_of_instances_share_evenly(n):
+    table = plan([(f"i{k}", 1) for k in range(n)])
+    assert_table(table)
+    counts = shares(table).values()
+    assert min(counts) >= 1 and max(counts) - min(counts) <= 1, shares(table)
+    assert table.size >= 8 * n or table.size == MAX_SLOTS
+
+
+def test_three_instances_are_within_one_slot_not_6_5_5_of_16():
+    assert sorted(shares(plan([("a", 1), ("b", 1), ("c", 1)])).values()) == [10, 11, 11]
+
+
+def test_weights_share_proportionally_and_zero_takes_none():
+    table = plan([("a", 1), ("b", 3), ("c", 0)])
+    assert shares(table) == {"a": table.size // 4, "b": 3 * table.size // 4, "c": 0}
+    assert_table(table)
+
+
+def test_every_weight_zero_still_forwards():
+    assert sorted(shares(plan([("a", 0), ("b", 0)])).values()) == [8, 8]
+
+
+def test_scale_out_moves_only_to_the_new_instance_and_keeps_the_rest():
+    two = plan([("a", 1), ("b", 1)])
+    three = plan([("a", 1), ("b", 1), ("c", 1)], two)
+    assert set(moved(two, three)) <= {("a", "c"), ("b", "c")}
+    assert sorted(shares(three).values()) == [10, 11, 11]
+
+
+def test_scale_in_and_drain_move_only_the_leaving_instance():
+    three = plan([("a", 1), ("b", 1), ("c", 1)], plan([("a", 1), ("b", 1)]))
+    for after in (plan([("a", 1), ("b", 1)], three), plan([("a", 1), ("b", 1), ("c", 0)], three)):
+        assert set(moved(three, after)) <= {("c", "a"), ("c", "b")}, moved(three, after)
+        assert shares(after)["a"] == shares(after)["b"] == after.size // 2
+
+
+def test_random_changes_move_the_minimum_and_stay_even():
+    rng = random.Random(7)
+    alive = ["i0", "i1"]
+    table = plan([(k, 1) for k in alive])
+    nxt = 2
+    for _ in range(200):
+        if len(alive) < 3 or (rng.random() < 0.5 and len(alive) < 30):
+            alive.append(f"i{nxt}")
+            nxt += 1
+        else:
+            alive.remove(rng.choice(alive))
+        before = table
+        table = plan([(k, 1) for k in alive], before)
+        assert_table(table)
+        counts = shares(table)
+        assert max(counts.values()) - min(counts.values()) <= 1
+        for (a, b), _count in moved(before, table).items():
+            assert a not in alive or b not in before.slots, f"{a} -> {b}: both stay"
+
+
+def test_the_table_grows_without_moves_and_never_shrinks():
+    small = plan([(k, 1) for k in "ab"])
+    big = plan([(k, 1) for k in "abcde"], small)
+    assert big.size == 64 and set(moved(small, big)) <= {(x, y) for x in "ab" for y in "cde"}
+    assert plan([(k, 1) for k in "ab"], big).size == 64
+    assert table_size([1, 1], 0) == 16
+
+
+def test_blocks_match_exactly_the_slots():
+    rng = random.Random(3)
+    for _ in range(100):
+        size = 1 << rng.randint(1, 8)
+        slots = sorted(rng.sample(range(size), rng.randint(0, size)))
+        pairs = blocks(slots, size)
+        assert sorted(s for s in range(size) if any(s & m == v for v, m in pairs)) == slots
+    assert blocks(list(range(8)), 16) == [(0, 8)]  # a contiguous aligned run: one flow
+    assert len(blocks(list(range(11)), 32)) == 3
+
+
+def test_duplicate_keys_are_refused():
+    with pytest.raises(ValueError, match="duplicate"):
+        plan([("a", 1), ("a", 1)])
+
+
+def doc(*functions: ServiceFunction) -> SfcDocument:
+    return check_document(SfcDocument((Switch("s", 1),), functions))
+
+
+def sf(name: str, ports: str, weights: str = "", aware: bool = True, swap: bool = False) -> ServiceFunction:
+    weight = [int(w) for w in weights] if weights else [1] * len(ports)
+    return ServiceFunction(name, tuple(
+        SfInstance("s", f"{p}2" if swap else f"{p}1", "" if aware else (f"{p}1" if swap else f"{p}2"), weight=w)
+        for p, w in zip(ports, weight, strict=True)), aware)
+
+
+def owners(fn: ServiceFunction) -> dict[int, str]:
+    return {s: i.port[0] for i in fn.instances for s in i.slots}
+
+
+def test_rebalance_keeps_staying_instances_across_documents():
+    one = rebalance(doc(sf("fw", "ab")))
+    two = rebalance(doc(sf("fw", "abc")), one)
+    before, after = owners(one.function("fw")), owners(two.function("fw"))
+    size = len(after)
+    assert all(after[s] in (before[s % len(before)], "c") for s in range(size))
+    drained = rebalance(doc(sf("fw", "abc", "110")), two)
+    assert not drained.function("fw").instances[2].slots and all(
+        owners(drained.function("fw"))[s] == o for s, o in after.items() if o != "c")
+
+
+def test_rebalance_gives_a_twin_the_same_table_even_when_it_is_new():
+    held = rebalance(doc(sf("u", "ab", aware=False)))
+    grown = rebalance(doc(sf("u", "abc", aware=False), sf("u~rev", "abc", aware=False, swap=True)), held)
+    fwd, rev = grown.function("u"), grown.function("u~rev")
+    assert [i.slots for i in fwd.instances] == [i.slots for i in rev.instances]
+    assert check_document(grown) == grown
+
+
+def test_rebalance_leaves_single_instances_alone_and_scales_from_one():
+    one = rebalance(doc(sf("fw", "a")))
+    assert one.function("fw").instances[0].slots == ()
+    two = rebalance(doc(sf("fw", "ab")), one)
+    assert sorted(len(i.slots) for i in two.function("fw").instances) == [8, 8]
