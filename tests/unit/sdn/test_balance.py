@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
 from sdn.balance import MAX_SLOTS, Table, blocks, check_table, plan, table_size
-from sdn.document import ServiceFunction, SfcDocument, SfInstance, Switch, check_document
+from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document
+from sdn.match import ClassifierMatch
 from sdn.rebalance import rebalance
+from sdn.render import compute_switch_states
+from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
 
 
 def shares(table: Table) -> dict:
@@ -150,3 +154,40 @@ def test_rebalance_leaves_single_instances_alone_and_scales_from_one():
     assert one.function("fw").instances[0].slots == ()
     two = rebalance(doc(sf("fw", "ab")), one)
     assert sorted(len(i.slots) for i in two.function("fw").instances) == [8, 8]
+
+
+def test_seventeen_instances_all_take_connections_on_a_fake_switch_and_drained_one_none():
+    n = 17
+    ports = {"client": 1, "server": 2, **{f"x{k}": 10 + k for k in range(n)}}
+    fn = ServiceFunction("x", tuple(SfInstance("s", f"x{k}", weight=0 if k == 3 else 1) for k in range(n)))
+    path = ServicePath("p", 7, ("x",), (Classifier("c", "client", ClassifierMatch(ip_proto=6)),))
+    document = rebalance(check_document(SfcDocument((Switch("s", 1),), (fn,), (path,))))
+    state = compute_switch_states(document, {1: ports})[1]
+    hop_flows = [f for f in state.flows if dict(f.match).get("nsh_spi") == 7 and "nsh_c4" in dict(f.match)]
+    assert len(hop_flows) <= 256
+    reached: Counter = Counter()
+    sf_ports = set(range(10, 10 + n))
+    for sport in range(20000, 22000):
+        seen: list = []
+        run_chain(FakeSwitch(state), 1, tcp(sport=sport), sf_ports, seen)
+        reached[seen[0][0]] += 1
+    assert set(reached) == sf_ports - {13}, "every instance but the draining one takes connections"
+    assert max(reached.values()) < 2.0 * min(reached.values()), reached
+
+
+@pytest.mark.parametrize("instances, element, message", [
+    ([SfInstance("s", "a", weight=-1), SfInstance("s", "b")], "instances[0].weight", "0..1000"),
+    ([SfInstance("s", "a", slots=(0, 1)), SfInstance("s", "b", slots=(1, 2))], "instances", "each slot to one"),
+    ([SfInstance("s", "a", slots=(0, 1, 2))], "instances", "power of two"),
+])
+def test_document_refuses_bad_weights_and_slot_tables(instances, element, message):
+    with pytest.raises(DocumentError, match=message) as info:
+        doc(ServiceFunction("fw", tuple(instances)))
+    assert info.value.element == f"service_functions[fw].{element}"
+
+
+def test_weights_share_a_document_and_planning_again_changes_nothing():
+    planned = rebalance(doc(sf("fw", "ab", "12")))
+    slots = [i.slots for i in planned.function("fw").instances]
+    assert abs(len(slots[1]) - 2 * len(slots[0])) <= 2 and not check_table(slots)  # 11 and 21 of 32
+    assert rebalance(planned, planned) == planned, "a document planned again on itself changes nothing"

@@ -101,7 +101,8 @@ EVERY_FIELD_PORTS = {1: {"client": 1, "server": 2, "fw0": 3, "fw1": 4, "brA": 5,
 EVERY_FIELD_DOC = """
 switches: [{name: s1, dpid: 1}]
 service_functions:
-  - {name: fw, instances: [{switch: s1, port: fw0}, {switch: s1, port: fw1}]}
+  - {name: fw, instances: [{switch: s1, port: fw0, slots: [0, 1, 2, 3, 4, 5]},
+                           {switch: s1, port: fw1, weight: 2, slots: [6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}]}
   - name: br
     nsh_aware: false
     instances: [{switch: s1, port: brA, egress_port: brB}, {switch: s1, port: brA2, egress_port: brB2}]
