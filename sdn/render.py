@@ -10,11 +10,14 @@ port, and replies that bypass the chain find their way.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
-multi-instance hop then sends slot ``C4 & (size - 1)`` of its slot table (``sdn.balance``: even
-by weight, planned by the controller so that a change moves only the connections it must) to
-the instance holding it, one flow per aligned block of slots (value/mask on C4). Both directions
-of a connection hash alike, so a symmetric chain's reverse path meets the same instances. A
-draining instance (weight 0) holds no slots but keeps its port flows: what is inside it goes on.
+multi-instance hop's flow puts the SF's balancing id (``balance_id``) in reg2 and goes to the
+balance table, which holds the SF's slot table once for every path through it (``sdn.balance``:
+even by weight, planned by the controller so that a change moves only the connections it must):
+slot ``C4 & (size - 1)`` goes to the instance holding it, one flow per aligned block of slots
+(value/mask on C4). A path then costs one flow per hop however many instances it has, and a
+scale out or in rewrites only the SF's table, not its paths. Both directions of a connection
+hash alike, so a symmetric chain's reverse path meets the same instances. A draining instance
+(weight 0) holds no slots but keeps its port flows: what is inside it goes on.
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
 the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
@@ -52,6 +55,7 @@ Every flow passes ``sdn.pipeline.check_flow`` once, when it is computed, never o
 from __future__ import annotations
 
 import threading
+import zlib
 from collections import OrderedDict
 from functools import partial
 from typing import Callable, Hashable, Mapping, TypeVar
@@ -61,7 +65,7 @@ from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
+from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import sample_params, switch_tag
 
@@ -195,6 +199,15 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                 mac = inst.mac if number == inst_in else ""
                 owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
                                                    partial(unaware_port_state, number, one_armed, mac))
+    balanced: dict[int, str] = {}
+    for fn in functions:
+        if len(fn.instances) > 1:
+            number = balance_id(fn)
+            if balanced.setdefault(number, fn.name) != fn.name:
+                raise DocumentError(f"service_functions[{fn.name}].name", f"its balancing id {number:#x} (CRC-32 of "
+                                    f"the name) is also {balanced[number]}'s on switch {switch}: rename one")
+            key = _balance_key(fn, port_map, switch)
+            owned[f"balance:{fn.name}"] = _memo(cache, ("balance", *key), lambda key=key: SwitchState(_balance_flows(*key)))
     by_fn = {f.name: f for f in functions}
     probe = probe_key(doc, doc.switch(switch).dpid)
     for path in doc.paths:
@@ -220,6 +233,7 @@ def pipeline_flows() -> frozenset[Flow]:
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
         Flow(RECLASSIFY, PRIO_MISS, (), (), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
+        Flow(BALANCE, PRIO_MISS, (), (), cookie=cookie),
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
         Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
     })
@@ -261,21 +275,40 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
     hop_macs = tuple(tuple(i.mac for i in functions[hop].instances) for hop in path.hops)
-    hop_slots = tuple(_slot_flows(functions[hop]) for hop in path.hops)
-    return path, in_ports, hop_ports, hop_egress, hop_macs, hop_slots
+    return path, in_ports, hop_ports, hop_egress, hop_macs
 
 
-def _slot_flows(fn: ServiceFunction) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
-    """(instance index, its (C4 value, mask) pairs) of a hop with several instances; () with one."""
-    if len(fn.instances) == 1:
-        return ()
+def balance_id(fn: ServiceFunction) -> int:
+    """What reg2 holds for the balance table of ``fn``: stable while its name is (so scaling it
+    leaves its paths' flows alone); a clash on one switch is refused by name."""
+    return _balance_number(fn.name)
+
+
+def _balance_number(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple:
+    """(id, per instance: port, unaware, MAC and its (C4 value, mask) pairs, table size)."""
     table = table_of([i.weight for i in fn.instances], [i.slots for i in fn.instances])
-    return tuple((i, tuple(blocks(table.slots[i], table.size))) for i in range(len(fn.instances)))
+    ingress = _sf_ports(fn, ports, switch)
+    entries = tuple((port, not fn.nsh_aware, inst.mac, tuple(blocks(table.slots[i], table.size)))
+                    for i, (inst, port) in enumerate(zip(fn.instances, ingress, strict=True)))
+    return balance_id(fn), entries
+
+
+def _balance_flows(number: int, entries: tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]
+                   ) -> frozenset[Flow]:
+    """The balance table of one SF: each block of slots to the instance holding it."""
+    cookie = make_cookie(Role.PIPELINE)
+    flows = {Flow(BALANCE, PRIO_HOP, make_match(reg2=number, eth_type=ETH_NSH, nsh_mdtype=1, nsh_c4=(value, mask)),
+                  _to_instance(port, unaware, mac), cookie=cookie)
+             for port, unaware, mac, pairs in entries for value, mask in pairs}
+    return _checked(flows)
 
 
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...],
-                hop_slots: tuple[tuple[tuple[int, tuple[tuple[int, int], ...]], ...], ...] = (),
                 probe: ProbeKey = None) -> frozenset[Flow]:
     """``in_ports[i]``: classifier i's port, None for any port; ``hop_egress[i]``: the egress
     port per instance of an NSH-unaware hop, None if aware; ``hop_macs[i]``: each instance's MAC
@@ -321,10 +354,9 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
                            (*into, *_to_instance(ports[0], unaware, hop_macs[index][0])), cookie=hop_cookie))
             continue
-        for n, pairs in hop_slots[index]:
-            for value, mask in pairs:
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(value, mask)),
-                               (*into, *_to_instance(ports[n], unaware, hop_macs[index][n])), cookie=hop_cookie))
+        flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
+                       (*into, SetField("reg2", _balance_number(path.hops[index]))), goto_table=BALANCE,
+                       cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
                    goto_table=EGRESS, cookie=hop_cookie))
     if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)

@@ -8,7 +8,7 @@ from sdn.docfile import load_document
 from sdn.document import DocumentError
 from sdn.openflow import OFPP_NORMAL, Multipath, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import CLASSIFY, NEXT_HOP, PIPELINE, RECLASSIFY, check_flow, check_switch_state
+from sdn.pipeline import BALANCE, CLASSIFY, NEXT_HOP, PIPELINE, RECLASSIFY, check_flow, check_switch_state
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
@@ -146,7 +146,7 @@ def test_every_flow_fits_the_declared_pipeline():
     assert any(isinstance(a, Multipath) for f in st.flows for a in f.actions), "multi-instance hops spread"
     reclassified = {dict(f.match)["in_port"] for f in st.flows if f.table == RECLASSIFY and f.goto_table is not None}
     assert {6, 8} <= reclassified, "what returns from both unaware instances is classified again"
-    assert {o.port for f in st.flows if f.table == NEXT_HOP for o in f.actions if isinstance(o, Output)} == {
+    assert {o.port for f in st.flows if f.table in (NEXT_HOP, BALANCE) for o in f.actions if isinstance(o, Output)} == {
         3, 4, 5, 7, 9}, "every instance of every hop is reached"
 
 
