@@ -15,7 +15,7 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
       sflow_polling: 10
     service_functions:
       - name: fw
-        instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1}]
+        instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1, weight: 2}]  # weight 0: draining
       - name: bump                  # NSH-unaware: gets plain frames on port, returns them on egress_port
         nsh_aware: false
         instances: [{switch: sff1, port: bumpA, egress_port: bumpB}]

@@ -8,12 +8,16 @@ from collections import Counter
 import pytest
 
 from sdn.balance import MAX_SLOTS, Table, blocks, check_table, plan, table_size
+from sdn.controller import SfcController
+from sdn.docfile import load_document
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document
 from sdn.match import ClassifierMatch
 from sdn.pipeline import BALANCE, NEXT_HOP
 from sdn.rebalance import rebalance
 from sdn.render import compute_switch_states
+from tests.unit.sdn.fake_driver import FakeDriver
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp
+from tests.unit.sdn.test_flows import DOC, PORTS
 
 
 def shares(table: Table) -> dict:
@@ -193,3 +197,31 @@ def test_weights_share_a_document_and_planning_again_changes_nothing():
     slots = [i.slots for i in planned.function("fw").instances]
     assert abs(len(slots[1]) - 2 * len(slots[0])) <= 2 and not check_table(slots)  # 11 and 21 of 32
     assert rebalance(planned, planned) == planned, "a document planned again on itself changes nothing"
+
+
+def test_the_controller_plans_from_what_it_holds_and_keeps_it_across_a_restart(tmp_path):
+    """Scale ids from 2 to 3 instances through the controller: ids0/ids1 keep their slots but
+    those the new one takes; a controller restarted from its state file plans the same."""
+    def ids(n: int) -> SfcDocument:
+        return load_document(DOC.replace("[{switch: s1, port: ids0}]", "[" + ", ".join(
+            f"{{switch: s1, port: ids{k}}}" for k in range(n)) + "]"))
+
+    ports = {1: {**PORTS[1], "ids2": 7}}
+    driver, state = FakeDriver(), tmp_path / "state.pb"
+    first = SfcController(driver, state_file=state)
+    driver.connect(1, ports[1])
+    first.apply_document(ids(2))
+    two = {i.port: i.slots for i in first.document.function("ids").instances}
+    first.apply_document(ids(3))
+    three = {i.port: i.slots for i in first.document.function("ids").instances}
+    assert all(set(three[p]) <= {s % 16 + k for k in (0, 16) for s in two[p]} for p in ("ids0", "ids1"))
+    assert len(three["ids2"]) == 10 and driver.tables[1] == compute_switch_states(first.document, ports)[1]
+    first.stop()
+    driver.callbacks.clear()
+    second = SfcController(driver, state_file=state)
+    driver.connect(1, ports[1], keep=True)
+    applied = len(driver.applied)
+    second.apply_document(ids(3))  # the NFVO pushes its document again, without slots
+    assert {i.port: i.slots for i in second.document.function("ids").instances} == three
+    assert len(driver.applied) == applied, "nothing to change"
+    second.stop()
