@@ -76,6 +76,7 @@ HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of t
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
+BalanceEntries = tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]  # port, unaware, MAC, C4 value/masks
 ProbeKey = tuple[int, int, int] | None  # (collector_set_base, rate_log2, switch tag): flows sample; None: they do not
 T = TypeVar("T")
 
@@ -206,8 +207,9 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
             if balanced.setdefault(number, fn.name) != fn.name:
                 raise DocumentError(f"service_functions[{fn.name}].name", f"its balancing id {number:#x} (CRC-32 of "
                                     f"the name) is also {balanced[number]}'s on switch {switch}: rename one")
-            key = _balance_key(fn, port_map, switch)
-            owned[f"balance:{fn.name}"] = _memo(cache, ("balance", *key), lambda key=key: SwitchState(_balance_flows(*key)))
+            number, entries = _balance_key(fn, port_map, switch)
+            owned[f"balance:{fn.name}"] = _memo(cache, ("balance", number, entries),
+                                                partial(_balance_state, number, entries))
     by_fn = {f.name: f for f in functions}
     probe = probe_key(doc, doc.switch(switch).dpid)
     for path in doc.paths:
@@ -288,7 +290,7 @@ def _balance_number(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple:
+def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple[int, BalanceEntries]:
     """(id, per instance: port, unaware, MAC and its (C4 value, mask) pairs, table size)."""
     table = table_of([i.weight for i in fn.instances], [i.slots for i in fn.instances])
     ingress = _sf_ports(fn, ports, switch)
@@ -297,14 +299,13 @@ def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> 
     return balance_id(fn), entries
 
 
-def _balance_flows(number: int, entries: tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]
-                   ) -> frozenset[Flow]:
+def _balance_state(number: int, entries: BalanceEntries) -> SwitchState:
     """The balance table of one SF: each block of slots to the instance holding it."""
     cookie = make_cookie(Role.PIPELINE)
     flows = {Flow(BALANCE, PRIO_HOP, make_match(reg2=number, eth_type=ETH_NSH, nsh_mdtype=1, nsh_c4=(value, mask)),
                   _to_instance(port, unaware, mac), cookie=cookie)
              for port, unaware, mac, pairs in entries for value, mask in pairs}
-    return _checked(flows)
+    return SwitchState(_checked(flows))
 
 
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
