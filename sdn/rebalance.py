@@ -8,9 +8,9 @@ the controller's state file, so a restarted controller keeps its tables too.
 An instance is known by its switch and its set of ports, whichever SF names it: the twin SF of a
 symmetric chain's reverse path (ports swapped) and every SF over the same instances get one
 table, so both directions of a connection meet the same instance. The previous table of an SF
-is the held one of the same name, else a held SF over the same instances, else the slots the
-new document itself brings (a controller started without a state file can be handed them),
-else none (a fresh table).
+is the held one of the same name, else the held one sharing most instances with it (an abstract
+hop over several VNFs is renamed when one comes or goes), else the slots the new document itself
+brings (a controller started without a state file can be handed them), else none (a fresh table).
 """
 
 from __future__ import annotations
@@ -31,11 +31,7 @@ def instance_key(inst: SfInstance) -> Hashable:
 def rebalance(new: SfcDocument, held: SfcDocument | None = None) -> SfcDocument:
     """``new`` with a planned slot table on every SF of several instances (others get none)."""
     held_fns = {f.name: f for f in held.service_functions} if held else {}
-    by_pool: dict[frozenset, Table] = {}
-    for fn in held.service_functions if held else ():
-        table = _table(fn)
-        if table is not None:
-            by_pool.setdefault(frozenset(table.slots), table)
+    tables = [t for f in (held.service_functions if held else ()) if (t := _table(f)) is not None]
     planned: dict[tuple, Table] = {}
     order = sorted(range(len(new.service_functions)), key=lambda i: new.service_functions[i].name not in held_fns)
     out = list(new.service_functions)
@@ -47,12 +43,19 @@ def rebalance(new: SfcDocument, held: SfcDocument | None = None) -> SfcDocument:
         weights = tuple((instance_key(inst), inst.weight) for inst in fn.instances)
         table = planned.get(weights)
         if table is None:
-            keys = frozenset(k for k, _ in weights)
-            previous = (_table(held_fns[fn.name]) if fn.name in held_fns else None) \
-                or by_pool.get(keys) or _table(fn)
+            keys = {k for k, _ in weights}
+            same = _table(held_fns[fn.name]) if fn.name in held_fns else None
+            previous = same if same is not None and keys & set(same.slots) else _closest(tables, keys) or _table(fn)
             table = planned[weights] = plan(weights, previous)
         out[i] = _with_slots(fn, [table.slots[k] for k, _ in weights])
     return replace(new, service_functions=tuple(out))
+
+
+def _closest(tables: list[Table], keys: set[Hashable]) -> Table | None:
+    """The held table sharing most instances with ``keys`` (an abstract hop that gained or lost a
+    VNF is renamed, its instances are not); None if none shares any."""
+    best = max(tables, key=lambda t: len(keys & set(t.slots)), default=None)
+    return best if best is not None and keys & set(best.slots) else None
 
 
 def _table(fn: ServiceFunction) -> Table | None:

@@ -225,3 +225,10 @@ def test_the_controller_plans_from_what_it_holds_and_keeps_it_across_a_restart(t
     assert {i.port: i.slots for i in second.document.function("ids").instances} == three
     assert len(driver.applied) == applied, "nothing to change"
     second.stop()
+
+
+def test_an_abstract_hop_renamed_when_a_vnf_goes_keeps_the_staying_instances():
+    held = rebalance(doc(sf("a+b+c", "abc")))
+    after = rebalance(doc(sf("a+b", "ab")), held)
+    before, now = owners(held.function("a+b+c")), owners(after.function("a+b"))
+    assert all(now[s] == o for s, o in before.items() if o != "c")
