@@ -75,7 +75,7 @@ PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classif
 HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of the symmetric L4 hash
 
 
-Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
+Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "balance:NAME", "path:NAME") -> flows
 BalanceEntries = tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]  # port, unaware, MAC, C4 value/masks
 ProbeKey = tuple[int, int, int] | None  # (collector_set_base, rate_log2, switch tag): flows sample; None: they do not
 T = TypeVar("T")
@@ -291,7 +291,7 @@ def _balance_number(name: str) -> int:
 
 
 def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple[int, BalanceEntries]:
-    """(id, per instance: port, unaware, MAC and its (C4 value, mask) pairs, table size)."""
+    """(id, per instance: its port, whether unaware, its MAC and the (C4 value, mask) pairs of its slots)."""
     table = table_of([i.weight for i in fn.instances], [i.slots for i in fn.instances])
     ingress = _sf_ports(fn, ports, switch)
     entries = tuple((port, not fn.nsh_aware, inst.mac, tuple(blocks(table.slots[i], table.size)))
