@@ -16,7 +16,7 @@ from descriptors import Nsd, Vnfd, Vnffgd, load_nsd
 from descriptors.nsd import ConstituentVnf
 from nfvo.catalog import Catalog
 from nfvo.chains import ChainEngine, DocumentHook
-from nfvo.draining import DrainingVnfm
+from nfvo.draining import DRAIN_GRACE, DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
 from nfvo.model import Event, NsRecord, VimRecord, VnffgRecord, VnffgSpec
@@ -47,7 +47,8 @@ class NfvoService:
         self.catalog = Catalog(store, now=now, new_id=new_id)
         self.engine = ChainEngine(sdn)
         extra = {"spawn": spawn} if spawn else {}
-        self._chain_vnfm = DrainingVnfm(vnfm)  # chains do not see VDU instances about to go
+        self._chain_vnfm = DrainingVnfm(vnfm)  # chains drain VDU instances about to go, then omit them
+        self._drain_grace = DRAIN_GRACE
         self.vnffgs = VnffgManager(store, self.catalog, self._chain_vnfm, self.engine, self.bus, now=now,
                                    new_id=new_id, **extra)
         self._spawn = self.vnffgs._spawn
@@ -105,8 +106,8 @@ class NfvoService:
             raise FailedPrecondition(f"VNF {vnf.name} is a hop of VNFFG {', '.join(direct)}; delete or update that first")
         if users:  # abstract hops lose a VNF: move its connections to the others first (hitless)
             try:
-                with self._chain_vnfm.draining(vnf.id, [(v.name, v.instance) for v in vnf.vdus]):
-                    self.vnffgs.rerender(users, f"VNF {vnf.name} terminating")
+                with self._chain_vnfm.draining(vnf.id, [(v.name, v.instance) for v in vnf.vdus]) as gone:
+                    self._drain(users, gone, f"VNF {vnf.name} terminating")
                     self.vnfm.terminate(vnf.id)
             except Exception:  # it may still be there: render what is
                 _quietly(lambda: self.vnffgs.rerender(users, f"VNF {vnf.name} terminate failed"))
@@ -134,12 +135,21 @@ class NfvoService:
             return self.vnfm.scale(vnf.id, policy, direction)
         gone = ", ".join(f"{vdu}#{i}" for vdu, i in leaving)
         try:
-            with self._chain_vnfm.draining(vnf.id, leaving):
-                self.vnffgs.rerender(users, f"VNF {vnf.name} scaling in: draining {gone}")
+            with self._chain_vnfm.draining(vnf.id, leaving) as left:
+                self._drain(users, left, f"VNF {vnf.name} scaling in: {gone}")
                 return self.vnfm.scale(vnf.id, policy, direction)
         except Exception:  # the instances may still be there: render what is
             _quietly(lambda: self.vnffgs.rerender(users, f"VNF {vnf.name} scale in failed"))
             raise
+
+    def _drain(self, users: list[str], gone: Callable[[], None], what: str) -> None:
+        """Re-render ``users`` with the leaving instances draining (their connections move to
+        the others, their ports stay admitted), wait until what is inside them is out, then
+        re-render without them: no packet is lost to a port that stopped being admitted."""
+        self.vnffgs.rerender(users, f"{what}: draining")
+        time.sleep(self._drain_grace)
+        gone()
+        self.vnffgs.rerender(users, f"{what}: drained")
 
     def exec_vnf(self, name_or_id: str, argv: Sequence[str], vdu: str | None = None):
         if not argv:

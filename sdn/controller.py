@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
 from sdn.probes import ProbeKeeper
+from sdn.rebalance import rebalance
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
@@ -110,8 +111,8 @@ class SfcController:
         Raises DocumentError (bad reference, missing port, switch not connected) or ApplyError
         (a switch refused or did not acknowledge; see the class docstring for the roll-back).
         """
-        with self._lock:
-            handed = self._hand_over(doc, None)
+        with self._lock:  # slot tables planned from the held document: only what must move moves
+            handed = self._hand_over(rebalance(doc, self.document), None)
         return self._await(handed)
 
     def upsert_paths(self, paths: Sequence[ServicePath], remove: Iterable[str] = ()) -> ApplyResult:

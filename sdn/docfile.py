@@ -15,7 +15,7 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
       sflow_polling: 10
     service_functions:
       - name: fw
-        instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1}]
+        instances: [{switch: sff1, port: fw0}, {switch: sff1, port: fw1, weight: 2}]  # weight 0: draining
       - name: bump                  # NSH-unaware: gets plain frames on port, returns them on egress_port
         nsh_aware: false
         instances: [{switch: sff1, port: bumpA, egress_port: bumpB}]
@@ -155,7 +155,7 @@ def _function(item: Any, i: int) -> ServiceFunction:
     instances = []
     for j, raw in enumerate(_list(item, "instances", f"{where}.")):
         iwhere = f"{where}.instances[{j}]"
-        raw = _entry(raw, iwhere, {"switch", "port", "egress_port", "mac"})
+        raw = _entry(raw, iwhere, {"switch", "port", "egress_port", "mac", "weight", "slots"})
         switch = raw.get("switch")
         if not isinstance(switch, str):
             raise DocumentError(f"{iwhere}.switch", f"unknown switch {switch!r}")
@@ -164,7 +164,12 @@ def _function(item: Any, i: int) -> ServiceFunction:
         mac = raw.get("mac", "")
         if not isinstance(mac, str):  # YAML 1.1 reads some unquoted MACs as numbers
             raise DocumentError(f"{iwhere}.mac", f"expected a quoted MAC address, got {mac!r}")
-        instances.append(SfInstance(switch, port, "" if egress == port else egress, mac.lower()))
+        weight, slots = raw.get("weight", 1), raw.get("slots", [])
+        if not isinstance(weight, int) or isinstance(weight, bool):
+            raise DocumentError(f"{iwhere}.weight", f"must be an integer (0: draining), got {weight!r}")
+        if not isinstance(slots, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in slots):
+            raise DocumentError(f"{iwhere}.slots", f"must be a list of slot numbers, got {slots!r}")
+        instances.append(SfInstance(switch, port, "" if egress == port else egress, mac.lower(), weight, tuple(slots)))
     return ServiceFunction(name, tuple(instances), aware)
 
 
@@ -211,7 +216,8 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
         "service_functions": [
             {"name": f.name, **({} if f.nsh_aware else {"nsh_aware": False}), "instances": [
                 {"switch": i.switch, "port": i.port, **({"egress_port": i.egress_port} if i.egress_port else {}),
-                 **({"mac": i.mac} if i.mac else {})} for i in f.instances]} for f in doc.service_functions],
+                 **({"mac": i.mac} if i.mac else {}), **({"weight": i.weight} if i.weight != 1 else {}),
+                 **({"slots": list(i.slots)} if i.slots else {})} for i in f.instances]} for f in doc.service_functions],
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops), "classifiers": [
                 {"name": c.name, "switch": c.switch, **({"in_port": c.in_port} if c.in_port else {}),

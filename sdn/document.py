@@ -35,6 +35,7 @@ from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from dataplane.nsh import MAX_SPI  # the NSH header's 24-bit service path identifier (RFC 8300)
+from sdn.balance import check_table
 from sdn.match import ClassifierMatch, MatchError, compile_match
 from sdn.openflow import MatchValue
 from sdn.telemetry.observation import ALL_PACKETS, MAX_RATE_LOG2, Role
@@ -104,12 +105,23 @@ class Probes:
         return bool(self.ipfix_targets)
 
 
+MAX_WEIGHT = 1000
+
+
 @dataclass(frozen=True)
 class SfInstance:
+    """One instance of an SF. Several instances share new connections by ``weight`` (0: draining,
+    it takes none while its ports stay admitted, so what is inside it still comes out and goes
+    on); ``slots`` is its part of the hop's slot table (``sdn.balance``), which the controller
+    plans from the document it holds so that a change moves only the connections it must ("" /
+    () = none planned yet: a fresh table)."""
+
     switch: str
     port: str
     egress_port: str = ""  # NSH-unaware SFs: where frames come back ("" = port)
     mac: str = ""  # NSH-unaware SFs that route: frames go to it addressed to this MAC (lower-case)
+    weight: int = 1
+    slots: tuple[int, ...] = ()
 
     @property
     def egress(self) -> str:
@@ -292,6 +304,19 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         if len({inst.switch for inst in fn.instances}) > 1:
             raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
+        _check_balance(fn, where)
+
+
+def _check_balance(fn: ServiceFunction, where: str) -> None:
+    """Instance weights in range; slots, if planned, a table ``sdn.balance`` can use."""
+    for j, inst in enumerate(fn.instances):
+        if not isinstance(inst.weight, int) or not 0 <= inst.weight <= MAX_WEIGHT:
+            raise DocumentError(f"{where}.instances[{j}].weight", f"must be an integer in 0..{MAX_WEIGHT} "
+                                f"(0: draining), got {inst.weight!r}")
+    if any(inst.slots for inst in fn.instances):
+        problem = check_table([inst.slots for inst in fn.instances])
+        if problem:
+            raise DocumentError(f"{where}.instances", f"slots: {problem}")
 
 
 class _PathIndex:

@@ -18,6 +18,7 @@ from sdn.openflow import Action, Flow, Group, Output, Resubmit, SwitchState
 
 INGRESS, CLASSIFY, RECLASSIFY, NEXT_HOP, EGRESS = 0, 10, 15, 20, 30
 PROXY = 25  # to an NSH-unaware SF that routes, after NSH is off (see sdn.render)
+BALANCE = 22  # a hop of several instances: its slot table, once per SF (see sdn.balance)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ PIPELINE: dict[int, Table] = {
               "egress port -> encap again (SI after that hop, C1 = the classifier's port); miss: drop",
               frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
         Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs; to proxy for those "
-              "that route); path end -> egress", frozenset({EGRESS, PROXY}), NSH_FIELDS),
+              "that route), or the SF in reg2 -> balance if it has several instances; path end -> egress",
+              frozenset({EGRESS, PROXY, BALANCE}), NSH_FIELDS),
+        Table(BALANCE, "balance", "the SF in reg2, the slot in C4 -> the instance holding it (as next-hop "
+              "sends to one); miss: drop", frozenset({PROXY}), frozenset({"reg2", "eth_type", "nsh_mdtype", "nsh_c4"})),
         Table(PROXY, "proxy", "NSH stripped, the SF instance in reg1 -> address the frame to its MAC, output; "
               "miss: drop", frozenset(), frozenset({"reg1"})),
         Table(EGRESS, "egress", "restore the ingress port from C1, decap outer Ethernet and NSH, NORMAL",

@@ -10,8 +10,14 @@ port, and replies that bypass the chain find their way.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
-multi-instance hop then picks ``instances[C4 % n]``. Both directions of a connection hash alike,
-so a symmetric chain's reverse path meets the same instances.
+multi-instance hop's flow puts the SF's balancing id (``balance_id``) in reg2 and goes to the
+balance table, which holds the SF's slot table once for every path through it (``sdn.balance``:
+even by weight, planned by the controller so that a change moves only the connections it must):
+slot ``C4 & (size - 1)`` goes to the instance holding it, one flow per aligned block of slots
+(value/mask on C4). A path then costs one flow per hop however many instances it has, and a
+scale out or in rewrites only the SF's table, not its paths. Both directions of a connection
+hash alike, so a symmetric chain's reverse path meets the same instances. A draining instance
+(weight 0) holds no slots but keeps its port flows: what is inside it goes on.
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
 the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
@@ -49,25 +55,28 @@ Every flow passes ``sdn.pipeline.check_flow`` once, when it is computed, never o
 from __future__ import annotations
 
 import threading
+import zlib
 from collections import OrderedDict
 from functools import partial
 from typing import Callable, Hashable, Mapping, TypeVar
 
+from sdn.balance import HASH_BITS, blocks, table_of
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
+from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import sample_params, switch_tag
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
 PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
-HASH_BUCKETS, HASH_BITS = 16, 4  # flow-hash buckets carried in NSH C4 to choose SF instances
+HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of the symmetric L4 hash
 
 
-Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "path:NAME") -> flows/groups
+Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "balance:NAME", "path:NAME") -> flows
+BalanceEntries = tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]  # port, unaware, MAC, C4 value/masks
 ProbeKey = tuple[int, int, int] | None  # (collector_set_base, rate_log2, switch tag): flows sample; None: they do not
 T = TypeVar("T")
 
@@ -191,6 +200,16 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                 mac = inst.mac if number == inst_in else ""
                 owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
                                                    partial(unaware_port_state, number, one_armed, mac))
+    balanced: dict[int, str] = {}
+    for fn in functions:
+        if len(fn.instances) > 1:
+            number = balance_id(fn)
+            if balanced.setdefault(number, fn.name) != fn.name:
+                raise DocumentError(f"service_functions[{fn.name}].name", f"its balancing id {number:#x} (CRC-32 of "
+                                    f"the name) is also {balanced[number]}'s on switch {switch}: rename one")
+            number, entries = _balance_key(fn, port_map, switch)
+            owned[f"balance:{fn.name}"] = _memo(cache, ("balance", number, entries),
+                                                partial(_balance_state, number, entries))
     by_fn = {f.name: f for f in functions}
     probe = probe_key(doc, doc.switch(switch).dpid)
     for path in doc.paths:
@@ -216,6 +235,7 @@ def pipeline_flows() -> frozenset[Flow]:
         Flow(CLASSIFY, PRIO_MISS, (), (Output(OFPP_NORMAL),), cookie=cookie),
         Flow(RECLASSIFY, PRIO_MISS, (), (), cookie=cookie),
         Flow(NEXT_HOP, PRIO_MISS, (), (), cookie=cookie),
+        Flow(BALANCE, PRIO_MISS, (), (), cookie=cookie),
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
         Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
     })
@@ -260,6 +280,34 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     return path, in_ports, hop_ports, hop_egress, hop_macs
 
 
+def balance_id(fn: ServiceFunction) -> int:
+    """What reg2 holds for the balance table of ``fn``: stable while its name is (so scaling it
+    leaves its paths' flows alone); a clash on one switch is refused by name."""
+    return _balance_number(fn.name)
+
+
+def _balance_number(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple[int, BalanceEntries]:
+    """(id, per instance: its port, whether unaware, its MAC and the (C4 value, mask) pairs of its slots)."""
+    table = table_of([i.weight for i in fn.instances], [i.slots for i in fn.instances])
+    ingress = _sf_ports(fn, ports, switch)
+    entries = tuple((port, not fn.nsh_aware, inst.mac, tuple(blocks(table.slots[i], table.size)))
+                    for i, (inst, port) in enumerate(zip(fn.instances, ingress, strict=True)))
+    return balance_id(fn), entries
+
+
+def _balance_state(number: int, entries: BalanceEntries) -> SwitchState:
+    """The balance table of one SF: each block of slots to the instance holding it."""
+    cookie = make_cookie(Role.PIPELINE)
+    flows = {Flow(BALANCE, PRIO_HOP, make_match(reg2=number, eth_type=ETH_NSH, nsh_mdtype=1, nsh_c4=(value, mask)),
+                  _to_instance(port, unaware, mac), cookie=cookie)
+             for port, unaware, mac, pairs in entries for value, mask in pairs}
+    return SwitchState(_checked(flows))
+
+
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...],
                 probe: ProbeKey = None) -> frozenset[Flow]:
@@ -282,7 +330,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
     def classify(table: int, si: int, c1: Action, match_port: int | None, classifier: Classifier) -> None:
         wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si), c1)
         if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
-            wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+            wrap = (Multipath(HASH_LINKS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
         point = sample(Point.CLASSIFY, 255) if table == CLASSIFY else sample(Point.HOP_OUT, si + 1)
         actions = (*point, *wrap, EncapEthernet())
         port = () if match_port is None else (("in_port", match_port),)
@@ -307,10 +355,9 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
                            (*into, *_to_instance(ports[0], unaware, hop_macs[index][0])), cookie=hop_cookie))
             continue
-        for bucket in range(HASH_BUCKETS):
-            n = bucket % len(ports)
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                           (*into, *_to_instance(ports[n], unaware, hop_macs[index][n])), cookie=hop_cookie))
+        flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
+                       (*into, SetField("reg2", _balance_number(path.hops[index]))), goto_table=BALANCE,
+                       cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
                    goto_table=EGRESS, cookie=hop_cookie))
     if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)

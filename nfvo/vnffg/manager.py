@@ -172,7 +172,9 @@ class VnffgManager:
         self._view = view.put(record)
 
     def inventory(self) -> Inventory:
-        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches())
+        draining = getattr(self._vnfm, "draining_instances", None)  # a DrainingVnfm says which
+        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches(),
+                         draining() if draining is not None else frozenset())
 
     def classifiers(self) -> list[tuple[VnffgRecord, PathSpec, ClassifierSpec]]:
         return [(r, p, c) for r in self.list() for p in r.spec.paths for c in p.classifiers]

@@ -57,6 +57,9 @@ class Inventory:
 
     vnfs: Mapping[str, VnfRecord]
     switches: Mapping[str, int]  # bridge name -> dpid
+    # (VNF, VDU, instance) draining before they go: weight 0, no new connections, ports still
+    # admitted so what is inside them goes on (``nfvo.draining``)
+    draining: frozenset[tuple[str, str, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class SfDef:
         if self.nsh_aware:
             return self
         return SfDef(tuple(SfMember(m.vnf, m.egress_cp, m.cp) for m in self.members),
-                     tuple(SfInstance(i.switch, i.egress, "" if i.egress == i.port else i.port, i.mac)
+                     tuple(SfInstance(i.switch, i.egress, "" if i.egress == i.port else i.port, i.mac, i.weight)
                            for i in self.instances), False)
 
     @property
@@ -215,10 +218,14 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str, policy: str = "") -> tu
     entries: list[tuple[SfMember, SfInstance, bool]] = []  # (member, instance, live)
     for vnf in vnfs:
         dead = dead_instances(vnf)
+
+        def weight(c: CpRecord, name: str = vnf.name) -> int:
+            return 0 if (name, c.vdu, c.instance) in inv.draining else 1
+
         if encap:
             cps = hop_cps(vnf, hop.cp, where)
             member = SfMember(vnf.name, cps[0].name)
-            entries.extend((member, SfInstance(c.bridge, c.ovs_port), (c.vdu, c.instance) not in dead)
+            entries.extend((member, SfInstance(c.bridge, c.ovs_port, weight=weight(c)), (c.vdu, c.instance) not in dead)
                            for c in sorted(cps, key=lambda c: c.instance))
             continue
         cp_in, cp_out = unaware_cps(vnf, hop, where)
@@ -231,7 +238,8 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str, policy: str = "") -> tu
                                          f"switch {c.bridge}", where)
             one_armed = out.ovs_port == c.ovs_port  # it routes: frames go to it addressed to its CP's MAC
             entries.append((member, SfInstance(c.bridge, c.ovs_port, "" if one_armed else out.ovs_port,
-                                               c.mac.lower() if one_armed else ""), (c.vdu, c.instance) not in dead))
+                                               c.mac.lower() if one_armed else "", weight(c)),
+                            (c.vdu, c.instance) not in dead))
     switches = {i.switch for _, i, _ in entries}
     if len(switches) > 1:
         raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)

@@ -41,7 +41,8 @@ def probes_message(probes: Probes) -> pb.Probes:
 
 def function_message(fn: ServiceFunction) -> pb.ServiceFunction:
     return pb.ServiceFunction(name=fn.name, nsh_unaware=not fn.nsh_aware, instances=[
-        pb.SfInstance(switch=i.switch, port=i.port, egress_port=i.egress_port, mac=_mac_bytes(i.mac))
+        pb.SfInstance(switch=i.switch, port=i.port, egress_port=i.egress_port, mac=_mac_bytes(i.mac),
+                      weight=i.weight, slots=list(i.slots))
         for i in fn.instances])
 
 
@@ -91,7 +92,8 @@ def probes_value(msg: pb.Probes) -> Probes:
 def function_value(msg: pb.ServiceFunction) -> ServiceFunction:
     return ServiceFunction(msg.name, tuple(
         SfInstance(i.switch, i.port, "" if i.egress_port == i.port else i.egress_port,
-                   _mac_text(i.mac, f"service_functions[{msg.name}].instances[{j}].mac"))
+                   _mac_text(i.mac, f"service_functions[{msg.name}].instances[{j}].mac"),
+                   i.weight if i.HasField("weight") else 1, tuple(i.slots))
         for j, i in enumerate(msg.instances)), not msg.nsh_unaware)
 
 

@@ -39,16 +39,20 @@ class Probes(_message.Message):
     def __init__(self, ipfix_targets: _Optional[_Iterable[str]] = ..., collector_set_base: _Optional[int] = ..., probability: _Optional[int] = ..., ipfix_cache_active_timeout: _Optional[int] = ..., sflow_targets: _Optional[_Iterable[str]] = ..., sflow_sampling: _Optional[int] = ..., sflow_polling: _Optional[int] = ..., sflow_header: _Optional[int] = ..., sflow_agent: _Optional[str] = ...) -> None: ...
 
 class SfInstance(_message.Message):
-    __slots__ = ("switch", "port", "egress_port", "mac")
+    __slots__ = ("switch", "port", "egress_port", "mac", "weight", "slots")
     SWITCH_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     EGRESS_PORT_FIELD_NUMBER: _ClassVar[int]
     MAC_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
     switch: str
     port: str
     egress_port: str
     mac: bytes
-    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ..., egress_port: _Optional[str] = ..., mac: _Optional[bytes] = ...) -> None: ...
+    weight: int
+    slots: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ..., egress_port: _Optional[str] = ..., mac: _Optional[bytes] = ..., weight: _Optional[int] = ..., slots: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ServiceFunction(_message.Message):
     __slots__ = ("name", "instances", "nsh_unaware")

@@ -61,3 +61,29 @@ def test_terminating_a_vnf_of_an_abstract_hop_drains_it_first(stack):
     assert hops_at_delete == [("fw-a:CP2",)], "the chain had left fw-b before its VDU went"
     assert nfvo.vnffgs.get("lb").status == "ACTIVE"
     assert [v.name for v in nfvo.list_vnfs() if v.name.startswith("fw-")] == ["fw-a"]
+
+
+def test_scale_in_drains_with_weight_zero_and_ports_kept_then_drops_them(stack):
+    """The first re-render gives the leaving instance weight 0 and no slots (its connections go
+    to the one that stays; its port is still an instance, so still admitted); only after the
+    grace does a second re-render drop it. Slots of the staying instance never move."""
+    nfvo = stack.nfvo
+    onboard_demo(nfvo)
+    nfvo.catalog.create_descriptor("VNFD", "scalable", sample("nsh-counter-scalable.yaml"))
+    nfvo.create_vnf("cnt", "scalable")
+    nfvo.create_vnffg("a", chain="cnt")
+    nfvo.scale_vnf("cnt", "SP1", "out")
+    before = stack.controller.document.function("cnt:CP2").instances
+    assert [i.weight for i in before] == [1, 1] and all(i.slots for i in before)
+    applied: list[tuple] = []
+    apply = stack.controller.apply_document
+
+    def spy(doc):
+        result = apply(doc)
+        applied.append(tuple((i.port, i.weight, i.slots) for i in stack.controller.document.function("cnt:CP2").instances))
+        return result
+    stack.controller.apply_document = spy
+    nfvo.scale_vnf("cnt", "SP1", "in")
+    (stay, leave), (alone,) = applied[0], applied[1]  # then the VNFM's scale event renders once more
+    assert stay == (before[0].port, 1, tuple(range(16))) and leave == (before[1].port, 0, ())
+    assert alone[0] == before[0].port

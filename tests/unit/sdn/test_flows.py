@@ -8,7 +8,7 @@ from sdn.docfile import load_document
 from sdn.document import DocumentError
 from sdn.openflow import OFPP_NORMAL, Multipath, Output, SwitchState
 from sdn.render import compute_switch_states
-from sdn.pipeline import CLASSIFY, NEXT_HOP, PIPELINE, RECLASSIFY, check_flow, check_switch_state
+from sdn.pipeline import BALANCE, CLASSIFY, NEXT_HOP, PIPELINE, RECLASSIFY, check_flow, check_switch_state
 from sdn.sync import apply_plan_to_state, plan_changes
 from tests.unit.sdn.fake_switch import FakeSwitch, run_chain, tcp, udp
 
@@ -101,7 +101,8 @@ EVERY_FIELD_PORTS = {1: {"client": 1, "server": 2, "fw0": 3, "fw1": 4, "brA": 5,
 EVERY_FIELD_DOC = """
 switches: [{name: s1, dpid: 1}]
 service_functions:
-  - {name: fw, instances: [{switch: s1, port: fw0}, {switch: s1, port: fw1}]}
+  - {name: fw, instances: [{switch: s1, port: fw0, slots: [0, 1, 2, 3, 4, 5]},
+                           {switch: s1, port: fw1, weight: 2, slots: [6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}]}
   - name: br
     nsh_aware: false
     instances: [{switch: s1, port: brA, egress_port: brB}, {switch: s1, port: brA2, egress_port: brB2}]
@@ -145,7 +146,7 @@ def test_every_flow_fits_the_declared_pipeline():
     assert any(isinstance(a, Multipath) for f in st.flows for a in f.actions), "multi-instance hops spread"
     reclassified = {dict(f.match)["in_port"] for f in st.flows if f.table == RECLASSIFY and f.goto_table is not None}
     assert {6, 8} <= reclassified, "what returns from both unaware instances is classified again"
-    assert {o.port for f in st.flows if f.table == NEXT_HOP for o in f.actions if isinstance(o, Output)} == {
+    assert {o.port for f in st.flows if f.table in (NEXT_HOP, BALANCE) for o in f.actions if isinstance(o, Output)} == {
         3, 4, 5, 7, 9}, "every instance of every hop is reached"
 
 
