@@ -21,13 +21,15 @@ C2      23..0    ``segment``            classifier              path end on anot
                  (VL segment id, VNI)                           plain-VXLAN hand-off into the ingress VL
 C3      31..0    ``service``            SFs (opaque)            SFs (service platform context); SFFs
                                                                 never read or write it
-C4      31..4    reserved, 0            --                      --
-C4      3..0     ``flow_hash``          classifier              each multi-instance hop: instance
-                 (L4 hash bucket)       (``multipath``)         ``C4 % n`` (both directions hash alike)
+C4      31..16   reserved, 0            --                      --
+C4      15..0    ``flow_hash``          classifier              each multi-instance hop: its SF's
+                 (symmetric L4 hash)    (``multipath``)         slot table (``sdn.balance``) maps the
+                                                                low bits to an instance (both
+                                                                directions hash alike)
 ======  =======  =====================  ======================  ========================================
 
 With ``ingress_host == 0`` and ``segment == 0`` the words are exactly the single-host layout
-sdn.render writes today (C1 = in_port, C4 = bucket), so hosts can be introduced path by path.
+sdn.render writes today (C1 = in_port, C4 = flow hash), so hosts can be introduced path by path.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ INGRESS_HOST = Field("ingress_host", "nsh_c1", 16, 12)
 INGRESS_PORT = Field("ingress_port", "nsh_c1", 0, 16)
 SEGMENT = Field("segment", "nsh_c2", 0, 24)
 SERVICE = Field("service", "nsh_c3", 0, 32)
-FLOW_HASH = Field("flow_hash", "nsh_c4", 0, 4)
+FLOW_HASH = Field("flow_hash", "nsh_c4", 0, 16)
 FIELDS = (INGRESS_HOST, INGRESS_PORT, SEGMENT, SERVICE, FLOW_HASH)
 MAX_HOST_ID = INGRESS_HOST.max
 

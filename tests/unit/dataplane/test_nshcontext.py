@@ -28,7 +28,7 @@ def test_host_zero_is_todays_single_switch_layout() -> None:
     ({"ingress_host": ctx.MAX_HOST_ID + 1}, "ingress_host"),
     ({"ingress_port": 1 << 16}, "ingress_port"),
     ({"segment": 1 << 24}, "segment"),
-    ({"flow_hash": 16}, "flow_hash"),
+    ({"flow_hash": 1 << 16}, "flow_hash"),
     ({"ingress_host": -1}, "ingress_host"),
 ])
 def test_values_that_do_not_fit_are_refused_by_name(kwargs: dict[str, int], field: str) -> None:
@@ -39,7 +39,7 @@ def test_values_that_do_not_fit_are_refused_by_name(kwargs: dict[str, int], fiel
 @pytest.mark.parametrize(("words", "word"), [
     ((0x10000000, 0, 0, 0), "nsh_c1"),
     ((0, 0x01000000, 0, 0), "nsh_c2"),
-    ((0, 0, 0, 0x10), "nsh_c4"),
+    ((0, 0, 0, 0x10000), "nsh_c4"),
 ])
 def test_reserved_bits_are_reported(words: tuple[int, int, int, int], word: str) -> None:
     with pytest.raises(ctx.ContextError, match=f"{word}.*reserved"):
