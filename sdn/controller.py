@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -24,6 +25,7 @@ from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
 from sdn.probes import ProbeKeeper
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
+from sdn.usable import Usable, usable_on
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,23 @@ class SwitchStatus:
     groups: int
     error: str = ""
     probes_error: str = ""  # its probes could not be configured through its OVSDB (retried)
+
+
+class PathState(StrEnum):
+    """Whether a service path carries traffic as the document says, on its switch, now."""
+
+    ACTIVE = "ACTIVE"      # the switch holds the path's flows of the latest document
+    DEGRADED = "DEGRADED"  # it holds them, less an SF instance or classifier whose port is missing
+    PENDING = "PENDING"    # the switch has not acknowledged them yet (or a push failed: retried)
+    DOWN = "DOWN"          # not installed: switch not connected, an SF has no port, or flows refused
+
+
+@dataclass(frozen=True)
+class PathStatus:
+    name: str
+    switch: str
+    state: PathState
+    reason: str = ""  # names the element: the port, the switch, the refused flow
 
 
 @dataclass(frozen=True)
@@ -103,12 +122,26 @@ class SfcController:
                                     view.error, self._probes.error(dpid)))
         return out
 
+    def path_status(self) -> list[PathStatus]:
+        """Per path of the document: does its switch hold it as desired now (no lock taken)."""
+        doc, workers = self._snapshot[0], self._workers
+        connected = self._driver.switches()
+        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+        dpids = {s.name: s.dpid for s in doc.switches}
+        out = []
+        for path in doc.paths:
+            switch = fn_switch[path.hops[0]]
+            out.append(_path_status(path, switch, dpids[switch], connected, workers.get(dpids[switch])))
+        return out
+
     # ----------------------------------------------------------------- changes
     def apply_document(self, doc: SfcDocument) -> ApplyResult:
         """Make ``doc`` the desired state on every switch, or change nothing and raise.
 
-        Raises DocumentError (bad reference, missing port, switch not connected) or ApplyError
-        (a switch refused or did not acknowledge; see the class docstring for the roll-back).
+        Raises DocumentError (bad reference, or a path it adds or changes is on a switch that is not
+        connected) or ApplyError (a switch refused or did not acknowledge; see the class docstring
+        for the roll-back). A port the document names but a switch lacks fails nothing: what needs
+        it is left out there (sdn.usable) and reported by path_status() until the port appears.
         """
         with self._lock:
             handed = self._hand_over(doc, None)
@@ -153,15 +186,10 @@ class SfcController:
             raise ApplyError("the controller is stopping")
         started = self._now()
         connected = self._driver.switches()
-        for switch in doc.switches:
-            if switch.dpid not in connected and _is_used(doc, switch.name):
-                raise DocumentError(f"switches[{switch.name}]",
-                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
+        self._check_connected(doc, connected, changed)
         ports = {dpid: dict(info.ports) for dpid, info in connected.items()}
-        if changed is None:
-            desired = compute_owned_states(doc, ports, self._cache)
-        else:
-            desired = update_owned_states(doc, ports, self._reusable(ports), changed, self._cache)
+        derived = self._derive(doc, ports, changed)
+        desired = {dpid: owned for dpid, (owned, _) in derived.items()}
         for dpid in connected:
             desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
         self._last_generation += 1
@@ -172,7 +200,8 @@ class SfcController:
         for dpid, owned in desired.items():
             worker = self._worker(dpid)
             before[dpid] = worker.target
-            handed[dpid] = Target(generation, ports[dpid], owned)
+            usable = derived[dpid][1] if dpid in derived else Usable(doc)
+            handed[dpid] = Target(generation, ports[dpid], owned, usable.down, usable.degraded)
             ticket = worker.submit(handed[dpid])
             if ticket is not None:
                 tickets[dpid] = ticket
@@ -219,15 +248,15 @@ class SfcController:
         worker = self._workers[dpid]
         old = h.before.get(dpid)
         if old is not None and old.generation == generation and worker.target is h.handed[dpid]:
-            return Target(generation, old.ports, old.owned)
+            return Target(generation, old.ports, old.owned, old.down, old.degraded)
         info = self._driver.switches().get(dpid)
         if info is None:
             return old
         try:
-            owned = compute_owned_states(doc, {dpid: dict(info.ports)}, self._cache).get(dpid, {})
+            owned, usable = self._derive(doc, {dpid: dict(info.ports)}, None).get(dpid, ({}, Usable(doc)))
         except DocumentError:
             return old
-        return Target(generation, dict(info.ports), owned)
+        return Target(generation, dict(info.ports), owned, usable.down, usable.degraded)
 
     def _reusable(self, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
         """The latest document's flows per switch, where derived on the ports it has now."""
@@ -271,12 +300,77 @@ class SfcController:
             doc, generation = self._snapshot
             ports = dict(info.ports)
             try:
-                owned = compute_owned_states(doc, {dpid: ports}, self._cache).get(dpid, {})
-            except DocumentError as exc:
+                derived = self._derive(doc, {dpid: ports}, None)
+            except DocumentError as exc:  # not expected: sdn.usable leaves out what lacks a port
                 log.warning("switch %#x not converged: %s", dpid, exc)
                 self._workers[dpid].report(str(exc))
                 return
-            self._workers[dpid].submit(Target(generation, ports, owned))
+            owned, usable = derived.get(dpid, ({}, Usable(doc)))
+            for path, why in usable.down.items():
+                log.warning("switch %#x: path %s left out: %s", dpid, path, why)
+            self._workers[dpid].submit(Target(generation, ports, owned, usable.down, usable.degraded))
+
+    def _derive(self, doc: SfcDocument, ports: Mapping[int, Mapping[str, int]], changed: set[str] | None
+                ) -> dict[int, tuple[Owned, Usable]]:
+        """Per switch of ``doc`` with known ports: the flows of what it can carry now (sdn.usable),
+        reusing the latest target's where only ``changed`` paths differ (None: derive it all)."""
+        reusable = self._reusable(ports) if changed is not None else {}
+        out: dict[int, tuple[Owned, Usable]] = {}
+        for switch in doc.switches:
+            dpid = switch.dpid
+            if dpid not in ports:
+                continue
+            usable = usable_on(doc, switch.name, ports[dpid])
+            one = {dpid: ports[dpid]}
+            if changed is not None and dpid in reusable:
+                owned = update_owned_states(usable.document, one, {dpid: reusable[dpid]}, changed, self._cache)
+            else:
+                owned = compute_owned_states(usable.document, one, self._cache)
+            out[dpid] = (owned.get(dpid, {}), usable)
+        return out
+
+    def _check_connected(self, doc: SfcDocument, connected: Mapping[int, object], changed: set[str] | None) -> None:
+        """A change may not add or change a path on a switch that is not connected (it could not be
+        acknowledged); paths it leaves alone may be on one (they are reported down meanwhile)."""
+        if changed is None:
+            before = {p.name: p for p in self.document.paths}
+            changed = {p.name for p in doc.paths if before.get(p.name) != p}
+        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+        for path in doc.paths:
+            if path.name not in changed:
+                continue
+            switch = doc.switch(fn_switch[path.hops[0]])
+            if switch.dpid not in connected:
+                raise DocumentError(f"switches[{switch.name}]",
+                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected "
+                                    f"(path {path.name} is on it)")
+
+
+def _path_status(path: ServicePath, switch: str, dpid: int, connected: Mapping[int, object],
+                 worker: SwitchWorker | None) -> PathStatus:
+    def status(state: PathState, reason: str = "") -> PathStatus:
+        return PathStatus(path.name, switch, state, reason)
+
+    if dpid not in connected:
+        return status(PathState.DOWN, f"switch {switch} (dpid {dpid:#x}) is not connected")
+    target = worker.target if worker is not None else None
+    if worker is None or target is None:
+        return status(PathState.PENDING, f"switch {switch}: flows not derived yet")
+    if path.name in target.down:
+        return status(PathState.DOWN, target.down[path.name])
+    view, owner = worker.view, f"path:{path.name}"
+    deps = [owner, "pipeline", *(f"sf:{h}" for h in path.hops)]
+    refused = [view.refused[k] for k in deps if k in view.refused]
+    if refused:
+        return status(PathState.DOWN, refused[0])
+    held = all(k not in target.owned or view.installed.get(k) is target.owned[k]
+               or view.installed.get(k) == target.owned[k] for k in deps)
+    if not held:
+        why = view.error or f"switch {switch} has not acknowledged generation {target.generation} yet"
+        return status(PathState.PENDING, why)
+    if path.name in target.degraded:
+        return status(PathState.DEGRADED, target.degraded[path.name])
+    return status(PathState.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -291,6 +385,4 @@ class _Handover:
     started: float
 
 
-def _is_used(doc: SfcDocument, switch: str) -> bool:
-    return any(inst.switch == switch for f in doc.service_functions for inst in f.instances)
 

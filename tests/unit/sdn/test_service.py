@@ -41,14 +41,16 @@ def test_same_document_twice_sends_nothing(setup):
     assert result.changes == {1: 0} and len(driver.applied) == count
 
 
-def test_missing_port_changes_nothing(setup):
+def test_missing_port_takes_out_only_the_paths_through_it(setup):
     driver, controller = setup
     controller.apply_document(load_document(DOC))
-    before = driver.tables[1]
     bad = DOC.replace("port: nat0", "port: nat9")
-    with pytest.raises(DocumentError, match="nat9"):
-        controller.apply_document(load_document(bad))
-    assert driver.tables[1] == before and controller.generation == 1
+    controller.apply_document(load_document(bad))  # accepted: web is left out, dns stays
+    states = {p.name: p for p in controller.path_status()}
+    assert states["web"].state == "DOWN" and "nat9" in states["web"].reason
+    assert states["dns"].state == "ACTIVE"
+    assert {f.cookie & 0xFFFFFF for f in driver.tables[1].flows} >= {9} and \
+        7 not in {f.cookie & 0xFFFFFF for f in driver.tables[1].flows}
 
 
 def test_disconnected_switch_is_refused(setup):
