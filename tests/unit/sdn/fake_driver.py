@@ -20,6 +20,7 @@ class FakeDriver:
         self.callbacks = []
         self.applied: list[tuple[int, Plan]] = []
         self.refuse: set[int] = set()
+        self.refuse_flow = lambda flow: False  # a flow OVS would refuse: the whole bundle is, naming it
         self._memos: dict[int, KeyedFlows] = {}  # per switch: keeps apply_plan_to_state O(changes)
         self._gates: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -55,6 +56,9 @@ class FakeDriver:
             raise ApplyError(f"switch {dpid:#x}: no acknowledgement in time")
         if dpid in self.refuse:
             raise ApplyError(f"switch {dpid:#x} refused the bundle")
+        bad = tuple(f for f in plan.add_flows + plan.modify_flows if self.refuse_flow(f))
+        if bad:
+            raise ApplyError(f"switch {dpid:#x} refused the change: OFPFMFC_TABLE_FULL in flow add", bad[:1])
         if dpid not in self.infos:
             raise ApplyError(f"switch {dpid:#x} is not connected")
         with self._lock:

@@ -1,0 +1,118 @@
+"""One broken thing breaks one thing: a missing port, a refused flow or a disconnected switch
+takes out only the paths that need it; the others keep being updated, and it comes back alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdn.controller import PathState, SfcController
+from sdn.docfile import load_document, parse_paths
+from sdn.document import DocumentError
+from sdn.driver import ApplyError
+from sdn.openflow import SwitchState
+from sdn.render import compute_switch_states
+from sdn.usable import usable_on
+from tests.unit.sdn.fake_driver import FakeDriver
+from tests.unit.sdn.test_flows import DOC, PORTS
+
+WITHOUT_NAT = {k: v for k, v in PORTS[1].items() if k != "nat0"}
+
+
+def spis(driver: FakeDriver) -> set[int]:
+    return {f.cookie & 0xFFFFFF for f in driver.tables[1].flows} - {0}
+
+
+def states(controller: SfcController) -> dict:
+    return {p.name: (p.state, p.reason) for p in controller.path_status()}
+
+
+@pytest.fixture
+def setup():
+    driver = FakeDriver()
+    controller = SfcController(driver, timeout=2.0)
+    driver.connect(1, PORTS[1])
+    controller.apply_document(load_document(DOC))
+    assert controller.settle()
+    yield driver, controller
+    controller.stop()
+
+
+def test_usable_leaves_out_the_paths_through_an_sf_without_ports_and_keeps_the_same_document_otherwise():
+    doc = load_document(DOC)
+    assert usable_on(doc, "s1", PORTS[1]).document is doc
+    usable = usable_on(doc, "s1", WITHOUT_NAT)
+    assert [p.name for p in usable.document.paths] == ["dns"]
+    assert usable.down == {"web": "service_functions[nat].instances[0].port: switch s1 has no port 'nat0'"}
+    lost_client = usable_on(doc, "s1", {k: v for k, v in PORTS[1].items() if k != "client"})
+    assert set(lost_client.degraded) == {"web", "dns"} and "classifiers[http].in_port" in lost_client.degraded["web"]
+    assert all(not p.classifiers for p in lost_client.document.paths)
+
+
+def test_a_lost_instance_degrades_the_hop_and_keeps_it_forwarding():
+    doc = load_document(DOC.replace("port: ids0}", "port: ids0}, {switch: s1, port: ids1}"))
+    usable = usable_on(doc, "s1", {k: v for k, v in PORTS[1].items() if k != "ids1"})
+    assert usable.down == {} and set(usable.degraded) == {"web", "dns"}
+    assert len(usable.document.function("ids").instances) == 1
+
+
+def test_port_lost_then_back_while_the_other_chain_takes_a_change(setup):
+    driver, controller = setup
+    driver.connect(1, WITHOUT_NAT, keep=True)  # the port is gone (a port event re-derives)
+    assert controller.settle()
+    assert states(controller)["web"][0] == PathState.DOWN and "nat0" in states(controller)["web"][1]
+    assert states(controller)["dns"] == (PathState.ACTIVE, "")
+    assert 7 not in spis(driver) and 9 in spis(driver)
+    # the other chain still takes a change on this switch
+    (dns,) = parse_paths([{"name": "dns", "spi": 9, "hops": ["ids"],
+                           "classifiers": [{"name": "dns", "in_port": "client", "match": {"udp_dst": 5353}}]}])
+    controller.upsert_paths([dns])
+    assert any(("udp_dst", 5353) in f.match for f in driver.tables[1].flows)
+    assert states(controller)["dns"] == (PathState.ACTIVE, "")
+    driver.connect(1, PORTS[1], keep=True)  # the port is back: web returns by itself
+    assert controller.settle()
+    assert states(controller)["web"] == (PathState.ACTIVE, "")
+    assert driver.tables[1] == compute_switch_states(controller.document, PORTS)[1]
+
+
+def test_a_refused_flow_takes_out_its_path_only_and_is_retried(setup):
+    driver, controller = setup
+    driver.refuse_flow = lambda f: (f.cookie & 0xFFFFFF) == 7
+    driver.disconnect(1)
+    driver.tables[1] = SwitchState()
+    driver.connect(1, PORTS[1])  # a fresh switch: everything is pushed again, web's flows are refused
+    assert controller.settle()
+    web, dns = states(controller)["web"], states(controller)["dns"]
+    assert web[0] == PathState.DOWN and "TABLE_FULL" in web[1] and dns == (PathState.ACTIVE, "")
+    assert spis(driver) == {9}
+    driver.refuse_flow = lambda f: False
+    driver.disconnect(1)
+    driver.connect(1, PORTS[1], keep=True)  # a reconnect tries it again (so does the back-off)
+    assert controller.settle()
+    assert states(controller)["web"] == (PathState.ACTIVE, "") and spis(driver) == {7, 9}
+
+
+def test_a_change_whose_own_flows_are_refused_fails_and_leaves_the_rest_alone(setup):
+    driver, controller = setup
+    before = driver.tables[1]
+    driver.refuse_flow = lambda f: (f.cookie & 0xFFFFFF) == 11
+    (ssh,) = parse_paths([{"name": "ssh", "spi": 11, "hops": ["fw"],
+                           "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}])
+    with pytest.raises(ApplyError, match="TABLE_FULL"):
+        controller.upsert_paths([ssh])
+    assert controller.settle()
+    assert driver.tables[1] == before and {p.name for p in controller.document.paths} == {"web", "dns"}
+    assert set(states(controller).values()) == {(PathState.ACTIVE, "")}
+
+
+def test_disconnected_switch_takes_its_paths_down_until_it_reconnects(setup):
+    driver, controller = setup
+    driver.disconnect(1)
+    assert controller.settle()
+    assert states(controller)["web"] == (PathState.DOWN, "switch s1 (dpid 0x1) is not connected")
+    (ssh,) = parse_paths([{"name": "ssh", "spi": 11, "hops": ["fw"],
+                           "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}])
+    with pytest.raises(DocumentError, match="not connected"):
+        controller.upsert_paths([ssh])
+    driver.connect(1, PORTS[1], keep=True)
+    assert controller.settle()
+    assert set(states(controller).values()) == {(PathState.ACTIVE, "")}
