@@ -9,9 +9,13 @@ import grpc
 from nfvo.api.errors import error_from_rpc
 from nfvo.errors import Unavailable
 from sdn.api.convert import document_message, path_message
-from sdn.api.server import connect
+from sdn.api.server import CONDITIONS, connect
 from sdn.api.v1 import sfc_pb2
+from sdn.pathstatus import PathState, PathStatus
 from sdn.document import ServicePath, SfcDocument
+
+_STATES = {condition: state for state, condition in CONDITIONS.items()}
+_STATES[sfc_pb2.PATH_CONDITION_UNSPECIFIED] = PathState.PENDING
 
 
 class GrpcSdn:
@@ -27,6 +31,11 @@ class GrpcSdn:
     def upsert_paths(self, paths: Sequence[ServicePath], remove: Sequence[str]) -> int:
         request = sfc_pb2.UpsertPathsRequest(paths=[path_message(p) for p in paths], remove=list(remove))
         return self._call(self._stub.UpsertPaths, request).generation
+
+    def path_status(self, names: Sequence[str] = ()) -> dict[str, PathStatus]:
+        """What the controller says of each path (``names``; none: all), by path name."""
+        reply = self._call(self._stub.GetPathStatus, sfc_pb2.GetPathStatusRequest(names=list(names)))
+        return {p.name: PathStatus(p.name, p.switch, _STATES[p.condition], p.reason) for p in reply.paths}
 
     def _call(self, method, request):
         try:

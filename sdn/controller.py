@@ -16,12 +16,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
+from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
@@ -41,23 +41,6 @@ class SwitchStatus:
     groups: int
     error: str = ""
     probes_error: str = ""  # its probes could not be configured through its OVSDB (retried)
-
-
-class PathState(StrEnum):
-    """Whether a service path carries traffic as the document says, on its switch, now."""
-
-    ACTIVE = "ACTIVE"      # the switch holds the path's flows of the latest document
-    DEGRADED = "DEGRADED"  # it holds them, less an SF instance or classifier whose port is missing
-    PENDING = "PENDING"    # the switch has not acknowledged them yet (or a push failed: retried)
-    DOWN = "DOWN"          # not installed: switch not connected, an SF has no port, or flows refused
-
-
-@dataclass(frozen=True)
-class PathStatus:
-    name: str
-    switch: str
-    state: PathState
-    reason: str = ""  # names the element: the port, the switch, the refused flow
 
 
 @dataclass(frozen=True)
@@ -122,17 +105,28 @@ class SfcController:
                                     view.error, self._probes.error(dpid)))
         return out
 
-    def path_status(self) -> list[PathStatus]:
-        """Per path of the document: does its switch hold it as desired now (no lock taken)."""
+    def path_status(self, names: Iterable[str] = ()) -> list[PathStatus]:
+        """Per path of the document (or those of ``names`` it has): does its switch hold it as
+        desired now (no lock taken)."""
         doc, workers = self._snapshot[0], self._workers
+        wanted = set(names)
         connected = self._driver.switches()
         fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
         dpids = {s.name: s.dpid for s in doc.switches}
         out = []
         for path in doc.paths:
+            if wanted and path.name not in wanted:
+                continue
             switch = fn_switch[path.hops[0]]
             out.append(_path_status(path, switch, dpids[switch], connected, workers.get(dpids[switch])))
         return out
+
+    def watch_switches(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(any switch connected)`` now and after every connect and disconnect
+        (e.g. the API's health: NOT_SERVING while no switch can acknowledge anything)."""
+        self._driver.subscribe(lambda event: callback(bool(self._driver.switches()))
+                               if event.kind in ("connected", "disconnected") else None)
+        callback(bool(self._driver.switches()))
 
     # ----------------------------------------------------------------- changes
     def apply_document(self, doc: SfcDocument) -> ApplyResult:
