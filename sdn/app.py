@@ -154,7 +154,9 @@ class NfvSwitchApp(app_manager.OSKenApp):
                 self._discard(conn, bundle, commit_xid)
             if pending.errors:
                 raise ApplyError(self._describe_errors(dpid, pending.errors, items, first),
-                                 self._culprits(pending.errors, items, first))
+                                 self._culprits(pending.errors, items, first),
+                                 any(e.type == ofp.OFPET_FLOW_MOD_FAILED and e.code == ofp.OFPFMFC_TABLE_FULL
+                                     for e in pending.errors))
             cookies = self._group_cookies.setdefault(dpid, {})
             for g in plan.add_groups + plan.modify_groups:
                 cookies[g.group_id] = g.cookie

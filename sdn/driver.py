@@ -17,11 +17,13 @@ class ApplyError(Exception):
     """A switch refused or did not acknowledge a change; the message says which and why.
 
     ``refused``: the flows and groups the switch named in its errors (empty when it named none,
-    or did not answer), so the caller can leave out just their owners and send the rest again."""
+    or did not answer), so the caller can leave out just their owners and send the rest again;
+    ``table_full``: the refusal was for room (any flow of that table could have been the one)."""
 
-    def __init__(self, message: str, refused: tuple[Flow | GroupEntry, ...] = ()):
+    def __init__(self, message: str, refused: tuple[Flow | GroupEntry, ...] = (), table_full: bool = False):
         super().__init__(message)
         self.refused = refused
+        self.table_full = table_full
 
 
 @dataclass(frozen=True)

@@ -274,13 +274,16 @@ class SwitchWorker:
                     self._driver.apply(self.dpid, plan, self._timeout)
                 return wanted, plan.size, "; ".join(fresh)
             except ApplyError as exc:
-                owners = _owners_of(exc.refused, wanted)
-                if not owners or "pipeline" in owners or any(o in self._refused for o in owners):
+                owners, why = _owners_of(exc.refused, wanted), str(exc)
+                if exc.table_full and any(not o.startswith("path:") for o in owners):
+                    owners = _make_room(exc.refused, plan, wanted)  # shared flows first: a path gives way
+                    why = f"left out to make room: {why}"
+                if not owners or any(not o.startswith("path:") or o in self._refused for o in owners):
                     raise
                 for owner in owners:
-                    self._refused[owner] = (owned[owner], str(exc))
+                    self._refused[owner] = (owned[owner], why)
                     _keep_installed(wanted, installed, owner)
-                fresh.append(str(exc))
+                fresh.append(why)
                 log.warning("switch %#x: left out %s: %s", self.dpid, ", ".join(sorted(owners)), exc)
         raise ApplyError(f"switch {self.dpid:#x}: refusals did not end")  # pragma: no cover - each round drops one
 
@@ -291,6 +294,15 @@ def _keep_installed(wanted: dict[str, SwitchState], installed: Owned, owner: str
         wanted[owner] = installed[owner]
     else:
         wanted.pop(owner, None)
+
+
+def _make_room(refused: tuple[Flow | GroupEntry, ...], plan: Plan, wanted: Owned) -> set[str]:
+    """A table is full and a shared flow (pipeline, SF port) did not fit: the last path (by name)
+    this plan adds flows to that table for, to leave out; empty if there is none."""
+    tables = {f.table for f in refused if isinstance(f, Flow)}
+    adding = {f for f in plan.add_flows if f.table in tables}
+    paths = sorted(k for k, part in wanted.items() if k.startswith("path:") and not adding.isdisjoint(part.flows))
+    return {paths[-1]} if paths else set()
 
 
 def _owners_of(refused: tuple[Flow | GroupEntry, ...], wanted: Owned) -> set[str]:

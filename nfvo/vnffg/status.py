@@ -24,7 +24,8 @@ CONTROLLER = "controller: "
 def chain_status(chain: RenderedChain, paths: Mapping[str, PathStatus]) -> tuple[Status, str]:
     """(status, reason) of ``chain`` given the controller's ``paths`` by name (a path it does not
     report counts as held: the change that adds it is still under way under the NFVO's lock)."""
-    down, partial = [], []
+    down: list[str] = []
+    partial: list[str] = []
     for name in chain.path_names:
         state = paths.get(name)
         if state is None or state.state == PathState.ACTIVE:
