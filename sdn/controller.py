@@ -25,7 +25,7 @@ from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
-from sdn.usable import Usable, usable_on
+from sdn.usable import Usable, closed_state, usable_on
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,11 @@ class SfcController:
                 owned = update_owned_states(usable.document, one, {dpid: reusable[dpid]}, changed, self._cache)
             else:
                 owned = compute_owned_states(usable.document, one, self._cache)
-            out[dpid] = (owned.get(dpid, {}), usable)
+            mine = owned.get(dpid, {})
+            if usable.down:  # fail closed (sdn.usable): their classifiers drop
+                by_name = {p.name: p for p in doc.paths if p.name in usable.down}
+                mine.update({f"path:{name}": closed_state(path, ports[dpid]) for name, path in by_name.items()})
+            out[dpid] = (mine, usable)
         return out
 
     def _check_connected(self, doc: SfcDocument, connected: Mapping[int, object], changed: set[str] | None) -> None:

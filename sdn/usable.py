@@ -8,6 +8,9 @@ or a classifier still carries traffic, but not as specified: *degraded*, with th
 other path renders exactly as before, so the rest of the switch keeps being updated, and the
 left-out parts come back by themselves once the port appears (a port event re-derives).
 
+A path that is down fails closed: its classifiers stay, dropping what they match (the traffic
+that should pass its SFs never bypasses them), until its SFs are back (``closed_state``).
+
 The reasons use the element names ``sdn.document`` errors use, e.g.
 ``service_functions[fw].instances[0].port: switch s1 has no port 'fw0'``.
 """
@@ -17,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from sdn.document import ServiceFunction, SfcDocument
+from sdn.cookie import Role, make_cookie
+from sdn.document import ServiceFunction, ServicePath, SfcDocument
+from sdn.openflow import Flow, SwitchState
+from sdn.pipeline import CLASSIFY, check_flow
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,15 @@ def usable_on(doc: SfcDocument, switch: str, ports: Mapping[str, int]) -> Usable
     if not changed:
         return Usable(doc)
     return Usable(replace(doc, service_functions=tuple(functions), paths=tuple(paths)), down, degraded)
+
+
+def closed_state(path: ServicePath, ports: Mapping[str, int]) -> SwitchState:
+    """A down path's flows: each classifier whose port is there drops what it matches."""
+    cookie = make_cookie(Role.CLASSIFIER, path.spi)
+    flows = set()
+    for c in path.classifiers:
+        if c.in_port and c.in_port not in ports:
+            continue
+        port = (("in_port", ports[c.in_port]),) if c.in_port else ()
+        flows |= {check_flow(Flow(CLASSIFY, c.priority, tuple(sorted(m + port)), (), cookie=cookie)) for m in c.matches}
+    return SwitchState(frozenset(flows))

@@ -16,7 +16,8 @@ controller converges without flushing.
 
 One refused flow refuses only its owner: OVS rejects a whole bundle for one bad flow, so when the
 error names the flows (``ApplyError.refused``), the worker leaves their owners out (keeping what
-it knows is installed of them) and sends the rest again at once. A refused owner stays out while
+it knows is installed of them, else their classifiers dropping: fail closed) and sends the rest
+again at once. A refused owner stays out while
 its flows are the same; it is tried again with the back-off, on a reconnect, or when it changes.
 A change whose own flows are refused still fails its ticket (the caller rolls it back).
 """
@@ -31,6 +32,7 @@ from typing import Callable, Mapping
 
 from sdn.driver import ApplyError, SwitchDriver
 from sdn.openflow import Flow, GroupEntry, SwitchState
+from sdn.pipeline import CLASSIFY
 from sdn.render import Owned, merge
 from sdn.sync import Plan, plan_changes
 
@@ -263,7 +265,7 @@ class SwitchWorker:
         wanted = dict(owned)
         for owner, (part, _) in list(self._refused.items()):
             if owner in wanted and (wanted[owner] is part or wanted[owner] == part):
-                _keep_installed(wanted, installed, owner)
+                wanted[owner] = _stand_in(installed, owner, part)
             else:
                 del self._refused[owner]  # changed (or gone): try it again
         fresh: list[str] = []
@@ -278,22 +280,25 @@ class SwitchWorker:
                 if exc.table_full and any(not o.startswith("path:") for o in owners):
                     owners = _make_room(exc.refused, plan, wanted)  # shared flows first: a path gives way
                     why = f"left out to make room: {why}"
-                if not owners or any(not o.startswith("path:") or o in self._refused for o in owners):
+                if not owners or any(not o.startswith("path:") for o in owners):
                     raise
                 for owner in owners:
+                    if owner in self._refused:  # its stand-in was refused too: nothing of it
+                        wanted.pop(owner, None)
+                        continue
                     self._refused[owner] = (owned[owner], why)
-                    _keep_installed(wanted, installed, owner)
+                    wanted[owner] = _stand_in(installed, owner, owned[owner])
                 fresh.append(why)
                 log.warning("switch %#x: left out %s: %s", self.dpid, ", ".join(sorted(owners)), exc)
         raise ApplyError(f"switch {self.dpid:#x}: refusals did not end")  # pragma: no cover - each round drops one
 
 
-def _keep_installed(wanted: dict[str, SwitchState], installed: Owned, owner: str) -> None:
-    """Leave ``owner`` as the switch holds it (when known by owner), else out."""
+def _stand_in(installed: Owned, owner: str, part: SwitchState) -> SwitchState:
+    """What stands in for a refused part: the version the switch holds (when known by owner),
+    else its classifiers dropping what they match (fail closed: nothing bypasses the path's SFs)."""
     if owner in installed:
-        wanted[owner] = installed[owner]
-    else:
-        wanted.pop(owner, None)
+        return installed[owner]
+    return SwitchState(frozenset(replace(f, actions=(), goto_table=None) for f in part.flows if f.table == CLASSIFY))
 
 
 def _make_room(refused: tuple[Flow | GroupEntry, ...], plan: Plan, wanted: Owned) -> set[str]:

@@ -110,6 +110,7 @@ def test_a_deleted_sf_port_takes_out_its_chain_only(controller, lab, two_chains)
     assert http_get(client, url % PORT_A), "chain a stopped carrying traffic"
     assert packets(reports["a"], 10) > a_before
     assert "nsh_spi=20" not in lab.ovs.ofctl("dump-flows", bridge, "--no-stats"), "chain b's flows left behind"
+    assert not http_get(client, url % PORT_B, timeout=1.5), "chain b's traffic bypassed its SF (must fail closed)"
 
     # chain a still takes a change: its classifier moves to another port, proven by traffic
     (moved,) = parse_paths([chain_path("a", 10, "sfa", client.port, PORT_A2)])

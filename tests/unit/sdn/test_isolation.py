@@ -10,6 +10,7 @@ from sdn.docfile import load_document, parse_paths
 from sdn.document import DocumentError
 from sdn.driver import ApplyError
 from sdn.openflow import SwitchState
+from sdn.pipeline import CLASSIFY
 from sdn.render import compute_switch_states
 from sdn.usable import usable_on
 from tests.unit.sdn.fake_driver import FakeDriver
@@ -20,6 +21,12 @@ WITHOUT_NAT = {k: v for k, v in PORTS[1].items() if k != "nat0"}
 
 def spis(driver: FakeDriver) -> set[int]:
     return {f.cookie & 0xFFFFFF for f in driver.tables[1].flows} - {0}
+
+
+def closed(driver: FakeDriver, spi: int) -> bool:
+    """Only classify flows that drop are left of path ``spi``."""
+    mine = [f for f in driver.tables[1].flows if (f.cookie & 0xFFFFFF) == spi]
+    return bool(mine) and all(f.table == CLASSIFY and not f.actions and f.goto_table is None for f in mine)
 
 
 def states(controller: SfcController) -> dict:
@@ -61,7 +68,7 @@ def test_port_lost_then_back_while_the_other_chain_takes_a_change(setup):
     assert controller.settle()
     assert states(controller)["web"][0] == PathState.DOWN and "nat0" in states(controller)["web"][1]
     assert states(controller)["dns"] == (PathState.ACTIVE, "")
-    assert 7 not in spis(driver) and 9 in spis(driver)
+    assert closed(driver, 7) and 9 in spis(driver)  # fails closed: web's classifier drops, nothing bypasses
     # the other chain still takes a change on this switch
     (dns,) = parse_paths([{"name": "dns", "spi": 9, "hops": ["ids"],
                            "classifiers": [{"name": "dns", "in_port": "client", "match": {"udp_dst": 5353}}]}])
@@ -76,14 +83,14 @@ def test_port_lost_then_back_while_the_other_chain_takes_a_change(setup):
 
 def test_a_refused_flow_takes_out_its_path_only_and_is_retried(setup):
     driver, controller = setup
-    driver.refuse_flow = lambda f: (f.cookie & 0xFFFFFF) == 7
+    driver.refuse_flow = lambda f: (f.cookie & 0xFFFFFF) == 7 and bool(f.actions)
     driver.disconnect(1)
     driver.tables[1] = SwitchState()
     driver.connect(1, PORTS[1])  # a fresh switch: everything is pushed again, web's flows are refused
     assert controller.settle()
     web, dns = states(controller)["web"], states(controller)["dns"]
     assert web[0] == PathState.DOWN and "TABLE_FULL" in web[1] and dns == (PathState.ACTIVE, "")
-    assert spis(driver) == {9}
+    assert closed(driver, 7) and 9 in spis(driver)  # its classifiers drop meanwhile (fail closed)
     driver.refuse_flow = lambda f: False
     driver.disconnect(1)
     driver.connect(1, PORTS[1], keep=True)  # a reconnect tries it again (so does the back-off)

@@ -49,8 +49,9 @@ def test_missing_port_takes_out_only_the_paths_through_it(setup):
     states = {p.name: p for p in controller.path_status()}
     assert states["web"].state == "DOWN" and "nat9" in states["web"].reason
     assert states["dns"].state == "ACTIVE"
-    assert {f.cookie & 0xFFFFFF for f in driver.tables[1].flows} >= {9} and \
-        7 not in {f.cookie & 0xFFFFFF for f in driver.tables[1].flows}
+    web = [f for f in driver.tables[1].flows if f.cookie & 0xFFFFFF == 7]
+    assert web and all(not f.actions and f.goto_table is None for f in web), "web fails closed: its classifier drops"
+    assert 9 in {f.cookie & 0xFFFFFF for f in driver.tables[1].flows}
 
 
 def test_disconnected_switch_is_refused(setup):
