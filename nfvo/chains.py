@@ -69,6 +69,10 @@ class ChainEngine:
         """What the controller says of each path now (``names``; none: all)."""
         return self._sdn.path_status(list(names))
 
+    def controller_serving(self) -> bool:
+        """The controller's own health (SERVING: a switch is connected); raises Unavailable."""
+        return self._sdn.serving()
+
     def serves_any(self, vnfs: Iterable[str]) -> bool:
         """Whether the controller holds a service function on a CP of one of ``vnfs``."""
         wanted = set(vnfs)

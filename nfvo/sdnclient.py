@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from nfvo.api.errors import error_from_rpc
 from nfvo.errors import Unavailable
 from sdn.api.convert import document_message, path_message
-from sdn.api.server import CONDITIONS, connect
-from sdn.api.v1 import sfc_pb2
+from sdn.api.server import CONDITIONS, SERVICE_NAME, open_channel
+from sdn.api.v1 import sfc_pb2, sfc_pb2_grpc
 from sdn.pathstatus import PathState, PathStatus
 from sdn.document import ServicePath, SfcDocument
 
@@ -21,7 +22,9 @@ _STATES[sfc_pb2.PATH_CONDITION_UNSPECIFIED] = PathState.PENDING
 class GrpcSdn:
     def __init__(self, address: str, timeout: float = 30.0):
         self.address = address
-        self._stub = connect(address)
+        channel = open_channel(address)
+        self._stub = sfc_pb2_grpc.SfcControllerStub(channel)
+        self._health = health_pb2_grpc.HealthStub(channel)
         self._timeout = timeout
 
     def apply_document(self, document: SfcDocument) -> int:
@@ -36,6 +39,12 @@ class GrpcSdn:
         """What the controller says of each path (``names``; none: all), by path name."""
         reply = self._call(self._stub.GetPathStatus, sfc_pb2.GetPathStatusRequest(names=list(names)))
         return {p.name: PathStatus(p.name, p.switch, _STATES[p.condition], p.reason) for p in reply.paths}
+
+    def serving(self) -> bool:
+        """Whether the controller's health service says SERVING (a switch is connected);
+        Unavailable when it cannot be reached."""
+        reply = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     def _call(self, method, request):
         try:

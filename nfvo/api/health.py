@@ -25,6 +25,7 @@ SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.Health
 def poll_once(service: NfvoService, health_servicer: health.HealthServicer, service_name: str) -> bool:
     """One round: chain statuses from the controller; health says whether it answered."""
     try:
+        service.engine.controller_serving()
         service.vnffgs.refresh_status()
     except Unavailable as exc:
         health_servicer.set(service_name, NOT_SERVING)

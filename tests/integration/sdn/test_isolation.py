@@ -1,9 +1,11 @@
-"""One broken thing breaks one thing, with real OVS and real traffic.
+"""One broken thing breaks one thing, and status is the truth, with real OVS and real traffic.
 
 Two chains on one bridge. When one chain's SF port is deleted, that chain is reported DOWN with
 the port named (GetPathStatus), the other still carries HTTP and still takes a classifier change
 (checked with traffic); when the port is added back, the broken chain returns by itself. A flow
 the switch refuses (a table full under OVS's ``overflow_policy=refuse``) takes out only its path.
+A switch that disconnects takes its paths DOWN (their flows keep forwarding: fail_mode secure)
+and the controller's gRPC health NOT_SERVING while no switch is connected; both come back alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Callable
 import pytest
 
 from dataplane import netns
-from sdn.api.server import connect
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sdn.api.server import SERVICE_NAME, connect, open_channel
 from sdn.api.v1 import sfc_pb2
 from sdn.docfile import parse_document, parse_paths
 from sdn.driver import ApplyError
@@ -52,6 +56,11 @@ def packets(report: Path, spi: int) -> int:
 def path_status(address: str) -> dict[str, tuple[int, str]]:
     reply = connect(address).GetPathStatus(sfc_pb2.GetPathStatusRequest(), timeout=5)
     return {p.name: (p.condition, p.reason) for p in reply.paths}
+
+
+def health(address: str) -> int:
+    stub = health_pb2_grpc.HealthStub(open_channel(address))
+    return stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=5).status
 
 
 def wait_for(what: Callable[[], bool], timeout: float = 15.0) -> bool:
@@ -160,3 +169,21 @@ def test_a_refused_flow_takes_out_its_path_only(controller, lab, two_chains):
     lab.ovs.vsctl("clear", "Bridge", bridge, "flow_tables")
     assert wait_for(lambda: {s[0] for s in path_status(controller.grpc_address).values()} == {sfc_pb2.PATH_ACTIVE},
                     timeout=20)
+
+
+def test_a_disconnected_switch_takes_its_paths_down_and_health_follows(controller, lab, two_chains):
+    bridge, client, server, _, _ = two_chains
+    url = f"http://{server.ip}:%d/"
+    others = set(controller.driver.switches()) - {int(lab.ovs.vsctl("get", "Bridge", bridge, "datapath_id")
+                                                       .strip().strip('"'), 16)}
+    assert health(controller.grpc_address) == health_pb2.HealthCheckResponse.SERVING
+    assert http_get(client, url % PORT_A)
+    lab.ovs.vsctl("set-controller", bridge, "tcp:127.0.0.1:1")  # the switch loses its controller
+    assert wait_for(lambda: {s[0] for s in path_status(controller.grpc_address).values()} == {sfc_pb2.PATH_DOWN})
+    assert all("is not connected" in reason for _, reason in path_status(controller.grpc_address).values())
+    if not others:  # the module's controller has no other switch: nothing it could acknowledge
+        assert wait_for(lambda: health(controller.grpc_address) == health_pb2.HealthCheckResponse.NOT_SERVING)
+    assert http_get(client, url % PORT_A), "the data plane stopped with the controller connection"
+    lab.ovs.vsctl("set-controller", bridge, f"tcp:127.0.0.1:{controller.openflow_port}")
+    assert wait_for(lambda: {s[0] for s in path_status(controller.grpc_address).values()} == {sfc_pb2.PATH_ACTIVE})
+    assert health(controller.grpc_address) == health_pb2.HealthCheckResponse.SERVING
