@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
-from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
+from sdn.driver import ApplyError, SwitchDriver, SwitchEvent, SwitchInfo
 from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
@@ -132,10 +132,12 @@ class SfcController:
     def apply_document(self, doc: SfcDocument) -> ApplyResult:
         """Make ``doc`` the desired state on every switch, or change nothing and raise.
 
-        Raises DocumentError (bad reference, or a path it adds or changes is on a switch that is not
-        connected) or ApplyError (a switch refused or did not acknowledge; see the class docstring
-        for the roll-back). A port the document names but a switch lacks fails nothing: what needs
-        it is left out there (sdn.usable) and reported by path_status() until the port appears.
+        Raises DocumentError (bad reference; a path it adds or changes is on a switch that is not
+        connected; an SF instance or classifier it adds or changes names a port its switch lacks)
+        or ApplyError (a switch refused or did not acknowledge; see the class docstring for the
+        roll-back). A port that goes missing later (or was missing for what this change leaves
+        alone) fails nothing: what needs it is left out (sdn.usable) and reported by
+        path_status() until the port appears.
         """
         with self._lock:
             handed = self._hand_over(doc, None)
@@ -180,7 +182,7 @@ class SfcController:
             raise ApplyError("the controller is stopping")
         started = self._now()
         connected = self._driver.switches()
-        self._check_connected(doc, connected, changed)
+        self._check_change(doc, connected, changed)
         ports = {dpid: dict(info.ports) for dpid, info in connected.items()}
         derived = self._derive(doc, ports, changed)
         desired = {dpid: owned for dpid, (owned, _) in derived.items()}
@@ -327,13 +329,19 @@ class SfcController:
             out[dpid] = (mine, usable)
         return out
 
-    def _check_connected(self, doc: SfcDocument, connected: Mapping[int, object], changed: set[str] | None) -> None:
-        """A change may not add or change a path on a switch that is not connected (it could not be
-        acknowledged); paths it leaves alone may be on one (they are reported down meanwhile)."""
+    def _check_change(self, doc: SfcDocument, connected: Mapping[int, SwitchInfo], changed: set[str] | None) -> None:
+        """What a change itself names must be there: a path it adds or changes may not be on a
+        switch that is not connected (it could not be acknowledged), and an SF instance or a
+        classifier it adds or changes may not name a port its switch lacks (bad input: refused,
+        naming the element). What it leaves alone may lack them: that is left out and reported
+        (sdn.usable), not refused, so one broken chain never blocks a change to another."""
+        before = self.document
+        old_paths = {p.name: p for p in before.paths}
         if changed is None:
-            before = {p.name: p for p in self.document.paths}
-            changed = {p.name for p in doc.paths if before.get(p.name) != p}
+            changed = {p.name for p in doc.paths if old_paths.get(p.name) != p}
+        old_fns = {f.name: f for f in before.service_functions}
         fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+        dpids = {s.name: s.dpid for s in doc.switches}
         for path in doc.paths:
             if path.name not in changed:
                 continue
@@ -342,6 +350,24 @@ class SfcController:
                 raise DocumentError(f"switches[{switch.name}]",
                                     f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected "
                                     f"(path {path.name} is on it)")
+            old = old_paths.get(path.name)
+            kept = set(old.classifiers) if old is not None else set()
+            ports = connected[switch.dpid].ports
+            for c in path.classifiers:
+                if c.in_port and c.in_port not in ports and c not in kept:
+                    raise DocumentError(f"service_function_paths[{path.name}].classifiers[{c.name}].in_port",
+                                        f"switch {switch.name} has no port {c.in_port!r}")
+        for fn in doc.service_functions:
+            old_fn = old_fns.get(fn.name)
+            kept_instances = set(old_fn.instances) if old_fn is not None else set()
+            for i, inst in enumerate(fn.instances):
+                info = connected.get(dpids.get(inst.switch, -1))
+                if info is None or inst in kept_instances:
+                    continue
+                for key, port in zip(("port", "egress_port"), inst.ports, strict=False):
+                    if port not in info.ports:
+                        raise DocumentError(f"service_functions[{fn.name}].instances[{i}].{key}",
+                                            f"switch {inst.switch} has no port {port!r}")
 
 
 def _path_status(path: ServicePath, switch: str, dpid: int, connected: Mapping[int, object],

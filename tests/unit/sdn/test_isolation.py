@@ -123,3 +123,21 @@ def test_disconnected_switch_takes_its_paths_down_until_it_reconnects(setup):
     driver.connect(1, PORTS[1], keep=True)
     assert controller.settle()
     assert set(states(controller).values()) == {(PathState.ACTIVE, "")}
+
+
+def test_a_change_naming_a_missing_port_is_refused_one_leaving_it_alone_is_not(setup):
+    driver, controller = setup
+    driver.connect(1, WITHOUT_NAT, keep=True)  # nat0 goes away at run time
+    assert controller.settle()
+    grown = DOC.replace("service_function_paths:", "  - {name: extra, instances: [{switch: s1, port: ids1}]}\n"
+                        "service_function_paths:") + \
+        "  - {name: more, spi: 11, hops: [extra], classifiers: [{name: more, in_port: client, match: {tcp_dst: 25}}]}\n"
+    controller.apply_document(load_document(grown))  # web (through nat) is left alone: accepted
+    assert states(controller)["more"] == (PathState.ACTIVE, "") and states(controller)["web"][0] == PathState.DOWN
+    with pytest.raises(DocumentError, match=r"service_functions\[ghost\].instances\[0\].port: switch s1 has no port"):
+        controller.apply_document(load_document(grown.replace(
+            "service_function_paths:", "  - {name: ghost, instances: [{switch: s1, port: nope0}]}\nservice_function_paths:")))
+    (bad,) = parse_paths([{"name": "dns", "spi": 9, "hops": ["ids"],
+                           "classifiers": [{"name": "dns", "in_port": "nowhere", "match": {"udp_dst": 53}}]}])
+    with pytest.raises(DocumentError, match=r"classifiers\[dns\].in_port: switch s1 has no port 'nowhere'"):
+        controller.upsert_paths([bad])

@@ -41,17 +41,15 @@ def test_same_document_twice_sends_nothing(setup):
     assert result.changes == {1: 0} and len(driver.applied) == count
 
 
-def test_missing_port_takes_out_only_the_paths_through_it(setup):
+def test_missing_port_changes_nothing(setup):
+    """A port the change itself names (here: nat's new port) must be there: refused, naming it."""
     driver, controller = setup
     controller.apply_document(load_document(DOC))
+    before = driver.tables[1]
     bad = DOC.replace("port: nat0", "port: nat9")
-    controller.apply_document(load_document(bad))  # accepted: web is left out, dns stays
-    states = {p.name: p for p in controller.path_status()}
-    assert states["web"].state == "DOWN" and "nat9" in states["web"].reason
-    assert states["dns"].state == "ACTIVE"
-    web = [f for f in driver.tables[1].flows if f.cookie & 0xFFFFFF == 7]
-    assert web and all(not f.actions and f.goto_table is None for f in web), "web fails closed: its classifier drops"
-    assert 9 in {f.cookie & 0xFFFFFF for f in driver.tables[1].flows}
+    with pytest.raises(DocumentError, match="nat9"):
+        controller.apply_document(load_document(bad))
+    assert driver.tables[1] == before and controller.generation == 1
 
 
 def test_disconnected_switch_is_refused(setup):
