@@ -83,3 +83,27 @@ def test_a_lost_sf_port_breaks_only_its_chain(nfvo_stack, ovsdb, tmp_path, capsy
     assert ("ACTIVE", "ERROR") in events and ("ERROR", "ACTIVE") in events, events
     print(f"\nVNFFG B ERROR {took * 1000:.0f} ms after its SF port was deleted ({broken['reason']}); "
           f"ACTIVE again by itself; events {events}")
+
+
+def test_a_switch_without_its_controller_is_not_reported_active(nfvo_stack, controller, ovs, tmp_path, capsys):
+    """The bridge loses its controller: the chain turns ERROR saying so (its flows keep forwarding,
+    fail_mode secure), and ACTIVE by itself once the bridge is back."""
+    stack = nfvo_stack
+    onboard_hosts(capsys, stack)
+    ok(capsys, f"nfv vnfd-create --vnfd-file {SAMPLES / 'nsh-counter.yaml'} counter")
+    ok(capsys, "nfv vnf create --vnfd-name counter ca")
+    ok(capsys, "nfv vnffg-create --name A --chain ca")
+    ok(capsys, f"nfv vnffg-classifier-create --name a-udp --chain A --match udp_dst={A_PORT},ip_proto=17")
+    assert show(capsys, "A")["status"] == "ACTIVE"
+    spi = show(capsys, "A")["paths"][0]["spi"]
+    with stream_to_server(stack, A_PORT, tmp_path, rate=100) as a:
+        a.mark()
+        counted(stack, "ca", (spi, 255), 10)
+        ovs.vsctl("set-controller", stack.bridge, "tcp:127.0.0.1:1")  # the controller is out of its reach
+        down = wait_for(lambda: (r := show(capsys, "A"))["status"] == "ERROR" and r, "VNFFG A ERROR", timeout=20)
+        assert "is not connected" in down["reason"], down
+        seen = counter_packets(report(stack, "ca")).get((spi, 255), 0)
+        counted(stack, "ca", (spi, 255), seen + 50)  # the data plane goes on through the SF meanwhile
+        ovs.vsctl("set-controller", stack.bridge, f"tcp:127.0.0.1:{controller.openflow_port}")
+        wait_for(lambda: show(capsys, "A")["status"] == "ACTIVE", "VNFFG A ACTIVE again", timeout=20)
+        a.stop()
