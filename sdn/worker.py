@@ -229,9 +229,12 @@ class SwitchWorker:
                 self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
             with self._cond:
                 retry, self._retry_refused = self._retry_refused, False
+            known = dict(self._refused)  # refused before: not this change's fault
             if retry:
                 self._refused.clear()
-            wanted, changes, fresh = self._push(target.owned)
+            wanted, changes = self._push(target.owned)
+            fresh = "; ".join(why for owner, (part, why) in self._refused.items()
+                              if owner not in known or known[owner][0] != part)
             self._installed = wanted
         except ApplyError as exc:
             error = str(exc)
@@ -258,9 +261,9 @@ class SwitchWorker:
                 ticket.resolve(error or fresh, changes)
             self._cond.notify_all()
 
-    def _push(self, owned: Owned) -> tuple[Owned, int, str]:
-        """Install ``owned`` but what the switch refuses: (what it then holds, changes sent, the
-        refusals new in this push). Raises ApplyError for what names no owner of ours."""
+    def _push(self, owned: Owned) -> tuple[Owned, int]:
+        """Install ``owned`` but what the switch refuses (recorded in ``_refused``): (what it then
+        holds, changes sent). Raises ApplyError for what names no path of ours."""
         installed = self._installed or {}
         wanted = dict(owned)
         for owner, (part, _) in list(self._refused.items()):
@@ -268,17 +271,16 @@ class SwitchWorker:
                 wanted[owner] = _stand_in(installed, owner, part)
             else:
                 del self._refused[owner]  # changed (or gone): try it again
-        fresh: list[str] = []
         for _ in range(len(wanted) + 1):
             plan = plan_between(installed, wanted)
             try:
                 if not plan.empty:
                     self._driver.apply(self.dpid, plan, self._timeout)
-                return wanted, plan.size, "; ".join(fresh)
+                return wanted, plan.size
             except ApplyError as exc:
                 owners, why = _owners_of(exc.refused, wanted), str(exc)
                 if exc.table_full and any(not o.startswith("path:") for o in owners):
-                    owners = _make_room(exc.refused, plan, wanted)  # shared flows first: a path gives way
+                    owners = _make_room(exc.refused, plan, wanted, installed)  # shared flows first: a path gives way
                     why = f"left out to make room: {why}"
                 if not owners or any(not o.startswith("path:") for o in owners):
                     raise
@@ -288,7 +290,6 @@ class SwitchWorker:
                         continue
                     self._refused[owner] = (owned[owner], why)
                     wanted[owner] = _stand_in(installed, owner, owned[owner])
-                fresh.append(why)
                 log.warning("switch %#x: left out %s: %s", self.dpid, ", ".join(sorted(owners)), exc)
         raise ApplyError(f"switch {self.dpid:#x}: refusals did not end")  # pragma: no cover - each round drops one
 
@@ -301,13 +302,14 @@ def _stand_in(installed: Owned, owner: str, part: SwitchState) -> SwitchState:
     return SwitchState(frozenset(replace(f, actions=(), goto_table=None) for f in part.flows if f.table == CLASSIFY))
 
 
-def _make_room(refused: tuple[Flow | GroupEntry, ...], plan: Plan, wanted: Owned) -> set[str]:
-    """A table is full and a shared flow (pipeline, SF port) did not fit: the last path (by name)
-    this plan adds flows to that table for, to leave out; empty if there is none."""
+def _make_room(refused: tuple[Flow | GroupEntry, ...], plan: Plan, wanted: Owned, installed: Owned) -> set[str]:
+    """A table is full and a shared flow (pipeline, SF port) did not fit: a path this plan adds
+    flows to that table for gives way, one the switch did not hold before first (the change that
+    did not fit, rather than a chain that was running), the last by name; empty if there is none."""
     tables = {f.table for f in refused if isinstance(f, Flow)}
     adding = {f for f in plan.add_flows if f.table in tables}
-    paths = sorted(k for k, part in wanted.items() if k.startswith("path:") and not adding.isdisjoint(part.flows))
-    return {paths[-1]} if paths else set()
+    paths = [k for k, part in wanted.items() if k.startswith("path:") and not adding.isdisjoint(part.flows)]
+    return {max(paths, key=lambda k: (k not in installed, k))} if paths else set()
 
 
 def _owners_of(refused: tuple[Flow | GroupEntry, ...], wanted: Owned) -> set[str]:

@@ -21,6 +21,7 @@ class FakeDriver:
         self.applied: list[tuple[int, Plan]] = []
         self.refuse: set[int] = set()
         self.refuse_flow = lambda flow: False  # a flow OVS would refuse: the whole bundle is, naming it
+        self.flow_limit: dict[int, int] = {}  # table -> most flows it takes (OVS's overflow_policy=refuse)
         self._memos: dict[int, KeyedFlows] = {}  # per switch: keeps apply_plan_to_state O(changes)
         self._gates: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -62,6 +63,12 @@ class FakeDriver:
         if dpid not in self.infos:
             raise ApplyError(f"switch {dpid:#x} is not connected")
         with self._lock:
+            after = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan)
+            for table, limit in self.flow_limit.items():
+                added = [f for f in plan.add_flows if f.table == table]
+                if added and sum(f.table == table for f in after.flows) > limit:  # like OVS: the last add fails
+                    raise ApplyError(f"switch {dpid:#x} refused the change: OFPFMFC_TABLE_FULL in flow add",
+                                     (added[-1],), table_full=True)
             self.applied.append((dpid, plan))
             memo = self._memos.setdefault(dpid, KeyedFlows())
             self.tables[dpid] = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan, memo)

@@ -141,3 +141,25 @@ def test_a_change_naming_a_missing_port_is_refused_one_leaving_it_alone_is_not(s
                            "classifiers": [{"name": "dns", "in_port": "nowhere", "match": {"udp_dst": 53}}]}])
     with pytest.raises(DocumentError, match=r"classifiers\[dns\].in_port: switch s1 has no port 'nowhere'"):
         controller.upsert_paths([bad])
+
+
+def test_a_full_table_refuses_the_change_that_does_not_fit_and_a_path_gives_way_on_a_fresh_switch(setup):
+    driver, controller = setup
+    from sdn.pipeline import NEXT_HOP
+    held = sum(f.table == NEXT_HOP for f in driver.tables[1].flows)
+    driver.flow_limit = {NEXT_HOP: held}
+    (ssh,) = parse_paths([{"name": "ssh", "spi": 11, "hops": ["fw"],
+                           "classifiers": [{"name": "ssh", "in_port": "client", "match": {"tcp_dst": 22}}]}])
+    before = driver.tables[1]
+    with pytest.raises(ApplyError, match="TABLE_FULL"):
+        controller.upsert_paths([ssh])
+    assert controller.settle() and driver.tables[1] == before
+    driver.flow_limit = {NEXT_HOP: held - 1}
+    driver.disconnect(1)
+    driver.tables[1] = SwitchState()
+    driver.connect(1, PORTS[1])  # everything again, into room for less: one path gives way, fails closed
+    assert controller.settle()
+    got = states(controller)
+    assert sorted(s for s, _ in got.values()) == [PathState.ACTIVE, PathState.DOWN], got
+    (down,) = [name for name, (s, _) in got.items() if s == PathState.DOWN]
+    assert "left out to make room" in got[down][1] and closed(driver, {"web": 7, "dns": 9}[down])
