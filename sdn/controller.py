@@ -8,6 +8,11 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 Each switch converges on its own worker thread (sdn.worker), so one slow or dead switch holds
 up neither other switches' changes nor status(): the controller lock only covers deriving the
 flows and handing them over. Rendering memos live in this controller's FlowCache, not in modules.
+
+One broken thing breaks one thing: a switch carries what it can (sdn.usable): a path whose SF
+lacks its port is left out there (failing closed) and the rest converges; a flow the switch refuses
+takes out only its path (sdn.worker). ``path_status()`` says, per path, whether its switch holds it
+as desired now (ACTIVE), in part (DEGRADED), not yet (PENDING) or not at all (DOWN), and why.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class SfcController:
     callers), that later document stays in force (it contains G's change): the failing switch
     records the error, keeps its old acknowledged generation, and its worker keeps retrying.
     Generation numbers are never reused, so an acknowledged generation always names one document.
+    A refusal counts against a change only when it is of flows the change itself brings; a path
+    refused earlier (or left out for a missing port) never fails a change to another path.
     """
 
     def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic,
