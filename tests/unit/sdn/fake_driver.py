@@ -63,8 +63,9 @@ class FakeDriver:
         if dpid not in self.infos:
             raise ApplyError(f"switch {dpid:#x} is not connected")
         with self._lock:
-            after = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan)
+            after = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan) if self.flow_limit else None
             for table, limit in self.flow_limit.items():
+                assert after is not None
                 added = [f for f in plan.add_flows if f.table == table]
                 if added and sum(f.table == table for f in after.flows) > limit:  # like OVS: the last add fails
                     raise ApplyError(f"switch {dpid:#x} refused the change: OFPFMFC_TABLE_FULL in flow add",
