@@ -344,6 +344,7 @@ class SfcController:
         (sdn.usable), not refused, so one broken chain never blocks a change to another."""
         before = self.document
         old_paths = {p.name: p for p in before.paths}
+        functions_changed = changed is None  # a path upsert keeps the service functions as they are
         if changed is None:
             changed = {p.name for p in doc.paths if old_paths.get(p.name) != p}
         old_fns = {f.name: f for f in before.service_functions}
@@ -364,7 +365,7 @@ class SfcController:
                 if c.in_port and c.in_port not in ports and c not in kept:
                     raise DocumentError(f"service_function_paths[{path.name}].classifiers[{c.name}].in_port",
                                         f"switch {switch.name} has no port {c.in_port!r}")
-        for fn in doc.service_functions:
+        for fn in doc.service_functions if functions_changed else ():
             old_fn = old_fns.get(fn.name)
             kept_instances = set(old_fn.instances) if old_fn is not None else set()
             for i, inst in enumerate(fn.instances):
