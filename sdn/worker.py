@@ -14,12 +14,13 @@ unknown: the worker reads it back (``read_state``) before the next attempt, and 
 back-off while the switch is connected; a (re)connect also reads back first, so a restarted
 controller converges without flushing.
 
-One refused flow refuses only its owner: OVS rejects a whole bundle for one bad flow, so when the
-error names the flows (``ApplyError.refused``), the worker leaves their owners out (keeping what
+One refused flow refuses only its path: OVS rejects a whole bundle for one bad flow, so when the
+error names the flows (``ApplyError.refused``), the worker leaves their paths out (keeping what
 it knows is installed of them, else their classifiers dropping: fail closed) and sends the rest
-again at once. A refused owner stays out while
-its flows are the same; it is tried again with the back-off, on a reconnect, or when it changes.
-A change whose own flows are refused still fails its ticket (the caller rolls it back).
+again at once. A full table that refuses a shared flow (pipeline, SF port) makes one path give
+way, the one the switch did not hold yet first. A refused path stays out while its flows are the
+same; it is tried again with the back-off, on a reconnect, or when it changes. A change whose
+own flows are refused still fails its ticket (the caller rolls it back); older refusals do not.
 """
 
 from __future__ import annotations
