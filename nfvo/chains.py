@@ -19,6 +19,7 @@ from nfvo.errors import InvalidArgument
 from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
 from sdn.document import DocumentError, Probes, SfcDocument, check_document
+from sdn.pathstatus import PathStatus
 
 log = logging.getLogger(__name__)
 DocumentHook = Callable[[SfcDocument], None]
@@ -63,6 +64,14 @@ class ChainEngine:
                 self._tell(lambda: build_document({**self._switches, **switches}, chains.values(), self.probes,
                                                   self.ovsdb))
             return self.generation
+
+    def path_status(self, names: Iterable[str] = ()) -> Mapping[str, PathStatus]:
+        """What the controller says of each path now (``names``; none: all)."""
+        return self._sdn.path_status(list(names))
+
+    def controller_serving(self) -> bool:
+        """The controller's own health (SERVING: a switch is connected); raises Unavailable."""
+        return self._sdn.serving()
 
     def serves_any(self, vnfs: Iterable[str]) -> bool:
         """Whether the controller holds a service function on a CP of one of ``vnfs``."""

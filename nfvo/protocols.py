@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from descriptors import Vnfd
 from sdn.document import ServicePath, SfcDocument
+from sdn.pathstatus import PathStatus
 from vnfm.alarms import AlarmView
 from vnfm.model import IpForwarding, VnfEvent, VnfRecord
 
@@ -49,3 +50,5 @@ class SdnPort(Protocol):
 
     def apply_document(self, document: SfcDocument) -> int: ...
     def upsert_paths(self, paths: Sequence[ServicePath], remove: Sequence[str]) -> int: ...
+    def path_status(self, names: Sequence[str] = ()) -> Mapping[str, PathStatus]: ...
+    def serving(self) -> bool: ...

@@ -153,7 +153,10 @@ class NfvSwitchApp(app_manager.OSKenApp):
             else:
                 self._discard(conn, bundle, commit_xid)
             if pending.errors:
-                raise ApplyError(self._describe_errors(dpid, pending.errors, items, first))
+                raise ApplyError(self._describe_errors(dpid, pending.errors, items, first),
+                                 self._culprits(pending.errors, items, first),
+                                 any(e.type == ofp.OFPET_FLOW_MOD_FAILED and e.code == ofp.OFPFMFC_TABLE_FULL
+                                     for e in pending.errors))
             cookies = self._group_cookies.setdefault(dpid, {})
             for g in plan.add_groups + plan.modify_groups:
                 cookies[g.group_id] = g.cookie
@@ -449,6 +452,18 @@ class NfvSwitchApp(app_manager.OSKenApp):
                         self._close(conn.dp)
 
     # ------------------------------------------------------------ errors
+
+    @staticmethod
+    def _culprits(errors: list[Any], items: list, first: int) -> tuple[Any, ...]:
+        """The flows and groups the errors name (by the xid of the bundled message they quote)."""
+        out = []
+        for err in errors:
+            data = bytes(err.data or b"")
+            if len(data) >= 8:
+                (xid,) = struct.unpack_from("!I", data, 4)
+                if 0 <= xid - first < len(items):
+                    out.append(items[xid - first][2])
+        return tuple(out)
 
     @staticmethod
     def _describe_errors(dpid: int, errors: list[Any], items: list, first: int) -> str:

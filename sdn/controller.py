@@ -8,6 +8,11 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 Each switch converges on its own worker thread (sdn.worker), so one slow or dead switch holds
 up neither other switches' changes nor status(): the controller lock only covers deriving the
 flows and handing them over. Rendering memos live in this controller's FlowCache, not in modules.
+
+One broken thing breaks one thing: a switch carries what it can (sdn.usable): a path whose SF
+lacks its port is left out there (failing closed) and the rest converges; a flow the switch refuses
+takes out only its path (sdn.worker). ``path_status()`` says, per path, whether its switch holds it
+as desired now (ACTIVE), in part (DEGRADED), not yet (PENDING) or not at all (DOWN), and why.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
-from sdn.driver import ApplyError, SwitchDriver, SwitchEvent
+from sdn.driver import ApplyError, SwitchDriver, SwitchEvent, SwitchInfo
+from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
 from sdn.rebalance import rebalance
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
 from sdn.state import load_state, save_state
+from sdn.usable import Usable, closed_state, usable_on
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
 
 log = logging.getLogger(__name__)
@@ -63,6 +70,8 @@ class SfcController:
     callers), that later document stays in force (it contains G's change): the failing switch
     records the error, keeps its old acknowledged generation, and its worker keeps retrying.
     Generation numbers are never reused, so an acknowledged generation always names one document.
+    A refusal counts against a change only when it is of flows the change itself brings; a path
+    refused earlier (or left out for a missing port) never fails a change to another path.
     """
 
     def __init__(self, driver: SwitchDriver, *, timeout: float = 10.0, now: Callable[[], float] = time.monotonic,
@@ -104,12 +113,39 @@ class SfcController:
                                     view.error, self._probes.error(dpid)))
         return out
 
+    def path_status(self, names: Iterable[str] = ()) -> list[PathStatus]:
+        """Per path of the document (or those of ``names`` it has): does its switch hold it as
+        desired now (no lock taken)."""
+        doc, workers = self._snapshot[0], self._workers
+        wanted = set(names)
+        connected = self._driver.switches()
+        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+        dpids = {s.name: s.dpid for s in doc.switches}
+        out = []
+        for path in doc.paths:
+            if wanted and path.name not in wanted:
+                continue
+            switch = fn_switch[path.hops[0]]
+            out.append(_path_status(path, switch, dpids[switch], connected, workers.get(dpids[switch])))
+        return out
+
+    def watch_switches(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(any switch connected)`` now and after every connect and disconnect
+        (e.g. the API's health: NOT_SERVING while no switch can acknowledge anything)."""
+        self._driver.subscribe(lambda event: callback(bool(self._driver.switches()))
+                               if event.kind in ("connected", "disconnected") else None)
+        callback(bool(self._driver.switches()))
+
     # ----------------------------------------------------------------- changes
     def apply_document(self, doc: SfcDocument) -> ApplyResult:
         """Make ``doc`` the desired state on every switch, or change nothing and raise.
 
-        Raises DocumentError (bad reference, missing port, switch not connected) or ApplyError
-        (a switch refused or did not acknowledge; see the class docstring for the roll-back).
+        Raises DocumentError (bad reference; a path it adds or changes is on a switch that is not
+        connected; an SF instance or classifier it adds or changes names a port its switch lacks)
+        or ApplyError (a switch refused or did not acknowledge; see the class docstring for the
+        roll-back). A port that goes missing later (or was missing for what this change leaves
+        alone) fails nothing: what needs it is left out (sdn.usable) and reported by
+        path_status() until the port appears.
         """
         with self._lock:  # slot tables planned from the held document: only what must move moves
             handed = self._hand_over(rebalance(doc, self.document), None)
@@ -154,15 +190,10 @@ class SfcController:
             raise ApplyError("the controller is stopping")
         started = self._now()
         connected = self._driver.switches()
-        for switch in doc.switches:
-            if switch.dpid not in connected and _is_used(doc, switch.name):
-                raise DocumentError(f"switches[{switch.name}]",
-                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected")
+        self._check_change(doc, connected, changed)
         ports = {dpid: dict(info.ports) for dpid, info in connected.items()}
-        if changed is None:
-            desired = compute_owned_states(doc, ports, self._cache)
-        else:
-            desired = update_owned_states(doc, ports, self._reusable(ports), changed, self._cache)
+        derived = self._derive(doc, ports, changed)
+        desired = {dpid: owned for dpid, (owned, _) in derived.items()}
         for dpid in connected:
             desired.setdefault(dpid, {})  # a switch dropped from the document loses our flows
         self._last_generation += 1
@@ -173,7 +204,8 @@ class SfcController:
         for dpid, owned in desired.items():
             worker = self._worker(dpid)
             before[dpid] = worker.target
-            handed[dpid] = Target(generation, ports[dpid], owned)
+            usable = derived[dpid][1] if dpid in derived else Usable(doc)
+            handed[dpid] = Target(generation, ports[dpid], owned, usable.down, usable.degraded)
             ticket = worker.submit(handed[dpid])
             if ticket is not None:
                 tickets[dpid] = ticket
@@ -220,15 +252,15 @@ class SfcController:
         worker = self._workers[dpid]
         old = h.before.get(dpid)
         if old is not None and old.generation == generation and worker.target is h.handed[dpid]:
-            return Target(generation, old.ports, old.owned)
+            return Target(generation, old.ports, old.owned, old.down, old.degraded)
         info = self._driver.switches().get(dpid)
         if info is None:
             return old
         try:
-            owned = compute_owned_states(doc, {dpid: dict(info.ports)}, self._cache).get(dpid, {})
+            owned, usable = self._derive(doc, {dpid: dict(info.ports)}, None).get(dpid, ({}, Usable(doc)))
         except DocumentError:
             return old
-        return Target(generation, dict(info.ports), owned)
+        return Target(generation, dict(info.ports), owned, usable.down, usable.degraded)
 
     def _reusable(self, ports: Mapping[int, Mapping[str, int]]) -> dict[int, Owned]:
         """The latest document's flows per switch, where derived on the ports it has now."""
@@ -272,12 +304,106 @@ class SfcController:
             doc, generation = self._snapshot
             ports = dict(info.ports)
             try:
-                owned = compute_owned_states(doc, {dpid: ports}, self._cache).get(dpid, {})
-            except DocumentError as exc:
+                derived = self._derive(doc, {dpid: ports}, None)
+            except DocumentError as exc:  # not expected: sdn.usable leaves out what lacks a port
                 log.warning("switch %#x not converged: %s", dpid, exc)
                 self._workers[dpid].report(str(exc))
                 return
-            self._workers[dpid].submit(Target(generation, ports, owned))
+            owned, usable = derived.get(dpid, ({}, Usable(doc)))
+            for path, why in usable.down.items():
+                log.warning("switch %#x: path %s left out: %s", dpid, path, why)
+            self._workers[dpid].submit(Target(generation, ports, owned, usable.down, usable.degraded))
+
+    def _derive(self, doc: SfcDocument, ports: Mapping[int, Mapping[str, int]], changed: set[str] | None
+                ) -> dict[int, tuple[Owned, Usable]]:
+        """Per switch of ``doc`` with known ports: the flows of what it can carry now (sdn.usable),
+        reusing the latest target's where only ``changed`` paths differ (None: derive it all)."""
+        reusable = self._reusable(ports) if changed is not None else {}
+        out: dict[int, tuple[Owned, Usable]] = {}
+        for switch in doc.switches:
+            dpid = switch.dpid
+            if dpid not in ports:
+                continue
+            usable = usable_on(doc, switch.name, ports[dpid])
+            one = {dpid: ports[dpid]}
+            if changed is not None and dpid in reusable:
+                owned = update_owned_states(usable.document, one, {dpid: reusable[dpid]}, changed, self._cache)
+            else:
+                owned = compute_owned_states(usable.document, one, self._cache)
+            mine = owned.get(dpid, {})
+            if usable.down:  # fail closed (sdn.usable): their classifiers drop
+                by_name = {p.name: p for p in doc.paths if p.name in usable.down}
+                mine.update({f"path:{name}": closed_state(path, ports[dpid]) for name, path in by_name.items()})
+            out[dpid] = (mine, usable)
+        return out
+
+    def _check_change(self, doc: SfcDocument, connected: Mapping[int, SwitchInfo], changed: set[str] | None) -> None:
+        """What a change itself names must be there: a path it adds or changes may not be on a
+        switch that is not connected (it could not be acknowledged), and an SF instance or a
+        classifier it adds or changes may not name a port its switch lacks (bad input: refused,
+        naming the element). What it leaves alone may lack them: that is left out and reported
+        (sdn.usable), not refused, so one broken chain never blocks a change to another."""
+        before = self.document
+        old_paths = {p.name: p for p in before.paths}
+        functions_changed = changed is None  # a path upsert keeps the service functions as they are
+        if changed is None:
+            changed = {p.name for p in doc.paths if old_paths.get(p.name) != p}
+        old_fns = {f.name: f for f in before.service_functions}
+        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+        dpids = {s.name: s.dpid for s in doc.switches}
+        for path in doc.paths:
+            if path.name not in changed:
+                continue
+            switch = doc.switch(fn_switch[path.hops[0]])
+            if switch.dpid not in connected:
+                raise DocumentError(f"switches[{switch.name}]",
+                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected "
+                                    f"(path {path.name} is on it)")
+            old = old_paths.get(path.name)
+            kept = set(old.classifiers) if old is not None else set()
+            ports = connected[switch.dpid].ports
+            for c in path.classifiers:
+                if c.in_port and c.in_port not in ports and c not in kept:
+                    raise DocumentError(f"service_function_paths[{path.name}].classifiers[{c.name}].in_port",
+                                        f"switch {switch.name} has no port {c.in_port!r}")
+        for fn in doc.service_functions if functions_changed else ():
+            old_fn = old_fns.get(fn.name)
+            kept_instances = set(old_fn.instances) if old_fn is not None else set()
+            for i, inst in enumerate(fn.instances):
+                info = connected.get(dpids.get(inst.switch, -1))
+                if info is None or inst in kept_instances:
+                    continue
+                for key, port in zip(("port", "egress_port"), inst.ports, strict=False):
+                    if port not in info.ports:
+                        raise DocumentError(f"service_functions[{fn.name}].instances[{i}].{key}",
+                                            f"switch {inst.switch} has no port {port!r}")
+
+
+def _path_status(path: ServicePath, switch: str, dpid: int, connected: Mapping[int, object],
+                 worker: SwitchWorker | None) -> PathStatus:
+    def status(state: PathState, reason: str = "") -> PathStatus:
+        return PathStatus(path.name, switch, state, reason)
+
+    if dpid not in connected:
+        return status(PathState.DOWN, f"switch {switch} (dpid {dpid:#x}) is not connected")
+    target = worker.target if worker is not None else None
+    if worker is None or target is None:
+        return status(PathState.PENDING, f"switch {switch}: flows not derived yet")
+    if path.name in target.down:
+        return status(PathState.DOWN, target.down[path.name])
+    view, owner = worker.view, f"path:{path.name}"
+    deps = [owner, "pipeline", *(f"sf:{h}" for h in path.hops)]
+    refused = [view.refused[k] for k in deps if k in view.refused]
+    if refused:
+        return status(PathState.DOWN, refused[0])
+    held = all(k not in target.owned or view.installed.get(k) is target.owned[k]
+               or view.installed.get(k) == target.owned[k] for k in deps)
+    if not held:
+        why = view.error or f"switch {switch} has not acknowledged generation {target.generation} yet"
+        return status(PathState.PENDING, why)
+    if path.name in target.degraded:
+        return status(PathState.DEGRADED, target.degraded[path.name])
+    return status(PathState.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -292,6 +418,4 @@ class _Handover:
     started: float
 
 
-def _is_used(doc: SfcDocument, switch: str) -> bool:
-    return any(inst.switch == switch for f in doc.service_functions for inst in f.instances)
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
-from sdn.openflow import SwitchState
+from sdn.openflow import Flow, GroupEntry, SwitchState
 from sdn.sync import Plan
 
 
 class ApplyError(Exception):
-    """A switch refused or did not acknowledge a change; the message says which and why."""
+    """A switch refused or did not acknowledge a change; the message says which and why.
+
+    ``refused``: the flows and groups the switch named in its errors (empty when it named none,
+    or did not answer), so the caller can leave out just their owners and send the rest again;
+    ``table_full``: the refusal was for room (any flow of that table could have been the one)."""
+
+    def __init__(self, message: str, refused: tuple[Flow | GroupEntry, ...] = (), table_full: bool = False):
+        super().__init__(message)
+        self.refused = refused
+        self.table_full = table_full
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ import threading
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health
 
 from descriptors import read_params
 from nfvo.api import convert, stats
 from nfvo.api.errors import ErrorMappingInterceptor
+from nfvo.api.health import watch_status
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
 from nfvo.errors import InvalidArgument
@@ -249,10 +251,17 @@ def _chunks(requests):
         yield request.chunk
 
 
-def serve(service: NfvoService, address: str, max_workers: int = 16) -> tuple[grpc.Server, int]:
-    """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port)."""
-    return start_server(address, SERVICE_NAME, lambda server: nfvo_pb2_grpc.add_NfvoServicer_to_server(
-        NfvoServicer(service), server), [ErrorMappingInterceptor()], max_workers, MAX_MESSAGE)
+def serve(service: NfvoService, address: str, max_workers: int = 16,
+          status_interval: float = 1.0) -> tuple[grpc.Server, int]:
+    """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port).
+    While it serves, VNFFG status follows the controller and the Nfvo service's health its
+    reachability (nfvo.api.health)."""
+    health_servicer = health.HealthServicer()
+    server, port = start_server(address, SERVICE_NAME, lambda server: nfvo_pb2_grpc.add_NfvoServicer_to_server(
+        NfvoServicer(service), server), [ErrorMappingInterceptor()], max_workers, MAX_MESSAGE,
+        health_servicer=health_servicer)
+    watch_status(server, service, health_servicer, SERVICE_NAME, status_interval)
+    return server, port
 
 
 def connect(address: str) -> nfvo_pb2_grpc.NfvoStub:

@@ -95,8 +95,10 @@ def cmd_show(args) -> int:
         print(json.dumps(data, indent=2) if args.format == "json" else yaml.safe_dump(data, sort_keys=False))
         return 0
     print(f"generation {state.generation}")
-    print_table("Service function paths", ["path", "SPI", "hops", "classifiers", "switch"],
-                [[p.name, str(p.spi), " → ".join(p.hops), ", ".join(p.classifiers), p.switch] for p in state.paths])
+    status = {p.name: (sfc_pb2.PathCondition.Name(p.condition).removeprefix("PATH_"), p.reason) for p in state.path_status}
+    print_table("Service function paths", ["path", "SPI", "hops", "classifiers", "switch", "status", "reason"],
+                [[p.name, str(p.spi), " → ".join(p.hops), ", ".join(p.classifiers), p.switch,
+                  *status.get(p.name, ("", ""))] for p in state.paths])
     print_table("Switches", ["switch", "dpid", "connected", "generation", "flows", "groups", "error"],
                 [[s.name, f"{s.dpid:#x}", "yes" if s.connected else "no", str(s.generation), str(s.flows),
                   str(s.groups), s.error] for s in state.switches])

@@ -28,6 +28,8 @@ from nfvo.protocols import Store, Vnfm
 from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render_vnffg, spi_wants, type_matches
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
+from nfvo.vnffg.status import chain_status, watched
+from sdn.pathstatus import PathStatus
 from vnfm.errors import VnfmError
 from vnfm.model import Status, cp_key
 
@@ -198,7 +200,7 @@ class VnffgManager:
                                  tuple(spis.items()), now, now)
             if wait:
                 generation = self._engine.commit(name, rendered, self._catalog.switches())
-                record = live(record, rendered, generation)
+                record = self._live(record, rendered, generation)
                 self._save(record, new=True)
                 self._emit(record, "", record.status)
                 return record
@@ -219,7 +221,7 @@ class VnffgManager:
                              updated_at=self._now())
             if wait:
                 generation = self._engine.commit(old.name, rendered, self._catalog.switches())
-                record = live(record, rendered, generation)
+                record = self._live(record, rendered, generation)
                 self._save(record)
                 self._emit(record, old.status, record.status)
                 return record
@@ -288,7 +290,7 @@ class VnffgManager:
         with self.lock:
             try:
                 generation = self._engine.commit(record.name, rendered, self._catalog.switches())
-                done = live(record, rendered, generation)
+                done = self._live(record, rendered, generation)
             except NfvoError as exc:
                 done = replace(record, status=Status.ERROR, reason=str(exc))
             if self._index().find(record.id) is not None:
@@ -357,6 +359,7 @@ class VnffgManager:
             except NfvoError as exc:
                 failed.update({n: str(exc) for n in names if n not in failed})
                 generation = 0
+            paths = self._paths([p for n in names if n in chains and n not in failed for p in chains[n].path_names])
             for name in names:
                 record = records.get(name)
                 if record is None:
@@ -364,10 +367,42 @@ class VnffgManager:
                 if name in failed:
                     new = replace(record, status=Status.ERROR, reason=f"{reason}: {failed[name]}")
                 else:
-                    new = live(record, chains[name], generation)
+                    new = live(record, chains[name], generation, paths)
                 new = replace(new, updated_at=self._now())
                 self._save(new)
                 self._emit(new, record.status, new.status, f"{reason}: {new.reason}" if new.reason else reason)
+
+    def _live(self, record: VnffgRecord, chain: RenderedChain, generation: int) -> VnffgRecord:
+        return live(record, chain, generation, self._paths(chain.path_names))
+
+    def _paths(self, names: Iterable[str]) -> Mapping[str, PathStatus]:
+        """The controller's status of these paths, right after a change (nothing if it cannot
+        say: the status watch catches up)."""
+        names = list(names)
+        if not names:
+            return {}
+        try:
+            return self._engine.path_status(names)
+        except NfvoError as exc:
+            log.warning("no path status from the controller: %s", exc)
+            return {}
+
+    def refresh_status(self) -> None:
+        """Bring every watched VNFFG's status to what the controller says of its paths now
+        (nfvo.vnffg.status); a change is stored and announced. Raises Unavailable while the
+        controller cannot be reached (statuses are then left as they are)."""
+        with self.lock:  # no change is half-way: the paths are those the controller was handed
+            chains = self._engine.chains
+            records = [r for r in self.list() if r.name in chains and watched(r.status, r.reason)]
+            if not records:
+                return
+            paths = self._engine.path_status([p for r in records for p in chains[r.name].path_names])
+            for record in records:
+                status, reason = chain_status(chains[record.name], paths)
+                if (status, reason) != (record.status, record.reason):
+                    new = replace(record, status=status, reason=reason, updated_at=self._now())
+                    self._save(new)
+                    self._emit(new, record.status, new.status)
 
     def restore(self) -> None:
         """At start-up: render every stored VNFFG (SPIs as stored) and hand the controller the
@@ -379,11 +414,12 @@ class VnffgManager:
                                 reason or record.reason))
 
 
-def live(record: VnffgRecord, chain: RenderedChain, generation: int) -> VnffgRecord:
-    """``record`` as the controller now has it: ACTIVE, or DEGRADED saying why."""
-    if chain.degraded:
-        return replace(record, status=Status.DEGRADED, reason="; ".join(chain.degraded), generation=generation)
-    return replace(record, status=Status.ACTIVE, reason="", generation=generation)
+def live(record: VnffgRecord, chain: RenderedChain, generation: int,
+         paths: Mapping[str, PathStatus] | None = None) -> VnffgRecord:
+    """``record`` as the controller now has it: ACTIVE, or DEGRADED / ERROR saying why (the
+    render's reasons, and with ``paths`` what the controller says of them: nfvo.vnffg.status)."""
+    status, reason = chain_status(chain, paths or {})
+    return replace(record, status=status, reason=reason, generation=generation)
 
 
 def _network(clf: ClassifierSpec) -> str | None:

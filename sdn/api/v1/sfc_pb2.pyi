@@ -1,10 +1,24 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PathCondition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PATH_CONDITION_UNSPECIFIED: _ClassVar[PathCondition]
+    PATH_ACTIVE: _ClassVar[PathCondition]
+    PATH_DEGRADED: _ClassVar[PathCondition]
+    PATH_PENDING: _ClassVar[PathCondition]
+    PATH_DOWN: _ClassVar[PathCondition]
+PATH_CONDITION_UNSPECIFIED: PathCondition
+PATH_ACTIVE: PathCondition
+PATH_DEGRADED: PathCondition
+PATH_PENDING: PathCondition
+PATH_DOWN: PathCondition
 
 class Switch(_message.Message):
     __slots__ = ("name", "dpid", "ovsdb")
@@ -248,17 +262,45 @@ class SwitchStatus(_message.Message):
     probes_error: str
     def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., connected: _Optional[bool] = ..., generation: _Optional[int] = ..., flows: _Optional[int] = ..., groups: _Optional[int] = ..., error: _Optional[str] = ..., probes_error: _Optional[str] = ...) -> None: ...
 
+class PathStatus(_message.Message):
+    __slots__ = ("name", "switch", "condition", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    switch: str
+    condition: PathCondition
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., switch: _Optional[str] = ..., condition: _Optional[_Union[PathCondition, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetPathStatusRequest(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PathStatusList(_message.Message):
+    __slots__ = ("generation", "paths")
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    generation: int
+    paths: _containers.RepeatedCompositeFieldContainer[PathStatus]
+    def __init__(self, generation: _Optional[int] = ..., paths: _Optional[_Iterable[_Union[PathStatus, _Mapping]]] = ...) -> None: ...
+
 class State(_message.Message):
-    __slots__ = ("generation", "paths", "switches", "document")
+    __slots__ = ("generation", "paths", "switches", "document", "path_status")
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     PATHS_FIELD_NUMBER: _ClassVar[int]
     SWITCHES_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    PATH_STATUS_FIELD_NUMBER: _ClassVar[int]
     generation: int
     paths: _containers.RepeatedCompositeFieldContainer[PathSummary]
     switches: _containers.RepeatedCompositeFieldContainer[SwitchStatus]
     document: Document
-    def __init__(self, generation: _Optional[int] = ..., paths: _Optional[_Iterable[_Union[PathSummary, _Mapping]]] = ..., switches: _Optional[_Iterable[_Union[SwitchStatus, _Mapping]]] = ..., document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
+    path_status: _containers.RepeatedCompositeFieldContainer[PathStatus]
+    def __init__(self, generation: _Optional[int] = ..., paths: _Optional[_Iterable[_Union[PathSummary, _Mapping]]] = ..., switches: _Optional[_Iterable[_Union[SwitchStatus, _Mapping]]] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., path_status: _Optional[_Iterable[_Union[PathStatus, _Mapping]]] = ...) -> None: ...
 
 class PersistedState(_message.Message):
     __slots__ = ("generation", "document")

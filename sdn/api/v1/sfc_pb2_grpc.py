@@ -49,6 +49,11 @@ class SfcControllerStub:
                 request_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetStateRequest.SerializeToString,
                 response_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.State.FromString,
                 _registered_method=True)
+        self.GetPathStatus = channel.unary_unary(
+                '/nfvchain.sdn.v1.SfcController/GetPathStatus',
+                request_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.SerializeToString,
+                response_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.FromString,
+                _registered_method=True)
 
 
 class SfcControllerServicer:
@@ -79,6 +84,14 @@ class SfcControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPathStatus(self, request, context):
+        """Whether each path carries traffic as desired now (the NFVO maps it to VNFFG status);
+        cheaper than GetState: no document.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SfcControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +109,11 @@ def add_SfcControllerServicer_to_server(servicer, server):
                     servicer.GetState,
                     request_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetStateRequest.FromString,
                     response_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.State.SerializeToString,
+            ),
+            'GetPathStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPathStatus,
+                    request_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.FromString,
+                    response_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +197,33 @@ class SfcController:
             '/nfvchain.sdn.v1.SfcController/GetState',
             sdn_dot_api_dot_v1_dot_sfc__pb2.GetStateRequest.SerializeToString,
             sdn_dot_api_dot_v1_dot_sfc__pb2.State.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPathStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.sdn.v1.SfcController/GetPathStatus',
+            sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.SerializeToString,
+            sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.FromString,
             options,
             channel_credentials,
             insecure,

@@ -20,6 +20,8 @@ class FakeDriver:
         self.callbacks = []
         self.applied: list[tuple[int, Plan]] = []
         self.refuse: set[int] = set()
+        self.refuse_flow = lambda flow: False  # a flow OVS would refuse: the whole bundle is, naming it
+        self.flow_limit: dict[int, int] = {}  # table -> most flows it takes (OVS's overflow_policy=refuse)
         self._memos: dict[int, KeyedFlows] = {}  # per switch: keeps apply_plan_to_state O(changes)
         self._gates: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -55,9 +57,19 @@ class FakeDriver:
             raise ApplyError(f"switch {dpid:#x}: no acknowledgement in time")
         if dpid in self.refuse:
             raise ApplyError(f"switch {dpid:#x} refused the bundle")
+        bad = tuple(f for f in plan.add_flows + plan.modify_flows if self.refuse_flow(f))
+        if bad:
+            raise ApplyError(f"switch {dpid:#x} refused the change: OFPFMFC_TABLE_FULL in flow add", bad[:1])
         if dpid not in self.infos:
             raise ApplyError(f"switch {dpid:#x} is not connected")
         with self._lock:
+            after = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan) if self.flow_limit else None
+            for table, limit in self.flow_limit.items():
+                assert after is not None
+                added = [f for f in plan.add_flows if f.table == table]
+                if added and sum(f.table == table for f in after.flows) > limit:  # like OVS: the last add fails
+                    raise ApplyError(f"switch {dpid:#x} refused the change: OFPFMFC_TABLE_FULL in flow add",
+                                     (added[-1],), table_full=True)
             self.applied.append((dpid, plan))
             memo = self._memos.setdefault(dpid, KeyedFlows())
             self.tables[dpid] = apply_plan_to_state(self.tables.get(dpid, SwitchState()), plan, memo)

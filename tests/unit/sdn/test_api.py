@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import time
 from pathlib import Path
 
 import grpc
@@ -104,3 +105,39 @@ def test_every_field_survives_the_wire_and_the_state_file(tmp_path: Path):
     save_state(tmp_path / "state.pb", doc, 7)
     assert load_state(tmp_path / "state.pb") == (doc, 7)
     assert parse_document(document_dict(doc)) == doc
+
+
+def test_path_status_and_health_over_the_api(api, capsys, monkeypatch):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from nfvo.cli.main import main
+    from sdn.api.server import SERVICE_NAME
+
+    stub, driver = api
+    stub.ApplyDocument(typed(DOC))
+    health = health_pb2_grpc.HealthStub(open_channel(stub.address))
+    check = health_pb2.HealthCheckRequest(service=SERVICE_NAME)
+    assert health.Check(check).status == health_pb2.HealthCheckResponse.SERVING
+    driver.connect(1, {k: v for k, v in PORTS[1].items() if k != "nat0"}, keep=True)  # nat's port goes
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        got = {p.name: p for p in stub.GetPathStatus(sfc_pb2.GetPathStatusRequest()).paths}
+        if got["web"].condition == sfc_pb2.PATH_DOWN:
+            break
+        time.sleep(0.05)
+    assert got["web"].reason == "service_functions[nat].instances[0].port: switch s1 has no port 'nat0'"
+    assert got["dns"].condition == sfc_pb2.PATH_ACTIVE and got["dns"].switch == "s1"
+    (only,) = stub.GetPathStatus(sfc_pb2.GetPathStatusRequest(names=["dns"])).paths
+    assert only.name == "dns"
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["sfc", "--controller", stub.address, "show"]) == 0
+    table = capsys.readouterr().out
+    assert "DOWN" in table and "has no port 'nat0'" in table and "ACTIVE" in table
+    driver.disconnect(1)
+    deadline = time.monotonic() + 5
+    while health.Check(check).status != health_pb2.HealthCheckResponse.NOT_SERVING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert health.Check(check).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+    driver.connect(1, PORTS[1], keep=True)
+    assert health.Check(check).status == health_pb2.HealthCheckResponse.SERVING

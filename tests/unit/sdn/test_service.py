@@ -42,6 +42,7 @@ def test_same_document_twice_sends_nothing(setup):
 
 
 def test_missing_port_changes_nothing(setup):
+    """A port the change itself names (here: nat's new port) must be there: refused, naming it."""
     driver, controller = setup
     controller.apply_document(load_document(DOC))
     before = driver.tables[1]
