@@ -151,7 +151,14 @@ def check_table(slots: Sequence[Sequence[int]]) -> str:
 
 
 def table_of(weights: Sequence[int], slots: Sequence[Sequence[int]]) -> Table:
-    """A hop's table by instance index: the planned ``slots`` if they form one, else a fresh plan."""
+    """A hop's table by instance index: the planned ``slots`` if they form one. If they are part
+    of one (an instance left out while its port is missing, ``sdn.usable``), the others keep
+    theirs and only the missing slots are shared out, so their connections stay; with no slots
+    at all, a fresh plan."""
+    keyed = list(enumerate(weights))
     if any(slots) and not check_table(slots):
         return Table(sum(len(s) for s in slots), {i: tuple(sorted(s)) for i, s in enumerate(slots)})
-    return fresh(list(enumerate(weights)))
+    top = max((s for held in slots for s in held), default=-1)
+    if top < 0:
+        return fresh(keyed)
+    return plan(keyed, Table(1 << top.bit_length(), {i: tuple(s) for i, s in enumerate(slots)}))

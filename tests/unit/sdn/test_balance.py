@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from sdn.balance import MAX_SLOTS, Table, blocks, check_table, plan, table_size
+from sdn.balance import MAX_SLOTS, Table, blocks, check_table, plan, table_of, table_size
 from sdn.controller import SfcController
 from sdn.docfile import load_document
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document
@@ -232,3 +232,15 @@ def test_an_abstract_hop_renamed_when_a_vnf_goes_keeps_the_staying_instances():
     after = rebalance(doc(sf("a+b", "ab")), held)
     before, now = owners(held.function("a+b+c")), owners(after.function("a+b"))
     assert all(now[s] == o for s, o in before.items() if o != "c")
+
+
+def test_an_instance_left_out_gives_up_only_its_slots():
+    """A missing port (sdn.usable) leaves an instance out of its SF's table for a while: the
+    instances that stay keep their slots, only the left-out one's are shared among them."""
+    table = plan([("a", 1), ("b", 1), ("c", 1)])
+    kept = [table.slots["a"], table.slots["c"]]
+    partial = table_of([1, 1], kept)
+    assert partial.size == table.size and not check_table(list(partial.slots.values()))
+    for i, held in enumerate(kept):
+        assert set(held) <= set(partial.slots[i])
+    assert abs(len(partial.slots[0]) - len(partial.slots[1])) <= 1
