@@ -392,7 +392,13 @@ def _ofctl_action(a: Action) -> str:
     raise TypeError(f"unsupported action {a!r}")
 
 
+_OFCTL_MOVE_FIELD = {"in_port": "in_port_oxm",  # os-ken: in_port is the 32-bit OXM, in_port_nxm the
+                     "in_port_nxm": "in_port"}    # 16-bit NXM_OF_IN_PORT; ovs-ofctl names them the other way
+
+
 def _ofctl_reg(name: str) -> str:
+    if name in _OFCTL_MOVE_FIELD:
+        return _OFCTL_MOVE_FIELD[name]
     return f"NXM_NX_REG{name[3:]}" if name.startswith("reg") else name
 
 
