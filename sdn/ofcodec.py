@@ -350,7 +350,8 @@ def canonical_flow(flow: Flow) -> Flow:
 
 _OFCTL_FIELD = {"ipv4_src": "nw_src", "ipv4_dst": "nw_dst", "ip_proto": "nw_proto",
                 "eth_type": "dl_type", "eth_src": "dl_src", "eth_dst": "dl_dst",
-                "icmpv4_type": "icmp_type", "icmpv4_code": "icmp_code"}
+                "icmpv4_type": "icmp_type", "icmpv4_code": "icmp_code", "ipv6_flabel": "ipv6_label",
+                "ipv6_nd_target": "nd_target", "ipv6_nd_sll": "nd_sll", "ipv6_nd_tll": "nd_tll"}
 _OFCTL_PORT = {0xFFFFFFF8: "in_port", 0xFFFFFFFA: "NORMAL", 0xFFFFFFFB: "FLOOD",
                0xFFFFFFFC: "ALL", 0xFFFFFFFD: "CONTROLLER:65535", 0xFFFFFFFE: "LOCAL"}
 
