@@ -50,7 +50,7 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
     from nfvo.cli.demo import start_controller_process
-    from nfvo.monitoring import ChainMetrics, MonitorConfig, StackMonitor, open_host_sockets
+    from nfvo.monitoring import SFLOW_AGENT, ChainMetrics, MonitorConfig, StackMonitor, open_host_sockets
     from sdn.document import Probes
     from sdn.telemetry.collector import Protocol
     from nfvo.telemetry import Component
@@ -107,6 +107,7 @@ def run(state_dir: Path, stop: threading.Event, monitor_config=None) -> int:
         service.engine.probes = Probes(ipfix_targets=(monitor.internal_targets[Protocol.IPFIX],),
                                        sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
                                        sflow_sampling=config.sampling, sflow_polling=config.polling,
+                                       sflow_agent=SFLOW_AGENT,  # known: its samples' ifIndexes map to ports
                                        probability=config.ipfix_probability)
         service.engine.ovsdb = {BRIDGE: ovs.db_sock}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
