@@ -14,8 +14,9 @@ machines are noisy). Modes:
 Each round gives every mode one run; a mode's overhead per round is 1 - its rate / the ``off``
 run of the same round, reported as the median over rounds with its spread (min..max) and the
 median rate; beside it the CPU seconds ovs-vswitchd (per thread kind) and the collector's
-threads spent per GB carried, which say where the cost is independently of throughput noise.
-Goal: ``both`` under 5% overhead. Run as root:
+threads spent per GB carried, and their sum against ``off``'s: what the probes cost in CPU,
+which says where the cost is and stays readable when other work on the machine makes the
+throughput swing. Goal: ``both`` under 5% overhead. Run as root:
 
     .venv/bin/python bench/bench_probe_overhead.py [--seconds 4] [--rounds 7] [--modes off,both]
 """
@@ -171,19 +172,27 @@ def main() -> int:
     return 0
 
 
+def cpu_per_gb(got: list[Run], seconds: float) -> Counter[str]:
+    gbytes = sum(r.mbits for r in got) * seconds / 8000
+    cpu: Counter[str] = Counter()
+    for r in got:
+        cpu.update(r.cpu)
+    return Counter({k: v / gbytes for k, v in cpu.items()})
+
+
 def report(runs: dict[str, list[Run]], args: argparse.Namespace) -> None:
     base = runs["off"]
+    reference = sum(cpu_per_gb(base, args.seconds).values())
     print(f"{len(base)} rounds of {args.seconds:g} s, sFlow 1 in {args.sflow_sampling}, IPFIX 1 in {args.ipfix_sampling}")
     print(f"{'mode':8} {'Mbit/s':>8} {'overhead (median, min..max)':>30} {'datagrams/s':>11} {'records/s':>9}"
           f" {'dp flows':>8}   CPU s per GB carried")
     for name, got in runs.items():
         rates = [r.mbits for r in got]
         over = [100 * (1 - r.mbits / b.mbits) for r, b in zip(got, base, strict=True)]
-        gbytes = sum(r.mbits for r in got) * args.seconds / 8000
-        cpu: Counter[str] = Counter()
-        for r in got:
-            cpu.update(r.cpu)
-        shown = ", ".join(f"{k} {v / gbytes:.2f}" for k, v in cpu.most_common() if v / gbytes >= 0.01)
+        cpu = cpu_per_gb(got, args.seconds)
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in cpu.most_common() if v >= 0.01)
+        if name != "off":
+            shown += f" ({100 * (sum(cpu.values()) / reference - 1):+.1f}% against off)"
         spread = f"{statistics.median(over):5.1f}% ({min(over):5.1f}..{max(over):5.1f})" if name != "off" else ""
         seconds = args.seconds * len(got)
         print(f"{name:8} {statistics.median(rates):8.0f} {spread:>30} {sum(r.datagrams for r in got) / seconds:11.0f} "
