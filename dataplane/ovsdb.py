@@ -334,6 +334,14 @@ class Ovsdb:
             return sorted(out, key=lambda p: p.name)
 
     # -- telemetry ---------------------------------------------------------------------------
+    def ifindexes(self, bridge: str) -> dict[str, int]:
+        """Port name -> the ifIndex vswitchd gives it (sFlow's input/output interface), for
+        the bridge's ports that have one (a port without a kernel device has none)."""
+        with self._lock:
+            self._run()
+            return {str(port.name): int(idx) for port in self._need("Bridge", bridge).ports
+                    if (idx := _one(port.interfaces[0].ifindex, 0)) and port.name != bridge}
+
     def set_sflow(self, bridge: str, targets: Sequence[str] | None, *, sampling: int = 64,
                   polling: int = 10, header: int = 128, agent: str | None = None) -> None:
         """Point the bridge's sFlow agent at ``targets`` ("ip:port"); None/[] disables it."""
@@ -395,13 +403,14 @@ class Ovsdb:
     def ensure_probes(self, bridge: str, *, sflow_targets: Sequence[str] = (), sampling: int = 64,
                       polling: int = 10, header: int = 128, agent: str = "", ipfix_targets: Sequence[str] = (),
                       collector_set_ids: Sequence[int] = (), cache_active_timeout: int | None = None,
-                      owner: str = PROBE_OWNER) -> None:
+                      cache_max_flows: int = 1024, owner: str = PROBE_OWNER) -> None:
         """The bridge's sFlow agent at ``sflow_targets`` and one IPFIX row at ``ipfix_targets``
         behind one Flow_Sample_Collector_Set per id in ``collector_set_ids`` (flow-based sampling:
         the bridge's own per-bridge IPFIX stays as it is). Rows are marked ``external_ids:owner``;
         empty targets remove ours and leave others' rows alone (a bridge has one sFlow row and a
         set id names one set: those we are asked for are taken over). Idempotent: equal settings
-        commit nothing."""
+        commit nothing. ``cache_max_flows`` is set outright: unset, OVS's flow exporters cache
+        nothing and send every sample as its own message (flowEndReason lackOfResources)."""
 
         def body(txn: Txn) -> None:
             br = self._need("Bridge", bridge)
@@ -429,7 +438,8 @@ class Ovsdb:
             if ipfix is None:
                 ipfix = txn.insert(self._table("IPFIX"))
             for col, val in (("targets", sorted(ipfix_targets)), ("external_ids", mark),
-                             ("cache_active_timeout", [] if cache_active_timeout is None else [cache_active_timeout])):
+                             ("cache_active_timeout", [] if cache_active_timeout is None else [cache_active_timeout]),
+                             ("cache_max_flows", [cache_max_flows])):
                 _set(ipfix, col, val)
             have = {fs.id: fs for fs in ours if fs.id in wanted}
             for set_id in sorted(wanted):

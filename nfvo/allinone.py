@@ -52,7 +52,7 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
     """Serve until ``stop``; ``host_sockets`` (inherited) are closed on the way out."""
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
-    from nfvo.monitoring import ChainMetrics, StackMonitor
+    from nfvo.monitoring import SFLOW_AGENT, ChainMetrics, StackMonitor
     from sdn.document import Probes
     from sdn.telemetry.collector import Protocol
     from nfvo.telemetry import Component
@@ -97,6 +97,7 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         service.engine.probes = Probes(ipfix_targets=(monitor.internal_targets[Protocol.IPFIX],),
                                        sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
                                        sflow_sampling=config.sampling, sflow_polling=config.polling,
+                                       sflow_agent=SFLOW_AGENT,  # known: its samples' ifIndexes map to ports
                                        probability=config.ipfix_probability)
         service.engine.ovsdb = {BRIDGE: ovsdb}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)

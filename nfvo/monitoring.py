@@ -8,16 +8,27 @@ stack, another collector) falls back to an ephemeral one, shown in ``nfv status`
 configuration says ``strict``. Inside the namespace :class:`StackMonitor` adds listeners on
 127.0.0.1 for the stack's own OVS, feeds every record to one :class:`Telemetry`, follows the
 controller's document (``on_document``) and implements the NFVO's ``TelemetryPort``.
+
+sFlow samples say the port a frame came in on by its ifIndex; :class:`PortIndex` keeps the map
+(agent address, ifIndex) -> port name from each switch's OVSDB (``Interface.ifindex``), so a
+plain frame is attributed by the port it arrived on (an NSH-unaware hop's way back is its
+hop-out, not a second entry). The agent address is the document's ``probes.sflow_agent``, which
+must then be an IP (OVS picks one itself otherwise, and the map stays empty). Re-read on every
+document and every few seconds: a respawned VDU's port comes back under its name with a new
+ifIndex.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataplane.ovsdb import Ovsdb, OvsdbError
 from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
 from sdn.document import SfcDocument
@@ -29,6 +40,8 @@ from sdn.telemetry.metrics import MetricsServer, Telemetry, registry, serve
 
 log = logging.getLogger(__name__)
 DEFAULT_METRICS = "127.0.0.1:9464"
+SFLOW_AGENT = "127.0.0.1"      # the stack's own OVS: its sFlow agent address, so ifIndexes can be mapped
+PORT_REFRESH = 5.0             # seconds between re-reads of the switches' ifIndexes
 ENV = {"sflow_port": "NFV_SFLOW_PORT", "ipfix_port": "NFV_IPFIX_PORT", "netflow_port": "NFV_NETFLOW_PORT",
        "metrics": "NFV_METRICS_ADDRESS", "sampling": "NFV_SFLOW_SAMPLING", "bind": "NFV_COLLECTOR_BIND",
        "ipfix_sampling": "NFV_IPFIX_SAMPLING"}
@@ -50,7 +63,8 @@ class MonitorConfig:
     sampling: int = 64            # the stack's own OVS: sFlow 1 in N
     # IPFIX sample() on the chain's flows: 1 in N (a power of two; 1 = every packet, exact figures,
     # but sampling every packet costs a userspace datapath ~60% of a chain's throughput, 1 in 256
-    # stays within the noise: bench/bench_probe_overhead.py)
+    # stays within the noise; what remains measurable is the collector decoding sFlow's samples,
+    # ~1.5 CPU s per GB carried at 1 in 64: bench/bench_probe_overhead.py)
     ipfix_sampling: int = 256
     polling: int = 10
     strict: bool = False          # a taken port fails the start instead of falling back
@@ -163,6 +177,79 @@ def open_host_sockets(config: MonitorConfig) -> HostSockets:
     return host
 
 
+InPorts = dict[tuple[str, int], str]
+
+
+def in_ports_of(document: SfcDocument, read: Callable[[str, int], Mapping[str, int]]) -> InPorts:
+    """(sFlow agent, ifIndex) -> port name for every switch of ``document`` with an OVSDB address;
+    ``read(remote, dpid)`` gives a switch's port name -> ifIndex. Empty without an agent IP."""
+    agent = document.probes.sflow_agent if document.probes is not None else ""
+    try:
+        ipaddress.ip_address(agent)
+    except ValueError:
+        return {}
+    out: InPorts = {}
+    for switch in document.switches:
+        if switch.ovsdb:
+            out.update({(agent, index): name for name, index in read(switch.ovsdb, switch.dpid).items()})
+    return out
+
+
+class PortIndex:
+    """Keeps ``on_change(in_ports)`` told the switches' ifIndexes of the latest document (a
+    thread of its own: OVSDB I/O stays off the NFVO's request paths and the collector's)."""
+
+    def __init__(self, on_change: Callable[[InPorts], None], every: float = PORT_REFRESH) -> None:
+        self._on_change, self._every = on_change, every
+        self._document: SfcDocument | None = None
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._dbs: dict[str, Ovsdb] = {}            # this thread's only
+        self._last: InPorts | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="telemetry-ports")
+        self._thread.start()
+
+    def submit(self, document: SfcDocument) -> None:
+        self._document = document
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(self._every)
+                self._wake.clear()
+                document = self._document
+                if document is None or self._stop.is_set():
+                    continue
+                found = in_ports_of(document, self._read)
+                if found != self._last:
+                    self._last = found
+                    self._on_change(found)
+        finally:
+            for db in self._dbs.values():
+                db.close()
+
+    def _read(self, remote: str, dpid: int) -> Mapping[str, int]:
+        try:
+            db = self._dbs.get(remote) or self._dbs.setdefault(remote, Ovsdb(remote, timeout=5.0))
+            return db.ifindexes(db.bridge_of(dpid))
+        except (OvsdbError, OSError) as exc:
+            log.warning("telemetry: ifIndexes of switch %#x via %s: %s", dpid, remote, exc)
+            stale = self._dbs.pop(remote, None)
+            if stale is not None:
+                stale.close()
+            return {}
+
+
 class StackMonitor:
     """Collector + figures + metrics endpoints of one stack; the NFVO's ``TelemetryPort``."""
 
@@ -174,6 +261,8 @@ class StackMonitor:
         self._internal: dict[Protocol, socket.socket] = {}
         self._collector: Collector | None = None
         self._servers: list[MetricsServer] = []
+        self._ports = PortIndex(self._on_ports)
+        self._catalogue_lock = threading.Lock()
         self.metrics_url = ""
         self.metrics_unix = ""
 
@@ -188,6 +277,7 @@ class StackMonitor:
             specs += [ListenerSpec(p, sock=s) for p, s in self._internal.items()]
             self._collector = Collector(specs, self.telemetry)
             self._collector.start()
+            self._ports.start()
             reg = registry(self.telemetry, self._collector)
             if self._host.metrics is not None:
                 server = serve(reg, sock=self._host.metrics)
@@ -203,6 +293,7 @@ class StackMonitor:
             raise
 
     def close(self) -> None:
+        self._ports.close()
         for server in reversed(self._servers):
             server.close()
         self._servers.clear()
@@ -226,8 +317,14 @@ class StackMonitor:
 
     def on_document(self, document: SfcDocument) -> None:
         """The ``ChainEngine`` hook: figures name chains and hops after the controller's document."""
-        self.document = document
-        self.telemetry.set_catalogue(catalogue_of(document))
+        with self._catalogue_lock:   # never a port map's update with an older catalogue
+            self.document = document
+            self.telemetry.set_catalogue(catalogue_of(document))
+        self._ports.submit(document)
+
+    def _on_ports(self, in_ports: InPorts) -> None:
+        with self._catalogue_lock:
+            self.telemetry.set_catalogue(self.telemetry.catalogue, in_ports)
 
     # -- TelemetryPort ---------------------------------------------------------------------------
     def snapshot(self, window: float) -> Snapshot:

@@ -5,8 +5,9 @@ CPU its processes used since the previous reading (cgroup v1 ``cpuacct.usage``, 
 ``usage_usec``; else the summed utime+stime in /proc/<pid>/stat of every process in the
 container's PID namespace), ``memory.usage`` its bytes in use, ``memory_util`` those as a percent
 of its limit (the cgroup's, else the VNFD's mem_size). Chain and hop figures (packets per second
-on a chain, loss on a hop) come from the telemetry collectors; until those are wired in,
-``UnavailableSource`` answers None and their alarms stay at ``insufficient data``.
+on a chain, loss on a hop) come from the telemetry collectors through a source the stack plugs
+in (the all-in-one's ``nfvo.monitoring.ChainMetrics``); without one, ``UnavailableSource``
+answers None and their alarms stay at ``insufficient data``.
 """
 
 from __future__ import annotations

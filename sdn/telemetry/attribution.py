@@ -10,13 +10,17 @@ it admits, which :attr:`Attributor.unchecked` lists so the caller can say so. OV
 highest priority; among equal priorities the first in document order wins here.
 
 With the port the frame came in on (``in_port``, e.g. from an sFlow agent's ifIndex mapped by
-the caller), a match is a path's entry only on its classifier's in_port, and a match on an
-NSH-unaware hop's egress port is that hop's way back (role hop-out); without it every match is
-an entry.
+the caller), a match on an NSH-unaware hop's egress port is that hop's way back (role hop-out,
+as OVS re-classifies there), and otherwise a path's entry only on its classifier's in_port (a
+port-less classifier admits any port); without it every match is an entry. Why it matters: an
+unaware hop gives the traffic back plain, with the 5-tuple it entered with, so without the port
+every packet would count twice at the entry, and traffic of the same 5-tuple on a port the
+classifier does not admit would count as entered.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -48,11 +52,19 @@ class _Rule:
     back: tuple[tuple[str, int], ...]     # (egress port, hop SI) of the path's NSH-unaware hops
 
 
+@functools.lru_cache(maxsize=8192)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parsed once per address: a collector sees the same few thousand again and again."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def matches(match: ClassifierMatch, flow: FiveTuple) -> bool:
     """Does ``flow`` satisfy the honoured fields of ``match``?"""
-    try:
-        src, dst = ipaddress.ip_address(flow.src), ipaddress.ip_address(flow.dst)
-    except ValueError:
+    src, dst = _address(flow.src), _address(flow.dst)
+    if src is None or dst is None:
         return False
     if match.eth_type is not None and match.eth_type != (ETH_IPV4 if src.version == 4 else ETH_IPV6):
         return False
@@ -94,12 +106,12 @@ class Attributor:
     def attribute(self, flow: FiveTuple, in_port: str | None = None) -> Attribution | None:
         """The path (and point) ``flow`` belongs to, or None if no classifier admits it."""
         for rule in self.rules:
-            if in_port is not None and in_port != rule.in_port and all(p != in_port for p, _ in rule.back):
+            back = None if in_port is None else next((si for p, si in rule.back if p == in_port), None)
+            if back is None and in_port is not None and rule.in_port and in_port != rule.in_port:
                 continue
             if not matches(rule.match, flow):
                 continue
-            if in_port is None or in_port == rule.in_port:
+            if back is None:
                 return Attribution(rule.spi, 255, Role.CLASSIFY, rule.classifier)
-            si = next(si for p, si in rule.back if p == in_port)
-            return Attribution(rule.spi, si, Role.HOP_OUT, rule.classifier)
+            return Attribution(rule.spi, back, Role.HOP_OUT, rule.classifier)
         return None

@@ -4,17 +4,18 @@ Every record becomes an :class:`Observation` at a point (SPI, SI, role) of a pat
 
 - an IPFIX/NetFlow record with one of our observation ids (:mod:`.observation`): that point,
   packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` -- ``probe``, exact (or scaled
-  up and ``samples`` when the action sampled 1 in 2**k);
+  up and ``sampled`` when the action sampled 1 in 2**k);
 - an sFlow flow sample whose raw header carries NSH (SPI, SI=s): OVS samples on ingress, so an
   NSH frame arriving at the SFF came back from the SF of hop s+1 (role hop-out; SI 255 means
   an entry from another SFF's classifier); a plain frame is attributed by the classifiers
   (:mod:`.attribution`); counts are samples x sampling rate -- ``samples``, estimated;
 - any other flow record (an outside exporter): attributed by the classifiers, its counters
-  taken as they are -- ``flows``, exact (scaled and estimated when it carries a
+  taken as they are -- ``flows``, exact (scaled, ``sampled``, when it carries a
   ``samplingInterval`` above 1).
 
-A point's figure in a window comes from the best source that reported it (probe, then flows,
-then samples), never from their sum: two feeds of the same traffic are not added. A point seen
+A point's figure in a window comes from the best source that reported it (probe, flows,
+sampled, then samples), never from their sum: two feeds of the same traffic are not added (the
+stack's sFlow and its sample() at 1 in N both see every classified packet). A point seen
 once is zero when its source is silent in a window (OVS exports only flows that moved); one never
 seen is unknown (None). Loss of a hop is packets into it minus packets out of it: into = its
 hop-in point, else what came out of the hop before (else the path's entry); out = its hop-out
@@ -42,14 +43,15 @@ from sdn.telemetry.templates import DataRecord
 class Source(enum.StrEnum):
     PROBE = "probe"          # our sample() points, every packet: exact
     FLOWS = "flows"          # an exporter's flow counters attributed by classifier: exact
-    SAMPLES = "samples"      # sFlow samples, or sample() points taking 1 in 2**k: estimated
+    SAMPLED = "sampled"      # counters of 1 in N packets scaled up: sample() at 1 in 2**k, a samplingInterval
+    SAMPLES = "samples"      # sFlow samples: estimated
 
     @property
     def exact(self) -> bool:
-        return self is not Source.SAMPLES
+        return self in (Source.PROBE, Source.FLOWS)
 
 
-PREFERENCE = (Source.PROBE, Source.FLOWS, Source.SAMPLES)
+PREFERENCE = (Source.PROBE, Source.FLOWS, Source.SAMPLED, Source.SAMPLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +104,11 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
     point = decode(record.domain_id, point_id) if isinstance(point_id, int) else None
     if point is not None:
         scale = point.scale
-        return Observation(point.spi, point.si, point.role, Source.PROBE if point.exact else Source.SAMPLES,
+        return Observation(point.spi, point.si, point.role, Source.PROBE if point.exact else Source.SAMPLED,
                            round(packets * scale), round(octets * scale), flow)
     interval = f.get("samplingInterval") or f.get("samplingPacketInterval")
     scale = interval if isinstance(interval, int) and interval > 1 else 1
-    source = Source.FLOWS if scale == 1 else Source.SAMPLES
+    source = Source.FLOWS if scale == 1 else Source.SAMPLED
     found = attributor.attribute(flow) if flow is not None else None
     if found is None:
         return Unmatched(source, packets * scale, octets * scale)

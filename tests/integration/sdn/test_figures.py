@@ -17,22 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document
 from sdn.match import parse_match
 from sdn.telemetry.catalogue import catalogue_of
-from sdn.telemetry.collector import Collector, ListenerSpec, Protocol
+from sdn.telemetry.collector import Protocol
 from sdn.telemetry.metrics import Telemetry, registry, serve
-from sdn.telemetry.observation import Role, collector_set_ids, sample_params
+from sdn.telemetry.observation import Role, sample_params
+from tests.integration.sdn.probe_lab import hand_ipfix, start_collector, wait_until
 
 pytestmark = pytest.mark.integration
 
 SPI, SET_ID, PINGS = 77, 7, 25
-
-
-def wait_until(check, timeout: float = 30.0, what: str = ""):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if (value := check()):
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def n_packets(ovs, bridge: str, cookie: int) -> int:
@@ -50,18 +42,8 @@ def test_ipfix_sample_actions_give_per_hop_counts_equal_to_the_flows(lab, ovs, o
         (ServicePath("demo/ping", SPI, ("fw", "ids"),
                      (Classifier("demo/ping/icmp", h1.port, parse_match({"ip_proto": 1, "ip_src": h1.ip}),),)),)))
     telemetry = Telemetry(catalogue_of(doc))
-    col = Collector([ListenerSpec(Protocol.IPFIX, port=0, bind="127.0.0.1")], telemetry)
-    col.start()
-    request.addfinalizer(col.stop)
-    port = col.addresses()[Protocol.IPFIX][1]
-    request.addfinalizer(lambda: ovsdb.set_ipfix(bridge, None))
-    ovsdb.set_ipfix(bridge, [f"127.0.0.1:{port}"], collector_set_id=SET_ID, cache_active_timeout=1)
-    # one collector set per role (OVS sends one exporter's templates for one domain only)
-    ipfix_row = ovs.vsctl("--bare", "--columns=ipfix", "find", "Flow_Sample_Collector_Set", f"id={SET_ID}").strip()
-    for set_id in collector_set_ids(SET_ID).values():
-        if set_id != SET_ID:
-            ovs.vsctl("--", "--id=@br", "get", "Bridge", bridge, "--", "create", "Flow_Sample_Collector_Set",
-                      f"id={set_id}", "bridge=@br", f"ipfix={ipfix_row}")
+    col, targets = start_collector(request, telemetry, (Protocol.IPFIX,))
+    hand_ipfix(request, ovs, ovsdb, bridge, targets[Protocol.IPFIX], collector_set_base=SET_ID)
 
     def sample(si: int, role: Role) -> str:
         return sample_params(SPI, si, role, collector_set_base=SET_ID, switch=1).ofctl()

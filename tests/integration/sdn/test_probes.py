@@ -9,8 +9,6 @@ from the document removes the OVSDB rows and the sample() actions."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -21,39 +19,17 @@ from sdn.ofactions import sample_bytes
 from sdn.openflow import Sample
 from sdn.render import merge
 from sdn.sync import plan_changes
-from sdn.telemetry.collector import Collector, Delivery, ListenerSpec, Protocol
+from sdn.telemetry.collector import Protocol
 from sdn.telemetry.observation import Role, collector_set_ids, decode
 from sdn.telemetry.sflow import FlowSample
 from tests.integration.sdn.chain_lab import new_dpid, running_controller
+from tests.integration.sdn.probe_lab import Sink, start_collector, wait_until
 from tests.integration.sdn.test_unaware import second_port
 
 pytestmark = pytest.mark.integration
 
 SPI, BASE, PINGS = 41, 100, 20
 SAMPLE = re.compile(r"n_packets=(\d+),.*obs_domain_id=(\d+),obs_point_id=(\d+)")
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.got: list[Delivery] = []
-
-    def __call__(self, delivery: Delivery) -> None:
-        with self.lock:
-            self.got.append(delivery)
-
-    def records(self, protocol: Protocol) -> list:
-        with self.lock:
-            return [r for d in self.got if d.protocol == protocol for r in d.records]
-
-
-def wait_until(check, timeout: float = 30.0, what: str = ""):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if (value := check()):
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def sampled_flows(ovs, bridge: str) -> dict[tuple[int, int], int]:
@@ -69,11 +45,7 @@ def sampled_flows(ovs, bridge: str) -> dict[tuple[int, int], int]:
 
 def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
     sink = Sink()
-    col = Collector([ListenerSpec(Protocol.SFLOW, port=0, bind="127.0.0.1"),
-                     ListenerSpec(Protocol.IPFIX, port=0, bind="127.0.0.1")], sink)
-    col.start()
-    request.addfinalizer(col.stop)
-    addrs = col.addresses()
+    col, targets = start_collector(request, sink)
     with running_controller() as controller:
         dpid = new_dpid()
         bridge = lab.bridge(datapath_id=dpid, controller=f"tcp:127.0.0.1:{controller.openflow_port}")
@@ -85,8 +57,8 @@ def test_controller_turns_probes_on_and_off(lab, ovs, ovsdb, request):
         controller.wait_for_switch(dpid, {h.port for h in (client, server, f1, bump)} | {bump_out})
         lab.sf(f1, "forwarder")
         lab.sf(bump, "bridge", "--egress-iface", "eth1")
-        probes = Probes(ipfix_targets=(f"127.0.0.1:{addrs[Protocol.IPFIX][1]}",), collector_set_base=BASE,
-                        sflow_targets=(f"127.0.0.1:{addrs[Protocol.SFLOW][1]}",), sflow_sampling=1,
+        probes = Probes(ipfix_targets=(targets[Protocol.IPFIX],), collector_set_base=BASE,
+                        sflow_targets=(targets[Protocol.SFLOW],), sflow_sampling=1,
                         sflow_polling=1, sflow_agent="127.0.0.1")
         doc = check_document(SfcDocument(
             (Switch("sff", dpid, ovs.db_sock),),

@@ -5,69 +5,30 @@ exchange ICMP and one sends NSH frames (Ethernet + NSH MD1 + Ethernet + IPv4/UDP
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from scapy.all import UDP, Ether, IP, raw
 from scapy.contrib.nsh import NSH
 
 from dataplane import netns
 from dataplane.packet import FiveTuple
-from sdn.telemetry.collector import Collector, Delivery, ListenerSpec, Protocol
+from sdn.telemetry.collector import Protocol
 from sdn.telemetry.sflow import CounterSample, FlowSample, InterfaceCounters
+from tests.integration.sdn.probe_lab import Sink, hand_ipfix, hand_sflow, start_collector, wait_until
 
 pytestmark = pytest.mark.integration
 
 PINGS, NSH_FRAMES = 20, 30
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.got: list[Delivery] = []
-
-    def __call__(self, delivery: Delivery) -> None:
-        with self.lock:
-            self.got.append(delivery)
-
-    def records(self, protocol: Protocol) -> list:
-        with self.lock:
-            return [r for d in self.got if d.protocol == protocol for r in d.records]
-
-
-def wait_until(check, timeout: float = 20.0, what: str = ""):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if (value := check()):
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def collector(request):
+def test_ovs_sflow_and_ipfix_decode(lab, ovs, ovsdb, request):
     sink = Sink()
-    col = Collector([ListenerSpec(Protocol.SFLOW, port=0, bind="127.0.0.1"),
-                     ListenerSpec(Protocol.IPFIX, port=0, bind="127.0.0.1")], sink)
-    col.start()
-    request.addfinalizer(col.stop)
-    return col, sink
-
-
-def test_ovs_sflow_and_ipfix_decode(lab, ovs, ovsdb, collector, request):
-    col, sink = collector
-    addrs = col.addresses()
+    col, targets = start_collector(request, sink)
     bridge = lab.bridge()
     h1 = lab.host(bridge, "10.77.0.1/24")
     h2 = lab.host(bridge, "10.77.0.2/24")
     ovs.ofctl("add-flow", bridge, "actions=NORMAL")
-    request.addfinalizer(lambda: ovsdb.set_ipfix(bridge, None))
-    request.addfinalizer(lambda: ovsdb.set_sflow(bridge, None))
-    ovsdb.set_sflow(bridge, [f"127.0.0.1:{addrs[Protocol.SFLOW][1]}"], sampling=1, polling=1, header=128,
-                    agent="127.0.0.1")
-    ovsdb.set_ipfix(bridge, [f"127.0.0.1:{addrs[Protocol.IPFIX][1]}"], sampling=1, obs_domain_id=7,
-                    obs_point_id=9, cache_active_timeout=1)
+    hand_sflow(request, ovsdb, bridge, targets[Protocol.SFLOW])
+    hand_ipfix(request, ovs, ovsdb, bridge, targets[Protocol.IPFIX], sampling=1, obs_domain_id=7, obs_point_id=9)
 
     assert h1.ping(h2.ip, count=PINGS, timeout=2.0)
     frame = raw(Ether(src=h1.mac, dst=h2.mac) / NSH(spi=0x4242, si=250, mdtype=1, nextproto=3,

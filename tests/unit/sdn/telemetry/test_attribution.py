@@ -52,3 +52,16 @@ def test_attribution_by_classifier_priority_and_in_port():
     # ... and the way back from an NSH-unaware hop is that hop's out point
     assert att.attribute(FiveTuple(17, "192.0.2.1", "10.0.0.5", 1, 5050), in_port="nat-out") == Attribution(
         MAIL, 255, Role.HOP_OUT, "mail/c")
+
+
+def test_a_portless_classifier_admits_any_port_but_an_unaware_hops_way_back():
+    from dataclasses import replace
+
+    doc = document()
+    mail = next(p for p in doc.paths if p.name == "mail")
+    portless = replace(doc, paths=(replace(mail, classifiers=(replace(mail.classifiers[0], in_port=""),)),))
+    att = Attributor.of(catalogue_of(portless))
+    udp = FiveTuple(17, "192.0.2.1", "10.0.0.5", 1, 5050)
+    assert att.attribute(udp, in_port="anywhere") == Attribution(MAIL, 255, Role.CLASSIFY, "mail/c")
+    assert att.attribute(udp) == Attribution(MAIL, 255, Role.CLASSIFY, "mail/c")
+    assert att.attribute(udp, in_port="nat-out") == Attribution(MAIL, 255, Role.HOP_OUT, "mail/c")

@@ -67,8 +67,9 @@ def test_three_protocols_deliver_and_count_per_exporter():
         assert len(by[Protocol.IPFIX].records) == 4 and len(by[Protocol.NETFLOW9].records) == 2
         (sample,) = by[Protocol.SFLOW].records
         assert isinstance(sample, FlowSample) and sample.headers[0].frame.nsh.spi == 42
-        stats = wait_until(lambda: {(e.address, e.protocol): e for e in collector.exporters()
-                                    if e.datagrams >= (2 if e.protocol == Protocol.IPFIX else 1)})
+        stats = wait_until(lambda: (lambda s: s if len(s) == 3 else None)(
+            {(e.address, e.protocol): e for e in collector.exporters()
+             if e.datagrams >= (2 if e.protocol == Protocol.IPFIX else 1)}))
         ipfix = stats[("127.0.0.1", Protocol.IPFIX)]
         assert (ipfix.datagrams, ipfix.records, ipfix.drops[Drop.TRUNCATED]) == (2, 4, 1)
         assert ipfix.last_seen > 0

@@ -143,7 +143,11 @@ def test_a_point_takes_its_best_source_never_a_sum():
     assert figures.snapshot(CAT, 21.0, 10.0).path(WEB).hops[0].out.source is Source.SAMPLES
     sampled = ipfix_records(ObservationPoint(WEB, 254, Role.HOP_IN, rate_log2=2), [counts(10)])
     (obs,) = observe(sampled, ATT)
-    assert obs == Observation(WEB, 254, Role.HOP_IN, Source.SAMPLES, 40, 4000)
+    assert obs == Observation(WEB, 254, Role.HOP_IN, Source.SAMPLED, 40, 4000)
+    # sFlow and sample() at 1 in 4 both saw the entry: the probe's figure, not their sum
+    feed(figures, sflow_samples([raw(Ether() / IP(src="192.0.2.1", dst="10.0.0.5") / TCP(sport=1, dport=80))] * 2), 30.0)
+    feed(figures, ipfix_records(ObservationPoint(WEB, 255, Role.CLASSIFY, rate_log2=2), [counts(10)]), 30.0)
+    assert figures.snapshot(CAT, 31.0, 5.0).path(WEB).entered == Count(40, 4000, None, Source.SAMPLED)
 
 
 def test_outside_exporters_are_attributed_by_classifier():
@@ -166,7 +170,7 @@ def test_outside_exporters_are_attributed_by_classifier():
     assert snap.path(MAIL).entered == Count(3, 300, 1, Source.FLOWS)
     assert snap.path(WEB).hops[0].into == snap.path(WEB).entered           # no probe inside: the entry
     assert figures.unmatched() == {Source.FLOWS: (11, 1100)}
-    estimated = [t for t in figures.totals() if t.source is Source.SAMPLES]
+    estimated = [t for t in figures.totals() if t.source is Source.SAMPLED]
     assert [(t.spi, t.packets) for t in estimated] == [(WEB, 200)]
 
 
