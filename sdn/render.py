@@ -55,6 +55,8 @@ from typing import Callable, Hashable, Mapping, TypeVar
 
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.overlay import crossing_paths
+from sdn.overlay import switch_owned as overlay_owned
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
@@ -155,9 +157,12 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
             owned.pop(f"path:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         probe = probe_key(doc, switch.dpid)
+        crossing = crossing_paths(doc)  # paths across SFFs: sdn.overlay renders them
         for path in doc.paths:
-            if path.name in changed and path.hops[0] in by_fn:
+            if path.name in changed and path.hops[0] in by_fn and path.name not in crossing:
                 owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
+        owned.pop("overlay", None)
+        owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache)))
         states[switch.dpid] = owned
     return states
 
@@ -193,9 +198,11 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                                                    partial(unaware_port_state, number, one_armed, mac))
     by_fn = {f.name: f for f in functions}
     probe = probe_key(doc, doc.switch(switch).dpid)
+    crossing = crossing_paths(doc)  # paths across SFFs: sdn.overlay renders them
     for path in doc.paths:
-        if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
+        if path.hops[0] in by_fn and path.name not in crossing:  # a path on its SFs' switch
             owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, probe, cache)
+    owned.update(overlay_owned(doc, switch, port_map, memo=partial(_memo, cache)))
     return owned
 
 

@@ -1,0 +1,171 @@
+"""Paths across SFFs: the flows each switch holds for the paths that cross to other hosts (pure).
+
+A path whose classifiers and hops are not all on one switch is carried between SFFs in
+VXLAN-GPE with next protocol NSH (RFC 8300 over draft-ietf-nvo3-vxlan-gpe), one flow-based
+``ptap`` GPE port per switch (../shared/notes/vxlan-gpe-nsh.md). ``sdn.topology`` gives the
+path's legs (which switch hands SI *s* to which); here each switch gets only the flows of the
+legs and stops it takes part in:
+
+- classify (a classifier's switch): as on one switch, but C1 = ingress host id << 16 | ingress
+  port (``dataplane.nshcontext``: ``set_field`` of the host bits, then ``move in_port`` into
+  bits 0..15), and C4 the flow-hash bucket when a hop has several instances;
+- a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
+- a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
+  bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
+- the end: the path ends where it began (C1's port is local there, and NORMAL delivers as on
+  one switch), so the last SFF sends the end SI back to the classifier's host, chosen by a
+  masked match on C1's host id when classifiers sit on several hosts; there the egress flow
+  is today's (C1[0..15] -> in_port, decap twice, NORMAL);
+- per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
+  header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
+
+Not across SFFs yet (``sdn.document`` refuses or leaves them alone): NSH-unaware hops, IPFIX
+sample() points on crossing paths, instances of one SF on several switches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Hashable, Iterable, Mapping
+
+from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
+from sdn.cookie import Role, make_cookie
+from sdn.document import DocumentError, ServicePath, SfcDocument
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Multipath, Output,
+                          RegMove, SetField, SwitchState, make_match)
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+from sdn.topology import Leg, overlay_graph, path_legs
+
+ETH_NSH = 0x894F
+NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
+PRIO_ADMIT = PRIO_HOP = 100  # as sdn.render
+HASH_BUCKETS, HASH_BITS = 16, 4  # as sdn.render: instance buckets in C4
+Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the overlay knows of a switch: its host id (C1) and tunnel IP (tun_dst towards it)."""
+
+    host_id: int
+    tunnel_ip: str
+
+
+def crossing_paths(doc: SfcDocument) -> frozenset[str]:
+    """Names of the (checked) paths whose classifiers and hops are not all on one switch."""
+    if not any(s.on_overlay for s in doc.switches):
+        return frozenset()  # one switch per path by construction: cheap for big single-host documents
+    sff = {f.name: f.instances[0].switch for f in doc.service_functions}
+    return frozenset(p.name for p in doc.paths
+                     if len({sff[h] for h in p.hops} | {c.switch for c in p.classifiers}) > 1)
+
+
+def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
+    return compute()
+
+
+def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
+                 memo: Memo = _direct) -> dict[str, SwitchState]:
+    """The overlay's owners on ``switch``: "overlay" (GPE ingress) and "path:NAME" for each crossing
+    path (of ``names``, default all) that touches it. Empty for a switch not on the overlay."""
+    sw = doc.switch(switch)
+    crossing = crossing_paths(doc)
+    if not sw.on_overlay or not crossing:
+        return {}
+    gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
+    owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
+    graph = overlay_graph(doc.switches)
+    endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
+    by_fn = {f.name: f for f in doc.service_functions}
+    wanted = crossing if names is None else crossing & set(names)
+    for path in doc.paths:
+        if path.name not in wanted:
+            continue
+        hop_switches = tuple(by_fn[h].instances[0].switch for h in path.hops)
+        legs = path_legs(graph, path.name, [c.switch for c in path.classifiers] or [hop_switches[0]], hop_switches)
+        if not any(switch in leg.route for leg in legs):
+            continue
+        where = f"service_function_paths[{path.name}]"
+        in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+                         if c.in_port and c.switch == switch else None for c in path.classifiers)
+        hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
+                                for j, inst in enumerate(by_fn[h].instances)) if sff == switch else ()
+                          for h, sff in zip(path.hops, hop_switches, strict=True))
+        near = tuple(sorted((n, endpoints[n]) for n in {n for leg in legs for n in leg.route}))
+        spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
+        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread)
+        owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
+                                                       spread))
+    return owned
+
+
+def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
+                hop_ports: tuple[tuple[int, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
+                spread: bool) -> SwitchState:
+    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread))
+
+
+def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
+    """NSH from another SFF: bare (packet_type (1,0x894f)); an Ethernet header makes it look like
+    NSH from an SF port, so next-hop steers it alike."""
+    return frozenset({check_flow(Flow(INGRESS, PRIO_ADMIT, make_match(in_port=gpe_port, packet_type=NSH_PACKET_TYPE),
+                                      (EncapEthernet(),), goto_table=NEXT_HOP, cookie=make_cookie(Role.PIPELINE)))})
+
+
+def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
+               hop_ports: tuple[tuple[int, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
+               spread: bool) -> frozenset[Flow]:
+    """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
+    not here), ``hop_ports[i]`` hop i's instance ports if its SFF is this switch (else empty)."""
+    flows: set[Flow] = set()
+    spi, here = path.spi, endpoints[switch]
+    hop_cookie = make_cookie(Role.HOP, spi)
+    wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", spi), SetField("nsh_si", 255),
+                                SetField("nsh_c1", INGRESS_HOST.place(here.host_id)),
+                                RegMove("in_port", "nsh_c1", INGRESS_PORT.nbits, dst_ofs=INGRESS_PORT.ofs))
+    if spread:  # hash the 5-tuple while it is visible, carry the bucket in C4 (as sdn.render)
+        wrap = (Multipath(HASH_BUCKETS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+    for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
+        if classifier.switch != switch:
+            continue
+        port = () if in_port is None else (("in_port", in_port),)
+        for match in classifier.matches:
+            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)), (*wrap, EncapEthernet()),
+                           goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
+    for index, ports in enumerate(hop_ports):
+        si = 255 - index
+        if len(ports) == 1:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (DecNshTtl(), Output(ports[0])), cookie=hop_cookie))
+        elif ports:
+            for bucket in range(HASH_BUCKETS):
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
+                               (DecNshTtl(), Output(ports[bucket % len(ports)])), cookie=hop_cookie))
+    for leg in legs:
+        extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]} if leg.ingress else {}
+        for k, node in enumerate(leg.route[:-1]):
+            if node == switch:
+                peer = endpoints[leg.route[k + 1]].tunnel_ip
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
+        if leg.ingress and leg.dst == switch:  # the end, back where the path began
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), (), goto_table=EGRESS, cookie=hop_cookie))
+            flows.add(Flow(EGRESS, PRIO_HOP, _nsh(spi, leg.si, nsh_mdtype=1),
+                           (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
+                           cookie=make_cookie(Role.EGRESS, spi)))
+    return frozenset(check_flow(f) for f in flows)
+
+
+def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:
+    """NSH to the SFF at ``peer_ip``: outer Ethernet off (bare NSH into the ptap port), VNI 0."""
+    return Decap(), SetField("tunnel_id", 0), SetField("tun_ipv4_dst", peer_ip), Output(gpe_port)
+
+
+def _nsh(spi: int, si: int, **extra: object) -> tuple:
+    return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)  # type: ignore[arg-type]
+
+
+def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:
+    number = ports.get(name)
+    if number is None:
+        raise DocumentError(element, f"switch {switch} has no port {name!r}")
+    return number
