@@ -30,6 +30,9 @@ from dataplane.lab import Host, stop_process, wait_for_line
 from dataplane.underlay import GPE_PORT
 from sdn.api.server import serve
 from sdn.controller import SfcController
+from sdn.docfile import parse_document
+from sdn.render import compute_switch_states
+from sdn.sync import plan_changes
 from sdn.osken_runtime import start_controller
 from tests.integration.sdn.test_chain import counters, nfv
 
@@ -155,6 +158,12 @@ def test_a_symmetric_chain_across_three_hosts_carries_tcp_through_every_sf_in_or
         assert applied.returncode == 0, applied.stderr
         assert overlay.controller.settle(15.0)
 
+        # what each switch reports back decodes to exactly what we computed (packet_type, tun_dst included)
+        desired = compute_switch_states(parse_document(yaml.safe_load(doc_file.read_text())),
+                                        {d: i.ports for d, i in overlay.driver.switches().items()})
+        for host in (c1, c2, c3):
+            dpid = host.plan.datapath_id
+            assert plan_changes(overlay.driver.read_state(dpid), desired[dpid]).empty, host.name
         # each switch holds only what its part of the paths needs
         c2_flows = c2.ofctl("dump-flows", "br-int", "--no-stats")
         assert f"nsh_spi={FWD:#x},nsh_si=255" in c2_flows and f"nsh_spi={REV:#x},nsh_si=254" in c2_flows
@@ -187,7 +196,8 @@ def test_a_symmetric_chain_across_three_hosts_carries_tcp_through_every_sf_in_or
             ("compute2", "compute1", "4790", "4", REV, 253),
         }, hops
         c1_words = {r[6].split(",")[0] for r in rows}  # C1 = ingress host 1 << 16 | the classifier's port
-        assert c1_words == {f"{(c1.plan.host_id << 16) | client.ofport:08x}", f"{(c1.plan.host_id << 16) | server.ofport:08x}"}, c1_words
+        home = c1.plan.host_id << 16
+        assert c1_words == {f"{home | client.ofport:08x}", f"{home | server.ofport:08x}"}, c1_words
     finally:
         for proc in procs:
             stop_process(proc)
