@@ -19,8 +19,9 @@ legs and stops it takes part in:
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 
-Not across SFFs yet (``sdn.document`` refuses or leaves them alone): NSH-unaware hops, IPFIX
-sample() points on crossing paths, instances of one SF on several switches.
+IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, the
+path's end; each tagged with the switch it is on. Not across SFFs yet (``sdn.document`` refuses
+them): NSH-unaware hops, instances of one SF on several switches.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
 from sdn.cookie import Role, make_cookie
 from sdn.document import DocumentError, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Multipath, Output,
-                          RegMove, SetField, SwitchState, make_match)
+                          RegMove, Sample, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+from sdn.telemetry.observation import Role as Point
+from sdn.telemetry.observation import sample_params
 from sdn.topology import Leg, overlay_graph, path_legs
 
 ETH_NSH = 0x894F
@@ -42,6 +45,7 @@ NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x89
 PRIO_ADMIT = PRIO_HOP = 100  # as sdn.render
 HASH_BUCKETS, HASH_BITS = 16, 4  # as sdn.render: instance buckets in C4
 Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
+Probe = tuple[int, int, int] | None  # sdn.render.ProbeKey: (collector_set_base, rate_log2, switch tag)
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,15 @@ class Endpoint:
     tunnel_ip: str
 
 
-def crossing_paths(doc: SfcDocument) -> frozenset[str]:
-    """Names of the (checked) paths whose classifiers and hops are not all on one switch."""
+def crossing_paths(doc: SfcDocument, names: Iterable[str] | None = None) -> frozenset[str]:
+    """Names of the (checked) paths, of ``names`` if given, whose classifiers and hops are not all
+    on one switch."""
     if not any(s.on_overlay for s in doc.switches):
         return frozenset()  # one switch per path by construction: cheap for big single-host documents
     sff = {f.name: f.instances[0].switch for f in doc.service_functions}
-    return frozenset(p.name for p in doc.paths
-                     if len({sff[h] for h in p.hops} | {c.switch for c in p.classifiers}) > 1)
+    wanted = None if names is None else set(names)
+    return frozenset(p.name for p in doc.paths if (wanted is None or p.name in wanted)
+                     and len({sff[h] for h in p.hops} | {c.switch for c in p.classifiers}) > 1)
 
 
 def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
@@ -66,21 +72,21 @@ def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
 
 
 def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
-                 memo: Memo = _direct) -> dict[str, SwitchState]:
-    """The overlay's owners on ``switch``: "overlay" (GPE ingress) and "path:NAME" for each crossing
-    path (of ``names``, default all) that touches it. Empty for a switch not on the overlay."""
+                 memo: Memo = _direct, probe: Probe = None) -> dict[str, SwitchState]:
+    """The overlay's owners on ``switch``: "overlay" (GPE ingress: a switch on the overlay always
+    takes NSH from its peers) and "path:NAME" for each crossing path (of ``names``, default all)
+    that touches it. Empty for a switch not on the overlay. ``probe``: sdn.render.probe_key."""
     sw = doc.switch(switch)
-    crossing = crossing_paths(doc)
-    if not sw.on_overlay or not crossing:
+    if not sw.on_overlay:
         return {}
+    crossing = crossing_paths(doc, names)
     gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
     owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}
-    wanted = crossing if names is None else crossing & set(names)
     for path in doc.paths:
-        if path.name not in wanted:
+        if path.name not in crossing:
             continue
         hop_switches = tuple(by_fn[h].instances[0].switch for h in path.hops)
         legs = path_legs(graph, path.name, [c.switch for c in path.classifiers] or [hop_switches[0]], hop_switches)
@@ -94,16 +100,16 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
                           for h, sff in zip(path.hops, hop_switches, strict=True))
         near = tuple(sorted((n, endpoints[n]) for n in {n for leg in legs for n in leg.route}))
         spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
-        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread)
+        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread, probe)
         owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
-                                                       spread))
+                                                       spread, probe))
     return owned
 
 
 def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                 hop_ports: tuple[tuple[int, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
-                spread: bool) -> SwitchState:
-    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread))
+                spread: bool, probe: Probe) -> SwitchState:
+    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe))
 
 
 def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
@@ -115,10 +121,19 @@ def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
 
 def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                hop_ports: tuple[tuple[int, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
-               spread: bool) -> frozenset[Flow]:
+               spread: bool, probe: Probe = None) -> frozenset[Flow]:
     """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
-    not here), ``hop_ports[i]`` hop i's instance ports if its SFF is this switch (else empty)."""
+    not here), ``hop_ports[i]`` hop i's instance ports if its SFF is this switch (else empty);
+    ``probe`` as sdn.render's: sample() first at classify, into each hop, and the path's end."""
     flows: set[Flow] = set()
+
+    def sample(role: Point, si: int) -> tuple[Action, ...]:
+        if probe is None:
+            return ()
+        base, rate_log2, tag = probe
+        p = sample_params(path.spi, si, role, collector_set_base=base, switch=tag, rate_log2=rate_log2)
+        return (Sample(p.probability, p.collector_set_id, p.obs_domain_id, p.obs_point_id),)
+
     spi, here = path.spi, endpoints[switch]
     hop_cookie = make_cookie(Role.HOP, spi)
     wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", spi), SetField("nsh_si", 255),
@@ -131,16 +146,19 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
             continue
         port = () if in_port is None else (("in_port", in_port),)
         for match in classifier.matches:
-            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)), (*wrap, EncapEthernet()),
+            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)),
+                           (*sample(Point.CLASSIFY, 255), *wrap, EncapEthernet()),
                            goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
     for index, ports in enumerate(hop_ports):
         si = 255 - index
         if len(ports) == 1:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (DecNshTtl(), Output(ports[0])), cookie=hop_cookie))
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
+                           cookie=hop_cookie))
         elif ports:
             for bucket in range(HASH_BUCKETS):
                 flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                               (DecNshTtl(), Output(ports[bucket % len(ports)])), cookie=hop_cookie))
+                               (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[bucket % len(ports)])),
+                               cookie=hop_cookie))
     for leg in legs:
         extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]} if leg.ingress else {}
         for k, node in enumerate(leg.route[:-1]):
@@ -148,7 +166,8 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                 peer = endpoints[leg.route[k + 1]].tunnel_ip
                 flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
         if leg.ingress and leg.dst == switch:  # the end, back where the path began
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), (), goto_table=EGRESS, cookie=hop_cookie))
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), sample(Point.END, leg.si), goto_table=EGRESS,
+                           cookie=hop_cookie))
             flows.add(Flow(EGRESS, PRIO_HOP, _nsh(spi, leg.si, nsh_mdtype=1),
                            (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
                            cookie=make_cookie(Role.EGRESS, spi)))

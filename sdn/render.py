@@ -157,12 +157,12 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
             owned.pop(f"path:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         probe = probe_key(doc, switch.dpid)
-        crossing = crossing_paths(doc)  # paths across SFFs: sdn.overlay renders them
+        crossing = crossing_paths(doc, changed)  # paths across SFFs: sdn.overlay renders them
         for path in doc.paths:
             if path.name in changed and path.hops[0] in by_fn and path.name not in crossing:
                 owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
-        owned.pop("overlay", None)
-        owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache)))
+        owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache),
+                                   probe=probe))
         states[switch.dpid] = owned
     return states
 
@@ -202,7 +202,7 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
     for path in doc.paths:
         if path.hops[0] in by_fn and path.name not in crossing:  # a path on its SFs' switch
             owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, probe, cache)
-    owned.update(overlay_owned(doc, switch, port_map, memo=partial(_memo, cache)))
+    owned.update(overlay_owned(doc, switch, port_map, memo=partial(_memo, cache), probe=probe))
     return owned
 
 

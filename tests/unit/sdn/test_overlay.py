@@ -106,7 +106,9 @@ def test_single_switch_paths_render_the_same_with_or_without_overlay_fields() ->
     ports = {1: {"a": 3, "client": 1, "gpe0": 10}}
     before = compute_owned_states(parse_document(plain), ports)
     plain["switches"][0].update(host_id=1, tunnel_ip="172.31.250.1", gpe_port="gpe0")
-    assert compute_owned_states(parse_document(plain), ports) == before
+    after = compute_owned_states(parse_document(plain), ports)[1]
+    gpe_in = after.pop("overlay")  # a switch on the overlay takes NSH from its peers, nothing else changes
+    assert after == before[1] and [f.match for f in gpe_in.flows] == [(("in_port", 10), ("packet_type", NSH_PACKET_TYPE))]
 
 
 def test_an_upserted_crossing_path_updates_like_a_full_render() -> None:
@@ -116,8 +118,10 @@ def test_an_upserted_crossing_path_updates_like_a_full_render() -> None:
     changed = replace(doc.paths[1], hops=("a", "b"))
     after = with_paths(doc, [changed], remove=["up"])
     updated = update_owned_states(after, PORTS, before, {"up", "short"}, cache)
-    assert {d: merge(o) for d, o in updated.items()} == compute_switch_states(after, PORTS)
+    assert updated == compute_owned_states(after, PORTS)
     assert spis_on(merge(updated[3])) == {43}
+    again = with_paths(after, [replace(doc.paths[0], name="up2", spi=44)])  # an unchanged crossing path stays
+    assert update_owned_states(again, PORTS, updated, {"up2"}, cache) == compute_owned_states(again, PORTS)
 
 
 def test_the_document_refuses_what_the_overlay_cannot_carry() -> None:
@@ -153,3 +157,23 @@ def test_overlay_fields_survive_the_api_and_the_wire() -> None:
         assert encode_flow_mod(flow)  # packet_type, tun_ipv4_dst, tunnel_id, masked nsh_c1 all encode
     gpe_in = next(f for f in flows if f.table == INGRESS and ("packet_type", NSH_PACKET_TYPE) in f.match)
     assert canonical_flow(gpe_in) == gpe_in
+
+
+def test_with_probes_each_observation_point_samples_on_the_switch_it_is_on() -> None:
+    from sdn.openflow import Sample
+    from sdn.telemetry.observation import Role as Point
+    from sdn.telemetry.observation import decode
+
+    doc = parse_document(raw(probes={"ipfix_targets": ["127.0.0.1:4739"]}))
+    states = compute_switch_states(doc, PORTS)
+    points = set()
+    for dpid, state in states.items():
+        for flow in state.flows:
+            for a in flow.actions:
+                if isinstance(a, Sample):
+                    p = decode(a.obs_domain_id, a.obs_point_id)
+                    points.add((dpid, p.spi, p.si, p.role))
+                    assert p.switch == dpid
+                    assert flow.actions[0] == a
+    assert {(d, si, role) for d, spi, si, role in points if spi == 41} == {
+        (1, 255, Point.CLASSIFY), (2, 255, Point.HOP_IN), (3, 254, Point.HOP_IN), (1, 253, Point.END)}
