@@ -85,11 +85,15 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}
+    routes: dict[tuple, tuple[Leg, ...]] = {}  # paths with the same SFFs share their legs (and the route search)
     for path in doc.paths:
         if path.name not in crossing:
             continue
         hop_switches = tuple(by_fn[h].instances[0].switch for h in path.hops)
-        legs = path_legs(graph, path.name, [c.switch for c in path.classifiers] or [hop_switches[0]], hop_switches)
+        stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0],), hop_switches)
+        legs = routes.get(stops)
+        if legs is None:
+            legs = routes[stops] = path_legs(graph, path.name, *stops)
         if not any(switch in leg.route for leg in legs):
             continue
         where = f"service_function_paths[{path.name}]"
