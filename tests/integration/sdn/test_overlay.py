@@ -16,24 +16,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from pyroute2 import IPRoute
 
-from dataplane import netns
-from dataplane.hosts import IFF_NOARP, Cluster, NetnsThread
+from dataplane.hosts import Cluster
 from dataplane.lab import Host, stop_process, wait_for_line
 from dataplane.underlay import GPE_PORT
-from sdn.api.server import serve
-from sdn.controller import SfcController
 from sdn.docfile import parse_document
 from sdn.render import compute_switch_states
 from sdn.sync import plan_changes
-from sdn.osken_runtime import start_controller
+from tests.integration.sdn.overlay_lab import RackController, controller_on_rack
 from tests.integration.sdn.test_chain import counters, nfv
 
 pytestmark = pytest.mark.integration
@@ -44,55 +38,11 @@ FWD, REV = 41, 42
 IPERF = 5201
 
 
-@dataclass
-class Overlay:
-    cluster: Cluster
-    driver: Any
-    controller: SfcController
-    grpc_address: str
-    openflow_port: int
-
-    def wait_for_switches(self, ports: dict[str, set[str]], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        want = {self.cluster[h].plan.datapath_id: p for h, p in ports.items()}
-        while time.monotonic() < deadline:
-            seen = self.driver.switches()
-            if all(d in seen and p <= set(seen[d].ports) for d, p in want.items()):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"switches {sorted(ports)} did not all connect with their ports")
-
-
 @pytest.fixture(scope="module")
-def overlay(run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Overlay]:
-    cluster = Cluster(3, prefix=run_prefix + "o", run_root=tmp_path_factory.mktemp("overlay"), subnet=SUBNET)
-    cluster.start()
-    rack_thread: NetnsThread | None = None
-    try:
-        with IPRoute(netns=cluster.plan.rack_netns, flags=0) as ipr:  # the controller's address on the rack
-            idx = ipr.link_lookup(ifname=cluster.plan.rack_bridge)[0]
-            ipr.link("set", index=idx, flags=0, change=IFF_NOARP)
-            ipr.addr("add", index=idx, address=RACK_IP, prefixlen=24)
-        netns.set_tx_checksum(cluster.plan.rack_bridge, False, netns=cluster.plan.rack_netns)  # pitfall 6, for the
-        # controller's own TCP: a partial checksum would leave by AF_PACKET into br-phy and arrive wrong
-        rack_thread = NetnsThread(cluster.plan.rack_netns)  # the listener is made (and stays) in the rack
-        driver, stop = rack_thread.call(lambda: start_controller(RACK_IP, 0, echo_interval=1.0, echo_timeout=3.0))
-        try:
-            controller = SfcController(driver, timeout=15.0)
-            server, port = serve(controller, "127.0.0.1:0")
-            try:
-                for host in cluster.hosts.values():
-                    host.ovsdb().set_controller("br-int", f"tcp:{RACK_IP}:{driver.listen_port}")
-                yield Overlay(cluster, driver, controller, f"127.0.0.1:{port}", driver.listen_port)
-            finally:
-                server.stop(None)
-                controller.stop()
-        finally:
-            stop()
-    finally:
-        if rack_thread is not None:
-            rack_thread.close()
-        cluster.stop()
+def overlay(run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RackController]:
+    with Cluster(3, prefix=run_prefix + "o", run_root=tmp_path_factory.mktemp("overlay"), subnet=SUBNET) as cluster, \
+            controller_on_rack(cluster, RACK_IP) as running:
+        yield running
 
 
 def document(c: Cluster, client: Host, server: Host, sf_a: Host, sf_b: Host) -> dict:
@@ -135,7 +85,7 @@ def iperf(client: Host, server: Host, seconds: float, *args: str) -> dict:
 
 
 @pytest.mark.timeout(240)
-def test_a_symmetric_chain_across_three_hosts_carries_tcp_through_every_sf_in_order(overlay: Overlay,
+def test_a_symmetric_chain_across_three_hosts_carries_tcp_through_every_sf_in_order(overlay: RackController,
                                                                                      tmp_path: Path) -> None:
     c = overlay.cluster
     c1, c2, c3 = c["compute1"], c["compute2"], c["compute3"]
