@@ -186,7 +186,7 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     _check_switches(doc.switches)
     if doc.probes is not None:
         check_probes(doc.probes)
-    _check_functions(doc.service_functions, {s.name for s in doc.switches})
+    _check_functions(doc.service_functions, {s.name for s in doc.switches}, overlay_switches(doc))
     index = _PathIndex(doc.service_functions, overlay_switches(doc))
     paths = []
     for i, path in enumerate(doc.paths):
@@ -284,7 +284,8 @@ def check_probes(probes: Probes) -> Probes:
     return probes
 
 
-def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str]) -> None:
+def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
+                     overlay: frozenset[str] = frozenset()) -> None:
     names: set[str] = set()
     used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str], str]] = {}  # -> (SF, aware, (in, out), mac)
     for i, fn in enumerate(functions):
@@ -320,8 +321,11 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
                                         "egress_port, and the same mac, may share ports)")
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
-        if len({inst.switch for inst in fn.instances}) > 1:
-            raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
+        off = next((i for i in fn.instances if i.switch not in overlay), None)
+        if len({inst.switch for inst in fn.instances}) > 1 and (off is not None or not fn.nsh_aware):
+            why = "" if off is None else f": {off.switch} is not"
+            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
+                                f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
 
 
 class _PathIndex:
@@ -357,13 +361,13 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
               where: str) -> frozenset[str] | None:
     """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay,
     every hop NSH-aware (the proxy of an unaware hop re-classifies locally: not across SFFs yet)."""
-    switches = {by_fn[h].instances[0].switch for h in path.hops}
+    switches = {i.switch for h in path.hops for i in by_fn[h].instances}
     classifier_switches = {c.switch for c in path.classifiers if c.switch}
     if len(switches | classifier_switches) == 1:
         return None
     for j, hop in enumerate(path.hops):
         fn = by_fn[hop]
-        if fn.instances[0].switch not in overlay:
+        if fn.instances[0].switch not in overlay:  # (an SF across switches is all on the overlay: checked)
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")

@@ -21,7 +21,11 @@ legs and stops it takes part in:
 
 IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, the
 path's end; each tagged with the switch it is on. Not across SFFs yet (``sdn.document`` refuses
-them): NSH-unaware hops, instances of one SF on several switches.
+them): NSH-unaware hops.
+
+Instances of one SF on several switches: the classifier's C4 bucket picks instance ``bucket % n``
+as on one switch; each bucket whose instance sits elsewhere is tunnelled there (a leg per
+bucket, matching ``nsh_c4``), and each switch admits NSH from its own instances' ports.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Callable, Hashable, Iterable, Mapping
 
 from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
 from sdn.cookie import Role, make_cookie
-from sdn.document import DocumentError, ServicePath, SfcDocument
+from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Multipath, Output,
                           RegMove, Sample, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
@@ -43,6 +47,7 @@ from sdn.topology import Leg, overlay_graph, path_legs
 ETH_NSH = 0x894F
 NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
 PRIO_ADMIT = PRIO_HOP = 100  # as sdn.render
+PRIO_SF_DROP = 90
 HASH_BUCKETS, HASH_BITS = 16, 4  # as sdn.render: instance buckets in C4
 Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
 Probe = tuple[int, int, int] | None  # sdn.render.ProbeKey: (collector_set_base, rate_log2, switch tag)
@@ -61,10 +66,15 @@ def crossing_paths(doc: SfcDocument, names: Iterable[str] | None = None) -> froz
     on one switch."""
     if not any(s.on_overlay for s in doc.switches):
         return frozenset()  # one switch per path by construction: cheap for big single-host documents
-    sff = {f.name: f.instances[0].switch for f in doc.service_functions}
+    sffs = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
     wanted = None if names is None else set(names)
     return frozenset(p.name for p in doc.paths if (wanted is None or p.name in wanted)
-                     and len({sff[h] for h in p.hops} | {c.switch for c in p.classifiers}) > 1)
+                     and len(frozenset().union(*(sffs[h] for h in p.hops)) | {c.switch for c in p.classifiers}) > 1)
+
+
+def spans_switches(fn: ServiceFunction) -> bool:
+    """Whether an SF's instances sit on several switches (its ports are then rendered here)."""
+    return any(i.switch != fn.instances[0].switch for i in fn.instances)
 
 
 def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
@@ -82,6 +92,11 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     crossing = crossing_paths(doc, names)
     gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
     owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
+    for fn in doc.service_functions:  # an SF across switches: each switch admits NSH from its own instances
+        local = tuple(_port(ports, i.port, f"service_functions[{fn.name}].instances[{j}].port", switch)
+                      for j, i in enumerate(fn.instances) if i.switch == switch)
+        if local and spans_switches(fn):
+            owned[f"sf:{fn.name}"] = memo(("sf", local), partial(_admission_state, local))
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}
@@ -89,8 +104,10 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     for path in doc.paths:
         if path.name not in crossing:
             continue
-        hop_switches = tuple(by_fn[h].instances[0].switch for h in path.hops)
-        stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0],), hop_switches)
+        hop_switches = tuple(tuple(i.switch for i in by_fn[h].instances) for h in path.hops)
+        spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
+        stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],), hop_switches,
+                 HASH_BUCKETS if spread else 0)
         legs = routes.get(stops)
         if legs is None:
             legs = routes[stops] = path_legs(graph, path.name, *stops)
@@ -100,10 +117,9 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                          if c.in_port and c.switch == switch else None for c in path.classifiers)
         hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
-                                for j, inst in enumerate(by_fn[h].instances)) if sff == switch else ()
-                          for h, sff in zip(path.hops, hop_switches, strict=True))
+                                if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
+                          for h in path.hops)
         near = tuple(sorted((n, endpoints[n]) for n in {n for leg in legs for n in leg.route}))
-        spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
         key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread, probe)
         owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
                                                        spread, probe))
@@ -111,7 +127,7 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
 
 
 def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
-                hop_ports: tuple[tuple[int, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
+                hop_ports: tuple[tuple[int | None, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
                 spread: bool, probe: Probe) -> SwitchState:
     return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe))
 
@@ -124,10 +140,10 @@ def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
 
 
 def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
-               hop_ports: tuple[tuple[int, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
+               hop_ports: tuple[tuple[int | None, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
                spread: bool, probe: Probe = None) -> frozenset[Flow]:
     """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
-    not here), ``hop_ports[i]`` hop i's instance ports if its SFF is this switch (else empty);
+    not here), ``hop_ports[i][j]`` the port of hop i's instance j if it is on this switch (else None);
     ``probe`` as sdn.render's: sample() first at classify, into each hop, and the path's end."""
     flows: set[Flow] = set()
 
@@ -155,16 +171,19 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                            goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
     for index, ports in enumerate(hop_ports):
         si = 255 - index
-        if len(ports) == 1:
+        if len(ports) == 1 and ports[0] is not None:
             flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
                            cookie=hop_cookie))
-        elif ports:
-            for bucket in range(HASH_BUCKETS):
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, nsh_mdtype=1, nsh_c4=(bucket, HASH_BUCKETS - 1)),
-                               (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[bucket % len(ports)])),
-                               cookie=hop_cookie))
+            continue
+        for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
+            instance = ports[bucket % len(ports)]
+            if instance is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, **_bucket(bucket)),
+                               (*sample(Point.HOP_IN, si), DecNshTtl(), Output(instance)), cookie=hop_cookie))
     for leg in legs:
-        extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]} if leg.ingress else {}
+        extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
+        if leg.ingress:
+            extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]}
         for k, node in enumerate(leg.route[:-1]):
             if node == switch:
                 peer = endpoints[leg.route[k + 1]].tunnel_ip
@@ -176,6 +195,23 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                            (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
                            cookie=make_cookie(Role.EGRESS, spi)))
     return frozenset(check_flow(f) for f in flows)
+
+
+def _admission_state(ports: tuple[int, ...]) -> SwitchState:
+    return SwitchState(sf_admission_flows(ports))
+
+
+def sf_admission_flows(ports: tuple[int, ...]) -> frozenset[Flow]:
+    """As sdn.render.sf_port_flows, per local port of an SF across switches: NSH from it goes to
+    next-hop, anything else from it is dropped."""
+    cookie = make_cookie(Role.PIPELINE)
+    return frozenset(check_flow(f) for p in ports for f in (
+        Flow(INGRESS, PRIO_ADMIT, make_match(in_port=p, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
+        Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=p), (), cookie=cookie)))
+
+
+def _bucket(bucket: int) -> dict[str, object]:
+    return {"nsh_mdtype": 1, "nsh_c4": (bucket, HASH_BUCKETS - 1)}
 
 
 def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:

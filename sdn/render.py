@@ -55,7 +55,7 @@ from typing import Callable, Hashable, Mapping, TypeVar
 
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.overlay import crossing_paths
+from sdn.overlay import crossing_paths, spans_switches
 from sdn.overlay import switch_owned as overlay_owned
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
@@ -177,7 +177,8 @@ def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
 
 
 def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
-    return [f for f in doc.service_functions if f.instances[0].switch == switch]
+    return [f for f in doc.service_functions if f.instances[0].switch == switch
+            and not spans_switches(f)]  # an SF across switches: sdn.overlay renders its ports
 
 
 def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:

@@ -29,11 +29,14 @@ GPE = "gpe"
 class Leg:
     """NSH with SI ``si`` goes from switch ``src`` to switch ``dst`` along ``route`` (both ends
     included; ``(src,)`` if it stays on one switch). ``ingress`` is set on the legs back to the
-    ingress switch at the path's end, which match C1's host id (several classifier hosts)."""
+    ingress switch at the path's end, which match C1's host id (several classifier hosts);
+    ``bucket`` (0..buckets-1) on the legs of a hop whose instances sit on several switches, which
+    match C4's flow-hash bucket (-1: every bucket)."""
 
     si: int
     route: tuple[str, ...]
     ingress: str = ""
+    bucket: int = -1
 
     @property
     def src(self) -> str:
@@ -66,21 +69,36 @@ def route(graph: nx.Graph, src: str, dst: str, element: str) -> tuple[str, ...]:
         raise DocumentError(element, f"no overlay route from switch {src} to {dst}") from None
 
 
-def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hop_switches: Sequence[str]) -> tuple[Leg, ...]:
-    """Every leg of one path: SI 255 from each ingress switch to the first SFF, SI 255-i from the
-    SFF of hop i-1 to that of hop i, and the end SI from the last SFF back to each ingress switch."""
+def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hops: Sequence[Sequence[str]],
+              buckets: int = 0) -> tuple[Leg, ...]:
+    """Every leg of one path: SI 255 from each ingress switch to the first hop's SFF, SI 255-i from
+    each SFF of hop i-1 to that of hop i, the end SI from each SFF of the last hop back to each
+    ingress switch. ``hops[i]``: the switch of each instance of hop i, in instance order; a hop
+    whose instances sit on several switches gets one leg per C4 bucket (instance ``bucket % n``,
+    as on one switch), so ``buckets`` must then be the classifier's bucket count."""
     where = f"service_function_paths[{path_name}]"
-    legs = [Leg(255, route(graph, i, hop_switches[0], f"{where}.hops[0]")) for i in dict.fromkeys(ingress)]
-    for i in range(1, len(hop_switches)):
-        legs.append(Leg(255 - i, route(graph, hop_switches[i - 1], hop_switches[i], f"{where}.hops[{i}]")))
-    end_si = 255 - len(hop_switches)
-    legs += [Leg(end_si, route(graph, hop_switches[-1], i, f"{where}.classifiers"), ingress=i)
-             for i in dict.fromkeys(ingress)]
+    legs: list[Leg] = []
+    sources = tuple(dict.fromkeys(ingress))
+    for i, switches in enumerate(hops):
+        element = f"{where}.hops[{i}]"
+        for src in sources:
+            if len(set(switches)) == 1:
+                legs.append(Leg(255 - i, route(graph, src, switches[0], element)))
+                continue
+            if not buckets:
+                raise DocumentError(element, "instances on several switches need the classifier's flow hash")
+            legs += [Leg(255 - i, route(graph, src, switches[b % len(switches)], element), bucket=b)
+                     for b in range(buckets)]
+        sources = tuple(dict.fromkeys(switches))
+    end_si = 255 - len(hops)
+    legs += [Leg(end_si, route(graph, src, i, f"{where}.classifiers"), ingress=i)
+             for src in sources for i in dict.fromkeys(ingress)]
     return tuple(legs)
 
 
 def sff_sequence(legs: Sequence[Leg]) -> tuple[str, ...]:
-    """The switches a packet of one ingress visits in order (consecutive repeats folded)."""
+    """The switches a packet visits in order (consecutive repeats folded), for legs of one ingress
+    and hops on one switch each (with more, the legs are alternatives, not a sequence)."""
     seq: list[str] = []
     for leg in legs:
         for node in leg.route:

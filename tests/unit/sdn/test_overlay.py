@@ -48,14 +48,14 @@ def test_the_sff_sequence_goes_through_every_hop_and_ends_where_it_began() -> No
     doc = parse_document(raw())
     graph = overlay_graph(doc.switches)
     assert sorted(graph.edges) == [("c1", "c2"), ("c1", "c3"), ("c2", "c3")]
-    legs = path_legs(graph, "up", ["c1"], ["c2", "c3"])
+    legs = path_legs(graph, "up", ["c1"], [("c2",), ("c3",)])
     assert [(leg.si, leg.route, leg.ingress) for leg in legs] == [
         (255, ("c1", "c2"), ""), (254, ("c2", "c3"), ""), (253, ("c3", "c1"), "c1")]
     assert sff_sequence(legs) == ("c1", "c2", "c3", "c1")
-    assert sff_sequence(path_legs(graph, "x", ["c2"], ["c2", "c2"])) == ("c2",)
-    assert touched(path_legs(graph, "short", ["c1"], ["c2"])) == {"c1", "c2"}
+    assert sff_sequence(path_legs(graph, "x", ["c2"], [("c2",), ("c2",)])) == ("c2",)
+    assert touched(path_legs(graph, "short", ["c1"], [("c2",)])) == {"c1", "c2"}
     graph.remove_edge("c1", "c3")  # a missing tunnel: the route goes around it
-    assert sff_sequence(path_legs(graph, "up", ["c1"], ["c2", "c3"])) == ("c1", "c2", "c3", "c2", "c1")
+    assert sff_sequence(path_legs(graph, "up", ["c1"], [("c2",), ("c3",)])) == ("c1", "c2", "c3", "c2", "c1")
 
 
 def test_each_switch_gets_only_the_flows_of_the_paths_that_touch_it() -> None:
@@ -177,3 +177,37 @@ def test_with_probes_each_observation_point_samples_on_the_switch_it_is_on() -> 
                     assert flow.actions[0] == a
     assert {(d, si, role) for d, spi, si, role in points if spi == 41} == {
         (1, 255, Point.CLASSIFY), (2, 255, Point.HOP_IN), (3, 254, Point.HOP_IN), (1, 253, Point.END)}
+
+
+def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> None:
+    from sdn.render import sf_port_flows
+
+    doc = raw()
+    doc["service_functions"][0]["instances"].append({"switch": "c3", "port": "a3"})
+    ports = {**PORTS, 3: {**PORTS[3], "a3": 6}}
+    states = compute_switch_states(parse_document(doc), ports)
+    for state in states.values():
+        check_switch_state(state)
+
+    def into(dpid: int, si: int) -> dict[int, tuple]:
+        return {dict(f.match)["nsh_c4"][0] if "nsh_c4" in dict(f.match) else -1: f.actions for f in states[dpid].flows
+                if f.table == NEXT_HOP and f.cookie == make_cookie(Role.HOP, 41) and dict(f.match)["nsh_si"] == si
+                and "nsh_c1" not in dict(f.match)}
+
+    assert into(1, 255) == {b: tunnel_to(IPS["c2"] if b % 2 == 0 else IPS["c3"], 10) for b in range(16)}
+    assert {b: a[-1].port for b, a in into(2, 255).items()} == {b: 3 for b in range(0, 16, 2)}
+    assert {b: a[-1].port for b, a in into(3, 255).items()} == {b: 6 for b in range(1, 16, 2)}
+    assert into(2, 254) == {-1: tunnel_to(IPS["c3"], 10)} and into(3, 254)[-1][-1].port == 4  # b, from either
+    admitted = {d: {f for f in s.flows if f.table == INGRESS and f.cookie == make_cookie(Role.PIPELINE)
+                    and f.match and ("in_port", 10) not in f.match} for d, s in states.items()}
+    assert admitted[2] == sf_port_flows(3) and admitted[3] == sf_port_flows(4) | sf_port_flows(6)
+    unaware = raw()
+    unaware["service_functions"][0].update(nsh_aware=False, instances=[{"switch": "c2", "port": "a"},
+                                                                       {"switch": "c3", "port": "a3"}])
+    with pytest.raises(DocumentError, match=r"service_functions\[a\].instances: .* must be NSH-aware"):
+        parse_document(unaware)
+    off = raw()
+    off["switches"][2] = {"name": "c3", "dpid": 3}
+    off["service_functions"][0]["instances"].append({"switch": "c3", "port": "a3"})
+    with pytest.raises(DocumentError, match=r"instances: .*: c3 is not"):
+        parse_document(off)
