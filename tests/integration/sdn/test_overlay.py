@@ -153,3 +153,54 @@ def test_a_symmetric_chain_across_three_hosts_carries_tcp_through_every_sf_in_or
             stop_process(proc)
         for host, ep in ((c1, client), (c1, server), (c2, sf_a), (c3, sf_b)):
             host.unplug(ep)
+
+
+@pytest.mark.timeout(240)
+def test_instances_of_one_sf_on_two_hosts_share_connections_both_ways(overlay: RackController, tmp_path: Path) -> None:
+    """SF ``lb`` has an instance on compute2 and one on compute3: the classifier's flow hash sends
+    each connection to one of them, its replies (the reverse path) to the same one."""
+    c = overlay.cluster
+    c1, c2, c3 = c["compute1"], c["compute2"], c["compute3"]
+    client, server = c1.plug("10.92.0.1/24"), c1.plug("10.92.0.2/24")
+    lb2, lb3 = c2.plug("10.92.1.1/24", mtu=1600), c3.plug("10.92.1.2/24", mtu=1600)
+    reports = [tmp_path / "lb2.json", tmp_path / "lb3.json"]
+    procs = []
+    try:
+        for sf, report in zip((lb2, lb3), reports, strict=True):
+            proc = sf.popen([sys.executable, "-m", "dataplane.sf", "counter", "--iface", sf.iface,
+                             "--report", str(report), "--interval", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(proc)
+            wait_for_line(proc, "ready", 10.0)
+        overlay.wait_for_switches({"compute1": {client.port, server.port}, "compute2": {lb2.port},
+                                   "compute3": {lb3.port}})
+        switches = [{"name": h.name, "dpid": h.plan.datapath_id, "host_id": h.plan.host_id,
+                     "tunnel_ip": h.plan.underlay_ip, "gpe_port": GPE_PORT} for h in c.hosts.values()]
+        doc = parse_document({
+            "switches": switches,
+            "service_functions": [{"name": "lb", "instances": [{"switch": "compute2", "port": lb2.port},
+                                                                {"switch": "compute3", "port": lb3.port}]}],
+            "service_function_paths": [
+                {"name": "up", "spi": FWD, "hops": ["lb"], "classifiers": [
+                    {"name": "to-server", "switch": "compute1", "in_port": client.port, "match": {"tcp_dst": IPERF}}]},
+                {"name": "down", "spi": REV, "hops": ["lb"], "classifiers": [
+                    {"name": "to-client", "switch": "compute1", "in_port": server.port, "match": {"tcp_src": IPERF}}]},
+            ]})
+        overlay.controller.apply_document(doc)
+        assert overlay.controller.settle(15.0)
+        result = iperf(client, server, 1.0, "-P", "8")
+        assert result["end"]["sum_received"]["bits_per_second"] > 5e6
+        time.sleep(0.6)
+        per_instance = []
+        for report in reports:
+            flows = json.loads(report.read_text())["flows"]
+            assert {(f["spi"], f["si"]) for f in flows} <= {(FWD, 255), (REV, 255)}, flows
+            per_instance.append({tuple(sorted((f["src_port"], f["dst_port"]))) for f in flows})
+        assert per_instance[0] and per_instance[1], f"both instances take connections: {per_instance}"
+        assert not per_instance[0] & per_instance[1], "a connection stays on one instance, both ways"
+    finally:
+        overlay.controller.apply_document(parse_document({"switches": []}))
+        for proc in procs:
+            stop_process(proc)
+        for host, ep in ((c1, client), (c1, server), (c2, lb2), (c3, lb3)):
+            host.unplug(ep)
