@@ -8,7 +8,8 @@ legs and stops it takes part in:
 
 - classify (a classifier's switch): as on one switch, but C1 = ingress host id << 16 | ingress
   port (``dataplane.nshcontext``: ``set_field`` of the host bits, then ``move in_port`` into
-  bits 0..15), and C4 the flow-hash bucket when a hop has several instances;
+  bits 0..15), and C4 the flow-hash bucket when a hop has several instances; C2 (the ingress
+  VL's segment) stays 0 until the document names segments (virtual links across hosts);
 - a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;

@@ -211,3 +211,12 @@ def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> No
     off["service_functions"][0]["instances"].append({"switch": "c3", "port": "a3"})
     with pytest.raises(DocumentError, match=r"instances: .*: c3 is not"):
         parse_document(off)
+
+
+def test_the_overlay_shares_sdn_renders_constants() -> None:
+    """Duplicated to keep sdn.overlay free of an import cycle: they must not drift apart."""
+    from sdn import overlay, render
+
+    assert (overlay.HASH_BUCKETS, overlay.HASH_BITS, overlay.PRIO_HOP, overlay.PRIO_ADMIT, overlay.PRIO_SF_DROP) == \
+        (render.HASH_BUCKETS, render.HASH_BITS, render.PRIO_HOP, render.PRIO_ADMIT, render.PRIO_SF_DROP)
+    assert overlay.sf_admission_flows((7,)) == render.sf_port_flows(7)
