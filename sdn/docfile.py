@@ -6,6 +6,8 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
 
     switches:
       - {name: sff1, dpid: 0x1, ovsdb: "unix:/run/openvswitch/db.sock"}   # ovsdb: where probes are set
+      # on the overlay (paths across SFFs, sdn.overlay): all three, or none
+      - {name: compute2, dpid: 0xc0000000000002, host_id: 2, tunnel_ip: 172.31.250.2, gpe_port: gpe0}
     probes:                         # optional: sFlow + IPFIX on every switch with an ovsdb address
       ipfix_targets: ["127.0.0.1:4739"]
       collector_set_base: 1         # Flow_Sample_Collector_Set ids 1..4 (one per role)
