@@ -101,7 +101,8 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}
-    routes: dict[tuple, tuple[Leg, ...]] = {}  # paths with the same SFFs share their legs (and the route search)
+    # paths with the same SFFs share their legs (the route search), whether they touch this switch, its peers
+    routes: dict[tuple, tuple[tuple[Leg, ...], bool, tuple[tuple[str, Endpoint], ...]]] = {}
     for path in doc.paths:
         if path.name not in crossing:
             continue
@@ -109,10 +110,13 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
         stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],), hop_switches,
                  HASH_BUCKETS if spread else 0)
-        legs = routes.get(stops)
-        if legs is None:
-            legs = routes[stops] = path_legs(graph, path.name, *stops)
-        if not any(switch in leg.route for leg in legs):
+        shape = routes.get(stops)
+        if shape is None:
+            found = path_legs(graph, path.name, *stops)
+            nodes = {n for leg in found for n in leg.route}
+            shape = routes[stops] = (found, switch in nodes, tuple(sorted((n, endpoints[n]) for n in nodes)))
+        legs, here, near = shape
+        if not here:
             continue
         where = f"service_function_paths[{path.name}]"
         in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
@@ -120,7 +124,6 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
                                 if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
                           for h in path.hops)
-        near = tuple(sorted((n, endpoints[n]) for n in {n for leg in legs for n in leg.route}))
         key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread, probe)
         owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
                                                        spread, probe))
