@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from sdn.document import DocumentError, ServicePath, SfcDocument, with_paths
+from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument, with_paths
 from sdn.driver import ApplyError, SwitchDriver, SwitchEvent, SwitchInfo
 from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
@@ -119,14 +119,15 @@ class SfcController:
         doc, workers = self._snapshot[0], self._workers
         wanted = set(names)
         connected = self._driver.switches()
-        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
         dpids = {s.name: s.dpid for s in doc.switches}
+        by_fn = {f.name: f for f in doc.service_functions}
         out = []
         for path in doc.paths:
             if wanted and path.name not in wanted:
                 continue
-            switch = fn_switch[path.hops[0]]
-            out.append(_path_status(path, switch, dpids[switch], connected, workers.get(dpids[switch])))
+            # a path across SFFs (sdn.overlay) is as good as its worst switch
+            states = [_path_status(path, s, dpids[s], connected, workers.get(dpids[s])) for s in path_switches(by_fn, path)]
+            out.append(max(states, key=lambda st: _RANK[st.state]))
         return out
 
     def watch_switches(self, callback: Callable[[bool], None]) -> None:
@@ -349,21 +350,23 @@ class SfcController:
         if changed is None:
             changed = {p.name for p in doc.paths if old_paths.get(p.name) != p}
         old_fns = {f.name: f for f in before.service_functions}
-        fn_switch = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
         dpids = {s.name: s.dpid for s in doc.switches}
+        by_fn = {f.name: f for f in doc.service_functions}
         for path in doc.paths:
             if path.name not in changed:
                 continue
-            switch = doc.switch(fn_switch[path.hops[0]])
-            if switch.dpid not in connected:
-                raise DocumentError(f"switches[{switch.name}]",
-                                    f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected "
-                                    f"(path {path.name} is on it)")
+            touched = path_switches(by_fn, path)
+            for name in touched:
+                switch = doc.switch(name)
+                if switch.dpid not in connected:
+                    raise DocumentError(f"switches[{switch.name}]",
+                                        f"switch {switch.name} (dpid {switch.dpid:#x}) is not connected "
+                                        f"(path {path.name} is on it)")
             old = old_paths.get(path.name)
             kept = set(old.classifiers) if old is not None else set()
-            ports = connected[switch.dpid].ports
             for c in path.classifiers:
-                if c.in_port and c.in_port not in ports and c not in kept:
+                switch = doc.switch(c.switch or touched[0])
+                if c.in_port and c.in_port not in connected[switch.dpid].ports and c not in kept:
                     raise DocumentError(f"service_function_paths[{path.name}].classifiers[{c.name}].in_port",
                                         f"switch {switch.name} has no port {c.in_port!r}")
         for fn in doc.service_functions if functions_changed else ():
@@ -377,6 +380,18 @@ class SfcController:
                     if port not in info.ports:
                         raise DocumentError(f"service_functions[{fn.name}].instances[{i}].{key}",
                                             f"switch {inst.switch} has no port {port!r}")
+
+
+_RANK = {PathState.ACTIVE: 0, PathState.DEGRADED: 1, PathState.PENDING: 2, PathState.DOWN: 3}
+
+
+def path_switches(by_fn: Mapping[str, ServiceFunction], path: ServicePath) -> list[str]:
+    """The switches ``path`` touches (``by_fn``: the document's SFs by name), its first hop's
+    first: where its classifiers sit (check_document fills them in; "" = the first hop's switch)
+    and every instance of every hop."""
+    first = by_fn[path.hops[0]].instances[0].switch
+    return list(dict.fromkeys([first, *(c.switch or first for c in path.classifiers),
+                               *(i.switch for h in path.hops for i in by_fn[h].instances)]))
 
 
 def _path_status(path: ServicePath, switch: str, dpid: int, connected: Mapping[int, object],

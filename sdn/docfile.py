@@ -6,6 +6,8 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
 
     switches:
       - {name: sff1, dpid: 0x1, ovsdb: "unix:/run/openvswitch/db.sock"}   # ovsdb: where probes are set
+      # on the overlay (paths across SFFs, sdn.overlay): all three, or none
+      - {name: compute2, dpid: 0xc0000000000002, host_id: 2, tunnel_ip: 172.31.250.2, gpe_port: gpe0}
     probes:                         # optional: sFlow + IPFIX on every switch with an ovsdb address
       ipfix_targets: ["127.0.0.1:4739"]
       collector_set_base: 1         # Flow_Sample_Collector_Set ids 1..4 (one per role)
@@ -37,7 +39,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, MAX_DPID, MAX_PRIORITY, MAX_SPI, Classifier, DocumentError,
+from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, MAX_DPID, MAX_HOST_ID, MAX_PRIORITY, MAX_SPI, Classifier, DocumentError,
                           Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document)
 from sdn.match import L4_NAMES, ClassifierMatch, MatchError, parse_match
 
@@ -124,11 +126,15 @@ def _text(item: Mapping, key: str, where: str, message: str, default: str | None
 
 
 def _switch(item: Any, i: int) -> Switch:
-    item = _entry(item, f"switches[{i}]", {"name", "dpid", "ovsdb"})
+    item = _entry(item, f"switches[{i}]", {"name", "dpid", "ovsdb", "host_id", "tunnel_ip", "gpe_port"})
     name = _name(item, f"switches[{i}]")
-    ovsdb = _text(item, "ovsdb", f"switches[{name}]", "must be an OVSDB remote like unix:/run/openvswitch/db.sock") \
+    where = f"switches[{name}]"
+    ovsdb = _text(item, "ovsdb", where, "must be an OVSDB remote like unix:/run/openvswitch/db.sock") \
         if "ovsdb" in item else ""
-    return Switch(name, _int(item, "dpid", f"switches[{name}]", 1, MAX_DPID), ovsdb)
+    host_id = _int(item, "host_id", where, 1, MAX_HOST_ID) if "host_id" in item else 0
+    tunnel_ip = _text(item, "tunnel_ip", where, "must be an IPv4 address like 172.31.250.1") if "tunnel_ip" in item else ""
+    gpe_port = _text(item, "gpe_port", where, "must be a port name like gpe0") if "gpe_port" in item else ""
+    return Switch(name, _int(item, "dpid", where, 1, MAX_DPID), ovsdb, host_id, tunnel_ip, gpe_port)
 
 
 def _probes(item: Any) -> Probes:

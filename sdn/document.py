@@ -42,6 +42,7 @@ from sdn.telemetry.observation import ALL_PACKETS, MAX_RATE_LOG2, Role
 
 MAX_HOPS = 254  # SI starts at 255; the path's end must still be representable
 MAX_DPID = (1 << 64) - 1
+MAX_HOST_ID = 4095  # 12 bits of NSH C1 (dataplane.nshcontext.INGRESS_HOST)
 MAX_PRIORITY = 60000
 DEFAULT_CLASSIFIER_PRIORITY = 100
 
@@ -66,10 +67,19 @@ class Switch:
     name: str
     dpid: int
     ovsdb: str = ""
+    host_id: int = 0  # the overlay (sdn.overlay): the compute host's id, carried in NSH C1 (0 = none)
+    tunnel_ip: str = ""  # its underlay IPv4 address, where GPE towards it goes
+    gpe_port: str = ""  # its flow-based VXLAN-GPE port (ptap, UDP 4790)
+
+    @property
+    def on_overlay(self) -> bool:
+        """Whether paths may cross this switch's tunnel to other SFFs (all three overlay fields set)."""
+        return bool(self.host_id and self.tunnel_ip and self.gpe_port)
 
 
 PROBABILITIES = tuple(ALL_PACKETS >> k for k in range(MAX_RATE_LOG2 + 1))  # 1 in 2**k: observation ids say k
 TARGET = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+IPV4 = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
 OVSDB_REMOTE = re.compile(r"^(unix:/\S+|(tcp|ssl):\S+:[0-9]{1,5})$")
 
 
@@ -188,8 +198,8 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     _check_switches(doc.switches)
     if doc.probes is not None:
         check_probes(doc.probes)
-    _check_functions(doc.service_functions, {s.name for s in doc.switches})
-    index = _PathIndex(doc.service_functions)
+    _check_functions(doc.service_functions, {s.name for s in doc.switches}, overlay_switches(doc))
+    index = _PathIndex(doc.service_functions, overlay_switches(doc))
     paths = []
     for i, path in enumerate(doc.paths):
         checked = _check_path(path, index, i)
@@ -210,7 +220,7 @@ def with_paths(doc: SfcDocument, upsert: Sequence[ServicePath], remove: Iterable
         raise DocumentError(f"service_function_paths[{sorted(missing)[0]}]", "no such path")
     replaced = {p.name for p in upsert}
     kept = [p for p in doc.paths if p.name not in remove and p.name not in replaced]
-    index = _PathIndex(doc.service_functions)
+    index = _PathIndex(doc.service_functions, overlay_switches(doc))
     for path in kept:
         index.add(path)
     added = []
@@ -229,6 +239,7 @@ def _name(name: str, where: str) -> None:
 def _check_switches(switches: tuple[Switch, ...]) -> None:
     names: set[str] = set()
     dpids: dict[int, str] = {}
+    hosts: dict[object, str] = {}
     for i, switch in enumerate(switches):
         _name(switch.name, f"switches[{i}]")
         where = f"switches[{switch.name}]"
@@ -241,8 +252,27 @@ def _check_switches(switches: tuple[Switch, ...]) -> None:
         if switch.ovsdb and not OVSDB_REMOTE.match(switch.ovsdb):
             raise DocumentError(f"{where}.ovsdb", "expected an OVSDB remote like unix:/run/openvswitch/db.sock "
                                 f"or tcp:10.0.0.1:6640, got {switch.ovsdb!r}")
+        _check_overlay(switch, where, hosts)
         names.add(switch.name)
         dpids[switch.dpid] = switch.name
+
+
+def _check_overlay(switch: Switch, where: str, seen: dict[object, str]) -> None:
+    """A switch's overlay fields: all or none, a host id and tunnel IP no other switch has."""
+    given = [k for k in ("host_id", "tunnel_ip", "gpe_port") if getattr(switch, k)]
+    if not given:
+        return
+    if len(given) < 3:
+        missing = next(k for k in ("host_id", "tunnel_ip", "gpe_port") if k not in given)
+        raise DocumentError(f"{where}.{missing}", "the overlay needs host_id, tunnel_ip and gpe_port together")
+    if not 1 <= switch.host_id <= MAX_HOST_ID:
+        raise DocumentError(f"{where}.host_id", f"must be an integer in 1..{MAX_HOST_ID}, got {switch.host_id!r}")
+    if not IPV4.match(switch.tunnel_ip) or any(int(b) > 255 for b in switch.tunnel_ip.split(".")):
+        raise DocumentError(f"{where}.tunnel_ip", f"expected an IPv4 address like 172.31.250.1, got {switch.tunnel_ip!r}")
+    for key, value in (("host_id", switch.host_id), ("tunnel_ip", switch.tunnel_ip)):
+        other = seen.setdefault((key, value), switch.name)
+        if other != switch.name:
+            raise DocumentError(f"{where}.{key}", f"{value} is also switch {other}'s")
 
 
 def check_probes(probes: Probes) -> Probes:
@@ -266,7 +296,8 @@ def check_probes(probes: Probes) -> Probes:
     return probes
 
 
-def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str]) -> None:
+def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
+                     overlay: frozenset[str] = frozenset()) -> None:
     names: set[str] = set()
     used_ports: dict[tuple[str, str], tuple[str, bool, tuple[str, str], str]] = {}  # -> (SF, aware, (in, out), mac)
     for i, fn in enumerate(functions):
@@ -302,8 +333,11 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str])
                                         "egress_port, and the same mac, may share ports)")
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
-        if len({inst.switch for inst in fn.instances}) > 1:
-            raise DocumentError(f"{where}.instances", "all instances of one SF must be on one switch")
+        off = next((i for i in fn.instances if i.switch not in overlay), None)
+        if len({inst.switch for inst in fn.instances}) > 1 and (off is not None or not fn.nsh_aware):
+            why = "" if off is None else f": {off.switch} is not"
+            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
+                                f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
         _check_balance(fn, where)
 
 
@@ -323,8 +357,9 @@ class _PathIndex:
     """What later paths are checked against: SPIs, classifier names, exact matches and
     re-classification keys (after NSH-unaware SFs) in use."""
 
-    def __init__(self, functions: tuple[ServiceFunction, ...]):
+    def __init__(self, functions: tuple[ServiceFunction, ...], overlay: frozenset[str] = frozenset()):
         self.by_fn = {f.name: f for f in functions}
+        self.overlay = overlay  # switches a path may cross to (Switch.on_overlay)
         self.sf_ports = {(inst.switch, p) for f in functions for inst in f.instances for p in inst.ports}
         self.names: set[str] = set()
         self.spis: dict[int, str] = {}
@@ -341,6 +376,29 @@ class _PathIndex:
                 self.matches.setdefault((c.switch, c.priority, m), {})[c.in_port] = f"{path.name}/{c.name}"
         for key, _, c in reclassify_keys(path, self.by_fn):
             self.reclassify[key] = f"{path.name}/{c.name}"
+
+
+def overlay_switches(doc: SfcDocument) -> frozenset[str]:
+    return frozenset(s.name for s in doc.switches if s.on_overlay)
+
+
+def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: frozenset[str],
+              where: str) -> frozenset[str] | None:
+    """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay,
+    every hop NSH-aware (the proxy of an unaware hop re-classifies locally: not across SFFs yet)."""
+    switches = {i.switch for h in path.hops for i in by_fn[h].instances}
+    classifier_switches = {c.switch for c in path.classifiers if c.switch}
+    if len(switches | classifier_switches) == 1:
+        return None
+    for j, hop in enumerate(path.hops):
+        fn = by_fn[hop]
+        if fn.instances[0].switch not in overlay:  # (an SF across switches is all on the overlay: checked)
+            sffs = ", ".join(sorted(switches | classifier_switches))
+            raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
+                                f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
+        if not fn.nsh_aware:
+            raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} on a path across SFFs is not supported yet")
+    return frozenset(switches | classifier_switches)
 
 
 def reclassify_keys(path: ServicePath, by_fn: Mapping[str, ServiceFunction]
@@ -394,11 +452,8 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
     for j, hop in enumerate(path.hops):
         if hop not in by_fn:
             raise DocumentError(f"{where}.hops[{j}]", f"unknown service function {hop!r}")
-    path_switches = {by_fn[h].instances[0].switch for h in path.hops}
-    if len(path_switches) > 1:
-        raise DocumentError(f"{where}.hops", "all hops of a path must be on one switch "
-                            f"(found {', '.join(sorted(path_switches))}); inter-SFF links are not supported yet")
-    (path_switch,) = path_switches
+    path_switch = by_fn[path.hops[0]].instances[0].switch  # classifiers default to the first SFF
+    crossing = _crossing(path, by_fn, index.overlay, where)
     classifiers: list[Classifier] = []
     local_matches: dict[tuple, dict[str, str]] = {}
     for j, c in enumerate(path.classifiers):
@@ -408,8 +463,10 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
             owner = index.classifiers.get(c.name, path.name)
             raise DocumentError(cwhere, f"duplicate classifier name (also in path {owner})")
         switch = c.switch or path_switch
-        if switch != path_switch:
-            raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}")
+        if switch != path_switch and (crossing is None or switch not in index.overlay):
+            raise DocumentError(f"{cwhere}.switch", f"must be the path's switch {path_switch!r}"
+                                if crossing is None else f"{switch!r} is not a switch on the overlay "
+                                "(host_id, tunnel_ip, gpe_port)")
         bridging = next((h for h in path.hops if not by_fn[h].nsh_aware
                          and any(not i.mac for i in by_fn[h].instances)), None)
         if not c.in_port and bridging is not None:

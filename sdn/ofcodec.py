@@ -19,12 +19,26 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as ofpp
 
 from sdn import ofactions as nx
-from os_ken.ofproto import nicira_ext
+from os_ken.ofproto import nicira_ext, oxm_fields
 
 from sdn.openflow import (Action, Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group,
                       GroupEntry, Multipath, NshTlv, Output, RegMove, Resubmit, Sample, SetField, OFPP_CONTROLLER)
 
 OFP_VERSION = 4
+
+
+def _register_packet_type() -> None:
+    """OXM ``packet_type`` (OpenFlow basic field 44, OF1.5 but accepted by OVS in OF1.3), which
+    os-ken's OF1.3 table lacks: NSH arriving bare over a ptap VXLAN-GPE port is matched by
+    ``packet_type=(1,0x894f)`` (sdn.overlay). Registered once, before anything is encoded or
+    parsed, so our encoder and os-ken's reply parser both know it."""
+    if any(f.name == "packet_type" for f in ofp.oxm_types):
+        return
+    ofp.oxm_types.append(oxm_fields.OpenFlowBasic("packet_type", 44, type_desc.Int4))
+    oxm_fields.generate(ofp.__name__)
+
+
+_register_packet_type()
 # OVS's symmetric_l4 leaves UDP ports out (every UDP flow between two hosts hashes alike);
 # symmetric_l3l4+udp hashes IP addresses, protocol and TCP/UDP/SCTP ports, both ways alike.
 # nicira-ext.h's NX_HASH_FIELDS_* as ovs-ofctl spells them (os-ken names only the first two)

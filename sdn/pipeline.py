@@ -46,7 +46,7 @@ PIPELINE: dict[int, Table] = {
     for t in (
         Table(INGRESS, "ingress", "admit by port role: NSH-aware SF ports carry NSH only, NSH-unaware SF ports "
               "go to reclassify, every other port to classify",
-              frozenset({CLASSIFY, RECLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type"})),
+              frozenset({CLASSIFY, RECLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type", "packet_type"})),
         Table(CLASSIFY, "classify", "ACL match on one port or on any port that is not an SF's -> encap NSH "
               "(SPI, SI=255, C1 = in_port); miss: NORMAL",
               frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),

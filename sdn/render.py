@@ -63,6 +63,8 @@ from typing import Callable, Hashable, Mapping, TypeVar
 from sdn.balance import HASH_BITS, blocks, table_of
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.overlay import crossing_paths, spans_switches
+from sdn.overlay import switch_owned as overlay_owned
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
 from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
@@ -164,9 +166,12 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
             owned.pop(f"path:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         probe = probe_key(doc, switch.dpid)
+        crossing = crossing_paths(doc, changed)  # paths across SFFs: sdn.overlay renders them
         for path in doc.paths:
-            if path.name in changed and path.hops[0] in by_fn:
+            if path.name in changed and path.hops[0] in by_fn and path.name not in crossing:
                 owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
+        owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache),
+                                   probe=probe))
         states[switch.dpid] = owned
     return states
 
@@ -181,7 +186,8 @@ def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
 
 
 def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
-    return [f for f in doc.service_functions if f.instances[0].switch == switch]
+    return [f for f in doc.service_functions if f.instances[0].switch == switch
+            and not spans_switches(f)]  # an SF across switches: sdn.overlay renders its ports
 
 
 def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:
@@ -212,9 +218,11 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                                                 partial(_balance_state, number, entries))
     by_fn = {f.name: f for f in functions}
     probe = probe_key(doc, doc.switch(switch).dpid)
+    crossing = crossing_paths(doc)  # paths across SFFs: sdn.overlay renders them
     for path in doc.paths:
-        if path.hops[0] in by_fn:  # a path lives on the switch of its SFs (checked in document)
+        if path.hops[0] in by_fn and path.name not in crossing:  # a path on its SFs' switch
             owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, probe, cache)
+    owned.update(overlay_owned(doc, switch, port_map, memo=partial(_memo, cache), probe=probe))
     return owned
 
 

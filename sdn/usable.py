@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from sdn.cookie import Role, make_cookie
-from sdn.document import ServiceFunction, ServicePath, SfcDocument
+from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import Flow, SwitchState
 from sdn.pipeline import CLASSIFY, check_flow
 
@@ -44,14 +44,16 @@ def usable_on(doc: SfcDocument, switch: str, ports: Mapping[str, int]) -> Usable
     lost: dict[str, str] = {}  # SF -> why it has no instance left
     thinned: dict[str, str] = {}  # SF -> which instance ports are missing
     functions: list[ServiceFunction] = []
+    on_switch: set[str] = set()  # SFs with an instance here (an SF may span switches: sdn.overlay)
     for fn in doc.service_functions:
-        if not fn.instances or fn.instances[0].switch != switch:
+        if not any(inst.switch == switch for inst in fn.instances):
             functions.append(fn)
             continue
+        on_switch.add(fn.name)
         kept, missing = [], []
         for i, inst in enumerate(fn.instances):
             gone = [(key, port) for key, port in zip(("port", "egress_port"), inst.ports, strict=False)
-                    if port not in ports]
+                    if port not in ports] if inst.switch == switch else []
             if gone:
                 key, port = gone[0]
                 missing.append(f"service_functions[{fn.name}].instances[{i}].{key}: switch {switch} has no port {port!r}")
@@ -64,15 +66,22 @@ def usable_on(doc: SfcDocument, switch: str, ports: Mapping[str, int]) -> Usable
                 thinned[fn.name] = "; ".join(missing)
                 fn = replace(fn, instances=tuple(kept))
             functions.append(fn)
-    if not lost and not thinned and all(not c.in_port or c.in_port in ports for p in doc.paths for c in p.classifiers):
+    first = {f.name: f.instances[0].switch for f in doc.service_functions if f.instances}
+
+    def here(path: ServicePath, c: Classifier) -> bool:  # check_document fills in a classifier's switch
+        return (c.switch or first.get(path.hops[0] if path.hops else "", "")) == switch
+
+    def absent(path: ServicePath) -> list[Classifier]:
+        return [c for c in path.classifiers if c.in_port and c.in_port not in ports and here(path, c)]
+
+    if not lost and not thinned and not any(absent(p) for p in doc.paths):
         return Usable(doc)  # the common case, in one quick pass
-    on_switch = {f.name for f in doc.service_functions if f.instances and f.instances[0].switch == switch}
     down: dict[str, str] = {}
     degraded: dict[str, str] = {}
     paths = []
     changed = bool(lost or thinned)
     for path in doc.paths:
-        if not path.hops or path.hops[0] not in on_switch:
+        if not any(h in on_switch for h in path.hops) and not any(here(path, c) for c in path.classifiers):
             paths.append(path)
             continue
         gone_hops = [h for h in path.hops if h in lost]
@@ -81,11 +90,11 @@ def usable_on(doc: SfcDocument, switch: str, ports: Mapping[str, int]) -> Usable
             changed = True
             continue
         why = [thinned[h] for h in dict.fromkeys(path.hops) if h in thinned]
-        classifiers = tuple(c for c in path.classifiers if not c.in_port or c.in_port in ports)
-        if len(classifiers) != len(path.classifiers):
+        missing_classifiers = absent(path)
+        if missing_classifiers:
             why += [f"service_function_paths[{path.name}].classifiers[{c.name}].in_port: switch {switch} has no port "
-                    f"{c.in_port!r}" for c in path.classifiers if c.in_port and c.in_port not in ports]
-            path = replace(path, classifiers=classifiers)
+                    f"{c.in_port!r}" for c in missing_classifiers]
+            path = replace(path, classifiers=tuple(c for c in path.classifiers if c not in missing_classifiers))
             changed = True
         if why:
             degraded[path.name] = "; ".join(why)

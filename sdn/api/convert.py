@@ -26,7 +26,8 @@ _PROBE_INTS = ("collector_set_base", "probability", "ipfix_cache_active_timeout"
 # ----------------------------------------------------------------- values -> messages
 
 def document_message(doc: SfcDocument) -> pb.Document:
-    msg = pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid, ovsdb=s.ovsdb) for s in doc.switches],
+    msg = pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid, ovsdb=s.ovsdb, host_id=s.host_id,
+                                                      tunnel_ip=s.tunnel_ip, gpe_port=s.gpe_port) for s in doc.switches],
                       service_functions=[function_message(f) for f in doc.service_functions],
                       service_function_paths=[path_message(p) for p in doc.paths])
     if doc.probes is not None:
@@ -78,7 +79,8 @@ def match_message(match: ClassifierMatch) -> pb.Match:
 
 def document_value(msg: pb.Document) -> SfcDocument:
     """Unchecked values (``check_document`` checks them); DocumentError for what cannot be one."""
-    return SfcDocument(tuple(Switch(s.name, s.dpid, s.ovsdb) for s in msg.switches),
+    return SfcDocument(tuple(Switch(s.name, s.dpid, s.ovsdb, s.host_id, s.tunnel_ip, s.gpe_port)
+                             for s in msg.switches),
                        tuple(function_value(f) for f in msg.service_functions),
                        paths_value(msg.service_function_paths),
                        probes_value(msg.probes) if msg.HasField("probes") else None)

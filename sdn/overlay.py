@@ -1,0 +1,238 @@
+"""Paths across SFFs: the flows each switch holds for the paths that cross to other hosts (pure).
+
+A path whose classifiers and hops are not all on one switch is carried between SFFs in
+VXLAN-GPE with next protocol NSH (RFC 8300 over draft-ietf-nvo3-vxlan-gpe), one flow-based
+``ptap`` GPE port per switch (../shared/notes/vxlan-gpe-nsh.md). ``sdn.topology`` gives the
+path's legs (which switch hands SI *s* to which); here each switch gets only the flows of the
+legs and stops it takes part in:
+
+- classify (a classifier's switch): as on one switch, but C1 = ingress host id << 16 | ingress
+  port (``dataplane.nshcontext``: ``set_field`` of the host bits, then ``move in_port`` into
+  bits 0..15), and C4 the flow-hash bucket when a hop has several instances; C2 (the ingress
+  VL's segment) stays 0 until the document names segments (virtual links across hosts);
+- a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
+- a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
+  bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
+- the end: the path ends where it began (C1's port is local there, and NORMAL delivers as on
+  one switch), so the last SFF sends the end SI back to the classifier's host, chosen by a
+  masked match on C1's host id when classifiers sit on several hosts; there the egress flow
+  is today's (C1[0..15] -> in_port, decap twice, NORMAL);
+- per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
+  header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
+
+IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, the
+path's end; each tagged with the switch it is on. Not across SFFs yet (``sdn.document`` refuses
+them): NSH-unaware hops.
+
+Instances of one SF on several switches: the classifier writes the same 16-bit symmetric hash
+into C4 as on one switch; its low ``HASH_BUCKETS`` values pick instance ``bucket % n`` (not yet
+the slot tables of ``sdn.balance``: scaling such an SF moves more connections than it must); each
+bucket whose instance sits elsewhere is tunnelled there (a leg per bucket, matching ``nsh_c4``
+under mask), and each switch admits NSH from its own instances' ports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Hashable, Iterable, Mapping
+
+from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
+from sdn.balance import HASH_BITS
+from sdn.cookie import Role, make_cookie
+from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Multipath, Output,
+                          RegMove, Sample, SetField, SwitchState, make_match)
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+from sdn.telemetry.observation import Role as Point
+from sdn.telemetry.observation import sample_params
+from sdn.topology import Leg, overlay_graph, path_legs
+
+ETH_NSH = 0x894F
+NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
+PRIO_ADMIT = PRIO_HOP = 100  # as sdn.render
+PRIO_SF_DROP = 90
+HASH_BUCKETS = 16  # C4's low 4 bits: the buckets an SF spread over switches balances by
+HASH_LINKS = 1 << HASH_BITS  # as sdn.render: C4 carries HASH_BITS bits of the symmetric L4 hash
+Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
+Probe = tuple[int, int, int] | None  # sdn.render.ProbeKey: (collector_set_base, rate_log2, switch tag)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the overlay knows of a switch: its host id (C1) and tunnel IP (tun_dst towards it)."""
+
+    host_id: int
+    tunnel_ip: str
+
+
+def crossing_paths(doc: SfcDocument, names: Iterable[str] | None = None) -> frozenset[str]:
+    """Names of the (checked) paths, of ``names`` if given, whose classifiers and hops are not all
+    on one switch."""
+    if not any(s.on_overlay for s in doc.switches):
+        return frozenset()  # one switch per path by construction: cheap for big single-host documents
+    sffs = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
+    wanted = None if names is None else set(names)
+    return frozenset(p.name for p in doc.paths if (wanted is None or p.name in wanted)
+                     and len(frozenset().union(*(sffs[h] for h in p.hops)) | {c.switch for c in p.classifiers}) > 1)
+
+
+def spans_switches(fn: ServiceFunction) -> bool:
+    """Whether an SF's instances sit on several switches (its ports are then rendered here)."""
+    return any(i.switch != fn.instances[0].switch for i in fn.instances)
+
+
+def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
+    return compute()
+
+
+def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
+                 memo: Memo = _direct, probe: Probe = None) -> dict[str, SwitchState]:
+    """The overlay's owners on ``switch``: "overlay" (GPE ingress: a switch on the overlay always
+    takes NSH from its peers) and "path:NAME" for each crossing path (of ``names``, default all)
+    that touches it. Empty for a switch not on the overlay. ``probe``: sdn.render.probe_key."""
+    sw = doc.switch(switch)
+    if not sw.on_overlay:
+        return {}
+    crossing = crossing_paths(doc, names)
+    gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
+    owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
+    for fn in doc.service_functions:  # an SF across switches: each switch admits NSH from its own instances
+        local = tuple(_port(ports, i.port, f"service_functions[{fn.name}].instances[{j}].port", switch)
+                      for j, i in enumerate(fn.instances) if i.switch == switch)
+        if local and spans_switches(fn):
+            owned[f"sf:{fn.name}"] = memo(("sf", local), partial(_admission_state, local))
+    graph = overlay_graph(doc.switches)
+    endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
+    by_fn = {f.name: f for f in doc.service_functions}
+    # paths with the same SFFs share their legs (the route search), whether they touch this switch, its peers
+    routes: dict[tuple, tuple[tuple[Leg, ...], bool, tuple[tuple[str, Endpoint], ...]]] = {}
+    for path in doc.paths:
+        if path.name not in crossing:
+            continue
+        hop_switches = tuple(tuple(i.switch for i in by_fn[h].instances) for h in path.hops)
+        spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
+        stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],), hop_switches,
+                 HASH_BUCKETS if spread else 0)
+        shape = routes.get(stops)
+        if shape is None:
+            found = path_legs(graph, path.name, *stops)
+            nodes = {n for leg in found for n in leg.route}
+            shape = routes[stops] = (found, switch in nodes, tuple(sorted((n, endpoints[n]) for n in nodes)))
+        legs, here, near = shape
+        if not here:
+            continue
+        where = f"service_function_paths[{path.name}]"
+        in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+                         if c.in_port and c.switch == switch else None for c in path.classifiers)
+        hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
+                                if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
+                          for h in path.hops)
+        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread, probe)
+        owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
+                                                       spread, probe))
+    return owned
+
+
+def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
+                hop_ports: tuple[tuple[int | None, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
+                spread: bool, probe: Probe) -> SwitchState:
+    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe))
+
+
+def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
+    """NSH from another SFF: bare (packet_type (1,0x894f)); an Ethernet header makes it look like
+    NSH from an SF port, so next-hop steers it alike."""
+    return frozenset({check_flow(Flow(INGRESS, PRIO_ADMIT, make_match(in_port=gpe_port, packet_type=NSH_PACKET_TYPE),
+                                      (EncapEthernet(),), goto_table=NEXT_HOP, cookie=make_cookie(Role.PIPELINE)))})
+
+
+def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
+               hop_ports: tuple[tuple[int | None, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
+               spread: bool, probe: Probe = None) -> frozenset[Flow]:
+    """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
+    not here), ``hop_ports[i][j]`` the port of hop i's instance j if it is on this switch (else None);
+    ``probe`` as sdn.render's: sample() first at classify, into each hop, and the path's end."""
+    flows: set[Flow] = set()
+
+    def sample(role: Point, si: int) -> tuple[Action, ...]:
+        if probe is None:
+            return ()
+        base, rate_log2, tag = probe
+        p = sample_params(path.spi, si, role, collector_set_base=base, switch=tag, rate_log2=rate_log2)
+        return (Sample(p.probability, p.collector_set_id, p.obs_domain_id, p.obs_point_id),)
+
+    spi, here = path.spi, endpoints[switch]
+    hop_cookie = make_cookie(Role.HOP, spi)
+    wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", spi), SetField("nsh_si", 255),
+                                SetField("nsh_c1", INGRESS_HOST.place(here.host_id)),
+                                RegMove("in_port", "nsh_c1", INGRESS_PORT.nbits, dst_ofs=INGRESS_PORT.ofs))
+    if spread:  # hash the 5-tuple while it is visible, carry the bucket in C4 (as sdn.render)
+        wrap = (Multipath(HASH_LINKS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+    for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
+        if classifier.switch != switch:
+            continue
+        port = () if in_port is None else (("in_port", in_port),)
+        for match in classifier.matches:
+            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)),
+                           (*sample(Point.CLASSIFY, 255), *wrap, EncapEthernet()),
+                           goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
+    for index, ports in enumerate(hop_ports):
+        si = 255 - index
+        if len(ports) == 1 and ports[0] is not None:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
+                           cookie=hop_cookie))
+            continue
+        for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
+            instance = ports[bucket % len(ports)]
+            if instance is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, **_bucket(bucket)),
+                               (*sample(Point.HOP_IN, si), DecNshTtl(), Output(instance)), cookie=hop_cookie))
+    for leg in legs:
+        extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
+        if leg.ingress:
+            extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]}
+        for k, node in enumerate(leg.route[:-1]):
+            if node == switch:
+                peer = endpoints[leg.route[k + 1]].tunnel_ip
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
+        if leg.ingress and leg.dst == switch:  # the end, back where the path began
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), sample(Point.END, leg.si), goto_table=EGRESS,
+                           cookie=hop_cookie))
+            flows.add(Flow(EGRESS, PRIO_HOP, _nsh(spi, leg.si, nsh_mdtype=1),
+                           (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
+                           cookie=make_cookie(Role.EGRESS, spi)))
+    return frozenset(check_flow(f) for f in flows)
+
+
+def _admission_state(ports: tuple[int, ...]) -> SwitchState:
+    return SwitchState(sf_admission_flows(ports))
+
+
+def sf_admission_flows(ports: tuple[int, ...]) -> frozenset[Flow]:
+    """As sdn.render.sf_port_flows, per local port of an SF across switches: NSH from it goes to
+    next-hop, anything else from it is dropped."""
+    cookie = make_cookie(Role.PIPELINE)
+    return frozenset(check_flow(f) for p in ports for f in (
+        Flow(INGRESS, PRIO_ADMIT, make_match(in_port=p, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
+        Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=p), (), cookie=cookie)))
+
+
+def _bucket(bucket: int) -> dict[str, object]:
+    return {"nsh_mdtype": 1, "nsh_c4": (bucket, HASH_BUCKETS - 1)}
+
+
+def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:
+    """NSH to the SFF at ``peer_ip``: outer Ethernet off (bare NSH into the ptap port), VNI 0."""
+    return Decap(), SetField("tunnel_id", 0), SetField("tun_ipv4_dst", peer_ip), Output(gpe_port)
+
+
+def _nsh(spi: int, si: int, **extra: object) -> tuple:
+    return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)  # type: ignore[arg-type]
+
+
+def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:
+    number = ports.get(name)
+    if number is None:
+        raise DocumentError(element, f"switch {switch} has no port {name!r}")
+    return number

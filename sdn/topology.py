@@ -1,0 +1,112 @@
+"""The SFF topology: switches on the overlay as nodes, their tunnels as edges (pure, networkx).
+
+Why a graph and not "send to the next hop's host": the SFF sequence of a path is a route on the
+topology (RFC 7665: SFFs forward to each other over the overlay), so a link that is missing or
+a per-link choice later (NSH over plain Ethernet between adjacent SFFs) changes the route here
+and nowhere else. Today every pair of switches on the overlay (host id, tunnel IP and GPE port
+set, see ``sdn.document.Switch.on_overlay``) shares a VXLAN-GPE tunnel: a full mesh, so a
+leg is one tunnel and no SFF forwards in transit.
+
+A path's *stops* are the switches where something happens, in SI order: the classifier's
+switch, each hop's SFF, and the classifier's switch again at the end (the path ends where it
+began: there NSH C1's ingress port is local, and NORMAL delivers as on one switch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Iterable, Sequence
+
+import networkx as nx
+
+from sdn.document import DocumentError, Switch
+
+GPE = "gpe"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """NSH with SI ``si`` goes from switch ``src`` to switch ``dst`` along ``route`` (both ends
+    included; ``(src,)`` if it stays on one switch). ``ingress`` is set on the legs back to the
+    ingress switch at the path's end, which match C1's host id (several classifier hosts);
+    ``bucket`` (0..buckets-1) on the legs of a hop whose instances sit on several switches, which
+    match C4's flow-hash bucket (-1: every bucket)."""
+
+    si: int
+    route: tuple[str, ...]
+    ingress: str = ""
+    bucket: int = -1
+
+    @property
+    def src(self) -> str:
+        return self.route[0]
+
+    @property
+    def dst(self) -> str:
+        return self.route[-1]
+
+
+def overlay_graph(switches: Iterable[Switch]) -> nx.Graph:
+    """Switches on the overlay, one GPE edge between each pair (a full mesh of flow-based tunnels)."""
+    graph = nx.Graph()
+    nodes = [s for s in switches if s.on_overlay]
+    for s in nodes:
+        graph.add_node(s.name, host_id=s.host_id, tunnel_ip=s.tunnel_ip)
+    for a, b in combinations(nodes, 2):
+        graph.add_edge(a.name, b.name, kind=GPE)
+    return graph
+
+
+def route(graph: nx.Graph, src: str, dst: str, element: str) -> tuple[str, ...]:
+    """The switches from ``src`` to ``dst`` (both included), fewest tunnels first; DocumentError
+    naming ``element`` when the topology has no way."""
+    if src == dst:
+        return (src,)
+    try:
+        return tuple(nx.shortest_path(graph, src, dst))
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        raise DocumentError(element, f"no overlay route from switch {src} to {dst}") from None
+
+
+def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hops: Sequence[Sequence[str]],
+              buckets: int = 0) -> tuple[Leg, ...]:
+    """Every leg of one path: SI 255 from each ingress switch to the first hop's SFF, SI 255-i from
+    each SFF of hop i-1 to that of hop i, the end SI from each SFF of the last hop back to each
+    ingress switch. ``hops[i]``: the switch of each instance of hop i, in instance order; a hop
+    whose instances sit on several switches gets one leg per C4 bucket (instance ``bucket % n``,
+    as on one switch), so ``buckets`` must then be the classifier's bucket count."""
+    where = f"service_function_paths[{path_name}]"
+    legs: list[Leg] = []
+    sources = tuple(dict.fromkeys(ingress))
+    for i, switches in enumerate(hops):
+        element = f"{where}.hops[{i}]"
+        for src in sources:
+            if len(set(switches)) == 1:
+                legs.append(Leg(255 - i, route(graph, src, switches[0], element)))
+                continue
+            if not buckets:
+                raise DocumentError(element, "instances on several switches need the classifier's flow hash")
+            legs += [Leg(255 - i, route(graph, src, switches[b % len(switches)], element), bucket=b)
+                     for b in range(buckets)]
+        sources = tuple(dict.fromkeys(switches))
+    end_si = 255 - len(hops)
+    legs += [Leg(end_si, route(graph, src, i, f"{where}.classifiers"), ingress=i)
+             for src in sources for i in dict.fromkeys(ingress)]
+    return tuple(legs)
+
+
+def sff_sequence(legs: Sequence[Leg]) -> tuple[str, ...]:
+    """The switches a packet visits in order (consecutive repeats folded), for legs of one ingress
+    and hops on one switch each (with more, the legs are alternatives, not a sequence)."""
+    seq: list[str] = []
+    for leg in legs:
+        for node in leg.route:
+            if not seq or seq[-1] != node:
+                seq.append(node)
+    return tuple(seq)
+
+
+def touched(legs: Iterable[Leg]) -> frozenset[str]:
+    """Every switch that holds flows of the path: its stops and the SFFs in transit between them."""
+    return frozenset(node for leg in legs for node in leg.route)
