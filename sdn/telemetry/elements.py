@@ -219,3 +219,12 @@ def converter(el: Element) -> Convert | None:
     if t.startswith("float"):
         return _float
     return None
+
+
+def value_converter(el: Element, length: int) -> Convert | None:
+    """:func:`converter` for a field of ``length`` octets, None also when its struct code
+    already unpacks the value (a 1, 2, 4 or 8-byte number): no call per record for those."""
+    conv = converter(el)
+    if conv in (_number, _signed, _float) and not struct_code(el, length).endswith("s"):
+        return None
+    return conv

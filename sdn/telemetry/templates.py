@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from typing import NamedTuple
 
-from sdn.telemetry.drops import Drop
-from sdn.telemetry.elements import Element, converter, element, struct_code
+from sdn.telemetry.drops import Decoded, Drop
+from sdn.telemetry.elements import Convert, Element, element, struct_code, value_converter
 
 VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
-_NO_CONVERT = ()
+MIN_DATA_SET = 256                 # IPFIX set ids / NetFlow v9 flowset ids from here on are data
+MAX_SHAPES = 32                    # variable-length shapes compiled per template (then: walked)
+_LONG = 256                        # shape key of a 3-octet length prefix: 256 + length
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,54 +39,73 @@ class FieldSpec:
         return FieldSpec(element_id, length, enterprise, element(element_id, enterprise))
 
 
+class Layout:
+    """How a template's records unpack, compiled once when the template arrives.
+
+    Without variable-length fields one struct covers a record and ``iter_unpack`` a whole data
+    set. With them, a record's length octets (RFC 7011 §7) pick its *shape*: one struct over the
+    whole record, the octets skipped as pad bytes, compiled the first time a shape is seen and
+    kept (records of one exporter come in few shapes: its interface names). Past
+    :data:`MAX_SHAPES` (a hostile exporter) the rest of a set is walked field by field.
+    """
+
+    __slots__ = ("record", "fields", "gaps", "formats", "tail", "tail_format", "shapes")
+
+    def __init__(self, codes: Sequence[str | None]) -> None:
+        self.fields = tuple(None if c is None else struct.Struct("!" + c) for c in codes)
+        gaps, formats = [], []
+        run, size = "", 0
+        for code in codes:
+            if code is None:
+                gaps.append(size)
+                formats.append(run)
+                run, size = "", 0
+            else:
+                run += code
+                size += struct.calcsize("!" + code)
+        self.gaps: tuple[int, ...] = tuple(gaps)     # fixed octets before each variable field
+        self.formats: tuple[str, ...] = tuple(formats)
+        self.tail, self.tail_format = size, run
+        self.record = None if gaps else struct.Struct("!" + run)
+        self.shapes: dict[tuple[int, ...], struct.Struct] = {}
+
+    def shape(self, key: tuple[int, ...]) -> struct.Struct | None:
+        """The struct of records whose variable fields have these lengths (256 + n: 3-octet
+        prefix); None when this template has compiled all the shapes it may."""
+        found = self.shapes.get(key)
+        if found is None and len(self.shapes) < MAX_SHAPES:
+            fmt = "".join(f"{run}{'3x' if k >= _LONG else 'x'}{k if k < _LONG else k - _LONG}s"
+                          for run, k in zip(self.formats, key, strict=True))
+            found = self.shapes[key] = struct.Struct("!" + fmt + self.tail_format)
+        return found
+
+
 @dataclass(frozen=True)
 class Template:
-    """A (options) template with its record layout compiled once: one struct unpacks a whole
-    fixed-length record; variable-length templates walk field by field."""
+    """A (options) template with its record layout (:class:`Layout`) compiled once."""
 
     template_id: int
     fields: tuple[FieldSpec, ...]
     scope_count: int = 0           # > 0 for an options template: the first fields are its scope
     names: tuple[str, ...] = field(init=False, compare=False)
     min_length: int = field(init=False, compare=False)
-    layout: struct.Struct | None = field(init=False, compare=False, repr=False)
-    codes: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
-    converters: tuple[tuple[int, Callable[[object], object]], ...] = field(init=False, compare=False, repr=False)
-    segments: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
+    layout: Layout = field(init=False, compare=False, repr=False)
+    converters: tuple[tuple[int, Convert], ...] = field(init=False, compare=False, repr=False)
+    lookup: Mapping[str, tuple[int, Convert | None]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        codes = tuple(None if f.length == VARIABLE else struct.Struct("!" + struct_code(f.element, f.length))
-                      for f in self.fields)
-        fixed = all(c is not None for c in codes)
-        conv = tuple((i, c) for i, f in enumerate(self.fields) if (c := converter(f.element)) is not None)
-        object.__setattr__(self, "names", _unique_names(self.fields))
+        codes = [None if f.length == VARIABLE else struct_code(f.element, f.length) for f in self.fields]
+        convert = [value_converter(f.element, f.length) for f in self.fields]
+        names = _unique_names(self.fields)
+        object.__setattr__(self, "names", names)
         object.__setattr__(self, "min_length", sum(1 if f.length == VARIABLE else f.length for f in self.fields))
-        object.__setattr__(self, "codes", codes)
-        object.__setattr__(self, "layout", struct.Struct("!" + "".join(s.format[1:] for s in codes if s))
-                           if fixed else None)
-        object.__setattr__(self, "converters", conv or _NO_CONVERT)
-        object.__setattr__(self, "segments", _segments(codes))
+        object.__setattr__(self, "layout", Layout(codes))
+        object.__setattr__(self, "converters", tuple((i, c) for i, c in enumerate(convert) if c is not None))
+        object.__setattr__(self, "lookup", {n: (i, c) for i, (n, c) in enumerate(zip(names, convert, strict=True))})
 
     @property
     def options(self) -> bool:
         return self.scope_count > 0
-
-
-def _segments(codes: tuple[struct.Struct | None, ...]) -> tuple[struct.Struct | None, ...]:
-    """Runs of fixed-length fields merged into one struct each; None marks a variable field."""
-    out: list[struct.Struct | None] = []
-    run = ""
-    for code in codes:
-        if code is None:
-            if run:
-                out.append(struct.Struct("!" + run))
-                run = ""
-            out.append(None)
-        else:
-            run += code.format[1:]
-    if run:
-        out.append(struct.Struct("!" + run))
-    return tuple(out)
 
 
 def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
@@ -114,31 +137,73 @@ class DataRecord(NamedTuple):
         return dict(zip(self.template.names, vals, strict=True))
 
     def get(self, name: str, default: object = None) -> object:
-        try:
-            i = self.template.names.index(name)
-        except ValueError:
+        found = self.template.lookup.get(name)
+        if found is None:
             return default
-        conv = converter(self.template.fields[i].element)
-        return conv(self.values[i]) if conv else self.values[i]
+        i, conv = found
+        return self.values[i] if conv is None else conv(self.values[i])
+
+
+# NamedTuple's __new__ is a Python function, a fifth of a record's decode time; this is tuple's own
+_record: Callable[[tuple[str, int, int, Template, tuple[object, ...]]], DataRecord] = partial(tuple.__new__, DataRecord)
 
 
 def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tuple[object, ...]], Drop | None]:
-    """Raw value tuples of a data set's records; trailing bytes shorter than a record are padding."""
+    """Raw value tuples of a data set's records (the compiled path); trailing bytes shorter than
+    a record are padding, a variable-length field running past the set is ``bad_record``."""
     layout = template.layout
-    if layout is not None:
-        count = len(body) // layout.size
-        return list(layout.iter_unpack(body[:count * layout.size])), None
+    record = layout.record
+    if record is not None:
+        count = len(body) // record.size
+        return list(record.iter_unpack(body[:count * record.size])), None
     rows: list[tuple[object, ...]] = []
     off, n, min_length = 0, len(body), template.min_length
-    segments = template.segments
+    gaps, tail = layout.gaps, layout.tail
+    shape = layout.shapes.get
+    while n - off >= min_length:
+        p = off
+        key = []
+        for gap in gaps:
+            p += gap
+            if p >= n:
+                return rows, Drop.BAD_RECORD
+            size = body[p]
+            if size == 255:
+                if p + 3 > n:
+                    return rows, Drop.BAD_RECORD
+                size = body[p + 1] << 8 | body[p + 2]
+                key.append(_LONG + size)
+                p += 3 + size
+            else:
+                key.append(size)
+                p += 1 + size
+        p += tail
+        if p > n:
+            return rows, Drop.BAD_RECORD
+        k = tuple(key)
+        compiled = shape(k) or layout.shape(k)
+        if compiled is None:
+            rest, drop = walk_rows(template, body, off)
+            return rows + rest, drop
+        rows.append(compiled.unpack_from(body, off))
+        off = p
+    return rows, None
+
+
+def walk_rows(template: Template, body: bytes | memoryview, off: int = 0) -> tuple[list[tuple[object, ...]], Drop | None]:
+    """:func:`decode_rows` field by field: the path past :data:`MAX_SHAPES`, and the reference
+    the compiled path is tested against."""
+    rows: list[tuple[object, ...]] = []
+    n, min_length = len(body), template.min_length
+    codes = template.layout.fields
     while n - off >= min_length:
         row: list[object] = []
-        for seg in segments:
-            if seg is not None:
-                if off + seg.size > n:
+        for code in codes:
+            if code is not None:
+                if off + code.size > n:
                     return rows, Drop.BAD_RECORD
-                row.extend(seg.unpack_from(body, off))
-                off += seg.size
+                row.append(code.unpack_from(body, off)[0])
+                off += code.size
                 continue
             size = body[off] if off < n else 0
             off += 1
@@ -253,8 +318,8 @@ class Domain:
     def _records(self, template: Template, body: bytes | memoryview,
                  export_time: int) -> tuple[list[DataRecord], Drop | None]:
         rows, drop = decode_rows(template, body)
-        exporter, domain_id = self.exporter, self.domain_id
-        return [DataRecord(exporter, domain_id, export_time, template, row) for row in rows], drop
+        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
+                                     repeat(template), rows))), drop
 
 
 class TemplateCache:
@@ -298,24 +363,6 @@ class Withdrawal(NamedTuple):
     options: bool = False
 
 
-def sets(data: memoryview, off: int, end: int, *, strict: bool = True) -> list[tuple[int, memoryview] | Drop]:
-    """Split a message body into (set id, set body); a lying set length ends the walk with
-    ``bad_set_length``. Fewer than 4 trailing bytes are padding unless ``strict``."""
-    out: list[tuple[int, memoryview] | Drop] = []
-    while off < end:
-        if end - off < 4:
-            if strict:
-                out.append(Drop.BAD_SET_LENGTH)
-            break
-        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
-        if length < 4 or off + length > end:
-            out.append(Drop.BAD_SET_LENGTH)
-            break
-        out.append((set_id, data[off + 4:off + length]))
-        off += length
-    return out
-
-
 def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> tuple[list[DataRecord], list[Drop]]:
     """Apply a template set's parsed changes in order; returns records released from hold."""
     records: list[DataRecord] = []
@@ -330,3 +377,43 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
         else:
             dom.withdraw(change.template_id)
     return records, drops
+
+
+TemplateParser = Callable[[memoryview], Sequence[Template | Withdrawal] | None]
+
+
+def decode_sets(dom: Domain, data: memoryview, off: int, end: int, export_time: int, now: float,
+                parsers: Mapping[int, TemplateParser], *, strict: bool) -> Decoded[DataRecord]:
+    """The (flow)sets of one IPFIX message / NetFlow v9 packet body in ``data[off:end]``: data
+    sets decoded (or held) in ``dom``, template sets parsed by ``parsers[set id]`` (None: a
+    malformed record, the whole set is ``bad_template``) and applied, other ids below
+    :data:`MIN_DATA_SET` ``reserved_set_id``. A lying set length ends the walk there with
+    ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
+    records: list[DataRecord] = []
+    drops: list[Drop] = []
+    while off < end:
+        if end - off < 4:
+            if strict:
+                drops.append(Drop.BAD_SET_LENGTH)
+            break
+        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        if length < 4 or off + length > end:
+            drops.append(Drop.BAD_SET_LENGTH)
+            break
+        body = data[off + 4:off + length]
+        off += length
+        if set_id >= MIN_DATA_SET:
+            got, lost = dom.data(set_id, body, export_time, now)
+        else:
+            parse = parsers.get(set_id)
+            changes = parse(body) if parse is not None else None
+            if changes is None:
+                drops.append(Drop.BAD_TEMPLATE if parse is not None else Drop.RESERVED_SET_ID)
+                continue
+            got, lost = apply(dom, changes, now)
+        if records:
+            records.extend(got)
+        else:
+            records = got
+        drops.extend(lost)
+    return Decoded(tuple(records), tuple(drops))
