@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from socket import inet_ntoa
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -227,4 +228,6 @@ def value_converter(el: Element, length: int) -> Convert | None:
     conv = converter(el)
     if conv in (_number, _signed, _float) and not struct_code(el, length).endswith("s"):
         return None
+    if conv is _addr4 and length == 4:
+        return inet_ntoa                   # always 4 bytes here; C, a third of _addr4's time
     return conv

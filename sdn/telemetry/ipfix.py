@@ -37,7 +37,7 @@ def decode(data: bytes, exporter: str, cache: TemplateCache, now: float) -> Deco
     dom = cache.domain(exporter, domain_id)
     if dom is None:
         return Decoded(drops=(Drop.DOMAIN_LIMIT,))
-    return decode_sets(dom, memoryview(data), _HEAD_LEN, length, export_time, now, _PARSERS, strict=True)
+    return decode_sets(dom, data, _HEAD_LEN, length, export_time, now, _PARSERS, strict=True)
 
 
 def parse_template_set(body: memoryview | bytes, options: bool) -> list[Template | Withdrawal] | None:

@@ -35,7 +35,7 @@ def decode(data: bytes, exporter: str, cache: TemplateCache, now: float) -> Deco
     dom = cache.domain(exporter, source_id)
     if dom is None:
         return Decoded(drops=(Drop.DOMAIN_LIMIT,))
-    return decode_sets(dom, memoryview(data), _HEADER.size, n, unix_secs, now, _PARSERS, strict=False)
+    return decode_sets(dom, data, _HEADER.size, n, unix_secs, now, _PARSERS, strict=False)
 
 
 def _specs(body: memoryview | bytes, off: int, count: int, scope: bool = False) -> list[FieldSpec]:

@@ -23,7 +23,7 @@ from sdn.telemetry.elements import Convert, Element, element, struct_code, value
 
 VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
 MIN_DATA_SET = 256                 # IPFIX set ids / NetFlow v9 flowset ids from here on are data
-MAX_SHAPES = 32                    # variable-length shapes compiled per template (then: walked)
+MAX_SHAPES = 32                    # variable-length record shapes kept per template
 _LONG = 256                        # shape key of a 3-octet length prefix: 256 + length
 
 
@@ -39,44 +39,67 @@ class FieldSpec:
         return FieldSpec(element_id, length, enterprise, element(element_id, enterprise))
 
 
-class Layout:
-    """How a template's records unpack, compiled once when the template arrives.
+class Shape:
+    """One byte layout of a template's records, compiled once: a struct over the whole record
+    (``values``) and each field's offset, struct and converter by name (:meth:`DataRecord.get`).
 
-    Without variable-length fields one struct covers a record and ``iter_unpack`` a whole data
-    set. With them, a record's length octets (RFC 7011 §7) pick its *shape*: one struct over the
-    whole record, the octets skipped as pad bytes, compiled the first time a shape is seen and
-    kept (records of one exporter come in few shapes: its interface names). Past
-    :data:`MAX_SHAPES` (a hostile exporter) the rest of a set is walked field by field.
+    A template without variable-length fields has one; with them, a record's length octets
+    (RFC 7011 §7) pick its shape, and one exporter's records come in few (its interface names).
     """
 
-    __slots__ = ("record", "fields", "gaps", "formats", "tail", "tail_format", "shapes")
+    __slots__ = ("record", "size", "find", "marks")
 
-    def __init__(self, codes: Sequence[str | None]) -> None:
-        self.fields = tuple(None if c is None else struct.Struct("!" + c) for c in codes)
-        gaps, formats = [], []
-        run, size = "", 0
+    def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
+        fmt, find, marks = [], {}, []
+        off, var = 0, iter(lengths)
+        for code, name, conv in zip(layout.codes, layout.names, layout.convert, strict=True):
+            if code is None:
+                k = next(var)
+                prefix, code = (3, f"{k - _LONG}s") if k >= _LONG else (1, f"{k}s")
+                if prefix == 1:
+                    marks.append((off, bytes((k,))))
+                fmt.append(f"{prefix}x")
+                off += prefix
+            one = struct.Struct("!" + code)
+            fmt.append(code)
+            find[name] = (one, off, conv)
+            off += one.size
+        self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
+        self.size: int = self.record.size
+        self.find: dict[str, tuple[struct.Struct, int, Convert | None]] = find
+        # (offset, value) of every length octet when all are 1-octet: records that follow one
+        # of this shape and whose octets say the same have it too (a slice of the set each)
+        self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
+
+
+class Layout:
+    """How a template's records are found and unpacked, compiled when the template arrives:
+    its shapes (one if no field is variable), kept up to :data:`MAX_SHAPES` per template (past
+    that, for a hostile exporter, compiled per record and not kept)."""
+
+    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes")
+
+    def __init__(self, codes: Sequence[str | None], names: Sequence[str], convert: Sequence[Convert | None]) -> None:
+        self.codes, self.names, self.convert = tuple(codes), tuple(names), tuple(convert)
+        gaps, size = [], 0
         for code in codes:
             if code is None:
                 gaps.append(size)
-                formats.append(run)
-                run, size = "", 0
+                size = 0
             else:
-                run += code
                 size += struct.calcsize("!" + code)
         self.gaps: tuple[int, ...] = tuple(gaps)     # fixed octets before each variable field
-        self.formats: tuple[str, ...] = tuple(formats)
-        self.tail, self.tail_format = size, run
-        self.record = None if gaps else struct.Struct("!" + run)
-        self.shapes: dict[tuple[int, ...], struct.Struct] = {}
+        self.tail = size                             # and after the last
+        self.shapes: dict[tuple[int, ...], Shape] = {}
+        self.fixed = None if gaps else Shape(self, ())
 
-    def shape(self, key: tuple[int, ...]) -> struct.Struct | None:
-        """The struct of records whose variable fields have these lengths (256 + n: 3-octet
-        prefix); None when this template has compiled all the shapes it may."""
-        found = self.shapes.get(key)
-        if found is None and len(self.shapes) < MAX_SHAPES:
-            fmt = "".join(f"{run}{'3x' if k >= _LONG else 'x'}{k if k < _LONG else k - _LONG}s"
-                          for run, k in zip(self.formats, key, strict=True))
-            found = self.shapes[key] = struct.Struct("!" + fmt + self.tail_format)
+    def shape(self, lengths: tuple[int, ...]) -> Shape:
+        """The shape of records whose variable fields have these lengths (256 + n: 3-octet prefix)."""
+        found = self.shapes.get(lengths)
+        if found is None:
+            found = Shape(self, lengths)
+            if len(self.shapes) < MAX_SHAPES:
+                self.shapes[lengths] = found
         return found
 
 
@@ -91,7 +114,6 @@ class Template:
     min_length: int = field(init=False, compare=False)
     layout: Layout = field(init=False, compare=False, repr=False)
     converters: tuple[tuple[int, Convert], ...] = field(init=False, compare=False, repr=False)
-    lookup: Mapping[str, tuple[int, Convert | None]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         codes = [None if f.length == VARIABLE else struct_code(f.element, f.length) for f in self.fields]
@@ -99,9 +121,8 @@ class Template:
         names = _unique_names(self.fields)
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "min_length", sum(1 if f.length == VARIABLE else f.length for f in self.fields))
-        object.__setattr__(self, "layout", Layout(codes))
+        object.__setattr__(self, "layout", Layout(codes, names, convert))
         object.__setattr__(self, "converters", tuple((i, c) for i, c in enumerate(convert) if c is not None))
-        object.__setattr__(self, "lookup", {n: (i, c) for i, (n, c) in enumerate(zip(names, convert, strict=True))})
 
     @property
     def options(self) -> bool:
@@ -121,14 +142,21 @@ def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
 
 
 class DataRecord(NamedTuple):
-    """One data record; ``values`` are raw (numbers as ints, the rest bytes), :meth:`fields`
-    gives them by element name as addresses, strings and numbers."""
+    """One data record, unpacked on demand: :meth:`get` unpacks one field (what the figures
+    read), ``values`` all of them raw (numbers as ints, the rest bytes), :meth:`fields` all of
+    them by element name as addresses, strings and numbers. Equal when those are."""
 
     exporter: str
     domain_id: int
     export_time: int               # seconds (IPFIX export time / NetFlow v9 unix secs)
     template: Template
-    values: tuple[object, ...]
+    data: bytes                    # the record's data set
+    offset: int                    # where the record starts in it
+    shape: Shape                   # its layout (found when it was decoded: it fits)
+
+    @property
+    def values(self) -> tuple[object, ...]:
+        return self.shape.record.unpack_from(self.data, self.offset)
 
     def fields(self) -> dict[str, object]:
         vals = list(self.values)
@@ -137,40 +165,60 @@ class DataRecord(NamedTuple):
         return dict(zip(self.template.names, vals, strict=True))
 
     def get(self, name: str, default: object = None) -> object:
-        found = self.template.lookup.get(name)
+        found = self.shape.find.get(name)
         if found is None:
             return default
-        i, conv = found
-        return self.values[i] if conv is None else conv(self.values[i])
+        code, at, conv = found
+        value = code.unpack_from(self.data, self.offset + at)[0]
+        return value if conv is None else conv(value)
+
+    def _key(self) -> tuple[object, ...]:
+        return self.exporter, self.domain_id, self.export_time, self.template, self.values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataRecord) and self._key() == other._key()
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
-# NamedTuple's __new__ is a Python function, a fifth of a record's decode time; this is tuple's own
-_record: Callable[[tuple[str, int, int, Template, tuple[object, ...]]], DataRecord] = partial(tuple.__new__, DataRecord)
+# NamedTuple's __new__ is a Python function, a large part of a record's decode time; this is tuple's own
+_record: Callable[[tuple[str, int, int, Template, bytes, int, Shape]], DataRecord] = partial(tuple.__new__, DataRecord)
 
 
-def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tuple[object, ...]], Drop | None]:
-    """Raw value tuples of a data set's records (the compiled path); trailing bytes shorter than
-    a record are padding, a variable-length field running past the set is ``bad_record``."""
+def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Drop | None]:
+    """Where each record of a data set starts and its shape (the compiled path: no value is
+    unpacked); trailing bytes shorter than a record are padding, a variable-length field running
+    past the set is ``bad_record`` (the records before it are kept).
+
+    Records of one shape tend to come in runs: at the start of each, its length octets are
+    compared set-wide (:func:`_run`), and only when a run is one record long is the rest of the
+    set walked record by record."""
     layout = template.layout
-    record = layout.record
-    if record is not None:
-        count = len(body) // record.size
-        return list(record.iter_unpack(body[:count * record.size])), None
-    rows: list[tuple[object, ...]] = []
-    off, n, min_length = 0, len(body), template.min_length
+    n = len(body)
+    fixed = layout.fixed
+    if fixed is not None:
+        count = n // fixed.size
+        return list(range(0, count * fixed.size, fixed.size)), [fixed] * count, None
+    offsets: list[int] = []
+    shapes: list[Shape] = []
+    off, min_length, runs = 0, template.min_length, True
     gaps, tail = layout.gaps, layout.tail
-    shape = layout.shapes.get
+    known = layout.shapes.get
     while n - off >= min_length:
         p = off
         key = []
         for gap in gaps:
             p += gap
             if p >= n:
-                return rows, Drop.BAD_RECORD
+                return offsets, shapes, Drop.BAD_RECORD
             size = body[p]
             if size == 255:
                 if p + 3 > n:
-                    return rows, Drop.BAD_RECORD
+                    return offsets, shapes, Drop.BAD_RECORD
                 size = body[p + 1] << 8 | body[p + 2]
                 key.append(_LONG + size)
                 p += 3 + size
@@ -179,43 +227,34 @@ def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tupl
                 p += 1 + size
         p += tail
         if p > n:
-            return rows, Drop.BAD_RECORD
+            return offsets, shapes, Drop.BAD_RECORD
         k = tuple(key)
-        compiled = shape(k) or layout.shape(k)
-        if compiled is None:
-            rest, drop = walk_rows(template, body, off)
-            return rows + rest, drop
-        rows.append(compiled.unpack_from(body, off))
-        off = p
-    return rows, None
-
-
-def walk_rows(template: Template, body: bytes | memoryview, off: int = 0) -> tuple[list[tuple[object, ...]], Drop | None]:
-    """:func:`decode_rows` field by field: the path past :data:`MAX_SHAPES`, and the reference
-    the compiled path is tested against."""
-    rows: list[tuple[object, ...]] = []
-    n, min_length = len(body), template.min_length
-    codes = template.layout.fields
-    while n - off >= min_length:
-        row: list[object] = []
-        for code in codes:
-            if code is not None:
-                if off + code.size > n:
-                    return rows, Drop.BAD_RECORD
-                row.append(code.unpack_from(body, off)[0])
-                off += code.size
+        shape = known(k) or layout.shape(k)
+        if runs:
+            run = _run(body, off, shape, (n - off) // shape.size)
+            if run > 1:
+                end = off + run * shape.size
+                offsets.extend(range(off, end, shape.size))
+                shapes.extend([shape] * run)
+                off = end
                 continue
-            size = body[off] if off < n else 0
-            off += 1
-            if size == 255:
-                size = body[off] << 8 | body[off + 1] if off + 2 <= n else n
-                off += 2
-            if off + size > n:
-                return rows, Drop.BAD_RECORD
-            row.append(bytes(body[off:off + size]))
-            off += size
-        rows.append(tuple(row))
-    return rows, None
+            runs = False
+        offsets.append(off)
+        shapes.append(shape)
+        off = p
+    return offsets, shapes, None
+
+
+def _run(body: bytes, off: int, shape: Shape, count: int) -> int:
+    """How many of the ``count`` records from ``off`` have ``shape``, given that the first has:
+    each next one starts where expected as long as the length octets say what the first's do."""
+    if not shape.marks:
+        return 1
+    end, size, run = off + count * shape.size, shape.size, count
+    for at, octet in shape.marks:
+        octets = body[off + at:end:size]
+        run = min(run, len(octets) - len(octets.lstrip(octet)))
+    return run
 
 
 @dataclass(frozen=True)
@@ -297,7 +336,7 @@ class Domain:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
             return [], drops
-        records, drop = self._records(entry[0], body, export_time)
+        records, drop = self._records(entry[0], bytes(body), export_time)
         if drop:
             drops.append(drop)
         return records, drops
@@ -315,11 +354,10 @@ class Domain:
                 del self._templates[tid]
         return drops
 
-    def _records(self, template: Template, body: bytes | memoryview,
-                 export_time: int) -> tuple[list[DataRecord], Drop | None]:
-        rows, drop = decode_rows(template, body)
+    def _records(self, template: Template, body: bytes, export_time: int) -> tuple[list[DataRecord], Drop | None]:
+        offsets, shapes, drop = locate(template, body)
         return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
-                                     repeat(template), rows))), drop
+                                     repeat(template), repeat(body), offsets, shapes))), drop
 
 
 class TemplateCache:
@@ -382,15 +420,16 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
 TemplateParser = Callable[[memoryview], Sequence[Template | Withdrawal] | None]
 
 
-def decode_sets(dom: Domain, data: memoryview, off: int, end: int, export_time: int, now: float,
+def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: int, now: float,
                 parsers: Mapping[int, TemplateParser], *, strict: bool) -> Decoded[DataRecord]:
-    """The (flow)sets of one IPFIX message / NetFlow v9 packet body in ``data[off:end]``: data
+    """The (flow)sets of one IPFIX message / NetFlow v9 packet in ``message[off:end]``: data
     sets decoded (or held) in ``dom``, template sets parsed by ``parsers[set id]`` (None: a
     malformed record, the whole set is ``bad_template``) and applied, other ids below
     :data:`MIN_DATA_SET` ``reserved_set_id``. A lying set length ends the walk there with
     ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
     records: list[DataRecord] = []
     drops: list[Drop] = []
+    data = memoryview(message)
     while off < end:
         if end - off < 4:
             if strict:
