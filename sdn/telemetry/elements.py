@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from socket import inet_ntoa
 from collections.abc import Callable
 from dataclasses import dataclass
+from socket import inet_ntoa
 
 VMWARE = 6876                      # PEN of the enterprise elements OVS exports (tunnels, virtual obs id)
 

@@ -24,6 +24,7 @@ from sdn.telemetry.elements import Convert, Element, element, struct_code, value
 VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
 MIN_DATA_SET = 256                 # IPFIX set ids / NetFlow v9 flowset ids from here on are data
 MAX_SHAPES = 32                    # variable-length record shapes kept per template
+RUN = 64                           # records of one shape confirmed at a time (bounds the work per record)
 _LONG = 256                        # shape key of a 3-octet length prefix: 256 + length
 
 
@@ -57,7 +58,7 @@ class Shape:
                 k = next(var)
                 prefix, code = (3, f"{k - _LONG}s") if k >= _LONG else (1, f"{k}s")
                 if prefix == 1:
-                    marks.append((off, bytes((k,))))
+                    marks.append((off, bytes((k,)) * RUN))
                 fmt.append(f"{prefix}x")
                 off += prefix
             one = struct.Struct("!" + code)
@@ -67,8 +68,8 @@ class Shape:
         self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
         self.size: int = self.record.size
         self.find: dict[str, tuple[struct.Struct, int, Convert | None]] = find
-        # (offset, value) of every length octet when all are 1-octet: records that follow one
-        # of this shape and whose octets say the same have it too (a slice of the set each)
+        # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
+        # one of this shape and whose octets say the same have it too (a slice of the set each)
         self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
 
 
@@ -77,7 +78,7 @@ class Layout:
     its shapes (one if no field is variable), kept up to :data:`MAX_SHAPES` per template (past
     that, for a hostile exporter, compiled per record and not kept)."""
 
-    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes")
+    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes", "last")
 
     def __init__(self, codes: Sequence[str | None], names: Sequence[str], convert: Sequence[Convert | None]) -> None:
         self.codes, self.names, self.convert = tuple(codes), tuple(names), tuple(convert)
@@ -92,6 +93,7 @@ class Layout:
         self.tail = size                             # and after the last
         self.shapes: dict[tuple[int, ...], Shape] = {}
         self.fixed = None if gaps else Shape(self, ())
+        self.last: Shape | None = None               # the shape the last run had: tried first
 
     def shape(self, lengths: tuple[int, ...]) -> Shape:
         """The shape of records whose variable fields have these lengths (256 + n: 3-octet prefix)."""
@@ -194,9 +196,10 @@ def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Dro
     unpacked); trailing bytes shorter than a record are padding, a variable-length field running
     past the set is ``bad_record`` (the records before it are kept).
 
-    Records of one shape tend to come in runs: at the start of each, its length octets are
-    compared set-wide (:func:`_run`), and only when a run is one record long is the rest of the
-    set walked record by record."""
+    Records of one shape come in runs, found by comparing their length octets a slice of the set
+    at a time (:func:`_run`), first for the shape the template's last set ended with; a record
+    whose shape that is not is walked octet by octet, and once a walked record's run is just that
+    record, so is the rest of the set."""
     layout = template.layout
     n = len(body)
     fixed = layout.fixed
@@ -205,10 +208,16 @@ def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Dro
         return list(range(0, count * fixed.size, fixed.size)), [fixed] * count, None
     offsets: list[int] = []
     shapes: list[Shape] = []
-    off, min_length, runs = 0, template.min_length, True
+    off, min_length, runs, last = 0, template.min_length, True, layout.last
     gaps, tail = layout.gaps, layout.tail
     known = layout.shapes.get
     while n - off >= min_length:
+        if runs and last is not None and (run := _run(body, off, last, n)):
+            end = off + run * last.size
+            offsets.extend(range(off, end, last.size))
+            shapes.extend([last] * run)
+            off = end
+            continue
         p = off
         key = []
         for gap in gaps:
@@ -231,8 +240,9 @@ def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Dro
         k = tuple(key)
         shape = known(k) or layout.shape(k)
         if runs:
-            run = _run(body, off, shape, (n - off) // shape.size)
+            run = _run(body, off, shape, n)
             if run > 1:
+                last = layout.last = shape
                 end = off + run * shape.size
                 offsets.extend(range(off, end, shape.size))
                 shapes.extend([shape] * run)
@@ -245,16 +255,23 @@ def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Dro
     return offsets, shapes, None
 
 
-def _run(body: bytes, off: int, shape: Shape, count: int) -> int:
-    """How many of the ``count`` records from ``off`` have ``shape``, given that the first has:
-    each next one starts where expected as long as the length octets say what the first's do."""
-    if not shape.marks:
-        return 1
-    end, size, run = off + count * shape.size, shape.size, count
-    for at, octet in shape.marks:
+def _run(body: bytes, off: int, shape: Shape, n: int) -> int:
+    """How many records from ``off`` (up to :data:`RUN`) have ``shape``: a record whose length
+    octets say what the shape's do, where the shape has them, is one (it starts where expected:
+    the one before had the shape), so one slice of the set per variable field tells."""
+    size = shape.size
+    count = min((n - off) // size, RUN)
+    if not shape.marks or not count:
+        return 0
+    end = off + count * size
+    for at, same in shape.marks:
         octets = body[off + at:end:size]
-        run = min(run, len(octets) - len(octets.lstrip(octet)))
-    return run
+        if not same.startswith(octets):            # not all of them: the run ends at the first other
+            count = len(octets) - len(octets.lstrip(same[:1]))
+            if not count:
+                return 0
+            end = off + count * size
+    return count
 
 
 @dataclass(frozen=True)
@@ -336,10 +353,12 @@ class Domain:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
             return [], drops
-        records, drop = self._records(entry[0], bytes(body), export_time)
+        data, template = bytes(body), entry[0]
+        offsets, shapes, drop = locate(template, data)
         if drop:
             drops.append(drop)
-        return records, drops
+        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
+                                     repeat(template), repeat(data), offsets, shapes))), drops
 
     def sweep(self, now: float) -> list[Drop]:
         """Drop held data sets older than the limit (and templates past their lifetime)."""
