@@ -42,13 +42,8 @@ from scapy.layers.inet import TCP  # noqa: E402
 from sdn.telemetry import ipfix, sflow  # noqa: E402
 from sdn.telemetry.templates import TemplateCache  # noqa: E402
 from tests.unit.sdn.telemetry import sflow_encode as enc  # noqa: E402
+from tests.unit.sdn.telemetry.ipfix_encode import OVS_IPV4  # noqa: E402
 
-# (element id, length) of OVS 3.1's IPv4 ingress+egress template (id 293 in the recording)
-OVS_IPV4 = ((138, 4), (61, 1), (56, 6), (80, 6), (256, 2), (240, 1), (10, 4), (368, 4), (82, 0xFFFF), (83, 0xFFFF),
-            (14, 4), (369, 4), (82, 0xFFFF), (83, 0xFFFF), (60, 1), (192, 1), (4, 1), (195, 1), (196, 1), (5, 1),
-            (8, 4), (12, 4), (176, 1), (177, 1), (158, 4), (159, 4), (133, 8), (135, 8), (2, 8), (86, 8), (354, 8),
-            (355, 8), (356, 8), (357, 8), (358, 8), (19, 8), (174, 8), (352, 8), (353, 8), (136, 1), (132, 8),
-            (134, 8), (1, 8), (85, 8), (198, 8), (199, 8), (25, 8), (26, 8), (20, 8), (175, 8))
 FIVE_TUPLE = ((8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8), (152, 8), (153, 8))
 
 

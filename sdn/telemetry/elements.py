@@ -13,6 +13,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from socket import inet_ntoa
+from typing import cast
 
 VMWARE = 6876                      # PEN of the enterprise elements OVS exports (tunnels, virtual obs id)
 
@@ -229,5 +230,5 @@ def value_converter(el: Element, length: int) -> Convert | None:
     if conv in (_number, _signed, _float) and not struct_code(el, length).endswith("s"):
         return None
     if conv is _addr4 and length == 4:
-        return inet_ntoa                   # always 4 bytes here; C, a third of _addr4's time
+        return cast(Convert, inet_ntoa)    # always 4 bytes here; C, a third of _addr4's time
     return conv

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.elements import Convert, Element, element, struct_code, value_converter
@@ -51,7 +51,9 @@ class Shape:
     __slots__ = ("record", "size", "find", "marks")
 
     def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
-        fmt, find, marks = [], {}, []
+        fmt: list[str] = []
+        find: dict[str, tuple[Callable[..., tuple[Any, ...]], int, Convert | None]] = {}
+        marks: list[tuple[int, bytes]] = []
         off, var = 0, iter(lengths)
         for code, name, conv in zip(layout.codes, layout.names, layout.convert, strict=True):
             if code is None:
@@ -63,11 +65,11 @@ class Shape:
                 off += prefix
             one = struct.Struct("!" + code)
             fmt.append(code)
-            find[name] = (one, off, conv)
+            find[name] = (one.unpack_from, off, conv)
             off += one.size
         self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
         self.size: int = self.record.size
-        self.find: dict[str, tuple[struct.Struct, int, Convert | None]] = find
+        self.find = find                                      # name -> unpack_from, offset, converter
         # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
         # one of this shape and whose octets say the same have it too (a slice of the set each)
         self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
@@ -170,8 +172,8 @@ class DataRecord(NamedTuple):
         found = self.shape.find.get(name)
         if found is None:
             return default
-        code, at, conv = found
-        value = code.unpack_from(self.data, self.offset + at)[0]
+        unpack, at, conv = found
+        value = unpack(self.data, self.offset + at)[0]
         return value if conv is None else conv(value)
 
     def _key(self) -> tuple[object, ...]:
@@ -338,7 +340,7 @@ class Domain:
         for tid in [tid for tid, (t, _) in self._templates.items() if t.options == options]:
             del self._templates[tid]
 
-    def data(self, template_id: int, body: bytes | memoryview, export_time: int,
+    def data(self, template_id: int, body: bytes, export_time: int,
              now: float) -> tuple[list[DataRecord], list[Drop]]:
         """Decode a data set, or hold it until its template arrives."""
         drops = self.sweep(now) if self._held else []
@@ -348,17 +350,15 @@ class Domain:
             del self._templates[template_id]
             entry = None
         if entry is None:
-            self._held.append(_Held(template_id, bytes(body), export_time, now))
+            self._held.append(_Held(template_id, body, export_time, now))
             if len(self._held) > self._limits.max_held:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
             return [], drops
-        data, template = bytes(body), entry[0]
-        offsets, shapes, drop = locate(template, data)
+        records, drop = self._records(entry[0], body, export_time)
         if drop:
             drops.append(drop)
-        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
-                                     repeat(template), repeat(data), offsets, shapes))), drops
+        return records, drops
 
     def sweep(self, now: float) -> list[Drop]:
         """Drop held data sets older than the limit (and templates past their lifetime)."""
@@ -436,7 +436,7 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
     return records, drops
 
 
-TemplateParser = Callable[[memoryview], Sequence[Template | Withdrawal] | None]
+TemplateParser = Callable[[bytes], Sequence[Template | Withdrawal] | None]
 
 
 def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: int, now: float,
@@ -448,7 +448,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
     ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
     records: list[DataRecord] = []
     drops: list[Drop] = []
-    data = memoryview(message)
+    data = message if type(message) is bytes else bytes(message)     # records keep slices of it
     while off < end:
         if end - off < 4:
             if strict:
