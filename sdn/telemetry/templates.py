@@ -6,6 +6,10 @@ in (no module globals). Each (exporter address, observation domain / source id) 
 exporter's garbage can never touch another's templates. Data sets that arrive before their
 template are held (bounded in count and age) and decoded when it arrives, else dropped and
 counted. New domains beyond the limit are refused rather than evicting working ones.
+
+Decoding a data set only finds its records (:func:`locate`, against the layout compiled when
+the template arrived); a record unpacks a field when asked (:meth:`DataRecord.get`), all of them
+for ``values`` and ``fields()``. The set loop of both protocols is :func:`decode_sets`.
 """
 
 from __future__ import annotations
@@ -448,7 +452,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
     ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
     records: list[DataRecord] = []
     drops: list[Drop] = []
-    data = message if type(message) is bytes else bytes(message)     # records keep slices of it
+    data = message if type(message) is bytes else bytes(message)     # sets are sliced off as bytes
     while off < end:
         if end - off < 4:
             if strict:
