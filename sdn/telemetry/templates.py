@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
@@ -197,7 +197,7 @@ class DataRecord(NamedTuple):
 _record: Callable[[tuple[str, int, int, Template, bytes, int, Shape]], DataRecord] = partial(tuple.__new__, DataRecord)
 
 
-def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Drop | None]:
+def locate(template: Template, body: bytes) -> tuple[Sequence[int], Iterable[Shape], Drop | None]:
     """Where each record of a data set starts and its shape (the compiled path: no value is
     unpacked); trailing bytes shorter than a record are padding, a variable-length field running
     past the set is ``bad_record`` (the records before it are kept).
@@ -211,10 +211,13 @@ def locate(template: Template, body: bytes) -> tuple[list[int], list[Shape], Dro
     fixed = layout.fixed
     if fixed is not None:
         count = n // fixed.size
-        return list(range(0, count * fixed.size, fixed.size)), [fixed] * count, None
+        return range(0, count * fixed.size, fixed.size), repeat(fixed, count), None
+    min_length, last = template.min_length, layout.last
+    if last is not None and (run := _run(body, 0, last, n)) and n - run * last.size < min_length:
+        return range(0, run * last.size, last.size), repeat(last, run), None     # the usual: one run
     offsets: list[int] = []
     shapes: list[Shape] = []
-    off, min_length, runs, last = 0, template.min_length, True, layout.last
+    off, runs = 0, True
     gaps, tail = layout.gaps, layout.tail
     known = layout.shapes.get
     while n - off >= min_length:
