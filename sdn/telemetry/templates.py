@@ -67,7 +67,7 @@ class Shape:
                     marks.append((off, bytes((k,)) * RUN))
                 fmt.append(f"{prefix}x")
                 off += prefix
-            one = struct.Struct("!" + code)
+            one = layout.field_struct(code)
             fmt.append(code)
             find[name] = (one.unpack_from, off, conv)
             off += one.size
@@ -84,7 +84,7 @@ class Layout:
     its shapes (one if no field is variable), kept up to :data:`MAX_SHAPES` per template (past
     that, for a hostile exporter, compiled per record and not kept)."""
 
-    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes", "last")
+    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes", "last", "_structs")
 
     def __init__(self, codes: Sequence[str | None], names: Sequence[str], convert: Sequence[Convert | None]) -> None:
         self.codes, self.names, self.convert = tuple(codes), tuple(names), tuple(convert)
@@ -98,8 +98,15 @@ class Layout:
         self.gaps: tuple[int, ...] = tuple(gaps)     # fixed octets before each variable field
         self.tail = size                             # and after the last
         self.shapes: dict[tuple[int, ...], Shape] = {}
+        self._structs: dict[str, struct.Struct] = {}   # one field's, shared by the shapes
         self.fixed = None if gaps else Shape(self, ())
         self.last: Shape | None = None               # the shape the last run had: tried first
+
+    def field_struct(self, code: str) -> struct.Struct:
+        found = self._structs.get(code)
+        if found is None:
+            found = self._structs[code] = struct.Struct("!" + code)
+        return found
 
     def shape(self, lengths: tuple[int, ...]) -> Shape:
         """The shape of records whose variable fields have these lengths (256 + n: 3-octet prefix)."""
