@@ -102,12 +102,12 @@ def write_pcap(path: Path, payloads: list[bytes], dport: int) -> None:
 def read_payloads(capture: bytes) -> list[bytes]:
     """UDP payloads of an Ether/IPv4/UDP pcap (what the collector's socket would hand over)."""
     off, out = 24, []
+    record = struct.Struct("<8xI4x").unpack_from           # pcap record header: included length
     while off + 16 <= len(capture):
-        incl = struct.unpack_from("<I", capture, off + 8)[0]
-        frame = capture[off + 16:off + 16 + incl]
-        ihl = (frame[14] & 0x0F) * 4
-        out.append(frame[14 + ihl + 8:])
-        off += 16 + incl
+        incl = record(capture, off)[0]
+        frame = off + 16
+        out.append(capture[frame + 14 + (capture[frame + 14] & 0x0F) * 4 + 8:frame + incl])
+        off = frame + incl
     return out
 
 
