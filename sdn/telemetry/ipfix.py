@@ -9,14 +9,14 @@ set length ends the message there; nothing raises.
 from __future__ import annotations
 
 import struct
+from functools import partial
 
 from sdn.telemetry.drops import Decoded, Drop
-from sdn.telemetry.templates import (DataRecord, FieldSpec, Template, TemplateCache, Withdrawal, apply,
-                                     sets)
+from sdn.telemetry.templates import (MIN_DATA_SET, DataRecord, FieldSpec, Template, TemplateCache, TemplateParser,
+                                     Withdrawal, decode_sets)
 
 VERSION = 10
 TEMPLATE_SET, OPTIONS_TEMPLATE_SET = 2, 3
-MIN_DATA_SET = 256
 _HEADER = struct.Struct("!HHIII")     # version, length, export time, sequence, observation domain
 _HEAD_LEN = _HEADER.size
 
@@ -37,27 +37,7 @@ def decode(data: bytes, exporter: str, cache: TemplateCache, now: float) -> Deco
     dom = cache.domain(exporter, domain_id)
     if dom is None:
         return Decoded(drops=(Drop.DOMAIN_LIMIT,))
-    records: list[DataRecord] = []
-    drops: list[Drop] = []
-    for item in sets(memoryview(data), _HEAD_LEN, length):
-        if isinstance(item, Drop):
-            drops.append(item)
-            continue
-        set_id, body = item
-        if set_id >= MIN_DATA_SET:
-            got, lost = dom.data(set_id, body, export_time, now)
-        elif set_id == TEMPLATE_SET or set_id == OPTIONS_TEMPLATE_SET:
-            changes = parse_template_set(body, set_id == OPTIONS_TEMPLATE_SET)
-            if changes is None:
-                drops.append(Drop.BAD_TEMPLATE)
-                continue
-            got, lost = apply(dom, changes, now)
-        else:
-            drops.append(Drop.RESERVED_SET_ID)
-            continue
-        records.extend(got)
-        drops.extend(lost)
-    return Decoded(tuple(records), tuple(drops))
+    return decode_sets(dom, data, _HEAD_LEN, length, export_time, now, _PARSERS, strict=True)
 
 
 def parse_template_set(body: memoryview | bytes, options: bool) -> list[Template | Withdrawal] | None:
@@ -105,3 +85,7 @@ def parse_template_set(body: memoryview | bytes, options: bool) -> list[Template
             return None
         out.append(template)
     return out
+
+
+_PARSERS: dict[int, TemplateParser] = {TEMPLATE_SET: partial(parse_template_set, options=False),
+                                       OPTIONS_TEMPLATE_SET: partial(parse_template_set, options=True)}

@@ -12,11 +12,12 @@ import struct
 
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.elements import Element
-from sdn.telemetry.templates import DataRecord, FieldSpec, Template, TemplateCache, apply, sets
+from sdn.telemetry.templates import (MIN_DATA_SET, DataRecord, FieldSpec, Template, TemplateCache, TemplateParser,
+                                     decode_sets)
 
 VERSION = 9
 TEMPLATE_FLOWSET, OPTIONS_TEMPLATE_FLOWSET = 0, 1
-MIN_DATA_FLOWSET = 256
+MIN_DATA_FLOWSET = MIN_DATA_SET
 _HEADER = struct.Struct("!HHIIII")    # version, count, sysUptime, unix secs, sequence, source id
 SCOPES = {1: Element("scopeSystem", "octetArray"), 2: Element("scopeInterface", "unsigned32"),
           3: Element("scopeLineCard", "unsigned32"), 4: Element("scopeCache", "octetArray"),
@@ -34,28 +35,7 @@ def decode(data: bytes, exporter: str, cache: TemplateCache, now: float) -> Deco
     dom = cache.domain(exporter, source_id)
     if dom is None:
         return Decoded(drops=(Drop.DOMAIN_LIMIT,))
-    records: list[DataRecord] = []
-    drops: list[Drop] = []
-    for item in sets(memoryview(data), _HEADER.size, n, strict=False):
-        if isinstance(item, Drop):
-            drops.append(item)
-            continue
-        set_id, body = item
-        if set_id >= MIN_DATA_FLOWSET:
-            got, lost = dom.data(set_id, body, unix_secs, now)
-        elif set_id in (TEMPLATE_FLOWSET, OPTIONS_TEMPLATE_FLOWSET):
-            parsed = (parse_options_flowset(body) if set_id == OPTIONS_TEMPLATE_FLOWSET
-                      else parse_template_flowset(body))
-            if parsed is None:
-                drops.append(Drop.BAD_TEMPLATE)
-                continue
-            got, lost = apply(dom, parsed, now)
-        else:
-            drops.append(Drop.RESERVED_SET_ID)
-            continue
-        records.extend(got)
-        drops.extend(lost)
-    return Decoded(tuple(records), tuple(drops))
+    return decode_sets(dom, data, _HEADER.size, n, unix_secs, now, _PARSERS, strict=False)
 
 
 def _specs(body: memoryview | bytes, off: int, count: int, scope: bool = False) -> list[FieldSpec]:
@@ -107,3 +87,6 @@ def parse_options_flowset(body: memoryview | bytes) -> list[Template] | None:
         out.append(template)
     return out
 
+
+_PARSERS: dict[int, TemplateParser] = {TEMPLATE_FLOWSET: parse_template_flowset,
+                                       OPTIONS_TEMPLATE_FLOWSET: parse_options_flowset}

@@ -6,21 +6,30 @@ in (no module globals). Each (exporter address, observation domain / source id) 
 exporter's garbage can never touch another's templates. Data sets that arrive before their
 template are held (bounded in count and age) and decoded when it arrives, else dropped and
 counted. New domains beyond the limit are refused rather than evicting working ones.
+
+Decoding a data set only finds its records (:func:`locate`, against the layout compiled when
+the template arrived); a record unpacks a field when asked (:meth:`DataRecord.get`), all of them
+for ``values`` and ``fields()``. The set loop of both protocols is :func:`decode_sets`.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import partial
+from itertools import repeat
+from typing import Any, NamedTuple
 
-from sdn.telemetry.drops import Drop
-from sdn.telemetry.elements import Element, converter, element, struct_code
+from sdn.telemetry.drops import Decoded, Drop
+from sdn.telemetry.elements import Convert, Element, element, struct_code, value_converter
 
 VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
-_NO_CONVERT = ()
+MIN_DATA_SET = 256                 # IPFIX set ids / NetFlow v9 flowset ids from here on are data
+MAX_SHAPES = 32                    # variable-length record shapes kept per template
+RUN = 64                           # records of one shape confirmed at a time (bounds the work per record)
+_LONG = 256                        # shape key of a 3-octet length prefix: 256 + length
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,54 +44,104 @@ class FieldSpec:
         return FieldSpec(element_id, length, enterprise, element(element_id, enterprise))
 
 
+class Shape:
+    """One byte layout of a template's records, compiled once: a struct over the whole record
+    (``values``) and each field's offset, struct and converter by name (:meth:`DataRecord.get`).
+
+    A template without variable-length fields has one; with them, a record's length octets
+    (RFC 7011 §7) pick its shape, and one exporter's records come in few (its interface names).
+    """
+
+    __slots__ = ("record", "size", "find", "marks")
+
+    def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
+        fmt: list[str] = []
+        find: dict[str, tuple[Callable[..., tuple[Any, ...]], int, Convert | None]] = {}
+        marks: list[tuple[int, bytes]] = []
+        off, var = 0, iter(lengths)
+        for code, name, conv in zip(layout.codes, layout.names, layout.convert, strict=True):
+            if code is None:
+                k = next(var)
+                prefix, code = (3, f"{k - _LONG}s") if k >= _LONG else (1, f"{k}s")
+                if prefix == 1:
+                    marks.append((off, bytes((k,)) * RUN))
+                fmt.append(f"{prefix}x")
+                off += prefix
+            one = layout.field_struct(code)
+            fmt.append(code)
+            find[name] = (one.unpack_from, off, conv)
+            off += one.size
+        self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
+        self.size: int = self.record.size
+        self.find = find                                      # name -> unpack_from, offset, converter
+        # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
+        # one of this shape and whose octets say the same have it too (a slice of the set each)
+        self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
+
+
+class Layout:
+    """How a template's records are found and unpacked, compiled when the template arrives:
+    its shapes (one if no field is variable), kept up to :data:`MAX_SHAPES` per template (past
+    that, for a hostile exporter, compiled per record and not kept)."""
+
+    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes", "last", "_structs")
+
+    def __init__(self, codes: Sequence[str | None], names: Sequence[str], convert: Sequence[Convert | None]) -> None:
+        self.codes, self.names, self.convert = tuple(codes), tuple(names), tuple(convert)
+        gaps, size = [], 0
+        for code in codes:
+            if code is None:
+                gaps.append(size)
+                size = 0
+            else:
+                size += struct.calcsize("!" + code)
+        self.gaps: tuple[int, ...] = tuple(gaps)     # fixed octets before each variable field
+        self.tail = size                             # and after the last
+        self.shapes: dict[tuple[int, ...], Shape] = {}
+        self._structs: dict[str, struct.Struct] = {}   # one field's, shared by the shapes
+        self.fixed = None if gaps else Shape(self, ())
+        self.last: Shape | None = None               # the shape the last run had: tried first
+
+    def field_struct(self, code: str) -> struct.Struct:
+        found = self._structs.get(code)
+        if found is None:
+            found = self._structs[code] = struct.Struct("!" + code)
+        return found
+
+    def shape(self, lengths: tuple[int, ...]) -> Shape:
+        """The shape of records whose variable fields have these lengths (256 + n: 3-octet prefix)."""
+        found = self.shapes.get(lengths)
+        if found is None:
+            found = Shape(self, lengths)
+            if len(self.shapes) < MAX_SHAPES:
+                self.shapes[lengths] = found
+        return found
+
+
 @dataclass(frozen=True)
 class Template:
-    """A (options) template with its record layout compiled once: one struct unpacks a whole
-    fixed-length record; variable-length templates walk field by field."""
+    """A (options) template with its record layout (:class:`Layout`) compiled once."""
 
     template_id: int
     fields: tuple[FieldSpec, ...]
     scope_count: int = 0           # > 0 for an options template: the first fields are its scope
     names: tuple[str, ...] = field(init=False, compare=False)
     min_length: int = field(init=False, compare=False)
-    layout: struct.Struct | None = field(init=False, compare=False, repr=False)
-    codes: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
-    converters: tuple[tuple[int, Callable[[object], object]], ...] = field(init=False, compare=False, repr=False)
-    segments: tuple[struct.Struct | None, ...] = field(init=False, compare=False, repr=False)
+    layout: Layout = field(init=False, compare=False, repr=False)
+    converters: tuple[tuple[int, Convert], ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        codes = tuple(None if f.length == VARIABLE else struct.Struct("!" + struct_code(f.element, f.length))
-                      for f in self.fields)
-        fixed = all(c is not None for c in codes)
-        conv = tuple((i, c) for i, f in enumerate(self.fields) if (c := converter(f.element)) is not None)
-        object.__setattr__(self, "names", _unique_names(self.fields))
+        codes = [None if f.length == VARIABLE else struct_code(f.element, f.length) for f in self.fields]
+        convert = [value_converter(f.element, f.length) for f in self.fields]
+        names = _unique_names(self.fields)
+        object.__setattr__(self, "names", names)
         object.__setattr__(self, "min_length", sum(1 if f.length == VARIABLE else f.length for f in self.fields))
-        object.__setattr__(self, "codes", codes)
-        object.__setattr__(self, "layout", struct.Struct("!" + "".join(s.format[1:] for s in codes if s))
-                           if fixed else None)
-        object.__setattr__(self, "converters", conv or _NO_CONVERT)
-        object.__setattr__(self, "segments", _segments(codes))
+        object.__setattr__(self, "layout", Layout(codes, names, convert))
+        object.__setattr__(self, "converters", tuple((i, c) for i, c in enumerate(convert) if c is not None))
 
     @property
     def options(self) -> bool:
         return self.scope_count > 0
-
-
-def _segments(codes: tuple[struct.Struct | None, ...]) -> tuple[struct.Struct | None, ...]:
-    """Runs of fixed-length fields merged into one struct each; None marks a variable field."""
-    out: list[struct.Struct | None] = []
-    run = ""
-    for code in codes:
-        if code is None:
-            if run:
-                out.append(struct.Struct("!" + run))
-                run = ""
-            out.append(None)
-        else:
-            run += code.format[1:]
-    if run:
-        out.append(struct.Struct("!" + run))
-    return tuple(out)
 
 
 def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
@@ -98,14 +157,21 @@ def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
 
 
 class DataRecord(NamedTuple):
-    """One data record; ``values`` are raw (numbers as ints, the rest bytes), :meth:`fields`
-    gives them by element name as addresses, strings and numbers."""
+    """One data record, unpacked on demand: :meth:`get` unpacks one field (what the figures
+    read), ``values`` all of them raw (numbers as ints, the rest bytes), :meth:`fields` all of
+    them by element name as addresses, strings and numbers. Equal when those are."""
 
     exporter: str
     domain_id: int
     export_time: int               # seconds (IPFIX export time / NetFlow v9 unix secs)
     template: Template
-    values: tuple[object, ...]
+    data: bytes                    # the record's data set
+    offset: int                    # where the record starts in it
+    shape: Shape                   # its layout (found when it was decoded: it fits)
+
+    @property
+    def values(self) -> tuple[object, ...]:
+        return self.shape.record.unpack_from(self.data, self.offset)
 
     def fields(self) -> dict[str, object]:
         vals = list(self.values)
@@ -114,43 +180,114 @@ class DataRecord(NamedTuple):
         return dict(zip(self.template.names, vals, strict=True))
 
     def get(self, name: str, default: object = None) -> object:
-        try:
-            i = self.template.names.index(name)
-        except ValueError:
+        found = self.shape.find.get(name)
+        if found is None:
             return default
-        conv = converter(self.template.fields[i].element)
-        return conv(self.values[i]) if conv else self.values[i]
+        unpack, at, conv = found
+        value = unpack(self.data, self.offset + at)[0]
+        return value if conv is None else conv(value)
+
+    def _key(self) -> tuple[object, ...]:
+        return self.exporter, self.domain_id, self.export_time, self.template, self.values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataRecord) and self._key() == other._key()
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
-def decode_rows(template: Template, body: bytes | memoryview) -> tuple[list[tuple[object, ...]], Drop | None]:
-    """Raw value tuples of a data set's records; trailing bytes shorter than a record are padding."""
+# NamedTuple's __new__ is a Python function, a large part of a record's decode time; this is tuple's own
+_record: Callable[[tuple[str, int, int, Template, bytes, int, Shape]], DataRecord] = partial(tuple.__new__, DataRecord)
+
+
+def locate(template: Template, body: bytes) -> tuple[Sequence[int], Iterable[Shape], Drop | None]:
+    """Where each record of a data set starts and its shape (the compiled path: no value is
+    unpacked); trailing bytes shorter than a record are padding, a variable-length field running
+    past the set is ``bad_record`` (the records before it are kept).
+
+    Records of one shape come in runs, found by comparing their length octets a slice of the set
+    at a time (:func:`_run`), first for the shape the template's last set ended with; a record
+    whose shape that is not is walked octet by octet, and once a walked record's run is just that
+    record, so is the rest of the set."""
     layout = template.layout
-    if layout is not None:
-        count = len(body) // layout.size
-        return list(layout.iter_unpack(body[:count * layout.size])), None
-    rows: list[tuple[object, ...]] = []
-    off, n, min_length = 0, len(body), template.min_length
-    segments = template.segments
+    n = len(body)
+    fixed = layout.fixed
+    if fixed is not None:
+        count = n // fixed.size
+        return range(0, count * fixed.size, fixed.size), repeat(fixed, count), None
+    min_length, last = template.min_length, layout.last
+    if last is not None and (run := _run(body, 0, last, n)) and n - run * last.size < min_length:
+        return range(0, run * last.size, last.size), repeat(last, run), None     # the usual: one run
+    offsets: list[int] = []
+    shapes: list[Shape] = []
+    off, runs = 0, True
+    gaps, tail = layout.gaps, layout.tail
+    known = layout.shapes.get
     while n - off >= min_length:
-        row: list[object] = []
-        for seg in segments:
-            if seg is not None:
-                if off + seg.size > n:
-                    return rows, Drop.BAD_RECORD
-                row.extend(seg.unpack_from(body, off))
-                off += seg.size
-                continue
-            size = body[off] if off < n else 0
-            off += 1
+        if runs and last is not None and (run := _run(body, off, last, n)):
+            end = off + run * last.size
+            offsets.extend(range(off, end, last.size))
+            shapes.extend([last] * run)
+            off = end
+            continue
+        p = off
+        key = []
+        for gap in gaps:
+            p += gap
+            if p >= n:
+                return offsets, shapes, Drop.BAD_RECORD
+            size = body[p]
             if size == 255:
-                size = body[off] << 8 | body[off + 1] if off + 2 <= n else n
-                off += 2
-            if off + size > n:
-                return rows, Drop.BAD_RECORD
-            row.append(bytes(body[off:off + size]))
-            off += size
-        rows.append(tuple(row))
-    return rows, None
+                if p + 3 > n:
+                    return offsets, shapes, Drop.BAD_RECORD
+                size = body[p + 1] << 8 | body[p + 2]
+                key.append(_LONG + size)
+                p += 3 + size
+            else:
+                key.append(size)
+                p += 1 + size
+        p += tail
+        if p > n:
+            return offsets, shapes, Drop.BAD_RECORD
+        k = tuple(key)
+        shape = known(k) or layout.shape(k)
+        if runs:
+            run = _run(body, off, shape, n)
+            if run > 1:
+                last = layout.last = shape
+                end = off + run * shape.size
+                offsets.extend(range(off, end, shape.size))
+                shapes.extend([shape] * run)
+                off = end
+                continue
+            runs = False
+        offsets.append(off)
+        shapes.append(shape)
+        off = p
+    return offsets, shapes, None
+
+
+def _run(body: bytes, off: int, shape: Shape, n: int) -> int:
+    """How many records from ``off`` (up to :data:`RUN`) have ``shape``: a record whose length
+    octets say what the shape's do, where the shape has them, is one (it starts where expected:
+    the one before had the shape), so one slice of the set per variable field tells."""
+    size = shape.size
+    count = min((n - off) // size, RUN)
+    if not shape.marks or not count:
+        return 0
+    end = off + count * size
+    for at, same in shape.marks:
+        octets = body[off + at:end:size]
+        if not same.startswith(octets):            # not all of them: the run ends at the first other
+            count = len(octets) - len(octets.lstrip(same[:1]))
+            if not count:
+                return 0
+            end = off + count * size
+    return count
 
 
 @dataclass(frozen=True)
@@ -217,7 +354,7 @@ class Domain:
         for tid in [tid for tid, (t, _) in self._templates.items() if t.options == options]:
             del self._templates[tid]
 
-    def data(self, template_id: int, body: bytes | memoryview, export_time: int,
+    def data(self, template_id: int, body: bytes, export_time: int,
              now: float) -> tuple[list[DataRecord], list[Drop]]:
         """Decode a data set, or hold it until its template arrives."""
         drops = self.sweep(now) if self._held else []
@@ -227,7 +364,7 @@ class Domain:
             del self._templates[template_id]
             entry = None
         if entry is None:
-            self._held.append(_Held(template_id, bytes(body), export_time, now))
+            self._held.append(_Held(template_id, body, export_time, now))
             if len(self._held) > self._limits.max_held:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
@@ -250,11 +387,10 @@ class Domain:
                 del self._templates[tid]
         return drops
 
-    def _records(self, template: Template, body: bytes | memoryview,
-                 export_time: int) -> tuple[list[DataRecord], Drop | None]:
-        rows, drop = decode_rows(template, body)
-        exporter, domain_id = self.exporter, self.domain_id
-        return [DataRecord(exporter, domain_id, export_time, template, row) for row in rows], drop
+    def _records(self, template: Template, body: bytes, export_time: int) -> tuple[list[DataRecord], Drop | None]:
+        offsets, shapes, drop = locate(template, body)
+        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
+                                     repeat(template), repeat(body), offsets, shapes))), drop
 
 
 class TemplateCache:
@@ -298,24 +434,6 @@ class Withdrawal(NamedTuple):
     options: bool = False
 
 
-def sets(data: memoryview, off: int, end: int, *, strict: bool = True) -> list[tuple[int, memoryview] | Drop]:
-    """Split a message body into (set id, set body); a lying set length ends the walk with
-    ``bad_set_length``. Fewer than 4 trailing bytes are padding unless ``strict``."""
-    out: list[tuple[int, memoryview] | Drop] = []
-    while off < end:
-        if end - off < 4:
-            if strict:
-                out.append(Drop.BAD_SET_LENGTH)
-            break
-        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
-        if length < 4 or off + length > end:
-            out.append(Drop.BAD_SET_LENGTH)
-            break
-        out.append((set_id, data[off + 4:off + length]))
-        off += length
-    return out
-
-
 def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> tuple[list[DataRecord], list[Drop]]:
     """Apply a template set's parsed changes in order; returns records released from hold."""
     records: list[DataRecord] = []
@@ -330,3 +448,44 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
         else:
             dom.withdraw(change.template_id)
     return records, drops
+
+
+TemplateParser = Callable[[bytes], Sequence[Template | Withdrawal] | None]
+
+
+def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: int, now: float,
+                parsers: Mapping[int, TemplateParser], *, strict: bool) -> Decoded[DataRecord]:
+    """The (flow)sets of one IPFIX message / NetFlow v9 packet in ``message[off:end]``: data
+    sets decoded (or held) in ``dom``, template sets parsed by ``parsers[set id]`` (None: a
+    malformed record, the whole set is ``bad_template``) and applied, other ids below
+    :data:`MIN_DATA_SET` ``reserved_set_id``. A lying set length ends the walk there with
+    ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
+    records: list[DataRecord] = []
+    drops: list[Drop] = []
+    data = message if type(message) is bytes else bytes(message)     # sets are sliced off as bytes
+    while off < end:
+        if end - off < 4:
+            if strict:
+                drops.append(Drop.BAD_SET_LENGTH)
+            break
+        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        if length < 4 or off + length > end:
+            drops.append(Drop.BAD_SET_LENGTH)
+            break
+        body = data[off + 4:off + length]
+        off += length
+        if set_id >= MIN_DATA_SET:
+            got, lost = dom.data(set_id, body, export_time, now)
+        else:
+            parse = parsers.get(set_id)
+            changes = parse(body) if parse is not None else None
+            if changes is None:
+                drops.append(Drop.BAD_TEMPLATE if parse is not None else Drop.RESERVED_SET_ID)
+                continue
+            got, lost = apply(dom, changes, now)
+        if records:
+            records.extend(got)
+        else:
+            records = got
+        drops.extend(lost)
+    return Decoded(tuple(records), tuple(drops))

@@ -14,6 +14,15 @@ from scapy.layers.netflow import (GetNetflowRecordV9, NetflowDataflowsetV9, Netf
 # what an OVS 3.1 bridge exports for IPv4 flows (subset of its template), as (id, length)
 FLOW_FIELDS = ((8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8), (10, 4), (158, 4), (159, 4))
 
+# (element id, length) of OVS 3.1's whole IPv4 ingress+egress template (id 293 when recorded from
+# a real bridge, tests/integration/sdn/test_telemetry.py): interfaceName and interfaceDescription
+# (82, 83) of the in and out port are variable-length
+OVS_IPV4 = ((138, 4), (61, 1), (56, 6), (80, 6), (256, 2), (240, 1), (10, 4), (368, 4), (82, 0xFFFF), (83, 0xFFFF),
+            (14, 4), (369, 4), (82, 0xFFFF), (83, 0xFFFF), (60, 1), (192, 1), (4, 1), (195, 1), (196, 1), (5, 1),
+            (8, 4), (12, 4), (176, 1), (177, 1), (158, 4), (159, 4), (133, 8), (135, 8), (2, 8), (86, 8), (354, 8),
+            (355, 8), (356, 8), (357, 8), (358, 8), (19, 8), (174, 8), (352, 8), (353, 8), (136, 1), (132, 8),
+            (134, 8), (1, 8), (85, 8), (198, 8), (199, 8), (25, 8), (26, 8), (20, 8), (175, 8))
+
 
 def template_set(template_id: int = 256, fields=FLOW_FIELDS, set_id: int = 2) -> NetflowFlowsetV9:
     specs = []
