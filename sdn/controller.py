@@ -90,6 +90,8 @@ class SfcController:
         self._probes = probes or ProbeKeeper()  # sFlow/IPFIX through each switch's OVSDB (sdn.probes)
         self._probes.submit(self._snapshot[0])
         driver.subscribe(self._on_switch_event)
+        for dpid in list(driver.switches()):  # connected before we listened: a restart that read a big
+            self._on_switch_event(SwitchEvent("connected", dpid))  # state file first would never converge
 
     # ----------------------------------------------------------------- queries
     @property

@@ -153,3 +153,25 @@ def test_two_controllers_share_no_cache():
     assert a == b and a[1]["path:pa"] is not b[1]["path:pa"]
     assert compute_owned_states(doc, PORTS, one)[1]["path:pa"] is a[1]["path:pa"]
     assert compute_owned_states(doc, PORTS) == a, "no cache: same flows"
+
+
+def test_a_switch_connected_before_the_controller_listened_converges(tmp_path):
+    """A restarted controller reads its state file before it subscribes to the driver; a switch
+    that reconnected meanwhile (OVS retries within a second) must still get a worker and converge
+    on the held document, not wait for an event that has passed."""
+    driver, state = FakeDriver(), tmp_path / "state.pb"
+    first = SfcController(driver, timeout=2.0, state_file=state)
+    driver.connect(1, PORTS[1])
+    driver.connect(2, PORTS[2])
+    first.apply_document(load_document(DOC))
+    held = dict(driver.tables)
+    first.stop()
+    driver.callbacks.clear()
+    driver.tables.clear()  # as if the switches had lost our flows: the new controller must put them back
+    second = SfcController(driver, timeout=2.0, state_file=state)  # both switches are connected already
+    try:
+        assert second.settle(5.0)
+        assert driver.tables == held
+        assert {s.state for s in second.path_status()} == {"ACTIVE"}
+    finally:
+        second.stop()
