@@ -42,7 +42,8 @@ def plan_ns(name: str, nsd: Nsd, nsd_name: str, vnfs_taken: Collection[str],
         check_name(vnffg, f"ns[{name}].vnffgs[{graph.name}]")
         if vnffg_taken(vnffg):
             raise AlreadyExists(f"VNFFG {vnffg!r} already exists", f"ns[{name}].vnffgs")
-        spec = spec_from_paths(graph.paths, mapping, f"ns[{name}].{graph.name}", graph.description or "")
+        description = graph.description if isinstance(graph.description, str) else ""  # inputs resolved above
+        spec = spec_from_paths(graph.paths, mapping, f"ns[{name}].{graph.name}", description)
         spec = replace(spec, paths=tuple(replace(p, classifiers=tuple(replace(c, name=f"{name}-{c.name}")
                                                                       for c in p.classifiers))
                                          for p in spec.paths))

@@ -43,6 +43,17 @@ class OpenIntent:
         """The operation returned or raised (and undid itself): nothing left to reconcile."""
         self.journal.store.delete(KIND, self.intent.id)
 
+    @contextmanager
+    def closing(self) -> Iterator[OpenIntent]:
+        """``close`` when the block returns or raises an error; not when the process is going
+        (SystemExit, KeyboardInterrupt: the operation did not undo itself, the next start does)."""
+        try:
+            yield self
+        except Exception:
+            self.close()
+            raise
+        self.close()
+
 
 class Journal:
     def __init__(self, store: Store, now: Callable[[], float], new_id: Callable[[], str]):
@@ -57,12 +68,9 @@ class Journal:
 
     @contextmanager
     def intent(self, operation: str, name: str, **payload: Any) -> Iterator[OpenIntent]:
-        """``begin``, and ``close`` however the block ends (short of a crash)."""
-        handle = self.begin(operation, name, **payload)
-        try:
+        """``begin``, then ``closing``."""
+        with self.begin(operation, name, **payload).closing() as handle:
             yield handle
-        finally:
-            handle.close()
 
     def open(self) -> list[Intent]:
         return [Intent.from_dict(b) for b in self.store.list(KIND)]

@@ -202,20 +202,18 @@ class VnffgManager:
                                  tuple(spis.items()), now, now)
             intent = self._journal.begin("vnffg-create", name)
             if wait:
-                try:
+                with intent.closing():
                     generation = self._engine.commit(name, rendered, self._catalog.switches())
                     intent.step("committed")
                     record = self._live(record, rendered, generation)
                     self._save(record, new=True)
                     intent.step("stored")
-                finally:
-                    intent.close()
                 self._emit(record, "", record.status)
                 return record
             try:
                 self._save(record, new=True)
                 intent.step("pending")
-            except BaseException:
+            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
                 intent.close()
                 raise
             self._emit(record, "", record.status)
@@ -234,20 +232,18 @@ class VnffgManager:
                              updated_at=self._now())
             intent = self._journal.begin("vnffg-update", old.name, updated_at=record.updated_at)
             if wait:
-                try:
+                with intent.closing():
                     generation = self._engine.commit(old.name, rendered, self._catalog.switches())
                     intent.step("committed")
                     record = self._live(record, rendered, generation)
                     self._save(record)
                     intent.step("stored")
-                finally:
-                    intent.close()
                 self._emit(record, old.status, record.status)
                 return record
             try:
                 self._save(record)
                 intent.step("pending")
-            except BaseException:
+            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
                 intent.close()
                 raise
             self._emit(record, old.status, record.status)
@@ -315,21 +311,18 @@ class VnffgManager:
     def _push(self, record: VnffgRecord, rendered: RenderedChain, intent: OpenIntent) -> None:
         """The background half of ``wait=False``: whatever goes wrong, the record leaves PENDING
         (ERROR with the reason), and the intent is closed."""
-        with self.lock:
+        with self.lock, intent.closing():
             try:
-                try:
-                    generation = self._engine.commit(record.name, rendered, self._catalog.switches())
-                    intent.step("committed")
-                    done = self._live(record, rendered, generation)
-                except Exception as exc:  # noqa: BLE001 - not only NfvoError: nothing stays PENDING
-                    log.warning("VNFFG %s: background push failed: %s", record.name, exc)
-                    done = replace(record, status=Status.ERROR, reason=str(exc) or type(exc).__name__)
-                if self._index().find(record.id) is not None:
-                    self._save(done)
-                    intent.step("stored")
-                    self._emit(done, record.status, done.status)
-            finally:
-                intent.close()
+                generation = self._engine.commit(record.name, rendered, self._catalog.switches())
+                intent.step("committed")
+                done = self._live(record, rendered, generation)
+            except Exception as exc:  # noqa: BLE001 - not only NfvoError: nothing stays PENDING
+                log.warning("VNFFG %s: background push failed: %s", record.name, exc)
+                done = replace(record, status=Status.ERROR, reason=str(exc) or type(exc).__name__)
+            if self._index().find(record.id) is not None:
+                self._save(done)
+                intent.step("stored")
+                self._emit(done, record.status, done.status)
 
     # ----------------------------------------------------------------- classifiers
     def add_classifier(self, chain: str, clf: ClassifierSpec, path: str = "", *, wait: bool = True) -> VnffgRecord:

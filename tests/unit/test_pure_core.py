@@ -22,7 +22,7 @@ CORE = (
     "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9", "sdn.telemetry.observation",
     "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
     "dataplane.underlay", "dataplane.nshcontext",
-    "nfvo.supervision",
+    "nfvo.supervision", "nfvo.intents", "nfvo.nsplan", "nfvo.reconcile", "vnfm.faults",
 )
 ROOT = Path(__file__).resolve().parents[2]
 
