@@ -154,3 +154,42 @@ def test_crash_in_ns_create_leaves_nothing_no_ns_owns(stack, crash, monkeypatch,
     again.nfvo.delete_ns("web")
     agree(again)
     again.vnfm.close()
+
+
+def test_a_background_push_that_dies_of_anything_leaves_error_not_pending(stack, monkeypatch):
+    """Not only an NfvoError: whatever the push raises, the record says ERROR and why."""
+    base(stack)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("controller client blew up")
+    monkeypatch.setattr(stack.nfvo.engine, "commit", broken)
+    stack.nfvo.create_vnffg("B", chain="cnt1", wait=False)
+    record = stack.nfvo.vnffgs.get("B")
+    assert record.status == "ERROR" and "blew up" in record.reason
+    assert stack.nfvo.store.list("INTENT") == []
+
+
+def test_pending_records_without_an_intent_are_resolved_at_start(stack, monkeypatch):
+    """A PENDING row with no intent (e.g. from before intents existed): rendered at start, and
+    its status is what the controller then holds."""
+    base(stack)
+    record = stack.nfvo.vnffgs.get("A")
+    stack.nfvo.store.update("VNFFG", record.id, {**record.to_dict(), "status": "PENDING_UPDATE"})
+    again, events = restart(stack, monkeypatch)
+    assert events == [] and again.nfvo.vnffgs.get("A").status == "ACTIVE"
+    agree(again)
+    again.vnfm.close()
+
+
+def test_crash_point_is_one_shot_with_a_file_and_a_no_op_otherwise(tmp_path):
+    import subprocess
+    import sys
+
+    marker = tmp_path / "crash-at"
+    marker.write_text("here\n")
+    code = "from vnfm.faults import crash_point; crash_point('elsewhere'); crash_point('here'); print('lived')"
+    env = {"NFV_CRASH_FILE": str(marker), "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.returncode == 137 and "crash point here" in first.stderr and not marker.exists()
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout.strip() == "lived"
