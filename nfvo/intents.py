@@ -18,7 +18,7 @@ KIND = "INTENT"
 FORWARD, BACK = "ROLLED_FORWARD", "ROLLED_BACK"
 # operation -> the kind of resource it is about
 OPERATIONS = {"vnf-create": "VNF", "vnffg-create": "VNFFG", "vnffg-update": "VNFFG", "vnffg-delete": "VNFFG",
-              "ns-create": "NS"}
+              "ns-create": "NS", "ns-delete": "NS"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class Decision:
     terminate_vnfs: tuple[str, ...] = ()
     delete_vnffgs: tuple[str, ...] = ()
     write_ns: Mapping[str, Any] | None = None
+    delete_ns: bool = False
 
 
 def decide(intent: Intent, facts: Facts) -> Decision:
@@ -99,6 +100,12 @@ def decide(intent: Intent, facts: Facts) -> Decision:
         return Decision(intent, FORWARD, f"VNFFG {name} delete {where}: already gone")
     if op == "ns-create":
         return _ns(intent, facts, where)
+    if op == "ns-delete":  # what is gone cannot come back: finish it
+        vnfs = tuple(v for v in reversed(intent.payload.get("vnfs", ())) if v in facts.vnfs)
+        graphs = tuple(g for g in reversed(intent.payload.get("vnffgs", ())) if g in facts.vnffgs)
+        what = ", ".join([*(f"VNFFG {g}" for g in graphs), *(f"VNF {v}" for v in vnfs)]) or "only the row was left"
+        return Decision(intent, FORWARD, f"NS {name} delete {where}: finished ({what})", vnfs, graphs,
+                        delete_ns=name in facts.nss)
     return Decision(intent, BACK, f"unknown operation {op!r} on {name}: dropped")
 
 
@@ -132,5 +139,6 @@ def decide_all(intents: Iterable[Intent], facts: Facts) -> list[Decision]:
 def after(facts: Facts, decision: Decision) -> Facts:
     """The facts once ``decision`` is carried out."""
     nss = facts.nss | ({decision.intent.name} if decision.write_ns is not None else set())
+    nss = nss - ({decision.intent.name} if decision.delete_ns else set())
     return Facts({k: v for k, v in facts.vnfs.items() if k not in decision.terminate_vnfs},
                  {k: v for k, v in facts.vnffgs.items() if k not in decision.delete_vnffgs}, frozenset(nss))

@@ -111,6 +111,9 @@ def _apply(decision: Decision, store: Store, vnfm: Vnfm, vnffgs: VnffgManager) -
         except Exception as exc:  # noqa: BLE001
             if type(exc).__name__ != "NotFound":
                 problems.append(f"VNF {name}: {exc}")
+    ns = store.get("NS", decision.intent.name)
+    if decision.delete_ns and ns is not None and not problems:
+        store.delete("NS", str(ns["id"]))
     if decision.write_ns is not None and not problems:
         record = NsRecord.from_dict(dict(decision.write_ns))
         store.insert("NS", record.id, record.name, record.to_dict())

@@ -348,17 +348,16 @@ class NfvoService:
                        file=f"NSD {nsd_record.name}")
         plan = plan_ns(name, nsd, nsd_record.name, {v.name for v in self.vnfm.list()},
                        lambda vnffg: self.store.get("VNFFG", vnffg) is not None)
-        vnfs = plan.vnfs
-        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", vnfs,
+        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", plan.vnfs,
                           tuple(g for g, _ in plan.graphs), self._now(), description)
         self.bus.publish(Event(self._now(), "NS", "", name, "", Status.PENDING_CREATE))
         made_vnfs: list[str] = []  # also one a failed instantiate left in ERROR
         made_vnffgs: list[str] = []
         # a crash inside leaves the intent: the next start removes what was made (nfvo.reconcile)
-        with self.journal.intent("ns-create", name, vnfs=[v for _, v in vnfs], vnffgs=list(record.vnffgs),
+        with self.journal.intent("ns-create", name, vnfs=[v for _, v in plan.vnfs], vnffgs=list(record.vnffgs),
                                  record=record.to_dict()) as intent:
             try:
-                for member, (_, vnf_name) in zip(nsd.vnfs, vnfs, strict=True):
+                for member, (_, vnf_name) in zip(nsd.vnfs, plan.vnfs, strict=True):
                     made_vnfs.append(vnf_name)
                     try:
                         self.catalog.vim(None)
@@ -383,13 +382,11 @@ class NfvoService:
         return record
 
     def _undo_ns(self, made_vnfs: list[str], made_vnffgs: list[str]) -> None:
-        for vnffg in reversed(made_vnffgs):
-            _quietly(lambda vnffg=vnffg: self.vnffgs.delete(vnffg))
-        _quietly(lambda: self._forget_functions(made_vnfs))
         existing = {v.name for v in self.vnfm.list()}
-        for vnf_name in reversed(made_vnfs):
-            if vnf_name in existing:
-                _quietly(lambda vnf_name=vnf_name: self.vnfm.terminate(vnf_name))
+        for undo in [*(lambda g=g: self.vnffgs.delete(g) for g in reversed(made_vnffgs)),
+                     lambda: self._forget_functions(made_vnfs),
+                     *(lambda v=v: self.vnfm.terminate(v) for v in reversed(made_vnfs) if v in existing)]:
+            _quietly(undo)
 
     def update_ns(self, name_or_id: str, description: str) -> NsRecord:
         record = replace(self.get_ns(name_or_id), description=description)
@@ -407,33 +404,37 @@ class NfvoService:
                 used = sorted(_explicit_vnfs(other) & set(mine))[0]
                 raise FailedPrecondition(f"VNF {used} of NS {record.name} is a hop of VNFFG {other.name}; "
                                          "delete or update that first")
-        errors = []
-        for vnffg in record.vnffgs:
+        # a crash inside leaves the intent: the next start finishes the delete (nfvo.reconcile)
+        with self.journal.intent("ns-delete", record.name, vnfs=mine, vnffgs=list(record.vnffgs)) as intent:
+            errors = []
+            for vnffg in record.vnffgs:
+                try:
+                    self.vnffgs.delete(vnffg)
+                    intent.step("vnffg")
+                except NotFound:
+                    pass
+                except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                    errors.append(f"{vnffg}: {exc}")
             try:
-                self.vnffgs.delete(vnffg)
-            except NotFound:
-                pass
-            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
-                errors.append(f"{vnffg}: {exc}")
-        try:
-            self._forget_functions(mine)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"controller: {exc}")
-        users: set[str] = set()
-        for vnf in mine:
-            try:
-                got = self.vnfm.get(vnf)
-                users.update(self.vnffgs.uses_vnf(got.name, got.vnf_type))
-                self.vnfm.terminate(got.id)
-            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
-                if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
-                    errors.append(f"{vnf}: {exc}")
-        if users:  # abstract hops of other VNFFGs lost an instance
-            self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
-        if errors:
-            self.store.update("NS", record.id, replace(record, status=Status.ERROR, reason="; ".join(errors)).to_dict())
-            raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
-        self.store.delete("NS", record.id)
+                self._forget_functions(mine)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"controller: {exc}")
+            users: set[str] = set()
+            for vnf in mine:
+                try:
+                    got = self.vnfm.get(vnf)
+                    users.update(self.vnffgs.uses_vnf(got.name, got.vnf_type))
+                    self.vnfm.terminate(got.id)
+                    intent.step("vnf")
+                except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                    if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
+                        errors.append(f"{vnf}: {exc}")
+            if users:  # abstract hops of other VNFFGs lost an instance
+                self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
+            if errors:
+                self.store.update("NS", record.id, replace(record, status=Status.ERROR, reason="; ".join(errors)).to_dict())
+                raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
+            self.store.delete("NS", record.id)
         self.bus.publish(Event(self._now(), "NS", record.id, record.name, record.status, Status.DELETED))
         return record
 

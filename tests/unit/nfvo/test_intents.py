@@ -73,3 +73,8 @@ def test_nested_intents_see_what_the_older_ones_left():
 def test_intent_round_trips_through_its_stored_body():
     it = intent("ns-create", "web", "vnf", **NS)
     assert Intent.from_dict(it.to_dict()) == it and it.kind == "NS"
+
+
+def test_ns_delete_always_finishes_what_is_left():
+    half = decide(intent("ns-delete", "web", "vnffg", **NS), Facts({"web-cnt": "ACTIVE"}, {}, frozenset({"web"})))
+    assert (half.verdict, half.terminate_vnfs, half.delete_vnffgs, half.delete_ns) == (FORWARD, ("web-cnt",), (), True)

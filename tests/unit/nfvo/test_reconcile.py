@@ -193,3 +193,20 @@ def test_crash_point_is_one_shot_with_a_file_and_a_no_op_otherwise(tmp_path):
     assert first.returncode == 137 and "crash point here" in first.stderr and not marker.exists()
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.strip() == "lived"
+
+
+@pytest.mark.parametrize("point", ["ns-delete.started", "ns-delete.vnffg", "ns-delete.vnf"])
+def test_crash_in_ns_delete_finishes_it(stack, crash, monkeypatch, point):
+    base(stack)
+    onboard_ns(stack.nfvo)
+    stack.nfvo.create_ns("web", "demo-ns", {"web_ports": "8000-8000"})
+    crash(point)
+    with pytest.raises(SystemExit):
+        stack.nfvo.delete_ns("web")
+    again, events = restart(stack, monkeypatch)
+    assert [(e.name, e.new) for e in events if e.kind == "NS"] == [("web", FORWARD)]
+    assert again.nfvo.list_ns() == [] and not {v.name for v in again.nfvo.list_vnfs() if v.name.startswith("web-")}
+    agree(again)
+    assert again.nfvo.create_ns("web", "demo-ns", {"web_ports": "8000-8000"}).status == "ACTIVE"
+    agree(again)
+    again.vnfm.close()
