@@ -12,24 +12,26 @@ import uuid
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from descriptors import Nsd, Vnfd, Vnffgd, load_nsd
-from descriptors.nsd import ConstituentVnf
+from descriptors import Vnffgd, load_nsd
 from nfvo.catalog import Catalog
 from nfvo.chains import ChainEngine, DocumentHook
 from nfvo.draining import DRAIN_GRACE, DrainingVnfm
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NfvoError, NotFound
 from nfvo.events import EventBus
 from nfvo.model import Event, NsRecord, VimRecord, VnffgRecord, VnffgSpec
+from nfvo.nsplan import bind_links, plan_ns
 from nfvo.protocols import SdnPort, Store, Vnfm
+from nfvo.reconcile import Journal, reconcile
 from nfvo.telemetry import StackStatus, TelemetryPort
 from nfvo.vnffg.manager import VnffgManager, chain_spec
 from nfvo.vnffg.spec import (check_failure_policy, check_name, classifier_spec, match_items, parse_chain, parse_match,
-                             spec_from_paths, spec_from_vnffgd)
+                             spec_from_vnffgd)
 from sdn.telemetry.collector import ExporterStats
 from sdn.telemetry.figures import ChainFigures
 from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.imagestore import ImageRegistry
+from vnfm.faults import crash_point
 from vnfm.model import Status, VnfEvent, VnfRecord
 
 log = logging.getLogger(__name__)
@@ -46,17 +48,21 @@ class NfvoService:
         self.bus = EventBus()
         self.catalog = Catalog(store, now=now, new_id=new_id)
         self.engine = ChainEngine(sdn)
+        self.journal = Journal(store, now, new_id)
         extra = {"spawn": spawn} if spawn else {}
         self._chain_vnfm = DrainingVnfm(vnfm)  # chains drain VDU instances about to go, then omit them
         self._drain_grace = DRAIN_GRACE
         self.vnffgs = VnffgManager(store, self.catalog, self._chain_vnfm, self.engine, self.bus, now=now,
-                                   new_id=new_id, **extra)
+                                   new_id=new_id, journal=self.journal, **extra)
         self._spawn = self.vnffgs._spawn
         self._telemetry: TelemetryPort | None = None
         vnfm.subscribe(self._on_vnf_event)
 
     def start(self) -> None:
-        """Bring the controller to the stored state (after a restart SPIs stay what they were)."""
+        """Finish or undo what a crash interrupted (``nfvo.reconcile``), then hand the controller
+        the stored state as a whole document: a path no VNFFG row holds goes, a PENDING record
+        is rendered and turns ACTIVE, DEGRADED or ERROR (SPIs stay what they were)."""
+        reconcile(self.journal, self.vnfm, self.vnffgs, self.bus, self._now)
         self.vnffgs.restore()
 
     # ----------------------------------------------------------------- VIMs
@@ -78,7 +84,10 @@ class NfvoService:
         check_name(name, "name")
         self.catalog.vim(vim or None)
         record, vnfd = self.catalog.vnfd(vnfd_name, params)
-        return self.vnfm.instantiate(name, vnfd, vnfd_name=record.name)
+        with self.journal.intent("vnf-create", name):  # the VNFM undoes its half; the intent, the VNF
+            vnf = self.vnfm.instantiate(name, vnfd, vnfd_name=record.name)
+            crash_point("vnf-create.instantiated")
+        return vnf
 
     def update_vnf(self, name_or_id: str, params: Mapping[str, Any] | None) -> VnfRecord:
         """New get_input values: the VDUs are recreated with them (ports kept, so chains
@@ -337,62 +346,47 @@ class NfvoService:
         # checked again against the VNFDs as they are now (one may have been re-onboarded since)
         nsd = load_nsd(nsd_record.template, params, vnfds=self.catalog.vnfds(), name=nsd_record.name,
                        file=f"NSD {nsd_record.name}")
-        if nsd.unresolved_inputs:
-            missing = ", ".join(sorted(nsd.unresolved_inputs))
-            raise InvalidArgument(f"NSD {nsd_record.name} needs a value for input {missing} (--param-file)",
-                                  f"ns[{name}].params")
-        vnfs = tuple((member.node, f"{name}-{member.node}") for member in nsd.vnfs)
-        mapping: dict[str, str] = {}
-        for member, (_, vnf_name) in zip(nsd.vnfs, vnfs, strict=True):
-            check_name(vnf_name, f"ns[{name}].vnfs[{member.node}]")
-            mapping.setdefault(member.vnfd, vnf_name)
-        existing = {v.name for v in self.vnfm.list()}
-        taken = [vnf for _, vnf in vnfs if vnf in existing]
-        if taken:
-            raise AlreadyExists(f"VNF {taken[0]!r} already exists", f"ns[{name}].vnfs")
-        graphs = []
-        for graph in nsd.graphs:
-            vnffg = f"{name}-{graph.name}"
-            check_name(vnffg, f"ns[{name}].vnffgs[{graph.name}]")
-            if self.store.get("VNFFG", vnffg) is not None:
-                raise AlreadyExists(f"VNFFG {vnffg!r} already exists", f"ns[{name}].vnffgs")
-            spec = spec_from_paths(graph.paths, mapping, f"ns[{name}].{graph.name}", graph.description or "")
-            spec = replace(spec, paths=tuple(replace(p, classifiers=tuple(replace(c, name=f"{name}-{c.name}")
-                                                                          for c in p.classifiers))
-                                             for p in spec.paths))
-            graphs.append((vnffg, spec))
+        plan = plan_ns(name, nsd, nsd_record.name, {v.name for v in self.vnfm.list()},
+                       lambda vnffg: self.store.get("VNFFG", vnffg) is not None)
+        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", plan.vnfs,
+                          tuple(g for g, _ in plan.graphs), self._now(), description)
         self.bus.publish(Event(self._now(), "NS", "", name, "", Status.PENDING_CREATE))
         made_vnfs: list[str] = []  # also one a failed instantiate left in ERROR
         made_vnffgs: list[str] = []
-        try:
-            for member, (_, vnf_name) in zip(nsd.vnfs, vnfs, strict=True):
-                made_vnfs.append(vnf_name)
-                try:
-                    self.catalog.vim(None)
-                    vnfd_record, vnfd = self.catalog.vnfd(member.vnfd)
-                    self.vnfm.instantiate(vnf_name, _bind_links(vnfd, member, nsd), vnfd_name=vnfd_record.name)
-                except AlreadyExists:
-                    made_vnfs.pop()  # someone else's, made meanwhile
-                    raise
-            for vnffg, spec in graphs:
-                self.vnffgs.create(vnffg, spec)
-                made_vnffgs.append(vnffg)
-        except Exception as exc:
-            log.warning("NS %s: create failed, removing what was made: %s", name, exc)
-            for vnffg in reversed(made_vnffgs):
-                _quietly(lambda vnffg=vnffg: self.vnffgs.delete(vnffg))
-            _quietly(lambda: self._forget_functions(made_vnfs))
-            existing = {v.name for v in self.vnfm.list()}
-            for vnf_name in reversed(made_vnfs):
-                if vnf_name in existing:
-                    _quietly(lambda vnf_name=vnf_name: self.vnfm.terminate(vnf_name))
-            self.bus.publish(Event(self._now(), "NS", "", name, Status.PENDING_CREATE, Status.ERROR, str(exc)))
-            raise
-        record = NsRecord(self._new_id(), name, nsd_record.name, Status.ACTIVE, "", vnfs,
-                          tuple(made_vnffgs), self._now(), description)
-        self.store.insert("NS", record.id, name, record.to_dict())
+        # a crash inside leaves the intent: the next start removes what was made (nfvo.reconcile)
+        with self.journal.intent("ns-create", name, vnfs=[v for _, v in plan.vnfs], vnffgs=list(record.vnffgs),
+                                 record=record.to_dict()) as intent:
+            try:
+                for member, (_, vnf_name) in zip(nsd.vnfs, plan.vnfs, strict=True):
+                    made_vnfs.append(vnf_name)
+                    try:
+                        self.catalog.vim(None)
+                        vnfd_record, vnfd = self.catalog.vnfd(member.vnfd)
+                        self.vnfm.instantiate(vnf_name, bind_links(vnfd, member, nsd), vnfd_name=vnfd_record.name)
+                    except AlreadyExists:
+                        made_vnfs.pop()  # someone else's, made meanwhile
+                        raise
+                    intent.step("vnf")
+                for vnffg, spec in plan.graphs:
+                    self.vnffgs.create(vnffg, spec)
+                    made_vnffgs.append(vnffg)
+                    intent.step("vnffg")
+                self.store.insert("NS", record.id, name, record.to_dict())
+                intent.step("stored")
+            except Exception as exc:
+                log.warning("NS %s: create failed, removing what was made: %s", name, exc)
+                self._undo_ns(made_vnfs, made_vnffgs)
+                self.bus.publish(Event(self._now(), "NS", "", name, Status.PENDING_CREATE, Status.ERROR, str(exc)))
+                raise
         self.bus.publish(Event(self._now(), "NS", record.id, name, Status.PENDING_CREATE, record.status))
         return record
+
+    def _undo_ns(self, made_vnfs: list[str], made_vnffgs: list[str]) -> None:
+        existing = {v.name for v in self.vnfm.list()}
+        for undo in [*(lambda g=g: self.vnffgs.delete(g) for g in reversed(made_vnffgs)),
+                     lambda: self._forget_functions(made_vnfs),
+                     *(lambda v=v: self.vnfm.terminate(v) for v in reversed(made_vnfs) if v in existing)]:
+            _quietly(undo)
 
     def update_ns(self, name_or_id: str, description: str) -> NsRecord:
         record = replace(self.get_ns(name_or_id), description=description)
@@ -410,33 +404,37 @@ class NfvoService:
                 used = sorted(_explicit_vnfs(other) & set(mine))[0]
                 raise FailedPrecondition(f"VNF {used} of NS {record.name} is a hop of VNFFG {other.name}; "
                                          "delete or update that first")
-        errors = []
-        for vnffg in record.vnffgs:
+        # a crash inside leaves the intent: the next start finishes the delete (nfvo.reconcile)
+        with self.journal.intent("ns-delete", record.name, vnfs=mine, vnffgs=list(record.vnffgs)) as intent:
+            errors = []
+            for vnffg in record.vnffgs:
+                try:
+                    self.vnffgs.delete(vnffg)
+                    intent.step("vnffg")
+                except NotFound:
+                    pass
+                except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                    errors.append(f"{vnffg}: {exc}")
             try:
-                self.vnffgs.delete(vnffg)
-            except NotFound:
-                pass
-            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
-                errors.append(f"{vnffg}: {exc}")
-        try:
-            self._forget_functions(mine)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"controller: {exc}")
-        users: set[str] = set()
-        for vnf in mine:
-            try:
-                got = self.vnfm.get(vnf)
-                users.update(self.vnffgs.uses_vnf(got.name, got.vnf_type))
-                self.vnfm.terminate(got.id)
-            except Exception as exc:  # noqa: BLE001 - keep going; report at the end
-                if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
-                    errors.append(f"{vnf}: {exc}")
-        if users:  # abstract hops of other VNFFGs lost an instance
-            self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
-        if errors:
-            self.store.update("NS", record.id, replace(record, status=Status.ERROR, reason="; ".join(errors)).to_dict())
-            raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
-        self.store.delete("NS", record.id)
+                self._forget_functions(mine)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"controller: {exc}")
+            users: set[str] = set()
+            for vnf in mine:
+                try:
+                    got = self.vnfm.get(vnf)
+                    users.update(self.vnffgs.uses_vnf(got.name, got.vnf_type))
+                    self.vnfm.terminate(got.id)
+                    intent.step("vnf")
+                except Exception as exc:  # noqa: BLE001 - keep going; report at the end
+                    if "not found" not in str(exc).lower() and type(exc).__name__ != "NotFound":
+                        errors.append(f"{vnf}: {exc}")
+            if users:  # abstract hops of other VNFFGs lost an instance
+                self.vnffgs.rerender(sorted(users), f"NS {record.name} deleted")
+            if errors:
+                self.store.update("NS", record.id, replace(record, status=Status.ERROR, reason="; ".join(errors)).to_dict())
+                raise NfvoError(f"NS {record.name} partly deleted: {'; '.join(errors)}")
+            self.store.delete("NS", record.id)
         self.bus.publish(Event(self._now(), "NS", record.id, record.name, record.status, Status.DELETED))
         return record
 
@@ -493,22 +491,6 @@ class NfvoService:
 
 def _explicit_vnfs(record: VnffgRecord) -> set[str]:
     return {v for p in record.spec.paths for h in p.hops for v in h.vnfs}
-
-
-def _bind_links(vnfd: Vnfd, member: ConstituentVnf, nsd: Nsd) -> Vnfd:
-    """The VNFD as this NS member runs it: each CP a requirement of its node type maps (Tacker's
-    ``substitution_mappings``) joins the NSD virtual link the NSD node connects it to."""
-    if not member.virtual_links or vnfd.vnf_type is None:
-        return vnfd
-    nsd_vls = {vl.name: vl for vl in nsd.vls}
-    vls, cps = {vl.name: vl for vl in vnfd.vls}, {cp.name: cp for cp in vnfd.cps}
-    for req, target in member.virtual_links.items():
-        cp_name = vnfd.vnf_type.requirements[req][0]
-        link = nsd_vls[target]
-        name = target if target not in vls or vls[target].network_name == link.network_name else f"nsd.{target}"
-        vls[name] = replace(link, name=name)
-        cps[cp_name] = replace(cps[cp_name], virtual_link=name)
-    return replace(vnfd, vls=tuple(vls.values()), cps=tuple(cps[c.name] for c in vnfd.cps))
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

@@ -26,6 +26,7 @@ from vnfm import lifecycle as lc
 from vnfm.alarmrunner import AlarmRunner
 from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
+from vnfm.faults import crash_point
 from vnfm.images import ImageCatalog
 from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
 from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, Status as S
@@ -310,6 +311,7 @@ class VnfManager:
         try:
             for plan in plans:
                 made.append(self._create(rec, plan))
+                crash_point("vnf-create.vdu-created")  # the crash tests' point: a VDU made, the record PENDING
         except Exception as exc:
             for v in made:
                 try:

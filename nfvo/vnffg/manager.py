@@ -25,6 +25,7 @@ from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Nfvo
 from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, PathSpec, VnffgRecord, VnffgSpec
 from nfvo.protocols import Store, Vnfm
+from nfvo.reconcile import Journal, OpenIntent
 from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render_vnffg, spi_wants, type_matches
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
@@ -138,9 +139,10 @@ def _spi_owner(vnffg: str, key: str) -> str:
 class VnffgManager:
     def __init__(self, store: Store, catalog: Catalog, vnfm: Vnfm, engine: ChainEngine, bus: EventBus, *,
                  now: Callable[[], float] = time.time, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-                 spawn: Callable[[Callable[[], None]], None] = _spawn):
+                 spawn: Callable[[Callable[[], None]], None] = _spawn, journal: Journal | None = None):
         self._store, self._catalog, self._vnfm, self._engine, self._bus = store, catalog, vnfm, engine, bus
         self._now, self._new_id, self._spawn = now, new_id, spawn
+        self._journal = journal or Journal(store, now, new_id)  # intents: what a restart finishes or undoes
         self.lock = threading.RLock()  # serialises changes; reads go to the current index, lock-free
         self._view: VnffgIndex | None = None  # built from the store on first use
 
@@ -198,15 +200,24 @@ class VnffgManager:
             now = self._now()
             record = VnffgRecord(self._new_id(), name, Status.PENDING_CREATE, "", spec,
                                  tuple(spis.items()), now, now)
+            intent = self._journal.begin("vnffg-create", name)
             if wait:
-                generation = self._engine.commit(name, rendered, self._catalog.switches())
-                record = self._live(record, rendered, generation)
-                self._save(record, new=True)
+                with intent.closing():
+                    generation = self._engine.commit(name, rendered, self._catalog.switches())
+                    intent.step("committed")
+                    record = self._live(record, rendered, generation)
+                    self._save(record, new=True)
+                    intent.step("stored")
                 self._emit(record, "", record.status)
                 return record
-            self._save(record, new=True)
+            try:
+                self._save(record, new=True)
+                intent.step("pending")
+            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
+                intent.close()
+                raise
             self._emit(record, "", record.status)
-        self._spawn(lambda: self._push(record, rendered))
+        self._spawn(lambda: self._push(record, rendered, intent))
         return record
 
     def update(self, name_or_id: str, change: Callable[[VnffgSpec], VnffgSpec], *, wait: bool = True) -> VnffgRecord:
@@ -219,24 +230,35 @@ class VnffgManager:
             spis, rendered = self._plan(old.name, spec, dict(old.spis))
             record = replace(old, spec=spec, spis=tuple(spis.items()), status=Status.PENDING_UPDATE, reason="",
                              updated_at=self._now())
+            intent = self._journal.begin("vnffg-update", old.name, updated_at=record.updated_at)
             if wait:
-                generation = self._engine.commit(old.name, rendered, self._catalog.switches())
-                record = self._live(record, rendered, generation)
-                self._save(record)
+                with intent.closing():
+                    generation = self._engine.commit(old.name, rendered, self._catalog.switches())
+                    intent.step("committed")
+                    record = self._live(record, rendered, generation)
+                    self._save(record)
+                    intent.step("stored")
                 self._emit(record, old.status, record.status)
                 return record
-            self._save(record)
+            try:
+                self._save(record)
+                intent.step("pending")
+            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
+                intent.close()
+                raise
             self._emit(record, old.status, record.status)
-        self._spawn(lambda: self._push(record, rendered))
+        self._spawn(lambda: self._push(record, rendered, intent))
         return record
 
     def delete(self, name_or_id: str) -> VnffgRecord:
         with self.lock:
             record = self.get(name_or_id)
-            self._engine.commit(record.name, None, self._catalog.switches())
-            view = self._index()
-            self._store.delete(KIND, record.id)
-            self._view = view.drop(record.id)
+            with self._journal.intent("vnffg-delete", record.name) as intent:
+                self._engine.commit(record.name, None, self._catalog.switches())
+                intent.step("committed")
+                view = self._index()
+                self._store.delete(KIND, record.id)
+                self._view = view.drop(record.id)
             self._emit(record, record.status, Status.DELETED)
             return record
 
@@ -286,15 +308,20 @@ class VnffgManager:
             if owner is not None and owner.name != name:
                 raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {owner.name}")
 
-    def _push(self, record: VnffgRecord, rendered: RenderedChain) -> None:
-        with self.lock:
+    def _push(self, record: VnffgRecord, rendered: RenderedChain, intent: OpenIntent) -> None:
+        """The background half of ``wait=False``: whatever goes wrong, the record leaves PENDING
+        (ERROR with the reason), and the intent is closed."""
+        with self.lock, intent.closing():
             try:
                 generation = self._engine.commit(record.name, rendered, self._catalog.switches())
+                intent.step("committed")
                 done = self._live(record, rendered, generation)
-            except NfvoError as exc:
-                done = replace(record, status=Status.ERROR, reason=str(exc))
+            except Exception as exc:  # noqa: BLE001 - not only NfvoError: nothing stays PENDING
+                log.warning("VNFFG %s: background push failed: %s", record.name, exc)
+                done = replace(record, status=Status.ERROR, reason=str(exc) or type(exc).__name__)
             if self._index().find(record.id) is not None:
                 self._save(done)
+                intent.step("stored")
                 self._emit(done, record.status, done.status)
 
     # ----------------------------------------------------------------- classifiers
