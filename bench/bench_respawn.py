@@ -2,11 +2,13 @@
 program serves (new pid alive, VNF ACTIVE), interleaved with other stacks on the host.
 
 Why: issue 12 saw two of 13 respawns stall for 10 s, both right after other stacks had run.
-Each run uses one of four conditions, in turn: ``quiet``; ``after`` (another stack, a separate
+Each run uses one of five conditions, in turn: ``quiet``; ``after`` (another stack, a separate
 process with its own prefix, VIM and store on the same bridge, instantiated and terminated
 two VNFs just before the kill); ``other`` (that stack busy during the kill); ``same`` (the same
 manager instantiating and terminating another VNF during the kill: it holds the operations'
-lock while the respawn waits for it). A stall (no respawn within ``--limit`` s) dumps the
+lock while the respawn waits for it); ``exec`` (a program run in the VDU by ``runc exec``
+during the kill: a dying PID-namespace init waits for it). ``--poll``: no exit watcher, only the
+monitor's checks (the code issue 12 was seen with; use ``--delay 0``). A stall (no respawn within ``--limit`` s) dumps the
 record, its last events and every thread's stack. Monitoring policy as Tacker's
 tosca-vnfd-monitor sample (ping, respawn, monitoring_delay 45): the exit watcher, not the
 ping, has to notice. Run as root: ``.venv/bin/python bench/bench_respawn.py [N]``.
@@ -15,6 +17,7 @@ ping, has to notice. Run as root: ``.venv/bin/python bench/bench_respawn.py [N]`
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -52,7 +55,7 @@ topology_template:
           param0: key1
         monitoring_policy:
           name: ping
-          parameters: {{monitoring_delay: 45, count: 3, interval: 1, timeout: 2}}
+          parameters: {{monitoring_delay: {delay}, count: 3, interval: 1, timeout: 2}}
           actions: {{failure: respawn}}
     CP1:
       type: tosca.nodes.nfv.CP.Tacker
@@ -69,11 +72,11 @@ topology_template:
       type: tosca.nodes.nfv.VL
       properties: {{network_name: net_data, vendor: nfvchain}}
 """
-CONDITIONS = ("quiet", "after", "other", "same")
+CONDITIONS = ("quiet", "after", "other", "same", "exec")
 
 
-def vnfd(name: str, image: str):
-    return load_vnfd(VNFD.format(name=name, image=image))
+def vnfd(name: str, image: str, delay: float = 45):
+    return load_vnfd(VNFD.format(name=name, image=image, delay=delay))
 
 
 def other_stack(prefix: str, bridge: str, db_sock: str, state: str, image: str, count: int) -> int:
@@ -123,6 +126,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("runs", nargs="?", type=int, default=24)
     ap.add_argument("--image", default="host", help="host: sh as init; nsh-forwarder: a Python SF")
+    ap.add_argument("--delay", type=float, default=45, help="monitoring_delay (0: the ping runs too)")
+    ap.add_argument("--poll", action="store_true", help="no exit watcher: the monitor's checks only")
     ap.add_argument("--limit", type=float, default=15.0)
     ap.add_argument("--other", nargs=5, metavar=("PREFIX", "BRIDGE", "DB", "STATE", "COUNT"),
                     help=argparse.SUPPRESS)
@@ -138,7 +143,8 @@ def main() -> int:
         bridge = lab.bridge(fail_mode="standalone")
         prefix = lab.prefix + "a"
         vim = LocalVim(lab.db, bridge, prefix, Path(tmp) / "a")
-        m = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp}/a.db", prefix), prefix=prefix)
+        m = VnfManager(vim, VnfSqlStore(f"sqlite:///{tmp}/a.db", prefix), prefix=prefix,
+                       watch_exits=not args.poll)
 
         def other(i: int) -> subprocess.Popen[bytes]:
             st = Path(tmp) / f"o{i}"
@@ -148,7 +154,7 @@ def main() -> int:
 
         rows: list[tuple[str, float | None, float | None]] = []
         try:
-            m.instantiate("rs", vnfd("rs", args.image))
+            m.instantiate("rs", vnfd("rs", args.image, args.delay))
             for i in range(args.runs):
                 cond = CONDITIONS[i % len(CONDITIONS)]
                 side: subprocess.Popen[bytes] | threading.Thread | None = None
@@ -163,6 +169,10 @@ def main() -> int:
                                                             m.terminate("x")))
                     side.start()
                     time.sleep(0.05)   # it holds the operations' lock
+                elif cond == "exec":   # a program run inside the VDU (its PID namespace) meanwhile
+                    side = threading.Thread(target=m.exec, args=("rs", ["sleep", "3"]), kwargs={"timeout": 10})
+                    side.start()
+                    time.sleep(0.3)
                 old = m.get("rs").vdus[0].pid
                 os.kill(old, 9)
                 dead, served = wait_respawn(m, "rs", old, args.limit)
@@ -190,7 +200,7 @@ def main() -> int:
             if not sel:
                 continue
             print(f"{cond:>9} {len(sel):>4} {_ms(_med(dead))} {_ms(max(dead, default=None))} "
-                  f"{_ms(_med(resp))} {_ms(resp[int(0.9 * (len(resp) - 1))] if resp else None)} "
+                  f"{_ms(_med(resp))} {_ms(resp[math.ceil(0.9 * len(resp)) - 1] if resp else None)} "
                   f"{_ms(max(resp, default=None))} {len(sel) - len(resp):>6}")
     return 0
 
