@@ -94,6 +94,12 @@ def other_stack(prefix: str, bridge: str, db_sock: str, state: str, image: str, 
     return 0
 
 
+def up_down(m: VnfManager, image: str) -> None:
+    """Another VNF on the same manager: instantiate holds the operations' lock for its seconds."""
+    m.instantiate("x", vnfd("x", image))
+    m.terminate("x")
+
+
 def wait_respawn(m: VnfManager, name: str, old_pid: int, limit: float) -> tuple[float | None, float | None]:
     """(seconds to DEAD, seconds to a new live program with the VNF ACTIVE), None if not seen."""
     t0 = time.monotonic()
@@ -105,7 +111,7 @@ def wait_respawn(m: VnfManager, name: str, old_pid: int, limit: float) -> tuple[
                              or (vdu is not None and vdu.pid != old_pid)):
             dead = now - t0
         if (rec.status == S.ACTIVE and vdu is not None and vdu.pid != old_pid and not vdu.dead
-                and process.start_time(vdu.pid) is not None):
+                and vdu.pid and process.start_time(vdu.pid) is not None):
             served = now - t0
             break
         time.sleep(0.005)
@@ -165,8 +171,7 @@ def main() -> int:
                     side = other(i)
                     time.sleep(0.3)   # it is creating its VNFs
                 elif cond == "same":
-                    side = threading.Thread(target=lambda: (m.instantiate("x", vnfd("x", args.image)),
-                                                            m.terminate("x")))
+                    side = threading.Thread(target=up_down, args=(m, args.image))
                     side.start()
                     time.sleep(0.05)   # it holds the operations' lock
                 elif cond == "exec":   # a program run inside the VDU (its PID namespace) meanwhile
@@ -174,6 +179,7 @@ def main() -> int:
                     side.start()
                     time.sleep(0.3)
                 old = m.get("rs").vdus[0].pid
+                assert old, "no program recorded"
                 os.kill(old, 9)
                 dead, served = wait_respawn(m, "rs", old, args.limit)
                 print(f"run {i:2d} {cond:6s} dead {_ms(dead)} respawned {_ms(served)}", flush=True)
@@ -195,11 +201,11 @@ def main() -> int:
               f"{'resp p90':>9} {'resp max':>9} {'stalls':>6}")
         for cond in (*CONDITIONS, "all"):
             sel = [r for r in rows if cond in ("all", r[0])]
-            dead = sorted(r[1] for r in sel if r[1] is not None)
+            deads = sorted(r[1] for r in sel if r[1] is not None)
             resp = sorted(r[2] for r in sel if r[2] is not None)
             if not sel:
                 continue
-            print(f"{cond:>9} {len(sel):>4} {_ms(_med(dead))} {_ms(max(dead, default=None))} "
+            print(f"{cond:>9} {len(sel):>4} {_ms(_med(deads))} {_ms(max(deads, default=None))} "
                   f"{_ms(_med(resp))} {_ms(resp[math.ceil(0.9 * len(resp)) - 1] if resp else None)} "
                   f"{_ms(max(resp, default=None))} {len(sel) - len(resp):>6}")
     return 0
