@@ -8,10 +8,10 @@ two VNFs just before the kill); ``other`` (that stack busy during the kill); ``s
 manager instantiating and terminating another VNF during the kill: it holds the operations'
 lock while the respawn waits for it); ``exec`` (a program run in the VDU by ``runc exec``
 during the kill: a dying PID-namespace init waits for it). ``--poll``: no exit watcher, only the
-monitor's checks (the code issue 12 was seen with; use ``--delay 0``). A stall (no respawn within ``--limit`` s) dumps the
-record, its last events and every thread's stack. Monitoring policy as Tacker's
-tosca-vnfd-monitor sample (ping, respawn, monitoring_delay 45): the exit watcher, not the
-ping, has to notice. Run as root: ``.venv/bin/python bench/bench_respawn.py [N]``.
+monitor's checks (the code issue 12 was seen with; use ``--delay 0``). A stall (no respawn
+within ``--limit`` s) dumps the record, its last events and every thread's stack. Monitoring
+policy as Tacker's tosca-vnfd-monitor sample (ping, respawn, monitoring_delay 45): the exit
+watcher, not the ping, has to notice. Run as root: ``.venv/bin/python bench/bench_respawn.py [N]``.
 """
 
 from __future__ import annotations
