@@ -236,6 +236,7 @@ class VnfManager:
                     made = self._create_all(rec, plans)
                 except VimError as exc:
                     self._set(rec, S.ACTIVE, f"scale out failed (rolled back): {exc}")
+                    self._sync()   # an exit ignored while PENDING_SCALE_OUT is reported again
                     raise
                 vdus = _sorted_vdus([*rec.vdus, *made])
                 changed = [c.key for v in made for c in v.cps]

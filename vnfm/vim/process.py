@@ -3,8 +3,8 @@ time), list a namespace's, stop. VDUs are containers (``vnfm.vim.container``), n
 
 Why (pid, start time): a container's init is not our child (runc starts it detached) and after
 a manager restart nothing but the pid is known, which can be reused; /proc/<pid>/stat's start
-time makes the identity exact. Our own children are reaped with waitpid so a dead process never
-lingers as a zombie that looks alive.
+time makes the identity exact. A zombie never counts as alive; our own children's are reaped,
+and only when the start time says the pid is still the process asked about.
 """
 
 from __future__ import annotations
@@ -23,24 +23,36 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def start_time(pid: int) -> int | None:
-    """Start time (clock ticks since boot) of a live, non-zombie process, else None."""
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time in clock ticks since boot) from /proc/<pid>/stat."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return fields[0], int(fields[1]), int(fields[19])
+    except (OSError, IndexError, ValueError):
         return None
-    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def start_time(pid: int) -> int | None:
+    """Start time (clock ticks since boot) of a live, non-zombie process, else None."""
+    st = _stat(pid)
+    return None if st is None or st[0] in ("Z", "X") else st[2]
 
 
 def is_alive(pid: int, started: int | None) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    now = start_time(pid)
-    return now is not None and (started is None or now == started)
+    """Whether the process (``pid``, ``started``) runs. Its zombie is reaped if it is our child;
+    a pid reused by another process (pid_max may be 32768) is never waited for: that would take
+    the exit status from under the child's own ``Popen`` (e.g. a ``runc`` call's)."""
+    st = _stat(pid)
+    if st is None or (started is not None and st[2] != started):
+        return False
+    if st[0] in ("Z", "X"):
+        if st[1] == os.getpid():
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        return False
+    return True
 
 
 def spawn(ns: str, argv: Sequence[str], *, cwd: Path, log: Path, env: Mapping[str, str],
