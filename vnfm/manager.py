@@ -424,22 +424,27 @@ class VnfManager:
         except VnfmError as exc:
             log.error("DHCP not in step with the records: %s", exc)
 
-    def _on_verdict(self, t: Target, verdict: str, why: str) -> None:
+    def _on_verdict(self, t: Target, verdict: str, why: str) -> bool:
+        """The monitor's verdict on a VDU; False when the VNF is busy (healing, scaling): the
+        monitor then says it again at its next failed check, so a hung VDU is not forgotten."""
         with self._lock:
             stored = self._vnfs.get(t.vnf_id)
-            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
-                return
+            if stored is None:
+                return True
+            if stored.record.status not in (S.ACTIVE, S.DEAD):
+                return False
             rec = stored.record
             vdu = next((v for v in rec.vdus if (v.name, v.instance, v.pid) == (t.vdu, t.instance, t.pid)), None)
             if vdu is None:   # healed meanwhile (a new program): a verdict on the old one
-                return
+                return True
             if verdict == "recovered":
                 if vdu.dead and t.spec.action == "log":
                     self._mark(rec.id, vdu, False, f"monitor: VDU {t.vdu}#{t.instance} answers again")
-                return
+                return True
             if not vdu.dead:
                 rec = self._mark(rec.id, vdu, True, f"monitor: {why}")
             self._act(rec.id, vdu, t.spec.action, why)
+            return True
 
     def _on_exit(self, w: Watched) -> None:
         """The VIM saw a VDU's program exit: mark it dead now (chains drop it at once), then act as

@@ -87,7 +87,7 @@ def check(vim: Vim, t: Target, stop: threading.Event) -> tuple[bool, str]:
                    f"unanswered ({t.spec.count} tries)")
 
 
-Verdict = Callable[[Target, str, str], None]
+Verdict = Callable[[Target, str, str], bool | None]  # False: not taken now (the VNF is busy): say it again
 
 
 class Monitor:
@@ -134,7 +134,10 @@ class Monitor:
             state, verdict = evaluate(t.spec, state, ok)
             if verdict:
                 try:
-                    self.on_verdict(t, verdict, why)
+                    taken = self.on_verdict(t, verdict, why)
                 except Exception:
                     log.exception("monitor action for %s failed", t.key)
+                    taken = True
+                if taken is False and verdict == "failed":  # a heal or scale was running: the next
+                    state = CheckState(state.failures, False)  # failed check delivers it again
             stop.wait(t.spec.interval)
