@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nfvo.cli.errors import CliError
 from nfvo.cli.output import print_table
+from vnfm.vim.local import server_files
 
 SAMPLES = Path(__file__).resolve().parents[2] / "descriptors" / "samples"
 TACKER = SAMPLES / "tacker"
@@ -134,7 +135,7 @@ def _nsh_chain(stub, state: dict, requests: int) -> None:
         rows.append([f"HTTP GET :{port} x{requests}", f"{(reply.stdout.strip() or '0')}/{requests} answered", expect])
     print_table("What web-client saw", ["traffic", "result", "why"], rows)
     time.sleep(1.5)
-    reports = list(Path(state["ovs_run_dir"]).parent.rglob("counter.json"))
+    reports = server_files(Path(state["ovs_run_dir"]).parent / "vim", "counter.json")
     data = json.loads(reports[0].read_text()) if reports else {"flows": []}
     totals: dict[tuple, list[int]] = {}
     for f in data.get("flows", []):

@@ -37,6 +37,7 @@ KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
 BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
+SERVERS = "servers"  # under the VIM's state directory: one workdir per VDU
 REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
 
 
@@ -49,7 +50,7 @@ class LocalVim:
         self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
         self.boot_timeout, self.root_disk_bytes = boot_timeout, root_disk_bytes
         self.state_dir = Path(state_dir)
-        self.servers_dir = self.state_dir / "servers"
+        self.servers_dir = self.state_dir / SERVERS
         self.volumes_dir = self.state_dir / "volumes"
         self.images_dir = self.state_dir / "images"     # the built-in cirros rootfs
         self.runc = container.Runc(self.state_dir / "runc")
@@ -324,3 +325,10 @@ def _host_binds() -> list[Bind]:
     hidden = tuple(d + "/" for d, _ in FRESH_TMPFS)
     return [Bind(d, d) for d in sorted(dirs)
             if os.path.isdir(d) and (os.stat(d).st_dev != root_dev or (d + "/").startswith(hidden))]
+
+
+def server_files(vim_dir: Path, name: str) -> list[Path]:
+    """File ``name`` in each VDU's workdir (e.g. a counter SF's ``counter.json``). Never search
+    the VIM's directory recursively: a ``host``-image VDU's root filesystem is mounted inside its
+    workdir, and below it lies the whole host's, other stacks' reports included."""
+    return sorted((Path(vim_dir) / SERVERS).glob(f"*/{name}"))

@@ -18,6 +18,7 @@ import pytest
 from dataplane import netns
 from nfvo.api.server import connect
 from nfvo.cli.main import main
+from vnfm.vim.local import server_files
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
 T = TypeVar("T")
@@ -160,7 +161,7 @@ _stub: list[Any] = ["", None]
 def counter_seen(state_dir: Path) -> dict[tuple[int, int], int]:
     """Packets per (SPI, SI) in every counter SF's latest report."""
     seen: dict[tuple[int, int], int] = {}
-    for report in Path(state_dir).rglob("counter.json"):
+    for report in server_files(state_dir, "counter.json"):
         try:
             entries = json.loads(report.read_text()).get("flows", [])
         except (OSError, ValueError):  # being rewritten right now

@@ -16,6 +16,7 @@ from dataplane import netns
 from nfvo.cli.main import main
 from tests.corpus import TACKER_SAMPLES
 from tests.unit.nfvo.test_cli import SEVEN
+from vnfm.vim.local import server_files
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +102,7 @@ def test_symmetric_chain_carries_http_both_ways(nfvo_stack, tmp_path, capsys):
         web_server.terminate()
         web_server.wait(5)
     time.sleep(1.5)  # the counter writes its report periodically
-    reports = list(Path(nfvo_stack.state_dir).rglob("counter.json"))
+    reports = server_files(nfvo_stack.state_dir, "counter.json")
     assert reports, "the counter VNF wrote no report"
     seen: dict[tuple[int, int], int] = {}
     for entry in json.loads(reports[0].read_text()).get("flows", []):

@@ -13,6 +13,7 @@ import pytest
 
 from dataplane import netns
 from tests.integration.nfvo.nfvcli import SAMPLES, counter_seen, fails, http_get, ok, run, snapshot, wait_for
+from vnfm.vim.local import server_files
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +61,8 @@ def test_classifier_without_source_port_chains_a_client_started_later(nfvo_stack
 
 def _reports(stack) -> list[dict]:
     import json
-    from pathlib import Path
     out: list[dict] = []
-    for report in Path(stack.state_dir).rglob("counter.json"):
+    for report in server_files(stack.state_dir, "counter.json"):
         out.extend(json.loads(report.read_text()).get("flows", []))
     return out
 
