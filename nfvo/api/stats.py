@@ -48,5 +48,6 @@ def exporter(e: ExporterStats) -> pb.Exporter:
 
 def status(s: StackStatus) -> pb.StackStatus:
     return pb.StackStatus(components=[pb.Component(name=c.name, state=c.state, addresses=list(c.addresses),
-                                                   detail=c.detail) for c in s.components],
+                                                   detail=c.detail, pid=c.pid, started=c.started, restarts=c.restarts)
+                                      for c in s.components],
                           metrics_url=s.metrics_url)

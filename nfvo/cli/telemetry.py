@@ -183,6 +183,12 @@ def _status(args: argparse.Namespace) -> int:
         if not data.get("components"):
             components.append({"name": "nfvo-api", "state": "unreachable", "addresses": [], "detail":
                                "collectors and metrics not listed while the NFVO is down"})
+    from nfvo.supervision import format_uptime
+
+    now = time.time()
+    for c in components:   # what the API says of a supervised process: its uptime from its start
+        if "uptime" not in c and float(c.get("started") or 0) > 0 and str(c.get("state", "")).startswith("up"):
+            c["uptime"] = format_uptime(now - float(c["started"]))
     data["components"] = components
     if args.format != "table":
         _dump(args, data)
@@ -191,7 +197,7 @@ def _status(args: argparse.Namespace) -> int:
 
     print_table("nfvchain", ["component", "state", "pid", "uptime", "restarts", "addresses", "detail"],
                 [[c["name"], c["state"], str(c.get("pid") or "-"), c.get("uptime", "-"),
-                  str(c["restarts"]) if "restarts" in c else "-", "\n".join(c["addresses"]), c["detail"]]
+                  str(c["restarts"]) if "restarts" in c and c.get("pid") else "-", "\n".join(c["addresses"]), c["detail"]]
                  for c in components])
     if data.get("metrics_url"):
         print(f"metrics: {data['metrics_url']}")

@@ -811,16 +811,22 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Component(_message.Message):
-    __slots__ = ("name", "state", "addresses", "detail")
+    __slots__ = ("name", "state", "addresses", "detail", "pid", "started", "restarts")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: str
     addresses: _containers.RepeatedScalarFieldContainer[str]
     detail: str
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ...) -> None: ...
+    pid: int
+    started: float
+    restarts: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ..., pid: _Optional[int] = ..., started: _Optional[float] = ..., restarts: _Optional[int] = ...) -> None: ...
 
 class StackStatus(_message.Message):
     __slots__ = ("components", "metrics_url")

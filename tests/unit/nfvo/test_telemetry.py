@@ -47,7 +47,8 @@ class Port:
         return [ExporterStats("10.0.0.9", Protocol.NETFLOW9, 3, 7, DropCounts.of({Drop.TRUNCATED: 1}), NOW)]
 
     def status(self):
-        return StackStatus((Component("nfvo", "up", ("unix:/x",)),), "http://127.0.0.1:1/metrics")
+        return StackStatus((Component("nfvo", "up", ("unix:/x",), pid=4321, started=1700000000.5, restarts=2),),
+                           "http://127.0.0.1:1/metrics")
 
 
 @pytest.fixture
@@ -115,6 +116,8 @@ def test_stats_follow_the_document_and_reach_the_api(api):
         [("10.0.0.9", "netflow9", 7, 1, {"truncated": 1})]
     status = stub.GetStatus(pb.StatusRequest())
     assert status.metrics_url.endswith("/metrics") and status.components[0].addresses == ["unix:/x"]
+    nfvo = status.components[0]   # a supervised process: pid, start and restarts over the API too
+    assert (nfvo.pid, nfvo.started, nfvo.restarts) == (4321, 1700000000.5, 2)
 
     out = io.StringIO()
     Console(file=out, width=200).print(stats_view(to_dict(stats)))
