@@ -38,24 +38,19 @@ from functools import partial
 from typing import Callable, Hashable, Iterable, Mapping
 
 from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
-from sdn.balance import HASH_BITS
 from sdn.cookie import Role, make_cookie
 from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Multipath, Output,
-                          RegMove, Sample, SetField, SwitchState, make_match)
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Output,
+                          RegMove, SetField, SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
 from sdn.telemetry.observation import Role as Point
-from sdn.telemetry.observation import sample_params
+from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, PRIO_ADMIT, PRIO_HOP, ProbeKey,
+                          checked, nsh_match, sample_actions, sf_port_flows)
 from sdn.topology import Leg, overlay_graph, path_legs
 
-ETH_NSH = 0x894F
 NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
-PRIO_ADMIT = PRIO_HOP = 100  # as sdn.render
-PRIO_SF_DROP = 90
 HASH_BUCKETS = 16  # C4's low 4 bits: the buckets an SF spread over switches balances by
-HASH_LINKS = 1 << HASH_BITS  # as sdn.render: C4 carries HASH_BITS bits of the symmetric L4 hash
 Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
-Probe = tuple[int, int, int] | None  # sdn.render.ProbeKey: (collector_set_base, rate_log2, switch tag)
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,7 @@ def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
 
 
 def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
-                 memo: Memo = _direct, probe: Probe = None) -> dict[str, SwitchState]:
+                 memo: Memo = _direct, probe: ProbeKey = None) -> dict[str, SwitchState]:
     """The overlay's owners on ``switch``: "overlay" (GPE ingress: a switch on the overlay always
     takes NSH from its peers) and "path:NAME" for each crossing path (of ``names``, default all)
     that touches it. Empty for a switch not on the overlay. ``probe``: sdn.render.probe_key."""
@@ -136,7 +131,7 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
 
 def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                 hop_ports: tuple[tuple[int | None, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
-                spread: bool, probe: Probe) -> SwitchState:
+                spread: bool, probe: ProbeKey) -> SwitchState:
     return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe))
 
 
@@ -149,18 +144,14 @@ def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
 
 def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                hop_ports: tuple[tuple[int | None, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
-               spread: bool, probe: Probe = None) -> frozenset[Flow]:
+               spread: bool, probe: ProbeKey = None) -> frozenset[Flow]:
     """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
     not here), ``hop_ports[i][j]`` the port of hop i's instance j if it is on this switch (else None);
     ``probe`` as sdn.render's: sample() first at classify, into each hop, and the path's end."""
     flows: set[Flow] = set()
 
     def sample(role: Point, si: int) -> tuple[Action, ...]:
-        if probe is None:
-            return ()
-        base, rate_log2, tag = probe
-        p = sample_params(path.spi, si, role, collector_set_base=base, switch=tag, rate_log2=rate_log2)
-        return (Sample(p.probability, p.collector_set_id, p.obs_domain_id, p.obs_point_id),)
+        return sample_actions(probe, path.spi, si, role)
 
     spi, here = path.spi, endpoints[switch]
     hop_cookie = make_cookie(Role.HOP, spi)
@@ -168,7 +159,7 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                                 SetField("nsh_c1", INGRESS_HOST.place(here.host_id)),
                                 RegMove("in_port", "nsh_c1", INGRESS_PORT.nbits, dst_ofs=INGRESS_PORT.ofs))
     if spread:  # hash the 5-tuple while it is visible, carry the bucket in C4 (as sdn.render)
-        wrap = (Multipath(HASH_LINKS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+        wrap = (*FLOW_HASH, *wrap, *FLOW_HASH_TO_C4)
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
         if classifier.switch != switch:
             continue
@@ -180,13 +171,13 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
     for index, ports in enumerate(hop_ports):
         si = 255 - index
         if len(ports) == 1 and ports[0] is not None:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
                            cookie=hop_cookie))
             continue
         for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
             instance = ports[bucket % len(ports)]
             if instance is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, si, **_bucket(bucket)),
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)),
                                (*sample(Point.HOP_IN, si), DecNshTtl(), Output(instance)), cookie=hop_cookie))
     for leg in legs:
         extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
@@ -195,14 +186,14 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
         for k, node in enumerate(leg.route[:-1]):
             if node == switch:
                 peer = endpoints[leg.route[k + 1]].tunnel_ip
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
         if leg.ingress and leg.dst == switch:  # the end, back where the path began
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh(spi, leg.si, **extra), sample(Point.END, leg.si), goto_table=EGRESS,
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, leg.si, **extra), sample(Point.END, leg.si), goto_table=EGRESS,
                            cookie=hop_cookie))
-            flows.add(Flow(EGRESS, PRIO_HOP, _nsh(spi, leg.si, nsh_mdtype=1),
+            flows.add(Flow(EGRESS, PRIO_HOP, nsh_match(spi, leg.si, nsh_mdtype=1),
                            (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
                            cookie=make_cookie(Role.EGRESS, spi)))
-    return frozenset(check_flow(f) for f in flows)
+    return checked(flows)
 
 
 def _admission_state(ports: tuple[int, ...]) -> SwitchState:
@@ -210,12 +201,9 @@ def _admission_state(ports: tuple[int, ...]) -> SwitchState:
 
 
 def sf_admission_flows(ports: tuple[int, ...]) -> frozenset[Flow]:
-    """As sdn.render.sf_port_flows, per local port of an SF across switches: NSH from it goes to
+    """sdn.steering.sf_port_flows per local port of an SF across switches: NSH from it goes to
     next-hop, anything else from it is dropped."""
-    cookie = make_cookie(Role.PIPELINE)
-    return frozenset(check_flow(f) for p in ports for f in (
-        Flow(INGRESS, PRIO_ADMIT, make_match(in_port=p, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
-        Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=p), (), cookie=cookie)))
+    return frozenset().union(*(sf_port_flows(p) for p in ports))
 
 
 def _bucket(bucket: int) -> dict[str, object]:
@@ -225,10 +213,6 @@ def _bucket(bucket: int) -> dict[str, object]:
 def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:
     """NSH to the SFF at ``peer_ip``: outer Ethernet off (bare NSH into the ptap port), VNI 0."""
     return Decap(), SetField("tunnel_id", 0), SetField("tun_ipv4_dst", peer_ip), Output(gpe_port)
-
-
-def _nsh(spi: int, si: int, **extra: object) -> tuple:
-    return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)  # type: ignore[arg-type]
 
 
 def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:

@@ -65,21 +65,24 @@ from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.overlay import crossing_paths, spans_switches
 from sdn.overlay import switch_owned as overlay_owned
-from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Multipath,
-                          Output, RegMove, Resubmit, Sample, SetField, SwitchState, make_match)
-from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Output,
+                          RegMove, Resubmit, SetField, SwitchState, make_match)
+from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY
+from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, HASH_LINKS, PRIO_ADMIT, PRIO_HOP, PRIO_MISS,
+                          PRIO_SF_DROP, ProbeKey, sample_actions, sf_port_flows)
+from sdn.steering import checked as _checked
+from sdn.steering import nsh_match as _nsh_match
 from sdn.telemetry.observation import Role as Point
-from sdn.telemetry.observation import sample_params, switch_tag
+from sdn.telemetry.observation import switch_tag
 
-ETH_NSH = 0x894F
-PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
+__all__ = ["ETH_NSH", "HASH_BITS", "HASH_LINKS", "PRIO_ADMIT", "PRIO_HOP", "PRIO_MISS", "PRIO_SF_DROP", "ProbeKey",
+           "sf_port_flows"]  # shared with sdn.overlay (sdn.steering), read from here by older callers
+
 PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
-HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of the symmetric L4 hash
 
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "balance:NAME", "path:NAME") -> flows
 BalanceEntries = tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]  # port, unaware, MAC, C4 value/masks
-ProbeKey = tuple[int, int, int] | None  # (collector_set_base, rate_log2, switch tag): flows sample; None: they do not
 T = TypeVar("T")
 
 
@@ -264,15 +267,6 @@ def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> Swi
     return SwitchState(_checked(flows))
 
 
-def sf_port_flows(port: int) -> frozenset[Flow]:
-    """An SF port carries NSH frames back from its SF; anything else from it is dropped."""
-    cookie = make_cookie(Role.PIPELINE)
-    return _checked({
-        Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
-        Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=port), (), cookie=cookie),
-    })
-
-
 def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
               switch: str) -> tuple:
     """(path, its classifiers' in_ports, each hop's instance ports, each unaware hop's egress
@@ -326,11 +320,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
     flows: set[Flow] = set()
 
     def sample(role: Point, si: int) -> tuple[Action, ...]:
-        if probe is None:
-            return ()
-        base, rate_log2, tag = probe
-        p = sample_params(path.spi, si, role, collector_set_base=base, switch=tag, rate_log2=rate_log2)
-        return (Sample(p.probability, p.collector_set_id, p.obs_domain_id, p.obs_point_id),)
+        return sample_actions(probe, path.spi, si, role)
 
     spread = any(len(ports) > 1 for ports in hop_ports)
     classify_cookie = make_cookie(Role.CLASSIFIER, path.spi)
@@ -338,7 +328,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
     def classify(table: int, si: int, c1: Action, match_port: int | None, classifier: Classifier) -> None:
         wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", si), c1)
         if spread:  # hash the 5-tuple while it is still visible, carry the bucket in C4
-            wrap = (Multipath(HASH_LINKS, "reg0", HASH_BITS), *wrap, RegMove("reg0", "nsh_c4", HASH_BITS))
+            wrap = (*FLOW_HASH, *wrap, *FLOW_HASH_TO_C4)
         point = sample(Point.CLASSIFY, 255) if table == CLASSIFY else sample(Point.HOP_OUT, si + 1)
         actions = (*point, *wrap, EncapEthernet())
         port = () if match_port is None else (("in_port", match_port),)
@@ -381,15 +371,6 @@ def _to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:
     if unaware and mac:
         return DecNshTtl(), SetField("reg1", port), Decap(), Decap(), Resubmit(PROXY)
     return (DecNshTtl(), *((Decap(), Decap()) if unaware else ()), Output(port))
-
-
-def _checked(flows: set[Flow]) -> frozenset[Flow]:
-    """Every computed flow passes the pipeline's check, once, here."""
-    return frozenset(check_flow(f) for f in flows)
-
-
-def _nsh_match(spi: int, si: int, **extra):
-    return make_match(eth_type=ETH_NSH, nsh_spi=spi, nsh_si=si, **extra)
 
 
 def _sf_ports(fn: ServiceFunction, ports: Mapping[str, int], switch: str, egress: bool = False) -> list[int]:

@@ -22,7 +22,7 @@ CORE = (
     "sdn.telemetry.drops", "sdn.telemetry.frames", "sdn.telemetry.sflow", "sdn.telemetry.elements",
     "sdn.telemetry.templates", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9", "sdn.telemetry.observation",
     "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
-    "dataplane.underlay", "dataplane.nshcontext", "sdn.overlay", "sdn.topology",
+    "dataplane.underlay", "dataplane.nshcontext", "sdn.overlay", "sdn.topology", "sdn.steering",
     "nfvo.supervision",
 )
 ROOT = Path(__file__).resolve().parents[2]

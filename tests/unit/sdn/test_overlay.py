@@ -214,11 +214,12 @@ def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> No
 
 
 def test_the_overlay_shares_sdn_renders_constants() -> None:
-    """Duplicated to keep sdn.overlay free of an import cycle: they must not drift apart."""
-    from sdn import overlay, render
+    """One definition (sdn.steering) serves both: they cannot drift apart."""
+    from sdn import overlay, render, steering
 
-    assert (overlay.HASH_LINKS, overlay.HASH_BITS, overlay.PRIO_HOP, overlay.PRIO_ADMIT, overlay.PRIO_SF_DROP) == \
-        (render.HASH_LINKS, render.HASH_BITS, render.PRIO_HOP, render.PRIO_ADMIT, render.PRIO_SF_DROP)
+    assert (overlay.PRIO_HOP, overlay.PRIO_ADMIT, overlay.ETH_NSH) == \
+        (render.PRIO_HOP, render.PRIO_ADMIT, render.ETH_NSH) == (steering.PRIO_HOP, steering.PRIO_ADMIT, steering.ETH_NSH)
+    assert (render.HASH_LINKS, render.HASH_BITS, render.PRIO_SF_DROP) == (1 << 16, 16, steering.PRIO_SF_DROP)
     assert overlay.sf_admission_flows((7,)) == render.sf_port_flows(7)
 
 
