@@ -318,7 +318,7 @@ class DhcpAgent:
         if not leases:
             return
         server_ip = srv.address.split("/")[0]
-        with hostio.socket_in(srv.namespace) as sock:
+        with netns.socket_in(srv.namespace) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, INNER_IF.encode())
             for n, lease in enumerate(leases):
                 sock.sendto(release_packet(lease, server_ip, 0x6e660000 + n), (server_ip, 67))

@@ -1,6 +1,6 @@
 """Small host I/O the local VIM's parts share: state files written atomically (a crash leaves the
-old file or the new one, never half of one) and read forgivingly; the namespace helpers it
-re-exports live in ``dataplane.netns``."""
+old file or the new one, never half of one) and read forgivingly. (Sockets made inside a
+namespace: ``dataplane.netns.socket_in``.)"""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-
-from dataplane.netns import enter_netns, socket_in
-
-__all__ = ["enter_netns", "read_json", "read_text", "socket_in", "write_atomic", "write_json"]
 
 
 def write_atomic(path: Path, text: str) -> None:

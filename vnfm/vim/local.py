@@ -244,7 +244,7 @@ class LocalVim:
     def _ping(self, addr: str, timeout: float) -> bool:
         ident = (os.getpid() ^ id(object()) ^ int(time.monotonic_ns())) & 0xFFFF
         try:
-            sock = hostio.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            sock = netns.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         except OSError:
             return False
         with sock:
@@ -265,7 +265,7 @@ class LocalVim:
 
     def _http(self, addr: str, port: int, timeout: float) -> bool:
         try:
-            sock = hostio.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
+            sock = netns.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
         except OSError:
             return False
         with sock:
@@ -300,7 +300,7 @@ class LocalVim:
 
         def read() -> None:  # the thread ends inside the server's namespace: it is never reused
             try:
-                hostio.enter_netns(key)
+                netns.enter_netns(key)
                 ipv6 = Path("/proc/sys/net/ipv6/conf/all/forwarding")  # absent if IPv6 is off
                 found.append(IpForwarding(Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "0",
                                           ipv6.exists() and ipv6.read_text().strip() != "0"))
