@@ -28,7 +28,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 DPID = 0xD3
@@ -124,7 +123,7 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
 def _components(component, state_dir: Path, nfvo: str, sdn_address: str, sampling: int):
     """What ``nfv status`` lists besides the collectors and metrics: the supervisor's view of
     each process (its status file, read at each call) and the bridge."""
-    from nfvo.supervision import STATUS_FILE, format_uptime, read_status
+    from nfvo.supervision import STATUS_FILE, read_status
 
     where = {"nfvo": ((nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
              "controller": ((sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
@@ -136,10 +135,9 @@ def _components(component, state_dir: Path, nfvo: str, sdn_address: str, samplin
             _, _, parts = read_status(json.loads((state_dir / STATUS_FILE).read_text()))
         except (OSError, ValueError):
             parts = ()
-        now = time.time()
-        out = [component(c.name, c.state, where.get(c.name, ((), ""))[0],
-                         f"{where.get(c.name, ((), ''))[1]}; pid {c.pid}, up {format_uptime(c.uptime(now))}, "
-                         f"{c.restarts} restarts" + (f" (last: {c.last_exit})" if c.last_exit else ""),
+        out = [component(c.name, c.state, where.get(c.name, ((), ""))[0],   # pid, start, restarts: fields of their own
+                         "; ".join(x for x in (where.get(c.name, ((), ""))[1], f"last: {c.last_exit}" if c.last_exit else "")
+                                   if x),
                          pid=c.pid, started=c.started, restarts=c.restarts) for c in parts]
         vswitchd = next((c for c in parts if c.name == "ovs-vswitchd"), None)
         out.append(component("ovs", vswitchd.state if vswitchd else "down", (str(state_dir / "ovs"),),

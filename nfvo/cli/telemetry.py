@@ -178,7 +178,7 @@ def _status(args: argparse.Namespace) -> int:
         for row in local[1]:
             got = served.pop(row["name"], {})
             rows.append({**row, "addresses": got.get("addresses") or row["addresses"],
-                         "detail": "; ".join(x for x in (got.get("detail", "").split("; pid ")[0], row["detail"]) if x)})
+                         "detail": got.get("detail") or row["detail"]})   # the NFVO's names the last exit too
         components = rows + list(served.values())
         if not data.get("components"):
             components.append({"name": "nfvo-api", "state": "unreachable", "addresses": [], "detail":
