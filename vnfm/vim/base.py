@@ -47,6 +47,43 @@ class ServerRequest:
     rootfs: str = HOST_ROOTFS
     user_data: str | None = None
     config: str | None = None
+    host: str | None = None         # the compute host the scheduler chose (None: the VIM's only host)
+
+
+@dataclass(frozen=True)
+class ComputeHostInfo:
+    """One compute host of a VIM as the scheduler and ``nfv host list|show`` see it (Nova's
+    hypervisor): its state, capacity and what runs on it, and where its SFF is (the integration
+    bridge the controller programs, its underlay address and tunnel ports for the overlay).
+
+    Every host is its own availability zone (``zone`` == ``name``); Nova's default zone ``nova``
+    means any host. Capacity is physical (cores, bytes); allocation ratios are the scheduler's."""
+
+    name: str
+    up: bool
+    vcpus: int
+    mem_bytes: int
+    disk_bytes: int
+    used_vcpus: int = 0             # sum over its servers' requests (a request without cpus counts 1)
+    used_mem_bytes: int = 0
+    used_disk_bytes: int = 0
+    servers: tuple[str, ...] = ()   # server keys placed here
+    reason: str = ""                # why it is down ("" when up)
+    # where its SFF is: the switch name the controller's document uses, its bridge and dpid, ...
+    switch: str = ""
+    bridge: str = ""
+    dpid: int = 0
+    ovsdb: str = ""                 # the controller's OVSDB remote for the bridge's probes
+    host_id: int = 0                # NSH C1's host bits (0 = no overlay: a single-host VIM)
+    underlay_ip: str = ""           # its tunnel endpoint ("" = single host)
+    gpe_port: str = ""              # flow-based VXLAN-GPE (ptap) port on its bridge
+    tunnel_ports: tuple[str, ...] = ()  # ports that carry VLs to other hosts (never classified)
+    netns: str = ""                 # the host's network namespace (capture the underlay there)
+    uplink: str = ""                # its underlay NIC inside ``netns``
+
+    @property
+    def zone(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -68,6 +105,7 @@ class Server:
     volume: str | None
     limits: str
     boot: str = ""                  # how first boot went: "user_data ok (...)", "no user_data", ...
+    host: str = ""                  # the compute host it runs on (ComputeHostInfo.name)
 
 
 class Vim(Protocol):
@@ -107,6 +145,9 @@ class Vim(Protocol):
 
     def close(self) -> None:
         """Drop connections/caches; servers keep running."""
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """Every compute host, by name, with its state and what is placed on it now."""
 
     def ip_forwarding(self, key: str) -> IpForwarding:
         """Whether the server's kernel forwards IPv4 / IPv6, as its guest has it now (VimError if

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vnfm.errors import VimError
 from vnfm.model import IpForwarding, Network
-from vnfm.vim.base import DhcpHost, Server, ServerRequest
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
 
 
 @dataclass
@@ -29,6 +29,7 @@ class FakeVim:
     probes: tuple[Network, ...] = ()
     dhcp: dict[str, tuple[DhcpHost, ...]] = field(default_factory=dict)   # network -> hosts served
     log: list[str] = field(default_factory=list)
+    host_specs: tuple[ComputeHostInfo, ...] = ()   # hosts() reports these (default: one compute1)
     _next_ofport: int = 1
     _next_pid: int = 1000
 
@@ -49,9 +50,21 @@ class FakeVim:
             self._next_pid += 1
         vol = f"/fake/{req.key}.img" if req.volume_bytes else None
         limits = "no limits requested" if not (req.cpus or req.mem_bytes) else "fake: enforced"
-        server = Server(req.key, req.key, pid, ofports, vol, limits)
+        server = Server(req.key, req.key, pid, ofports, vol, limits, host=req.host or "compute1")
         self.servers[req.key] = FakeServer(req, server)
         return server
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """``host_specs`` (default: one roomy ``compute1``) with the servers placed on each."""
+        specs = self.host_specs or (ComputeHostInfo("compute1", True, 64, 256 * 2**30, 2**40),)
+        out = []
+        for h in specs:
+            reqs = [f.req for f in self.servers.values() if (f.server.host or "compute1") == h.name]
+            out.append(replace(h, used_vcpus=sum(r.cpus or 1 for r in reqs),
+                               used_mem_bytes=sum(r.mem_bytes or 0 for r in reqs),
+                               used_disk_bytes=sum(r.volume_bytes or 0 for r in reqs),
+                               servers=tuple(sorted(r.key for r in reqs))))
+        return tuple(out)
 
     def delete_server(self, key: str) -> None:
         self.log.append(f"delete {key}")

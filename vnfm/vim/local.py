@@ -29,7 +29,7 @@ from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
 from vnfm.vim import container, firstboot, hostio, process, rootfs
-from vnfm.vim.base import DhcpHost, Server, ServerRequest
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
 
@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} 
 class LocalVim:
     def __init__(self, ovsdb: Ovsdb, bridge: str, prefix: str, state_dir: Path, *,
                  mtu: int = netns.NSH_MTU, boot_timeout: float = BOOT_TIMEOUT,
-                 root_disk_bytes: int = ROOT_DISK_BYTES) -> None:
+                 root_disk_bytes: int = ROOT_DISK_BYTES, host_name: str = "compute1") -> None:
         if not prefix or len(prefix) > 9 or "-" in prefix:
             raise ValueError("prefix must be 1..9 characters without '-'")
         self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
@@ -57,6 +57,17 @@ class LocalVim:
         self.cgroup_parent = f"nfvchain-{prefix}"       # under runc's (our) own cgroup
         self.probe_ns = f"{prefix}-mon"
         self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu)
+        self.host_name = host_name
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """This machine as the VIM's one compute host: its cores, memory and the state disk's size."""
+        used = [hostio.read_json(self.servers_dir / key / "server.json") for key in sorted(self.server_keys())]
+        disk = shutil.disk_usage(self.state_dir if self.state_dir.exists() else "/")
+        return (ComputeHostInfo(
+            self.host_name, True, os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+            disk.total, sum(int(u.get("cpus") or 1) for u in used), sum(int(u.get("mem_bytes") or 0) for u in used),
+            sum(int(u.get("volume_bytes") or 0) for u in used), tuple(sorted(self.server_keys())),
+            switch=self.bridge, bridge=self.bridge),)
 
     # -- servers ---------------------------------------------------------------------------------
     def create_server(self, req: ServerRequest) -> Server:
@@ -84,8 +95,10 @@ class LocalVim:
             hostio.write_json(workdir / "server.json", {"pid": pid, "started": started,
                                                   "ofports": ofports, "volume": volume,
                                                   "limits": limits, "boot": boot,
-                                                  "labels": dict(req.labels)})
-            return Server(key, key, pid, ofports, volume, limits, boot)
+                                                  "labels": dict(req.labels), "host": self.host_name,
+                                                  "cpus": req.cpus, "mem_bytes": req.mem_bytes,
+                                                  "volume_bytes": req.volume_bytes})
+            return Server(key, key, pid, ofports, volume, limits, boot, self.host_name)
         except Exception as exc:
             self.delete_server(key)
             raise VimError(f"cannot create server {key}: {exc}") from exc
