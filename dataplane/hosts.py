@@ -44,7 +44,7 @@ from dataplane.lab import Host, new_prefix, stop_process
 from dataplane.ovs import OvsInstance
 from dataplane.ovsdb import Ovsdb, PortSpec
 from dataplane.underlay import (
-    GPE_OFPORT, GPE_PORT, GPE_UDP, INTEGRATION_BRIDGE, OVERLAY_MTU, PHYSICAL_BRIDGE, UPLINK_OFPORT,
+    GPE_OFPORT, GPE_PORT, GPE_UDP, INTEGRATION_BRIDGE, OVERLAY_MTU, PHYSICAL_BRIDGE, UNDERLAY_MTU, UPLINK_OFPORT,
     VXLAN_OFPORT, VXLAN_PORT, VXLAN_UDP, HostPlan, UnderlayPlan, plan_underlay,
 )
 
@@ -359,8 +359,8 @@ class Cluster:
     tunnel neighbour. A context manager; ``stop`` leaves no namespace, link, process or run dir."""
 
     def __init__(self, count: int, *, prefix: str | None = None, run_root: Path | None = None,
-                 subnet: str = "172.31.250.0/24") -> None:
-        self.plan = plan_underlay(prefix or new_prefix(), count, subnet=subnet)
+                 subnet: str = "172.31.250.0/24", mtu: int = UNDERLAY_MTU) -> None:
+        self.plan = plan_underlay(prefix or new_prefix(), count, subnet=subnet, mtu=mtu)
         self._own_root = run_root is None
         self.run_root = Path(run_root) if run_root else Path(tempfile.mkdtemp(prefix=f"{self.plan.prefix}-hosts-"))
         self.rack = Rack(self.plan)

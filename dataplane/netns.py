@@ -108,16 +108,19 @@ def enter_private_netns() -> None:
 # -- links -----------------------------------------------------------------------------------
 def create_veth(ns: str, ns_if: str, host_if: str, *, addresses: Sequence[str] = (),
                 mac: str | None = None, host_mac: str | None = None, mtu: int = NSH_MTU,
-                default_gw: str | None = None, tx_csum_off: bool = True) -> Veth:
+                default_gw: str | None = None, tx_csum_off: bool = True, host_ns: str | None = None) -> Veth:
     """Create a veth pair, move ``ns_if`` into ``ns`` (created if missing), configure both ends
-    (MTU on both, MAC/addresses/route inside) and bring them up. Rolls back on failure."""
+    (MTU on both, MAC/addresses/route inside) and bring them up. ``host_if`` stays in ``host_ns``
+    (None: ours), e.g. a compute host's namespace whose OVS takes it as a port. Rolls back on failure."""
     for name in (ns_if, host_if):
         if not 0 < len(name) <= 15:
             raise NetnsError(f"interface name {name!r} must be 1..15 characters")
+    if host_ns is not None and not netns_exists(host_ns):
+        raise NetnsError(f"cannot create veth {host_if}: no netns {host_ns!r}")
     created_ns = not netns_exists(ns)
     create_netns(ns)
     try:
-        with IPRoute() as ipr:
+        with _ipr(host_ns) as ipr:
             peer: dict[str, Any] = {"ifname": ns_if, "mtu": mtu}
             if mac:
                 peer["address"] = mac
@@ -141,7 +144,7 @@ def create_veth(ns: str, ns_if: str, host_if: str, *, addresses: Sequence[str] =
         if tx_csum_off:
             set_tx_checksum(ns_if, False, netns=ns)
     except (NetlinkError, OSError, IndexError, ValueError) as exc:
-        delete_link(host_if, missing_ok=True)
+        delete_link(host_if, netns=host_ns, missing_ok=True)
         if created_ns:
             delete_netns(ns)
         raise NetnsError(f"cannot create veth {host_if}<->{ns}/{ns_if}: {exc}") from exc

@@ -192,8 +192,9 @@ class DhcpAgent:
     is wanted, a supervisor thread restarts a server that died (Neutron's ProcessMonitor)."""
 
     def __init__(self, db: Ovsdb, bridge: str, prefix: str, state_dir: Path, *, mtu: int,
-                 supervise_interval: float = SUPERVISE_INTERVAL) -> None:
+                 supervise_interval: float = SUPERVISE_INTERVAL, link_ns: str | None = None) -> None:
         self.db, self.bridge, self.prefix, self.mtu = db, bridge, prefix, mtu
+        self.link_ns = link_ns      # where the bridge's ports live (a compute host's namespace; None: ours)
         self.state_dir = Path(state_dir)
         self.interval = supervise_interval
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -243,7 +244,7 @@ class DhcpAgent:
 
     def _converge(self, want: Mapping[str, DhcpServer], *, sweep: bool = True) -> None:
         ports = self._ovs_ports()
-        links, spaces = set(netns.list_links()), set(netns.list_netns())
+        links, spaces = set(netns.list_links(netns=self.link_ns)), set(netns.list_netns())
         for t in sorted(self._present(ports, links, spaces) - set(want) if sweep else ()):
             self._remove(t)
         if sweep and not want and self.state_dir.is_dir() and not any(self.state_dir.iterdir()):
@@ -306,9 +307,10 @@ class DhcpAgent:
         """(Re)make the server's port: namespace, veth with the server address, tagged OVS port."""
         self._stop(srv.tag)
         self.db.delete_ports(self.bridge, [srv.port])
-        netns.delete_link(srv.port, missing_ok=True)
+        netns.delete_link(srv.port, netns=self.link_ns, missing_ok=True)
         netns.delete_netns(srv.namespace)
-        netns.create_veth(srv.namespace, INNER_IF, srv.port, addresses=[srv.address], mtu=self.mtu)
+        netns.create_veth(srv.namespace, INNER_IF, srv.port, addresses=[srv.address], mtu=self.mtu,
+                          host_ns=self.link_ns)
         self.db.ensure_ports(self.bridge, [PortSpec(
             srv.port, tag=srv.network.vlan, mtu_request=self.mtu,
             external_ids={"nfv-owner": self.prefix, "nfv-role": "dhcp", "nfv-network": srv.network.name})])
@@ -341,7 +343,7 @@ class DhcpAgent:
             self.db.delete_ports(self.bridge, [port])
         except OvsdbError as exc:
             raise VimError(f"cannot delete DHCP port {port}: {exc}") from exc
-        netns.delete_link(port, missing_ok=True)
+        netns.delete_link(port, netns=self.link_ns, missing_ok=True)
         netns.delete_netns(f"{self.prefix}-dhcp-{t}")
         shutil.rmtree(self.state_dir / t, ignore_errors=True)
 

@@ -6,6 +6,11 @@ namespace whose ports are veth pairs with host ends as access ports (a local VLA
 network, as Neutron's OVS agent does) on an existing integration bridge; its volume is a sparse
 file. Everything is named from the server key, which starts with the deployment prefix, so the
 VIM can find all of it again after a restart and tell its own leftovers from anyone else's.
+
+One VIM drives one compute host (an existing bridge, ports in our namespace) or several
+(:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
+ports' host ends into that host's namespace and onto its bridge; VLs span the hosts in VXLAN, and
+the DHCP servers and monitoring probes sit on the first host.
 """
 
 from __future__ import annotations
@@ -17,21 +22,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from dataplane.ping import build_echo, parse_reply
+from dataplane.underlay import VXLAN_PORT
 from vnfm.errors import VimError
 from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import container, firstboot, hostio, process, rootfs
+from vnfm.vim import container, firstboot, hostio, process, rootfs, sites
 from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
+from vnfm.vim.sites import HostSite
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 READY_TIMEOUT = 15.0
@@ -42,11 +49,21 @@ REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} 
 
 
 class LocalVim:
+    """``ovsdb``/``bridge``: the one compute host's; ``hosts``: several instead (the first is where
+    DHCP and probes live; ``ovsdb``/``bridge`` must then be its), see :meth:`on_hosts`."""
+
     def __init__(self, ovsdb: Ovsdb, bridge: str, prefix: str, state_dir: Path, *,
                  mtu: int = netns.NSH_MTU, boot_timeout: float = BOOT_TIMEOUT,
-                 root_disk_bytes: int = ROOT_DISK_BYTES, host_name: str = "compute1") -> None:
+                 root_disk_bytes: int = ROOT_DISK_BYTES, host_name: str = "compute1",
+                 hosts: Sequence[HostSite] = ()) -> None:
         if not prefix or len(prefix) > 9 or "-" in prefix:
             raise ValueError("prefix must be 1..9 characters without '-'")
+        self.sites = tuple(hosts) or (HostSite(host_name, ovsdb, bridge),)
+        if len({s.name for s in self.sites}) != len(self.sites):
+            raise ValueError(f"compute host names repeat: {[s.name for s in self.sites]}")
+        sites.check_mtu(self.sites, mtu)
+        self.hub = self.sites[0]
+        ovsdb, bridge = self.hub.db, self.hub.bridge
         self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
         self.boot_timeout, self.root_disk_bytes = boot_timeout, root_disk_bytes
         self.state_dir = Path(state_dir)
@@ -56,32 +73,63 @@ class LocalVim:
         self.runc = container.Runc(self.state_dir / "runc")
         self.cgroup_parent = f"nfvchain-{prefix}"       # under runc's (our) own cgroup
         self.probe_ns = f"{prefix}-mon"
-        self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu)
-        self.host_name = host_name
+        self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu, link_ns=self.hub.netns)
+        self.host_name = self.hub.name
+        self._segments: set[int] = set()    # VLANs whose cross-host VXLAN ports are in place
+
+    @classmethod
+    def on_hosts(cls, hosts: Sequence[HostSite], prefix: str, state_dir: Path, **kwargs: Any) -> "LocalVim":
+        """A VIM over several compute hosts (``hosts[0]`` carries DHCP and probes)."""
+        if not hosts:
+            raise ValueError("a VIM needs at least one compute host")
+        return cls(hosts[0].db, hosts[0].bridge, prefix, state_dir, hosts=hosts, **kwargs)
 
     def hosts(self) -> tuple[ComputeHostInfo, ...]:
-        """This machine as the VIM's one compute host: its cores, memory and the state disk's size."""
-        used = [hostio.read_json(self.servers_dir / key / "server.json") for key in sorted(self.server_keys())]
+        """Every compute host: this machine's cores, memory and state disk each (they share them),
+        what is placed there, and where its SFF is (for a single host: switch = the bridge's name)."""
+        placed: dict[str, list[tuple[str, dict[str, Any]]]] = {s.name: [] for s in self.sites}
+        for key in sorted(self.server_keys()):
+            info = hostio.read_json(self.servers_dir / key / "server.json")
+            placed.setdefault(str(info.get("host") or self.hub.name), []).append((key, info))
         disk = shutil.disk_usage(self.state_dir if self.state_dir.exists() else "/")
-        return (ComputeHostInfo(
-            self.host_name, True, os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-            disk.total, sum(int(u.get("cpus") or 1) for u in used), sum(int(u.get("mem_bytes") or 0) for u in used),
-            sum(int(u.get("volume_bytes") or 0) for u in used), tuple(sorted(self.server_keys())),
-            switch=self.bridge, bridge=self.bridge),)
+        cpus, mem = os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        out = []
+        for s in self.sites:
+            used = [u for _, u in placed[s.name]]
+            reason = self._down(s) if s.netns is not None else ""   # one host: always up, as before
+            out.append(ComputeHostInfo(
+                s.name, not reason, cpus, mem, disk.total, sum(int(u.get("cpus") or 1) for u in used),
+                sum(int(u.get("mem_bytes") or 0) for u in used), sum(int(u.get("volume_bytes") or 0) for u in used),
+                tuple(k for k, _ in placed[s.name]), reason, switch=s.switch_name, bridge=s.bridge, dpid=s.dpid,
+                ovsdb=s.ovsdb, host_id=s.host_id, underlay_ip=s.underlay_ip, gpe_port=s.gpe_port,
+                tunnel_ports=self._tunnel_ports(s) if len(self.sites) > 1 else (), netns=s.netns or "",
+                uplink=s.uplink))
+        return tuple(out)
+
+    def site(self, host: str | None) -> HostSite:
+        """The compute host named ``host`` (None: the first)."""
+        if host is None:
+            return self.hub
+        for s in self.sites:
+            if s.name == host:
+                return s
+        raise VimError(f"no compute host {host!r} (hosts: {', '.join(s.name for s in self.sites)})")
 
     # -- servers ---------------------------------------------------------------------------------
     def create_server(self, req: ServerRequest) -> Server:
         key = req.key
         if not key.startswith(self.prefix):
             raise VimError(f"server key {key!r} lacks prefix {self.prefix!r}")
+        site = self.site(req.host)
         workdir = self.servers_dir / key
         try:
             workdir.mkdir(parents=True, exist_ok=True)
             netns.create_netns(key)
+            self._ensure_segments(p.network for p in req.ports)
             for p in req.ports:
                 netns.create_veth(key, p.iface, p.name, addresses=[p.ip] if p.ip else [],
-                                  mac=p.mac, mtu=self.mtu)
-            ofports = self.db.ensure_ports(self.bridge, [
+                                  mac=p.mac, mtu=self.mtu, host_ns=site.netns)
+            ofports = site.db.ensure_ports(site.bridge, [
                 PortSpec(p.name, tag=p.network.vlan, mtu_request=self.mtu, ofport_request=p.ofport_request,
                          external_ids={"nfv-owner": self.prefix, "attached-mac": p.mac, "iface-id": p.name,
                                        **p.external_ids}) for p in req.ports])
@@ -95,10 +143,10 @@ class LocalVim:
             hostio.write_json(workdir / "server.json", {"pid": pid, "started": started,
                                                   "ofports": ofports, "volume": volume,
                                                   "limits": limits, "boot": boot,
-                                                  "labels": dict(req.labels), "host": self.host_name,
+                                                  "labels": dict(req.labels), "host": site.name,
                                                   "cpus": req.cpus, "mem_bytes": req.mem_bytes,
                                                   "volume_bytes": req.volume_bytes})
-            return Server(key, key, pid, ofports, volume, limits, boot, self.host_name)
+            return Server(key, key, pid, ofports, volume, limits, boot, site.name)
         except Exception as exc:
             self.delete_server(key)
             raise VimError(f"cannot create server {key}: {exc}") from exc
@@ -111,13 +159,14 @@ class LocalVim:
         except container.ContainerError as exc:
             raise VimError(f"cannot delete server {key}: {exc}") from exc
         process.stop(process.pids_in_netns(key))   # strays: `ip netns exec` helpers, probes
-        try:
-            self.db.delete_ports(self.bridge, [p.name for p in self._ovs_ports() if p.name[:len(key)] == key])
-        except OvsdbError as exc:
-            raise VimError(f"cannot delete ports of {key}: {exc}") from exc
-        for link in netns.list_links():
-            if link[:len(key)] == key:
-                netns.delete_link(link, missing_ok=True)
+        for site in self.sites:
+            try:
+                site.db.delete_ports(site.bridge, [p.name for p in self._ovs_ports(site) if p.name[:len(key)] == key])
+            except OvsdbError as exc:
+                raise VimError(f"cannot delete ports of {key} on {site.name}: {exc}") from exc
+            for link in self._links(site):
+                if link[:len(key)] == key:
+                    netns.delete_link(link, netns=site.netns, missing_ok=True)
         netns.delete_netns(key)
         container.remove_cgroup_parent(self.cgroup_parent)
         try:
@@ -135,8 +184,9 @@ class LocalVim:
             return name.startswith(self.prefix) and "-" not in name and len(name) >= n
 
         keys = {x for x in netns.list_netns() if mine(x)}
-        keys |= {x[:n] for x in netns.list_links() if mine(x)}
-        keys |= {p.name[:n] for p in self._ovs_ports() if mine(p.name)}
+        for site in self.sites:
+            keys |= {x[:n] for x in self._links(site) if mine(x)}
+            keys |= {p.name[:n] for p in self._ovs_ports(site) if mine(p.name)}
         keys |= {k for k in self.runc.names() if mine(k)}
         real = self.servers_dir.resolve()
         keys |= {Path(m).relative_to(real).parts[0] for m in container.mounts_under(real) if Path(m) != real}
@@ -222,21 +272,23 @@ class LocalVim:
 
     def ensure_probes(self, networks: Sequence[Network]) -> None:
         want = {self.probe_port(n): n for n in networks if probe_ip(n)}
-        have = {p.name for p in self._ovs_ports() if p.name.startswith(f"{self.prefix}-m")}
-        have |= {x for x in netns.list_links() if x.startswith(f"{self.prefix}-m")}
+        hub = self.hub
+        have = {p.name for p in self._ovs_ports(hub) if p.name.startswith(f"{self.prefix}-m")}
+        have |= {x for x in self._links(hub) if x.startswith(f"{self.prefix}-m")}
         stale = sorted(have - set(want))
         if stale:
             self.db.delete_ports(self.bridge, stale)
             for name in stale:
-                netns.delete_link(name, missing_ok=True)
+                netns.delete_link(name, netns=hub.netns, missing_ok=True)
         if not want:
             netns.delete_netns(self.probe_ns)
             return
+        self._ensure_segments(want.values())
         new = [(name, n) for name, n in want.items() if name not in have]
         for name, n in new:
             prefixlen = n.cidr.split("/")[1]
             netns.create_veth(self.probe_ns, f"m{n.vlan}", name,
-                              addresses=[f"{probe_ip(n)}/{prefixlen}"], mtu=self.mtu)
+                              addresses=[f"{probe_ip(n)}/{prefixlen}"], mtu=self.mtu, host_ns=hub.netns)
         if new:
             self.db.ensure_ports(self.bridge, [
                 PortSpec(name, tag=n.vlan, mtu_request=self.mtu,
@@ -293,15 +345,53 @@ class LocalVim:
                                                                                    b"3")
 
     # -- internals -------------------------------------------------------------------------------
-    def _ovs_ports(self) -> list[Any]:
+    def _ovs_ports(self, site: HostSite | None = None) -> list[Any]:
+        site = site or self.hub
         try:
-            return self.db.list_ports(self.bridge)
+            return site.db.list_ports(site.bridge)
         except OvsdbError:
             return []
 
+    def _links(self, site: HostSite) -> list[str]:
+        """The links in the namespace of ``site``'s bridge ports ([] if that host is gone)."""
+        if site.netns is not None and not netns.netns_exists(site.netns):
+            return []
+        return netns.list_links(netns=site.netns)
+
+    def _down(self, site: HostSite) -> str:
+        """Why ``site`` cannot take servers ("" when it can): its namespace or bridge is gone."""
+        if site.netns is not None and not netns.netns_exists(site.netns):
+            return f"namespace {site.netns} is gone"
+        try:
+            site.db.list_ports(site.bridge)
+        except OvsdbError as exc:
+            return f"bridge {site.bridge} does not answer: {exc}"
+        return ""
+
+    def _tunnel_ports(self, site: HostSite) -> tuple[str, ...]:
+        """Ports that bring other hosts' traffic in (the VL segments' and the flow-based VXLAN
+        port): the controller never classifies what arrives on them."""
+        return tuple(sorted(p.name for p in self._ovs_ports(site)
+                            if sites.is_segment_port(p.name) or p.name == VXLAN_PORT))
+
+    def _ensure_segments(self, networks: Iterable[Network]) -> None:
+        """Join each network's segment across the hosts (VXLAN ports, star around the first host);
+        a no-op for one host and for networks already joined."""
+        new = {n.vlan: n for n in networks if n.vlan not in self._segments}
+        if len(self.sites) < 2 or not new:
+            return
+        for name, specs in sites.segment_ports(self.sites, new.values(), self.prefix).items():
+            site = self.site(name)
+            try:
+                site.db.ensure_ports(site.bridge, list(specs))
+            except OvsdbError as exc:
+                raise VimError(f"cannot join networks {sorted(n.name for n in new.values())} on {name}: {exc}") from exc
+        self._segments |= set(new)
+
     # -- DHCP (Neutron's DHCP agent) ---------------------------------------------------------
     def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:
-        """A dnsmasq on each network with hosts, none elsewhere (vnfm.vim.dhcp)."""
+        """A dnsmasq on each network with hosts, none elsewhere (vnfm.vim.dhcp), on the first host."""
+        self._ensure_segments(networks)
         self.dhcp.ensure(networks, hosts)
 
     def ip_forwarding(self, key: str) -> IpForwarding:

@@ -1,0 +1,99 @@
+"""The compute hosts of the local VIM and the virtual links between them (Neutron's br-tun role).
+
+A *site* is one compute host as the VIM drives it: the OVSDB of its integration bridge, the
+network namespace the bridge's ports live in (``None``: the VIM's own, i.e. today's single-host
+VIM on a shared OVS), and where its SFF is for the controller. A single-host VIM has exactly one
+site whose switch is its bridge's name; a VIM over a rack of hosts (:class:`dataplane.hosts.Cluster`
+or ``nfv up --hosts N``) has one site per host, switch = host name.
+
+Virtual links span hosts as one L2 segment: on every host a VL's ports are access ports tagged
+with the VL's local VLAN (the same tag on every host: one VIM allocates it), the controller sends
+unclassified traffic to NORMAL, and VXLAN ports with a fixed ``key`` (the VL's segment id, VNI =
+its VLAN tag) and a fixed ``remote_ip`` join the hosts' segments, tagged like the VL's other
+ports, so NORMAL learns and floods across hosts. Those ports form a *star* around the first host
+(where the DHCP servers and monitoring probes sit): NORMAL has no split horizon, so a full mesh
+would loop broadcasts; a tree cannot. Traffic between two other hosts hairpins through the hub.
+Fixed-key ports coexist with the flow-based ``vx0`` on UDP 4789: OVS picks the most specific
+tunnel port (key + remote) for what arrives, so ``vx0`` keeps whatever else uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dataplane.ovsdb import Ovsdb, PortSpec
+from dataplane.underlay import GPE_PORT, INTEGRATION_BRIDGE, VXLAN_OVERHEAD, VXLAN_UDP, HostPlan
+from vnfm.model import Network
+
+SEGMENT_PORT = "vl"   # "vl<vlan:03x>h<peer host id>": one per (VL, peer host) on each host
+UNDERLAY_MTU = 1700   # a rack for this VIM: VL frames of NSH_MTU (1600) in GPE+NSH (+74) or VXLAN (+50)
+
+
+@dataclass(frozen=True, eq=False)
+class HostSite:
+    """One compute host as the local VIM drives it (its fields feed ``ComputeHostInfo``)."""
+
+    name: str
+    db: Ovsdb
+    bridge: str
+    netns: str | None = None      # where the bridge's ports (veth host ends) live; None: ours
+    switch: str = ""              # the controller document's switch name ("" = the bridge's name)
+    dpid: int = 0
+    ovsdb: str = ""               # its OVSDB remote, for the controller's probes
+    host_id: int = 0
+    underlay_ip: str = ""
+    underlay_mtu: int = 0         # 0: no underlay (single host)
+    gpe_port: str = ""
+    uplink: str = ""
+
+    @property
+    def switch_name(self) -> str:
+        return self.switch or self.bridge
+
+
+def site_of(plan: HostPlan, db: Ovsdb, *, ovsdb: str, underlay_mtu: int) -> HostSite:
+    """The site of a planned compute host (:mod:`dataplane.underlay`) whose OVSDB is ``db``."""
+    return HostSite(plan.name, db, INTEGRATION_BRIDGE, plan.netns, switch=plan.name, dpid=plan.datapath_id,
+                    ovsdb=ovsdb, host_id=plan.host_id, underlay_ip=plan.underlay_ip, underlay_mtu=underlay_mtu,
+                    gpe_port=GPE_PORT, uplink=plan.uplink)
+
+
+def segment_id(net: Network) -> int:
+    """A VL's VXLAN VNI: its local VLAN tag (1..4094), the same on every host of one VIM."""
+    return net.vlan
+
+
+def segment_port(net: Network, peer: HostSite) -> str:
+    return f"{SEGMENT_PORT}{net.vlan:03x}h{peer.host_id}"
+
+
+def is_segment_port(name: str) -> bool:
+    return name.startswith(SEGMENT_PORT) and "h" in name[len(SEGMENT_PORT):]
+
+
+def check_mtu(sites: Sequence[HostSite], mtu: int) -> None:
+    """A VL frame of ``mtu`` bytes must fit the underlay in VXLAN (+50 B): the drop is silent."""
+    for s in sites:
+        if s.underlay_mtu and s.underlay_mtu < mtu + VXLAN_OVERHEAD:
+            raise ValueError(f"compute host {s.name}: underlay MTU {s.underlay_mtu} cannot carry VL frames of "
+                             f"{mtu} bytes in VXLAN (needs {mtu + VXLAN_OVERHEAD})")
+
+
+def segment_ports(sites: Sequence[HostSite], networks: Iterable[Network], prefix: str) -> Mapping[str, tuple[PortSpec, ...]]:
+    """Site name -> the VXLAN ports joining ``networks`` across ``sites`` (a star around the first
+    site; none for a single site)."""
+    if len(sites) < 2:
+        return {s.name: () for s in sites}
+    hub, spokes = sites[0], sites[1:]
+    nets = sorted({n.vlan: n for n in networks}.values(), key=lambda n: n.vlan)
+
+    def port(net: Network, peer: HostSite) -> PortSpec:
+        return PortSpec(segment_port(net, peer), "vxlan", tag=net.vlan,
+                        options={"remote_ip": peer.underlay_ip, "key": str(segment_id(net)), "dst_port": str(VXLAN_UDP)},
+                        external_ids={"nfv-owner": prefix, "nfv-role": "segment", "nfv-network": net.name,
+                                      "nfv-peer": peer.name})
+
+    out = {hub.name: tuple(port(n, s) for n in nets for s in spokes)}
+    out.update({s.name: tuple(port(n, hub) for n in nets) for s in spokes})
+    return out
