@@ -251,6 +251,11 @@ class ComputeHost:
         if errors:
             raise HostError(f"teardown of compute host {self.name}: {errors[0]}") from errors[0]
 
+    def rebuild(self) -> None:
+        """After ovs-vswitchd restarted (a supervisor's job): br-phy's tap is a new device, so its
+        address goes back on; bridges and ports are ensured again (idempotent)."""
+        self._build_bridges()
+
     def _wire_uplink(self) -> None:
         """veth uplink <-> rack port: the host end joins br-phy later (no ARP, no IPv6, no tx csum)."""
         p, rack = self.plan, self.underlay

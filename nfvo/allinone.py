@@ -47,8 +47,10 @@ def stack_prefix(state_dir: Path) -> str:
 
 
 def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: str, sdn_address: str,
-        openflow: str) -> int:
-    """Serve until ``stop``; ``host_sockets`` (inherited) are closed on the way out."""
+        openflow: str, hosts: int = 1) -> int:
+    """Serve until ``stop``; ``host_sockets`` (inherited) are closed on the way out. ``hosts`` > 1:
+    the VIM drives the compute hosts the supervisor built (``nfvo.computehosts``), each br-int
+    connected to the controller at ``openflow``; ``ovsdb`` is then unused."""
     from dataplane.ovsdb import Ovsdb
     from nfvo.api.server import serve
     from nfvo.monitoring import SFLOW_AGENT, ChainMetrics, StackMonitor
@@ -66,17 +68,22 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
 
     cleanup: list = [host_sockets.close]
     try:
-        db = Ovsdb(ovsdb)
-        cleanup.append(db.close)
-        db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:{openflow}")
+        prefix = stack_prefix(state_dir)
+        if hosts > 1:
+            sites = _compute_hosts(state_dir, prefix, hosts, openflow, cleanup)
+            db, bridge, dpid, ovsdb = sites[0].db, sites[0].bridge, sites[0].dpid, sites[0].ovsdb
+        else:
+            sites, bridge, dpid = [], BRIDGE, DPID
+            db = Ovsdb(ovsdb)
+            cleanup.append(db.close)
+            db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:{openflow}")
         socket = state_dir / "nfvo.sock"
         socket.unlink(missing_ok=True)   # a crashed predecessor's
-        components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling)
+        components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling, bridge, dpid)
         monitor = StackMonitor(host_sockets, state_dir, components=components)
         monitor.start()
         cleanup.append(monitor.close)
-        prefix = stack_prefix(state_dir)
-        vim = LocalVim(db, BRIDGE, prefix, state_dir / "vim")
+        vim = LocalVim.on_hosts(sites, prefix, state_dir / "vim") if sites else LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
         base = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
         vnfm_store = VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix)
@@ -88,8 +95,9 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address),
                               images=images)
         if not service.catalog.vims():
-            service.catalog.register_vim("local", bridge=BRIDGE, dpid=DPID, is_default=True,
-                                         description="this host: VDUs as containers on a private OVS")
+            what = f"{hosts} compute hosts" if sites else "this host"
+            service.catalog.register_vim("local", bridge=bridge, dpid=dpid, is_default=True,
+                                         description=f"{what}: VDUs as containers on a private OVS")
         service.attach_telemetry(monitor, monitor.on_document)
         # the controller turns the bridge's probes on through its OVSDB: sFlow (NSH headers raw) and
         # IPFIX sample() actions on every classify, hop and end-of-path flow, to the collectors inside
@@ -98,12 +106,13 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                                        sflow_sampling=config.sampling, sflow_polling=config.polling,
                                        sflow_agent=SFLOW_AGENT,  # known: its samples' ifIndexes map to ports
                                        probability=config.ipfix_probability)
-        service.engine.ovsdb = {BRIDGE: ovsdb}
+        service.engine.ovsdb = {bridge: ovsdb, **{s.switch_name: s.ovsdb for s in sites}}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
         server, _ = serve(service, f"unix:{socket}")
         cleanup.append(lambda: server.stop(2.0).wait())
         state = {"nfvo": f"unix:{socket}", "pid": os.getppid(), "nfvo_pid": os.getpid(), "sdn": sdn_address,
-                 "bridge": BRIDGE, "dpid": DPID, "ovs_run_dir": str(state_dir / "ovs"), "prefix": prefix,
+                 "bridge": bridge, "dpid": dpid, "ovs_run_dir": str(state_dir / "ovs"), "prefix": prefix,
+                 "hosts": [s.name for s in sites] or [vim.host_name],
                  "collectors": {str(lst.protocol): list(lst.address) for lst in monitor.host_listening},
                  "metrics": monitor.metrics_url}
         tmp = state_dir / ".stack.json.tmp"
@@ -120,7 +129,25 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                 log.exception("teardown step failed")
 
 
-def _components(component, state_dir: Path, nfvo: str, sdn_address: str, sampling: int):
+def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, cleanup: list) -> list:
+    """The VIM's sites: each compute host's OVSDB (opened here), its br-int pointed at the controller."""
+    from dataplane.ovsdb import Ovsdb
+    from dataplane.underlay import INTEGRATION_BRIDGE
+    from nfvo.computehosts import host_ovsdb, plan
+    from vnfm.vim.sites import site_of
+
+    rack, sites = plan(prefix, count), []
+    for host in rack.hosts:
+        remote = host_ovsdb(state_dir, host.name)
+        db = Ovsdb(remote)
+        cleanup.append(db.close)
+        db.set_controller(INTEGRATION_BRIDGE, f"tcp:{openflow}")
+        sites.append(site_of(host, db, ovsdb=remote, underlay_mtu=rack.mtu))
+    return sites
+
+
+def _components(component, state_dir: Path, nfvo: str, sdn_address: str, sampling: int, bridge: str = BRIDGE,
+                dpid: int = DPID):
     """What ``nfv status`` lists besides the collectors and metrics: the supervisor's view of
     each process (its status file, read at each call) and the bridge."""
     from nfvo.supervision import STATUS_FILE, read_status
@@ -141,7 +168,7 @@ def _components(component, state_dir: Path, nfvo: str, sdn_address: str, samplin
                          pid=c.pid, started=c.started, restarts=c.restarts) for c in parts]
         vswitchd = next((c for c in parts if c.name == "ovs-vswitchd"), None)
         out.append(component("ovs", vswitchd.state if vswitchd else "down", (str(state_dir / "ovs"),),
-                             f"bridge {BRIDGE} (dpid {DPID:#x}), sFlow 1 in {sampling} to the collector"))
+                             f"bridge {bridge} (dpid {dpid:#x}), sFlow 1 in {sampling} to the collector"))
         return tuple(out)
     return read
 
@@ -171,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="an inherited host-side collector socket")
     parser.add_argument("--host-metrics", type=int, metavar="FD", help="the inherited host-side metrics socket")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--hosts", type=int, default=1, help="compute hosts the supervisor built (nfvo.computehosts)")
     add_monitor_options(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
@@ -189,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nfvo.allinone: {exc}", file=sys.stderr, flush=True)
         return 2
     host = inherited_sockets(config, dict(item.split("=", 1) for item in args.host_udp), args.host_metrics)
-    return run(args.state_dir, stop, config, host, ovsdb=args.ovsdb, sdn_address=args.sdn, openflow=args.openflow)
+    return run(args.state_dir, stop, config, host, ovsdb=args.ovsdb, sdn_address=args.sdn, openflow=args.openflow,
+               hosts=args.hosts)
 
 
 def inherited_sockets(config, udp: dict[str, str], metrics: int | None):

@@ -72,6 +72,13 @@ def start_failed(c: ComponentState, why: str, mono: float, backoff: Backoff) -> 
                    retry_at=mono + backoff.delay(failures))
 
 
+def stack_up(components: Sequence[ComponentState]) -> bool:
+    """Every supervised component is up (the controller and the NFVO among them): ``ORDER``'s
+    four for one host, each compute host's ovsdb-server and ovs-vswitchd for several."""
+    names = {c.name for c in components}
+    return {"controller", "nfvo"} <= names and len(names) >= len(ORDER) and all(c.state == "up" for c in components)
+
+
 def describe_exit(returncode: int) -> str:
     """``killed by SIGKILL`` for a negative Popen return code, else ``exited N``."""
     if returncode < 0:

@@ -105,7 +105,7 @@ class Supervisor:
     """Starts the stack's components in ``ORDER``, restarts the ones that die, stops them in reverse."""
 
     def __init__(self, state_dir: Path, host_sockets, nfvo_argv: Sequence[str] = (), *,
-                 log_level: str = "WARNING", backoff: Backoff = BACKOFF) -> None:
+                 log_level: str = "WARNING", backoff: Backoff = BACKOFF, hosts: int = 1) -> None:
         from dataplane.ovs import OvsInstance
 
         self.state_dir, self.host, self.backoff = state_dir, host_sockets, backoff
@@ -113,23 +113,37 @@ class Supervisor:
         self.started = time.time()
         self.ovs = OvsInstance(state_dir / "ovs")
         self._nfvo_argv, self._log_level = list(nfvo_argv), log_level
+        self.openflow, self.rack = CONTROLLER_OPENFLOW, None
+        if hosts > 1:   # compute hosts of their own (nfvo.computehosts) instead of the one bridge
+            from nfvo.allinone import stack_prefix
+            from nfvo.computehosts import StackRack, openflow_address
+
+            self.rack = StackRack(state_dir, stack_prefix(state_dir), hosts)
+            self.openflow = openflow_address(self.rack.plan)
+            self._nfvo_argv += ["--hosts", str(hosts)]
+            daemons = [_Child(f"{h.name}/{daemon}", functools.partial(start, h.name), lambda _: None)  # rack.stop()
+                       for h in self.rack.plan.hosts
+                       for daemon, start in (("ovsdb-server", self.rack.start_ovsdb),
+                                             ("ovs-vswitchd", self.rack.start_vswitchd))]
+        else:
+            daemons = [_Child("ovsdb-server", self.ovs.start_db, lambda _: None),          # stopped by ovs.stop()
+                       _Child("ovs-vswitchd", self.ovs.start_vswitchd, lambda _: None)]
         self.children = {c.name: c for c in (
-            _Child("ovsdb-server", self.ovs.start_db, lambda _: None),          # stopped by ovs.stop()
-            _Child("ovs-vswitchd", self.ovs.start_vswitchd, lambda _: None),
+            *daemons,
             _Child("controller", self._start_controller, self._stop_process),
             _Child("nfvo", self._start_nfvo, functools.partial(self._stop_process, timeout=90.0)),
         )}
-        assert tuple(self.children) == ORDER
+        assert self.rack is not None or tuple(self.children) == ORDER
 
     # -- components ---------------------------------------------------------------------------
     def _start_controller(self) -> subprocess.Popen[str]:
-        return _python_child("controller", ["sdn.launcher", "--openflow", CONTROLLER_OPENFLOW, "--grpc", CONTROLLER_GRPC,
+        return _python_child("controller", ["sdn.launcher", "--openflow", self.openflow, "--grpc", CONTROLLER_GRPC,
                                             "--state-file", str(self.state_dir / "sdn-state.pb"),
                                             "--log-level", self._log_level], "nfv-sdn ready", CONTROLLER_READY_TIMEOUT)
 
     def _start_nfvo(self) -> subprocess.Popen[str]:
         fds, argv = [], ["nfvo.allinone", "--state-dir", str(self.state_dir), "--ovsdb", self.ovs.db_sock,
-                         "--sdn", CONTROLLER_GRPC, "--openflow", CONTROLLER_OPENFLOW, "--log-level", self._log_level]
+                         "--sdn", CONTROLLER_GRPC, "--openflow", self.openflow, "--log-level", self._log_level]
         for protocol, (sock, _) in self.host.udp.items():
             fds.append(sock.fileno())
             argv += ["--host-udp", f"{protocol}={sock.fileno()}"]
@@ -149,7 +163,13 @@ class Supervisor:
 
     # -- the loop -----------------------------------------------------------------------------
     def boot(self) -> None:
-        """Start every component in order; the first that fails stops the boot (StartError)."""
+        """Start every component in order (the rack first, if any); the first that fails stops the
+        boot (StartError)."""
+        if self.rack is not None:
+            try:
+                self.rack.start()
+            except Exception as exc:
+                raise StartError(f"the compute hosts did not start: {exc}") from None
         for child in self.children.values():
             try:
                 self._launch(child)
@@ -192,7 +212,10 @@ class Supervisor:
                 except Exception:  # noqa: BLE001 - keep stopping the others
                     log.exception("stopping %s", child.name)
             child.state = ComponentState(child.name, "stopped", restarts=child.state.restarts)
-        self.ovs.stop()
+        if self.rack is not None:
+            self.rack.stop()        # every host's OVS, namespace and uplink, the rack, the management leg
+        else:
+            self.ovs.stop()
 
     def write_status(self) -> None:
         doc = status_document(os.getpid(), self.started, [c.state for c in self.children.values()])
@@ -208,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nfvo.supervisor")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--hosts", type=int, default=1, help="compute hosts (namespaces with their own OVS)")
     add_monitor_options(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
@@ -233,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     namespace = stack_netns(state_dir)
     try:
         join_netns(namespace)
-        supervisor = Supervisor(state_dir, host, forwarded, log_level=args.log_level)
+        supervisor = Supervisor(state_dir, host, forwarded, log_level=args.log_level, hosts=args.hosts)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: supervisor.stop_event.set())
         try:

@@ -33,7 +33,7 @@ from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, St
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.spec import VduSpec, VnfSpec, compile_spec
-from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest, Vim
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, PortRequest, ServerRequest, Vim
 from vnfm.vim.exitwatch import ExitWatcher, Watched, watched_vdus
 from vnfm.vim.firstboot import boot_ok
 
@@ -72,6 +72,10 @@ class VnfManager:
     # -- queries ---------------------------------------------------------------------------------
     def get(self, name_or_id: str) -> VnfRecord:
         return self._find(name_or_id).record
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """The VIM's compute hosts (``nfv host list``; the NFVO builds its SFF switches from them)."""
+        return self.vim.hosts()
 
     def list(self) -> builtins.list[VnfRecord]:
         # dict(...) copies in one step under the GIL: a consistent view without the lock

@@ -8,6 +8,7 @@ from nfvo.vnffg.spi import reverse_key
 from vnfm.alarms import AlarmView
 from vnfm.images import ImageRecord
 from vnfm.model import VnfRecord
+from vnfm.vim.base import ComputeHostInfo
 
 
 def vim(r: VimRecord) -> pb.Vim:
@@ -76,3 +77,17 @@ def alarm(a: AlarmView) -> pb.Alarm:
                     state=st.state, since=st.since, value=st.value or 0.0, has_value=st.value is not None,
                     history=[pb.AlarmTransition(time=h.time, old=h.old, new=h.new, value=h.value or 0.0,
                                                 has_value=h.value is not None, reason=h.reason) for h in a.history])
+
+
+def host_vdus(vnfs: list[VnfRecord]) -> dict[str, str]:
+    """Server key -> ``<vnf>/<vdu>`` (``#instance`` for scaled ones): how ``nfv host`` names VDUs."""
+    return {d.key: f"{v.name}/{d.name}" + (f"#{d.instance}" if d.instance else "") for v in vnfs for d in v.vdus if d.key}
+
+
+def host(h: ComputeHostInfo, vdus: dict[str, str]) -> pb.Host:
+    return pb.Host(name=h.name, state="up" if h.up else "down", reason=h.reason, zone=h.zone, vcpus=h.vcpus,
+                   mem_bytes=h.mem_bytes, disk_bytes=h.disk_bytes, used_vcpus=h.used_vcpus,
+                   used_mem_bytes=h.used_mem_bytes, used_disk_bytes=h.used_disk_bytes,
+                   vdus=[vdus.get(k, k) for k in h.servers], switch=h.switch, bridge=h.bridge, dpid=h.dpid,
+                   host_id=h.host_id, underlay_ip=h.underlay_ip, netns=h.netns, uplink=h.uplink, gpe_port=h.gpe_port,
+                   tunnel_ports=list(h.tunnel_ports))

@@ -15,7 +15,7 @@ from nfvo.api.errors import ErrorMappingInterceptor
 from nfvo.api.health import watch_status
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
-from nfvo.errors import InvalidArgument
+from nfvo.errors import InvalidArgument, NotFound
 from nfvo.model import VnffgRecord
 from nfvo.service import NfvoService
 from sdn.api.server import open_channel, start_server
@@ -241,6 +241,17 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
 
     def GetStatus(self, r, context):
         return stats.status(self.s.stack_status())
+
+    # compute hosts
+    def ListHosts(self, r, context):
+        vdus = convert.host_vdus(self.s.vnfm.list())
+        return pb.HostList(hosts=[convert.host(h, vdus) for h in self.s.vnfm.hosts()])
+
+    def GetHost(self, r, context):
+        hosts = {h.name: h for h in self.s.vnfm.hosts()}
+        if r.name not in hosts:
+            raise NotFound(f"no compute host {r.name!r} (hosts: {', '.join(hosts) or 'none'})")
+        return convert.host(hosts[r.name], convert.host_vdus(self.s.vnfm.list()))
 
 
 def _chunks(requests):

@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 from nfvo.cli.errors import CliError  # noqa: E402 - after the environment set-up above
 
 GROUP_MODULES = ("nfvo.cli.descriptor", "nfvo.cli.sfc", "nfvo.cli.demo", "nfvo.cli.resources", "nfvo.cli.image",
-                 "nfvo.cli.up", "nfvo.cli.telemetry", "nfvo.cli.alarm")
+                 "nfvo.cli.up", "nfvo.cli.telemetry", "nfvo.cli.alarm", "nfvo.cli.host")
 
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from nfvo.allinone import add_monitor_options
 from nfvo.cli.client import STATE_DIR
 from nfvo.cli.errors import CliError
-from nfvo.supervision import ORDER, STATUS_FILE, read_status, summary
+from nfvo.supervision import STATUS_FILE, read_status, stack_up, summary
 from nfvo.supervisor import monitor_argv
 
+MAX_HOSTS = 16     # on one machine: each host is an ovs-vswitchd polling its ports
 SAMPLES = Path(__file__).resolve().parents[2] / "descriptors" / "samples"
 UNIT_DIR = Path("/etc/systemd/system")
 HTTP_PORT = 8080
@@ -34,6 +35,9 @@ def register(subparsers) -> None:
     up.add_argument("--systemd", action="store_true",
                     help="write a systemd unit running the supervisor (Restart=always) instead of starting it")
     up.add_argument("--unit-dir", type=Path, default=UNIT_DIR, help=f"where --systemd writes (default {UNIT_DIR})")
+    up.add_argument("--hosts", type=int, default=1, metavar="N",
+                    help="compute hosts compute1..N, each a namespace with its own OVS on one underlay (default 1: "
+                    "the VIM's ports on one bridge of the stack's OVS)")
     add_monitor_options(up)
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop the all-in-one stack and remove everything it made")
@@ -58,7 +62,7 @@ def _state(state_dir: Path) -> dict | None:
         _, _, parts = read_status(json.loads((state_dir / STATUS_FILE).read_text()))
     except (OSError, ValueError):
         return None
-    return state if {c.name for c in parts if c.state == "up"} >= set(ORDER) else None
+    return state if stack_up(parts) else None
 
 
 def _alive(pid: int) -> bool:
@@ -99,6 +103,9 @@ def cmd_systemd(args) -> int:
 def cmd_up(args) -> int:
     if os.geteuid() != 0:
         raise CliError("the all-in-one needs root (network namespaces, Open vSwitch)")
+    hosts = getattr(args, "hosts", 1)
+    if not 1 <= hosts <= MAX_HOSTS:
+        raise CliError(f"--hosts {hosts}: a stack has 1..{MAX_HOSTS} compute hosts")
     if getattr(args, "systemd", False):
         return cmd_systemd(args)
     record = _record(args.state_dir)
@@ -111,11 +118,16 @@ def cmd_up(args) -> int:
         if not netns.netns_exists(stack_netns(args.state_dir.resolve())):
             raise CliError(f"{args.state_dir} holds a stack whose supervisor (pid {record.get('pid')}) is gone, and "
                            "so is its network namespace: nfv down removes what is left of it")
+        if len(record.get("hosts") or ()) > 1:
+            raise CliError(f"{args.state_dir} holds a stack of {len(record['hosts'])} compute hosts whose supervisor "
+                           f"(pid {record.get('pid')}) is gone: nfv down removes what is left of it")
         resumed = f" again (its supervisor, pid {record.get('pid')}, had died; the VDUs and stores are kept)"
     if state is None:
-        state = _start(args.state_dir, args.timeout, monitor_argv(args))
-        print(f"nfvchain is up{resumed}: NFVO {state['nfvo']}, bridge {state['bridge']} (dpid {state['dpid']:#x}), "
-              f"local VIM registered as default")
+        extra = monitor_argv(args) + (["--hosts", str(hosts)] if hosts > 1 else [])
+        state = _start(args.state_dir, args.timeout, extra)
+        where = (f"compute hosts {', '.join(state['hosts'])} (nfv host list)" if len(state.get("hosts") or ()) > 1
+                 else f"bridge {state['bridge']} (dpid {state['dpid']:#x})")
+        print(f"nfvchain is up{resumed}: NFVO {state['nfvo']}, {where}, local VIM registered as default")
         collectors = ", ".join(f"{proto} udp/{port}" for proto, (_, port) in state.get("collectors", {}).items())
         if collectors:
             print(f"collectors: {collectors}; metrics: {state.get('metrics') or 'none'} (nfv status)")

@@ -835,3 +835,53 @@ class StackStatus(_message.Message):
     components: _containers.RepeatedCompositeFieldContainer[Component]
     metrics_url: str
     def __init__(self, components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ..., metrics_url: _Optional[str] = ...) -> None: ...
+
+class Host(_message.Message):
+    __slots__ = ("name", "state", "reason", "zone", "vcpus", "mem_bytes", "disk_bytes", "used_vcpus", "used_mem_bytes", "used_disk_bytes", "vdus", "switch", "bridge", "dpid", "host_id", "underlay_ip", "netns", "uplink", "gpe_port", "tunnel_ports")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ZONE_FIELD_NUMBER: _ClassVar[int]
+    VCPUS_FIELD_NUMBER: _ClassVar[int]
+    MEM_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_VCPUS_FIELD_NUMBER: _ClassVar[int]
+    USED_MEM_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VDUS_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    DPID_FIELD_NUMBER: _ClassVar[int]
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    UNDERLAY_IP_FIELD_NUMBER: _ClassVar[int]
+    NETNS_FIELD_NUMBER: _ClassVar[int]
+    UPLINK_FIELD_NUMBER: _ClassVar[int]
+    GPE_PORT_FIELD_NUMBER: _ClassVar[int]
+    TUNNEL_PORTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: str
+    reason: str
+    zone: str
+    vcpus: int
+    mem_bytes: int
+    disk_bytes: int
+    used_vcpus: int
+    used_mem_bytes: int
+    used_disk_bytes: int
+    vdus: _containers.RepeatedScalarFieldContainer[str]
+    switch: str
+    bridge: str
+    dpid: int
+    host_id: int
+    underlay_ip: str
+    netns: str
+    uplink: str
+    gpe_port: str
+    tunnel_ports: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., zone: _Optional[str] = ..., vcpus: _Optional[int] = ..., mem_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., used_vcpus: _Optional[int] = ..., used_mem_bytes: _Optional[int] = ..., used_disk_bytes: _Optional[int] = ..., vdus: _Optional[_Iterable[str]] = ..., switch: _Optional[str] = ..., bridge: _Optional[str] = ..., dpid: _Optional[int] = ..., host_id: _Optional[int] = ..., underlay_ip: _Optional[str] = ..., netns: _Optional[str] = ..., uplink: _Optional[str] = ..., gpe_port: _Optional[str] = ..., tunnel_ports: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HostList(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: _containers.RepeatedCompositeFieldContainer[Host]
+    def __init__(self, hosts: _Optional[_Iterable[_Union[Host, _Mapping]]] = ...) -> None: ...

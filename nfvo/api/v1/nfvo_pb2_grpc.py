@@ -259,6 +259,16 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.FromString,
                 _registered_method=True)
+        self.ListHosts = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/ListHosts',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostList.FromString,
+                _registered_method=True)
+        self.GetHost = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/GetHost',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.FromString,
+                _registered_method=True)
 
 
 class NfvoServicer:
@@ -552,6 +562,19 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListHosts(self, request, context):
+        """Compute hosts (Nova's hypervisors) of the default VIM: state, VDUs, capacity, where the SFF is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHost(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NfvoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -779,6 +802,16 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.SerializeToString,
+            ),
+            'ListHosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHosts,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostList.SerializeToString,
+            ),
+            'GetHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHost,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1996,6 +2029,60 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/GetStatus',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.StatusRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.StackStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/ListHosts',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.ListRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/GetHost',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,41 @@
+"""``nfv host list|show``: the default VIM's compute hosts (Nova's hypervisor list), as a gRPC client.
+
+A row says whether the host takes VDUs, which run there, how much of its capacity they asked
+for, and where its underlay is (NIC, address, namespace), so an operator can capture the overlay
+(``ip netns exec NETNS tcpdump -i UPLINK``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nfvo.cli.client import common_options
+from nfvo.cli.crud import Resource, crud_commands
+
+GIB = 2**30
+
+
+def _row(h: dict[str, Any]) -> list[str]:
+    mem, used_mem = int(h.get("mem_bytes", 0)), int(h.get("used_mem_bytes", 0))   # uint64: JSON strings
+    underlay = f"{h.get('uplink', '')} {h.get('underlay_ip', '')}".strip() or "-"
+    return [h["name"], h["state"] + (f" ({h['reason']})" if h.get("reason") else ""), ", ".join(h.get("vdus", [])) or "-",
+            f"{h.get('used_vcpus', 0)}/{h.get('vcpus', 0)}", f"{used_mem / GIB:.1f}/{mem / GIB:.1f} GiB",
+            h.get("switch", ""), underlay, h.get("netns", "") or "-"]
+
+
+HOST = Resource("Host", "Host", "ListHosts", "hosts",
+                ("name", "state", "VDUs", "vCPUs used/total", "memory used/total", "switch", "underlay", "namespace"),
+                _row)
+
+
+def register(subparsers) -> None:
+    parent = common_options()
+    group = subparsers.add_parser("host", help="compute hosts: state, VDUs, capacity, underlay (Nova's hypervisors)")
+    sub = group.add_subparsers(dest="host_command", metavar="ACTION", required=True)
+    commands = crud_commands(HOST)
+    for action in ("list", "show"):
+        help_text, setup, handler = commands[action]
+        for p in (sub.add_parser(action, help=help_text, parents=[parent]),
+                  subparsers.add_parser(f"host-{action}", help=help_text, parents=[parent])):
+            setup(p)
+            p.set_defaults(func=handler)
