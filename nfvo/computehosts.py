@@ -110,3 +110,7 @@ class StackRack:
             idx = ipr.link_lookup(ifname=rack_end)[0]
             ipr.link("set", index=idx, mtu=rack.mtu, master=ipr.link_lookup(ifname=rack.rack_bridge)[0])
             ipr.link("set", index=idx, state="up")
+        # the hosts' OVS reads frames from AF_PACKET sockets: a partial (offloaded) checksum stays wrong,
+        # and every TCP segment to the controller is dropped (pitfall 6 of the GPE note; ICMP still passes)
+        netns.set_tx_checksum(ours, False)
+        netns.set_tx_checksum(rack_end, False, netns=rack.rack_netns)

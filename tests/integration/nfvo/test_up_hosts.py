@@ -1,0 +1,120 @@
+"""``nfv up --hosts 3``: three compute hosts (namespaces with their own supervised OVS) on one
+underlay, every br-int connected to the one controller over the management leg, ``nfv host
+list|show`` naming them and their VDUs; a killed host vswitchd comes back with its underlay
+address; ``nfv down`` (also after the supervisor was killed) leaves nothing of any host."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dataplane import netns
+from dataplane.ovsdb import Ovsdb
+from nfvo.allinone import stack_prefix
+from nfvo.computehosts import host_ovsdb, plan
+
+pytestmark = pytest.mark.integration
+
+HOST_VNFD = str(Path(__file__).resolve().parents[3] / "descriptors" / "samples" / "host.yaml")
+
+
+def nfv(*args: str, env: dict, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nfvo.cli.main", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def stack_env(state: Path) -> dict:
+    env = {**os.environ, "NFV_STATE_DIR": str(state), "COLUMNS": "200"}
+    env.pop("NFV_NFVO_ADDRESS", None)
+    return env
+
+
+def mine(state: Path) -> tuple[set[str], set[str]]:
+    prefix = stack_prefix(state)
+    return ({n for n in netns.list_netns() if n.startswith(prefix)},
+            {n for n in netns.list_links() if n.startswith(prefix)})
+
+
+def wait(pred, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def connected(state: Path, host: str) -> bool:
+    with Ovsdb(host_ovsdb(state, host)) as db:
+        return any(db.controller_status("br-int").values())
+
+
+def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = stack_env(state)
+    rack = plan(stack_prefix(state), 3)
+    try:
+        up = nfv("up", "--hosts", "3", env=env, timeout=180)
+        assert up.returncode == 0, up.stderr + up.stdout
+        assert "compute hosts compute1, compute2, compute3" in up.stdout, up.stdout
+        assert {h.netns for h in rack.hosts} | {rack.rack_netns} <= set(netns.list_netns())
+        assert all(wait(lambda h=h: connected(state, h.name)) for h in rack.hosts), "every br-int reaches the controller"
+        done = nfv("vnfd-create", "--vnfd-file", HOST_VNFD, "host", env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        done = nfv("vnf-create", "--vnfd-name", "host", "h1", env=env, timeout=90)
+        assert done.returncode == 0, done.stderr
+        listed = nfv("host", "list", "-f", "json", env=env, timeout=30)
+        assert listed.returncode == 0, listed.stderr
+        hosts = json.loads(listed.stdout)
+        assert [h["name"] for h in hosts] == ["compute1", "compute2", "compute3"]
+        for h, p in zip(hosts, rack.hosts):
+            assert (h["state"], h["switch"], h["bridge"], h["netns"], h["uplink"], h["underlay_ip"], h["gpe_port"]) == (
+                "up", p.name, "br-int", p.netns, p.uplink, p.underlay_ip, "gpe0"), h
+            assert int(h["dpid"]) == p.datapath_id and h["zone"] == p.name
+        assert sum(len(h["vdus"]) for h in hosts) == 1 and any("h1/" in v for h in hosts for v in h["vdus"]), hosts
+        shown = nfv("host", "show", "compute2", "-f", "json", env=env, timeout=30)
+        assert shown.returncode == 0 and json.loads(shown.stdout)["netns"] == rack.hosts[1].netns, shown.stderr
+        table = nfv("host", "list", env=env, timeout=30)
+        assert table.returncode == 0 and rack.hosts[2].uplink in table.stdout, table.stderr
+        missing = nfv("host", "show", "compute9", env=env, timeout=30)
+        assert missing.returncode != 0 and "no compute host 'compute9'" in missing.stderr, missing.stderr
+        # compute2's vswitchd dies: the supervisor restarts it, br-phy gets its address back, it reconnects
+        status = json.loads((state / "supervisor.json").read_text())
+        pid = next(c["pid"] for c in status["components"] if c["name"] == "compute2/ovs-vswitchd")
+        os.kill(pid, signal.SIGKILL)
+        assert wait(lambda: next(c for c in json.loads((state / "supervisor.json").read_text())["components"]
+                                 if c["name"] == "compute2/ovs-vswitchd")["restarts"] == 1)
+        p2 = rack.hosts[1]
+        assert wait(lambda: p2.underlay_ip in netns.netns_check_output(p2.netns, ["ip", "-4", "addr", "show", "br-phy"]))
+        assert wait(lambda: connected(state, "compute2"))
+    finally:
+        down = nfv("down", env=env, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert mine(state) == (set(), set())
+    assert not state.exists()
+
+
+def test_down_after_the_supervisor_was_killed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = stack_env(state)
+    try:
+        up = nfv("up", "--hosts", "2", env=env, timeout=180)
+        assert up.returncode == 0, up.stderr + up.stdout
+        record = json.loads((state / "stack.json").read_text())
+        os.kill(record["pid"], signal.SIGKILL)
+        again = nfv("up", "--hosts", "2", env=env, timeout=60)
+        assert again.returncode != 0 and "nfv down removes what is left" in again.stderr, again.stdout + again.stderr
+    finally:
+        down = nfv("down", env=env, timeout=120)
+    assert down.returncode == 0, down.stderr
+    rack = plan(stack_prefix(state), 2)   # the hosts' OVS died with the supervisor (PDEATHSIG); their namespaces stayed
+    assert all(name in down.stdout for name in (rack.rack_netns, *(h.netns for h in rack.hosts))), down.stdout
+    assert mine(state) == (set(), set())
+    assert not state.exists()
