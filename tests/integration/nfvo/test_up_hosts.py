@@ -74,7 +74,7 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         hosts = json.loads(listed.stdout)
         assert [h["name"] for h in hosts] == ["compute1", "compute2", "compute3"]
-        for h, p in zip(hosts, rack.hosts):
+        for h, p in zip(hosts, rack.hosts, strict=True):
             assert (h["state"], h["switch"], h["bridge"], h["netns"], h["uplink"], h["underlay_ip"], h["gpe_port"]) == (
                 "up", p.name, "br-int", p.netns, p.uplink, p.underlay_ip, "gpe0"), h
             assert int(h["dpid"]) == p.datapath_id and h["zone"] == p.name
