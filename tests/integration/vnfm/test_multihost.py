@@ -19,7 +19,7 @@ import pytest
 
 from dataplane import netns
 from dataplane.hosts import Cluster
-from dataplane.underlay import VXLAN_UDP
+from dataplane.underlay import VXLAN_UDP, vl_flows
 from vnfm.errors import VimError
 from vnfm.model import Network
 from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest
@@ -105,6 +105,8 @@ def test_servers_on_three_hosts_share_one_segment(vim: LocalVim, rack: Cluster, 
     out = subprocess.run(["tshark", "-r", str(pcap), "-d", f"udp.port=={VXLAN_UDP},vxlan", "-T", "fields",
                           "-e", "vxlan.vni"], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() and set(out.split()) == {str(segment_id(NET))}, out[:200]
+    vim.ensure_probes([NET])   # the monitor sits on compute1: it reaches a VDU on compute3 over the segment
+    assert vim.probe("ping", NET, "10.79.0.3", timeout=2.0)
     info = {h.name: h for h in vim.hosts()}
     assert [h.servers for h in vim.hosts()] == [(hub,), (a,), (b,)]
     for name, h in info.items():
@@ -140,3 +142,22 @@ def test_delete_leaves_nothing_on_any_host(vim: LocalVim, rack: Cluster) -> None
         assert not [p.name for p in host.ovsdb().list_ports("br-int") if p.name.startswith(vim.prefix)]
     assert not [n for n in netns.list_netns() if n.startswith(vim.prefix)]
     assert all(not h.servers and h.used_vcpus == 0 for h in vim.hosts())
+
+
+def test_flow_based_vx0_keeps_working_beside_the_segment_ports(vim: LocalVim, rack: Cluster) -> None:
+    """Fixed key+remote ports and the flow-based ``vx0`` share UDP 4789: OVS gives what arrives
+    with a segment's VNI to its port and anything else to ``vx0``, so hand-wired VNIs still pass."""
+    server(vim, 8, "compute2")        # the segment ports exist now
+    server(vim, 9, "compute3")
+    c2, c3 = rack["compute2"], rack["compute3"]
+    a, b = c2.plug("10.80.0.1/24"), c3.plug("10.80.0.2/24")
+    try:
+        c2.add_flows(vl_flows(local_ofport=a.ofport, vni=5005, peer_ip=c3.plan.underlay_ip, priority=300))
+        c3.add_flows(vl_flows(local_ofport=b.ofport, vni=5005, peer_ip=c2.plan.underlay_ip, priority=300))
+        assert a.ping(b.ip, count=3, check=False)
+        assert ping(vim, f"{vim.prefix}s0800", "10.79.0.9")     # and the segment beside it
+    finally:
+        for host, ep in ((c2, a), (c3, b)):
+            host.ofctl("del-flows", "br-int", f"in_port={ep.ofport}")
+            host.ofctl("del-flows", "br-int", "tun_id=5005")
+            host.unplug(ep)
