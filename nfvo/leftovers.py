@@ -5,8 +5,9 @@ may have left stale.
 The stack's own things are recognised by name: its daemons whose command line names the state
 directory (the supervisor, the NFVO, the controller's state file, OVS's run directory, dnsmasq's
 files), runc containers under ``<state>/vim/runc``, network namespaces and links starting with
-the stack's prefix (``nfvo.allinone.stack_prefix``: the VDUs', the DHCP servers' and the stack's
-own ``<prefix>-stack``; every process in them too), mounts under the state directory, the VDUs'
+the stack's prefix (``nfvo.allinone.stack_prefix``: the VDUs', the DHCP servers', the stack's
+own ``<prefix>-stack`` and, with ``--hosts N``, the compute hosts' and the rack's, whose names
+``nfvo.computehosts`` derives from the same prefix; every process in them too), mounts under the state directory, the VDUs'
 cgroup parent, then the state directory and its log file.
 """
 

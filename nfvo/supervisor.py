@@ -12,6 +12,12 @@ re-installs its flows when it reconnects), the NFVO from its SQLite stores (adop
 VDUs). The controller listens on fixed ports: inside the stack's own namespace nothing else can
 take them, and a restarted one is found where the bridge and the NFVO expect it.
 
+With ``--hosts N`` (N > 1) there is no stack OVS: the supervisor first builds a rack of N compute
+hosts (``nfvo.computehosts``: namespaces with their own OVS, an underlay, a management leg into
+the stack's namespace where the controller listens) and supervises each host's ovsdb-server and
+ovs-vswitchd as ``computeI/ovsdb-server`` and ``computeI/ovs-vswitchd``, started inside the host
+(a restarted vswitchd gets its br-phy address and tunnel neighbours back).
+
 ``<state>/supervisor.json`` says what runs (pid, start time, restarts, last exit) for
 ``nfv status``. On SIGTERM (``nfv down``) the NFVO goes first (it terminates every VNF), then
 the controller, then OVS; then the state directory and the namespace are removed. If the

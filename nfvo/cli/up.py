@@ -1,5 +1,6 @@
 """``nfv up`` / ``nfv down``: start and stop the all-in-one stack in the background (its
-supervisor, ``nfvo.supervisor``, which starts and restarts OVS, the controller and the NFVO);
+supervisor, ``nfvo.supervisor``, which starts and restarts OVS, the controller and the NFVO;
+``--hosts N``: N compute hosts, each a namespace with its own OVS, ``nfvo.computehosts``);
 ``nfv up --demo`` then runs a chain demo through the NFVO API with real traffic. ``nfv down``
 asks the supervisor to stop everything, then removes whatever of the stack is still there
 (after a crash: ``nfvo.leftovers``) and lists it."""
@@ -92,7 +93,9 @@ def cmd_systemd(args) -> int:
     state_dir = args.state_dir.resolve()
     unit = args.unit_dir / unit_name(state_dir)
     args.unit_dir.mkdir(parents=True, exist_ok=True)
-    unit.write_text(systemd_unit(sys.executable, str(state_dir), monitor_argv(args),
+    hosts = getattr(args, "hosts", 1)
+    argv = monitor_argv(args) + (["--hosts", str(hosts)] if hosts > 1 else [])
+    unit.write_text(systemd_unit(sys.executable, str(state_dir), argv,
                                  str(Path(__file__).resolve().parents[2])))
     print(f"wrote {unit}: the supervisor of the stack in {state_dir}, Restart=always\n"
           f"start it: systemctl daemon-reload && systemctl enable --now {unit.name}\n"
