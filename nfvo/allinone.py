@@ -79,7 +79,8 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
             db.ensure_bridge(BRIDGE, datapath_id=DPID, controller=f"tcp:{openflow}")
         socket = state_dir / "nfvo.sock"
         socket.unlink(missing_ok=True)   # a crashed predecessor's
-        components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling, bridge, dpid)
+        components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling, bridge, dpid,
+                                 tuple(sites))
         monitor = StackMonitor(host_sockets, state_dir, components=components)
         monitor.start()
         cleanup.append(monitor.close)
@@ -147,15 +148,20 @@ def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, clea
 
 
 def _components(component, state_dir: Path, nfvo: str, sdn_address: str, sampling: int, bridge: str = BRIDGE,
-                dpid: int = DPID):
+                dpid: int = DPID, hosts: tuple = ()):
     """What ``nfv status`` lists besides the collectors and metrics: the supervisor's view of
-    each process (its status file, read at each call) and the bridge."""
+    each process (its status file, read at each call) and the bridge (``hosts``: the compute
+    hosts' sites, whose daemons are ``<host>/ovsdb-server`` and ``<host>/ovs-vswitchd``)."""
     from nfvo.supervision import STATUS_FILE, read_status
 
     where = {"nfvo": ((nfvo,), "gRPC API (the CLI's NFV_NFVO_ADDRESS)"),
              "controller": ((sdn_address,), "SDN controller gRPC, inside the stack's namespace"),
              "ovsdb-server": ((f"unix:{state_dir / 'ovs' / 'db.sock'}",), "the bridge's database"),
              "ovs-vswitchd": ((str(state_dir / "ovs"),), "the switch (userspace datapath)")}
+    for h in hosts:
+        where[f"{h.name}/ovsdb-server"] = ((h.ovsdb,), f"compute host {h.name}'s database")
+        where[f"{h.name}/ovs-vswitchd"] = ((h.underlay_ip,), f"compute host {h.name}'s switch (br-int, br-phy), "
+                                                             f"in namespace {h.netns}")
 
     def read():
         try:
@@ -166,6 +172,11 @@ def _components(component, state_dir: Path, nfvo: str, sdn_address: str, samplin
                          "; ".join(x for x in (where.get(c.name, ((), ""))[1], f"last: {c.last_exit}" if c.last_exit else "")
                                    if x),
                          pid=c.pid, started=c.started, restarts=c.restarts) for c in parts]
+        if hosts:
+            states = {c.state for c in parts if c.name.endswith("/ovs-vswitchd")}
+            out.append(component("ovs", "up" if states == {"up"} else "down", tuple(h.ovsdb for h in hosts),
+                                 f"{len(hosts)} compute hosts: {', '.join(h.name for h in hosts)} (nfv host list)"))
+            return tuple(out)
         vswitchd = next((c for c in parts if c.name == "ovs-vswitchd"), None)
         out.append(component("ovs", vswitchd.state if vswitchd else "down", (str(state_dir / "ovs"),),
                              f"bridge {bridge} (dpid {dpid:#x}), sFlow 1 in {sampling} to the collector"))

@@ -85,6 +85,11 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
         assert table.returncode == 0 and rack.hosts[2].uplink in table.stdout, table.stderr
         missing = nfv("host", "show", "compute9", env=env, timeout=30)
         assert missing.returncode != 0 and "no compute host 'compute9'" in missing.stderr, missing.stderr
+        status = nfv("status", "-f", "json", env=env, timeout=30)
+        assert status.returncode == 0, status.stderr
+        parts = {c["name"]: c for c in json.loads(status.stdout)["components"]}
+        assert all(parts[f"{h.name}/{d}"]["state"] == "up" for h in rack.hosts for d in ("ovsdb-server", "ovs-vswitchd"))
+        assert parts["ovs"]["state"] == "up" and "3 compute hosts" in parts["ovs"]["detail"], parts["ovs"]
         # compute2's vswitchd dies: the supervisor restarts it, br-phy gets its address back, it reconnects
         status = json.loads((state / "supervisor.json").read_text())
         pid = next(c["pid"] for c in status["components"] if c["name"] == "compute2/ovs-vswitchd")
