@@ -121,3 +121,20 @@ def test_heal_keeps_the_host_and_moves_off_one_that_cannot_take_it(mgr2, vim2, s
     vim2.host_specs = (TWO[0], replace(TWO[1], up=False, reason="maintenance"))
     healed = mgr2.heal("s1", "VDU1", instance=1).vdu("VDU1", 1)
     assert healed.host == "compute1" and {c.bridge for c in healed.cps} == {"br-c1"}
+
+
+def test_the_spec_carries_zone_disk_and_policies_and_refuses_an_unknown_policy():
+    from vnfm.errors import InvalidRequest
+    from vnfm.images import ImageCatalog
+    from vnfm.spec import PlacementSpec, compile_spec
+    spec = compile_spec(load_vnfd(TACKER_SAMPLES / "vnfd/tosca-placement-policy-anti-affinity.yaml"), ImageCatalog())
+    assert [(v.zone, v.cpus, v.mem_bytes, v.disk_bytes) for v in spec.vdus] == [("nova", 2, 512 * 10**6, 10**9)] * 2
+    assert spec.placement == (PlacementSpec("my_compute_placement_policy", "anti-affinity", True, ("VDU1", "VDU2")),)
+    from dataclasses import replace
+    from descriptors import DescriptorError
+    with pytest.raises(DescriptorError, match='"colocate" of property "policy" is not valid'):
+        load_vnfd(ANTI_SCALE.replace("policy: anti-affinity", "policy: colocate"))
+    vnfd = load_vnfd(ANTI_SCALE)   # a VNFD built in code is checked again
+    bad = replace(vnfd, placement_policies=(replace(vnfd.placement_policies[0], policy="colocate"),))
+    with pytest.raises(InvalidRequest, match="placement policy AA: policy must be affinity or anti-affinity"):
+        compile_spec(bad, ImageCatalog())
