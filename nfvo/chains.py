@@ -4,10 +4,10 @@ Fast path: a change whose service functions the controller already knows goes ou
 ``UpsertPaths`` (only that chain's paths; other chains untouched, so hitless). Anything that
 adds or changes service functions, or a restart, goes out as a whole ``ApplyDocument``. Both
 return after every switch acknowledged: the returned generation is when the chain is live.
-Both carry typed values (``sdn.document``), never text; the switches are the VIMs' SFFs as
-``nfvo.vnffg.sffs`` makes them (a changed one, e.g. a host's new tunnel port, means a whole apply). A whole document is checked locally
-before it is sent; a path upsert is checked by the controller (against its whole document,
-atomically): either way a bad path changes nothing and the error names the element.
+Both carry typed values (``sdn.document``), never text; the switches are the VIMs' SFFs
+as ``nfvo.vnffg.sffs`` makes them (a changed one, e.g. a host's new tunnel port: a whole apply).
+A whole document is checked locally before it is sent; a path upsert is checked by the
+controller (against its whole document, atomically): either way a bad path changes nothing and the error names the element.
 """
 
 from __future__ import annotations

@@ -8,11 +8,20 @@ so a scaled VNF or an abstract hop over several VNFs becomes one load-balanced h
 (the controller hashes connections symmetrically over its instances).
 
 Where classified traffic enters: ``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port
-name) binds the classifier to that port; ``network_id``/``network_name`` to the ports of that
-virtual link (every VNF CP on it, the path's own SF ports excepted: one controller classifier
-per port, ``NAME@PORT``, re-rendered whenever a VNF comes or goes -- ``VnffgManager.uses_vnf``);
-with neither it is bound to no port: the controller classifies what enters by any port that is
-not a service function's, hosts plugged in later included. ``network_dst_port_id`` narrows the
+name) binds the classifier to that port, on the switch of the host its CP is on; ``network_id``/
+``network_name`` to the ports of that virtual link (every VNF CP on it on any host, the path's
+own SF ports excepted: one controller classifier per port, ``NAME@PORT``, re-rendered whenever a
+VNF comes or goes -- ``VnffgManager.uses_vnf``); with neither it is bound to no port: the
+controller classifies what enters by any port that is not a service function's (nor a VL tunnel
+port's), hosts plugged in later included -- on the hops' switch, or on every overlay switch
+(``NAME@SWITCH``) when the hops' are on the overlay.
+
+Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
+on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
+port), else the render is refused naming the switches; NSH-unaware hops only on a path that stays
+on one switch. The controller carries NSH between hosts and ends a path where it was classified
+(NSH C1 holds the ingress host and port); NORMAL then delivers, over the VL's tunnel if the
+destination is on another host. ``network_dst_port_id`` narrows the
 forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
 reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
 source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
@@ -46,7 +55,7 @@ from typing import Iterable, Mapping
 from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import FAIL_OPEN, ClassifierSpec, HopSpec, PathSpec, VnffgSpec
-from nfvo.vnffg.sffs import crossing_refusal
+from nfvo.vnffg.sffs import check_crossing, check_known
 from nfvo.vnffg.spi import reverse_key
 from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
@@ -353,31 +362,6 @@ def _unaware_check(port: str, functions: list[SfDef], key: str, where: str) -> N
                               f"the traffic entered by cannot be told apart, so the classifier needs {key}", where)
 
 
-def _check_known(switches: Iterable[str], inv: Inventory, where: str) -> None:
-    unknown = sorted(set(switches) - set(inv.switches))
-    if unknown:
-        raise FailedPrecondition(f"switch {', '.join(unknown)} belongs to no registered VIM", where)
-
-
-def _check_crossing(hop_switches: frozenset[str], classifiers: list[Classifier], placed: list[tuple[int, SfDef]],
-                    inv: Inventory, where: str) -> None:
-    """A path whose classifiers and hops are on several switches is carried between them by the
-    controller's overlay (VXLAN-GPE + NSH): each switch must be on it, and every hop NSH-aware (an
-    unaware hop's proxy re-classifies what the VNF sends back on its own switch only)."""
-    involved = hop_switches | {c.switch for c in classifiers}
-    _check_known(involved, inv, f"{where}.classifiers")
-    refusal = crossing_refusal(involved, inv.switches)
-    if refusal:
-        raise FailedPrecondition(refusal, where)
-    if len(involved) > 1:
-        for i, fn in placed:
-            if not fn.nsh_aware:
-                raise FailedPrecondition(f"hop {fn.name} is NSH-unaware, and the path crosses hosts ("
-                                         f"{', '.join(sorted(involved))}): the switch proxying an unaware hop "
-                                         "re-classifies on its own host only; not supported across hosts yet (pin the "
-                                         "path's VNFs and classified ports to one host)", f"{where}.hops[{i}]")
-
-
 def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Inventory, policy: str = ""
                 ) -> tuple[list[SfDef], list[ServicePath], list[str]]:
     """The path's SFs and service paths (none when every hop is bypassed), and its degradations."""
@@ -389,7 +373,7 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
     if not functions:
         return [], [], notes
     switches = frozenset(inst.switch for f in functions for inst in f.instances)
-    _check_known(switches, inv, f"{where}.hops")
+    check_known(switches, inv.switches, f"{where}.hops")
 
     sf_ports = frozenset((i.switch, p) for f in functions for i in f.instances for p in i.ports)
     forward: list[Classifier] = []
@@ -405,7 +389,8 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
             back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere)
             _check_directions(ahead, back, cwhere)
             backward.extend(back)
-    _check_crossing(switches, forward + backward, placed, inv, where)
+    check_crossing(switches, {c.switch for c in forward + backward}, [(i, f.name) for i, f in placed if not f.nsh_aware],
+                   inv.switches, where)
     paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]

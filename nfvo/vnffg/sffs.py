@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+from nfvo.errors import FailedPrecondition
 from nfvo.model import VimRecord
 from sdn.document import Switch
 from vnfm.vim.base import ComputeHostInfo
@@ -50,14 +51,30 @@ def off_overlay(switch: Switch) -> str:
     return f"{switch.name} has no {', '.join(missing)} (its VIM puts no overlay between hosts)"
 
 
-def crossing_refusal(involved: Iterable[str], switches: Mapping[str, Switch]) -> str:
-    """Why a path over ``involved`` (hop and classifier switches, all known) cannot be carried
-    between them; "" when it lives on one switch or every switch is on the overlay."""
-    names = sorted(set(involved))
+def check_known(switches: Iterable[str], known: Mapping[str, Switch], where: str) -> None:
+    unknown = sorted(set(switches) - set(known))
+    if unknown:
+        raise FailedPrecondition(f"switch {', '.join(unknown)} belongs to no registered VIM", where)
+
+
+def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[str], unaware: Sequence[tuple[int, str]],
+                   switches: Mapping[str, Switch], where: str) -> None:
+    """A path whose classifiers and hops are on several switches is carried between them by the
+    controller's overlay (VXLAN-GPE + NSH): every switch involved must be on it, and every hop
+    NSH-aware (``unaware``: hop index, SF name), as the switch proxying an unaware hop
+    re-classifies what the VNF sends back on its own host only. FailedPrecondition naming the
+    switches and why, or the hop."""
+    names = sorted(set(hop_switches) | set(classifier_switches))
+    check_known(names, switches, f"{where}.classifiers")
     if len(names) < 2:
-        return ""
+        return
     why = [w for w in (off_overlay(switches[n]) for n in names) if w]
-    if not why:
-        return ""
-    return f"the path's classifiers and hops are on several switches ({', '.join(names)}), and only switches on " \
-           f"the overlay carry a path between them: {'; '.join(why)}"
+    if why:
+        raise FailedPrecondition(f"the path's classifiers and hops are on several switches ({', '.join(names)}), and "
+                                 f"only switches on the overlay carry a path between them: {'; '.join(why)}", where)
+    if unaware:
+        i, name = unaware[0]
+        raise FailedPrecondition(f"hop {name} is NSH-unaware, and the path crosses hosts ({', '.join(names)}): the "
+                                 "switch proxying an unaware hop re-classifies on its own host only; not supported "
+                                 "across hosts yet (pin the path's VNFs and classified ports to one host)",
+                                 f"{where}.hops[{i}]")
