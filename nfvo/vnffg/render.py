@@ -290,16 +290,19 @@ def resolve_port(ref: str, inv: Inventory, home: str, where: str) -> tuple[str, 
     return home, ref
 
 
-def network_ports(network: str, inv: Inventory, sf_ports: frozenset[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """(switch, OVS port) of every ACTIVE VNF's CP on virtual link ``network``, whatever host it is on,
-    SF ports excepted (a VNF turning ACTIVE or going away re-renders the chain: ``VnffgManager.uses_vnf``)."""
+def network_ports(network: str, inv: Inventory, on: tuple[str, ...], sf_ports: frozenset[tuple[str, str]]
+                  ) -> tuple[tuple[str, str], ...]:
+    """(switch, OVS port) of every ACTIVE VNF's CP on virtual link ``network`` on the switches ``on``
+    (``reach``), SF ports excepted (a VNF turning ACTIVE or going away re-renders the chain:
+    ``VnffgManager.uses_vnf``)."""
     return tuple(sorted({(c.bridge, c.ovs_port) for v in inv.vnfs.values() if v.status == Status.ACTIVE for c in v.cps
-                         if c.vl == network and (c.bridge, c.ovs_port) not in sf_ports}))
+                         if c.vl == network and c.bridge in on and (c.bridge, c.ovs_port) not in sf_ports}))
 
 
 def reach(inv: Inventory, hop_switches: frozenset[str]) -> tuple[str, ...]:
-    """Where a classifier bound to no port sits: every switch on the overlay when the hops' are (traffic
-    may enter on any host, hosts plugged in later included), else the hops' one switch."""
+    """Where a classifier not bound to one port sits (a virtual link's ports, or any port): every
+    switch on the overlay when the hops' are (traffic may enter on any host, hosts plugged in later
+    included), else the hops' one switch."""
     if all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
         return tuple(sorted(n for n, s in inv.switches.items() if s.on_overlay))
     return tuple(sorted(hop_switches))
@@ -336,7 +339,7 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
         return (Classifier(name, port, match, switch),)
     if networks:
         return tuple(Classifier(f"{name}@{port}", port, match, switch)
-                     for switch, port in network_ports(str(next(iter(networks))), inv, sf_ports))
+                     for switch, port in network_ports(str(next(iter(networks))), inv, reach(inv, hop_switches), sf_ports))
     switches = reach(inv, hop_switches)  # every port that is not a service function's, on each
     return tuple(Classifier(name if len(switches) == 1 else f"{name}@{switch}", "", match, switch) for switch in switches)
 

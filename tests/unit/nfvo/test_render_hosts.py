@@ -17,6 +17,7 @@ from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
 from sdn.document import Switch, check_document
 from sdn.overlay import crossing_paths
 from sdn.render import compute_switch_states
+from tests.unit.nfvo.conftest import BRIDGE, DPID, onboard_demo
 from vnfm.model import CpRecord, VduRecord, VnfRecord
 from vnfm.vim.base import ComputeHostInfo
 
@@ -125,3 +126,17 @@ def test_a_raw_port_name_needs_one_switch_and_unknown_switches_are_named() -> No
     gone = replace(INV, switches={k: v for k, v in SWITCHES.items() if k != "compute2"})
     with pytest.raises(FailedPrecondition, match="switch compute2 belongs to no registered VIM"):
         render_vnffg("g", spec("fw", "network_src_port_id=client,tcp_dest=80"), {"p": 5}, gone)
+
+
+def test_the_nfvo_renders_onto_the_switches_its_vims_hosts_report(stack) -> None:
+    """Through the service: VnffgManager asks the VNFM for its hosts (``VnfManager.hosts``); a
+    single-host VIM's host names its bridge, the dpid is the registered VIM's, the rest the host's."""
+    nfvo = stack.nfvo
+    onboard_demo(nfvo)
+    stack.vim.host_specs = (ComputeHostInfo("compute1", True, 64, 1 << 34, 1 << 40, switch=BRIDGE, bridge=BRIDGE,
+                                            ovsdb="unix:/run/c1/db.sock", tunnel_ports=("vxvl",)),)
+    want = Switch(BRIDGE, DPID, "unix:/run/c1/db.sock", tunnel_ports=("vxvl",))
+    assert nfvo.vnffgs.switches() == {BRIDGE: want}
+    nfvo.create_vnf("fw", "fw")
+    assert nfvo.create_vnffg("c", chain="fw").status == "ACTIVE"
+    assert stack.controller.document.switches == (want,)
