@@ -505,6 +505,7 @@ def build_document(switches: Mapping[str, Switch], chains: Iterable[RenderedChai
     functions = merge_functions(chains)
     used = {i.switch for fn in functions.values() for i in fn.instances} | set(switches) \
         | {c.switch for chain in chains for p in chain.paths for c in p.classifiers}
+    check_known(used, switches, "switches")  # e.g. a host gone since its chains were rendered
     remotes = ovsdb or {}
     entries = (switches[s] for s in sorted(used))
     return SfcDocument(tuple(s if s.ovsdb or not remotes.get(s.name) else replace(s, ovsdb=remotes[s.name])
