@@ -14,18 +14,18 @@ own SF ports excepted: one controller classifier per port, ``NAME@PORT``, re-ren
 VNF comes or goes -- ``VnffgManager.uses_vnf``); with neither it is bound to no port: the
 controller classifies what enters by any port that is not a service function's (nor a VL tunnel
 port's), hosts plugged in later included -- on the hops' switch, or on every overlay switch
-(``NAME@SWITCH``) when the hops' are on the overlay.
-
-Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
-on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
-port), else the render is refused naming the switches; NSH-unaware hops only on a path that stays
-on one switch. The controller carries NSH between hosts and ends a path where it was classified
-(NSH C1 holds the ingress host and port); NORMAL then delivers, over the VL's tunnel if the
-destination is on another host. ``network_dst_port_id`` narrows the
+(``NAME@SWITCH``) when the hops' are on the overlay. ``network_dst_port_id`` narrows the
 forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
 reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
 source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
 same ports is refused (nothing tells the directions apart).
+
+Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
+on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
+port), else the render is refused naming the switches; NSH-unaware hops only on a path that stays
+on one switch (refused naming the hop). The controller carries NSH between hosts and ends a path
+where it was classified (NSH C1 holds the ingress host and port); NORMAL then delivers, over the
+VL's tunnel if the destination is on another host.
 
 NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
 ``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
