@@ -34,7 +34,7 @@ from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
 from vnfm.scheduler import place_plans
 from vnfm.spec import PlacementSpec, VduSpec, VnfSpec, compile_spec
-from vnfm.vim.base import DhcpHost, PortRequest, ServerRequest, Vim
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, PortRequest, ServerRequest, Vim
 from vnfm.vim.exitwatch import ExitWatcher, Watched, watched_vdus
 from vnfm.vim.firstboot import boot_ok
 
@@ -78,6 +78,10 @@ class VnfManager:
         # dict(...) copies in one step under the GIL: a consistent view without the lock
         return [v.record for v in sorted(dict(self._vnfs).values(),
                                          key=lambda v: (v.record.created_at, v.record.name))]
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """The VIM's compute hosts as it sees them now (the NFVO renders chains onto their switches)."""
+        return self.vim.hosts()
 
     def networks(self) -> dict[str, Network]:
         return dict(self._nets)
