@@ -13,11 +13,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 import time
 import warnings
 
 warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the repo first
 
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab, stop_process  # noqa: E402

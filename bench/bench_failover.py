@@ -28,11 +28,14 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the repo first
+
 from dataplane import netns  # noqa: E402
 from dataplane.lab import OvsLab  # noqa: E402
 from nfvo.sdnclient import GrpcSdn  # noqa: E402
 from nfvo.service import NfvoService  # noqa: E402
 from nfvo.sqlstore import SqlStore  # noqa: E402
+from tests.integration.nfvo.nfvcli import wait_for  # noqa: E402
 from tests.integration.nfvo.traffic import UdpStream, counter_packets  # noqa: E402
 from tests.integration.sdn.chain_lab import new_dpid, running_controller  # noqa: E402
 from vnfm.manager import VnfManager  # noqa: E402
@@ -48,17 +51,6 @@ class Run:
     lost: int
     sent: int
     degraded_ms: float
-
-
-def wait(check, what: str, timeout: float = 60.0, every: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 def next_event(events: queue.Queue, kind: str, new: str, timeout: float = 60.0):
@@ -108,8 +100,8 @@ def measure(mode: str, ctl, lab, work: Path, runs: int, rate: float) -> list[Run
                            PORT, work / f"run{n}", rate=rate, sports=FLOWS) as stream:
                 stream.mark()
                 start = [counted(0), counted(1)]
-                wait(lambda start=start: counted(0) > start[0] + 10 and counted(1) > start[1] + 10,
-                     "both instances to count")
+                wait_for(lambda start=start: counted(0) > start[0] + 10 and counted(1) > start[1] + 10,
+                         "both instances to count", 60.0, 0.01)
                 while not events.empty():
                     events.get_nowait()
                 victim = vnfm.get("cnt").vdu("VDU1", 1)
@@ -117,8 +109,8 @@ def measure(mode: str, ctl, lab, work: Path, runs: int, rate: float) -> list[Run
                 t0 = time.time()
                 os.kill(victim.pid, 9)
                 took = (next_event(events, "VNFFG", "DEGRADED").time - t0) * 1000
-                wait(lambda old=victim.pid: nfvo.vnffgs.get("A").status == "ACTIVE"
-                     and vnfm.get("cnt").vdu("VDU1", 1).pid != old, "ACTIVE after the heal")
+                wait_for(lambda old=victim.pid: nfvo.vnffgs.get("A").status == "ACTIVE"
+                         and vnfm.get("cnt").vdu("VDU1", 1).pid != old, "ACTIVE after the heal", 60.0, 0.01)
                 resumed = stream.wait_flowing(more_than=stream.progress()[1])
                 stream.wait_flowing(more_than=resumed + int(rate))
                 result = stream.stop()

@@ -23,10 +23,13 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 import time
 import warnings
 
 warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the repo first
 
 from dataplane import nshcontext  # noqa: E402
 from dataplane.hosts import Cluster, ComputeHost, static_neighbour  # noqa: E402

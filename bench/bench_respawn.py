@@ -39,44 +39,14 @@ from vnfm.model import Status as S  # noqa: E402
 from vnfm.sqlstore import VnfSqlStore  # noqa: E402
 from vnfm.vim import process  # noqa: E402
 from vnfm.vim.local import LocalVim  # noqa: E402
+from tests.integration.vnfm.conftest import vnfd_text  # noqa: E402
 
-VNFD = """
-tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
-metadata: {{template_name: {name}}}
-topology_template:
-  node_templates:
-    VDU1:
-      type: tosca.nodes.nfv.VDU.Tacker
-      capabilities:
-        nfv_compute: {{properties: {{num_cpus: 1, mem_size: 64 MB, disk_size: 1 GB}}}}
-      properties:
-        image: {image}
-        config: |
-          param0: key1
-        monitoring_policy:
-          name: ping
-          parameters: {{monitoring_delay: {delay}, count: 3, interval: 1, timeout: 2}}
-          actions: {{failure: respawn}}
-    CP1:
-      type: tosca.nodes.nfv.CP.Tacker
-      properties: {{management: true, order: 0}}
-      requirements: [{{virtualLink: {{node: VL1}}}}, {{virtualBinding: {{node: VDU1}}}}]
-    CP2:
-      type: tosca.nodes.nfv.CP.Tacker
-      properties: {{order: 1}}
-      requirements: [{{virtualLink: {{node: VL2}}}}, {{virtualBinding: {{node: VDU1}}}}]
-    VL1:
-      type: tosca.nodes.nfv.VL
-      properties: {{network_name: net_mgmt, vendor: nfvchain}}
-    VL2:
-      type: tosca.nodes.nfv.VL
-      properties: {{network_name: net_data, vendor: nfvchain}}
-"""
 CONDITIONS = ("quiet", "after", "other", "same", "exec")
 
 
 def vnfd(name: str, image: str, delay: float = 45):
-    return load_vnfd(VNFD.format(name=name, image=image, delay=delay))
+    return load_vnfd(vnfd_text(name, image, "respawn",
+                               monitor_parameters=f"monitoring_delay: {delay}, count: 3, interval: 1, timeout: 2"))
 
 
 def other_stack(prefix: str, bridge: str, db_sock: str, state: str, image: str, count: int) -> int:

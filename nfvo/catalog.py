@@ -9,13 +9,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from descriptors import Nsd, Vnfd, Vnffgd, load_nsd, load_vnfd, load_vnffgd
 from nfvo.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import DescriptorRecord, VimRecord
 from nfvo.protocols import Store
+from nfvo.vnffg.sffs import vim_switches
 from nfvo.vnffg.spec import check_name
+from sdn.document import Switch
+from vnfm.vim.base import ComputeHostInfo
 
 MAX_TEMPLATE = 1 << 20  # 1 MiB of YAML is far beyond any real descriptor
 VIM_TYPES = ("local",)
@@ -151,8 +154,10 @@ class Catalog:
     def vims(self) -> list[VimRecord]:
         return sorted((VimRecord.from_dict(b) for b in self._store.list("VIM")), key=lambda r: r.created_at)
 
-    def switches(self) -> dict[str, int]:
-        return {v.bridge: v.dpid for v in self.vims()}
+    def switches(self, hosts: Iterable[ComputeHostInfo] = ()) -> dict[str, Switch]:
+        """The SFFs chains render onto: the VIMs' compute hosts' switches (``hosts``), and the bridge
+        of every registered VIM they do not describe (``nfvo.vnffg.sffs.vim_switches``)."""
+        return vim_switches(self.vims(), hosts)
 
     def delete_vim(self, name_or_id: str) -> VimRecord:
         record = self.vim(name_or_id)

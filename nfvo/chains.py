@@ -4,9 +4,10 @@ Fast path: a change whose service functions the controller already knows goes ou
 ``UpsertPaths`` (only that chain's paths; other chains untouched, so hitless). Anything that
 adds or changes service functions, or a restart, goes out as a whole ``ApplyDocument``. Both
 return after every switch acknowledged: the returned generation is when the chain is live.
-Both carry typed values (``sdn.document``), never text. A whole document is checked locally
-before it is sent; a path upsert is checked by the controller (against its whole document,
-atomically): either way a bad path changes nothing and the error names the element.
+Both carry typed values (``sdn.document``), never text; the switches are the VIMs' SFFs
+as ``nfvo.vnffg.sffs`` makes them (a changed one, e.g. a host's new tunnel port: a whole apply).
+A whole document is checked locally before it is sent; a path upsert is checked by the
+controller (against its whole document, atomically): either way a bad path changes nothing and the error names the element.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable, Iterable, Mapping
 from nfvo.errors import InvalidArgument
 from nfvo.protocols import SdnPort
 from nfvo.vnffg.render import RenderedChain, SfDef, build_document, merge_functions
-from sdn.document import DocumentError, Probes, SfcDocument, check_document
+from sdn.document import DocumentError, Probes, SfcDocument, Switch, check_document
 from sdn.pathstatus import PathStatus
 
 log = logging.getLogger(__name__)
@@ -30,18 +31,18 @@ class ChainEngine:
         self._sdn = sdn
         self.on_document = on_document   # told the controller's document after each apply (e.g. telemetry)
         self.probes: Probes | None = None  # sFlow/IPFIX on the bridges ``ovsdb`` names (set_probes)
-        self.ovsdb: dict[str, str] = {}
+        self.ovsdb: dict[str, str] = {}  # switch -> OVSDB remote, for switches whose VIM says none
         self._lock = threading.RLock()
         self._chains: dict[str, RenderedChain] = {}
         self._functions: dict[str, SfDef] = {}
-        self._switches: dict[str, int] = {}
+        self._switches: dict[str, Switch] = {}  # as last applied whole
         self.generation = 0
 
     @property
     def chains(self) -> Mapping[str, RenderedChain]:
         return dict(self._chains)
 
-    def commit(self, name: str, rendered: RenderedChain | None, switches: Mapping[str, int]) -> int:
+    def commit(self, name: str, rendered: RenderedChain | None, switches: Mapping[str, Switch]) -> int:
         """Make ``rendered`` the state of chain ``name`` (None removes it); returns the generation."""
         with self._lock:
             chains = dict(self._chains)
@@ -78,16 +79,16 @@ class ChainEngine:
         wanted = set(vnfs)
         return any(fn.vnfs & wanted for fn in self._functions.values())
 
-    def resync(self, chains: Mapping[str, RenderedChain], switches: Mapping[str, int]) -> int:
+    def resync(self, chains: Mapping[str, RenderedChain], switches: Mapping[str, Switch]) -> int:
         """The whole desired state at once (start-up, VNF heal/scale/terminate)."""
         with self._lock:
             return self._apply_all(dict(chains), switches)
 
-    def _known(self, rendered: RenderedChain, switches: Mapping[str, int]) -> bool:
+    def _known(self, rendered: RenderedChain, switches: Mapping[str, Switch]) -> bool:
         return all(self._functions.get(fn.name) == fn for fn in rendered.functions) and \
             all(self._switches.get(s) == switches.get(s) for s in rendered.switches)
 
-    def _apply_all(self, chains: dict[str, RenderedChain], switches: Mapping[str, int]) -> int:
+    def _apply_all(self, chains: dict[str, RenderedChain], switches: Mapping[str, Switch]) -> int:
         try:
             document = check_document(build_document(switches, chains.values(), self.probes, self.ovsdb))
         except DocumentError as exc:
@@ -95,7 +96,7 @@ class ChainEngine:
         self.generation = self._sdn.apply_document(document)
         self._chains = chains
         self._functions = merge_functions(chains.values())
-        self._switches = {s.name: s.dpid for s in document.switches}
+        self._switches = dict(switches)
         self._tell(lambda: document)
         return self.generation
 

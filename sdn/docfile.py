@@ -7,7 +7,8 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
     switches:
       - {name: sff1, dpid: 0x1, ovsdb: "unix:/run/openvswitch/db.sock"}   # ovsdb: where probes are set
       # on the overlay (paths across SFFs, sdn.overlay): all three, or none
-      - {name: compute2, dpid: 0xc0000000000002, host_id: 2, tunnel_ip: 172.31.250.2, gpe_port: gpe0}
+      - {name: compute2, dpid: 0xc0000000000002, host_id: 2, tunnel_ip: 172.31.250.2, gpe_port: gpe0,
+         tunnel_ports: [vxl-compute1]}   # VL tunnels to other hosts: never classified here
     probes:                         # optional: sFlow + IPFIX on every switch with an ovsdb address
       ipfix_targets: ["127.0.0.1:4739"]
       collector_set_base: 1         # Flow_Sample_Collector_Set ids 1..4 (one per role)
@@ -126,7 +127,8 @@ def _text(item: Mapping, key: str, where: str, message: str, default: str | None
 
 
 def _switch(item: Any, i: int) -> Switch:
-    item = _entry(item, f"switches[{i}]", {"name", "dpid", "ovsdb", "host_id", "tunnel_ip", "gpe_port"})
+    item = _entry(item, f"switches[{i}]", {"name", "dpid", "ovsdb", "host_id", "tunnel_ip", "gpe_port",
+                                               "tunnel_ports"})
     name = _name(item, f"switches[{i}]")
     where = f"switches[{name}]"
     ovsdb = _text(item, "ovsdb", where, "must be an OVSDB remote like unix:/run/openvswitch/db.sock") \
@@ -134,7 +136,10 @@ def _switch(item: Any, i: int) -> Switch:
     host_id = _int(item, "host_id", where, 1, MAX_HOST_ID) if "host_id" in item else 0
     tunnel_ip = _text(item, "tunnel_ip", where, "must be an IPv4 address like 172.31.250.1") if "tunnel_ip" in item else ""
     gpe_port = _text(item, "gpe_port", where, "must be a port name like gpe0") if "gpe_port" in item else ""
-    return Switch(name, _int(item, "dpid", where, 1, MAX_DPID), ovsdb, host_id, tunnel_ip, gpe_port)
+    tunnels = _list(item, "tunnel_ports", f"{where}.")
+    if not all(isinstance(t, str) for t in tunnels):
+        raise DocumentError(f"{where}.tunnel_ports", "must be a list of port names")
+    return Switch(name, _int(item, "dpid", where, 1, MAX_DPID), ovsdb, host_id, tunnel_ip, gpe_port, tuple(tunnels))
 
 
 def _probes(item: Any) -> Probes:
@@ -214,10 +219,14 @@ def _classifier(raw: Any, j: int, path_where: str) -> Classifier:
     return Classifier(name, in_port, parsed, switch, priority)
 
 
+SWITCH_EXTRAS = ("ovsdb", "host_id", "tunnel_ip", "gpe_port")  # written when set
+
+
 def document_dict(doc: SfcDocument) -> dict[str, Any]:
     """The document in this file format (what ``nfv sfc show -f yaml`` prints; it applies again)."""
     return {
-        "switches": [{"name": s.name, "dpid": s.dpid, **({"ovsdb": s.ovsdb} if s.ovsdb else {})} for s in doc.switches],
+        "switches": [{"name": s.name, "dpid": s.dpid, **{k: getattr(s, k) for k in SWITCH_EXTRAS if getattr(s, k)},
+                      **({"tunnel_ports": list(s.tunnel_ports)} if s.tunnel_ports else {})} for s in doc.switches],
         **({"probes": probes_dict(doc.probes)} if doc.probes is not None else {}),
         "service_functions": [
             {"name": f.name, **({} if f.nsh_aware else {"nsh_aware": False}), "instances": [

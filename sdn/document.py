@@ -70,6 +70,9 @@ class Switch:
     host_id: int = 0  # the overlay (sdn.overlay): the compute host's id, carried in NSH C1 (0 = none)
     tunnel_ip: str = ""  # its underlay IPv4 address, where GPE towards it goes
     gpe_port: str = ""  # its flow-based VXLAN-GPE port (ptap, UDP 4790)
+    # ports carrying virtual links to other hosts (plain VXLAN): what comes in there was classified
+    # on the host it entered, so it goes to NORMAL, never to classify (sdn.render.tunnel_port_state)
+    tunnel_ports: tuple[str, ...] = ()
 
     @property
     def on_overlay(self) -> bool:
@@ -199,7 +202,12 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     if doc.probes is not None:
         check_probes(doc.probes)
     _check_functions(doc.service_functions, {s.name for s in doc.switches}, overlay_switches(doc))
-    index = _PathIndex(doc.service_functions, overlay_switches(doc))
+    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc))
+    for fn in doc.service_functions:  # a tunnel port is never an SF's (nor a classifier's: _check_path)
+        for j, inst in enumerate(fn.instances):
+            if any((inst.switch, p) in index.tunnels for p in inst.ports):
+                raise DocumentError(f"service_functions[{fn.name}].instances[{j}]", "a port of it is a tunnel port "
+                                    f"of {inst.switch}")
     paths = []
     for i, path in enumerate(doc.paths):
         checked = _check_path(path, index, i)
@@ -220,7 +228,7 @@ def with_paths(doc: SfcDocument, upsert: Sequence[ServicePath], remove: Iterable
         raise DocumentError(f"service_function_paths[{sorted(missing)[0]}]", "no such path")
     replaced = {p.name for p in upsert}
     kept = [p for p in doc.paths if p.name not in remove and p.name not in replaced]
-    index = _PathIndex(doc.service_functions, overlay_switches(doc))
+    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc))
     for path in kept:
         index.add(path)
     added = []
@@ -253,6 +261,9 @@ def _check_switches(switches: tuple[Switch, ...]) -> None:
             raise DocumentError(f"{where}.ovsdb", "expected an OVSDB remote like unix:/run/openvswitch/db.sock "
                                 f"or tcp:10.0.0.1:6640, got {switch.ovsdb!r}")
         _check_overlay(switch, where, hosts)
+        for j, port in enumerate(switch.tunnel_ports):
+            if not port or port == switch.gpe_port or port in switch.tunnel_ports[:j]:
+                raise DocumentError(f"{where}.tunnel_ports[{j}]", f"{port!r} is empty, the GPE port or listed twice")
         names.add(switch.name)
         dpids[switch.dpid] = switch.name
 
@@ -357,9 +368,11 @@ class _PathIndex:
     """What later paths are checked against: SPIs, classifier names, exact matches and
     re-classification keys (after NSH-unaware SFs) in use."""
 
-    def __init__(self, functions: tuple[ServiceFunction, ...], overlay: frozenset[str] = frozenset()):
+    def __init__(self, functions: tuple[ServiceFunction, ...], overlay: frozenset[str] = frozenset(),
+                 tunnels: frozenset[tuple[str, str]] = frozenset()):
         self.by_fn = {f.name: f for f in functions}
         self.overlay = overlay  # switches a path may cross to (Switch.on_overlay)
+        self.tunnels = tunnels  # (switch, port) of every VL tunnel port
         self.sf_ports = {(inst.switch, p) for f in functions for inst in f.instances for p in inst.ports}
         self.names: set[str] = set()
         self.spis: dict[int, str] = {}
@@ -380,6 +393,10 @@ class _PathIndex:
 
 def overlay_switches(doc: SfcDocument) -> frozenset[str]:
     return frozenset(s.name for s in doc.switches if s.on_overlay)
+
+
+def tunnel_ports(doc: SfcDocument) -> frozenset[tuple[str, str]]:
+    return frozenset((s.name, p) for s in doc.switches for p in s.tunnel_ports)
 
 
 def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: frozenset[str],
@@ -473,8 +490,9 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
             raise DocumentError(f"{cwhere}.in_port", f"the path passes NSH-unaware SF {bridging}, which does not "
                                 "route (no mac): a classifier bound to no port cannot be told apart after it "
                                 "(name the port traffic enters by)")
-        if (switch, c.in_port) in sf_ports:
-            raise DocumentError(f"{cwhere}.in_port", f"port {c.in_port} is a service function port")
+        if (switch, c.in_port) in sf_ports or (switch, c.in_port) in index.tunnels:
+            raise DocumentError(f"{cwhere}.in_port", f"port {c.in_port} is a service function port" if (switch, c.in_port)
+                                in sf_ports else f"port {c.in_port} is a tunnel port: classified on its own host")
         if not 1 <= c.priority <= MAX_PRIORITY:
             raise DocumentError(f"{cwhere}.priority", f"must be an integer in 1..{MAX_PRIORITY}, got {c.priority!r}")
         try:

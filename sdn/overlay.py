@@ -16,7 +16,9 @@ legs and stops it takes part in:
 - the end: the path ends where it began (C1's port is local there, and NORMAL delivers as on
   one switch), so the last SFF sends the end SI back to the classifier's host, chosen by a
   masked match on C1's host id when classifiers sit on several hosts; there the egress flow
-  is today's (C1[0..15] -> in_port, decap twice, NORMAL);
+  is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the virtual
+  link's tunnel when the destination is on another host, and that host does not classify what
+  arrives on its tunnel ports (``Switch.tunnel_ports``: ingress sends it to NORMAL);
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 

@@ -7,7 +7,9 @@ ingress admits by port role, classify wraps matching traffic in NSH, next-hop st
 Service function ports never reach classify: NSH-aware SF ports are dispatched to next-hop (or
 dropped) in ingress, NSH-unaware SF ports go to their own table, reclassify. So a classifier
 bound to no port takes every other port -- those that exist now and those created later --
-without the controller listing them, and it can never catch what an SF sends back.
+without the controller listing them, and it can never catch what an SF sends back. Nor what
+arrives over a virtual link's tunnel from another host: ingress sends it to NORMAL, it was
+classified (or not) on the host where it entered.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ PIPELINE: dict[int, Table] = {
     t.table_id: t
     for t in (
         Table(INGRESS, "ingress", "admit by port role: NSH-aware SF ports carry NSH only, NSH-unaware SF ports "
-              "go to reclassify, every other port to classify",
+              "go to reclassify, VL tunnel ports (classified on their own host) NORMAL, every other port to classify",
               frozenset({CLASSIFY, RECLASSIFY, NEXT_HOP}), frozenset({"in_port", "eth_type", "packet_type"})),
         Table(CLASSIFY, "classify", "ACL match on one port or on any port that is not an SF's -> encap NSH "
               "(SPI, SI=255, C1 = in_port); miss: NORMAL",

@@ -1,6 +1,7 @@
 """Desired document + switch ports → the flows each switch should hold (pure).
 
-Per switch: the pipeline's miss flows; per SF port an ingress admission for NSH frames; per
+Per switch: the pipeline's miss flows; per VL tunnel port (``Switch.tunnel_ports``) an ingress
+flow to NORMAL; per SF port an ingress admission for NSH frames; per
 path one classify flow per (classifier, compiled match), one next-hop flow per hop and one
 egress flow. A classifier bound to no port matches without ``in_port``: SF ports never reach
 the classify table (see ``sdn.pipeline``), so it takes every other port, present and future.
@@ -195,6 +196,9 @@ def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
 
 def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:
     owned: Owned = {"pipeline": _memo(cache, ("pipeline",), lambda: SwitchState(pipeline_flows()))}
+    tunnels = tuple(sorted(port_map[p] for p in doc.switch(switch).tunnel_ports if p in port_map))
+    if tunnels:  # one that is not there yet gets its flow when it appears (a port event re-derives)
+        owned["tunnels"] = _memo(cache, ("tunnels", tunnels), partial(tunnel_port_state, tunnels))
     functions = _functions_on(doc, switch)
     for fn in functions:
         if fn.nsh_aware:
@@ -250,6 +254,15 @@ def pipeline_flows() -> frozenset[Flow]:
         Flow(EGRESS, PRIO_MISS, (), (), cookie=cookie),
         Flow(PROXY, PRIO_MISS, (), (), cookie=cookie),
     })
+
+
+def tunnel_port_state(ports: tuple[int, ...]) -> SwitchState:
+    """VL tunnel ports (VXLAN to other hosts): what arrives was classified, or not, on the host where
+    it entered; classifying it again here (a classifier bound to no port would) would send it
+    through the chain twice. Straight to normal L2 delivery."""
+    cookie = make_cookie(Role.PIPELINE)
+    return SwitchState(_checked(Flow(INGRESS, PRIO_ADMIT, make_match(in_port=p), (Output(OFPP_NORMAL),), cookie=cookie)
+                                for p in ports))
 
 
 def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:

@@ -32,7 +32,8 @@ from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
 from vnfm.model import IpForwarding, Network, VduRecord, VnfEvent, VnfRecord, Status as S
 from vnfm.monitor import Monitor, Target, monitor_targets, probe_networks
 from vnfm.protocols import Store, StoredVnf
-from vnfm.spec import VduSpec, VnfSpec, compile_spec
+from vnfm.scheduler import place_plans
+from vnfm.spec import PlacementSpec, VduSpec, VnfSpec, compile_spec
 from vnfm.vim.base import ComputeHostInfo, DhcpHost, PortRequest, ServerRequest, Vim
 from vnfm.vim.exitwatch import ExitWatcher, Watched, watched_vdus
 from vnfm.vim.firstboot import boot_ok
@@ -73,14 +74,14 @@ class VnfManager:
     def get(self, name_or_id: str) -> VnfRecord:
         return self._find(name_or_id).record
 
-    def hosts(self) -> tuple[ComputeHostInfo, ...]:
-        """The VIM's compute hosts (``nfv host list``; the NFVO builds its SFF switches from them)."""
-        return self.vim.hosts()
-
     def list(self) -> builtins.list[VnfRecord]:
         # dict(...) copies in one step under the GIL: a consistent view without the lock
         return [v.record for v in sorted(dict(self._vnfs).values(),
                                          key=lambda v: (v.record.created_at, v.record.name))]
+
+    def hosts(self) -> tuple[ComputeHostInfo, ...]:
+        """The VIM's compute hosts as it sees them now (the NFVO renders chains onto their switches)."""
+        return self.vim.hosts()
 
     def networks(self) -> dict[str, Network]:
         return dict(self._nets)
@@ -171,7 +172,7 @@ class VnfManager:
             rec = VnfRecord(str(uuid.uuid4()), name, vnfd_name or vnfd.name, S.PENDING_CREATE,
                             "", (), t, vtype, lc.allocate_code(v.record.code
                                                                for v in self._vnfs.values()), t)
-            plans = self._plan(rec, [(v, i) for v, i in lc.initial_instances(spec)], nets)
+            plans = self._plan(rec, [(v, i) for v, i in lc.initial_instances(spec)], nets, spec.placement)
             self.store.add_networks(list(new_nets.values()))
             self._nets = nets
             self._put(rec, spec)
@@ -234,7 +235,7 @@ class VnfManager:
             pairs = lc.plan_scale(rec, spec.policy(policy), direction)
             lc.require(rec, f"scale {direction}", (S.ACTIVE,))
             if direction == "out":
-                plans = self._plan(rec, [(spec.vdu(v), i) for v, i in pairs], self._nets)
+                plans = self._plan(rec, [(spec.vdu(v), i) for v, i in pairs], self._nets, spec.placement)
                 rec = self._set(rec, S.PENDING_SCALE_OUT, f"scale out by {policy}")
                 try:
                     made = self._create_all(rec, plans)
@@ -302,12 +303,17 @@ class VnfManager:
         raise NotFound(f"no VNF {name_or_id!r}")
 
     def _plan(self, rec: VnfRecord, wanted: Iterable[tuple[VduSpec, int]],
-              nets: Mapping[str, Network], keep: Mapping[tuple[str, int], VduRecord] = {},
-              ) -> builtins.list[lc.VduPlan]:
+              nets: Mapping[str, Network], placement: Iterable[PlacementSpec],
+              keep: Mapping[tuple[str, int], VduRecord] = {}) -> builtins.list[lc.VduPlan]:
+        """Names and addresses, then a host for each (the scheduler, all at once, among the VNF's
+        other instances ``rec.vdus``; a healed one keeps its host if it can): PlacementError
+        before anything is made."""
         ips, macs = lc.used_addresses([v.record for v in self._vnfs.values()])
-        return [lc.plan_vdu(prefix=self.prefix, rec=rec, spec=s, instance=i, networks=nets,
-                            used_ips=ips, used_macs=macs, bridge=self.vim.bridge,
-                            keep=keep.get((s.name, i))) for s, i in wanted]
+        plans = [lc.plan_vdu(prefix=self.prefix, rec=rec, spec=s, instance=i, networks=nets,
+                             used_ips=ips, used_macs=macs, bridge=self.vim.bridge,
+                             keep=keep.get((s.name, i))) for s, i in wanted]
+        return place_plans(self.vim.hosts(), plans, tuple(placement), rec.vdus,
+                           {k: v.host for k, v in keep.items()})
 
     def _create_all(self, rec: VnfRecord, plans: builtins.list[lc.VduPlan]) -> builtins.list[VduRecord]:
         """Create servers in order; on failure delete the ones made here and raise VimError."""
@@ -340,14 +346,14 @@ class VnfManager:
                   for c in vdu.cps),
             spec.volume_bytes, spec.cpus, spec.mem_bytes, values,
             {"vnf": rec.id, "vnf_name": rec.name, "vdu": vdu.name}, spec.image, spec.rootfs,
-            spec.user_data, spec.config)
+            spec.user_data, spec.config, vdu.host or None)
         server = self.vim.create_server(req)
         if not boot_ok(server.boot):   # as with cloud-init: the VM is up, its script was not
             self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, rec.status,
                                 f"VDU {vdu.name}#{vdu.instance} first boot: {server.boot}"))
         cps = tuple(replace(c, ofport=server.ofports.get(c.ovs_port, 0)) for c in vdu.cps)
         return replace(vdu, pid=server.pid, cps=cps, volume=server.volume, limits=server.limits,
-                       namespace=server.namespace, boot=server.boot)
+                       namespace=server.namespace, boot=server.boot, host=server.host or vdu.host)
 
     def _heal(self, rec: VnfRecord, vdu: str | None, instance: int | None,
               why: str) -> VnfRecord:
@@ -363,10 +369,10 @@ class VnfManager:
                 others = [v for v in rec.vdus if v not in targets]
                 plans = self._plan(replace(rec, vdus=tuple(others)),
                                    [(spec.vdu(v.name), v.instance) for v in targets],
-                                   self._nets, keep)
+                                   self._nets, spec.placement, keep)
             else:   # nothing left (a rolled-back instantiate): start from the VNFD again
                 others = list(rec.vdus)
-                plans = self._plan(rec, lc.initial_instances(spec), self._nets)
+                plans = self._plan(rec, lc.initial_instances(spec), self._nets, spec.placement)
             made = self._create_all(rec, plans)
         except VnfmError as exc:
             self._set(rec, S.ERROR, f"heal failed: {exc}", vdus=tuple(

@@ -79,6 +79,7 @@ class VduRecord:
     # its program exited (the VIM saw it) or its monitor's checks failed: chains skip it until
     # it is healed (a heal makes a fresh record) or answers again
     dead: bool = False
+    host: str = ""      # the compute host the scheduler placed it on ("": placed before hosts were named)
 
 
 @dataclass(frozen=True)

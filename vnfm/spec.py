@@ -15,6 +15,7 @@ from vnfm.alarms import AlarmSpec, compile_alarms
 from vnfm.errors import InvalidRequest
 from vnfm.images import FLAVORS, HOST_ROOTFS, ImageCatalog, parse_size
 
+AFFINITY, ANTI_AFFINITY = "affinity", "anti-affinity"   # Tacker's Placement policies
 MONITOR_DEFAULTS = {"monitoring_delay": 0, "count": 3, "interval": 1, "timeout": 2, "retry": 1,
                     "port": 80}
 
@@ -63,6 +64,8 @@ class VduSpec:
     rootfs: str = HOST_ROOTFS     # the image's root filesystem (Image.rootfs)
     user_data: str | None = None  # RAW script run once at first boot
     config: str | None = None     # Tacker's VDU ``config``: a file in the VDU
+    zone: str | None = None       # availability_zone: a host's name ("nova" or None: any host)
+    disk_bytes: int | None = None  # nfv_compute disk_size: what it takes of a host's disk without a volume
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,23 @@ class ScalingSpec:
 
 
 @dataclass(frozen=True)
+class PlacementSpec:
+    """A Tacker Placement policy: its target VDUs (every instance of them) share one host
+    (affinity) or never share one (anti-affinity); ``strict`` refuses, else only prefers."""
+
+    name: str
+    policy: str          # AFFINITY | ANTI_AFFINITY
+    strict: bool
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class VnfSpec:
     vdus: tuple[VduSpec, ...]
     scaling: tuple[ScalingSpec, ...]
     cidrs: tuple[tuple[str, str], ...] = ()   # network -> cidr asked for by VL properties
     alarms: tuple[AlarmSpec, ...] = ()        # Tacker's Alarming triggers (vnfm.alarms)
+    placement: tuple[PlacementSpec, ...] = ()  # Tacker's Placement policies (vnfm.scheduler)
 
     def vdu(self, name: str) -> VduSpec:
         return next(v for v in self.vdus if v.name == name)
@@ -164,9 +179,10 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
                 vol_bytes = parse_size(val(f"{vol_name}.size", storage[0].size)) or 2**30
             except InvalidRequest as exc:
                 problems.append(f"{vol_name}: {exc}")
+        zone = val(f"{vdu.name}.availability_zone", vdu.availability_zone)
         vdus.append(VduSpec(vdu.name, index, str(image_name), argv, ready, cpus, mem, vol_bytes,
                             vol_name, tuple(cps), _monitor(vdu, problems), nsh_aware, root, user_data or None,
-                            config or None))
+                            config or None, str(zone) if zone else None, _disk(vdu, val, problems)))
     scaling = []
     for pol in vnfd.scaling_policies:
         lo, hi, inc, default = (val(f"{pol.name}.{k}", getattr(pol, a)) for k, a in (
@@ -182,11 +198,17 @@ def compile_spec(vnfd: Vnfd, catalog: ImageCatalog) -> VnfSpec:
         scaling.append(ScalingSpec(pol.name, tuple(pol.targets), inc, lo, hi, default,
                                    float(cooldown) if isinstance(cooldown, int) else 120.0))
     alarms = compile_alarms(vnfd, problems)
+    placement = []
+    for place in vnfd.placement_policies:
+        if place.policy not in (AFFINITY, ANTI_AFFINITY):
+            problems.append(f"placement policy {place.name}: policy must be {AFFINITY} or {ANTI_AFFINITY}, "
+                            f"not {place.policy!r}")
+        placement.append(PlacementSpec(place.name, place.policy, place.strict, tuple(place.targets)))
     if len(vdus) > 36:
         problems.append("at most 36 VDUs per VNF")
     if problems:
         raise InvalidRequest(f"VNFD {vnfd.name}: " + "; ".join(problems))
-    return VnfSpec(tuple(vdus), tuple(scaling), tuple(sorted(cidrs.items())), alarms)
+    return VnfSpec(tuple(vdus), tuple(scaling), tuple(sorted(cidrs.items())), alarms, tuple(placement))
 
 
 def _compute(vdu: Any, val: Any, problems: list[str]) -> tuple[int | None, int | None]:
@@ -204,6 +226,16 @@ def _compute(vdu: Any, val: Any, problems: list[str]) -> tuple[int | None, int |
         cpus, mib = FLAVORS[flavor]
         return cpus, mib * 2**20
     return None, None   # an unknown flavor: nothing to enforce (reported as not enforced)
+
+
+def _disk(vdu: Any, val: Any, problems: list[str]) -> int | None:
+    if vdu.compute is None:
+        return None
+    try:
+        return parse_size(val(f"{vdu.name}.disk_size", vdu.compute.disk_size), default_unit="gib")
+    except InvalidRequest as exc:
+        problems.append(f"VDU {vdu.name}: disk_size: {exc}")
+        return None
 
 
 def _monitor(vdu: Any, problems: list[str]) -> MonitorSpec | None:

@@ -26,7 +26,7 @@ def vnf(r: VnfRecord) -> pb.Vnf:
     return pb.Vnf(id=r.id, name=r.name, vnfd_name=r.vnfd_name, status=str(r.status), reason=r.reason,
                   vnf_type=r.vnf_type or "", created_at=r.created_at,
                   vdus=[pb.Vdu(name=d.name, instance=d.instance, namespace=d.namespace, image=d.image,
-                               pid=d.pid or 0, volume=d.volume or "", boot=d.boot,
+                               pid=d.pid or 0, volume=d.volume or "", boot=d.boot, host=d.host,
                                cps=[pb.Cp(name=c.name, vdu=c.vdu, instance=c.instance, vl=c.vl, order=c.order,
                                           management=c.management, iface=c.iface, mac=c.mac, ip=c.ip,
                                           ovs_port=c.ovs_port, ofport=c.ofport, bridge=c.bridge) for c in d.cps])

@@ -30,6 +30,7 @@ from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
 from nfvo.vnffg.status import chain_status, watched
+from sdn.document import Switch
 from sdn.pathstatus import PathStatus
 from vnfm.errors import VnfmError
 from vnfm.model import Status, cp_key
@@ -177,8 +178,14 @@ class VnffgManager:
 
     def inventory(self) -> Inventory:
         draining = getattr(self._vnfm, "draining_instances", None)  # a DrainingVnfm says which
-        return Inventory({v.name: v for v in self._vnfm.list()}, self._catalog.switches(),
+        return Inventory({v.name: v for v in self._vnfm.list()}, self.switches(),
                          draining() if draining is not None else frozenset())
+
+    def switches(self) -> dict[str, Switch]:
+        """The SFFs chains render onto, from the VIMs' hosts (a VNFM without ``hosts()`` -- a test's
+        fake -- has only its VIM records' bridges)."""
+        hosts = getattr(self._vnfm, "hosts", None)
+        return self._catalog.switches(hosts() if hosts is not None else ())
 
     def classifiers(self) -> list[tuple[VnffgRecord, PathSpec, ClassifierSpec]]:
         return [(r, p, c) for r in self.list() for p in r.spec.paths for c in p.classifiers]
@@ -196,14 +203,14 @@ class VnffgManager:
             if self._index().find(name) is not None:
                 raise AlreadyExists(f"VNFFG {name!r} already exists")
             self._check_classifier_names(name, spec)
-            spis, rendered = self._plan(name, spec, {})
+            spis, rendered, switches = self._plan(name, spec, {})
             now = self._now()
             record = VnffgRecord(self._new_id(), name, Status.PENDING_CREATE, "", spec,
                                  tuple(spis.items()), now, now)
             intent = self._journal.begin("vnffg-create", name)
             if wait:
                 with intent.closing():
-                    generation = self._engine.commit(name, rendered, self._catalog.switches())
+                    generation = self._engine.commit(name, rendered, switches)
                     intent.step("committed")
                     record = self._live(record, rendered, generation)
                     self._save(record, new=True)
@@ -217,7 +224,7 @@ class VnffgManager:
                 intent.close()
                 raise
             self._emit(record, "", record.status)
-        self._spawn(lambda: self._push(record, rendered, intent))
+        self._spawn(lambda: self._push(record, rendered, switches, intent))
         return record
 
     def update(self, name_or_id: str, change: Callable[[VnffgSpec], VnffgSpec], *, wait: bool = True) -> VnffgRecord:
@@ -227,13 +234,13 @@ class VnffgManager:
             old = self.get(name_or_id)
             spec = change(old.spec)
             self._check_classifier_names(old.name, spec)
-            spis, rendered = self._plan(old.name, spec, dict(old.spis))
+            spis, rendered, switches = self._plan(old.name, spec, dict(old.spis))
             record = replace(old, spec=spec, spis=tuple(spis.items()), status=Status.PENDING_UPDATE, reason="",
                              updated_at=self._now())
             intent = self._journal.begin("vnffg-update", old.name, updated_at=record.updated_at)
             if wait:
                 with intent.closing():
-                    generation = self._engine.commit(old.name, rendered, self._catalog.switches())
+                    generation = self._engine.commit(old.name, rendered, switches)
                     intent.step("committed")
                     record = self._live(record, rendered, generation)
                     self._save(record)
@@ -247,14 +254,14 @@ class VnffgManager:
                 intent.close()
                 raise
             self._emit(record, old.status, record.status)
-        self._spawn(lambda: self._push(record, rendered, intent))
+        self._spawn(lambda: self._push(record, rendered, switches, intent))
         return record
 
     def delete(self, name_or_id: str) -> VnffgRecord:
         with self.lock:
             record = self.get(name_or_id)
             with self._journal.intent("vnffg-delete", record.name) as intent:
-                self._engine.commit(record.name, None, self._catalog.switches())
+                self._engine.commit(record.name, None, self.switches())
                 intent.step("committed")
                 view = self._index()
                 self._store.delete(KIND, record.id)
@@ -262,13 +269,15 @@ class VnffgManager:
             self._emit(record, record.status, Status.DELETED)
             return record
 
-    def _plan(self, name: str, spec: VnffgSpec, previous: Mapping[str, int]) -> tuple[dict[str, int], RenderedChain]:
+    def _plan(self, name: str, spec: VnffgSpec, previous: Mapping[str, int]
+              ) -> tuple[dict[str, int], RenderedChain, Mapping[str, Switch]]:
+        """SPIs, the rendered chain and the switches it was rendered on (what the commit sends)."""
         if not spec.paths:
             raise InvalidArgument("a VNFFG needs at least one forwarding path", "paths")
         taken = self._index().spis_but(name)
         spis = allocate_spis(spi_wants(spec), previous, taken, f"vnffg[{name}].")
         inv = self.inventory()
-        return spis, self._forwarding_checked(render_vnffg(name, spec, spis, inv), spec, inv)
+        return spis, self._forwarding_checked(render_vnffg(name, spec, spis, inv), spec, inv), inv.switches
 
     def _forwarding_checked(self, chain: RenderedChain, spec: VnffgSpec, inv: Inventory) -> RenderedChain:
         """``chain``, if every NSH-unaware VDU behind a one-armed hop forwards IP now; else
@@ -308,12 +317,13 @@ class VnffgManager:
             if owner is not None and owner.name != name:
                 raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {owner.name}")
 
-    def _push(self, record: VnffgRecord, rendered: RenderedChain, intent: OpenIntent) -> None:
+    def _push(self, record: VnffgRecord, rendered: RenderedChain, switches: Mapping[str, Switch],
+              intent: OpenIntent) -> None:
         """The background half of ``wait=False``: whatever goes wrong, the record leaves PENDING
         (ERROR with the reason), and the intent is closed."""
         with self.lock, intent.closing():
             try:
-                generation = self._engine.commit(record.name, rendered, self._catalog.switches())
+                generation = self._engine.commit(record.name, rendered, switches)
                 intent.step("committed")
                 done = self._live(record, rendered, generation)
             except Exception as exc:  # noqa: BLE001 - not only NfvoError: nothing stays PENDING
@@ -382,7 +392,7 @@ class VnffgManager:
                     failed[name] = str(exc)
                     chains.pop(name, None)
             try:
-                generation = self._engine.resync(chains, self._catalog.switches())
+                generation = self._engine.resync(chains, inv.switches)
             except NfvoError as exc:
                 failed.update({n: str(exc) for n in names if n not in failed})
                 generation = 0

@@ -8,15 +8,24 @@ so a scaled VNF or an abstract hop over several VNFs becomes one load-balanced h
 (the controller hashes connections symmetrically over its instances).
 
 Where classified traffic enters: ``network_src_port_id`` (``VNF``, ``VNF:CP`` or an OVS port
-name) binds the classifier to that port; ``network_id``/``network_name`` to the ports of that
-virtual link (every VNF CP on it, the path's own SF ports excepted: one controller classifier
-per port, ``NAME@PORT``, re-rendered whenever a VNF comes or goes -- ``VnffgManager.uses_vnf``);
-with neither it is bound to no port: the controller classifies what enters by any port that is
-not a service function's, hosts plugged in later included. ``network_dst_port_id`` narrows the
+name) binds the classifier to that port, on the switch of the host its CP is on; ``network_id``/
+``network_name`` to the ports of that virtual link (every VNF CP on it on any host, the path's
+own SF ports excepted: one controller classifier per port, ``NAME@PORT``, re-rendered whenever a
+VNF comes or goes -- ``VnffgManager.uses_vnf``); with neither it is bound to no port: the
+controller classifies what enters by any port that is not a service function's (nor a VL tunnel
+port's), hosts plugged in later included -- on the hops' switch, or on every overlay switch
+(``NAME@SWITCH``) when the hops' are on the overlay. ``network_dst_port_id`` narrows the
 forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
 reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
 source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
 same ports is refused (nothing tells the directions apart).
+
+Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
+on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
+port), else the render is refused naming the switches; NSH-unaware hops only on a path that stays
+on one switch (refused naming the hop). The controller carries NSH between hosts and ends a path
+where it was classified (NSH C1 holds the ingress host and port); NORMAL then delivers, over the
+VL's tunnel if the destination is on another host.
 
 NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
 ``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
@@ -46,6 +55,7 @@ from typing import Iterable, Mapping
 from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import FAIL_OPEN, ClassifierSpec, HopSpec, PathSpec, VnffgSpec
+from nfvo.vnffg.sffs import check_crossing, check_known
 from nfvo.vnffg.spi import reverse_key
 from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
@@ -53,10 +63,10 @@ from vnfm.model import CpRecord, Status, VnfRecord
 
 @dataclass(frozen=True)
 class Inventory:
-    """What a render looks at: VNF records by name and the VIMs' switches."""
+    """What a render looks at: VNF records by name and the VIMs' switches (``nfvo.vnffg.sffs``)."""
 
     vnfs: Mapping[str, VnfRecord]
-    switches: Mapping[str, int]  # bridge name -> dpid
+    switches: Mapping[str, Switch]  # switch name -> the controller's entry for it
     # (VNF, VDU, instance) draining before they go: weight 0, no new connections, ports still
     # admitted so what is inside them goes on (``nfvo.draining``)
     draining: frozenset[tuple[str, str, int]] = frozenset()
@@ -240,9 +250,6 @@ def render_hop(hop: HopSpec, inv: Inventory, where: str, policy: str = "") -> tu
             entries.append((member, SfInstance(c.bridge, c.ovs_port, "" if one_armed else out.ovs_port,
                                                c.mac.lower() if one_armed else "", weight(c)),
                             (c.vdu, c.instance) not in dead))
-    switches = {i.switch for _, i, _ in entries}
-    if len(switches) > 1:
-        raise FailedPrecondition(f"the hop's CPs are on several switches ({', '.join(sorted(switches))})", where)
     live = [e for e in entries if e[2]]
     lost, label = len(entries) - len(live), hop.label()
     if live and not lost:
@@ -260,36 +267,51 @@ def _sf(entries: list[tuple[SfMember, SfInstance, bool]], encap: bool) -> SfDef:
     return SfDef(members, tuple(i for _, i, _ in entries), encap)
 
 
-def port_record(ref: str, inv: Inventory, switch: str, where: str) -> CpRecord | None:
-    """``VNF`` / ``VNF:CP`` → its CP (must be on ``switch``); None for anything else (a port name)."""
+def port_record(ref: str, inv: Inventory, where: str) -> CpRecord | None:
+    """``VNF`` / ``VNF:CP`` → its CP (``bridge``: the switch it is on); None for anything else (a port name)."""
     name, _, cp = ref.partition(":")
     vnf = inv.vnfs.get(name)
     if vnf is None:
         if cp:
             raise NotFound(f"no VNF {name!r}", where)
         return None
-    record = hop_cps(vnf, cp, where)[0]
-    if record.bridge != switch:
-        raise FailedPrecondition(f"{ref} is on switch {record.bridge}, the path is on {switch}", where)
-    return record
+    return hop_cps(vnf, cp, where)[0]
 
 
-def resolve_port(ref: str, inv: Inventory, switch: str, where: str) -> str:
-    """``VNF`` / ``VNF:CP`` → its OVS port (must be on ``switch``); anything else is a port name."""
-    record = port_record(ref, inv, switch, where)
-    return ref if record is None else record.ovs_port
+def resolve_port(ref: str, inv: Inventory, home: str, where: str) -> tuple[str, str]:
+    """``VNF`` / ``VNF:CP`` → (its switch, its OVS port); anything else is a port name on ``home``,
+    the switch of the path's hops ("" when they are on several: then the port's host is unknown)."""
+    record = port_record(ref, inv, where)
+    if record is not None:
+        return record.bridge, record.ovs_port
+    if not home:
+        raise InvalidArgument(f"{ref} is no VNF CP, so the host it is on is unknown, and the path's hops are on "
+                              "several switches: name a VNF or VNF:CP", where)
+    return home, ref
 
 
-def network_ports(network: str, inv: Inventory, switch: str, sf_ports: frozenset[str]) -> tuple[str, ...]:
-    """The OVS ports of every ACTIVE VNF's CP on virtual link ``network`` on ``switch``, SF ports
-    excepted (a VNF turning ACTIVE or going away re-renders the chain: ``VnffgManager.uses_vnf``)."""
-    return tuple(sorted({c.ovs_port for v in inv.vnfs.values() if v.status == Status.ACTIVE for c in v.cps
-                         if c.vl == network and c.bridge == switch and c.ovs_port not in sf_ports}))
+def network_ports(network: str, inv: Inventory, on: tuple[str, ...], sf_ports: frozenset[tuple[str, str]]
+                  ) -> tuple[tuple[str, str], ...]:
+    """(switch, OVS port) of every ACTIVE VNF's CP on virtual link ``network`` on the switches ``on``
+    (``reach``), SF ports excepted (a VNF turning ACTIVE or going away re-renders the chain:
+    ``VnffgManager.uses_vnf``)."""
+    return tuple(sorted({(c.bridge, c.ovs_port) for v in inv.vnfs.values() if v.status == Status.ACTIVE for c in v.cps
+                         if c.vl == network and c.bridge in on and (c.bridge, c.ovs_port) not in sf_ports}))
 
 
-def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, switch: str, reverse: bool,
-                sf_ports: frozenset[str], where: str) -> tuple[Classifier, ...]:
-    """The controller classifiers for one direction of ``clf`` (several for a virtual link)."""
+def reach(inv: Inventory, hop_switches: frozenset[str]) -> tuple[str, ...]:
+    """Where a classifier not bound to one port sits (a virtual link's ports, or any port): every
+    switch on the overlay when the hops' are (traffic may enter on any host, hosts plugged in later
+    included), else the hops' one switch."""
+    if all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
+        return tuple(sorted(n for n, s in inv.switches.items() if s.on_overlay))
+    return tuple(sorted(hop_switches))
+
+
+def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_switches: frozenset[str],
+                reverse: bool, sf_ports: frozenset[tuple[str, str]], where: str) -> tuple[Classifier, ...]:
+    """The controller classifiers for one direction of ``clf`` (several for a virtual link), each
+    on the switch of its port."""
     written = dict(clf.match)
     if "tenant_id" in written:
         raise InvalidArgument(UNSUPPORTED["tenant_id"], f"{where}.tenant_id")
@@ -298,7 +320,7 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, swit
     name = f"{vnffg}/{path}/{clf.name}" + ("/reverse" if reverse else "")
     if target:
         key = "network_src_port_id" if reverse else "network_dst_port_id"
-        record = port_record(target, inv, switch, f"{where}.{key}")
+        record = port_record(target, inv, f"{where}.{key}")  # wherever it is: only its MAC matters
         if record is not None and record.mac:
             if match.eth_dst not in (None, record.mac):
                 raise InvalidArgument(f"{target} has MAC {record.mac}, but eth_dst is {match.eth_dst}: no packet "
@@ -312,20 +334,21 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, swit
         raise InvalidArgument("network_id and network_name name different virtual links "
                               f"({', '.join(sorted(map(str, networks)))})", f"{where}.network_name")
     if source:
-        in_ports: tuple[str, ...] = (resolve_port(source, inv, switch, f"{where}.in_port"),)
-    elif networks:
-        in_ports = network_ports(str(next(iter(networks))), inv, switch, sf_ports)
-        return tuple(Classifier(f"{name}@{port}", port, match, switch) for port in in_ports)
-    else:
-        in_ports = ("",)  # every port that is not a service function's
-    return tuple(Classifier(name, port, match, switch) for port in in_ports)
+        home = next(iter(hop_switches)) if len(hop_switches) == 1 else ""
+        switch, port = resolve_port(source, inv, home, f"{where}.in_port")
+        return (Classifier(name, port, match, switch),)
+    if networks:
+        return tuple(Classifier(f"{name}@{port}", port, match, switch)
+                     for switch, port in network_ports(str(next(iter(networks))), inv, reach(inv, hop_switches), sf_ports))
+    switches = reach(inv, hop_switches)  # every port that is not a service function's, on each
+    return tuple(Classifier(name if len(switches) == 1 else f"{name}@{switch}", "", match, switch) for switch in switches)
 
 
 def _check_directions(forward: tuple[Classifier, ...], backward: tuple[Classifier, ...], where: str) -> None:
     """A symmetric path's two classifiers must not take the same packets on the same port."""
     for f in forward:
         for b in backward:
-            if f.match == b.match and (not f.in_port or not b.in_port or f.in_port == b.in_port):
+            if f.match == b.match and f.switch == b.switch and (not f.in_port or not b.in_port or f.in_port == b.in_port):
                 raise InvalidArgument("the path is symmetrical, but the classifier reads the same in both directions "
                                       "(no port, address or MAC tells forward from reverse traffic): set "
                                       "network_src_port_id / network_dst_port_id or a source or destination field",
@@ -346,20 +369,16 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
                 ) -> tuple[list[SfDef], list[ServicePath], list[str]]:
     """The path's SFs and service paths (none when every hop is bypassed), and its degradations."""
     where = f"vnffg[{vnffg}].{path.name}"
-    hops = [render_hop(h, inv, f"{where}.hops[{i}]", policy) for i, h in enumerate(path.hops)]
-    notes = [note for _, note in hops if note]
-    functions = [f for f, _ in hops if f is not None]
+    hops = [(i, *render_hop(h, inv, f"{where}.hops[{i}]", policy)) for i, h in enumerate(path.hops)]
+    notes = [note for _, _, note in hops if note]
+    placed = [(i, f) for i, f, _ in hops if f is not None]
+    functions = [f for _, f in placed]
     if not functions:
         return [], [], notes
-    switches = {inst.switch for f in functions for inst in f.instances}
-    if len(switches) > 1:
-        raise FailedPrecondition(f"hops span several switches ({', '.join(sorted(switches))}); "
-                                 "inter-SFF links are not supported yet", f"{where}.hops")
-    (switch,) = switches
-    if switch not in inv.switches:
-        raise FailedPrecondition(f"bridge {switch} belongs to no registered VIM", f"{where}.hops")
+    switches = frozenset(inst.switch for f in functions for inst in f.instances)
+    check_known(switches, inv.switches, f"{where}.hops")
 
-    sf_ports = frozenset(p for f in functions for i in f.instances for p in i.ports)
+    sf_ports = frozenset((i.switch, p) for f in functions for i in f.instances for p in i.ports)
     forward: list[Classifier] = []
     backward: list[Classifier] = []
     for c in path.classifiers:
@@ -367,12 +386,14 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
         _unaware_check(c.ingress, functions, "network_src_port_id", cwhere)
         if path.symmetrical:  # the reverse enters at network_dst_port_id
             _unaware_check(c.egress, functions, "network_dst_port_id", cwhere)
-        ahead = _classifier(vnffg, path.name, c, inv, switch, False, sf_ports, cwhere)
+        ahead = _classifier(vnffg, path.name, c, inv, switches, False, sf_ports, cwhere)
         forward.extend(ahead)
         if path.symmetrical:
-            back = _classifier(vnffg, path.name, c, inv, switch, True, sf_ports, cwhere)
+            back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere)
             _check_directions(ahead, back, cwhere)
             backward.extend(back)
+    check_crossing(switches, {c.switch for c in forward + backward}, [(i, f.name) for i, f in placed if not f.nsh_aware],
+                   inv.switches, where)
     paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]
@@ -394,7 +415,8 @@ def render_vnffg(name: str, spec: VnffgSpec, spis: Mapping[str, int], inv: Inven
         paths.extend(rendered)
         degraded.extend(notes)
     return RenderedChain(name, tuple(functions.values()), tuple(paths),
-                         frozenset(i.switch for fn in functions.values() for i in fn.instances),
+                         frozenset(i.switch for fn in functions.values() for i in fn.instances)
+                         | {c.switch for p in paths for c in p.classifiers},
                          frozenset(v for fn in functions.values() for v in fn.vnfs), tuple(dict.fromkeys(degraded)))
 
 
@@ -469,19 +491,24 @@ def merge_functions(chains: Iterable[RenderedChain]) -> dict[str, SfDef]:
     return out
 
 
-def build_document(switches: Mapping[str, int], chains: Iterable[RenderedChain], probes: Probes | None = None,
+def build_document(switches: Mapping[str, Switch], chains: Iterable[RenderedChain], probes: Probes | None = None,
                    ovsdb: Mapping[str, str] | None = None) -> SfcDocument:
     """The controller's whole desired state for ``chains`` (unchecked: ``check_document``).
 
     Every registered VIM's bridge is in it, chains or not: the controller then gives each its
     pipeline, so VDUs on a virtual link reach each other (and DHCP) before any chain exists, as
     Neutron's agent sets up br-int before any port is chained (the bridges are fail-secure).
-    ``probes`` (sFlow/IPFIX) apply to the bridges ``ovsdb`` gives an OVSDB address for.
+    Each is the switch's full entry (``nfvo.vnffg.sffs``: overlay fields and tunnel ports included).
+    ``probes`` (sFlow/IPFIX) apply to the bridges with an OVSDB address: their own, else ``ovsdb``'s.
     """
     chains = list(chains)
     functions = merge_functions(chains)
-    used = {i.switch for fn in functions.values() for i in fn.instances} | set(switches)
+    used = {i.switch for fn in functions.values() for i in fn.instances} | set(switches) \
+        | {c.switch for chain in chains for p in chain.paths for c in p.classifiers}
+    check_known(used, switches, "switches")  # e.g. a host gone since its chains were rendered
     remotes = ovsdb or {}
-    return SfcDocument(tuple(Switch(s, switches[s], remotes.get(s, "")) for s in sorted(used)),
+    entries = (switches[s] for s in sorted(used))
+    return SfcDocument(tuple(s if s.ovsdb or not remotes.get(s.name) else replace(s, ovsdb=remotes[s.name])
+                             for s in entries),
                        tuple(fn.function() for fn in functions.values()),
                        tuple(p for chain in chains for p in chain.paths), probes)

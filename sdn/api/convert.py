@@ -27,7 +27,8 @@ _PROBE_INTS = ("collector_set_base", "probability", "ipfix_cache_active_timeout"
 
 def document_message(doc: SfcDocument) -> pb.Document:
     msg = pb.Document(switches=[pb.Switch(name=s.name, dpid=s.dpid, ovsdb=s.ovsdb, host_id=s.host_id,
-                                                      tunnel_ip=s.tunnel_ip, gpe_port=s.gpe_port) for s in doc.switches],
+                                                      tunnel_ip=s.tunnel_ip, gpe_port=s.gpe_port,
+                                          tunnel_ports=list(s.tunnel_ports)) for s in doc.switches],
                       service_functions=[function_message(f) for f in doc.service_functions],
                       service_function_paths=[path_message(p) for p in doc.paths])
     if doc.probes is not None:
@@ -79,7 +80,7 @@ def match_message(match: ClassifierMatch) -> pb.Match:
 
 def document_value(msg: pb.Document) -> SfcDocument:
     """Unchecked values (``check_document`` checks them); DocumentError for what cannot be one."""
-    return SfcDocument(tuple(Switch(s.name, s.dpid, s.ovsdb, s.host_id, s.tunnel_ip, s.gpe_port)
+    return SfcDocument(tuple(Switch(s.name, s.dpid, s.ovsdb, s.host_id, s.tunnel_ip, s.gpe_port, tuple(s.tunnel_ports))
                              for s in msg.switches),
                        tuple(function_value(f) for f in msg.service_functions),
                        paths_value(msg.service_function_paths),

@@ -161,7 +161,7 @@ class Cp(_message.Message):
     def __init__(self, name: _Optional[str] = ..., vdu: _Optional[str] = ..., instance: _Optional[int] = ..., vl: _Optional[str] = ..., order: _Optional[int] = ..., management: _Optional[bool] = ..., iface: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ..., ovs_port: _Optional[str] = ..., ofport: _Optional[int] = ..., bridge: _Optional[str] = ...) -> None: ...
 
 class Vdu(_message.Message):
-    __slots__ = ("name", "instance", "namespace", "image", "pid", "cps", "volume", "boot")
+    __slots__ = ("name", "instance", "namespace", "image", "pid", "cps", "volume", "boot", "host")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +170,7 @@ class Vdu(_message.Message):
     CPS_FIELD_NUMBER: _ClassVar[int]
     VOLUME_FIELD_NUMBER: _ClassVar[int]
     BOOT_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
     name: str
     instance: int
     namespace: str
@@ -178,7 +179,8 @@ class Vdu(_message.Message):
     cps: _containers.RepeatedCompositeFieldContainer[Cp]
     volume: str
     boot: str
-    def __init__(self, name: _Optional[str] = ..., instance: _Optional[int] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., pid: _Optional[int] = ..., cps: _Optional[_Iterable[_Union[Cp, _Mapping]]] = ..., volume: _Optional[str] = ..., boot: _Optional[str] = ...) -> None: ...
+    host: str
+    def __init__(self, name: _Optional[str] = ..., instance: _Optional[int] = ..., namespace: _Optional[str] = ..., image: _Optional[str] = ..., pid: _Optional[int] = ..., cps: _Optional[_Iterable[_Union[Cp, _Mapping]]] = ..., volume: _Optional[str] = ..., boot: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
 class Vnf(_message.Message):
     __slots__ = ("id", "name", "vnfd_name", "status", "reason", "vnf_type", "created_at", "vdus")

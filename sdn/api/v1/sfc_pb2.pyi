@@ -21,20 +21,22 @@ PATH_PENDING: PathCondition
 PATH_DOWN: PathCondition
 
 class Switch(_message.Message):
-    __slots__ = ("name", "dpid", "ovsdb", "host_id", "tunnel_ip", "gpe_port")
+    __slots__ = ("name", "dpid", "ovsdb", "host_id", "tunnel_ip", "gpe_port", "tunnel_ports")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DPID_FIELD_NUMBER: _ClassVar[int]
     OVSDB_FIELD_NUMBER: _ClassVar[int]
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
     TUNNEL_IP_FIELD_NUMBER: _ClassVar[int]
     GPE_PORT_FIELD_NUMBER: _ClassVar[int]
+    TUNNEL_PORTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     dpid: int
     ovsdb: str
     host_id: int
     tunnel_ip: str
     gpe_port: str
-    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., ovsdb: _Optional[str] = ..., host_id: _Optional[int] = ..., tunnel_ip: _Optional[str] = ..., gpe_port: _Optional[str] = ...) -> None: ...
+    tunnel_ports: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., ovsdb: _Optional[str] = ..., host_id: _Optional[int] = ..., tunnel_ip: _Optional[str] = ..., gpe_port: _Optional[str] = ..., tunnel_ports: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Probes(_message.Message):
     __slots__ = ("ipfix_targets", "collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_targets", "sflow_sampling", "sflow_polling", "sflow_header", "sflow_agent")

@@ -42,8 +42,9 @@ topology_template:
 """
 MONITOR = """        monitoring_policy:
           name: ping
-          parameters: {{monitoring_delay: 0, count: 1, interval: 1, timeout: 1}}
+          parameters: {{{parameters}}}
           actions: {{failure: {action}}}"""
+PING_ONCE = "monitoring_delay: 0, count: 1, interval: 1, timeout: 1"
 STORAGE = """    VB1:
       type: tosca.nodes.BlockStorage.Tacker
       properties: {size: 8 MB}
@@ -59,8 +60,10 @@ SCALING = """  policies:
 
 
 def vnfd_text(name: str = "t", image: str = "host", action: str | None = None,
-              data_net: str = "net_data", storage: bool = False, scaling: bool = False) -> str:
-    monitor = MONITOR.format(action=action) if action else ""
+              data_net: str = "net_data", storage: bool = False, scaling: bool = False,
+              monitor_parameters: str = PING_ONCE) -> str:
+    """A one-VDU VNFD (two CPs); ``action`` adds a ping monitoring policy with that failure action."""
+    monitor = MONITOR.format(action=action, parameters=monitor_parameters) if action else ""
     extra = "\n".join(x for x in (STORAGE if storage else "", SCALING if scaling else "") if x)
     return VNFD.format(name=name, image=image, monitor=monitor, data_net=data_net, extra=extra)
 

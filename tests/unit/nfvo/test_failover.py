@@ -12,7 +12,7 @@ from nfvo.errors import InvalidArgument
 from nfvo.model import PathSpec, VnffgSpec
 from nfvo.vnffg.render import Inventory, build_document, render_vnffg
 from nfvo.vnffg.spec import check_failure_policy, classifier_spec, parse_chain, parse_match
-from sdn.document import SfInstance, check_document
+from sdn.document import SfInstance, Switch, check_document
 from tests.unit.nfvo.conftest import onboard_demo, sample
 from tests.unit.nfvo.test_render import vnf
 from vnfm.model import VnfRecord
@@ -25,7 +25,7 @@ def killed(rec: VnfRecord, *instances: int) -> VnfRecord:
 
 
 def inventory(*vnfs: VnfRecord) -> Inventory:
-    return Inventory({v.name: v for v in (vnf("client"), vnf("server"), *vnfs)}, {"br": 7})
+    return Inventory({v.name: v for v in (vnf("client"), vnf("server"), *vnfs)}, {"br": Switch("br", 7)})
 
 
 def spec(chain: str, policy: str = "fail-closed", *, abstract: bool = False, symmetrical: bool = False) -> VnffgSpec:

@@ -15,7 +15,7 @@ from nfvo.errors import FailedPrecondition
 from nfvo.model import HopSpec, PathSpec, VnffgSpec
 from nfvo.vnffg.render import ForwardingNeed, Inventory, build_document, forwarding_needs, render_vnffg
 from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match, spec_from_paths
-from sdn.document import SfInstance, check_document
+from sdn.document import SfInstance, Switch, check_document
 from tests.unit.nfvo.conftest import SAMPLES, TACKER, onboard_demo
 from vnfm.codec import from_json, to_json
 from vnfm.images import ImageCatalog
@@ -35,7 +35,7 @@ def vnf(name: str, *, aware: bool, instances: int = 1, vnf_type: str | None = No
 INV = Inventory({v.name: v for v in (vnf("client", aware=False), vnf("server", aware=False),
                                       vnf("r1", aware=False, instances=2, vnf_type="x.router"),
                                       vnf("r2", aware=False), vnf("nsh", aware=True, vnf_type="x.router"))},
-                {"br": 7})
+                {"br": Switch("br", 7)})
 
 
 def spec(*hops: HopSpec, symmetrical: bool = False, match: str = "tcp_dst=80", ingress: str = "") -> VnffgSpec:

@@ -11,7 +11,7 @@ from nfvo.model import PathSpec, VnffgSpec
 from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants
 from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
 from nfvo.vnffg.spi import allocate_spis
-from sdn.document import Classifier, SfInstance, check_document
+from sdn.document import Classifier, SfInstance, Switch, check_document
 from sdn.match import parse_match as typed_match
 from vnfm.model import CpRecord, VduRecord, VnfRecord
 
@@ -32,7 +32,7 @@ def vnf(name: str, *, instances: int = 1, vnf_type: str | None = None, status: s
 INV = Inventory({v.name: v for v in (vnf("client"), vnf("server"), vnf("fw", instances=2, vnf_type="x.firewall"),
                                       vnf("ids", vnf_type="x.ids"), vnf("ids2", vnf_type="x.ids"),
                                       vnf("broken", status="ERROR"))},
-                {"br": 7})
+                {"br": Switch("br", 7)})
 
 
 def spec(chain: str, *, abstract: bool = False, symmetrical: bool = False, match: str = "") -> VnffgSpec:

@@ -1,0 +1,80 @@
+"""The SFFs the NFVO renders chains onto: one controller ``Switch`` per compute host (pure).
+
+Where a switch comes from: each VIM host (``Vim.hosts()``: ``ComputeHostInfo``) names its SFF
+(``switch``, the document's name for it: the host's name on a multi-host VIM, the bridge on a
+single-host one), its dpid and OVSDB remote, and, on the overlay, its host id, underlay address,
+VXLAN-GPE port and the tunnel ports carrying virtual links to other hosts. A VIM record the hosts
+do not describe (registered with a bridge no host names, e.g. before its VIM reported hosts)
+keeps what it was registered with: its bridge and dpid, a switch of its own. A host that says no
+dpid takes its VIM record's (a single-host VIM's bridge is registered with one); one with neither
+is left out, so a chain that needs it is refused naming its switch (render: "belongs to no
+registered VIM").
+
+The values are the controller's own ``sdn.document.Switch`` (what ``build_document`` emits),
+so they are built once here and passed on as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from nfvo.errors import FailedPrecondition
+from nfvo.model import VimRecord
+from sdn.document import Switch
+from vnfm.vim.base import ComputeHostInfo
+
+
+def vim_switches(vims: Sequence[VimRecord], hosts: Iterable[ComputeHostInfo] = ()) -> dict[str, Switch]:
+    """Switch name -> its ``Switch``: every host's SFF, then every VIM record no host describes."""
+    registered = {v.bridge: v.dpid for v in vims}
+    out: dict[str, Switch] = {}
+    covered: set[str] = set()
+    for h in hosts:
+        if not h.switch:
+            continue
+        covered |= {h.switch, h.bridge}
+        dpid = h.dpid or registered.get(h.switch, 0)
+        if dpid:
+            out[h.switch] = Switch(h.switch, dpid, h.ovsdb, h.host_id, h.underlay_ip, h.gpe_port, tuple(h.tunnel_ports))
+    for bridge, dpid in registered.items():
+        if bridge not in covered:
+            out.setdefault(bridge, Switch(bridge, dpid))
+    return out
+
+
+def off_overlay(switch: Switch) -> str:
+    """Why a path cannot cross from or to ``switch`` ("" if it can)."""
+    if switch.on_overlay:
+        return ""
+    missing = [k for k, v in (("host id", switch.host_id), ("tunnel IP", switch.tunnel_ip),
+                              ("GPE port", switch.gpe_port)) if not v]
+    return f"{switch.name} has no {', '.join(missing)} (its VIM puts no overlay between hosts)"
+
+
+def check_known(switches: Iterable[str], known: Mapping[str, Switch], where: str) -> None:
+    unknown = sorted(set(switches) - set(known))
+    if unknown:
+        raise FailedPrecondition(f"switch {', '.join(unknown)} belongs to no registered VIM", where)
+
+
+def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[str], unaware: Sequence[tuple[int, str]],
+                   switches: Mapping[str, Switch], where: str) -> None:
+    """A path whose classifiers and hops are on several switches is carried between them by the
+    controller's overlay (VXLAN-GPE + NSH): every switch involved must be on it, and every hop
+    NSH-aware (``unaware``: hop index, SF name), as the switch proxying an unaware hop
+    re-classifies what the VNF sends back on its own host only. FailedPrecondition naming the
+    switches and why, or the hop."""
+    names = sorted(set(hop_switches) | set(classifier_switches))
+    check_known(names, switches, f"{where}.classifiers")
+    if len(names) < 2:
+        return
+    why = [w for w in (off_overlay(switches[n]) for n in names) if w]
+    if why:
+        raise FailedPrecondition(f"the path's classifiers and hops are on several switches ({', '.join(names)}), and "
+                                 f"only switches on the overlay carry a path between them: {'; '.join(why)}", where)
+    if unaware:
+        i, name = unaware[0]
+        raise FailedPrecondition(f"hop {name} is NSH-unaware, and the path crosses hosts ({', '.join(names)}): the "
+                                 "switch proxying an unaware hop re-classifies on its own host only; not supported "
+                                 "across hosts yet (pin the path's VNFs and classified ports to one host)",
+                                 f"{where}.hops[{i}]")
