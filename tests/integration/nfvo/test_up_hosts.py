@@ -106,6 +106,50 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
     assert not state.exists()
 
 
+def pinned_vnfd(image: str, zone: str) -> str:
+    text = Path(HOST_VNFD).read_text()
+    assert "        image: host\n" in text
+    return text.replace("        image: host\n", f"        image: {image}\n        availability_zone: {zone}\n")
+
+
+def test_vnfs_pinned_to_two_hosts_talk_over_their_vls(tmp_path: Path) -> None:
+    """availability_zone pins a VNF to a host; the VL spans the hosts (VXLAN), so a client on
+    compute2 pings and GETs a web server on compute3 through the stack's controller, and the
+    monitor on compute1 keeps both ACTIVE."""
+    state = tmp_path / "state"
+    env = stack_env(state)
+    client = tmp_path / "client.yaml"
+    client.write_text(pinned_vnfd("host", "compute2"))
+    web = tmp_path / "web.yaml"
+    web.write_text(pinned_vnfd("http-server", "compute3"))
+    try:
+        up = nfv("up", "--hosts", "3", env=env, timeout=180)
+        assert up.returncode == 0, up.stderr + up.stdout
+        for name, path in (("client", client), ("web", web)):
+            for argv in (("vnfd-create", "--vnfd-file", str(path), name), ("vnf-create", "--vnfd-name", name, name)):
+                done = nfv(*argv, env=env, timeout=90)
+                assert done.returncode == 0, done.stderr
+        shown = {n: json.loads(nfv("vnf", "show", n, "-f", "json", env=env, timeout=30).stdout) for n in ("client", "web")}
+        assert shown["client"]["vdus"][0]["host"] == "compute2" and shown["web"]["vdus"][0]["host"] == "compute3"
+        web_ip = next(c["ip"] for c in shown["web"]["vdus"][0]["cps"] if c["name"] == "CP2").split("/")[0]
+        ping = nfv("vnf", "exec", "client", "--", sys.executable, "-m", "dataplane.ping", web_ip, "-c", "3", "-W", "1",
+                   env=env, timeout=60)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        get = nfv("vnf", "exec", "client", "--", sys.executable, "-c",
+                  f"import urllib.request; print(urllib.request.urlopen('http://{web_ip}:8080/', timeout=5).status)",
+                  env=env, timeout=60)
+        assert get.returncode == 0 and get.stdout.strip() == "200", get.stdout + get.stderr
+        hosts = {h["name"]: h for h in json.loads(nfv("host", "list", "-f", "json", env=env, timeout=30).stdout)}
+        assert hosts["compute2"]["vdus"] == ["client/VDU1"] and hosts["compute3"]["vdus"] == ["web/VDU1"]
+        time.sleep(8)   # the ping monitors (delay 5 s) run from compute1: both stay ACTIVE
+        listed = {v["name"]: v for v in json.loads(nfv("vnf", "list", "-f", "json", env=env, timeout=30).stdout)}
+        assert listed["client"]["status"] == listed["web"]["status"] == "ACTIVE", listed
+    finally:
+        down = nfv("down", env=env, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert mine(state) == (set(), set())
+
+
 def test_down_after_the_supervisor_was_killed(tmp_path: Path) -> None:
     state = tmp_path / "state"
     env = stack_env(state)
