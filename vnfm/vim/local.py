@@ -90,7 +90,8 @@ class LocalVim:
         placed: dict[str, list[tuple[str, dict[str, Any]]]] = {s.name: [] for s in self.sites}
         for key in sorted(self.server_keys()):
             info = hostio.read_json(self.servers_dir / key / "server.json")
-            placed.setdefault(str(info.get("host") or self.hub.name), []).append((key, info))
+            host = str(info.get("host") or "")
+            placed[host if host in placed else self.hub.name].append((key, info))   # unknown: the first host's
         disk = shutil.disk_usage(self.state_dir if self.state_dir.exists() else "/")
         cpus, mem = os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         out = []
@@ -176,6 +177,18 @@ class LocalVim:
         vol = self.volumes_dir / f"{key}.img"
         vol.unlink(missing_ok=True)
         shutil.rmtree(self.servers_dir / key, ignore_errors=True)
+        if len(self.sites) > 1 and not self.server_keys():
+            self._drop_segments()   # the last server is gone: no VL needs to span hosts
+
+    def _drop_segments(self) -> None:
+        """Remove every VL's VXLAN ports from every host (they come back with the next server)."""
+        for site in self.sites:
+            stale = [p.name for p in self._ovs_ports(site) if sites.is_segment_port(p.name)]
+            try:
+                site.db.delete_ports(site.bridge, stale)
+            except OvsdbError as exc:
+                raise VimError(f"cannot delete the VL tunnel ports {stale} of {site.name}: {exc}") from exc
+        self._segments.clear()
 
     def server_keys(self) -> set[str]:
         n = len(self.prefix) + KEY_SUFFIX

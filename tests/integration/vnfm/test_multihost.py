@@ -142,6 +142,8 @@ def test_delete_leaves_nothing_on_any_host(vim: LocalVim, rack: Cluster) -> None
         assert not [p.name for p in host.ovsdb().list_ports("br-int") if p.name.startswith(vim.prefix)]
     assert not [n for n in netns.list_netns() if n.startswith(vim.prefix)]
     assert all(not h.servers and h.used_vcpus == 0 for h in vim.hosts())
+    # the last server took the VLs' tunnel ports with it; only the flow-based vx0 stays
+    assert all(h.tunnel_ports == ("vx0",) for h in vim.hosts()), vim.hosts()
 
 
 def test_flow_based_vx0_keeps_working_beside_the_segment_ports(vim: LocalVim, rack: Cluster) -> None:
