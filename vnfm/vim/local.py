@@ -161,6 +161,8 @@ class LocalVim:
             raise VimError(f"cannot delete server {key}: {exc}") from exc
         process.stop(process.pids_in_netns(key))   # strays: `ip netns exec` helpers, probes
         for site in self.sites:
+            if site.netns is not None and not netns.netns_exists(site.netns):
+                continue        # the host is gone, and its ports with it
             try:
                 site.db.delete_ports(site.bridge, [p.name for p in self._ovs_ports(site) if p.name[:len(key)] == key])
             except OvsdbError as exc:
