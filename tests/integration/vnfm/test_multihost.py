@@ -33,7 +33,9 @@ ECHO = ("import socket,sys\n"
         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('', 7007)); s.listen()\n"
         "print('listening', flush=True)\n"
         "while True:\n"
-        "    c, _ = s.accept(); c.sendall(c.recv(65536)[::-1]); c.close()\n")
+        "    c, _ = s.accept(); data = b''\n"
+        "    while (chunk := c.recv(65536)): data += chunk\n"
+        "    c.sendall(data[::-1]); c.close()\n")
 CLIENT = ("import socket,sys\n"
           "c=socket.create_connection((sys.argv[1], 7007), timeout=5); c.sendall(b'x' * 3000 + b'end')\n"
           "c.shutdown(socket.SHUT_WR); data=b''\n"
