@@ -4,7 +4,11 @@ Part 1 is Tacker's own VNFFG scenario: Tacker's sample VNFDs unmodified (cirros 
 user_data makes them IP forwarders, i.e. NSH-unaware routers), ``mychain`` through VNF2 then
 VNF1 for TCP/80, then a client and a server on net0; real traffic, and each VNF's own forwarding
 counter as proof. Part 2 is an NSH-aware chain (firewall and counter reference SFs) and what the
-counter saw per SPI/SI."""
+counter saw per SPI/SI.
+
+On a stack of several compute hosts, part 1's VNFs are pinned to compute1 (``availability_zone``
+rewritten from Tacker's ``nova``): NSH-unaware hops do not cross hosts yet. Part 2's are placed
+by the scheduler (spread), so its chain crosses hosts in VXLAN-GPE; each VNF's host is shown."""
 
 from __future__ import annotations
 
@@ -38,7 +42,10 @@ def run_demo(state: dict, requests: int = 20) -> int:
 
     stub = connect(state["nfvo"])
     try:
-        _tacker_scenario(stub, requests)
+        from nfvo.api.v1 import nfvo_pb2 as pb
+
+        hosts = [h.name for h in stub.ListHosts(pb.ListRequest()).hosts]
+        _tacker_scenario(stub, requests, hosts[0] if len(hosts) > 1 else None)
         _nsh_chain(stub, state, requests)
     except grpc.RpcError as exc:
         raise CliError(f"demo failed: {exc.details()} ({exc.code().name})") from None
@@ -54,6 +61,17 @@ def _onboard(stub, names_files) -> None:
             stub.CreateDescriptor(pb.CreateDescriptorRequest(kind="VNFD", name=name, template=text))
 
 
+def _pinned(text: str, zone: str | None) -> str:
+    """``text`` with its VDUs in availability zone ``zone`` (None: as written)."""
+    if zone is None:
+        return text
+    if "availability_zone:" in text:
+        return "\n".join(line.split("availability_zone:")[0] + f"availability_zone: {zone}"
+                         if line.strip().startswith("availability_zone:") else line for line in text.splitlines())
+    return "\n".join(line + f"\n{line.split('image:')[0]}availability_zone: {zone}"
+                     if line.strip().startswith("image:") else line for line in text.splitlines())
+
+
 def _vnfs(stub, wanted) -> None:
     from nfvo.api.v1 import nfvo_pb2 as pb
 
@@ -62,7 +80,8 @@ def _vnfs(stub, wanted) -> None:
         if name not in have:
             vnf = stub.CreateVnf(pb.CreateVnfRequest(name=name, vnfd_name=vnfd), timeout=120)
             cps = ", ".join(f"{c.name} {c.ip or '-'}" for d in vnf.vdus for c in d.cps)
-            _step(f"VNF {name} ({vnfd}) {vnf.status}: {cps}")
+            where = ", ".join(sorted({d.host for d in vnf.vdus if d.host}))
+            _step(f"VNF {name} ({vnfd}) {vnf.status}{f' on {where}' if where else ''}: {cps}")
 
 
 def _exec(stub, vnf: str, script: str) -> str:
@@ -78,13 +97,14 @@ def _forwarded(stub, vnf: str) -> int:
     return int(dict(zip(lines[0], lines[1], strict=False)).get("ForwDatagrams", 0)) if len(lines) >= 2 else 0
 
 
-def _tacker_scenario(stub, requests: int) -> None:
+def _tacker_scenario(stub, requests: int, zone: str | None) -> None:
     from nfvo.api.v1 import nfvo_pb2 as pb
 
-    _step("part 1: Tacker's VNFFG guide, Tacker's sample VNFDs unmodified")
-    _onboard(stub, (("VNFD1", (TACKER / "tosca-vnffg-vnfd1.yaml").read_text()),
-                    ("VNFD2", (TACKER / "tosca-vnffg-vnfd2.yaml").read_text()),
-                    ("HOST", (SAMPLES / "cirros-host.yaml").read_text())))
+    _step("part 1: Tacker's VNFFG guide, Tacker's sample VNFDs unmodified" if zone is None else
+          f"part 1: Tacker's VNFFG guide, Tacker's sample VNFDs pinned to {zone} (NSH-unaware hops stay on one host)")
+    _onboard(stub, (("VNFD1", _pinned((TACKER / "tosca-vnffg-vnfd1.yaml").read_text(), zone)),
+                    ("VNFD2", _pinned((TACKER / "tosca-vnffg-vnfd2.yaml").read_text(), zone)),
+                    ("HOST", _pinned((SAMPLES / "cirros-host.yaml").read_text(), zone))))
     _vnfs(stub, (("VNF1", "VNFD1"), ("VNF2", "VNFD2")))
     if "mychain" not in {c.name for c in stub.ListVnffgs(pb.ListRequest()).vnffgs}:
         stub.CreateVnffg(pb.CreateVnffgRequest(name="mychain", chain="VNF2,VNF1", symmetrical=True), timeout=60)

@@ -14,7 +14,8 @@ own SF ports excepted: one controller classifier per port, ``NAME@PORT``, re-ren
 VNF comes or goes -- ``VnffgManager.uses_vnf``); with neither it is bound to no port: the
 controller classifies what enters by any port that is not a service function's (nor a VL tunnel
 port's), hosts plugged in later included -- on the hops' switch, or on every overlay switch
-(``NAME@SWITCH``) when the hops' are on the overlay. ``network_dst_port_id`` narrows the
+(``NAME@SWITCH``) when the hops' are on the overlay and all NSH-aware (a path with an unaware
+hop is classified on its hops' host only). ``network_dst_port_id`` narrows the
 forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
 reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
 source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
@@ -299,17 +300,17 @@ def network_ports(network: str, inv: Inventory, on: tuple[str, ...], sf_ports: f
                          if c.vl == network and c.bridge in on and (c.bridge, c.ovs_port) not in sf_ports}))
 
 
-def reach(inv: Inventory, hop_switches: frozenset[str]) -> tuple[str, ...]:
+def reach(inv: Inventory, hop_switches: frozenset[str], spread: bool = True) -> tuple[str, ...]:
     """Where a classifier not bound to one port sits (a virtual link's ports, or any port): every
     switch on the overlay when the hops' are (traffic may enter on any host, hosts plugged in later
-    included), else the hops' one switch."""
-    if all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
+    included) and the path may cross hosts (``spread``: every hop NSH-aware), else the hops' switch."""
+    if spread and all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
         return tuple(sorted(n for n, s in inv.switches.items() if s.on_overlay))
     return tuple(sorted(hop_switches))
 
 
 def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_switches: frozenset[str],
-                reverse: bool, sf_ports: frozenset[tuple[str, str]], where: str) -> tuple[Classifier, ...]:
+                reverse: bool, sf_ports: frozenset[tuple[str, str]], where: str, spread: bool = True) -> tuple[Classifier, ...]:
     """The controller classifiers for one direction of ``clf`` (several for a virtual link), each
     on the switch of its port."""
     written = dict(clf.match)
@@ -337,10 +338,11 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
         home = next(iter(hop_switches)) if len(hop_switches) == 1 else ""
         switch, port = resolve_port(source, inv, home, f"{where}.in_port")
         return (Classifier(name, port, match, switch),)
+    switches = reach(inv, hop_switches, spread)
     if networks:
         return tuple(Classifier(f"{name}@{port}", port, match, switch)
-                     for switch, port in network_ports(str(next(iter(networks))), inv, reach(inv, hop_switches), sf_ports))
-    switches = reach(inv, hop_switches)  # every port that is not a service function's, on each
+                     for switch, port in network_ports(str(next(iter(networks))), inv, switches, sf_ports))
+    # every port that is not a service function's, on each
     return tuple(Classifier(name if len(switches) == 1 else f"{name}@{switch}", "", match, switch) for switch in switches)
 
 
@@ -379,6 +381,7 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
     check_known(switches, inv.switches, f"{where}.hops")
 
     sf_ports = frozenset((i.switch, p) for f in functions for i in f.instances for p in i.ports)
+    spread = all(f.nsh_aware for f in functions)  # an unaware hop's path stays on its host: classified there only
     forward: list[Classifier] = []
     backward: list[Classifier] = []
     for c in path.classifiers:
@@ -386,10 +389,10 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
         _unaware_check(c.ingress, functions, "network_src_port_id", cwhere)
         if path.symmetrical:  # the reverse enters at network_dst_port_id
             _unaware_check(c.egress, functions, "network_dst_port_id", cwhere)
-        ahead = _classifier(vnffg, path.name, c, inv, switches, False, sf_ports, cwhere)
+        ahead = _classifier(vnffg, path.name, c, inv, switches, False, sf_ports, cwhere, spread)
         forward.extend(ahead)
         if path.symmetrical:
-            back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere)
+            back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere, spread)
             _check_directions(ahead, back, cwhere)
             backward.extend(back)
     check_crossing(switches, {c.switch for c in forward + backward}, [(i, f.name) for i, f in placed if not f.nsh_aware],

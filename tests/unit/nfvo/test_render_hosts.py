@@ -140,3 +140,13 @@ def test_the_nfvo_renders_onto_the_switches_its_vims_hosts_report(stack) -> None
     nfvo.create_vnf("fw", "fw")
     assert nfvo.create_vnffg("c", chain="fw").status == "ACTIVE"
     assert stack.controller.document.switches == (want,)
+
+
+def test_a_path_with_an_unaware_hop_is_classified_on_its_hops_host_only() -> None:
+    """Tacker's one-armed routers on an overlay stack: a port-less classifier would put the path on
+    every host (refused: an unaware hop cannot be crossed to); it stays on the hop's host instead."""
+    out = render_vnffg("g", spec("bump", "tcp_dest=80"), {"p": 5}, INV)
+    assert [(c.name, c.switch, c.in_port) for c in out.paths[0].classifiers] == [("g/p/web", "compute2", "")]
+    out = render_vnffg("g", spec("bump", "network_name=data,tcp_dest=80"), {"p": 5}, INV)
+    assert {c.switch for c in out.paths[0].classifiers} == {"compute2"}
+    check_document(build_document(INV.switches, [out]))
