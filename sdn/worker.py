@@ -32,6 +32,7 @@ from functools import cached_property
 from typing import Callable, Mapping
 
 from sdn.driver import ApplyError, SwitchDriver
+from sdn.gcpause import gc_paused
 from sdn.openflow import Flow, GroupEntry, SwitchState
 from sdn.pipeline import CLASSIFY
 from sdn.render import Owned, merge
@@ -221,7 +222,8 @@ class SwitchWorker:
                     continue
                 target, seq, read = self._target, self._seq, self._read
                 self._read, self._busy = False, True
-            self._attempt(target, seq, read)
+            with gc_paused():  # read-back and diff of tens of thousands of flows (sdn.gcpause)
+                self._attempt(target, seq, read)
 
     def _attempt(self, target: Target, seq: int, read: bool) -> None:
         error, changes, fresh = "", 0, ""
