@@ -29,14 +29,14 @@ import marshal
 import os
 import struct
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
 from google.protobuf.message import DecodeError
 
-from sdn.api.convert import document_message, document_value
+from sdn.api.convert import document_message, document_value, path_message
 from sdn.api.v1 import sfc_pb2 as pb
 from sdn.document import DocumentError, ServicePath, SfcDocument, check_document
 from sdn.gcpause import gc_paused
@@ -75,7 +75,26 @@ class StateWriter:
 
     def __init__(self) -> None:
         self._paths: dict[int, tuple[ServicePath, tuple]] = {}
+        self._protos: dict[int, tuple[ServicePath, bytes]] = {}
         self._parts: dict[int, tuple[SwitchState, bytes]] = {}
+
+    def document_section(self, doc: SfcDocument, generation: int) -> bytes:
+        """``PersistedState(generation, document_message(doc))`` serialised, each path's message
+        remembered: a repeated field is its elements' encodings one after another (the paths go
+        after the other fields, which any protobuf parser reads alike)."""
+        protos: dict[int, tuple[ServicePath, bytes]] = {}
+        chunks = [document_message(replace(doc, paths=())).SerializeToString()]
+        for p in doc.paths:
+            hit = self._protos.get(id(p))
+            if hit is None or hit[0] is not p:
+                raw = path_message(p).SerializeToString()
+                hit = (p, _PATHS_TAG + _varint(len(raw)) + raw)
+            protos[id(p)] = hit
+            chunks.append(hit[1])
+        self._protos = protos
+        document = b"".join(chunks)
+        return pb.PersistedState(generation=generation).SerializeToString() + _DOCUMENT_TAG + _varint(len(document)) \
+            + document
 
     def cache_section(self, doc: SfcDocument, generation: int, renders: Mapping[int, SavedRender]) -> bytes:
         paths: dict[int, tuple[ServicePath, tuple]] = {}
@@ -98,6 +117,19 @@ class StateWriter:
                       for dpid, r in sorted(renders.items())))
         self._paths, self._parts = paths, parts  # only what this document and these renders hold
         return marshal.dumps(body)
+
+
+_DOCUMENT_TAG = bytes([2 << 3 | 2])  # PersistedState.document: field 2, length-delimited
+_PATHS_TAG = bytes([3 << 3 | 2])  # Document.service_function_paths: field 3, length-delimited
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 @lru_cache(maxsize=1)
@@ -192,10 +224,11 @@ def save_state(path: Path | None, doc: SfcDocument, generation: int,
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    writer = writer or StateWriter()
     with gc_paused():
-        proto = pb.PersistedState(generation=generation, document=document_message(doc)).SerializeToString()
+        proto = writer.document_section(doc, generation)
         try:
-            cache = (writer or StateWriter()).cache_section(doc, generation, renders or {})
+            cache = writer.cache_section(doc, generation, renders or {})
         except (ValueError, TypeError) as exc:  # a value marshal cannot hold
             log.warning("%s: state saved without its cache section (%s): the next start checks it whole", path, exc)
             cache = b""

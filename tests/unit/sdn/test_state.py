@@ -4,6 +4,7 @@ and anything stale, damaged or of another version falls back to the slow path.""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sdn.api.convert import document_message
 from sdn.api.v1 import sfc_pb2 as pb
 from sdn.controller import SfcController
 from sdn.docfile import load_document
-from sdn.document import DocumentError, SfcDocument
+from sdn.document import DocumentError, SfcDocument, with_paths
 from sdn.match import compile_match
 from sdn.render import FlowCache, compute_owned_states, merge
 from sdn.state import _HEAD, MAGIC, SavedRender, StateWriter, load_saved, load_state, save_state
@@ -138,6 +139,14 @@ def test_a_cache_section_naming_another_generation_is_not_used(tmp_path):
     assert not got.fast and got.generation == 6 and got.document == doc
 
 
+@pytest.mark.parametrize(("text", "ports"), CASES)
+def test_the_document_section_is_the_persisted_state_message(tmp_path, text, ports):
+    path, doc, _ = saved(tmp_path, text, ports, generation=9)
+    length = _HEAD.unpack_from(path.read_bytes())[3]
+    section = path.read_bytes()[_HEAD.size:_HEAD.size + length]
+    assert pb.PersistedState.FromString(section) == pb.PersistedState(generation=9, document=document_message(doc))
+
+
 def test_saving_again_encodes_only_what_changed(tmp_path, monkeypatch):
     import sdn.state
     doc = load_document(EVERY_FIELD_DOC)
@@ -145,12 +154,18 @@ def test_saving_again_encodes_only_what_changed(tmp_path, monkeypatch):
     writer, path = StateWriter(), tmp_path / "state.pb"
     save_state(path, doc, 1, {1: SavedRender(EVERY_FIELD_PORTS[1], owned)}, writer)
     calls = []
-    real_path, real_state = sdn.state.encode_path, sdn.state.encode_state
+    real_path, real_state, real_proto = sdn.state.encode_path, sdn.state.encode_state, sdn.state.path_message
     monkeypatch.setattr(sdn.state, "encode_path", lambda p: calls.append(p.name) or real_path(p))
     monkeypatch.setattr(sdn.state, "encode_state", lambda s: calls.append("part") or real_state(s))
+    monkeypatch.setattr(sdn.state, "path_message", lambda p: calls.append(f"{p.name} message") or real_proto(p))
     save_state(path, doc, 2, {1: SavedRender(EVERY_FIELD_PORTS[1], owned)}, writer)
     assert calls == []
-    assert load_saved(path).fast and load_saved(path).generation == 2
+    changed = replace(doc.paths[0], spi=99)
+    doc2 = with_paths(doc, [changed])
+    save_state(path, doc2, 3, {}, writer)
+    assert calls == ["every-field message", "every-field"]  # the changed path only
+    got = load_saved(path)
+    assert got.fast and got.document == doc2 and got.generation == 3
 
 
 def test_restarted_controller_reuses_saved_flows_and_still_fixes_the_switch(tmp_path):
