@@ -222,14 +222,14 @@ class SwitchWorker:
                     continue
                 target, seq, read = self._target, self._seq, self._read
                 self._read, self._busy = False, True
-            with gc_paused():  # read-back and diff of tens of thousands of flows (sdn.gcpause)
-                self._attempt(target, seq, read)
+            self._attempt(target, seq, read)
 
     def _attempt(self, target: Target, seq: int, read: bool) -> None:
         error, changes, fresh = "", 0, ""
         try:
             if read or self._installed is None:
-                self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
+                with gc_paused():  # bulk: tens of thousands of flows read back (sdn.gcpause)
+                    self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
             with self._cond:
                 retry, self._retry_refused = self._retry_refused, False
             known = dict(self._refused)  # refused before: not this change's fault
@@ -275,7 +275,8 @@ class SwitchWorker:
             else:
                 del self._refused[owner]  # changed (or gone): try it again
         for _ in range(len(wanted) + 1):
-            plan = plan_between(installed, wanted)
+            with gc_paused():
+                plan = plan_between(installed, wanted)
             try:
                 if not plan.empty:
                     self._driver.apply(self.dpid, plan, self._timeout)
