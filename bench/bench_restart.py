@@ -49,9 +49,9 @@ from sdn.state import load_saved  # noqa: E402
 
 COOKIE = "cookie=0x5fc0000000000000/0xfff0000000000000"  # our flows only
 # OVS retries a lost controller 1, 3, 7 s after losing it (doubling; max_backoff=1000 is not honoured
-# below that): each controller starts 2 s after the previous one stopped, so the switch reconnects
-# about 1 s after its start, as after a real restart, for both state files alike; and a flow the
-# new controller re-added is measurably younger than the others.
+# below that): each controller starts 2 s after the previous one dropped the switch, so the switch
+# reconnects about 1 s after its start (like a real restart, whose process takes about that long to
+# come up), for both state files alike; and a flow the new controller re-added is measurably younger.
 PHASE = 2.0
 
 
@@ -112,8 +112,9 @@ def restart(lab, bridge: str, port: int, dpid: int, state: Path, stopped: float)
         young = sum(a < done - started + 0.5 for a in ages(lab, bridge))
     finally:
         controller.stop()
+        stopped = time.monotonic()  # the OpenFlow runtime's stop closes the switch's connection first
         stop()
-    return done - started, done - connected, used, young, time.monotonic()
+    return done - started, done - connected, used, young, stopped
 
 
 def one_round(lab, paths: int, run_dir: Path, dpid: int) -> dict[str, float]:
@@ -144,8 +145,8 @@ def one_round(lab, paths: int, run_dir: Path, dpid: int) -> dict[str, float]:
         del saved
     finally:
         first.stop()
-        stop()
         stopped = time.monotonic()
+        stop()
     total, after, cpu, young, stopped = restart(lab, bridge, port, dpid, state, stopped)
     old_total, old_after, old_cpu, old_young, _ = restart(lab, bridge, port, dpid, old, stopped)
     lab.ovs.vsctl("del-br", bridge)
