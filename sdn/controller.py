@@ -8,6 +8,9 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 Each switch converges on its own worker thread (sdn.worker), so one slow or dead switch holds
 up neither other switches' changes nor status(): the controller lock only covers deriving the
 flows and handing them over. Rendering memos live in this controller's FlowCache, not in modules.
+A restart takes the flows its state file holds for the same document on the same ports instead
+of rendering them again (sdn.state: written by this very code, else checked and rendered anew);
+the switch is still read back and diffed against them.
 
 One broken thing breaks one thing: a switch carries what it can (sdn.usable): a path whose SF
 lacks its port is left out there (failing closed) and the rest converges; a flow the switch refuses
