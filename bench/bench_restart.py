@@ -52,6 +52,8 @@ COOKIE = "cookie=0x5fc0000000000000/0xfff0000000000000"  # our flows only
 # below that): each controller starts 2 s after the previous one dropped the switch, so the switch
 # reconnects about 1 s after its start (like a real restart, whose process takes about that long to
 # come up), for both state files alike; and a flow the new controller re-added is measurably younger.
+# With 60,000 flows OVS then takes 0.2-0.5 s to answer the handshake (measured with an idle
+# controller): about 1.5 s of "after start" is the switch's, whatever the controller does.
 PHASE = 2.0
 
 
