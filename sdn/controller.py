@@ -8,6 +8,9 @@ live chains. No OpenFlow or gRPC here: switches are reached through ``SwitchDriv
 Each switch converges on its own worker thread (sdn.worker), so one slow or dead switch holds
 up neither other switches' changes nor status(): the controller lock only covers deriving the
 flows and handing them over. Rendering memos live in this controller's FlowCache, not in modules.
+A restart takes the flows its state file holds for the same document on the same ports instead
+of rendering them again (sdn.state: written by this very code, else checked and rendered anew);
+the switch is still read back and diffed against them.
 
 One broken thing breaks one thing: a switch carries what it can (sdn.usable): a path whose SF
 lacks its port is left out there (failing closed) and the rest converges; a flow the switch refuses
@@ -30,7 +33,8 @@ from sdn.pathstatus import PathState, PathStatus
 from sdn.probes import ProbeKeeper
 from sdn.rebalance import rebalance
 from sdn.render import FlowCache, Owned, compute_owned_states, update_owned_states
-from sdn.state import load_state, save_state
+from sdn.gcpause import gc_paused
+from sdn.state import SavedRender, StateWriter, load_saved, save_state
 from sdn.usable import Usable, closed_state, usable_on
 from sdn.worker import SwitchWorker, Target, Ticket, WorkerView
 
@@ -83,7 +87,11 @@ class SfcController:
         self._workers_lock = threading.Lock()
         self._state_file = state_file
         self._cache = FlowCache()
-        self._snapshot: tuple[SfcDocument, int] = load_state(state_file)  # (document, generation)
+        self._writer = StateWriter()
+        saved = load_saved(state_file)
+        self._snapshot: tuple[SfcDocument, int] = (saved.document, saved.generation)  # (document, generation)
+        # the flows the saved document gave on the ports then: reused while both are unchanged
+        self._restored: tuple[SfcDocument, Mapping[int, SavedRender]] = (saved.document, saved.renders)
         self._last_generation = self._snapshot[1]  # generations handed out, never reused
         self._workers: Mapping[int, SwitchWorker] = {}  # replaced, never mutated: read without a lock
         self._stopped = False
@@ -213,6 +221,8 @@ class SfcController:
             if ticket is not None:
                 tickets[dpid] = ticket
         self._snapshot = (doc, generation)
+        if self._restored[0] is not doc:
+            self._restored = (doc, {})  # the saved renders were of an older document
         return _Handover(generation, previous, before, handed, tickets, started)
 
     def _await(self, h: _Handover) -> ApplyResult:
@@ -229,7 +239,7 @@ class SfcController:
                 changes[dpid] = ticket.changes
         if not failures:
             with self._lock:
-                save_state(self._state_file, *self._snapshot)
+                self._save()
                 self._probes.submit(self._snapshot[0])
             return ApplyResult(h.generation, changes, self._now() - h.started)
         rollback: dict[int, Ticket] = {}
@@ -241,12 +251,20 @@ class SfcController:
                     ticket = self._worker(dpid).submit(target) if target is not None else None
                     if ticket is not None and dpid not in failures:
                         rollback[dpid] = ticket
-            save_state(self._state_file, *self._snapshot)
+            self._save()
         for dpid, ticket in rollback.items():  # best effort: restore what was in force
             if not ticket.wait(max(0.0, deadline - time.monotonic())) or ticket.error:
                 log.warning("switch %#x: rollback to generation %d failed: %s", dpid, h.previous[1],
                             ticket.error or "no acknowledgement in time")
         raise ApplyError("; ".join(failures[d] for d in sorted(failures)))
+
+    def _save(self) -> None:
+        """Write the state file (lock held): the document and, for the next start's fast path,
+        each switch's flows derived from it (its workers' targets of this generation)."""
+        doc, generation = self._snapshot
+        renders = {dpid: SavedRender(t.ports, t.owned) for dpid, w in self._workers.items()
+                   if (t := w.target) is not None and t.generation == generation}
+        save_state(self._state_file, doc, generation, renders, self._writer)
 
     def _previous_target(self, dpid: int, h: _Handover) -> Target | None:
         """What ``dpid`` held before the failed change: its previous target while that still fits
@@ -319,9 +337,17 @@ class SfcController:
 
     def _derive(self, doc: SfcDocument, ports: Mapping[int, Mapping[str, int]], changed: set[str] | None
                 ) -> dict[int, tuple[Owned, Usable]]:
+        with gc_paused():  # bulk: tens of thousands of flows (sdn.gcpause)
+            return self._derive_now(doc, ports, changed)
+
+    def _derive_now(self, doc: SfcDocument, ports: Mapping[int, Mapping[str, int]], changed: set[str] | None
+                    ) -> dict[int, tuple[Owned, Usable]]:
         """Per switch of ``doc`` with known ports: the flows of what it can carry now (sdn.usable),
         reusing the latest target's where only ``changed`` paths differ (None: derive it all)."""
         reusable = self._reusable(ports) if changed is not None else {}
+        restored_doc, restored = self._restored
+        if restored_doc is not doc:
+            restored = {}
         out: dict[int, tuple[Owned, Usable]] = {}
         for switch in doc.switches:
             dpid = switch.dpid
@@ -329,6 +355,10 @@ class SfcController:
                 continue
             usable = usable_on(doc, switch.name, ports[dpid])
             one = {dpid: ports[dpid]}
+            saved = restored.get(dpid)
+            if changed is None and saved is not None and saved.ports == ports[dpid]:
+                out[dpid] = (dict(saved.owned), usable)  # what this document gave on these ports, as saved
+                continue
             if changed is not None and dpid in reusable:
                 owned = update_owned_states(usable.document, one, {dpid: reusable[dpid]}, changed, self._cache)
             else:

@@ -35,16 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
-    from sdn.api.server import serve
+    # The OpenFlow listener first: a restarted controller's switches reconnect (and shake hands)
+    # while it reads its state file and imports the gRPC server.
     from sdn.osken_runtime import start_controller
-    from sdn.controller import SfcController
 
     host, port = args.openflow
     driver, stop_openflow = start_controller(host, port)
     controller = None
     try:
+        from sdn.controller import SfcController
+
         controller = SfcController(driver, timeout=args.timeout,
                                    state_file=Path(args.state_file) if args.state_file else None)
+        from sdn.api.server import serve
+
         server, grpc_port = serve(controller, args.grpc)
         print(f"nfv-sdn ready: openflow {host}:{driver.listen_port} grpc {args.grpc.rpartition(':')[0]}:{grpc_port}",
               flush=True)

@@ -32,6 +32,7 @@ from functools import cached_property
 from typing import Callable, Mapping
 
 from sdn.driver import ApplyError, SwitchDriver
+from sdn.gcpause import gc_paused
 from sdn.openflow import Flow, GroupEntry, SwitchState
 from sdn.pipeline import CLASSIFY
 from sdn.render import Owned, merge
@@ -227,7 +228,8 @@ class SwitchWorker:
         error, changes, fresh = "", 0, ""
         try:
             if read or self._installed is None:
-                self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
+                with gc_paused():  # bulk: tens of thousands of flows read back (sdn.gcpause)
+                    self._installed = {"switch": self._driver.read_state(self.dpid, self._timeout)}
             with self._cond:
                 retry, self._retry_refused = self._retry_refused, False
             known = dict(self._refused)  # refused before: not this change's fault
@@ -273,7 +275,8 @@ class SwitchWorker:
             else:
                 del self._refused[owner]  # changed (or gone): try it again
         for _ in range(len(wanted) + 1):
-            plan = plan_between(installed, wanted)
+            with gc_paused():
+                plan = plan_between(installed, wanted)
             try:
                 if not plan.empty:
                     self._driver.apply(self.dpid, plan, self._timeout)

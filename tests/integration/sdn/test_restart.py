@@ -13,6 +13,9 @@ import pytest
 import yaml
 
 from dataplane.lab import stop_process
+from sdn.api.convert import document_message
+from sdn.api.v1 import sfc_pb2 as pb
+from sdn.state import load_saved
 from tests.integration.sdn.chain_lab import new_dpid
 
 pytestmark = pytest.mark.integration
@@ -52,8 +55,11 @@ def our_flows(ovs, bridge: str) -> dict[str, float]:
     return out
 
 
-def test_restarted_controller_keeps_live_flows(lab, ovs, tmp_path):
-    of_port, state = free_port(), tmp_path / "state.json"
+@pytest.mark.parametrize("state_form", ["fast", "version 1"])
+def test_restarted_controller_keeps_live_flows(lab, ovs, tmp_path, state_form):
+    """From the state file as written (its cache section: checked document, rendered flows) and
+    from the same state as a version 1 file (parsed, checked and rendered anew) alike."""
+    of_port, state = free_port(), tmp_path / "state.pb"
     first, address = start(of_port, state)
     lab.track(first)
     dpid = new_dpid()
@@ -78,6 +84,12 @@ def test_restarted_controller_keeps_live_flows(lab, ovs, tmp_path):
     assert len(before) > 5
 
     stop_process(first)
+    saved = load_saved(state)
+    assert saved.fast and list(saved.renders) == [dpid], "the state file carries the flows it rendered"
+    if state_form == "version 1":
+        state.write_bytes(pb.PersistedState(generation=saved.generation,
+                                            document=document_message(saved.document)).SerializeToString())
+        assert not load_saved(state).fast
     time.sleep(1.5)
     second, address = start(of_port, state)
     lab.track(second)
