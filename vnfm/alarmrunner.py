@@ -99,7 +99,7 @@ class AlarmRunner:
     def step(self, now: float) -> None:
         """One tick: sample, evaluate the alarms whose period ended, act."""
         armed = self.host.armed()
-        readings: dict[tuple[str, str], float | None] = {}
+        readings: dict[tuple[str, str, float], float | None] = {}
         due: list[tuple[VnfRecord, VnfSpec, _Live, Transition | None]] = []
         with self._lock:
             seen = set()
@@ -116,10 +116,10 @@ class AlarmRunner:
                     for vdu in rec.vdus:
                         if vdu.name not in a.vdus:
                             continue
-                        ident = (a.metric, vdu.key)
+                        ident = (a.metric, vdu.key, a.granularity)
                         if ident not in readings:
                             readings[ident] = self.metrics.read(a.metric, Subject(
-                                vdu.key, vdu.pid, spec.vdu(vdu.name).mem_bytes), now)
+                                vdu.key, vdu.pid, spec.vdu(vdu.name).mem_bytes), now, a.granularity)
                         if readings[ident] is not None:
                             live.samples.append(Sample(now, readings[ident]))   # type: ignore[arg-type]
                     horizon = now - (a.evaluations + 1) * a.granularity
