@@ -266,10 +266,11 @@ PointKey = tuple[int, int, Role]
 
 
 class _Bucket:
-    __slots__ = ("packets", "bytes", "samples", "flows")
+    __slots__ = ("packets", "bytes", "samples", "last", "flows")
 
     def __init__(self) -> None:
         self.packets = self.bytes = self.samples = 0
+        self.last = 0.0            # when the latest observation arrived
         self.flows: dict[FiveTuple, list[int]] | None = None
 
 
@@ -290,6 +291,13 @@ class _Window:
     flow_packets: Counter[FiveTuple] = field(default_factory=Counter)
     has_flows: bool = False
     seen: bool = False
+    lo: int = 0                    # the window's first and last bucket
+    hi: int = -1
+    last: dict[int, float] = field(default_factory=dict)   # latest arrival per bucket, window and EDGE before
+    span: float = 1.0              # the window's seconds
+
+
+EDGE = 3    # buckets looked back from a window edge for a point's latest record
 
 
 class Figures:
@@ -336,6 +344,7 @@ class Figures:
         bucket.packets += obs.packets
         bucket.bytes += obs.bytes
         bucket.samples += obs.samples
+        bucket.last = max(bucket.last, at)
         if obs.flow is not None:
             if bucket.flows is None:
                 bucket.flows = {}
@@ -371,8 +380,10 @@ class Figures:
         return {s: (p, b) for s, (p, b) in sorted(self._unmatched.items())}
 
     def _window(self, series: _Series, lo: int, hi: int) -> _Window:
-        w = _Window()
+        w = _Window(lo=lo, hi=hi, span=(hi - lo + 1) * self.granularity)
         for index, b in series.buckets.items():
+            if lo - EDGE <= index <= hi:
+                w.last[index] = b.last
             if lo <= index <= hi:
                 w.seen = True
                 w.packets += b.packets
@@ -468,7 +479,29 @@ def _loss(into: Mapping[Source, _Window], out: Mapping[Source, _Window]) -> Loss
     if a.packets <= 0:
         return None
     lost = a.packets - b.packets
-    return Loss(lost, max(lost, 0) / a.packets, a.exact and b.exact, _margin(a, b))
+    if common is not None:
+        lost -= round(_phase(into[common], out[common], a.packets / into[common].span))
+    return Loss(lost, min(max(lost, 0) / a.packets, 1.0), a.exact and b.exact, _margin(a, b))
+
+
+def _phase(into: _Window, out: _Window, rate: float) -> float:
+    """Packets that into - out over the window owes to when each point's records arrived, not to
+    loss. Why: each point's exporter flushes a record every second or so, at its own phase; at a
+    window edge one point's latest record may be newer than the other's (it already counts the
+    packets the other's next record will), by up to a whole record when the two land on either
+    side of the edge. Extrapolating both counts to the edge at the hop's rate cancels that:
+    the difference of the gaps (into's latest - out's latest) at the end edge minus at the start
+    edge, times the rate (the transit of a hop is far below an export's phase)."""
+
+    def latest(w: _Window, upto: int) -> float | None:
+        return next((w.last[i] for i in range(upto, upto - EDGE, -1) if i in w.last), None)
+
+    owed = 0.0
+    for edge, sign in ((into.hi, 1.0), (into.lo - 1, -1.0)):
+        a, b = latest(into, edge), latest(out, edge)
+        if a is not None and b is not None:
+            owed += sign * rate * (a - b)
+    return owed
 
 
 def _margin(into: Count, out: Count) -> float:
