@@ -19,9 +19,13 @@ stack's sFlow and its sample() at 1 in N both see every classified packet). A po
 once is zero when its source is silent in a window (OVS exports only flows that moved); one never
 seen is unknown (None). Loss of a hop is packets into it minus packets out of it: into = its
 hop-in point, else what came out of the hop before (else the path's entry); out = its hop-out
-point, else the next hop's hop-in, else the path's end. Time is a parameter: buckets of
-``granularity`` seconds indexed by the ``at`` given with each record; a window is the whole
-buckets that ended by ``now`` (the one still filling lags behind the exporters). The class keeps state but does no I/O; it is not thread-safe (the shell locks).
+point, else the next hop's hop-in, else the path's end -- both counted by one source where one
+saw both sides (an exact probe into a hop against sFlow's estimate out of it would read the
+sampling error as loss), and compared as rates over each point's own records (exporters flush
+at their own phases, see :func:`_aligned`); an estimate carries its margin. Time is a
+parameter: buckets of ``granularity`` seconds indexed by the ``at`` given with each record; a
+window is the whole buckets that ended by ``now`` (the one still filling lags behind the
+exporters). The class keeps state but does no I/O; it is not thread-safe (the shell locks).
 """
 
 from __future__ import annotations
@@ -185,8 +189,9 @@ class Count:
 @dataclass(frozen=True, slots=True)
 class Loss:
     """Into a hop vs out of it, both counted by one source where a source saw both points (two
-    feeds of one point differ by their sampling, not by loss); ``margin``: the ratio's ~95%
-    half-width from the samples behind estimated counts (binomial), 0 when both are exact."""
+    feeds of one point differ by their sampling, not by loss), out taken over the time into was
+    counted in; ``exact``: both counts are; ``margin``: the ratio's ~95% half-width from the
+    samples behind estimated counts (binomial), 0 when both are exact."""
 
     packets: int                   # into - out (negative: out counted more, e.g. export skew)
     ratio: float                   # max(packets, 0) / into
@@ -479,29 +484,29 @@ def _loss(into: Mapping[Source, _Window], out: Mapping[Source, _Window]) -> Loss
     if a.packets <= 0:
         return None
     lost = a.packets - b.packets
-    if common is not None:
-        lost -= round(_phase(into[common], out[common], a.packets / into[common].span))
+    if common is not None and (out_then := _aligned(into[common], out[common])) is not None:
+        lost = round(a.packets - out_then)
     return Loss(lost, min(max(lost, 0) / a.packets, 1.0), a.exact and b.exact, _margin(a, b))
 
 
-def _phase(into: _Window, out: _Window, rate: float) -> float:
-    """Packets that into - out over the window owes to when each point's records arrived, not to
-    loss. Why: each point's exporter flushes a record every second or so, at its own phase; at a
-    window edge one point's latest record may be newer than the other's (it already counts the
-    packets the other's next record will), by up to a whole record when the two land on either
-    side of the edge. Extrapolating both counts to the edge at the hop's rate cancels that:
-    the difference of the gaps (into's latest - out's latest) at the end edge minus at the start
-    edge, times the rate (the transit of a hop is far below an export's phase)."""
+def _aligned(into: _Window, out: _Window) -> float | None:
+    """Out's packets over the time into's were counted in, None when a side's records do not
+    bound the window. Why: each point's exporter flushes a record every second or so at its own
+    phase, so the two points' records of the same packets now and then land on either side of a
+    bucket edge, and a window's bare counts differ by a record that is no loss. But a window
+    holds exactly the records after each point's latest before it, up to its latest in it: the
+    packets between those two flushes. Their rates compare whatever the phases."""
 
     def latest(w: _Window, upto: int) -> float | None:
         return next((w.last[i] for i in range(upto, upto - EDGE, -1) if i in w.last), None)
 
-    owed = 0.0
-    for edge, sign in ((into.hi, 1.0), (into.lo - 1, -1.0)):
-        a, b = latest(into, edge), latest(out, edge)
-        if a is not None and b is not None:
-            owed += sign * rate * (a - b)
-    return owed
+    spans = []
+    for w in (into, out):
+        first, last = latest(w, w.lo - 1), latest(w, w.hi)
+        if first is None or last is None or last <= first:
+            return None
+        spans.append(last - first)
+    return out.packets * spans[0] / spans[1]
 
 
 def _margin(into: Count, out: Count) -> float:

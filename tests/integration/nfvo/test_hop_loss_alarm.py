@@ -7,6 +7,7 @@ alarm goes on (the ``log`` action and a webhook run), and back to ok once the ru
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
 
@@ -16,8 +17,8 @@ from tests.integration.nfvo.test_chain_alarms import PORT, SAMPLES, send, stack,
 from tests.integration.nfvo.test_telemetry_stack import nfv, nfv_json, until
 
 pytestmark = pytest.mark.integration
-TRIGGER, THRESHOLD, DROP = "hop_lossy", 0.15, 40         # alarm over 15% loss; the SF drops ~40%
-GRANULARITY, EVALUATIONS = 3, 2
+TRIGGER, THRESHOLD, DROP = "hop_lossy", 0.1, 33          # alarm over 10% loss; the SF drops ~a third
+GRANULARITY, EVALUATIONS = 2, 2
 STEADY = (0.01, 150)                                     # ~80-100 pps for the whole test
 
 ALARM_POLICY = """
@@ -82,12 +83,14 @@ def test_a_hop_loss_alarm_fires_while_the_sf_drops_and_clears_after(stack, webho
     send(env, "client", server_ip, *STEADY)
     quiet = until("the alarm ok on a lossless chain", lambda: state("ok"), timeout=60)
     values = []                                            # a lossless hop reads ~0, not noise
-    for _ in range(8):
+    for _ in range(15):
         time.sleep(GRANULARITY)
         shown = nfv_json("alarm", "show", alarm, env=env)
         assert shown["state"] == "ok", (shown["value"], shown["history"])
         values.append(shown["value"])
-    assert all(v is not None and v < 0.05 for v in values), values
+    # ~0 but for a period now and then where the SF (a Python loop on a shared CPU) held packets
+    # back for a moment: they come out in the next window, yet that period read them as lost
+    assert all(v is not None for v in values) and statistics.median(values) < 0.01 and max(values) < THRESHOLD, values
     assert quiet["history"][-1]["new"] == "ok" and posted.empty()
 
     table = f"h4loss{vdu['pid']}"
@@ -96,7 +99,7 @@ def test_a_hop_loss_alarm_fires_while_the_sf_drops_and_clears_after(stack, webho
         started = time.monotonic()
         lossy = until("the alarm on while the SF drops", lambda: state("alarm"), timeout=30, every=0.25)
         fired = time.monotonic() - started
-        assert 0.25 < lossy["value"] < 0.55, lossy              # ~40% lost
+        assert 0.2 < lossy["value"] < 0.5, lossy               # ~a third lost
         body = posted.get(timeout=10)
         assert (body["alarm_name"], body["previous"], body["current"]) == (TRIGGER, "ok", "alarm"), body
         assert body["value"] > THRESHOLD
@@ -107,9 +110,10 @@ def test_a_hop_loss_alarm_fires_while_the_sf_drops_and_clears_after(stack, webho
     cleared = time.monotonic() - started
     assert [(h["old"], h["new"]) for h in again["history"]] == [
         ("insufficient data", "ok"), ("ok", "alarm"), ("alarm", "ok")], again["history"]
-    assert again["value"] < 0.05 and posted.empty()
-    # within about granularity x evaluations (+ a bucket of export lag and a period of phase)
-    bound = GRANULARITY * (EVALUATIONS + 1) + 3
+    assert again["value"] < 0.02 and posted.empty()
+    # within about granularity x evaluations, + a period of phase, a record's export and the
+    # bucket still filling (1 s each), and the CLI's polling
+    bound = GRANULARITY * (EVALUATIONS + 1) + 4
     assert fired < bound and cleared < bound, (fired, cleared)
     print(f"hop.loss alarm fired after {fired:.1f} s, cleared after {cleared:.1f} s; lossless values {values}")
     stats = nfv_json("vnffg", "stats", "lossy", "--window", "300", env=env)
