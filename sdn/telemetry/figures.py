@@ -40,6 +40,7 @@ from typing import Protocol
 from dataplane.packet import FiveTuple
 from sdn.telemetry.attribution import Attributor
 from sdn.telemetry.catalogue import PathCatalogue, PathInfo
+from sdn.telemetry.loss import Loss, margin
 from sdn.telemetry.observation import Role, decode
 from sdn.telemetry.sflow import FlowSample
 from sdn.telemetry.templates import DataRecord
@@ -184,19 +185,6 @@ class Count:
     @property
     def exact(self) -> bool:
         return self.source.exact
-
-
-@dataclass(frozen=True, slots=True)
-class Loss:
-    """Into a hop vs out of it, both counted by one source where a source saw both points (two
-    feeds of one point differ by their sampling, not by loss), out taken over the time into was
-    counted in; ``exact``: both counts are; ``margin``: the ratio's ~95% half-width from the
-    samples behind estimated counts (binomial), 0 when both are exact."""
-
-    packets: int                   # into - out (negative: out counted more, e.g. export skew)
-    ratio: float                   # max(packets, 0) / into
-    exact: bool
-    margin: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,9 +455,6 @@ def _path(info: PathInfo, at: _At, top: int) -> PathFigures:
                        _top(best_entry, top) if best_entry is not None else ())
 
 
-MAX_MARGIN = 1.0
-
-
 def _loss(into: Mapping[Source, _Window], out: Mapping[Source, _Window]) -> Loss | None:
     """The loss by the preferred source that counted both sides (something went in); else the
     best count of each side, marked inexact."""
@@ -486,7 +471,8 @@ def _loss(into: Mapping[Source, _Window], out: Mapping[Source, _Window]) -> Loss
     lost = a.packets - b.packets
     if common is not None and (out_then := _aligned(into[common], out[common])) is not None:
         lost = round(a.packets - out_then)
-    return Loss(lost, min(max(lost, 0) / a.packets, 1.0), a.exact and b.exact, _margin(a, b))
+    return Loss(lost, min(max(lost, 0) / a.packets, 1.0), a.exact and b.exact,
+                margin(a.packets, b.packets, None if a.exact else a.samples, None if b.exact else b.samples))
 
 
 def _aligned(into: _Window, out: _Window) -> float | None:
@@ -507,18 +493,6 @@ def _aligned(into: _Window, out: _Window) -> float | None:
             return None
         spans.append(last - first)
     return out.packets * spans[0] / spans[1]
-
-
-def _margin(into: Count, out: Count) -> float:
-    """~95% half-width of the loss ratio: each estimated count of k samples is off by ~1/sqrt(k)
-    (relative); independent sampling at the two points adds the variances. 1 when unbounded."""
-    variance = 0.0
-    for c in (into, out):
-        if not c.exact:
-            if c.samples <= 0:
-                return MAX_MARGIN
-            variance += 1 / c.samples
-    return min(MAX_MARGIN, 1.96 * (max(out.packets, 0) / into.packets) * math.sqrt(variance))
 
 
 def _top(w: _Window, n: int) -> tuple[Talker, ...]:
