@@ -3,8 +3,10 @@
 VNF (cooldown and min/max respected), log records an event, a webhook gets an HTTP POST.
 
 Why one thread for all alarms: sampling is cheap (a few cgroup files), every action goes
-through the manager's lock anyway, and a rate metric must be read once per tick per VDU (two
-triggers on the same ``cpu_util`` share the reading). Every state change is a VNF event, so it
+through the manager's lock anyway, and a metric is read once per tick per VDU and window (two
+triggers on the same ``cpu_util`` share the reading). The window is the trigger's granularity,
+Aodh's period: a chain or hop figure is taken over the last period, so a short one reacts within
+about ``granularity x evaluations`` and a long one averages its noise away. Every state change is a VNF event, so it
 reaches the NFVO's ``Watch`` stream, and is kept in the alarm's history.
 """
 

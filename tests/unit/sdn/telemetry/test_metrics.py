@@ -84,6 +84,7 @@ def test_estimated_sources_are_marked():
     got = samples(generate_latest(registry(tel)).decode())
     assert value(got["nfvchain_path_packets"], path="http", source="samples") == 128
     assert value(got["nfvchain_hop_loss_ratio"], hop="fw", window="10s", exact="false") == pytest.approx(0.5)
+    assert value(got["nfvchain_hop_loss_margin"], hop="fw", window="10s") == 1.0     # 2 samples vs 1 say nothing
 
 
 def test_serve_on_a_bound_socket_and_on_a_unix_socket(tmp_path):
