@@ -351,19 +351,25 @@ class StackMonitor:
         return StackStatus(tuple(parts), self.metrics_url)
 
 
+MAX_LOSS_MARGIN = 0.05     # an estimated loss ratio this uncertain (~95%) is no sample for hop.loss
+
+
 class ChainMetrics:
     """Chain and hop figures for VNFD alarms (a ``vnfm.metrics.MetricSource``): the subject VDU is
     a hop wherever one of its ports (named from its VIM key) is an SF instance's port in the
     controller's document. ``chain.packets_rate``: packets per second entering the paths through
-    it; ``hop.loss``: the worst loss ratio at its hops; both over the last ``window`` seconds,
-    None (no sample) while it is in no chain or nothing was observed."""
+    it; ``hop.loss``: the worst loss ratio at its hops (into the hop vs out of it, one source on
+    both sides). Both over the alarm's own ``window`` (its granularity, Aodh's period), None (no
+    sample) while it is in no chain or nothing was observed -- and for a loss estimated from
+    sampling with a margin above ``MAX_LOSS_MARGIN``: a handful of samples says nothing of 5%
+    loss, so a short period needs exact probes (``--ipfix-sampling 1``) and a long one averages."""
 
     metrics = CHAIN_METRICS
 
-    def __init__(self, monitor: StackMonitor, window: float = 10.0) -> None:
-        self._monitor, self.window = monitor, window
+    def __init__(self, monitor: StackMonitor, *, max_margin: float = MAX_LOSS_MARGIN) -> None:
+        self._monitor, self.max_margin = monitor, max_margin
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
         document = self._monitor.document
         if document is None:
             return None
@@ -371,10 +377,16 @@ class ChainMetrics:
                  if i.port.startswith(subject.key) or (i.egress_port or "").startswith(subject.key)}
         if not names:
             return None
-        snap = self._monitor.snapshot(self.window)
-        hops = [(p, h) for c in snap.chains for p in c.paths for h in p.hops if h.name in names]
-        if metric == "hop.loss":
-            ratios = [h.loss.ratio for _, h in hops if h.loss is not None]
-            return max(ratios) if ratios else None
-        entered = {p.spi: p.entered.packets for p, _ in hops if p.entered is not None}
-        return sum(entered.values()) / self.window if entered else None
+        snap = self._monitor.snapshot(window)
+        return chain_metric(metric, snap, names, self.max_margin)
+
+
+def chain_metric(metric: str, snap: Snapshot, hops_named: set[str], max_margin: float = MAX_LOSS_MARGIN
+                 ) -> float | None:
+    """``metric`` of the hops named in ``snap`` (pure): see :class:`ChainMetrics`."""
+    hops = [(p, h) for c in snap.chains for p in c.paths for h in p.hops if h.name in hops_named]
+    if metric == "hop.loss":
+        ratios = [h.loss.ratio for _, h in hops if h.loss is not None and h.loss.margin <= max_margin]
+        return max(ratios) if ratios else None
+    entered = {p.spi: p.entered.packets for p, _ in hops if p.entered is not None}
+    return sum(entered.values()) / snap.window if entered else None

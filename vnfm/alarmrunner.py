@@ -3,8 +3,10 @@
 VNF (cooldown and min/max respected), log records an event, a webhook gets an HTTP POST.
 
 Why one thread for all alarms: sampling is cheap (a few cgroup files), every action goes
-through the manager's lock anyway, and a rate metric must be read once per tick per VDU (two
-triggers on the same ``cpu_util`` share the reading). Every state change is a VNF event, so it
+through the manager's lock anyway, and a metric is read once per tick per VDU and window (two
+triggers on the same ``cpu_util`` share the reading). The window is the trigger's granularity,
+Aodh's period: a chain or hop figure is taken over the last period, so a short one reacts within
+about ``granularity x evaluations`` and a long one averages its noise away. Every state change is a VNF event, so it
 reaches the NFVO's ``Watch`` stream, and is kept in the alarm's history.
 """
 
@@ -99,7 +101,7 @@ class AlarmRunner:
     def step(self, now: float) -> None:
         """One tick: sample, evaluate the alarms whose period ended, act."""
         armed = self.host.armed()
-        readings: dict[tuple[str, str], float | None] = {}
+        readings: dict[tuple[str, str, float], float | None] = {}
         due: list[tuple[VnfRecord, VnfSpec, _Live, Transition | None]] = []
         with self._lock:
             seen = set()
@@ -116,10 +118,10 @@ class AlarmRunner:
                     for vdu in rec.vdus:
                         if vdu.name not in a.vdus:
                             continue
-                        ident = (a.metric, vdu.key)
+                        ident = (a.metric, vdu.key, a.granularity)
                         if ident not in readings:
                             readings[ident] = self.metrics.read(a.metric, Subject(
-                                vdu.key, vdu.pid, spec.vdu(vdu.name).mem_bytes), now)
+                                vdu.key, vdu.pid, spec.vdu(vdu.name).mem_bytes), now, a.granularity)
                         if readings[ident] is not None:
                             live.samples.append(Sample(now, readings[ident]))   # type: ignore[arg-type]
                     horizon = now - (a.evaluations + 1) * a.granularity

@@ -39,8 +39,10 @@ class Subject:
 class MetricSource(Protocol):
     metrics: frozenset[str]
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
-        """The figure now, or None if not known (yet): None is "no sample", never zero."""
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
+        """The figure now, or None if not known (yet): None is "no sample", never zero. A figure
+        over time (a rate, a loss) is taken over the last ``window`` seconds: the alarm's
+        granularity, Aodh's period, so a short period reacts fast and a long one averages."""
 
 
 class UnavailableSource:
@@ -48,7 +50,7 @@ class UnavailableSource:
 
     metrics = CHAIN_METRICS
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
         return None
 
 
@@ -60,10 +62,11 @@ class CgroupSource:
 
     def __init__(self, proc: Path = Path("/proc")) -> None:
         self.proc = proc
-        self._last: dict[tuple[str, int], tuple[float, float]] = {}   # (key, pid) -> (time, cpu s)
+        self._last: dict[tuple[str, int], tuple[float, float, float | None]] = {}   # (key, pid) -> (time, cpu s, %)
         self._lock = threading.Lock()
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
+        """``cpu_util`` spans the time since this subject's previous reading, whatever ``window``."""
         if subject.pid is None:
             return None
         if metric == "cpu_util":
@@ -76,17 +79,19 @@ class CgroupSource:
 
     def _cpu_util(self, subject: Subject, now: float) -> float | None:
         assert subject.pid is not None
-        used = cpu_seconds(subject.pid, self.proc)
-        if used is None:
-            return None
         ident = (subject.key, subject.pid)
         with self._lock:
             last = self._last.get(ident)
-            self._last = {k: v for k, v in self._last.items() if k[0] != subject.key}   # a respawn: new pid
-            self._last[ident] = (now, used)
-        if last is None or now <= last[0]:
+        if last is not None and now == last[0]:
+            return last[2]           # read again in the same tick (another alarm's period): same figure
+        used = cpu_seconds(subject.pid, self.proc)
+        if used is None:
             return None
-        return max(0.0, 100.0 * (used - last[1]) / (now - last[0]))
+        value = None if last is None or now < last[0] else max(0.0, 100.0 * (used - last[1]) / (now - last[0]))
+        with self._lock:
+            self._last = {k: v for k, v in self._last.items() if k[0] != subject.key}   # a respawn: new pid
+            self._last[ident] = (now, used, value)
+        return value
 
     def forget(self, keep: set[str]) -> None:
         """Drop baselines of subjects gone (deleted VDUs)."""
@@ -159,10 +164,10 @@ class Metrics:
     def __init__(self, *sources: MetricSource) -> None:
         self.sources: tuple[MetricSource, ...] = sources or (CgroupSource(), UnavailableSource())
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
         for src in self.sources:
             if metric in src.metrics:
-                return src.read(metric, subject, now)
+                return src.read(metric, subject, now, window)
         return None
 
     def forget(self, keep: set[str]) -> None:

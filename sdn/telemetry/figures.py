@@ -19,9 +19,13 @@ stack's sFlow and its sample() at 1 in N both see every classified packet). A po
 once is zero when its source is silent in a window (OVS exports only flows that moved); one never
 seen is unknown (None). Loss of a hop is packets into it minus packets out of it: into = its
 hop-in point, else what came out of the hop before (else the path's entry); out = its hop-out
-point, else the next hop's hop-in, else the path's end. Time is a parameter: buckets of
-``granularity`` seconds indexed by the ``at`` given with each record; windows are rounded to
-whole buckets. The class keeps state but does no I/O; it is not thread-safe (the shell locks).
+point, else the next hop's hop-in, else the path's end -- both counted by one source where one
+saw both sides (an exact probe into a hop against sFlow's estimate out of it would read the
+sampling error as loss), and compared as rates over each point's own records (exporters flush
+at their own phases, see :func:`_aligned`); an estimate carries its margin. Time is a
+parameter: buckets of ``granularity`` seconds indexed by the ``at`` given with each record; a
+window is the whole buckets that ended by ``now`` (the one still filling lags behind the
+exporters). The class keeps state but does no I/O; it is not thread-safe (the shell locks).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Protocol
 from dataplane.packet import FiveTuple
 from sdn.telemetry.attribution import Attributor
 from sdn.telemetry.catalogue import PathCatalogue, PathInfo
+from sdn.telemetry.loss import Loss, margin
 from sdn.telemetry.observation import Role, decode
 from sdn.telemetry.sflow import FlowSample
 from sdn.telemetry.templates import DataRecord
@@ -64,6 +69,7 @@ class Observation:
     packets: int
     bytes: int
     flow: FiveTuple | None = None
+    samples: int = 0                 # packets actually sampled behind an estimate (0: exact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +118,15 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
     if point is not None:
         scale = point.scale
         return Observation(point.spi, point.si, point.role, Source.PROBE if point.exact else Source.SAMPLED,
-                           round(packets * scale), round(octets * scale), flow)
+                           round(packets * scale), round(octets * scale), flow, 0 if point.exact else packets)
     interval = f.get("samplingInterval") or f.get("samplingPacketInterval")
     scale = interval if isinstance(interval, int) and interval > 1 else 1
     source = Source.FLOWS if scale == 1 else Source.SAMPLED
     found = attributor.attribute(flow) if flow is not None else None
     if found is None:
         return Unmatched(source, packets * scale, octets * scale)
-    return Observation(found.spi, found.si, found.role, source, packets * scale, octets * scale, flow)
+    return Observation(found.spi, found.si, found.role, source, packets * scale, octets * scale, flow,
+                       packets if scale > 1 else 0)
 
 
 def observe_sample(sample: FlowSample, attributor: Attributor,
@@ -139,15 +146,15 @@ def observe_sample(sample: FlowSample, attributor: Attributor,
         nsh = frame.nsh
         if nsh is not None:
             if nsh.si == 255:
-                out.append(Observation(nsh.spi, 255, Role.CLASSIFY, Source.SAMPLES, rate, octets, frame.flow))
+                out.append(Observation(nsh.spi, 255, Role.CLASSIFY, Source.SAMPLES, rate, octets, frame.flow, 1))
             else:
-                out.append(Observation(nsh.spi, nsh.si + 1, Role.HOP_OUT, Source.SAMPLES, rate, octets, frame.flow))
+                out.append(Observation(nsh.spi, nsh.si + 1, Role.HOP_OUT, Source.SAMPLES, rate, octets, frame.flow, 1))
             continue
         found = attributor.attribute(frame.flow, in_port) if frame.flow is not None else None
         if found is None:
             out.append(Unmatched(Source.SAMPLES, rate, octets))
         else:
-            out.append(Observation(found.spi, found.si, found.role, Source.SAMPLES, rate, octets, frame.flow))
+            out.append(Observation(found.spi, found.si, found.role, Source.SAMPLES, rate, octets, frame.flow, 1))
     return out
 
 
@@ -173,17 +180,11 @@ class Count:
     bytes: int
     flows: int | None              # distinct 5-tuples (at least), None when the source has none
     source: Source
+    samples: int = 0               # packets actually sampled behind an estimate (0 when exact)
 
     @property
     def exact(self) -> bool:
         return self.source.exact
-
-
-@dataclass(frozen=True, slots=True)
-class Loss:
-    packets: int                   # into - out (negative: out counted more, e.g. export skew)
-    ratio: float                   # max(packets, 0) / into
-    exact: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,10 +259,11 @@ PointKey = tuple[int, int, Role]
 
 
 class _Bucket:
-    __slots__ = ("packets", "bytes", "flows")
+    __slots__ = ("packets", "bytes", "samples", "last", "flows")
 
     def __init__(self) -> None:
-        self.packets = self.bytes = 0
+        self.packets = self.bytes = self.samples = 0
+        self.last = 0.0            # when the latest observation arrived
         self.flows: dict[FiveTuple, list[int]] | None = None
 
 
@@ -277,13 +279,18 @@ class _Series:
 class _Window:
     packets: int = 0
     bytes: int = 0
+    samples: int = 0
     flows: Counter[FiveTuple] = field(default_factory=Counter)    # bytes per flow
     flow_packets: Counter[FiveTuple] = field(default_factory=Counter)
     has_flows: bool = False
     seen: bool = False
+    lo: int = 0                    # the window's first and last bucket
+    hi: int = -1
+    last: dict[int, float] = field(default_factory=dict)   # latest arrival per bucket, window and EDGE before
+    span: float = 1.0              # the window's seconds
 
 
-_Best = Callable[[int, int, Role], "tuple[Count, _Window] | None"]
+EDGE = 3    # buckets looked back from a window edge for a point's latest record
 
 
 class Figures:
@@ -329,6 +336,8 @@ class Figures:
             bucket = series.buckets[index] = _Bucket()
         bucket.packets += obs.packets
         bucket.bytes += obs.bytes
+        bucket.samples += obs.samples
+        bucket.last = max(bucket.last, at)
         if obs.flow is not None:
             if bucket.flows is None:
                 bucket.flows = {}
@@ -364,12 +373,15 @@ class Figures:
         return {s: (p, b) for s, (p, b) in sorted(self._unmatched.items())}
 
     def _window(self, series: _Series, lo: int, hi: int) -> _Window:
-        w = _Window()
+        w = _Window(lo=lo, hi=hi, span=(hi - lo + 1) * self.granularity)
         for index, b in series.buckets.items():
+            if lo - EDGE <= index <= hi:
+                w.last[index] = b.last
             if lo <= index <= hi:
                 w.seen = True
                 w.packets += b.packets
                 w.bytes += b.bytes
+                w.samples += b.samples
                 if b.flows is not None:
                     w.has_flows = True
                     for flow, (p, o) in b.flows.items():
@@ -378,22 +390,20 @@ class Figures:
         return w
 
     def snapshot(self, catalogue: PathCatalogue, now: float, window: float, *, top: int = 10) -> Snapshot:
-        """Figures of the last ``window`` seconds before ``now`` for every catalogued path."""
-        lo, hi = self._index(now - window) + 1, self._index(now)
-        windows: dict[PointKey, list[tuple[Source, _Window]]] = {}
+        """Figures of the last ``window`` seconds of whole buckets ended by ``now`` for every
+        catalogued path: the bucket still filling is left out, as its records are still arriving
+        (a rate over it reads low, a loss compares one side's record with the other's not yet
+        exported)."""
+        hi = self._index(now) - 1
+        lo = hi - max(1, round(window / self.granularity)) + 1
+        windows: dict[PointKey, dict[Source, _Window]] = {}
         for (spi, si, role, source), series in self._series.items():
-            windows.setdefault((spi, si, role), []).append((source, self._window(series, lo, hi)))
-        for found in windows.values():
-            found.sort(key=lambda sw: PREFERENCE.index(sw[0]))
+            windows.setdefault((spi, si, role), {})[source] = self._window(series, lo, hi)
 
-        def best(spi: int, si: int, role: Role) -> tuple[Count, _Window] | None:
-            found = windows.get((spi, si, role))
-            if not found:
-                return None
-            source, w = next(((s, w) for s, w in found if w.seen), found[0])
-            return Count(w.packets, w.bytes, len(w.flows) if w.has_flows else None, source), w
+        def at(spi: int, si: int, role: Role) -> dict[Source, _Window]:
+            return windows.get((spi, si, role), {})
 
-        paths = [self._path(info, best, top) for info in catalogue.paths.values()]
+        paths = [_path(info, at, top) for info in catalogue.paths.values()]
         by_chain: dict[str, list[PathFigures]] = {}
         for p in sorted(paths, key=lambda p: (p.vnffg, p.path)):
             by_chain.setdefault(p.vnffg, []).append(p)
@@ -401,32 +411,88 @@ class Figures:
         unknown = tuple(sorted({spi for spi, _, _ in windows} - set(catalogue.paths)))
         return Snapshot(now, window, chains, unknown)
 
-    def _path(self, info: PathInfo, best: _Best, top: int) -> PathFigures:
-        entry = best(info.spi, 255, Role.CLASSIFY)
-        entered = entry[0] if entry else None
-        hops: list[HopFigures] = []
-        previous_out = entered
-        for hop in info.hops:
-            s = hop.si
-            got_in = best(info.spi, s, Role.HOP_IN)
-            into = got_in[0] if got_in else previous_out
-            got_out = best(info.spi, s, Role.HOP_OUT) or best(info.spi, s - 1, Role.HOP_IN)
-            if got_out is None and s - 1 == info.end_si:
-                got_out = best(info.spi, s - 1, Role.END)
-            out = got_out[0] if got_out else None
-            hops.append(HopFigures(s, hop.name, into, out, _loss(into, out)))
-            previous_out = out
-        end = best(info.spi, info.end_si, Role.END)
-        delivered = end[0] if end else previous_out
-        return PathFigures(info.spi, info.name, info.vnffg, info.path, entered, delivered, tuple(hops),
-                           _top(entry[1], top) if entry else ())
+
+_At = Callable[[int, int, Role], "dict[Source, _Window]"]
 
 
-def _loss(into: Count | None, out: Count | None) -> Loss | None:
-    if into is None or out is None or into.packets <= 0:
+def _figure(w: _Window, source: Source) -> Count:
+    return Count(w.packets, w.bytes, len(w.flows) if w.has_flows else None, source, w.samples)
+
+
+def _best(found: Mapping[Source, _Window]) -> _Window | None:
+    """The preferred source that reported in the window, else the preferred one (silent: zero)."""
+    ranked = [found[s] for s in PREFERENCE if s in found]
+    return next((w for w in ranked if w.seen), ranked[0]) if ranked else None
+
+
+def _best_count(found: Mapping[Source, _Window]) -> Count | None:
+    w = _best(found)
+    return None if w is None else _figure(w, next(s for s, x in found.items() if x is w))
+
+
+def _path(info: PathInfo, at: _At, top: int) -> PathFigures:
+    """A path's figures: each point by its best source; a hop's out is the first of its hop-out,
+    the next hop's hop-in and the path's end that a source reported (per source, so the loss can
+    compare one source on both sides)."""
+    entry = at(info.spi, 255, Role.CLASSIFY)
+    entered = _best_count(entry)
+    hops: list[HopFigures] = []
+    previous_out: Mapping[Source, _Window] = entry
+    for hop in info.hops:
+        s = hop.si
+        into = at(info.spi, s, Role.HOP_IN) or previous_out
+        points = [(s, Role.HOP_OUT), (s - 1, Role.HOP_IN)] + ([(s - 1, Role.END)] if s - 1 == info.end_si else [])
+        out: dict[Source, _Window] = {}
+        for si, role in points:
+            for source, w in at(info.spi, si, role).items():
+                out.setdefault(source, w)
+        hops.append(HopFigures(s, hop.name, _best_count(into), _best_count(out), _loss(into, out)))
+        previous_out = out
+    end = at(info.spi, info.end_si, Role.END)
+    delivered = _best_count(end) if end else _best_count(previous_out)
+    best_entry = _best(entry)
+    return PathFigures(info.spi, info.name, info.vnffg, info.path, entered, delivered, tuple(hops),
+                       _top(best_entry, top) if best_entry is not None else ())
+
+
+def _loss(into: Mapping[Source, _Window], out: Mapping[Source, _Window]) -> Loss | None:
+    """The loss by the preferred source that counted both sides (something went in); else the
+    best count of each side, marked inexact."""
+    common = next((s for s in PREFERENCE if s in into and s in out and into[s].packets > 0), None)
+    if common is not None:
+        a, b = _figure(into[common], common), _figure(out[common], common)
+    else:
+        got_in, got_out = _best_count(into), _best_count(out)
+        if got_in is None or got_out is None:
+            return None
+        a, b = got_in, got_out
+    if a.packets <= 0:
         return None
-    lost = into.packets - out.packets
-    return Loss(lost, max(lost, 0) / into.packets, into.exact and out.exact)
+    lost = a.packets - b.packets
+    if common is not None and (out_then := _aligned(into[common], out[common])) is not None:
+        lost = round(a.packets - out_then)
+    return Loss(lost, min(max(lost, 0) / a.packets, 1.0), a.exact and b.exact,
+                margin(a.packets, b.packets, None if a.exact else a.samples, None if b.exact else b.samples))
+
+
+def _aligned(into: _Window, out: _Window) -> float | None:
+    """Out's packets over the time into's were counted in, None when a side's records do not
+    bound the window. Why: each point's exporter flushes a record every second or so at its own
+    phase, so the two points' records of the same packets now and then land on either side of a
+    bucket edge, and a window's bare counts differ by a record that is no loss. But a window
+    holds exactly the records after each point's latest before it, up to its latest in it: the
+    packets between those two flushes. Their rates compare whatever the phases."""
+
+    def latest(w: _Window, upto: int) -> float | None:
+        return next((w.last[i] for i in range(upto, upto - EDGE, -1) if i in w.last), None)
+
+    spans = []
+    for w in (into, out):
+        first, last = latest(w, w.lo - 1), latest(w, w.hi)
+        if first is None or last is None or last <= first:
+            return None
+        spans.append(last - first)
+    return out.packets * spans[0] / spans[1]
 
 
 def _top(w: _Window, n: int) -> tuple[Talker, ...]:

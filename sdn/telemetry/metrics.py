@@ -145,6 +145,8 @@ class ChainMetrics(PromCollector):
     def _windowed(self) -> Iterator[Metric]:
         loss = GaugeMetricFamily("nfvchain_hop_loss_ratio", "Share of the packets into a hop that did not "
                                  "come out of it, over a window", labels=[*HOP_LABELS[:5], "window", "exact"])
+        margin = GaugeMetricFamily("nfvchain_hop_loss_margin", "~95% half-width of an estimated hop loss ratio "
+                                   "(0 when exact), over a window", labels=[*HOP_LABELS[:5], "window"])
         rate = GaugeMetricFamily("nfvchain_path_packets_per_second", "Packets entering a path per second, "
                                  "over a window", labels=[*WINDOW_LABELS, "exact"])
         flows = GaugeMetricFamily("nfvchain_path_flows", "Distinct 5-tuples entering a path (at least), over a "
@@ -163,7 +165,8 @@ class ChainMetrics(PromCollector):
                     for h in p.hops:
                         if h.loss is not None:
                             loss.add_metric([*base, str(h.si), h.name, w, str(h.loss.exact).lower()], h.loss.ratio)
-        yield from (loss, rate, flows)
+                            margin.add_metric([*base, str(h.si), h.name, w], h.loss.margin)
+        yield from (loss, margin, rate, flows)
 
     def _collector(self, collector: Collector) -> Iterator[Metric]:
         labels = ["exporter", "protocol"]

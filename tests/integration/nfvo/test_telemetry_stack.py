@@ -82,7 +82,9 @@ def test_chain_figures_exporters_status_and_metrics(stack, tmp_path, run_prefix)
         assert packets(path["entered"]) > 0 and packets(path["delivered"]) > 0, path
         for hop in path["hops"]:
             assert packets(hop["into"]) > 0 and packets(hop["out"]) > 0, hop
-            assert hop["out"]["source"] == "samples" and hop["out"]["exact"] is False
+            # the exact probe of the next point wins over sFlow's hop-out estimate (counters below)
+            assert hop["out"]["source"] == "probe" and hop["out"]["exact"] is True, hop
+            assert hop["loss"]["exact"] is True, hop
     assert int(stats["packets"]) > 0 and stats["exact"] is True  # IPFIX sample() on every packet: exact
     watch = subprocess.Popen([sys.executable, "-m", "nfvo.cli.main", "vnffg", "stats", "demo", "--watch", "-f", "json",
                               "--interval", "0.2", "--window", "300"], stdout=subprocess.PIPE, text=True, env=env)
@@ -111,6 +113,9 @@ def test_chain_figures_exporters_status_and_metrics(stack, tmp_path, run_prefix)
            if s.name == "nfvchain_hop_packets_total" and s.labels["vnffg"] == "demo"]
     assert {(int(s.labels["spi"]), int(s.labels["si"])) for s in hop if s.value > 0} >= \
         {(forward, 255), (forward, 254), (reverse, 255), (reverse, 254)}, hop
+    sampled_out = {(int(s.labels["spi"]), int(s.labels["si"])) for s in hop
+                   if s.value > 0 and s.labels["direction"] == "out" and s.labels["source"] == "samples"}
+    assert sampled_out >= {(forward, 255), (forward, 254), (reverse, 255), (reverse, 254)}, hop   # sFlow's NSH
 
     prometheus_scrapes(url, tmp_path, forward)
 

@@ -22,7 +22,7 @@ SAMPLES = Path("/work/shared/corpus/tacker/samples/tosca-templates/vnfd")
 class Busy:
     metrics = frozenset({"cpu_util"})
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
         return 97.0
 
 

@@ -89,7 +89,7 @@ def test_stats_follow_the_document_and_reach_the_api(api):
     info = port.telemetry.catalogue.get(spi)
     assert info is not None and (info.vnffg, info.path) == ("mychain", chain.paths[0].name)
     for role, si, packets in ((Role.CLASSIFY, 255, 10), (Role.HOP_IN, 255, 10), (Role.HOP_OUT, 255, 8)):
-        port.figures.add(Observation(spi, si, role, Source.PROBE, packets, packets * 100), NOW - 1)
+        port.figures.add(Observation(spi, si, role, Source.PROBE, packets, packets * 100), NOW - 2)
 
     stats = stub.GetVnffgStats(pb.VnffgStatsRequest(name="mychain", window=10))
     assert (stats.name, stats.window, stats.packets, stats.exact) == ("mychain", 10, 10, True)

@@ -133,7 +133,7 @@ class FakeSource:
     def __init__(self) -> None:
         self.value: float | None = 0.0
 
-    def read(self, metric: str, subject: Subject, now: float) -> float | None:
+    def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
         return self.value
 
 
@@ -277,13 +277,13 @@ def test_chain_metrics_route_to_a_plugged_source_else_insufficient_data() -> Non
     class HopLoss:
         metrics = frozenset({"hop.loss"})
 
-        def read(self, metric: str, subject: Subject, now: float) -> float | None:
+        def read(self, metric: str, subject: Subject, now: float, window: float) -> float | None:
             return 12.5 if subject.key == "k0" else None
 
     subject = Subject("k0", None)
-    assert Metrics(HopLoss(), UnavailableSource()).read("hop.loss", subject, 1.0) == 12.5
-    assert Metrics().read("hop.loss", subject, 1.0) is None        # not wired yet: no sample
-    assert Metrics().read("chain.packets_rate", subject, 1.0) is None
+    assert Metrics(HopLoss(), UnavailableSource()).read("hop.loss", subject, 1.0, 10.0) == 12.5
+    assert Metrics().read("hop.loss", subject, 1.0, 10.0) is None        # not wired yet: no sample
+    assert Metrics().read("chain.packets_rate", subject, 1.0, 10.0) is None
     text = _broken("metric: cpu_util", "metric: hop.loss").replace("granularity: 60", "granularity: 1")
     host = FakeHost(compile_spec(load_vnfd(text), ImageCatalog()))
     runner = AlarmRunner(host, Metrics())

@@ -96,7 +96,9 @@ def test_sliding_windows_follow_the_given_now():
     both = figures.snapshot(CAT, 35.0, 60.0).path(WEB)
     assert both.entered.packets == 110 and both.hops[0].loss == Loss(10, 10 / 110, True)
     assert figures.snapshot(CAT, 9.5, 10.0).path(WEB).entered.packets == 100
-    assert figures.snapshot(CAT, 10.0, 10.0).path(WEB).entered.packets == 0    # bucket 0 just left
+    assert figures.snapshot(CAT, 10.0, 10.0).path(WEB).entered.packets == 100  # buckets 0..9 ended
+    assert figures.snapshot(CAT, 11.0, 10.0).path(WEB).entered.packets == 0    # bucket 0 just left
+    assert figures.snapshot(CAT, 0.5, 10.0).path(WEB).entered.packets == 0     # bucket 0 still filling
     later = figures.snapshot(CAT, 200.0, 10.0).path(WEB)
     assert later.entered == Count(0, 0, None, Source.PROBE)     # seen before, silent now: zero
     assert later.hops[0].loss is None                            # nothing went in: no ratio
@@ -125,11 +127,12 @@ def test_sflow_samples_give_estimated_hops_and_loss():
     plain = raw(Ether() / IP(src="192.0.2.1", dst="10.0.0.5") / TCP(sport=40000, dport=80) / (b"x" * 50))
     figures = Figures()
     feed(figures, sflow_samples([plain] * 10 + [nsh_frame(WEB, 254)] * 9 + [nsh_frame(WEB, 253)] * 9), 1.0)
-    web = figures.snapshot(CAT, 2.0, 10.0).path(WEB)
-    assert web.entered == Count(640, 640 * len(plain), 1, Source.SAMPLES) and not web.entered.exact
+    web = figures.snapshot(CAT, 3.0, 10.0).path(WEB)      # a loss settles a bucket later (see _settled)
+    assert web.entered == Count(640, 640 * len(plain), 1, Source.SAMPLES, 10) and not web.entered.exact
     fw, ids = web.hops
     assert fw.into == web.entered and fw.out.packets == 9 * 64       # NSH SI 254 arrives back from fw
-    assert fw.loss == Loss(64, 0.1, False)
+    assert fw.loss is not None and (fw.loss.packets, fw.loss.ratio, fw.loss.exact) == (64, 0.1, False)
+    assert fw.loss.margin == pytest.approx(1.96 * 0.9 * (1 / 10 + 1 / 9) ** 0.5)   # 19 samples say little
     assert ids.into == fw.out and ids.out.packets == 9 * 64 and ids.loss.packets == 0
     assert web.top == (Talker(FiveTuple(6, "192.0.2.1", "10.0.0.5", 40000, 80), 640, 640 * len(plain)),)
 
@@ -143,11 +146,11 @@ def test_a_point_takes_its_best_source_never_a_sum():
     assert figures.snapshot(CAT, 21.0, 10.0).path(WEB).hops[0].out.source is Source.SAMPLES
     sampled = ipfix_records(ObservationPoint(WEB, 254, Role.HOP_IN, rate_log2=2), [counts(10)])
     (obs,) = observe(sampled, ATT)
-    assert obs == Observation(WEB, 254, Role.HOP_IN, Source.SAMPLED, 40, 4000)
+    assert obs == Observation(WEB, 254, Role.HOP_IN, Source.SAMPLED, 40, 4000, samples=10)
     # sFlow and sample() at 1 in 4 both saw the entry: the probe's figure, not their sum
     feed(figures, sflow_samples([raw(Ether() / IP(src="192.0.2.1", dst="10.0.0.5") / TCP(sport=1, dport=80))] * 2), 30.0)
     feed(figures, ipfix_records(ObservationPoint(WEB, 255, Role.CLASSIFY, rate_log2=2), [counts(10)]), 30.0)
-    assert figures.snapshot(CAT, 31.0, 5.0).path(WEB).entered == Count(40, 4000, None, Source.SAMPLED)
+    assert figures.snapshot(CAT, 31.0, 5.0).path(WEB).entered == Count(40, 4000, None, Source.SAMPLED, 10)
 
 
 def test_outside_exporters_are_attributed_by_classifier():

@@ -27,7 +27,7 @@ def fed() -> Telemetry:
     tel = Telemetry(catalogue_of(document()), clock=lambda: NOW)
     for point, packets in ((ObservationPoint(WEB, 255, Role.CLASSIFY), 100), (ObservationPoint(WEB, 255, Role.HOP_IN), 100),
                            (ObservationPoint(WEB, 254, Role.HOP_IN), 80), (ObservationPoint(WEB, 253, Role.END), 80)):
-        tel(Delivery(Protocol.IPFIX, "192.0.2.10", NOW - 1, ipfix_records(point, [counts(packets)])))
+        tel(Delivery(Protocol.IPFIX, "192.0.2.10", NOW - 2, ipfix_records(point, [counts(packets)])))
     return tel
 
 
@@ -80,10 +80,11 @@ def test_collector_counters_per_exporter_and_drops_by_reason():
 
 def test_estimated_sources_are_marked():
     tel = Telemetry(catalogue_of(document()), clock=lambda: NOW)
-    tel(Delivery(Protocol.SFLOW, "192.0.2.1", NOW, sflow_samples([nsh_frame(WEB, 255)] * 2 + [nsh_frame(WEB, 254)])))
+    tel(Delivery(Protocol.SFLOW, "192.0.2.1", NOW - 2, sflow_samples([nsh_frame(WEB, 255)] * 2 + [nsh_frame(WEB, 254)])))
     got = samples(generate_latest(registry(tel)).decode())
     assert value(got["nfvchain_path_packets"], path="http", source="samples") == 128
     assert value(got["nfvchain_hop_loss_ratio"], hop="fw", window="10s", exact="false") == pytest.approx(0.5)
+    assert value(got["nfvchain_hop_loss_margin"], hop="fw", window="10s") == 1.0     # 2 samples vs 1 say nothing
 
 
 def test_serve_on_a_bound_socket_and_on_a_unix_socket(tmp_path):
