@@ -36,6 +36,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -120,6 +121,7 @@ class Supervisor:
         self.ovs = OvsInstance(state_dir / "ovs")
         self._nfvo_argv, self._log_level = list(nfvo_argv), log_level
         self.openflow, self.rack = CONTROLLER_OPENFLOW, None
+        self._openflow_listener: socket.socket | None = None
         if hosts > 1:   # compute hosts of their own (nfvo.computehosts) instead of the one bridge
             from nfvo.allinone import stack_prefix
             from nfvo.computehosts import StackRack, openflow_address
@@ -142,10 +144,25 @@ class Supervisor:
         assert self.rack is not None or tuple(self.children) == ORDER
 
     # -- components ---------------------------------------------------------------------------
+    def _openflow_socket(self) -> socket.socket:
+        """The controller's OpenFlow listener, ours (made once, in the stack's namespace, after the
+        rack's management leg): every controller we start accepts on it, so while one is dead the
+        switches' retries land in its backlog instead of OVS's doubling back-off."""
+        if self._openflow_listener is None:
+            host, _, port = self.openflow.rpartition(":")
+            sock = socket.socket(socket.AF_INET)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, int(port)))
+            sock.listen(64)
+            self._openflow_listener = sock
+        return self._openflow_listener
+
     def _start_controller(self) -> subprocess.Popen[str]:
-        return _python_child("controller", ["sdn.launcher", "--openflow", self.openflow, "--grpc", CONTROLLER_GRPC,
-                                            "--state-file", str(self.state_dir / "sdn-state.pb"),
-                                            "--log-level", self._log_level], "nfv-sdn ready", CONTROLLER_READY_TIMEOUT)
+        fd = self._openflow_socket().fileno()
+        return _python_child("controller", ["sdn.launcher", "--openflow", self.openflow, "--openflow-fd", str(fd),
+                                            "--grpc", CONTROLLER_GRPC, "--state-file", str(self.state_dir / "sdn-state.pb"),
+                                            "--log-level", self._log_level], "nfv-sdn ready", CONTROLLER_READY_TIMEOUT,
+                             (fd,))
 
     def _start_nfvo(self) -> subprocess.Popen[str]:
         fds, argv = [], ["nfvo.allinone", "--state-dir", str(self.state_dir), "--ovsdb", self.ovs.db_sock,
@@ -218,6 +235,9 @@ class Supervisor:
                 except Exception:  # noqa: BLE001 - keep stopping the others
                     log.exception("stopping %s", child.name)
             child.state = ComponentState(child.name, "stopped", restarts=child.state.restarts)
+        if self._openflow_listener is not None:
+            self._openflow_listener.close()
+            self._openflow_listener = None
         if self.rack is not None:
             self.rack.stop()        # every host's OVS, namespace and uplink, the rack, the management leg
         else:

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nfv-sdn", description="nfvchain SDN controller")
     parser.add_argument("--openflow", default=DEFAULT_OPENFLOW, type=split_address,
                         help=f"where switches connect (default {DEFAULT_OPENFLOW})")
+    parser.add_argument("--openflow-fd", type=int, default=None,
+                        help="an inherited, bound OpenFlow listening socket to accept on (kept open by the "
+                             "supervisor across restarts, so switches reconnect at once); --openflow then only names it")
     parser.add_argument("--grpc", default=DEFAULT_GRPC, help=f"the controller API (default {DEFAULT_GRPC})")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a switch has to acknowledge")
     parser.add_argument("--state-file", default=DEFAULT_STATE_FILE,
@@ -40,7 +43,14 @@ def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
     from sdn.osken_runtime import start_controller
 
     host, port = args.openflow
-    driver, stop_openflow = start_controller(host, port)
+    listening = None
+    if args.openflow_fd is not None:
+        import socket
+
+        listening = socket.socket(fileno=args.openflow_fd)
+    driver, stop_openflow = start_controller(host, port, listening=listening)
+    if listening is not None:
+        listening.close()   # the runtime holds its own copy
     controller = None
     try:
         from sdn.controller import SfcController

@@ -106,10 +106,13 @@ def _ensure_conf() -> None:
 class _Server:
     """Accept loop plus one thread per switch connection; everything joinable."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
+    def __init__(self, host: str, port: int, listening: socket.socket | None = None) -> None:
+        if listening is not None:   # held by whoever restarts us: our copy is closed at stop, theirs stays
+            self.sock = listening.dup()
+        else:
+            self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((host, port))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -181,11 +184,16 @@ def _shutdown(conn: socket.socket) -> None:
 
 def start_controller(listen_host: str = "127.0.0.1", listen_port: int = 6653, *,
                      echo_interval: float = 2.0, echo_timeout: float = 6.0,
+                     listening: socket.socket | None = None,
                      ) -> tuple[NfvSwitchApp, Callable[[], None]]:
     """Start the OpenFlow listener and the os-ken apps; returns (driver, stop).
 
     ``listen_port=0`` picks a free port (read it back from ``driver.listen_port``). ``stop()``
-    closes every switch connection and joins every thread it started.
+    closes every switch connection and joins every thread it started. ``listening``: a bound
+    socket kept open across controller restarts by the process that restarts it (socket
+    activation): a switch that retries while no controller runs connects into its backlog at
+    once instead of backing off (OVS waits 1, 2, 4 s between retries, ``max_backoff`` or not),
+    and the next controller accepts it as soon as it starts.
     """
     if not _ACTIVE.acquire(blocking=False):
         raise RuntimeError("an os-ken runtime is already running in this process")
@@ -197,7 +205,7 @@ def start_controller(listen_host: str = "127.0.0.1", listen_port: int = 6653, *,
                                   echo_timeout=echo_timeout)
         handshaker.start()
         app.start()
-        server = _Server(listen_host, listen_port)
+        server = _Server(listen_host, listen_port, listening)
     except BaseException:
         _ACTIVE.release()
         raise
