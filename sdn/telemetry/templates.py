@@ -52,7 +52,7 @@ class Shape:
     (RFC 7011 §7) pick its shape, and one exporter's records come in few (its interface names).
     """
 
-    __slots__ = ("record", "size", "find", "marks")
+    __slots__ = ("record", "size", "find", "marks", "checks")
 
     def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
         fmt: list[str] = []
@@ -77,6 +77,21 @@ class Shape:
         # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
         # one of this shape and whose octets say the same have it too (a slice of the set each)
         self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
+        self.checks: dict[int, tuple[Callable[..., tuple[int, ...]], tuple[int, ...]]] = {}
+
+    def check(self, count: int) -> tuple[Callable[..., tuple[int, ...]], tuple[int, ...]]:
+        """One struct that unpacks the length octets of ``count`` records of this shape (all its
+        :attr:`marks`) and what they say if all have it: a run is confirmed in one C call."""
+        found = self.checks.get(count)
+        if found is None:
+            fmt, expect, pos = [], [], 0
+            for r in range(count):
+                for at, same in self.marks:
+                    fmt.append(f"{r * self.size + at - pos}xB")
+                    expect.append(same[0])
+                    pos = r * self.size + at + 1
+            found = self.checks[count] = (struct.Struct("!" + "".join(fmt)).unpack_from, tuple(expect))
+        return found
 
 
 class Layout:
@@ -156,39 +171,69 @@ def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-class DataRecord(NamedTuple):
-    """One data record, unpacked on demand: :meth:`get` unpacks one field (what the figures
-    read), ``values`` all of them raw (numbers as ints, the rest bytes), :meth:`fields` all of
-    them by element name as addresses, strings and numbers. Equal when those are."""
+class Origin(NamedTuple):
+    """What every record of one data set shares (one per set, not per record)."""
 
     exporter: str
     domain_id: int
     export_time: int               # seconds (IPFIX export time / NetFlow v9 unix secs)
     template: Template
-    data: bytes                    # the record's data set
-    offset: int                    # where the record starts in it
-    shape: Shape                   # its layout (found when it was decoded: it fits)
+
+
+# NamedTuple's __new__ is a Python function; this is tuple's own (one Origin per data set)
+_origin: Callable[[tuple[str, int, int, Template]], Origin] = partial(tuple.__new__, Origin)
+
+
+class DataRecord(tuple[Any, ...]):
+    """One data record, unpacked on demand: :meth:`get` unpacks one field (what the figures
+    read), ``values`` all of them raw (numbers as ints, the rest bytes), :meth:`fields` all of
+    them by element name as addresses, strings and numbers. Equal when those are.
+
+    A bare tuple (data set, offset, shape, origin) with no ``__new__`` of its own, so a set's
+    records are built by ``map(DataRecord, zip(...))`` in C: no Python frame per record."""
+
+    __slots__ = ()
+
+    @property
+    def exporter(self) -> str:
+        return self[3].exporter
+
+    @property
+    def domain_id(self) -> int:
+        return self[3].domain_id
+
+    @property
+    def export_time(self) -> int:
+        return self[3].export_time
+
+    @property
+    def template(self) -> Template:
+        return self[3].template
 
     @property
     def values(self) -> tuple[object, ...]:
-        return self.shape.record.unpack_from(self.data, self.offset)
+        data, offset, shape, _ = self
+        return shape.record.unpack_from(data, offset)
 
     def fields(self) -> dict[str, object]:
         vals = list(self.values)
-        for i, conv in self.template.converters:
+        template = self[3].template
+        for i, conv in template.converters:
             vals[i] = conv(vals[i])
-        return dict(zip(self.template.names, vals, strict=True))
+        return dict(zip(template.names, vals, strict=True))
 
     def get(self, name: str, default: object = None) -> object:
-        found = self.shape.find.get(name)
-        if found is None:
+        data, offset, shape, _ = self
+        try:
+            unpack, at, conv = shape.find[name]
+        except KeyError:
             return default
-        unpack, at, conv = found
-        value = unpack(self.data, self.offset + at)[0]
-        return value if conv is None else conv(value)
+        if conv is None:
+            return unpack(data, offset + at)[0]
+        return conv(unpack(data, offset + at)[0])
 
     def _key(self) -> tuple[object, ...]:
-        return self.exporter, self.domain_id, self.export_time, self.template, self.values
+        return (*self[3], self.values)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DataRecord) and self._key() == other._key()
@@ -199,9 +244,8 @@ class DataRecord(NamedTuple):
     def __hash__(self) -> int:
         return hash(self._key())
 
-
-# NamedTuple's __new__ is a Python function, a large part of a record's decode time; this is tuple's own
-_record: Callable[[tuple[str, int, int, Template, bytes, int, Shape]], DataRecord] = partial(tuple.__new__, DataRecord)
+    def __repr__(self) -> str:
+        return f"DataRecord({self[3]!r}, {self.fields()!r})"
 
 
 def locate(template: Template, body: bytes) -> tuple[Sequence[int], Iterable[Shape], Drop | None]:
@@ -276,9 +320,14 @@ def _run(body: bytes, off: int, shape: Shape, n: int) -> int:
     octets say what the shape's do, where the shape has them, is one (it starts where expected:
     the one before had the shape), so one slice of the set per variable field tells."""
     size = shape.size
-    count = min((n - off) // size, RUN)
+    count = (n - off) // size
+    if count > RUN:
+        count = RUN
     if not shape.marks or not count:
         return 0
+    unpack, expect = shape.checks.get(count) or shape.check(count)
+    if unpack(body, off) == expect:                # the usual: all of them
+        return count
     end = off + count * size
     for at, same in shape.marks:
         octets = body[off + at:end:size]
@@ -355,7 +404,7 @@ class Domain:
             del self._templates[tid]
 
     def data(self, template_id: int, body: bytes, export_time: int,
-             now: float) -> tuple[list[DataRecord], list[Drop]]:
+             now: float) -> tuple[Sequence[DataRecord], list[Drop]]:
         """Decode a data set, or hold it until its template arrives."""
         drops = self.sweep(now) if self._held else []
         entry = self._templates.get(template_id)
@@ -368,11 +417,13 @@ class Domain:
             if len(self._held) > self._limits.max_held:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
-            return [], drops
-        records, drop = self._records(entry[0], body, export_time)
+            return (), drops
+        template = entry[0]
+        offsets, shapes, drop = locate(template, body)
         if drop:
             drops.append(drop)
-        return records, drops
+        origin = _origin((self.exporter, self.domain_id, export_time, template))
+        return tuple(map(DataRecord, zip(repeat(body), offsets, shapes, repeat(origin)))), drops
 
     def sweep(self, now: float) -> list[Drop]:
         """Drop held data sets older than the limit (and templates past their lifetime)."""
@@ -389,8 +440,8 @@ class Domain:
 
     def _records(self, template: Template, body: bytes, export_time: int) -> tuple[list[DataRecord], Drop | None]:
         offsets, shapes, drop = locate(template, body)
-        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
-                                     repeat(template), repeat(body), offsets, shapes))), drop
+        origin = _origin((self.exporter, self.domain_id, export_time, template))
+        return list(map(DataRecord, zip(repeat(body), offsets, shapes, repeat(origin)))), drop
 
 
 class TemplateCache:
@@ -450,6 +501,9 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
     return records, drops
 
 
+_SET_HEADER = struct.Struct("!HH").unpack_from      # set id, length
+_decoded: Callable[[tuple[tuple[DataRecord, ...], tuple[Drop, ...]]], Decoded[DataRecord]] = partial(tuple.__new__, Decoded)
+
 TemplateParser = Callable[[bytes], Sequence[Template | Withdrawal] | None]
 
 
@@ -460,7 +514,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
     malformed record, the whole set is ``bad_template``) and applied, other ids below
     :data:`MIN_DATA_SET` ``reserved_set_id``. A lying set length ends the walk there with
     ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
-    records: list[DataRecord] = []
+    records: Sequence[DataRecord] = ()
     drops: list[Drop] = []
     data = message if type(message) is bytes else bytes(message)     # sets are sliced off as bytes
     while off < end:
@@ -468,7 +522,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
             if strict:
                 drops.append(Drop.BAD_SET_LENGTH)
             break
-        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        set_id, length = _SET_HEADER(data, off)
         if length < 4 or off + length > end:
             drops.append(Drop.BAD_SET_LENGTH)
             break
@@ -483,9 +537,10 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
                 drops.append(Drop.BAD_TEMPLATE if parse is not None else Drop.RESERVED_SET_ID)
                 continue
             got, lost = apply(dom, changes, now)
-        if records:
-            records.extend(got)
-        else:
+        if not records:
             records = got
-        drops.extend(lost)
-    return Decoded(tuple(records), tuple(drops))
+        elif got:
+            records = (*records, *got)
+        if lost:
+            drops.extend(lost)
+    return _decoded((records if type(records) is tuple else tuple(records), tuple(drops)))
