@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
 from socket import inet_ntoa
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.elements import Convert, Element, element, struct_code, value_converter
@@ -71,7 +71,7 @@ class Shape:
             one = layout.field_struct(code)
             fmt.append(code)
             if conv is inet_ntoa:        # an IPv4 address: its octets as ints, joined in get()
-                find[name] = (layout.field_struct("4B").unpack_from, off, dotted)
+                find[name] = (layout.field_struct("4B").unpack_from, off, cast(Convert, dotted))
             else:
                 find[name] = (one.unpack_from, off, conv)
             off += one.size
