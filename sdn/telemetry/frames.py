@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dataplane.nsh import ETH_HLEN, ETH_P_NSH, MD_TYPE_1, NP_ETHERNET, NP_IPV4, NP_IPV6
 from dataplane.packet import ETH_P_IP, ETH_P_IPV6, FiveTuple
@@ -25,8 +25,7 @@ _OCTET = tuple(str(i) for i in range(256))           # an IPv4 address by table 
 _DOT = tuple(f"{i}." for i in range(256))
 
 
-@dataclass(frozen=True, slots=True)
-class Nsh:
+class Nsh(NamedTuple):
     """The NSH base and service path headers; ``context`` is C1..C4 for MD type 1, else ()."""
 
     spi: int
@@ -39,8 +38,7 @@ class Nsh:
     metadata: bytes = b""          # MD type 2 TLVs, raw
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     dst_mac: str = ""
     src_mac: str = ""
     vlans: tuple[int, ...] = ()    # VLAN ids, outermost first
