@@ -182,17 +182,16 @@ class DataRecord(tuple[Any, ...]):
         return dict(zip(template.names, vals, strict=True))
 
     def get(self, name: str, default: object = None) -> object:
-        data, offset, shape, _ = self
-        try:
-            unpack, at, conv = shape.find[name]
+        try:                     # self[i], not unpacking self: a subclass's unpacking takes an iterator
+            unpack, at, conv = self[2].find[name]
         except KeyError:
             return default
         if conv is None:
-            return unpack(data, offset + at)[0]
+            return unpack(self[0], self[1] + at)[0]
         if conv is dotted:
-            a, b, c, d = unpack(data, offset + at)
+            a, b, c, d = unpack(self[0], self[1] + at)
             return _DOT[a] + _DOT[b] + _DOT[c] + _OCTET[d]
-        return conv(unpack(data, offset + at)[0])
+        return conv(unpack(self[0], self[1] + at)[0])
 
     def _key(self) -> tuple[object, ...]:
         return (*self[3], self.values)
