@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 R = TypeVar("R", covariant=True)
 
@@ -35,9 +35,9 @@ class Drop(enum.StrEnum):
     SOCKET_OVERFLOW = "socket_overflow"          # collector: kernel dropped datagrams (SO_RXQ_OVFL)
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded(Generic[R]):
-    """What one datagram gave: records (samples, data records) and the units dropped."""
+class Decoded(NamedTuple, Generic[R]):
+    """What one datagram gave: records (samples, data records) and the units dropped.
+    (A NamedTuple rather than a dataclass: built once per datagram by tuple's own ``__new__``.)"""
 
     records: tuple[R, ...] = ()
     drops: tuple[Drop, ...] = ()

@@ -9,7 +9,8 @@ keeps what it got and says ``truncated``; it never raises.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 from dataplane.nsh import ETH_HLEN, ETH_P_NSH, MD_TYPE_1, NP_ETHERNET, NP_IPV4, NP_IPV6
 from dataplane.packet import ETH_P_IP, ETH_P_IPV6, FiveTuple
@@ -19,10 +20,12 @@ _PORTS = frozenset((6, 17, 132))           # TCP, UDP, SCTP: ports at the start 
 _IPV6_EXT = frozenset((0, 43, 60))         # hop-by-hop, routing, destination options
 _IPV6_FRAG = 44
 _MAX_TAGS = 4
+_CONTEXT = struct.Struct("!4I").unpack_from          # NSH MD type 1 context headers C1..C4
+_OCTET = tuple(str(i) for i in range(256))           # an IPv4 address by table look-ups: a third of "%d" formatting
+_DOT = tuple(f"{i}." for i in range(256))
 
 
-@dataclass(frozen=True, slots=True)
-class Nsh:
+class Nsh(NamedTuple):
     """The NSH base and service path headers; ``context`` is C1..C4 for MD type 1, else ()."""
 
     spi: int
@@ -35,8 +38,7 @@ class Nsh:
     metadata: bytes = b""          # MD type 2 TLVs, raw
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     dst_mac: str = ""
     src_mac: str = ""
     vlans: tuple[int, ...] = ()    # VLAN ids, outermost first
@@ -66,12 +68,12 @@ def parse_frame(data: bytes) -> Frame:
         return Frame(dst, src, vlans, etype, truncated=True)
     b0, b1, b2, np = data[off], data[off + 1], data[off + 2], data[off + 3]
     ttl, length, md_type = (b0 & 0x0F) << 2 | b1 >> 6, b1 & 0x3F, b2 & 0x0F
-    spi, si = int.from_bytes(data[off + 4:off + 7], "big"), data[off + 7]
+    spi, si = data[off + 4] << 16 | data[off + 5] << 8 | data[off + 6], data[off + 7]
     end = off + length * 4
     context: tuple[int, ...] = ()
     metadata = b""
     if md_type == MD_TYPE_1 and length >= 6 and off + 24 <= n:
-        context = tuple(int.from_bytes(data[i:i + 4], "big") for i in range(off + 8, off + 24, 4))
+        context = _CONTEXT(data, off + 8)
     elif md_type != MD_TYPE_1 and length > 2:
         metadata = bytes(data[off + 8:min(end, n)])
     nsh = Nsh(spi, si, md_type, np, ttl, length, context, metadata)
@@ -108,8 +110,8 @@ def _ip(data: bytes, off: int, n: int, etype: int) -> tuple[FiveTuple | None, bo
             return None, True
         ihl = (data[off] & 0x0F) * 4
         proto = data[off + 9]
-        src = "%d.%d.%d.%d" % tuple(data[off + 12:off + 16])
-        dst = "%d.%d.%d.%d" % tuple(data[off + 16:off + 20])
+        src = _DOT[data[off + 12]] + _DOT[data[off + 13]] + _DOT[data[off + 14]] + _OCTET[data[off + 15]]
+        dst = _DOT[data[off + 16]] + _DOT[data[off + 17]] + _DOT[data[off + 18]] + _OCTET[data[off + 19]]
         first_fragment = (data[off + 6] & 0x1F) | data[off + 7] == 0
         l4 = off + max(ihl, 20)
         if proto in _PORTS and first_fragment:

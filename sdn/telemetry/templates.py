@@ -7,29 +7,31 @@ exporter's garbage can never touch another's templates. Data sets that arrive be
 template are held (bounded in count and age) and decoded when it arrives, else dropped and
 counted. New domains beyond the limit are refused rather than evicting working ones.
 
-Decoding a data set only finds its records (:func:`locate`, against the layout compiled when
-the template arrived); a record unpacks a field when asked (:meth:`DataRecord.get`), all of them
-for ``values`` and ``fields()``. The set loop of both protocols is :func:`decode_sets`.
+Decoding a data set only finds its records (:func:`~sdn.telemetry.layout.locate`, against the
+layout compiled when the template arrived); a record unpacks a field when asked
+(:meth:`~sdn.telemetry.layout.DataRecord.get`). The set loop of both protocols is :func:`decode_sets`.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.elements import Convert, Element, element, struct_code, value_converter
+from sdn.telemetry.layout import MAX_SHAPES as MAX_SHAPES
+from sdn.telemetry.layout import RUN as RUN
+from sdn.telemetry.layout import DataRecord as DataRecord
+from sdn.telemetry.layout import Layout, make_origin, locate
+from sdn.telemetry.layout import Origin as Origin
 
 VARIABLE = 0xFFFF                  # field length meaning "variable" (RFC 7011 §7)
 MIN_DATA_SET = 256                 # IPFIX set ids / NetFlow v9 flowset ids from here on are data
-MAX_SHAPES = 32                    # variable-length record shapes kept per template
-RUN = 64                           # records of one shape confirmed at a time (bounds the work per record)
-_LONG = 256                        # shape key of a 3-octet length prefix: 256 + length
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,80 +44,6 @@ class FieldSpec:
     @staticmethod
     def of(element_id: int, length: int, enterprise: int = 0) -> FieldSpec:
         return FieldSpec(element_id, length, enterprise, element(element_id, enterprise))
-
-
-class Shape:
-    """One byte layout of a template's records, compiled once: a struct over the whole record
-    (``values``) and each field's offset, struct and converter by name (:meth:`DataRecord.get`).
-
-    A template without variable-length fields has one; with them, a record's length octets
-    (RFC 7011 §7) pick its shape, and one exporter's records come in few (its interface names).
-    """
-
-    __slots__ = ("record", "size", "find", "marks")
-
-    def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
-        fmt: list[str] = []
-        find: dict[str, tuple[Callable[..., tuple[Any, ...]], int, Convert | None]] = {}
-        marks: list[tuple[int, bytes]] = []
-        off, var = 0, iter(lengths)
-        for code, name, conv in zip(layout.codes, layout.names, layout.convert, strict=True):
-            if code is None:
-                k = next(var)
-                prefix, code = (3, f"{k - _LONG}s") if k >= _LONG else (1, f"{k}s")
-                if prefix == 1:
-                    marks.append((off, bytes((k,)) * RUN))
-                fmt.append(f"{prefix}x")
-                off += prefix
-            one = layout.field_struct(code)
-            fmt.append(code)
-            find[name] = (one.unpack_from, off, conv)
-            off += one.size
-        self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
-        self.size: int = self.record.size
-        self.find = find                                      # name -> unpack_from, offset, converter
-        # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
-        # one of this shape and whose octets say the same have it too (a slice of the set each)
-        self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
-
-
-class Layout:
-    """How a template's records are found and unpacked, compiled when the template arrives:
-    its shapes (one if no field is variable), kept up to :data:`MAX_SHAPES` per template (past
-    that, for a hostile exporter, compiled per record and not kept)."""
-
-    __slots__ = ("codes", "names", "convert", "gaps", "tail", "fixed", "shapes", "last", "_structs")
-
-    def __init__(self, codes: Sequence[str | None], names: Sequence[str], convert: Sequence[Convert | None]) -> None:
-        self.codes, self.names, self.convert = tuple(codes), tuple(names), tuple(convert)
-        gaps, size = [], 0
-        for code in codes:
-            if code is None:
-                gaps.append(size)
-                size = 0
-            else:
-                size += struct.calcsize("!" + code)
-        self.gaps: tuple[int, ...] = tuple(gaps)     # fixed octets before each variable field
-        self.tail = size                             # and after the last
-        self.shapes: dict[tuple[int, ...], Shape] = {}
-        self._structs: dict[str, struct.Struct] = {}   # one field's, shared by the shapes
-        self.fixed = None if gaps else Shape(self, ())
-        self.last: Shape | None = None               # the shape the last run had: tried first
-
-    def field_struct(self, code: str) -> struct.Struct:
-        found = self._structs.get(code)
-        if found is None:
-            found = self._structs[code] = struct.Struct("!" + code)
-        return found
-
-    def shape(self, lengths: tuple[int, ...]) -> Shape:
-        """The shape of records whose variable fields have these lengths (256 + n: 3-octet prefix)."""
-        found = self.shapes.get(lengths)
-        if found is None:
-            found = Shape(self, lengths)
-            if len(self.shapes) < MAX_SHAPES:
-                self.shapes[lengths] = found
-        return found
 
 
 @dataclass(frozen=True)
@@ -154,140 +82,6 @@ def _unique_names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
         seen[f.element.name] = n + 1
         names.append(f"{f.element.name}[{n}]" if n else f.element.name)
     return tuple(names)
-
-
-class DataRecord(NamedTuple):
-    """One data record, unpacked on demand: :meth:`get` unpacks one field (what the figures
-    read), ``values`` all of them raw (numbers as ints, the rest bytes), :meth:`fields` all of
-    them by element name as addresses, strings and numbers. Equal when those are."""
-
-    exporter: str
-    domain_id: int
-    export_time: int               # seconds (IPFIX export time / NetFlow v9 unix secs)
-    template: Template
-    data: bytes                    # the record's data set
-    offset: int                    # where the record starts in it
-    shape: Shape                   # its layout (found when it was decoded: it fits)
-
-    @property
-    def values(self) -> tuple[object, ...]:
-        return self.shape.record.unpack_from(self.data, self.offset)
-
-    def fields(self) -> dict[str, object]:
-        vals = list(self.values)
-        for i, conv in self.template.converters:
-            vals[i] = conv(vals[i])
-        return dict(zip(self.template.names, vals, strict=True))
-
-    def get(self, name: str, default: object = None) -> object:
-        found = self.shape.find.get(name)
-        if found is None:
-            return default
-        unpack, at, conv = found
-        value = unpack(self.data, self.offset + at)[0]
-        return value if conv is None else conv(value)
-
-    def _key(self) -> tuple[object, ...]:
-        return self.exporter, self.domain_id, self.export_time, self.template, self.values
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DataRecord) and self._key() == other._key()
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-
-# NamedTuple's __new__ is a Python function, a large part of a record's decode time; this is tuple's own
-_record: Callable[[tuple[str, int, int, Template, bytes, int, Shape]], DataRecord] = partial(tuple.__new__, DataRecord)
-
-
-def locate(template: Template, body: bytes) -> tuple[Sequence[int], Iterable[Shape], Drop | None]:
-    """Where each record of a data set starts and its shape (the compiled path: no value is
-    unpacked); trailing bytes shorter than a record are padding, a variable-length field running
-    past the set is ``bad_record`` (the records before it are kept).
-
-    Records of one shape come in runs, found by comparing their length octets a slice of the set
-    at a time (:func:`_run`), first for the shape the template's last set ended with; a record
-    whose shape that is not is walked octet by octet, and once a walked record's run is just that
-    record, so is the rest of the set."""
-    layout = template.layout
-    n = len(body)
-    fixed = layout.fixed
-    if fixed is not None:
-        count = n // fixed.size
-        return range(0, count * fixed.size, fixed.size), repeat(fixed, count), None
-    min_length, last = template.min_length, layout.last
-    if last is not None and (run := _run(body, 0, last, n)) and n - run * last.size < min_length:
-        return range(0, run * last.size, last.size), repeat(last, run), None     # the usual: one run
-    offsets: list[int] = []
-    shapes: list[Shape] = []
-    off, runs = 0, True
-    gaps, tail = layout.gaps, layout.tail
-    known = layout.shapes.get
-    while n - off >= min_length:
-        if runs and last is not None and (run := _run(body, off, last, n)):
-            end = off + run * last.size
-            offsets.extend(range(off, end, last.size))
-            shapes.extend([last] * run)
-            off = end
-            continue
-        p = off
-        key = []
-        for gap in gaps:
-            p += gap
-            if p >= n:
-                return offsets, shapes, Drop.BAD_RECORD
-            size = body[p]
-            if size == 255:
-                if p + 3 > n:
-                    return offsets, shapes, Drop.BAD_RECORD
-                size = body[p + 1] << 8 | body[p + 2]
-                key.append(_LONG + size)
-                p += 3 + size
-            else:
-                key.append(size)
-                p += 1 + size
-        p += tail
-        if p > n:
-            return offsets, shapes, Drop.BAD_RECORD
-        k = tuple(key)
-        shape = known(k) or layout.shape(k)
-        if runs:
-            run = _run(body, off, shape, n)
-            if run > 1:
-                last = layout.last = shape
-                end = off + run * shape.size
-                offsets.extend(range(off, end, shape.size))
-                shapes.extend([shape] * run)
-                off = end
-                continue
-            runs = False
-        offsets.append(off)
-        shapes.append(shape)
-        off = p
-    return offsets, shapes, None
-
-
-def _run(body: bytes, off: int, shape: Shape, n: int) -> int:
-    """How many records from ``off`` (up to :data:`RUN`) have ``shape``: a record whose length
-    octets say what the shape's do, where the shape has them, is one (it starts where expected:
-    the one before had the shape), so one slice of the set per variable field tells."""
-    size = shape.size
-    count = min((n - off) // size, RUN)
-    if not shape.marks or not count:
-        return 0
-    end = off + count * size
-    for at, same in shape.marks:
-        octets = body[off + at:end:size]
-        if not same.startswith(octets):            # not all of them: the run ends at the first other
-            count = len(octets) - len(octets.lstrip(same[:1]))
-            if not count:
-                return 0
-            end = off + count * size
-    return count
 
 
 @dataclass(frozen=True)
@@ -355,7 +149,7 @@ class Domain:
             del self._templates[tid]
 
     def data(self, template_id: int, body: bytes, export_time: int,
-             now: float) -> tuple[list[DataRecord], list[Drop]]:
+             now: float) -> tuple[Sequence[DataRecord], list[Drop]]:
         """Decode a data set, or hold it until its template arrives."""
         drops = self.sweep(now) if self._held else []
         entry = self._templates.get(template_id)
@@ -368,11 +162,13 @@ class Domain:
             if len(self._held) > self._limits.max_held:
                 self._held.popleft()
                 drops.append(Drop.PENDING_OVERFLOW)
-            return [], drops
-        records, drop = self._records(entry[0], body, export_time)
+            return (), drops
+        template = entry[0]
+        offsets, shapes, drop = locate(template, body)
         if drop:
             drops.append(drop)
-        return records, drops
+        origin = make_origin((self.exporter, self.domain_id, export_time, template))
+        return tuple(map(DataRecord, zip(repeat(body), offsets, shapes, repeat(origin)))), drops
 
     def sweep(self, now: float) -> list[Drop]:
         """Drop held data sets older than the limit (and templates past their lifetime)."""
@@ -389,8 +185,8 @@ class Domain:
 
     def _records(self, template: Template, body: bytes, export_time: int) -> tuple[list[DataRecord], Drop | None]:
         offsets, shapes, drop = locate(template, body)
-        return list(map(_record, zip(repeat(self.exporter), repeat(self.domain_id), repeat(export_time),
-                                     repeat(template), repeat(body), offsets, shapes))), drop
+        origin = make_origin((self.exporter, self.domain_id, export_time, template))
+        return list(map(DataRecord, zip(repeat(body), offsets, shapes, repeat(origin)))), drop
 
 
 class TemplateCache:
@@ -450,6 +246,9 @@ def apply(dom: Domain, changes: Sequence[Template | Withdrawal], now: float) -> 
     return records, drops
 
 
+_SET_HEADER = struct.Struct("!HH").unpack_from      # set id, length
+_decoded: Callable[[tuple[tuple[DataRecord, ...], tuple[Drop, ...]]], Decoded[DataRecord]] = partial(tuple.__new__, Decoded)
+
 TemplateParser = Callable[[bytes], Sequence[Template | Withdrawal] | None]
 
 
@@ -460,7 +259,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
     malformed record, the whole set is ``bad_template``) and applied, other ids below
     :data:`MIN_DATA_SET` ``reserved_set_id``. A lying set length ends the walk there with
     ``bad_set_length``; fewer than 4 trailing bytes are padding unless ``strict``."""
-    records: list[DataRecord] = []
+    records: Sequence[DataRecord] = ()
     drops: list[Drop] = []
     data = message if type(message) is bytes else bytes(message)     # sets are sliced off as bytes
     while off < end:
@@ -468,7 +267,7 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
             if strict:
                 drops.append(Drop.BAD_SET_LENGTH)
             break
-        set_id, length = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        set_id, length = _SET_HEADER(data, off)
         if length < 4 or off + length > end:
             drops.append(Drop.BAD_SET_LENGTH)
             break
@@ -483,9 +282,10 @@ def decode_sets(dom: Domain, message: bytes, off: int, end: int, export_time: in
                 drops.append(Drop.BAD_TEMPLATE if parse is not None else Drop.RESERVED_SET_ID)
                 continue
             got, lost = apply(dom, changes, now)
-        if records:
-            records.extend(got)
-        else:
+        if not records:
             records = got
-        drops.extend(lost)
-    return Decoded(tuple(records), tuple(drops))
+        elif got:
+            records = (*records, *got)
+        if lost:
+            drops.extend(lost)
+    return _decoded((records if type(records) is tuple else tuple(records), tuple(drops)))

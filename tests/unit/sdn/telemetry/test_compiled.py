@@ -141,6 +141,19 @@ def test_runs_longer_than_a_slice_and_ending_in_a_cut_record():
     assert len(same_as_walk(cache, template, cut)) == 3 * RUN + 5
 
 
+def test_a_set_that_is_one_run_but_for_one_record_is_not_taken_as_one_run():
+    """The one-struct confirmation of a whole set (every length octet of every record at once)
+    must see a single record whose names differ, wherever it is and whichever name it is."""
+    cache, template = ovs_cache()
+    one = (b"br0", b"br0", b"veth1", b"veth1")
+    same_as_walk(cache, template, b"".join(ovs_record(i, one) for i in range(7)))     # the template's last shape
+    for odd in range(7):
+        for k in range(4):
+            names = tuple(b"eth10" if j == k else n for j, n in enumerate(one))
+            rows = [ovs_record(i, names if i == odd else one) for i in range(7)]     # type: ignore[arg-type]
+            assert len(same_as_walk(cache, template, b"".join(rows))) == 7
+
+
 def test_more_shapes_than_are_kept_still_decode_and_the_cache_stays_bounded():
     cache, template = ovs_cache()
     body = b"".join(ovs_record(i, (b"n" * i, b"", b"", b"d" * (i % 3))) for i in range(MAX_SHAPES + 20))
