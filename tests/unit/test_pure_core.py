@@ -15,7 +15,7 @@ CORE = (
     "descriptors.acl", "descriptors.vnfd", "descriptors.vnffgd", "descriptors.nsd",
     "sdn.document", "sdn.match", "sdn.openflow", "sdn.render", "sdn.sync", "sdn.pipeline", "sdn.cookie",
     "sdn.balance", "sdn.rebalance", "sdn.usable", "sdn.pathstatus", "nfvo.vnffg.status",
-    "vnfm.lifecycle", "vnfm.spec", "vnfm.scheduler", "vnfm.alarms", "descriptors.alarming", "vnfm.model", "vnfm.codec",
+    "vnfm.lifecycle", "vnfm.spec", "vnfm.scheduler", "vnfm.evacuation", "vnfm.alarms", "descriptors.alarming", "vnfm.model", "vnfm.codec",
     "nfvo.model", "nfvo.vnffg.render", "nfvo.vnffg.spec", "nfvo.vnffg.spi", "nfvo.vnffg.sffs",
     "nfvo.intents", "nfvo.nsplan", "nfvo.reconcile", "vnfm.faults",
     "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service", "vnfm.images", "vnfm.imagetar",
