@@ -93,8 +93,8 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                           metric_sources=(ChainMetrics(monitor),))  # alarms on chain/hop figures
         cleanup.append(lambda: _terminate_all(vnfm))
         images.subscribe(lambda records: _set_catalog(vnfm, base.with_registered(records)))
-        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address),
-                              images=images)
+        sdn = GrpcSdn(sdn_address)
+        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, sdn, images=images)
         if not service.catalog.vims():
             what = f"{hosts} compute hosts" if sites else "this host"
             service.catalog.register_vim("local", bridge=bridge, dpid=dpid, is_default=True,
@@ -113,7 +113,7 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         if sites:   # nfv host fail|recover, and the detector of hosts whose OVS stops answering
             from nfvo.hostops import HostOps
 
-            host_ops = HostOps(service, state_dir).start()
+            host_ops = HostOps(service, state_dir, sdn).start()
             cleanup.append(host_ops.close)
         server, _ = serve(service, f"unix:{socket}", host_ops=host_ops)
         cleanup.append(lambda: server.stop(2.0).wait())

@@ -46,8 +46,8 @@ class HostOps:
     """``service``: the NFVO (its VNFM and VNFFGs); ``state_dir``: the stack's (the supervisor's
     fence markers and status file). ``start`` runs the failure detector."""
 
-    def __init__(self, service: Any, state_dir: Path, *, grace: float = GRACE) -> None:
-        self.service, self.state_dir, self.grace = service, Path(state_dir), grace
+    def __init__(self, service: Any, state_dir: Path, sdn: Any = None, *, grace: float = GRACE) -> None:
+        self.service, self.state_dir, self.grace, self.sdn = service, Path(state_dir), grace, sdn
         self._lock = threading.Lock()
         self._since: dict[str, float] = {}
         self._stop = threading.Event()
@@ -64,6 +64,7 @@ class HostOps:
             self._check(host, hosts)
             fence(self.state_dir, host, why)
             self._wait_daemons(host, lambda state: state == "failed", "stopped")
+            self._wait_disconnected(next(h for h in hosts if h.name == host).switch)
             plan = self.service.vnfm.fail_host(host, why)
             self._rerender(f"compute host {host} failed: {why}")
         return HostActionResult(host, plan, seconds=time.monotonic() - t0)
@@ -154,6 +155,19 @@ class HostOps:
             time.sleep(0.1)
         raise FailedPrecondition(f"compute host {host}: the supervisor did not report its OVS {what} within "
                                  f"{FENCE_TIMEOUT:.0f} s", "name")
+
+    def _wait_disconnected(self, switch: str) -> None:
+        """Until the controller has dropped ``switch`` (its echo timeout: a dead vswitchd's TCP
+        connection is never closed, its br-phy tap carried the FIN): a chain rendered before
+        would have the controller read a switch that never answers, and fail."""
+        deadline = time.monotonic() + FENCE_TIMEOUT
+        while self.sdn is not None and time.monotonic() < deadline:
+            try:
+                if not self.sdn.connected().get(switch, False):
+                    return
+            except Exception:  # noqa: BLE001 - the controller restarting: ask again
+                log.debug("controller state", exc_info=True)
+            time.sleep(0.2)
 
     def _purge(self, host: str) -> tuple[str, ...]:
         """The VNFM's recover_host, retried while the VIM's OVSDB connection to the restarted
