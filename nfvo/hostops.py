@@ -30,6 +30,7 @@ from vnfm.evacuation import EvacuationPlan
 GRACE = 10.0           # seconds a host may not answer before it is evacuated
 POLL = 1.0
 FENCE_TIMEOUT = 15.0
+DISCONNECT_TIMEOUT = 40.0   # the controller's echo timeout, past a state read of the dead switch (10 s)
 OPERATOR = "failed by operator (nfv host fail)"
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class HostOps:
             self._check(host, hosts)
             fence(self.state_dir, host, why)
             self._wait_daemons(host, lambda state: state == "failed", "stopped")
-            self._wait_disconnected(next(h for h in hosts if h.name == host).switch)
-            plan = self.service.vnfm.fail_host(host, why)
+            plan = self.service.vnfm.fail_host(host, why)   # down for the scheduler, evacuated
+            # the chains' re-render waits for the controller to drop the host's switch: until then
+            # it reads the switch (no longer in the document) and fails (the chain ERROR a while)
+            self._wait_disconnected(next(h for h in hosts if h.name == host).dpid)
             self._rerender(f"compute host {host} failed: {why}")
         return HostActionResult(host, plan, seconds=time.monotonic() - t0)
 
@@ -156,14 +159,14 @@ class HostOps:
         raise FailedPrecondition(f"compute host {host}: the supervisor did not report its OVS {what} within "
                                  f"{FENCE_TIMEOUT:.0f} s", "name")
 
-    def _wait_disconnected(self, switch: str) -> None:
-        """Until the controller has dropped ``switch`` (its echo timeout: a dead vswitchd's TCP
+    def _wait_disconnected(self, dpid: int) -> None:
+        """Until the controller has dropped switch ``dpid`` (its echo timeout: a dead vswitchd's TCP
         connection is never closed, its br-phy tap carried the FIN): a chain rendered before
         would have the controller read a switch that never answers, and fail."""
-        deadline = time.monotonic() + FENCE_TIMEOUT
+        deadline = time.monotonic() + DISCONNECT_TIMEOUT
         while self.sdn is not None and time.monotonic() < deadline:
             try:
-                if not self.sdn.connected().get(switch, False):
+                if dpid not in self.sdn.connected():
                     return
             except Exception:  # noqa: BLE001 - the controller restarting: ask again
                 log.debug("controller state", exc_info=True)

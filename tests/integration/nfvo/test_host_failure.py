@@ -105,7 +105,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
                 took = time.monotonic() - t0
                 assert failed.returncode == 0, failed.stderr + failed.stdout
                 action = json.loads(failed.stdout)
-                assert action["evacuated"] == ["sf/VDU1"], action
+                assert action["evacuated"] == ["sf/VDU1"], action   # before its monitor respawns it
                 host = show(env, "host", "show", "compute2")
                 assert host["state"] == "down" and "failed by operator" in host["reason"], host
                 sf = wait_for(lambda: (v := show(env, "vnf", "show", "sf"))["status"] == "ACTIVE" and v, "sf ACTIVE")
