@@ -65,11 +65,20 @@ class HostOps:
             self._check(host, hosts)
             fence(self.state_dir, host, why)
             self._wait_daemons(host, lambda state: state == "failed", "stopped")
+            phases = [("fenced", time.monotonic())]
+            if self.service.vnfm.mark_host_lost(host, why):   # its VDUs dead: the chains through them DEGRADED
+                self._rerender(f"compute host {host} failed: {why}")
+            phases.append(("VDUs dead", time.monotonic()))
             plan = self.service.vnfm.fail_host(host, why)   # down for the scheduler, evacuated
+            phases.append(("evacuated", time.monotonic()))
             # the chains' re-render waits for the controller to drop the host's switch: until then
             # it reads the switch (no longer in the document) and fails (the chain ERROR a while)
-            self._wait_disconnected(next(h for h in hosts if h.name == host).dpid)
+            self._wait_connection(next(h for h in hosts if h.name == host).dpid, False)
+            phases.append(("switch dropped", time.monotonic()))
             self._rerender(f"compute host {host} failed: {why}")
+            phases.append(("chains re-rendered", time.monotonic()))
+            log.warning("compute host %s failed (%s): %s", host, why,
+                        ", ".join(f"{name} at {at - t0:.1f} s" for name, at in phases))
         return HostActionResult(host, plan, seconds=time.monotonic() - t0)
 
     def recover(self, host: str) -> HostActionResult:
@@ -77,10 +86,13 @@ class HostOps:
 
         t0 = time.monotonic()
         with self._lock:
-            self._check(host, self._hosts(), hub_ok=True)
+            hosts = self._hosts()
+            self._check(host, hosts, hub_ok=True)
             unfence(self.state_dir, host)
             self._wait_daemons(host, lambda state: state == "up", "up")
             purged = self._purge(host)
+            # back in the chains' switches (their port-less classifiers): once the controller has it
+            self._wait_connection(next(h for h in hosts if h.name == host).dpid, True)
             self._since.pop(host, None)
             self._rerender(f"compute host {host} recovered")
         return HostActionResult(host, purged=purged, seconds=time.monotonic() - t0)
@@ -159,14 +171,15 @@ class HostOps:
         raise FailedPrecondition(f"compute host {host}: the supervisor did not report its OVS {what} within "
                                  f"{FENCE_TIMEOUT:.0f} s", "name")
 
-    def _wait_disconnected(self, dpid: int) -> None:
-        """Until the controller has dropped switch ``dpid`` (its echo timeout: a dead vswitchd's TCP
-        connection is never closed, its br-phy tap carried the FIN): a chain rendered before
-        would have the controller read a switch that never answers, and fail."""
+    def _wait_connection(self, dpid: int, connected: bool) -> None:
+        """Until the controller has (``connected``) or has dropped switch ``dpid``. Dropped: its
+        echo timeout (a dead vswitchd's TCP connection is never closed, its br-phy tap carried
+        the FIN); a chain rendered before would have the controller read a switch that never
+        answers, and fail. Connected: a chain is refused while a switch it is on is not."""
         deadline = time.monotonic() + DISCONNECT_TIMEOUT
         while self.sdn is not None and time.monotonic() < deadline:
             try:
-                if dpid not in self.sdn.connected():
+                if (dpid in self.sdn.connected()) == connected:
                     return
             except Exception:  # noqa: BLE001 - the controller restarting: ask again
                 log.debug("controller state", exc_info=True)

@@ -49,6 +49,20 @@ def evacuate(vnfm: VnfManager, host: str) -> EvacuationPlan:
     return plan
 
 
+def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
+    """Every VDU instance on ``host`` is dead (its VNF DEAD: chains through it turn DEGRADED, or
+    follow their failure policy) until the evacuation rebuilds it; returns how many."""
+    _failed(vnfm, host)
+    lost = 0
+    with vnfm._writes:
+        for stored in list(vnfm._vnfs.values()):
+            for v in stored.record.vdus:
+                if v.host == host and not v.dead:
+                    vnfm._mark(stored.record.id, v, True, f"compute host {host} failed: {why}")
+                    lost += 1
+    return lost
+
+
 def fail_host(vnfm: VnfManager, host: str, why: str) -> EvacuationPlan:
     """Mark ``host`` failed in the VIM (down whatever its OVS answers: fenced) and evacuate it."""
     failed = _failed(vnfm, host)

@@ -27,7 +27,7 @@ from vnfm.alarmrunner import AlarmRunner
 from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.evacuation import EvacuationPlan
-from vnfm.evacuator import evacuate, fail_host, recover_host
+from vnfm.evacuator import evacuate, fail_host, mark_host_lost, recover_host
 from vnfm.faults import crash_point
 from vnfm.images import ImageCatalog
 from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
@@ -226,6 +226,10 @@ class VnfManager:
         hosts, VNF by VNF (``vnfm.evacuation``); a VNF whose rebuild fails is left in ERROR and
         the others go on. The plan says what moved and what was skipped."""
         return evacuate(self, host)
+
+    def mark_host_lost(self, host: str, why: str) -> int:
+        """Every VDU instance on ``host`` dead (the host failed); how many."""
+        return mark_host_lost(self, host, why)
 
     def fail_host(self, host: str, why: str) -> EvacuationPlan:
         """``host`` down whatever it answers (fenced: Masakari), then evacuated."""

@@ -125,6 +125,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
         gap = max((b - a + 1 for a, b in result.missing), default=0) / result.rate
         print(f"\nhost failure: nfv host fail took {took:.1f} s; outage {gap:.2f} s ({result.describe()}); "
               f"VNFFG states {' -> '.join(statuses)}")
+        print(*[line for line in (tmp_path / "state.log").read_text().splitlines() if "failed (" in line], sep="\n")
         assert statuses[0] == "ACTIVE" and statuses[-1] == "ACTIVE" and len(statuses) >= 3, statuses
         assert set(statuses[1:-1]) <= {"DEGRADED", "ERROR", "PENDING_UPDATE"}, statuses
 
