@@ -39,8 +39,9 @@ def evacuate(vnfm: VnfManager, host: str) -> EvacuationPlan:
         log.warning("%s", describe(plan))
         for e in plan.evacuees:
             rec = vnfm._vnfs[e.vnf_id].record
-            if rec.status not in (Status.ACTIVE, Status.DEAD, Status.ERROR):
-                continue
+            if rec.status not in (Status.ACTIVE, Status.DEAD, Status.ERROR) or not any(
+                    (v.name, v.instance) in e.instances and v.host == host for v in rec.vdus):
+                continue   # an empty selection would heal the whole VNF from its VNFD
             try:
                 vnfm._heal(rec, None, None, f"evacuated from failed host {host}", only=set(e.instances),
                            unpin=set(e.unpin))
