@@ -93,8 +93,8 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                           metric_sources=(ChainMetrics(monitor),))  # alarms on chain/hop figures
         cleanup.append(lambda: _terminate_all(vnfm))
         images.subscribe(lambda records: _set_catalog(vnfm, base.with_registered(records)))
-        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, GrpcSdn(sdn_address),
-                              images=images)
+        sdn = GrpcSdn(sdn_address)
+        service = NfvoService(SqlStore(f"sqlite:///{state_dir / 'nfvo.db'}"), vnfm, sdn, images=images)
         if not service.catalog.vims():
             what = f"{hosts} compute hosts" if sites else "this host"
             service.catalog.register_vim("local", bridge=bridge, dpid=dpid, is_default=True,
@@ -109,7 +109,13 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                                        probability=config.ipfix_probability)
         service.engine.ovsdb = {bridge: ovsdb, **{s.switch_name: s.ovsdb for s in sites}}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
-        server, _ = serve(service, f"unix:{socket}")
+        host_ops = None
+        if sites:   # nfv host fail|recover, and the detector of hosts whose OVS stops answering
+            from nfvo.hostops import HostOps
+
+            host_ops = HostOps(service, state_dir, sdn).start()
+            cleanup.append(host_ops.close)
+        server, _ = serve(service, f"unix:{socket}", host_ops=host_ops)
         cleanup.append(lambda: server.stop(2.0).wait())
         state = {"nfvo": f"unix:{socket}", "pid": os.getppid(), "nfvo_pid": os.getpid(), "sdn": sdn_address,
                  "bridge": bridge, "dpid": dpid, "ovs_run_dir": str(state_dir / "ovs"), "prefix": prefix,

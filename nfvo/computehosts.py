@@ -114,3 +114,30 @@ class StackRack:
         # and every TCP segment to the controller is dropped (pitfall 6 of the GPE note; ICMP still passes)
         netns.set_tx_checksum(ours, False)
         netns.set_tx_checksum(rack_end, False, netns=rack.rack_netns)
+
+
+# -- hosts failed by the operator (``nfv host fail``): a marker file per host, read by the supervisor
+FENCED_DIR = "fenced"
+
+
+def fence(state_dir: Path, host: str, why: str) -> None:
+    """Ask the supervisor to stop ``host``'s OVS and keep it stopped (``nfv host fail``)."""
+    path = Path(state_dir) / FENCED_DIR / host
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{host}.tmp")
+    tmp.write_text(why)
+    tmp.replace(path)
+
+
+def unfence(state_dir: Path, host: str) -> None:
+    """Let the supervisor start ``host``'s OVS again (``nfv host recover``)."""
+    (Path(state_dir) / FENCED_DIR / host).unlink(missing_ok=True)
+
+
+def fenced_hosts(state_dir: Path) -> dict[str, str]:
+    """Host -> why the operator failed it."""
+    folder = Path(state_dir) / FENCED_DIR
+    try:
+        return {p.name: p.read_text() for p in folder.iterdir() if not p.name.startswith(".")}
+    except OSError:
+        return {}

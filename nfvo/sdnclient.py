@@ -41,6 +41,11 @@ class GrpcSdn:
         reply = self._call(self._stub.GetPathStatus, sfc_pb2.GetPathStatusRequest(names=list(names)), STATUS_TIMEOUT)
         return {p.name: PathStatus(p.name, p.switch, _STATES[p.condition], p.reason) for p in reply.paths}
 
+    def connected(self) -> set[int]:
+        """The dpids of the switches whose OpenFlow connection the controller holds."""
+        reply = self._call(self._stub.GetState, sfc_pb2.GetStateRequest(), STATUS_TIMEOUT)
+        return {s.dpid for s in reply.switches if s.connected}
+
     def serving(self) -> bool:
         """Whether the controller's health service says SERVING (a switch is connected);
         Unavailable when it cannot be reached."""

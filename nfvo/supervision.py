@@ -39,7 +39,7 @@ class ComponentState:
     ``restarts`` counts starts after the first, ``failures`` crashes in a row (for the back-off)."""
 
     name: str
-    state: str = "starting"      # starting | up | restarting | stopped
+    state: str = "starting"      # starting | up | restarting | stopped | failed (by the operator)
     pid: int = 0
     started: float = 0.0
     restarts: int = 0
@@ -63,6 +63,13 @@ def exited(c: ComponentState, returncode: int, wall: float, mono: float, backoff
     failures = 1 if ran >= backoff.stable else c.failures + 1
     return replace(c, state="restarting", failures=failures, last_exit=describe_exit(returncode),
                    retry_at=mono + backoff.delay(failures))
+
+
+def failed_by_operator(c: ComponentState, why: str) -> ComponentState:
+    """``c`` stopped on purpose (its compute host failed by the operator): never restarted until
+    the operator recovers the host."""
+    return replace(c, state="failed", pid=0, last_exit=f"failed by operator: {why}" if why else "failed by operator",
+                   retry_at=float("inf"))
 
 
 def start_failed(c: ComponentState, why: str, mono: float, backoff: Backoff) -> ComponentState:

@@ -16,7 +16,8 @@ With ``--hosts N`` (N > 1) there is no stack OVS: the supervisor first builds a 
 hosts (``nfvo.computehosts``: namespaces with their own OVS, an underlay, a management leg into
 the stack's namespace where the controller listens) and supervises each host's ovsdb-server and
 ovs-vswitchd as ``computeI/ovsdb-server`` and ``computeI/ovs-vswitchd``, started inside the host
-(a restarted vswitchd gets its br-phy address and tunnel neighbours back).
+(a restarted vswitchd gets its br-phy address and tunnel neighbours back). A host the operator
+fails (``nfv host fail``, a drill) has both stopped and not restarted until ``nfv host recover``.
 
 ``<state>/supervisor.json`` says what runs (pid, start time, restarts, last exit) for
 ``nfv status``. On SIGTERM (``nfv down``) the NFVO goes first (it terminates every VNF), then
@@ -44,14 +45,17 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from nfvo.supervision import (ORDER, STATUS_FILE, Backoff, ComponentState, describe_exit, exited, launched,
-                              start_failed, status_document)
+from dataclasses import replace
+
+from nfvo.supervision import (ORDER, STATUS_FILE, Backoff, ComponentState, describe_exit, exited,
+                              failed_by_operator, launched, start_failed, status_document)
 
 CONTROLLER_OPENFLOW = "127.0.0.1:6653"
 CONTROLLER_GRPC = "127.0.0.1:50061"
 NFVO_READY_TIMEOUT = 120.0
 CONTROLLER_READY_TIMEOUT = 30.0
 BACKOFF = Backoff()
+FENCE_POLL = 0.2          # how often the supervisor looks for hosts failed by the operator
 log = logging.getLogger("nfvo.supervisor")
 
 
@@ -202,7 +206,11 @@ class Supervisor:
 
     def run(self) -> None:
         """Watch and restart until ``stop_event``; every change lands in the status file."""
+        next_fence = 0.0
         while not self.stop_event.wait(0.02):
+            if self.rack is not None and time.monotonic() >= next_fence:
+                self._apply_fences()
+                next_fence = time.monotonic() + FENCE_POLL
             for child in self.children.values():
                 if self.stop_event.is_set():
                     return
@@ -221,6 +229,30 @@ class Supervisor:
                         child.state = start_failed(child.state, str(exc).splitlines()[0], time.monotonic(), self.backoff)
                         log.error("%s did not restart: %s", child.name, exc)
                     self.write_status()
+
+    def _apply_fences(self) -> None:
+        """A host the operator failed (``nfv host fail``: a marker ``nfvo.computehosts.fence``
+        writes) has its daemons stopped, vswitchd first, and not restarted: state ``failed``,
+        "failed by operator". Once the marker is gone (``nfv host recover``) they start again in
+        order (database first), as after a crash."""
+        from nfvo.computehosts import fenced_hosts
+
+        fenced, changed = fenced_hosts(self.state_dir), False
+        for child in reversed(list(self.children.values())):
+            host = child.name.partition("/")[0] if "/" in child.name else ""
+            if host in fenced and child.state.state != "failed":
+                proc, child.proc = child.proc, None
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
+                child.state = failed_by_operator(child.state, fenced[host])
+                log.warning("%s stopped: compute host %s failed by operator", child.name, host)
+                changed = True
+            elif host and host not in fenced and child.state.state == "failed":
+                child.state = replace(child.state, state="restarting", retry_at=0.0)
+                changed = True
+        if changed:
+            self.write_status()
 
     def _launch(self, child: _Child) -> None:
         child.proc = child.start()

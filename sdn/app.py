@@ -431,7 +431,9 @@ class NfvSwitchApp(app_manager.OSKenApp):
                     LOG.exception("switch event callback failed for %s", event)
 
     def _monitor_loop(self) -> None:
-        """Echo each switch; one silent past echo_timeout (and not busy with us) is dropped."""
+        """Echo each switch; one silent past echo_timeout is dropped (twice that while busy with
+        us: a long read's replies bypass ``_route``; but a dead switch that a worker keeps asking
+        is always busy, and must go too)."""
         while not self._stopping.wait(self._echo_interval):
             now = time.monotonic()
             with self._lock:
@@ -439,9 +441,7 @@ class NfvSwitchApp(app_manager.OSKenApp):
             for conn in conns:
                 with self._lock:
                     busy = bool(conn.pending)
-                if busy:
-                    conn.last_seen = now
-                elif now - conn.last_seen > self._echo_timeout:
+                if now - conn.last_seen > self._echo_timeout * (2 if busy else 1):
                     LOG.warning("switch %#x silent for %.1fs: closing", conn.dp.id,
                                 now - conn.last_seen)
                     self._close(conn.dp)

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from vnfm import lifecycle as lc
 from vnfm.alarmrunner import AlarmRunner
 from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
+from vnfm.evacuation import EvacuationPlan
+from vnfm.evacuator import evacuate, fail_host, mark_host_lost, recover_host
 from vnfm.faults import crash_point
 from vnfm.images import ImageCatalog
 from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
@@ -219,6 +221,24 @@ class VnfManager:
                 raise InvalidRequest(f"VNF {rec.name} has no VDU {vdu!r}")
             return self._heal(rec, vdu, instance, "heal requested")
 
+    def evacuate(self, host: str) -> EvacuationPlan:
+        """Rebuild every VDU instance on ``host`` (failed: the VIM reports it down) on the other
+        hosts, VNF by VNF (``vnfm.evacuation``); a VNF whose rebuild fails is left in ERROR and
+        the others go on. The plan says what moved and what was skipped."""
+        return evacuate(self, host)
+
+    def mark_host_lost(self, host: str, why: str) -> int:
+        """Every VDU instance on ``host`` dead (the host failed); how many."""
+        return mark_host_lost(self, host, why)
+
+    def fail_host(self, host: str, why: str) -> EvacuationPlan:
+        """``host`` down whatever it answers (fenced: Masakari), then evacuated."""
+        return fail_host(self, host, why)
+
+    def recover_host(self, host: str) -> tuple[str, ...]:
+        """``host`` up again, its stale ports purged (returned); nothing moves back."""
+        return recover_host(self, host)
+
     def scale_plan(self, name_or_id: str, policy: str, direction: str) -> builtins.list[tuple[str, int]]:
         """The (VDU, instance) pairs ``scale`` would add or remove now (checks as ``scale``
         does): lets the NFVO steer chains away from instances before they are removed."""
@@ -356,10 +376,12 @@ class VnfManager:
                        namespace=server.namespace, boot=server.boot, host=server.host or vdu.host)
 
     def _heal(self, rec: VnfRecord, vdu: str | None, instance: int | None,
-              why: str) -> VnfRecord:
+              why: str, *, only: Collection[tuple[str, int]] | None = None, unpin: Collection[str] = ()) -> VnfRecord:
+        """``only``: just these (VDU, instance); ``unpin``: VDUs placed ignoring their zone (evacuation)."""
         spec = self._vnfs[rec.id].spec
+        spec = replace(spec, vdus=tuple(replace(s, zone=None) if s.name in unpin else s for s in spec.vdus))
         targets = [v for v in rec.vdus if (vdu is None or v.name == vdu)
-                   and (instance is None or v.instance == instance)]
+                   and (instance is None or v.instance == instance) and (only is None or (v.name, v.instance) in only)]
         rec = self._set(rec, S.PENDING_HEAL, why)
         try:
             if targets:

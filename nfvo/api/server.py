@@ -15,7 +15,7 @@ from nfvo.api.errors import ErrorMappingInterceptor
 from nfvo.api.health import watch_status
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.api.v1 import nfvo_pb2_grpc
-from nfvo.errors import InvalidArgument, NotFound
+from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import VnffgRecord
 from nfvo.service import NfvoService
 from sdn.api.server import open_channel, start_server
@@ -46,8 +46,9 @@ def _classifier_of(record: VnffgRecord, name: str) -> pb.Classifier:
 
 
 class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
-    def __init__(self, service: NfvoService):
+    def __init__(self, service: NfvoService, host_ops: Any = None):
         self.s = service
+        self.host_ops = host_ops    # nfvo.hostops.HostOps: failing and recovering compute hosts
 
     # VIMs
     def CreateVim(self, r, context):
@@ -253,6 +254,22 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
             raise NotFound(f"no compute host {r.name!r} (hosts: {', '.join(hosts) or 'none'})")
         return convert.host(hosts[r.name], convert.host_vdus(self.s.vnfm.list()))
 
+    def FailHost(self, r, context):
+        result = self._host_ops().fail(r.name, r.reason)
+        plan = result.plan
+        return pb.HostAction(host=self.GetHost(r, context), seconds=result.seconds,
+                             evacuated=[f"{e.vnf_name}/{label}" for e in plan.evacuees for label in e.labels],
+                             skipped=[f"{name}: {why}" for name, why in plan.skipped])
+
+    def RecoverHost(self, r, context):
+        result = self._host_ops().recover(r.name)
+        return pb.HostAction(host=self.GetHost(r, context), purged=list(result.purged), seconds=result.seconds)
+
+    def _host_ops(self):
+        if self.host_ops is None:
+            raise FailedPrecondition("this NFVO's VIM has one compute host: none can be failed or recovered", "name")
+        return self.host_ops
+
 
 def _chunks(requests):
     """The file's bytes from the messages after the metadata."""
@@ -263,13 +280,13 @@ def _chunks(requests):
 
 
 def serve(service: NfvoService, address: str, max_workers: int = 16,
-          status_interval: float = 1.0) -> tuple[grpc.Server, int]:
+          status_interval: float = 1.0, host_ops: Any = None) -> tuple[grpc.Server, int]:
     """Start serving on ``address`` (host:port; port 0 picks one); returns (server, port).
     While it serves, VNFFG status follows the controller and the Nfvo service's health its
     reachability (nfvo.api.health)."""
     health_servicer = health.HealthServicer()
     server, port = start_server(address, SERVICE_NAME, lambda server: nfvo_pb2_grpc.add_NfvoServicer_to_server(
-        NfvoServicer(service), server), [ErrorMappingInterceptor()], max_workers, MAX_MESSAGE,
+        NfvoServicer(service, host_ops), server), [ErrorMappingInterceptor()], max_workers, MAX_MESSAGE,
         health_servicer=health_servicer)
     watch_status(server, service, health_servicer, SERVICE_NAME, status_interval)
     return server, port

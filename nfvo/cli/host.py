@@ -2,14 +2,16 @@
 
 A row says whether the host takes VDUs, which run there, how much of its capacity they asked
 for, and where its underlay is (NIC, address, namespace), so an operator can capture the overlay
-(``ip netns exec NETNS tcpdump -i UPLINK``).
+(``ip netns exec NETNS tcpdump -i UPLINK``). ``fail`` / ``recover``: Masakari's host failure drill
+(``nfvo.hostops``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from nfvo.cli.client import common_options
+from nfvo.cli.client import call, common_options, show
 from nfvo.cli.crud import Resource, crud_commands
 
 GIB = 2**30
@@ -39,3 +41,21 @@ def register(subparsers) -> None:
                   subparsers.add_parser(f"host-{action}", help=help_text, parents=[parent])):
             setup(p)
             p.set_defaults(func=handler)
+    for action, rpc, help_text in (
+            ("fail", "FailHost", "a host failure drill: stop its OVS, mark it down, evacuate its VDUs (Masakari)"),
+            ("recover", "RecoverHost", "start a failed host's OVS again and take VDUs on it (nothing moves back)")):
+        for p in (sub.add_parser(action, help=help_text, parents=[parent]),
+                  subparsers.add_parser(f"host-{action}", help=help_text, parents=[parent])):
+            p.add_argument("name", help="the compute host, e.g. compute2")
+            if action == "fail":
+                p.add_argument("--reason", default="", help="why (default: failed by operator)")
+            p.set_defaults(func=functools.partial(_act, rpc))
+
+
+def _act(rpc: str, args) -> int:
+    from nfvo.api.v1 import nfvo_pb2
+
+    reply = call(args, rpc, nfvo_pb2.HostActionRequest(name=args.name, reason=getattr(args, "reason", "")),
+                 progress=f"{rpc} {args.name}")
+    show(args, reply, f"Host {args.name}")
+    return 0

@@ -10,6 +10,9 @@ dpid takes its VIM record's (a single-host VIM's bridge is registered with one);
 is left out, so a chain that needs it is refused naming its switch (render: "belongs to no
 registered VIM").
 
+A host that is down (failed, its OVS not answering) is no SFF: its switch is left out, so chains
+render on the others (an evacuation moves its VNFs away first).
+
 The values are the controller's own ``sdn.document.Switch`` (what ``build_document`` emits),
 so they are built once here and passed on as they are.
 """
@@ -33,6 +36,8 @@ def vim_switches(vims: Sequence[VimRecord], hosts: Iterable[ComputeHostInfo] = (
         if not h.switch:
             continue
         covered |= {h.switch, h.bridge}
+        if not h.up:
+            continue    # a down host's SFF leaves the overlay: chains render without it (and its classifiers)
         dpid = h.dpid or registered.get(h.switch, 0)
         if dpid:
             out[h.switch] = Switch(h.switch, dpid, h.ovsdb, h.host_id, h.underlay_ip, h.gpe_port, tuple(h.tunnel_ports))

@@ -76,6 +76,7 @@ class LocalVim:
         self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu, link_ns=self.hub.netns)
         self.host_name = self.hub.name
         self._segments: set[int] = set()    # VLANs whose cross-host VXLAN ports are in place
+        self.failed: dict[str, str] = {}     # host -> why it is failed (Masakari: fenced), whatever it answers
 
     @classmethod
     def on_hosts(cls, hosts: Sequence[HostSite], prefix: str, state_dir: Path, **kwargs: Any) -> "LocalVim":
@@ -97,7 +98,7 @@ class LocalVim:
         out = []
         for s in self.sites:
             used = [u for _, u in placed[s.name]]
-            reason = self._down(s) if s.netns is not None else ""   # one host: always up, as before
+            reason = self.failed.get(s.name) or (self._down(s) if s.netns is not None else "")   # one host: up
             out.append(ComputeHostInfo(
                 s.name, not reason, cpus, mem, disk.total, sum(int(u.get("cpus") or 1) for u in used),
                 sum(int(u.get("mem_bytes") or 0) for u in used), sum(int(u.get("volume_bytes") or 0) for u in used),
@@ -106,6 +107,27 @@ class LocalVim:
                 tunnel_ports=self._tunnel_ports(s) if len(self.sites) > 1 else (), netns=s.netns or "",
                 uplink=s.uplink))
         return tuple(out)
+
+    def purge_host(self, host: str) -> tuple[str, ...]:
+        """Ports and host-side links on ``host`` of servers that are not placed there (any more):
+        what an evacuation could not delete while the host's OVS was down. Returns their names."""
+        site = self.site(host)
+        n = len(self.prefix) + KEY_SUFFIX
+        here = {k for k in self.server_keys()
+                if str(hostio.read_json(self.servers_dir / k / "server.json").get("host") or self.hub.name) == host}
+
+        def stale(name: str) -> bool:
+            return name.startswith(self.prefix) and "-" not in name and len(name) > n and name[:n] not in here
+
+        ports = [p.name for p in self._ovs_ports(site) if stale(p.name)]
+        try:
+            site.db.delete_ports(site.bridge, ports)
+        except OvsdbError as exc:
+            raise VimError(f"cannot delete stale ports {ports} on {host}: {exc}") from exc
+        links = [link for link in self._links(site) if stale(link)]
+        for link in links:
+            netns.delete_link(link, netns=site.netns, missing_ok=True)
+        return tuple(sorted({*ports, *links}))
 
     def site(self, host: str | None) -> HostSite:
         """The compute host named ``host`` (None: the first)."""
@@ -163,8 +185,9 @@ class LocalVim:
         for site in self.sites:
             if site.netns is not None and not netns.netns_exists(site.netns):
                 continue        # the host is gone, and its ports with it
-            try:
-                site.db.delete_ports(site.bridge, [p.name for p in self._ovs_ports(site) if p.name[:len(key)] == key])
+            try:   # a failed host's OVS does not answer: its ports go when it is back (purge_host)
+                if site.name not in self.failed:
+                    site.db.delete_ports(site.bridge, [p.name for p in self._ovs_ports(site) if p.name[:len(key)] == key])
             except OvsdbError as exc:
                 raise VimError(f"cannot delete ports of {key} on {site.name}: {exc}") from exc
             for link in self._links(site):

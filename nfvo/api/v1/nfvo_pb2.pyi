@@ -887,3 +887,25 @@ class HostList(_message.Message):
     HOSTS_FIELD_NUMBER: _ClassVar[int]
     hosts: _containers.RepeatedCompositeFieldContainer[Host]
     def __init__(self, hosts: _Optional[_Iterable[_Union[Host, _Mapping]]] = ...) -> None: ...
+
+class HostActionRequest(_message.Message):
+    __slots__ = ("name", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class HostAction(_message.Message):
+    __slots__ = ("host", "evacuated", "skipped", "purged", "seconds")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    EVACUATED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    PURGED_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    host: Host
+    evacuated: _containers.RepeatedScalarFieldContainer[str]
+    skipped: _containers.RepeatedScalarFieldContainer[str]
+    purged: _containers.RepeatedScalarFieldContainer[str]
+    seconds: float
+    def __init__(self, host: _Optional[_Union[Host, _Mapping]] = ..., evacuated: _Optional[_Iterable[str]] = ..., skipped: _Optional[_Iterable[str]] = ..., purged: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ...) -> None: ...

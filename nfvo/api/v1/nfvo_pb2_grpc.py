@@ -269,6 +269,16 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.FromString,
                 _registered_method=True)
+        self.FailHost = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/FailHost',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+                _registered_method=True)
+        self.RecoverHost = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/RecoverHost',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+                _registered_method=True)
 
 
 class NfvoServicer:
@@ -575,6 +585,21 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FailHost(self, request, context):
+        """A host failure drill (Masakari): its OVS is stopped and kept stopped, the host marked down,
+        its VDUs rebuilt on the other hosts, every chain re-rendered. Returns when they are.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecoverHost(self, request, context):
+        """The failed host's OVS started again and the host up; nothing moves back (Nova's behaviour).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NfvoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -812,6 +837,16 @@ def add_NfvoServicer_to_server(servicer, server):
                     servicer.GetHost,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.SerializeToString,
+            ),
+            'FailHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.FailHost,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.SerializeToString,
+            ),
+            'RecoverHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecoverHost,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2083,6 +2118,60 @@ class Nfvo:
             '/nfvchain.nfvo.v1.Nfvo/GetHost',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.GetRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.Host.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FailHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/FailHost',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecoverHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/RecoverHost',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
             options,
             channel_credentials,
             insecure,

@@ -280,3 +280,32 @@ def test_ovs_ofctl_text_of_every_rendered_flow_reads_back_as_ours(switch, ovs, b
     text.write_text("".join(ofctl_text(f) + "\n" for f in state.flows))
     ovs.ofctl("--bundle", "add-flows", ref, str(text))
     assert _dump(ovs, ref) == _dump(ovs, br)
+
+
+def test_silent_switch_is_dropped_even_while_busy_with_reads(controller):
+    """A dead switch a worker keeps asking (a read pending all the time) still goes: twice the
+    echo timeout (a failed compute host's vswitchd never closes its connection)."""
+    driver, rec = controller  # echo every 0.5 s, 2 s of silence (4 s while busy)
+    dpid = next(_dpids)
+    stop = threading.Event()
+    t = threading.Thread(target=_silent_switch, args=(driver.listen_port, dpid, stop), daemon=True)
+    t.start()
+    reads: list[BaseException] = []
+
+    def keep_reading() -> None:
+        while not stop.is_set() and dpid in driver.switches():
+            try:
+                driver.read_state(dpid, timeout=3.0)
+            except Exception as exc:  # noqa: BLE001 - no reply, or dropped meanwhile
+                reads.append(exc)
+    try:
+        rec.wait("connected", dpid)
+        reader = threading.Thread(target=keep_reading, daemon=True)
+        reader.start()
+        waited = rec.wait("disconnected", dpid, timeout=10.0)
+        assert 3.0 < waited < 7.0 and reads, (waited, reads)
+        assert dpid not in driver.switches()
+        reader.join(5)
+    finally:
+        stop.set()
+        t.join(5)
