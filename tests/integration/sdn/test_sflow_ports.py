@@ -93,6 +93,8 @@ def test_sflow_samples_are_attributed_by_their_input_port(lab, ovs, ovsdb, reque
     assert unmatched >= OTHER_PINGS + PINGS          # the other host's requests, every echo reply
 
     # without the ports, the plain frames back from the bump and the other host's count as entries
-    blind = unmapped.snapshot(120.0).path(SPI)
+    # (a window holds whole ended buckets only: wait for the last samples' bucket to end)
+    blind = wait_until(lambda: (lambda p: p if p.entered.packets >= 2 * PINGS + OTHER_PINGS else None)(
+        unmapped.snapshot(120.0).path(SPI)), what="every blind entry counted")
     assert blind.entered.packets == 2 * PINGS + OTHER_PINGS, blind.entered
     assert col.drops().total == 0, col.drops()

@@ -63,15 +63,15 @@ def test_cpu_util_of_a_burning_vdu_from_its_cgroup(amanager: VnfManager) -> None
     vdu = rec.vdu("VDU1")
     src = CgroupSource()
     subject = Subject(vdu.key, vdu.pid, 512 * 2**20)
-    src.read("cpu_util", subject, time.monotonic())
+    src.read("cpu_util", subject, time.monotonic(), 1.0)
     time.sleep(1.0)
-    idle = src.read("cpu_util", subject, time.monotonic())
+    idle = src.read("cpu_util", subject, time.monotonic(), 1.0)
     burn(amanager, "cpu")
-    src.read("cpu_util", subject, time.monotonic())
+    src.read("cpu_util", subject, time.monotonic(), 1.0)
     time.sleep(1.5)
-    busy = src.read("cpu_util", subject, time.monotonic())
-    mem = src.read("memory.usage", subject, time.monotonic())
-    util = src.read("memory_util", subject, time.monotonic())
+    busy = src.read("cpu_util", subject, time.monotonic(), 1.0)
+    mem = src.read("memory.usage", subject, time.monotonic(), 1.0)
+    util = src.read("memory_util", subject, time.monotonic(), 1.0)
     assert idle is not None and idle < 10, idle
     assert busy is not None and busy > 40, busy          # one busy loop: most of one CPU
     assert mem and mem > 0 and util is not None and 0 < util < 100
