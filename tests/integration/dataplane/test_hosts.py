@@ -25,6 +25,7 @@ from dataplane.hosts import Cluster, HostError, static_neighbour
 from dataplane.lab import Host, stop_process, wait_for_line
 from dataplane.nsh import ETH_P_NSH, Nsh, build_eth_nsh, parse_eth_nsh
 from dataplane.underlay import VXLAN_OFPORT, VXLAN_UDP, gpe_in_match, gpe_out, vl_flows
+from tests.integration.capture import tshark
 
 pytestmark = pytest.mark.integration
 
@@ -42,14 +43,6 @@ def rack(run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield cluster
     finally:
         cluster.stop()
-
-
-def tshark(pcap: Path, display: str, *fields: str) -> list[list[str]]:
-    argv = ["tshark", "-r", str(pcap), "-Y", display, "-T", "fields", "-E", "separator=\t"]
-    for f in fields:
-        argv += ["-e", f]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line.strip()]
 
 
 def iperf_bits(client: Host, server: Host, seconds: float = 1.0) -> float:

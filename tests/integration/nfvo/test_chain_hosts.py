@@ -23,40 +23,15 @@ from dataplane import netns
 from dataplane.lab import stop_process
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import plan
-from tests.integration.nfvo.test_up_hosts import mine, nfv, stack_env
-from tests.integration.nfvo.traffic import counter_packets
-from vnfm.vim.local import server_files
+from tests.integration.capture import tshark
+from tests.integration.nfvo.multihost import counters, mine, nfv, onboard_pinned, stack_env
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
 WEB_PORT = 8080  # the http-server image's
 PLACES = {"client": ("host.yaml", "host", "compute1"), "web": ("host.yaml", "http-server", "compute3"),
           "sf1": ("nsh-counter.yaml", "nsh-counter", "compute2"), "sf2": ("nsh-counter.yaml", "nsh-counter", "compute3"),
           "sf3": ("nsh-counter.yaml", "nsh-counter", "compute1")}
-
-
-def pinned(sample: str, image: str, zone: str) -> str:
-    text = (SAMPLES / sample).read_text()
-    line = next(x for x in text.splitlines() if x.startswith("        image: "))
-    return text.replace(line + "\n", f"        image: {image}\n        availability_zone: {zone}\n")
-
-
-def tshark(pcap: Path, display: str, *fields: str) -> list[list[str]]:
-    argv = ["tshark", "-r", str(pcap), "-Y", display, "-T", "fields", "-E", "separator=\t"]
-    for f in fields:
-        argv += ["-e", f]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line.strip()]
-
-
-def counters(state: Path) -> dict[str, dict[tuple[int, int], int]]:
-    """VNF name -> its counter's (SPI, SI) -> packets."""
-    seen = {}
-    for report in server_files(state / "vim", "counter.json"):
-        labels = json.loads((report.parent / "server.json").read_text()).get("labels", {})
-        seen[labels.get("vnf_name", report.parent.name)] = counter_packets(report)
-    return seen
 
 
 def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:
@@ -68,12 +43,7 @@ def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:
     try:
         up = nfv("up", "--hosts", "3", env=env, timeout=180)
         assert up.returncode == 0, up.stderr + up.stdout
-        for name, (sample, image, zone) in PLACES.items():
-            path = tmp_path / f"{name}.yaml"
-            path.write_text(pinned(sample, image, zone))
-            for argv in (("vnfd-create", "--vnfd-file", str(path), name), ("vnf-create", "--vnfd-name", name, name)):
-                done = nfv(*argv, env=env, timeout=90)
-                assert done.returncode == 0, done.stderr
+        onboard_pinned(env, tmp_path, PLACES)
         shown = {n: json.loads(nfv("vnf", "show", n, "-f", "json", env=env, timeout=30).stdout) for n in PLACES}
         assert {n: s["vdus"][0]["host"] for n, s in shown.items()} == {n: p[2] for n, p in PLACES.items()}
         web_ip = next(c["ip"] for c in shown["web"]["vdus"][0]["cps"] if c["name"] == "CP2").split("/")[0]

@@ -25,8 +25,7 @@ from dataplane import netns
 from dataplane.ovs import OvsInstance
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import hosts_dir, plan
-from tests.integration.nfvo.test_chain_hosts import counters, pinned
-from tests.integration.nfvo.test_up_hosts import mine, nfv, stack_env
+from tests.integration.nfvo.multihost import counters, mine, nfv, onboard_pinned, stack_env
 from tests.integration.nfvo.traffic import UdpStream
 
 pytestmark = pytest.mark.integration
@@ -63,12 +62,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
     try:
         up = nfv("up", "--hosts", "3", env=env, timeout=180)
         assert up.returncode == 0, up.stderr + up.stdout
-        for name, (sample, image, zone) in PLACES.items():
-            path = tmp_path / f"{name}.yaml"
-            path.write_text(pinned(sample, image, zone))
-            for argv in (("vnfd-create", "--vnfd-file", str(path), name), ("vnf-create", "--vnfd-name", name, name)):
-                done = nfv(*argv, env=env, timeout=90)
-                assert done.returncode == 0, done.stderr
+        onboard_pinned(env, tmp_path, PLACES)
         vnfs = {n: show(env, "vnf", "show", n) for n in PLACES}
         assert {n: v["vdus"][0]["host"] for n, v in vnfs.items()} == {n: p[2] for n, p in PLACES.items()}
         server_ip = next(c["ip"] for c in vnfs["server"]["vdus"][0]["cps"] if c["name"] == "CP2").split("/")[0]

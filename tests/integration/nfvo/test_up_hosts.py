@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,27 +18,11 @@ from dataplane import netns
 from dataplane.ovsdb import Ovsdb
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import host_ovsdb, plan
+from tests.integration.nfvo.multihost import SAMPLES, mine, nfv, pinned, stack_env
 
 pytestmark = pytest.mark.integration
 
-HOST_VNFD = str(Path(__file__).resolve().parents[3] / "descriptors" / "samples" / "host.yaml")
-
-
-def nfv(*args: str, env: dict, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nfvo.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
-
-
-def stack_env(state: Path) -> dict:
-    env = {**os.environ, "NFV_STATE_DIR": str(state), "COLUMNS": "200"}
-    env.pop("NFV_NFVO_ADDRESS", None)
-    return env
-
-
-def mine(state: Path) -> tuple[set[str], set[str]]:
-    prefix = stack_prefix(state)
-    return ({n for n in netns.list_netns() if n.startswith(prefix)},
-            {n for n in netns.list_links() if n.startswith(prefix)})
+HOST_VNFD = str(SAMPLES / "host.yaml")
 
 
 def wait(pred, timeout: float = 20.0) -> bool:
@@ -106,12 +89,6 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
     assert not state.exists()
 
 
-def pinned_vnfd(image: str, zone: str) -> str:
-    text = Path(HOST_VNFD).read_text()
-    assert "        image: host\n" in text
-    return text.replace("        image: host\n", f"        image: {image}\n        availability_zone: {zone}\n")
-
-
 def test_vnfs_pinned_to_two_hosts_talk_over_their_vls(tmp_path: Path) -> None:
     """availability_zone pins a VNF to a host; the VL spans the hosts (VXLAN), so a client on
     compute2 pings and GETs a web server on compute3 through the stack's controller, and the
@@ -119,9 +96,9 @@ def test_vnfs_pinned_to_two_hosts_talk_over_their_vls(tmp_path: Path) -> None:
     state = tmp_path / "state"
     env = stack_env(state)
     client = tmp_path / "client.yaml"
-    client.write_text(pinned_vnfd("host", "compute2"))
+    client.write_text(pinned("host.yaml", "host", "compute2"))
     web = tmp_path / "web.yaml"
-    web.write_text(pinned_vnfd("http-server", "compute3"))
+    web.write_text(pinned("host.yaml", "http-server", "compute3"))
     try:
         up = nfv("up", "--hosts", "3", env=env, timeout=180)
         assert up.returncode == 0, up.stderr + up.stdout

@@ -27,6 +27,7 @@ from dataplane.underlay import GPE_PORT
 from sdn.docfile import parse_document
 from sdn.render import compute_switch_states
 from sdn.sync import plan_changes
+from tests.integration.capture import tshark
 from tests.integration.sdn.overlay_lab import RackController, controller_on_rack
 from tests.integration.sdn.test_chain import counters, nfv
 
@@ -59,14 +60,6 @@ def document(c: Cluster, client: Host, server: Host, sf_a: Host, sf_b: Host) -> 
                 {"name": "to-client", "switch": "compute1", "in_port": server.port, "match": {"tcp_src": IPERF}}]},
         ],
     }
-
-
-def tshark(pcap: Path, display: str, *fields: str) -> list[list[str]]:
-    argv = ["tshark", "-r", str(pcap), "-Y", display, "-T", "fields", "-E", "separator=\t"]
-    for f in fields:
-        argv += ["-e", f]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line.strip()]
 
 
 def iperf(client: Host, server: Host, seconds: float, *args: str) -> dict:
