@@ -119,8 +119,12 @@ def compile_picker(shape: Shape, names: tuple[str, ...]) -> Picker:
     ``struct.unpack_from`` (the octets between them skipped) and converts only those that need
     it: what two or more :meth:`DataRecord.get` calls return, in one Python frame. A name the
     shape lacks is None. The generated source holds indices and constants only, never a name."""
-    wanted = sorted({name for name in names if name in shape.find}, key=lambda n: shape.find[n][1])
-    fmt, pos, var, env = [], 0, {}, {}
+    asked = set(names)
+    wanted = [name for name in shape.find if name in asked]    # in record order (a 0-octet field shares its offset)
+    fmt: list[str] = []
+    var: dict[str, str] = {}                              # name -> the expression of its value
+    env: dict[str, object] = {}                           # what the generated source refers to
+    pos = 0
     out_vars: list[str] = []
     for name in wanted:
         _, at, conv = shape.find[name]
