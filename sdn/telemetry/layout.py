@@ -2,8 +2,9 @@
 
 A template's :class:`Layout` is compiled when it arrives; a data set is decoded by finding its
 records (:func:`locate`: each one's offset and :class:`Shape`, no value unpacked), and a
-:class:`DataRecord` unpacks a field when asked (:meth:`DataRecord.get`), all of them for
-``values`` and ``fields()``. Templates and their per-(exporter, domain) state are
+:class:`DataRecord` unpacks a field when asked (:meth:`DataRecord.get`), several at once
+(:meth:`DataRecord.pick`, through a picker compiled per shape and names: one unpack, one
+Python frame), all of them for ``values`` and ``fields()``. Templates and their per-(exporter, domain) state are
 :mod:`sdn.telemetry.templates`.
 """
 
