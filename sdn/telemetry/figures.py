@@ -303,6 +303,9 @@ class Figures:
         return math.floor(at / self.granularity)
 
     def add(self, obs: Observation | Unmatched, at: float) -> None:
+        self._add(obs, at, self._index(at))
+
+    def _add(self, obs: Observation | Unmatched, at: float, index: int) -> None:
         if isinstance(obs, Unmatched):
             tally = self._unmatched.setdefault(obs.source, [0, 0])
             tally[0] += obs.packets
@@ -317,7 +320,6 @@ class Figures:
             series = self._series[key] = _Series()
         series.packets += obs.packets
         series.bytes += obs.bytes
-        index = self._index(at)
         bucket = series.buckets.get(index)
         if bucket is None:
             oldest = self._index(at - self.max_window)
@@ -344,8 +346,9 @@ class Figures:
                in_ports: Mapping[tuple[str, int], str] | None = None) -> int:
         """Add one delivery's records; returns how many observations they gave."""
         got = observe(records, attributor, in_ports)
+        index, add = self._index(at), self._add         # one bucket index per delivery
         for obs in got:
-            self.add(obs, at)
+            add(obs, at, index)
         return len(got)
 
     def expire(self, now: float) -> None:
