@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dataplane.packet import FiveTuple
 from sdn.match import ClassifierMatch
@@ -32,6 +32,7 @@ from sdn.telemetry.observation import Role
 HONOURED = frozenset(("eth_type", "ip_src", "ip_dst", "ip_proto", "src_port", "dst_port"))
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 _L4 = frozenset((6, 17, 132))
+MEMO = 65536                       # (flow, in_port) answers an Attributor remembers (then starts over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,17 @@ def matches(match: ClassifierMatch, flow: FiveTuple) -> bool:
 
 @dataclass(frozen=True)
 class Attributor:
-    """The catalogue's classifiers, highest priority first."""
+    """The catalogue's classifiers, highest priority first.
+
+    Its answers are remembered per (5-tuple, in_port): a collector hears the same flows again
+    and again (each IPFIX export, each sFlow sample of a long flow) and matching walks every
+    rule. The classifiers changing makes a new Attributor (:meth:`of`), so a remembered answer
+    never outlives the rules it came from."""
 
     rules: tuple[_Rule, ...] = ()
     unchecked: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (classifier, fields not checked)
+    _memo: dict[tuple[FiveTuple, str | None], Attribution | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False)
 
     @staticmethod
     def of(catalogue: PathCatalogue) -> Attributor:
@@ -105,6 +113,19 @@ class Attributor:
 
     def attribute(self, flow: FiveTuple, in_port: str | None = None) -> Attribution | None:
         """The path (and point) ``flow`` belongs to, or None if no classifier admits it."""
+        memo = self._memo
+        key = (flow, in_port)
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        found = self._match(flow, in_port)
+        if len(memo) >= MEMO:
+            memo.clear()
+        memo[key] = found
+        return found
+
+    def _match(self, flow: FiveTuple, in_port: str | None) -> Attribution | None:
         for rule in self.rules:
             back = None if in_port is None else next((si for p, si in rule.back if p == in_port), None)
             if back is None and in_port is not None and rule.in_port and in_port != rule.in_port:

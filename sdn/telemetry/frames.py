@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 from dataplane.nsh import ETH_HLEN, ETH_P_NSH, MD_TYPE_1, NP_ETHERNET, NP_IPV4, NP_IPV6
@@ -48,6 +50,11 @@ class Frame(NamedTuple):
     truncated: bool = False
 
 
+# NamedTuple's __new__ is a Python function; tuple's own, where every field is given (per sample)
+_frame: Callable[[tuple[object, ...]], Frame] = partial(tuple.__new__, Frame)
+_nsh: Callable[[tuple[object, ...]], Nsh] = partial(tuple.__new__, Nsh)
+
+
 def _mac(b: bytes) -> str:
     return b.hex(":")
 
@@ -63,7 +70,7 @@ def parse_frame(data: bytes) -> Frame:
         return Frame(dst, src, vlans, 0, truncated=True)
     if etype != ETH_P_NSH:
         flow, cut = _ip(data, off, n, etype)
-        return Frame(dst, src, vlans, etype, None, flow, cut)
+        return _frame((dst, src, vlans, etype, None, flow, cut))
     if off + 8 > n:
         return Frame(dst, src, vlans, etype, truncated=True)
     b0, b1, b2, np = data[off], data[off + 1], data[off + 2], data[off + 3]
@@ -76,7 +83,7 @@ def parse_frame(data: bytes) -> Frame:
         context = _CONTEXT(data, off + 8)
     elif md_type != MD_TYPE_1 and length > 2:
         metadata = bytes(data[off + 8:min(end, n)])
-    nsh = Nsh(spi, si, md_type, np, ttl, length, context, metadata)
+    nsh = _nsh((spi, si, md_type, np, ttl, length, context, metadata))
     if length < 2 or end > n:
         return Frame(dst, src, vlans, etype, nsh, truncated=True)
     if np == NP_ETHERNET:
@@ -86,7 +93,7 @@ def parse_frame(data: bytes) -> Frame:
     else:
         inner = ETH_P_IP if np == NP_IPV4 else ETH_P_IPV6 if np == NP_IPV6 else 0
     flow, cut = _ip(data, end, n, inner)
-    return Frame(dst, src, vlans, etype, nsh, flow, cut or inner < 0)
+    return _frame((dst, src, vlans, etype, nsh, flow, cut or inner < 0))
 
 
 def _ethertype(data: bytes, off: int, n: int) -> tuple[int, int, tuple[int, ...]]:

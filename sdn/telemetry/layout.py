@@ -2,8 +2,9 @@
 
 A template's :class:`Layout` is compiled when it arrives; a data set is decoded by finding its
 records (:func:`locate`: each one's offset and :class:`Shape`, no value unpacked), and a
-:class:`DataRecord` unpacks a field when asked (:meth:`DataRecord.get`), all of them for
-``values`` and ``fields()``. Templates and their per-(exporter, domain) state are
+:class:`DataRecord` unpacks a field when asked (:meth:`DataRecord.get`), several at once
+(:meth:`DataRecord.pick`, through a picker compiled per shape and names: one unpack, one
+Python frame), all of them for ``values`` and ``fields()``. Templates and their per-(exporter, domain) state are
 :mod:`sdn.telemetry.templates`.
 """
 
@@ -35,12 +36,13 @@ class Shape:
     (RFC 7011 §7) pick its shape, and one exporter's records come in few (its interface names).
     """
 
-    __slots__ = ("record", "size", "find", "marks", "checks")
+    __slots__ = ("record", "size", "find", "marks", "checks", "codes", "picks", "kept")
 
     def __init__(self, layout: Layout, lengths: Sequence[int]) -> None:
         fmt: list[str] = []
         find: dict[str, tuple[Callable[..., tuple[Any, ...]], int, Convert | None]] = {}
         marks: list[tuple[int, bytes]] = []
+        codes: dict[str, str] = {}
         off, var = 0, iter(lengths)
         for code, name, conv in zip(layout.codes, layout.names, layout.convert, strict=True):
             if code is None:
@@ -53,17 +55,32 @@ class Shape:
             one = layout.field_struct(code)
             fmt.append(code)
             if conv is inet_ntoa:        # an IPv4 address: its octets as ints, joined in get()
+                codes[name] = "4B"
                 find[name] = (layout.field_struct("4B").unpack_from, off, cast(Convert, dotted))
             else:
+                codes[name] = code
                 find[name] = (one.unpack_from, off, conv)
             off += one.size
         self.record = struct.Struct("!" + "".join(fmt))       # length octets are skipped
         self.size: int = self.record.size
         self.find = find                                      # name -> unpack_from, offset, converter
+        self.codes = codes                                    # name -> its struct code (the pickers')
         # (offset, value * RUN) of every length octet when all are 1-octet: records that follow
         # one of this shape and whose octets say the same have it too (a slice of the set each)
         self.marks: tuple[tuple[int, bytes], ...] = tuple(marks) if len(marks) == len(lengths) else ()
         self.checks: dict[int, tuple[Callable[..., tuple[int, ...]], tuple[int, ...]]] = {}
+        self.picks: dict[tuple[str, ...], Picker] = {}         # names -> compiled picker
+        self.kept = True                                      # False: compiled for one record only
+
+    def picker(self, names: tuple[str, ...]) -> Picker:
+        """The compiled :meth:`DataRecord.pick` of ``names`` on this shape, kept in :attr:`picks`
+        (a shape compiled for one record only gets an uncompiled one: no exec per record)."""
+        found = self.picks.get(names)
+        if found is None:
+            found = compile_picker(self, names) if self.kept else partial(_pick_slowly, self.find, names)
+            if self.kept:
+                self.picks[names] = found
+        return found
 
     def check(self, count: int) -> tuple[Callable[..., tuple[int, ...]], tuple[int, ...]]:
         """One struct that unpacks the length octets of ``count`` records of this shape (all its
@@ -78,6 +95,66 @@ class Shape:
                     pos = r * self.size + at + 1
             found = self.checks[count] = (struct.Struct("!" + "".join(fmt)).unpack_from, tuple(expect))
         return found
+
+
+Picker = Callable[[bytes, int], tuple[object, ...]]
+
+
+def _pick_slowly(find: dict[str, tuple[Callable[..., tuple[Any, ...]], int, Convert | None]],
+                 names: tuple[str, ...], data: bytes, offset: int) -> tuple[object, ...]:
+    """What a compiled picker returns, one field at a time (as :meth:`DataRecord.get` reads it)."""
+    out: list[object] = []
+    for name in names:
+        found = find.get(name)
+        if found is None:
+            out.append(None)
+            continue
+        unpack, at, conv = found
+        out.append(unpack(data, offset + at)[0] if conv is None else
+                   dotted(unpack(data, offset + at)) if conv is dotted else conv(unpack(data, offset + at)[0]))
+    return tuple(out)
+
+
+def compile_picker(shape: Shape, names: tuple[str, ...]) -> Picker:
+    """One function that unpacks the fields ``names`` of a record of ``shape`` in one
+    ``struct.unpack_from`` (the octets between them skipped) and converts only those that need
+    it: what two or more :meth:`DataRecord.get` calls return, in one Python frame. A name the
+    shape lacks is None. The generated source holds indices and constants only, never a name."""
+    asked = set(names)
+    wanted = [name for name in shape.find if name in asked]    # in record order (a 0-octet field shares its offset)
+    fmt: list[str] = []
+    var: dict[str, str] = {}                              # name -> the expression of its value
+    env: dict[str, object] = {}                           # what the generated source refers to
+    pos = 0
+    out_vars: list[str] = []
+    for name in wanted:
+        _, at, conv = shape.find[name]
+        code = shape.codes[name]
+        if at > pos:
+            fmt.append(f"{at - pos}x")
+        fmt.append(code)
+        pos = at + struct.calcsize("!" + code)
+        if conv is dotted:
+            parts = [f"v{len(out_vars) + k}" for k in range(4)]
+            out_vars.extend(parts)
+            var[name] = f"_D[{parts[0]}] + _D[{parts[1]}] + _D[{parts[2]}] + _O[{parts[3]}]"
+        else:
+            v = f"v{len(out_vars)}"
+            out_vars.append(v)
+            if conv is None:
+                var[name] = v
+            else:
+                env[f"c{len(env)}"] = conv
+                var[name] = f"c{len(env) - 1}({v})"
+    if not wanted:
+        empty = (None,) * len(names)
+        return lambda data, offset: empty
+    env.update(_u=struct.Struct("!" + "".join(fmt)).unpack_from, _D=_DOT, _O=_OCTET)
+    result = ", ".join(var.get(name, "None") for name in names)
+    source = (f"def pick(data, offset):\n    {', '.join(out_vars)}, = _u(data, offset)\n"
+              f"    return ({result},)\n")
+    exec(source, env)                                    # noqa: S102 - indices and constants only
+    return cast(Picker, env["pick"])
 
 
 _OCTET = tuple(str(i) for i in range(256))
@@ -127,6 +204,8 @@ class Layout:
             found = Shape(self, lengths)
             if len(self.shapes) < MAX_SHAPES:
                 self.shapes[lengths] = found
+            else:
+                found.kept = False
         return found
 
 
@@ -193,6 +272,15 @@ class DataRecord(tuple[Any, ...]):
             return _DOT[a] + _DOT[b] + _DOT[c] + _OCTET[d]
         return conv(unpack(self[0], self[1] + at)[0])
 
+    def pick(self, names: tuple[str, ...]) -> tuple[object, ...]:
+        """The values of ``names`` (None for a field the record lacks), each what :meth:`get`
+        returns, unpacked at once by a picker compiled per (shape, names) (:func:`compile_picker`):
+        pass the same tuple each time (a module constant) and read several fields of a record so."""
+        try:
+            return self[2].picks[names](self[0], self[1])
+        except KeyError:
+            return self[2].picker(names)(self[0], self[1])
+
     def _key(self) -> tuple[object, ...]:
         return (*self[3], self.values)
 
@@ -207,6 +295,21 @@ class DataRecord(tuple[Any, ...]):
 
     def __repr__(self) -> str:
         return f"DataRecord({self[3]!r}, {self.fields()!r})"
+
+
+def pick_each(records: Iterable[DataRecord], names: tuple[str, ...]) -> list[tuple[object, ...]]:
+    """:meth:`DataRecord.pick` of every record (a set's records share a shape or a few: its
+    picker is looked up once per run of them, not per record)."""
+    out: list[tuple[object, ...]] = []
+    add = out.append
+    last: Shape | None = None
+    pick: Picker | None = None
+    for r in records:                       # r[i], not unpacking r (see DataRecord.get)
+        shape = r[2]
+        if shape is not last:
+            last, pick = shape, shape.picker(names)
+        add(pick(r[0], r[1]))               # type: ignore[misc]  # set with last
+    return out
 
 
 def locate(template: Template, body: bytes) -> tuple[Sequence[int], Iterable[Shape], Drop | None]:

@@ -18,6 +18,7 @@ import ipaddress
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple, TypeVar
 
 from sdn.telemetry.drops import Decoded, Drop
@@ -93,6 +94,12 @@ class FlowSample(NamedTuple):
     @property
     def headers(self) -> tuple[RawHeader, ...]:
         return tuple(r for r in self.records if isinstance(r, RawHeader))
+
+
+# NamedTuple's __new__ is a Python function; these are tuple's own (a frame less per sample / record)
+_interface: Callable[[tuple[int, int]], Interface] = partial(tuple.__new__, Interface)
+_raw_header: Callable[[tuple[int, int, int, bytes, Frame | None]], RawHeader] = partial(tuple.__new__, RawHeader)
+_flow_sample: Callable[[tuple[object, ...]], FlowSample] = partial(tuple.__new__, FlowSample)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +190,9 @@ def _sample(fmt: int, body: bytes, agent: Agent) -> Sample | Drop | None:
         records: tuple[RawHeader | OpaqueRecord, ...] | None = _records(body, _FLOW.size, count, _flow_record)
         if records is None:
             return Drop.BAD_SAMPLE
-        return FlowSample(agent, seq, source >> 24, source & 0xFFFFFF, rate, pool, dropped,
-                          Interface(inp >> 30, inp & 0x3FFFFFFF), Interface(out >> 30, out & 0x3FFFFFFF),
-                          records)
+        return _flow_sample((agent, seq, source >> 24, source & 0xFFFFFF, rate, pool, dropped,
+                             _interface((inp >> 30, inp & 0x3FFFFFFF)), _interface((out >> 30, out & 0x3FFFFFFF)),
+                             records, False))
     if fmt == FLOW_SAMPLE_EXPANDED:
         if n < _FLOW_X.size:
             return Drop.BAD_SAMPLE
@@ -245,8 +252,8 @@ def _flow_record(enterprise: int, fmt: int, data: bytes) -> RawHeader | OpaqueRe
     if _RAW.size + hlen > len(data):
         return None
     header = data[_RAW.size:_RAW.size + hlen]
-    return RawHeader(protocol, frame_length, stripped, header,
-                     parse_frame(header) if protocol == HEADER_ETHERNET else None)
+    return _raw_header((protocol, frame_length, stripped, header,
+                        parse_frame(header) if protocol == HEADER_ETHERNET else None))
 
 
 def _counter_record(enterprise: int, fmt: int, data: bytes) -> InterfaceCounters | OpaqueRecord | None:

@@ -68,6 +68,9 @@ def same_as_walk(cache: TemplateCache, template: Template, body: bytes, tid: int
         expected = by_name(template, row)
         assert record.fields() == expected
         assert {name: record.get(name) for name in template.names} == expected
+        assert record.pick(template.names) == tuple(expected.values())          # the compiled picker too
+        backwards = (*reversed(template.names), "noSuchField", template.names[0])
+        assert record.pick(backwards) == tuple(expected.get(n) for n in backwards)
     return list(got.records)
 
 
