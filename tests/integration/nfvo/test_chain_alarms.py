@@ -26,25 +26,35 @@ TRICKLE, BURST = (0.1, 240), (0.002, 30)   # (seconds between datagrams, seconds
 
 ALARM_POLICY = """
   policies:
-    - chain_traffic:
+    - {policy}:
         type: tosca.policies.tacker.Alarming
         triggers:
           {trigger}:
             event_type:
               type: tosca.events.resource.utilization
               implementation: ceilometer
-            metric: chain.packets_rate
+            metric: {metric}
             condition:
               threshold: {threshold}
-              constraint: chain.packets_rate greater_than {threshold}
-              granularity: 2
-              evaluations: 2
+              constraint: {metric} greater_than {threshold}
+              granularity: {granularity}
+              evaluations: {evaluations}
               aggregation_method: mean
               comparison_operator: gt
               resource_type: instance
             metadata: VDU1
             action: [log, "{webhook}"]
 """
+
+
+
+def alarm_policy(policy: str, trigger: str, metric: str, threshold: float, webhook: str, *,
+                 granularity: int = 2, evaluations: int = 2) -> str:
+    """A VNFD's Alarming policy: ``metric`` over ``threshold`` (mean over ``granularity`` s,
+    ``evaluations`` periods in a row) -> log and POST to ``webhook``."""
+    return ALARM_POLICY.format(policy=policy, trigger=trigger, metric=metric, threshold=threshold,
+                               granularity=granularity, evaluations=evaluations, webhook=webhook)
+
 
 WEBHOOK_SERVER = """
 import http.server, sys
@@ -118,7 +128,7 @@ def test_an_alarm_on_the_chains_packet_rate_acts_on_real_traffic(stack, webhook,
     url, posted = webhook
     vnfd = tmp_path / "busy-counter.yaml"
     vnfd.write_text((SAMPLES / "nsh-counter.yaml").read_text()
-                    + ALARM_POLICY.format(trigger=TRIGGER, threshold=THRESHOLD, webhook=url))
+                    + alarm_policy("chain_traffic", TRIGGER, "chain.packets_rate", THRESHOLD, url))
     for name, path in (("host", SAMPLES / "host.yaml"), ("busy-counter", vnfd)):
         done = nfv("vnfd-create", "--vnfd-file", str(path), name, env=env, timeout=60)
         assert done.returncode == 0, done.stderr + done.stdout

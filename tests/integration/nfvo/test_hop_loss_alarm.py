@@ -13,35 +13,13 @@ import time
 
 import pytest
 
-from tests.integration.nfvo.test_chain_alarms import PORT, SAMPLES, send, stack, webhook  # noqa: F401 (fixtures)
+from tests.integration.nfvo.test_chain_alarms import PORT, SAMPLES, alarm_policy, send, stack, webhook  # noqa: F401 (fixtures)
 from tests.integration.nfvo.test_telemetry_stack import nfv, nfv_json, until
 
 pytestmark = pytest.mark.integration
 TRIGGER, THRESHOLD, DROP = "hop_lossy", 0.1, 33          # alarm over 10% loss; the SF drops ~a third
 GRANULARITY, EVALUATIONS = 2, 2
 STEADY = (0.01, 150)                                     # ~80-100 pps for the whole test
-
-ALARM_POLICY = """
-  policies:
-    - hop_health:
-        type: tosca.policies.tacker.Alarming
-        triggers:
-          {trigger}:
-            event_type:
-              type: tosca.events.resource.utilization
-              implementation: ceilometer
-            metric: hop.loss
-            condition:
-              threshold: {threshold}
-              constraint: hop.loss greater_than {threshold}
-              granularity: {granularity}
-              evaluations: {evaluations}
-              aggregation_method: mean
-              comparison_operator: gt
-              resource_type: instance
-            metadata: VDU1
-            action: [log, "{webhook}"]
-"""
 
 DROP_RULES = """table netdev {table} {{
   chain out {{ type filter hook egress device "{iface}" priority 0; numgen random mod 100 < {percent} drop; }}
@@ -60,8 +38,8 @@ def test_a_hop_loss_alarm_fires_while_the_sf_drops_and_clears_after(stack, webho
     env, _ = stack
     url, posted = webhook
     vnfd = tmp_path / "lossy-counter.yaml"
-    vnfd.write_text((SAMPLES / "nsh-counter.yaml").read_text() + ALARM_POLICY.format(
-        trigger=TRIGGER, threshold=THRESHOLD, granularity=GRANULARITY, evaluations=EVALUATIONS, webhook=url))
+    vnfd.write_text((SAMPLES / "nsh-counter.yaml").read_text() + alarm_policy(
+        "hop_health", TRIGGER, "hop.loss", THRESHOLD, url, granularity=GRANULARITY, evaluations=EVALUATIONS))
     for name, path in (("host", SAMPLES / "host.yaml"), ("lossy-counter", vnfd)):
         done = nfv("vnfd-create", "--vnfd-file", str(path), name, env=env, timeout=60)
         assert done.returncode == 0, done.stderr + done.stdout
