@@ -94,15 +94,17 @@ def fails(capsys: pytest.CaptureFixture[str], line: str, *needles: str) -> str:
     return lines[0]
 
 
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = 30.0, every: float = 0.1) -> T:
-    """Poll until ``check`` returns something truthy (a noisy CI box gets a generous deadline)."""
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 30.0, every: float = 0.1,
+             detail: Callable[[], object] | None = None) -> T:
+    """Poll until ``check`` returns something truthy (a noisy CI box gets a generous deadline);
+    ``detail`` says what things looked like when it timed out."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f": {detail()}" if detail else ""))
         time.sleep(every)
 
 

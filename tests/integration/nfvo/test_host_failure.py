@@ -26,6 +26,7 @@ from dataplane.ovs import OvsInstance
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import hosts_dir, plan
 from tests.integration.nfvo.multihost import counters, mine, nfv, onboard_pinned, stack_env
+from tests.integration.nfvo.nfvcli import wait_for
 from tests.integration.nfvo.traffic import UdpStream
 
 pytestmark = pytest.mark.integration
@@ -41,17 +42,8 @@ def show(env: dict, *what: str) -> dict:
     return json.loads(done.stdout)
 
 
-def wait_for(pred, what: str, timeout: float = 60.0, last=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (got := pred()):
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} {last()}")
-
-
 def chain_active(env: dict, timeout: float = 60.0) -> None:
-    wait_for(lambda: show(env, "vnffg", "show", "udp")["status"] == "ACTIVE", "the chain ACTIVE", timeout,
+    wait_for(lambda: show(env, "vnffg", "show", "udp")["status"] == "ACTIVE", "the chain ACTIVE", timeout, 0.3,
              lambda: show(env, "vnffg", "show", "udp"))
 
 
@@ -78,7 +70,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
         with UdpStream(vnfs["client"]["vdus"][0]["namespace"], vnfs["server"]["vdus"][0]["namespace"], server_ip,
                        PORT, tmp_path, rate=200.0) as stream:
             stream.mark(timeout=20)
-            wait_for(lambda: sum(counters(state).get("sf", {}).values()), "the SF counting the stream", 20)
+            wait_for(lambda: sum(counters(state).get("sf", {}).values()), "the SF counting the stream", 20, 0.3)
             statuses: list[str] = []
             watching = threading.Event()
 
@@ -102,7 +94,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
                 assert action["evacuated"] == ["sf/VDU1"], action   # before its monitor respawns it
                 host = show(env, "host", "show", "compute2")
                 assert host["state"] == "down" and "failed by operator" in host["reason"], host
-                sf = wait_for(lambda: (v := show(env, "vnf", "show", "sf"))["status"] == "ACTIVE" and v, "sf ACTIVE")
+                sf = wait_for(lambda: (v := show(env, "vnf", "show", "sf"))["status"] == "ACTIVE" and v, "sf ACTIVE", 60, 0.3)
                 new = sf["vdus"][0]
                 assert new["host"] in ("compute1", "compute3") and new["namespace"] == key, new
                 assert {c["ip"] for c in new["cps"]} == {c["ip"] for c in old["cps"]}
@@ -114,7 +106,7 @@ def test_host_failure_evacuates_the_sf_and_traffic_resumes(tmp_path: Path) -> No
             finally:
                 watching.set()
                 watcher.join(35)
-            wait_for(lambda: sum(counters(state).get("sf", {}).values()), "the new SF counting the stream", 20)
+            wait_for(lambda: sum(counters(state).get("sf", {}).values()), "the new SF counting the stream", 20, 0.3)
             result = stream.stop()
         gap = max((b - a + 1 for a, b in result.missing), default=0) / result.rate
         print(f"\nhost failure: nfv host fail took {took:.1f} s; outage {gap:.2f} s ({result.describe()}); "

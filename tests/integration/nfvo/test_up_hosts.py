@@ -19,19 +19,11 @@ from dataplane.ovsdb import Ovsdb
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import host_ovsdb, plan
 from tests.integration.nfvo.multihost import SAMPLES, mine, nfv, pinned, stack_env
+from tests.integration.nfvo.nfvcli import wait_for
 
 pytestmark = pytest.mark.integration
 
 HOST_VNFD = str(SAMPLES / "host.yaml")
-
-
-def wait(pred, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def connected(state: Path, host: str) -> bool:
@@ -48,7 +40,8 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stderr + up.stdout
         assert "compute hosts compute1, compute2, compute3" in up.stdout, up.stdout
         assert {h.netns for h in rack.hosts} | {rack.rack_netns} <= set(netns.list_netns())
-        assert all(wait(lambda h=h: connected(state, h.name)) for h in rack.hosts), "every br-int reaches the controller"
+        for h in rack.hosts:
+            wait_for(lambda h=h: connected(state, h.name), f"{h.name}'s br-int to reach the controller", 20, 0.2)
         done = nfv("vnfd-create", "--vnfd-file", HOST_VNFD, "host", env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         done = nfv("vnf-create", "--vnfd-name", "host", "h1", env=env, timeout=90)
@@ -77,11 +70,12 @@ def test_up_three_hosts_list_restart_down(tmp_path: Path) -> None:
         status = json.loads((state / "supervisor.json").read_text())
         pid = next(c["pid"] for c in status["components"] if c["name"] == "compute2/ovs-vswitchd")
         os.kill(pid, signal.SIGKILL)
-        assert wait(lambda: next(c for c in json.loads((state / "supervisor.json").read_text())["components"]
-                                 if c["name"] == "compute2/ovs-vswitchd")["restarts"] == 1)
+        wait_for(lambda: next(c for c in json.loads((state / "supervisor.json").read_text())["components"]
+                              if c["name"] == "compute2/ovs-vswitchd")["restarts"] == 1, "compute2's vswitchd restarted", 20, 0.2)
         p2 = rack.hosts[1]
-        assert wait(lambda: p2.underlay_ip in netns.netns_check_output(p2.netns, ["ip", "-4", "addr", "show", "br-phy"]))
-        assert wait(lambda: connected(state, "compute2"))
+        wait_for(lambda: p2.underlay_ip in netns.netns_check_output(p2.netns, ["ip", "-4", "addr", "show", "br-phy"]),
+                 "br-phy's underlay address back", 20, 0.2)
+        wait_for(lambda: connected(state, "compute2"), "compute2 reconnected", 20, 0.2)
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr
