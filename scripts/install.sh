@@ -15,7 +15,7 @@ if [ "${NFV_SKIP_APT:-0}" != 1 ]; then
   fi
   apt-get install -y --no-install-recommends openvswitch-switch openvswitch-common \
     iproute2 ethtool iperf3 tcpdump python3 python3-venv python3-pip ca-certificates \
-    runc busybox-static dnsmasq-base nftables haproxy nginx-light softflowd prometheus
+    runc busybox-static dnsmasq-base nftables haproxy nginx-light softflowd prometheus tshark
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 # Debian's package starts a system OVS on install; ours runs privately in its own run directory.
