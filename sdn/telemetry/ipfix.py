@@ -13,6 +13,7 @@ from functools import partial
 
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.templates import (MIN_DATA_SET, DataRecord, FieldSpec, Template, TemplateCache, TemplateParser,
+                                     remembered,
                                      Withdrawal, decode_sets)
 
 VERSION = 10
@@ -87,5 +88,5 @@ def parse_template_set(body: memoryview | bytes, options: bool) -> list[Template
     return out
 
 
-_PARSERS: dict[int, TemplateParser] = {TEMPLATE_SET: partial(parse_template_set, options=False),
-                                       OPTIONS_TEMPLATE_SET: partial(parse_template_set, options=True)}
+_PARSERS: dict[int, TemplateParser] = {TEMPLATE_SET: remembered(partial(parse_template_set, options=False)),
+                                       OPTIONS_TEMPLATE_SET: remembered(partial(parse_template_set, options=True))}

@@ -13,6 +13,7 @@ import struct
 from sdn.telemetry.drops import Decoded, Drop
 from sdn.telemetry.elements import Element
 from sdn.telemetry.templates import (MIN_DATA_SET, DataRecord, FieldSpec, Template, TemplateCache, TemplateParser,
+                                     remembered,
                                      decode_sets)
 
 VERSION = 9
@@ -88,5 +89,5 @@ def parse_options_flowset(body: memoryview | bytes) -> list[Template] | None:
     return out
 
 
-_PARSERS: dict[int, TemplateParser] = {TEMPLATE_FLOWSET: parse_template_flowset,
-                                       OPTIONS_TEMPLATE_FLOWSET: parse_options_flowset}
+_PARSERS: dict[int, TemplateParser] = {TEMPLATE_FLOWSET: remembered(parse_template_flowset),
+                                       OPTIONS_TEMPLATE_FLOWSET: remembered(parse_options_flowset)}
