@@ -168,3 +168,19 @@ def test_bad_set_length_and_reserved_set_ids():
     reserved = hand_message(hand_set(5, b"\0" * 4), hand_set(2, struct.pack("!HHHH", 256, 1, 8, 4)))
     decoded = ipfix.decode(reserved, A, cache, 0.0)
     assert decoded.drops == (Drop.RESERVED_SET_ID,) and 256 in cache.templates(A, 1)
+
+
+def test_a_resent_template_set_is_compiled_once_and_still_refreshes():
+    """Exporters resend the same template set every few messages: it is parsed once (the same
+    frozen templates come back), and each resend still refreshes the template's lifetime."""
+    cache = TemplateCache(Limits(template_lifetime=60.0))
+    t = template_set()
+    ipfix.decode(message(t), A, cache, 0.0)
+    first = cache.templates(A, 1)[256]
+    ipfix.decode(message(t), B, cache, 50.0)                        # another exporter, same bytes
+    ipfix.decode(message(t), A, cache, 50.0)                        # A's refresh
+    assert cache.templates(A, 1)[256] is first and cache.templates(B, 1)[256] is first
+    assert len(ipfix.decode(message(flow_rows(t, 1)), A, cache, 100.0).records) == 1   # alive: refreshed at 50
+    ipfix.decode(message(template_set(256, fields=((8, 4),))), A, cache, 101.0)        # redefined: other bytes
+    assert cache.templates(A, 1)[256].names == ("sourceIPv4Address",)
+    assert cache.templates(B, 1)[256] is first                                          # B's own is untouched
