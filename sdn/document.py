@@ -346,12 +346,8 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         off = next((i for i in fn.instances if i.switch not in overlay), None)
         own = sorted({inst.switch for inst in fn.instances})
-        if len(own) > 1 and not fn.nsh_aware:  # (sdn.overlay: its proxy re-classifies on its one switch)
-            raise DocumentError(f"{where}.instances", f"NSH-unaware SF {fn.name} has instances on several switches "
-                                f"({', '.join(own)}): the switch proxying it re-classifies what it sends back, so "
-                                "its instances must share one switch")
-        if len(own) > 1 and off is not None:
-            why = f": {off.switch} is not"
+        if len(own) > 1 and (off is not None or not fn.nsh_aware):  # an unaware SF: its proxy re-classifies on one
+            why = f": {off.switch} is not" if off else f" (NSH-unaware SF {fn.name} has instances on {', '.join(own)})"
             raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
                                 f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
         _check_balance(fn, where)
@@ -420,15 +416,12 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
-        if fn.nsh_aware:
-            continue
-        own = sorted({i.switch for i in fn.instances})  # one (checked with the SF)
-        first = by_fn[path.hops[0]].instances[0].switch  # a classifier's default switch
-        away = next((c for c in path.classifiers if (c.switch or first) != own[0]), None)
-        if away is not None and any(not i.mac for i in fn.instances):
+        first, own = by_fn[path.hops[0]].instances[0].switch, fn.instances[0].switch  # (an unaware SF's only one)
+        away = next((c for c in path.classifiers if (c.switch or first) != own), None)
+        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances):
             raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac): after it only the "
                                 f"classifier's port tells where traffic entered, so its classifiers must be on its "
-                                f"switch {own[0]} (classifier {away.name} is on {away.switch or first})")
+                                f"switch {own} (classifier {away.name} is on {away.switch or first})")
     return frozenset(switches | classifier_switches)
 
 

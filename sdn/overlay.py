@@ -13,8 +13,9 @@ legs and stops it takes part in:
 - a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
-- the end: the path ends where it began (C1's port is local there, and NORMAL delivers as on
-  one switch), so the last SFF sends the end SI back to the classifier's host, chosen by a
+- the end: the path ends where C1 says it began (its port is local there, and NORMAL delivers as
+  on one switch; after a routing unaware hop, that hop's host: below), so the last SFF sends the
+  end SI back to the classifier's host, chosen by a
   masked match on C1's host id when classifiers sit on several hosts; there the egress flow
   is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the virtual
   link's tunnel when the destination is on another host, and that host does not classify what
@@ -22,9 +23,18 @@ legs and stops it takes part in:
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 
-IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, the
-path's end; each tagged with the switch it is on. Not across SFFs yet (``sdn.document`` refuses
-them): NSH-unaware hops.
+NSH-unaware hops: the unaware SF's own switch is its proxy, as on one switch (``sdn.render``:
+the hop flow strips NSH, through the proxy table to a router's MAC; the SF's ports go to the
+reclassify table), and it re-classifies what the SF sends back there with every classifier's
+matches (in_port = the SF's egress port), wrapping it with the next SI; the leg to the next hop's
+SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): after a router,
+(this host, its port), so the path's end legs go to the router's switch (``end_switches``; the
+ingress legs' C1 host match then names it) and NORMAL there hands the frame on from the router's
+port; after a bump in the wire, (this host, the classifier's port), which ``sdn.document`` allows
+only with the classifiers on the bump's switch. An unaware SF's instances share one switch.
+
+IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, back
+from an unaware hop (re-classification), the path's end; each tagged with the switch it is on.
 
 Instances of one SF on several switches: the classifier writes the same 16-bit symmetric hash
 into C4 as on one switch; its low ``HASH_BUCKETS`` values pick instance ``bucket % n`` (not yet

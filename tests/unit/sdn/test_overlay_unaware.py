@@ -105,4 +105,4 @@ def test_the_document_refuses_an_unaware_hop_the_proxy_cannot_carry_across_hosts
     with pytest.raises(DocumentError) as err:
         parse_document(raw(spread))
     assert err.value.element == "service_functions[r].instances"
-    assert "NSH-unaware SF r has instances on several switches (c2, c3)" in err.value.message
+    assert "must be NSH-aware" in err.value.message and "(NSH-unaware SF r has instances on c2, c3)" in err.value.message
