@@ -4,16 +4,20 @@ what the proxy cannot do across hosts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from dataplane.nshcontext import INGRESS_HOST
 from sdn.cookie import Role, make_cookie
 from sdn.docfile import parse_document
-from sdn.document import DocumentError
-from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, RegMove, Resubmit, SetField
+from sdn.document import DocumentError, Probes, check_document, with_paths
+from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, RegMove, Resubmit, Sample, SetField
 from sdn.overlay import crossing_paths, tunnel_to
 from sdn.pipeline import EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_switch_state
-from sdn.render import compute_switch_states
+from sdn.render import FlowCache, compute_owned_states, compute_switch_states, update_owned_states
+from sdn.telemetry.observation import Role as Point
+from sdn.telemetry.observation import decode
 
 IPS = {"c1": "172.31.250.1", "c2": "172.31.250.2", "c3": "172.31.250.3"}
 PORTS = {1: {"client": 1, "server": 2, "a": 3, "gpe0": 10}, 2: {"r": 4, "r2": 6, "gpe0": 10, "in2": 7},
@@ -106,3 +110,36 @@ def test_the_document_refuses_an_unaware_hop_the_proxy_cannot_carry_across_hosts
         parse_document(raw(spread))
     assert err.value.element == "service_functions[r].instances"
     assert "must be NSH-aware" in err.value.message and "(NSH-unaware SF r has instances on c2, c3)" in err.value.message
+
+
+def test_probes_sample_what_comes_back_from_the_unaware_hop_on_its_switch() -> None:
+    doc = replace(parse_document(raw()), probes=Probes(ipfix_targets=("127.0.0.1:4739",), collector_set_base=10,
+                                                       probability=65535))
+    states = compute_switch_states(check_document(doc), PORTS)
+    back = [f for f in states[2].flows if f.table == RECLASSIFY and f.cookie == make_cookie(Role.CLASSIFIER, 41)]
+    first = {decode(f.actions[0].obs_domain_id, f.actions[0].obs_point_id) for f in back
+             if isinstance(f.actions[0], Sample)}
+    assert {(p.role, p.spi, p.si) for p in first if p} == {(Point.HOP_OUT, 41, 254)}
+    into = next(f for f in states[2].flows if f.table == NEXT_HOP and f.match == nsh(254))
+    assert isinstance(into.actions[0], Sample)
+
+
+def test_an_upserted_unaware_crossing_path_updates_like_a_full_render() -> None:
+    doc = parse_document(raw())
+    cache = FlowCache()
+    before = compute_owned_states(doc, PORTS, cache)
+    changed = with_paths(doc, [replace(doc.paths[0], hops=("r", "b"))])
+    assert update_owned_states(changed, PORTS, before, {"up"}, cache) == compute_owned_states(changed, PORTS)
+
+
+def test_a_symmetric_pair_passes_the_router_both_ways_and_both_end_on_its_host() -> None:
+    doc = raw()
+    doc["service_function_paths"].append({"name": "up/reverse", "spi": 42, "hops": ["b", "r", "a"], "classifiers": [
+        {"name": "back", "switch": "c1", "in_port": "server", "match": {"tcp_src": 80}}]})
+    states = compute_switch_states(parse_document(doc), PORTS)
+    ends = {d: {spi for spi in (41, 42) for f in s.flows if f.cookie == make_cookie(Role.EGRESS, spi)}
+            for d, s in states.items()}
+    assert ends == {1: set(), 2: {41, 42}, 3: set()}
+    back = {(f.cookie & 0xFFFFFF, dict(f.match).get("tcp_dst", dict(f.match).get("tcp_src"))) for f in states[2].flows
+            if f.table == RECLASSIFY and f.cookie >> 24 and f.cookie != make_cookie(Role.PIPELINE)}
+    assert back == {(41, 80), (42, 80)}
