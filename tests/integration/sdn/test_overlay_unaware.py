@@ -9,10 +9,16 @@ tunnel) is re-classified there with C1 = (compute2, the router's port), so the p
 compute2 and NORMAL delivers it over the VL tunnel to compute1. Proven by TCP arriving both ways,
 each aware SF's NSH counters (SPI, SI), the router's kernel forwarding counter, and the flows'
 packet counters: re-classified on compute2 only, ending on compute2, never on compute1.
+
+A bump in the wire (an L2 bridge, two ports) across hosts, from a controller document: classified
+on its own host (C1 then gets the classifier's port back after it), an aware SF on each other
+host before and after it, the path ends on the classifier's host.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +26,18 @@ from pathlib import Path
 import pytest
 
 from dataplane.hosts import Cluster, ComputeHost
-from dataplane.lab import Host, stop_process
+from dataplane.lab import Host, stop_process, wait_for_line
 from dataplane.ovsdb import PortSpec
 from dataplane.underlay import GPE_PORT, INTEGRATION_BRIDGE
 from nfvo.model import HopSpec, PathSpec
 from nfvo.vnffg.render import Inventory, build_document
 from nfvo.vnffg.sffs import vim_switches
 from nfvo.vnffg.spec import classifier_spec, parse_match
+from sdn.docfile import parse_document
 from sdn.document import check_document
 from sdn.pipeline import EGRESS, RECLASSIFY
 from tests.integration.sdn.overlay_lab import RackController, controller_on_rack
-from tests.integration.sdn.test_chain import counters
+from tests.integration.sdn.test_chain import counters, http_get
 from tests.integration.sdn.test_overlay import iperf
 from tests.integration.sdn.test_overlay_render import apply, counter_sf, flow_packets, host_info, record
 
@@ -74,9 +81,7 @@ def test_tcp_passes_an_unaware_router_on_another_host_between_aware_sfs_on_two_m
     client, server = c1.plug("10.95.0.1/24"), c1.plug("10.95.0.2/24")
     sf_a, sf_b = c1.plug("10.95.1.1/24", mtu=1600), c3.plug("10.95.1.2/24", mtu=1600)
     r = router(c2, "10.95.0.11/24")
-    ofports = {here.name: here.ovsdb().ensure_ports(INTEGRATION_BRIDGE, [PortSpec(TUNNEL, "vxlan", options={
-        "remote_ip": peer.plan.underlay_ip, "key": TUNNEL_KEY, "dst_port": TUNNEL_UDP})])[TUNNEL]
-        for here, peer in ((c1, c2), (c2, c1))}
+    ofports = vl_tunnel(c1, c2)
     reports = {"a": tmp_path / "a.json", "b": tmp_path / "b.json"}
     procs = []
     try:
@@ -122,3 +127,75 @@ def test_tcp_passes_an_unaware_router_on_another_host_between_aware_sfs_on_two_m
         for host, ep in ((c1, client), (c1, server), (c1, sf_a), (c2, r), (c3, sf_b)):
             host.unplug(ep)
 
+
+
+def vl_tunnel(a: ComputeHost, b: ComputeHost) -> dict[str, int]:
+    """A virtual link's fixed-key VXLAN between two hosts (as Neutron's br-tun): host -> its ofport."""
+    return {here.name: here.ovsdb().ensure_ports(INTEGRATION_BRIDGE, [PortSpec(TUNNEL, "vxlan", options={
+        "remote_ip": peer.plan.underlay_ip, "key": TUNNEL_KEY, "dst_port": TUNNEL_UDP})])[TUNNEL]
+        for here, peer in ((a, b), (b, a))}
+
+
+@pytest.mark.timeout(240)
+def test_http_passes_a_bump_in_the_wire_on_its_classifiers_host_between_sfs_on_two_others(
+        overlay: RackController, tmp_path: Path) -> None:
+    c = overlay.cluster
+    c1, c2, c3 = c["compute1"], c["compute2"], c["compute3"]
+    client, server = c2.plug("10.96.0.1/24"), c1.plug("10.96.0.2/24")
+    sf_a, sf_b = c1.plug("10.96.1.1/24", mtu=1600), c3.plug("10.96.1.2/24", mtu=1600)
+    wire = c2.plug("10.96.2.1/24")
+    wire_out = c2.plug("10.96.2.2/24", into=wire, iface="eth1")
+    vl_tunnel(c1, c2)
+    reports = {"a": tmp_path / "a.json", "b": tmp_path / "b.json"}
+    procs = []
+    try:
+        procs = [counter_sf(sf_a, reports["a"]), counter_sf(sf_b, reports["b"])]
+        bridge = wire.popen([sys.executable, "-m", "dataplane.sf", "bridge", "--iface", wire.iface, "--egress-iface",
+                             wire_out.iface], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(bridge)
+        wait_for_line(bridge, "ready", 10.0)
+        srv = server.popen([sys.executable, "-m", "http.server", str(IPERF), "--bind", server.ip],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(srv)
+        overlay.wait_for_switches({"compute1": {server.port, sf_a.port, TUNNEL, GPE_PORT},
+                                   "compute2": {client.port, wire.port, wire_out.port, TUNNEL, GPE_PORT},
+                                   "compute3": {sf_b.port, GPE_PORT}})
+        switches = [{"name": h.name, "dpid": h.plan.datapath_id, "host_id": h.plan.host_id,
+                     "tunnel_ip": h.plan.underlay_ip, "gpe_port": GPE_PORT,
+                     "tunnel_ports": [TUNNEL] if h is not c3 else []} for h in (c1, c2, c3)]
+        document = {
+            "switches": switches,
+            "service_functions": [
+                {"name": "a", "instances": [{"switch": "compute1", "port": sf_a.port}]},
+                {"name": "wire", "nsh_aware": False,
+                 "instances": [{"switch": "compute2", "port": wire.port, "egress_port": wire_out.port}]},
+                {"name": "b", "instances": [{"switch": "compute3", "port": sf_b.port}]}],
+            "service_function_paths": [{"name": "web", "spi": 73, "hops": ["a", "wire", "b"], "classifiers": [
+                {"name": "http", "switch": "compute2", "in_port": client.port, "match": {"tcp_dst": IPERF}}]}],
+        }
+        overlay.controller.apply_document(check_document(parse_document(document)))
+        assert overlay.controller.settle(15.0)
+        assert client.ping(server.ip, count=2, timeout=2.0), "ARP and ICMP bypass the chain, over the VL tunnel"
+
+        deadline = time.monotonic() + 15
+        while (body := http_get(client, f"http://{server.ip}:{IPERF}/")).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.3)  # the http.server may still be starting
+        assert "Directory listing" in body.stdout, body.stderr
+        for _ in range(3):
+            assert "Directory listing" in http_get(client, f"http://{server.ip}:{IPERF}/").stdout
+        time.sleep(0.6)  # the counters' last report
+        seen = {name: counters(path) for name, path in reports.items()}
+        assert {k for k, n in seen["a"].items() if n} == {(73, 255)}, seen
+        assert {k for k, n in seen["b"].items() if n} == {(73, 253)}, seen
+        back = flow_packets(c2, RECLASSIFY, f"in_port={wire_out.ofport},")
+        assert back > 0, "what the bump passed on was re-classified on its host"
+        ends = {h.name: flow_packets(h, EGRESS, "nsh_spi=0x49") for h in (c1, c2, c3)}
+        assert ends["compute2"] > 0 and ends["compute1"] == ends["compute3"] == 0, ends  # the classifier's host
+    finally:
+        overlay.controller.apply_document(check_document(build_document({}, [])))
+        for proc in procs:
+            stop_process(proc)
+        for host in (c1, c2):
+            host.ovsdb().delete_port(INTEGRATION_BRIDGE, TUNNEL)
+        for host, ep in ((c2, client), (c1, server), (c1, sf_a), (c3, sf_b), (c2, wire_out), (c2, wire)):
+            host.unplug(ep)
