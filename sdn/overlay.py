@@ -201,19 +201,15 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                            goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
     for index, ports in enumerate(hop_ports):
         si, proxied = 255 - index, unaware[index]
-        macs = tuple("" if p is None else p[1] for p in proxied or ((None,) * len(ports)))
-
-        def into(instance: int, k: int, si: int = si, proxied: object = proxied, macs: tuple[str, ...] = macs
-                 ) -> tuple[Action, ...]:
-            return (*sample(Point.HOP_IN, si), *to_instance(instance, proxied is not None, macs[k]))
-
-        if len(ports) == 1 and ports[0] is not None:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), into(ports[0], 0), cookie=hop_cookie))
+        macs = ("",) * len(ports) if proxied is None else tuple(p[1] if p else "" for p in proxied)
+        into = [None if port is None else (*sample(Point.HOP_IN, si), *to_instance(port, proxied is not None, mac))
+                for port, mac in zip(ports, macs, strict=True)]
+        if len(ports) == 1 and into[0] is not None:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), into[0], cookie=hop_cookie))
         for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
-            instance = ports[bucket % len(ports)]
-            if instance is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)), into(instance, bucket % len(ports)),
-                               cookie=hop_cookie))
+            actions = into[bucket % len(ports)]
+            if actions is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)), actions, cookie=hop_cookie))
         for back in proxied or ():  # what an unaware instance here sends back: re-classified here, wrapped with SI - 1
             if back is not None:
                 flows |= _reclassify_flows(path, index, back, in_ports, here.host_id, spread,
