@@ -11,11 +11,11 @@ source node + source interface, network shared context = tenant/segment), sized 
 word    bits     field                  written by              read by
 ======  =======  =====================  ======================  ========================================
 C1      31..28   reserved, 0            --                      --
-C1      27..16   ``ingress_host``       classifier              path end: the host to deliver back on
-                 (host id 1..4095;                              (``nsh_c1=H<<16/0x0fff0000`` -> tun_dst);
-                 0 = this switch)                               0 keeps today's single-switch meaning
-C1      15..0    ``ingress_port``       classifier              path end on the ingress host: ``move``
-                 (OpenFlow port)                                C1[0..15] -> in_port, then NORMAL
+C1      27..16   ``ingress_host``       classifier; the         path end: the host to deliver back on
+                 (host id 1..4095;      proxy of an NSH-        (``nsh_c1=H<<16/0x0fff0000`` -> tun_dst);
+                 0 = this switch)       unaware hop (below)     0 keeps today's single-switch meaning
+C1      15..0    ``ingress_port``       classifier; the         path end on that host: ``move``
+                 (OpenFlow port)        proxy (below)           C1[0..15] -> in_port, then NORMAL
 C2      31..24   reserved, 0            --                      --
 C2      23..0    ``segment``            classifier              path end on another host: the VNI of the
                  (VL segment id, VNI)                           plain-VXLAN hand-off into the ingress VL
@@ -27,6 +27,13 @@ C4      15..0    ``flow_hash``          classifier              each multi-insta
                                                                 low bits to an instance (both
                                                                 directions hash alike)
 ======  =======  =====================  ======================  ========================================
+
+C1 says where the path *ends*, which is where it began unless an NSH-unaware hop re-wraps it: the
+proxy (the unaware SF's own switch) re-classifies what the SF sends back and writes C1 afresh. A
+routing SF (one-armed, a MAC) sends frames with its own source MAC, so C1 = (its host, its port):
+the path ends on the SF's host, where NORMAL learns that MAC on the right port. A bump in the wire
+keeps the client's MAC, so C1 = (the classifier's host, its port) again; the proxy knows that port
+only on the classifier's own host, hence ``sdn.document`` keeps such an SF on its classifiers'.
 
 With ``ingress_host == 0`` and ``segment == 0`` the words are exactly the single-host layout
 sdn.render writes today (C1 = in_port, C4 = flow hash), so hosts can be introduced path by path.

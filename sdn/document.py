@@ -345,8 +345,9 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         off = next((i for i in fn.instances if i.switch not in overlay), None)
-        if len({inst.switch for inst in fn.instances}) > 1 and (off is not None or not fn.nsh_aware):
-            why = "" if off is None else f": {off.switch} is not"
+        own = sorted({inst.switch for inst in fn.instances})
+        if len(own) > 1 and (off is not None or not fn.nsh_aware):  # an unaware SF: its proxy re-classifies on one
+            why = f": {off.switch} is not" if off else f" (NSH-unaware SF {fn.name} has instances on {', '.join(own)})"
             raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
                                 f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
         _check_balance(fn, where)
@@ -401,8 +402,10 @@ def tunnel_ports(doc: SfcDocument) -> frozenset[tuple[str, str]]:
 
 def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: frozenset[str],
               where: str) -> frozenset[str] | None:
-    """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay,
-    every hop NSH-aware (the proxy of an unaware hop re-classifies locally: not across SFFs yet)."""
+    """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay;
+    an NSH-unaware hop that does not route (a bump in the wire, no MAC) on its classifiers' switch:
+    its proxy re-classifies there, and only there is the port they are bound to known for C1
+    (sdn.overlay); a router's frames carry its MAC, so the path then ends on its host instead."""
     switches = {i.switch for h in path.hops for i in by_fn[h].instances}
     classifier_switches = {c.switch for c in path.classifiers if c.switch}
     if len(switches | classifier_switches) == 1:
@@ -413,8 +416,12 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
-        if not fn.nsh_aware:
-            raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} on a path across SFFs is not supported yet")
+        first, own = by_fn[path.hops[0]].instances[0].switch, fn.instances[0].switch  # (an unaware SF's only one)
+        away = next((c for c in path.classifiers if (c.switch or first) != own), None)
+        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances):
+            raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac): after it only the "
+                                f"classifier's port tells where traffic entered, so its classifiers must be on its "
+                                f"switch {own} (classifier {away.name} is on {away.switch or first})")
     return frozenset(switches | classifier_switches)
 
 

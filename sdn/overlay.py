@@ -13,8 +13,9 @@ legs and stops it takes part in:
 - a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
-- the end: the path ends where it began (C1's port is local there, and NORMAL delivers as on
-  one switch), so the last SFF sends the end SI back to the classifier's host, chosen by a
+- the end: the path ends where C1 says it began (its port is local there, and NORMAL delivers as
+  on one switch; after a routing unaware hop, that hop's host: below), so the last SFF sends the
+  end SI back to the classifier's host, chosen by a
   masked match on C1's host id when classifiers sit on several hosts; there the egress flow
   is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the virtual
   link's tunnel when the destination is on another host, and that host does not classify what
@@ -22,9 +23,18 @@ legs and stops it takes part in:
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 
-IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, the
-path's end; each tagged with the switch it is on. Not across SFFs yet (``sdn.document`` refuses
-them): NSH-unaware hops.
+NSH-unaware hops: the unaware SF's own switch is its proxy, as on one switch (``sdn.render``:
+the hop flow strips NSH, through the proxy table to a router's MAC; the SF's ports go to the
+reclassify table), and it re-classifies what the SF sends back there with every classifier's
+matches (in_port = the SF's egress port), wrapping it with the next SI; the leg to the next hop's
+SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): after a router,
+(this host, its port), so the path's end legs go to the router's switch (``end_switches``; the
+ingress legs' C1 host match then names it) and NORMAL there hands the frame on from the router's
+port; after a bump in the wire, (this host, the classifier's port), which ``sdn.document`` allows
+only with the classifiers on the bump's switch. An unaware SF's instances share one switch.
+
+IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, back
+from an unaware hop (re-classification), the path's end; each tagged with the switch it is on.
 
 Instances of one SF on several switches: the classifier writes the same 16-bit symmetric hash
 into C4 as on one switch; its low ``HASH_BUCKETS`` values pick instance ``bucket % n`` (not yet
@@ -42,17 +52,18 @@ from typing import Callable, Hashable, Iterable, Mapping
 from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
 from sdn.cookie import Role, make_cookie
 from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Output,
-                          RegMove, SetField, SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_flow
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, Output, RegMove, SetField,
+                          SwitchState, make_match)
+from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, RECLASSIFY, check_flow
 from sdn.telemetry.observation import Role as Point
 from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, PRIO_ADMIT, PRIO_HOP, ProbeKey,
-                          checked, nsh_match, sample_actions, sf_port_flows)
+                          checked, nsh_match, sample_actions, sf_port_flows, to_instance)
 from sdn.topology import Leg, overlay_graph, path_legs
 
 NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
 HASH_BUCKETS = 16  # C4's low 4 bits: the buckets an SF spread over switches balances by
 Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
+Unaware = tuple[tuple[tuple[int, str] | None, ...] | None, ...]  # per hop: None (aware), else per instance (egress, MAC)
 
 
 @dataclass(frozen=True)
@@ -109,8 +120,8 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
             continue
         hop_switches = tuple(tuple(i.switch for i in by_fn[h].instances) for h in path.hops)
         spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
-        stops = (tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],), hop_switches,
-                 HASH_BUCKETS if spread else 0)
+        ingress = tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],)
+        stops = (ingress, hop_switches, HASH_BUCKETS if spread else 0, end_switches(path, by_fn, ingress))
         shape = routes.get(stops)
         if shape is None:
             found = path_legs(graph, path.name, *stops)
@@ -125,16 +136,31 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
                                 if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
                           for h in path.hops)
-        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, near, gpe, spread, probe)
-        owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, near, gpe,
-                                                       spread, probe))
+        unaware = tuple(None if by_fn[h].nsh_aware else tuple(
+            (_port(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
+                   switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
+            for h in path.hops)
+        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, unaware, near, gpe, spread, probe)
+        owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, unaware, near,
+                                                       gpe, spread, probe))
     return owned
 
 
+def end_switches(path: ServicePath, by_fn: Mapping[str, ServiceFunction], ingress: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the path ends, per classifier (``ingress``: their switches): where C1 says it entered,
+    i.e. the classifier's switch, unless its last NSH-unaware hop routes (a MAC): re-classified
+    after it with C1 = that SF's host and port, it ends on that SF's switch (``sdn.document``
+    keeps an unaware SF on a path across SFFs on one switch)."""
+    last = next((by_fn[h] for h in reversed(path.hops) if not by_fn[h].nsh_aware), None)
+    if last is not None and all(i.mac for i in last.instances):
+        return tuple(last.instances[0].switch for _ in ingress)
+    return ingress
+
+
 def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
-                hop_ports: tuple[tuple[int | None, ...], ...], near: tuple[tuple[str, Endpoint], ...], gpe: int,
-                spread: bool, probe: ProbeKey) -> SwitchState:
-    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe))
+                hop_ports: tuple[tuple[int | None, ...], ...], unaware: Unaware, near: tuple[tuple[str, Endpoint], ...],
+                gpe: int, spread: bool, probe: ProbeKey) -> SwitchState:
+    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe, unaware))
 
 
 def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
@@ -146,11 +172,14 @@ def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
 
 def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                hop_ports: tuple[tuple[int | None, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
-               spread: bool, probe: ProbeKey = None) -> frozenset[Flow]:
+               spread: bool, probe: ProbeKey = None, unaware: Unaware = ()) -> frozenset[Flow]:
     """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
     not here), ``hop_ports[i][j]`` the port of hop i's instance j if it is on this switch (else None);
-    ``probe`` as sdn.render's: sample() first at classify, into each hop, and the path's end."""
+    ``unaware[i]`` None for an NSH-aware hop i, else per instance its (egress port, MAC) if here
+    (() : every hop aware); ``probe`` as sdn.render's: sample() first at classify, into each hop,
+    back from an unaware hop, and the path's end."""
     flows: set[Flow] = set()
+    unaware = unaware or (None,) * len(hop_ports)
 
     def sample(role: Point, si: int) -> tuple[Action, ...]:
         return sample_actions(probe, path.spi, si, role)
@@ -171,16 +200,20 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                            (*sample(Point.CLASSIFY, 255), *wrap, EncapEthernet()),
                            goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
     for index, ports in enumerate(hop_ports):
-        si = 255 - index
-        if len(ports) == 1 and ports[0] is not None:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), (*sample(Point.HOP_IN, si), DecNshTtl(), Output(ports[0])),
-                           cookie=hop_cookie))
-            continue
+        si, proxied = 255 - index, unaware[index]
+        macs = ("",) * len(ports) if proxied is None else tuple(p[1] if p else "" for p in proxied)
+        into = [None if port is None else (*sample(Point.HOP_IN, si), *to_instance(port, proxied is not None, mac))
+                for port, mac in zip(ports, macs, strict=True)]
+        if len(ports) == 1 and into[0] is not None:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), into[0], cookie=hop_cookie))
         for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
-            instance = ports[bucket % len(ports)]
-            if instance is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)),
-                               (*sample(Point.HOP_IN, si), DecNshTtl(), Output(instance)), cookie=hop_cookie))
+            actions = into[bucket % len(ports)]
+            if actions is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
+                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)), actions, cookie=hop_cookie))
+        for back in proxied or ():  # what an unaware instance here sends back: re-classified here, wrapped with SI - 1
+            if back is not None:
+                flows |= _reclassify_flows(path, index, back, in_ports, here.host_id, spread,
+                                           sample(Point.HOP_OUT, si), switch)
     for leg in legs:
         extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
         if leg.ingress:
@@ -196,6 +229,32 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
                            (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
                            cookie=make_cookie(Role.EGRESS, spi)))
     return checked(flows)
+
+
+def _reclassify_flows(path: ServicePath, index: int, back: tuple[int, str], in_ports: tuple[int | None, ...],
+                      host_id: int, spread: bool, point: tuple[Action, ...], switch: str) -> set[Flow]:
+    """Frames back from instance ``back`` (its egress port, its MAC if it routes) of unaware hop
+    ``index``, taken by the path's classifiers' matches (any classifier's, wherever it sits) and
+    wrapped with the next SI here. C1: a router's frames carry its MAC, so the path ends on this
+    host, from the router's port (C1 = this host, that port); after a bump in the wire C1 is the
+    classifier's own (this host, its port: ``sdn.document`` keeps such a path's classifiers here)."""
+    port, mac = back
+    flows: set[Flow] = set()
+    for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
+        if mac:
+            c1 = INGRESS_HOST.place(host_id) | INGRESS_PORT.place(port)
+        else:
+            assert in_port is not None and classifier.switch == switch, "sdn.document: a bump's classifiers sit on its switch"
+            c1 = INGRESS_HOST.place(host_id) | INGRESS_PORT.place(in_port)
+        wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", path.spi), SetField("nsh_si", 255 - index - 1),
+                                    SetField("nsh_c1", c1))
+        if spread:  # the 5-tuple is unchanged: the same bucket as at the classifier
+            wrap = (*FLOW_HASH, *wrap, *FLOW_HASH_TO_C4)
+        for match in classifier.matches:
+            flows.add(Flow(RECLASSIFY, classifier.priority + 1, tuple(sorted(match + (("in_port", port),))),
+                           (*point, *wrap, EncapEthernet()), goto_table=NEXT_HOP,
+                           cookie=make_cookie(Role.CLASSIFIER, path.spi)))
+    return flows
 
 
 def _admission_state(ports: tuple[int, ...]) -> SwitchState:

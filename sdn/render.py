@@ -66,11 +66,12 @@ from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.overlay import crossing_paths, spans_switches
 from sdn.overlay import switch_owned as overlay_owned
-from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, GroupEntry, Output,
-                          RegMove, Resubmit, SetField, SwitchState, make_match)
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, GroupEntry, Output, RegMove,
+                          SetField, SwitchState, make_match)
 from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY
 from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, HASH_LINKS, PRIO_ADMIT, PRIO_HOP, PRIO_MISS,
                           PRIO_SF_DROP, ProbeKey, sample_actions, sf_port_flows)
+from sdn.steering import to_instance as _to_instance
 from sdn.steering import checked as _checked
 from sdn.steering import nsh_match as _nsh_match
 from sdn.telemetry.observation import Role as Point
@@ -376,14 +377,6 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
                        (RegMove("nsh_c1", "in_port_nxm", 16), Decap(), Decap(), Output(OFPP_NORMAL)),
                        cookie=make_cookie(Role.EGRESS, path.spi)))
     return _checked(flows)
-
-
-def _to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:
-    """A hop's actions towards one instance: NSH off before an unaware SF, through the proxy
-    table if it routes (its flow addresses the frame to the SF)."""
-    if unaware and mac:
-        return DecNshTtl(), SetField("reg1", port), Decap(), Decap(), Resubmit(PROXY)
-    return (DecNshTtl(), *((Decap(), Decap()) if unaware else ()), Output(port))
 
 
 def _sf_ports(fn: ServiceFunction, ports: Mapping[str, int], switch: str, egress: bool = False) -> list[int]:

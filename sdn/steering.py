@@ -1,5 +1,6 @@
 """What every SFF's flows share, on one switch or across several (pure): the priorities, the NSH
-match, an SF port's admission, the classifier's flow-hash, and the probes' ``sample()``.
+match, an SF port's admission, a hop's way into an instance (NSH-unaware ones through the proxy),
+the classifier's flow-hash, and the probes' ``sample()``.
 
 Why a module of its own: ``sdn.render`` (paths on one switch) and ``sdn.overlay`` (paths across
 switches) must write these identically — a frame arriving over the overlay continues in the same
@@ -13,8 +14,8 @@ from collections.abc import Iterable
 
 from sdn.balance import HASH_BITS
 from sdn.cookie import Role, make_cookie
-from sdn.openflow import Action, Flow, Multipath, RegMove, Sample, make_match
-from sdn.pipeline import INGRESS, NEXT_HOP, check_flow
+from sdn.openflow import Action, Decap, DecNshTtl, Flow, Multipath, Output, RegMove, Resubmit, Sample, SetField, make_match
+from sdn.pipeline import INGRESS, NEXT_HOP, PROXY, check_flow
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import sample_params
 
@@ -42,6 +43,14 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
         Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
         Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=port), (), cookie=cookie),
     ))
+
+
+def to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:
+    """A hop's actions towards one instance: NSH off before an unaware SF, through the proxy
+    table if it routes (its flow addresses the frame to the SF: sdn.render.unaware_port_state)."""
+    if unaware and mac:
+        return DecNshTtl(), SetField("reg1", port), Decap(), Decap(), Resubmit(PROXY)
+    return (DecNshTtl(), *((Decap(), Decap()) if unaware else ()), Output(port))
 
 
 def sample_actions(probe: ProbeKey, spi: int, si: int, role: Point) -> tuple[Action, ...]:

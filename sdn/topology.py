@@ -9,7 +9,8 @@ leg is one tunnel and no SFF forwards in transit.
 
 A path's *stops* are the switches where something happens, in SI order: the classifier's
 switch, each hop's SFF, and the classifier's switch again at the end (the path ends where it
-began: there NSH C1's ingress port is local, and NORMAL delivers as on one switch).
+began: there NSH C1's ingress port is local, and NORMAL delivers as on one switch) -- or, after an
+NSH-unaware hop that routes, that hop's switch (re-classified there, C1 names its port).
 """
 
 from __future__ import annotations
@@ -70,12 +71,13 @@ def route(graph: nx.Graph, src: str, dst: str, element: str) -> tuple[str, ...]:
 
 
 def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hops: Sequence[Sequence[str]],
-              buckets: int = 0) -> tuple[Leg, ...]:
+              buckets: int = 0, ends: Sequence[str] = ()) -> tuple[Leg, ...]:
     """Every leg of one path: SI 255 from each ingress switch to the first hop's SFF, SI 255-i from
     each SFF of hop i-1 to that of hop i, the end SI from each SFF of the last hop back to each
-    ingress switch. ``hops[i]``: the switch of each instance of hop i, in instance order; a hop
-    whose instances sit on several switches gets one leg per C4 bucket (instance ``bucket % n``,
-    as on one switch), so ``buckets`` must then be the classifier's bucket count."""
+    switch the path ends on (``ends``, default the ingress switches; a routing NSH-unaware hop moves
+    it: ``sdn.overlay.end_switches``). ``hops[i]``: the switch of each instance of hop i, in instance
+    order; a hop whose instances sit on several switches gets one leg per C4 bucket (instance
+    ``bucket % n``, as on one switch), so ``buckets`` must then be the classifier's bucket count."""
     where = f"service_function_paths[{path_name}]"
     legs: list[Leg] = []
     sources = tuple(dict.fromkeys(ingress))
@@ -92,7 +94,7 @@ def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hops: Seq
         sources = tuple(dict.fromkeys(switches))
     end_si = 255 - len(hops)
     legs += [Leg(end_si, route(graph, src, i, f"{where}.classifiers"), ingress=i)
-             for src in sources for i in dict.fromkeys(ingress)]
+             for src in sources for i in dict.fromkeys(ends or ingress)]
     return tuple(legs)
 
 

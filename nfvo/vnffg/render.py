@@ -14,8 +14,7 @@ own SF ports excepted: one controller classifier per port, ``NAME@PORT``, re-ren
 VNF comes or goes -- ``VnffgManager.uses_vnf``); with neither it is bound to no port: the
 controller classifies what enters by any port that is not a service function's (nor a VL tunnel
 port's), hosts plugged in later included -- on the hops' switch, or on every overlay switch
-(``NAME@SWITCH``) when the hops' are on the overlay and all NSH-aware (a path with an unaware
-hop is classified on its hops' host only). ``network_dst_port_id`` narrows the
+(``NAME@SWITCH``) when the hops' are on the overlay. ``network_dst_port_id`` narrows the
 forward match to traffic addressed to that CP (``eth_dst`` = its MAC). A symmetric path's
 reverse classifier swaps every src/dst field, enters at ``network_dst_port_id`` and, when the
 source is a VNF CP, is addressed to it; one that would read exactly like the forward one on the
@@ -23,10 +22,12 @@ same ports is refused (nothing tells the directions apart).
 
 Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
 on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
-port), else the render is refused naming the switches; NSH-unaware hops only on a path that stays
-on one switch (refused naming the hop). The controller carries NSH between hosts and ends a path
-where it was classified (NSH C1 holds the ingress host and port); NORMAL then delivers, over the
-VL's tunnel if the destination is on another host.
+port), else the render is refused naming the switches. An NSH-unaware hop's instances must share
+one host (its switch proxies it and re-classifies what it sends back there), and a bump in the
+wire (no MAC) needs the path's classified ports on that host too (refused naming the hop). The
+controller carries NSH between hosts and ends a path where it was classified (NSH C1 holds the
+ingress host and port) or, after a routing unaware hop, on that hop's host (C1 = its host and
+port); NORMAL then delivers, over the VL's tunnel if the destination is on another host.
 
 NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
 ``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
@@ -56,7 +57,7 @@ from typing import Iterable, Mapping
 from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import FAIL_OPEN, ClassifierSpec, HopSpec, PathSpec, VnffgSpec
-from nfvo.vnffg.sffs import check_crossing, check_known
+from nfvo.vnffg.sffs import UnawareHop, check_crossing, check_known
 from nfvo.vnffg.spi import reverse_key
 from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
@@ -300,17 +301,17 @@ def network_ports(network: str, inv: Inventory, on: tuple[str, ...], sf_ports: f
                          if c.vl == network and c.bridge in on and (c.bridge, c.ovs_port) not in sf_ports}))
 
 
-def reach(inv: Inventory, hop_switches: frozenset[str], spread: bool = True) -> tuple[str, ...]:
+def reach(inv: Inventory, hop_switches: frozenset[str]) -> tuple[str, ...]:
     """Where a classifier not bound to one port sits (a virtual link's ports, or any port): every
     switch on the overlay when the hops' are (traffic may enter on any host, hosts plugged in later
-    included) and the path may cross hosts (``spread``: every hop NSH-aware), else the hops' switch."""
-    if spread and all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
+    included; after an NSH-unaware hop the path is re-classified on its host), else the hops' switch."""
+    if all(n in inv.switches and inv.switches[n].on_overlay for n in hop_switches):
         return tuple(sorted(n for n, s in inv.switches.items() if s.on_overlay))
     return tuple(sorted(hop_switches))
 
 
 def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_switches: frozenset[str],
-                reverse: bool, sf_ports: frozenset[tuple[str, str]], where: str, spread: bool = True) -> tuple[Classifier, ...]:
+                reverse: bool, sf_ports: frozenset[tuple[str, str]], where: str) -> tuple[Classifier, ...]:
     """The controller classifiers for one direction of ``clf`` (several for a virtual link), each
     on the switch of its port."""
     written = dict(clf.match)
@@ -338,7 +339,7 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
         home = next(iter(hop_switches)) if len(hop_switches) == 1 else ""
         switch, port = resolve_port(source, inv, home, f"{where}.in_port")
         return (Classifier(name, port, match, switch),)
-    switches = reach(inv, hop_switches, spread)
+    switches = reach(inv, hop_switches)
     if networks:
         return tuple(Classifier(f"{name}@{port}", port, match, switch)
                      for switch, port in network_ports(str(next(iter(networks))), inv, switches, sf_ports))
@@ -381,7 +382,6 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
     check_known(switches, inv.switches, f"{where}.hops")
 
     sf_ports = frozenset((i.switch, p) for f in functions for i in f.instances for p in i.ports)
-    spread = all(f.nsh_aware for f in functions)  # an unaware hop's path stays on its host: classified there only
     forward: list[Classifier] = []
     backward: list[Classifier] = []
     for c in path.classifiers:
@@ -389,14 +389,15 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
         _unaware_check(c.ingress, functions, "network_src_port_id", cwhere)
         if path.symmetrical:  # the reverse enters at network_dst_port_id
             _unaware_check(c.egress, functions, "network_dst_port_id", cwhere)
-        ahead = _classifier(vnffg, path.name, c, inv, switches, False, sf_ports, cwhere, spread)
+        ahead = _classifier(vnffg, path.name, c, inv, switches, False, sf_ports, cwhere)
         forward.extend(ahead)
         if path.symmetrical:
-            back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere, spread)
+            back = _classifier(vnffg, path.name, c, inv, switches, True, sf_ports, cwhere)
             _check_directions(ahead, back, cwhere)
             backward.extend(back)
-    check_crossing(switches, {c.switch for c in forward + backward}, [(i, f.name) for i, f in placed if not f.nsh_aware],
-                   inv.switches, where)
+    unaware = [UnawareHop(i, f.name, frozenset(inst.switch for inst in f.instances), all(inst.mac for inst in f.instances))
+               for i, f in placed if not f.nsh_aware]
+    check_crossing(switches, {c.switch for c in forward + backward}, unaware, inv.switches, where)
     paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]

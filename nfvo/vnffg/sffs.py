@@ -19,6 +19,7 @@ so they are built once here and passed on as they are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from nfvo.errors import FailedPrecondition
@@ -62,13 +63,26 @@ def check_known(switches: Iterable[str], known: Mapping[str, Switch], where: str
         raise FailedPrecondition(f"switch {', '.join(unknown)} belongs to no registered VIM", where)
 
 
-def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[str], unaware: Sequence[tuple[int, str]],
+@dataclass(frozen=True)
+class UnawareHop:
+    """An NSH-unaware hop as check_crossing sees it: its index, name, its instances' switches and
+    whether it routes (its instances have a MAC the switch addresses frames to)."""
+
+    index: int
+    name: str
+    switches: frozenset[str]
+    routes: bool
+
+
+def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[str], unaware: Sequence[UnawareHop],
                    switches: Mapping[str, Switch], where: str) -> None:
     """A path whose classifiers and hops are on several switches is carried between them by the
-    controller's overlay (VXLAN-GPE + NSH): every switch involved must be on it, and every hop
-    NSH-aware (``unaware``: hop index, SF name), as the switch proxying an unaware hop
-    re-classifies what the VNF sends back on its own host only. FailedPrecondition naming the
-    switches and why, or the hop."""
+    controller's overlay (VXLAN-GPE + NSH): every switch involved must be on it. An NSH-unaware
+    hop (``unaware``) is proxied by its host's switch, which re-classifies what the VNF sends back
+    there: its instances must share one host, and one that does not route (a bump in the wire,
+    whose frames keep the client's addresses) needs the path's classified ports on that host too
+    (only there is the port traffic entered by known again after it). FailedPrecondition naming
+    the switches and why, or the hop."""
     names = sorted(set(hop_switches) | set(classifier_switches))
     check_known(names, switches, f"{where}.classifiers")
     if len(names) < 2:
@@ -77,9 +91,15 @@ def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[st
     if why:
         raise FailedPrecondition(f"the path's classifiers and hops are on several switches ({', '.join(names)}), and "
                                  f"only switches on the overlay carry a path between them: {'; '.join(why)}", where)
-    if unaware:
-        i, name = unaware[0]
-        raise FailedPrecondition(f"hop {name} is NSH-unaware, and the path crosses hosts ({', '.join(names)}): the "
-                                 "switch proxying an unaware hop re-classifies on its own host only; not supported "
-                                 "across hosts yet (pin the path's VNFs and classified ports to one host)",
-                                 f"{where}.hops[{i}]")
+    for hop in unaware:
+        own = sorted(hop.switches)
+        if len(own) > 1:
+            raise FailedPrecondition(f"hop {hop.name} is NSH-unaware and has instances on several hosts "
+                                     f"({', '.join(own)}): its proxy re-classifies on one host (pin its VNFs to one "
+                                     "host)", f"{where}.hops[{hop.index}]")
+        away = sorted(set(classifier_switches) - set(own))
+        if not hop.routes and away:
+            raise FailedPrecondition(f"hop {hop.name} is NSH-unaware and does not route (a bump in the wire): after "
+                                     f"it only the classified port tells where traffic entered, so the path's "
+                                     f"classified ports must be on its host {own[0]} (some are on {', '.join(away)})",
+                                     f"{where}.hops[{hop.index}]")

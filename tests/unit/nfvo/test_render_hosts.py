@@ -10,10 +10,11 @@ from dataclasses import replace
 import pytest
 
 from nfvo.errors import FailedPrecondition, InvalidArgument
-from nfvo.model import PathSpec, VimRecord, VnffgSpec
+from nfvo.model import HopSpec, PathSpec, VimRecord, VnffgSpec
 from nfvo.vnffg.render import Inventory, build_document, render_vnffg
 from nfvo.vnffg.sffs import vim_switches
 from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
+from sdn.cookie import Role, make_cookie
 from sdn.document import Switch, check_document
 from sdn.overlay import crossing_paths
 from sdn.render import compute_switch_states
@@ -113,10 +114,37 @@ def test_a_switch_off_the_overlay_is_refused_by_name() -> None:
     render_vnffg("g", spec("fw", "network_src_port_id=peer,tcp_dest=80"), {"p": 5}, local)
 
 
-def test_an_nsh_unaware_hop_across_hosts_is_refused_naming_the_hop() -> None:
+def test_an_nsh_unaware_router_on_another_host_is_carried_and_the_path_ends_on_its_host() -> None:
+    """fw on compute2 (aware), the one-armed router ``bump`` and ids on compute3; the classifier on
+    compute1, symmetric. The controller re-classifies after the router on its host (C1 = that
+    host and the router's port), so the path ends there, not back on compute1."""
+    inv = Inventory({**VNFS, "bump": vnf("bump", "compute3", aware=False)}, SWITCHES)
+    out = render_vnffg("g", spec("fw,bump,ids", "network_src_port_id=client,tcp_dest=80", symmetrical=True),
+                       {"p": 5, "p~reverse": 6}, inv)
+    doc = check_document(build_document(inv.switches, [out]))
+    assert crossing_paths(doc) == {"g/p", "g/p/reverse"}
+    ports = {0xC0 + n: {"gpe0": 10, "client0d": 1, "server0d": 2, "fw0d": 3, "bump0d": 4, "ids0d": 5} for n in (1, 2, 3)}
+    states = compute_switch_states(doc, ports)
+    ends = {d: {spi for spi in (5, 6) for f in s.flows if f.cookie == make_cookie(Role.EGRESS, spi)}
+            for d, s in states.items()}
+    assert ends == {0xC1: set(), 0xC2: set(), 0xC3: {5, 6}}  # both directions end on the router's host
+
+
+def test_an_nsh_unaware_hop_the_proxy_cannot_carry_across_hosts_is_refused_naming_the_hop() -> None:
+    two_armed = vnf("wire", "compute2", aware=False)
+    cp3 = replace(two_armed.vdus[0].cps[1], name="CP3", ovs_port="wire0o", mac="02:00:00:00:99:03")
+    wire = replace(two_armed, vdus=(replace(two_armed.vdus[0], cps=(*two_armed.vdus[0].cps, cp3)),))
+    inv = Inventory({**VNFS, "wire": wire, "spread": vnf("spread", "compute2", "compute3", aware=False)}, SWITCHES)
+    hops = (HopSpec(("fw",)), HopSpec(("wire",), "CP2", "", False, "CP3"))
+    web = classifier_spec("web", parse_match("network_src_port_id=client,tcp_dest=80"))
     with pytest.raises(FailedPrecondition) as err:
-        render_vnffg("g", spec("fw,bump", "network_src_port_id=client,tcp_dest=80"), {"p": 5}, INV)
-    assert err.value.field == "vnffg[g].p.hops[1]" and "NSH-unaware" in err.value.message
+        render_vnffg("g", VnffgSpec((PathSpec("p", hops, (web,)),)), {"p": 5}, inv)
+    assert err.value.field == "vnffg[g].p.hops[1]" and "does not route (a bump in the wire)" in err.value.message
+    assert "on its host compute2 (some are on compute1)" in err.value.message
+    with pytest.raises(FailedPrecondition) as err:
+        render_vnffg("g", spec("fw,spread", "network_src_port_id=client,tcp_dest=80"), {"p": 5}, inv)
+    assert err.value.field == "vnffg[g].p.hops[1]"
+    assert "NSH-unaware and has instances on several hosts (compute2, compute3)" in err.value.message
 
 
 def test_a_raw_port_name_needs_one_switch_and_unknown_switches_are_named() -> None:
@@ -142,11 +170,15 @@ def test_the_nfvo_renders_onto_the_switches_its_vims_hosts_report(stack) -> None
     assert stack.controller.document.switches == (want,)
 
 
-def test_a_path_with_an_unaware_hop_is_classified_on_its_hops_host_only() -> None:
-    """Tacker's one-armed routers on an overlay stack: a port-less classifier would put the path on
-    every host (refused: an unaware hop cannot be crossed to); it stays on the hop's host instead."""
+def test_a_path_with_an_unaware_hop_is_classified_on_every_overlay_host() -> None:
+    """Tacker's one-armed routers on an overlay stack: a port-less classifier puts the path on every
+    host, as for aware hops; what the router sends back is re-classified on its host."""
     out = render_vnffg("g", spec("bump", "tcp_dest=80"), {"p": 5}, INV)
-    assert [(c.name, c.switch, c.in_port) for c in out.paths[0].classifiers] == [("g/p/web", "compute2", "")]
+    assert [(c.name, c.switch, c.in_port) for c in out.paths[0].classifiers] == [
+        (f"g/p/web@{h}", h, "") for h in HOSTS]
     out = render_vnffg("g", spec("bump", "network_name=data,tcp_dest=80"), {"p": 5}, INV)
-    assert {c.switch for c in out.paths[0].classifiers} == {"compute2"}
-    check_document(build_document(INV.switches, [out]))
+    assert {c.switch for c in out.paths[0].classifiers} == set(HOSTS)
+    doc = check_document(build_document(INV.switches, [out]))
+    ports = {0xC0 + n: {"gpe0": 10, **{c.in_port: 20 + i for i, c in enumerate(out.paths[0].classifiers)},
+                        "bump0d": 4} for n in (1, 2, 3)}
+    assert compute_switch_states(doc, ports)

@@ -142,9 +142,10 @@ def test_the_document_refuses_what_the_overlay_cannot_carry() -> None:
     bad_ip["switches"][0]["tunnel_ip"] = "300.1.1.1"
     with pytest.raises(DocumentError, match=r"switches\[c1\].tunnel_ip"):
         parse_document(bad_ip)
-    unaware = raw()
+    unaware = raw()  # a bump in the wire away from its classifiers: their port is unknown after it
     unaware["service_functions"][1]["nsh_aware"] = False
-    with pytest.raises(DocumentError, match=r"hops\[1\]: NSH-unaware SF b on a path across SFFs"):
+    with pytest.raises(DocumentError, match=r"hops\[1\]: NSH-unaware SF b does not route \(no mac\).* its switch c3 "
+                       r"\(classifier in is on c1\)"):
         parse_document(unaware)
 
 
@@ -204,7 +205,8 @@ def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> No
     unaware = raw()
     unaware["service_functions"][0].update(nsh_aware=False, instances=[{"switch": "c2", "port": "a"},
                                                                        {"switch": "c3", "port": "a3"}])
-    with pytest.raises(DocumentError, match=r"service_functions\[a\].instances: .* must be NSH-aware"):
+    with pytest.raises(DocumentError, match=r"service_functions\[a\].instances: .* must be NSH-aware "
+                       r".*\(NSH-unaware SF a has instances on c2, c3\)"):
         parse_document(unaware)
     off = raw()
     off["switches"][2] = {"name": "c3", "dpid": 3}
