@@ -12,7 +12,8 @@ controller's document (``on_document``) and implements the NFVO's ``TelemetryPor
 sFlow samples say the port a frame came in on by its ifIndex; :class:`PortIndex` keeps the map
 (agent address, ifIndex) -> port name from each switch's OVSDB (``Interface.ifindex``), so a
 plain frame is attributed by the port it arrived on (an NSH-unaware hop's way back is its
-hop-out, not a second entry). A switch's agent address is ``probes.agent_of(switch)``: the
+hop-out, not a second entry; a sample that came in over a tunnel, ifIndex 0, is no observation:
+``sdn.telemetry.attribution.PortMap``). A switch's agent address is ``probes.agent_of(switch)``: the
 document's ``sflow_agent``, or with ``sflow_agent_tunnel_ip`` (several compute hosts, whose
 ifIndexes overlap) each switch's own underlay address; it must be an IP (OVS picks one itself
 otherwise, and that switch's map stays empty). Re-read on every document and every few
@@ -38,6 +39,7 @@ from dataplane.ovsdb import Ovsdb, OvsdbError
 from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
 from sdn.document import SfcDocument
+from sdn.telemetry.attribution import PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import (DEFAULT_PORTS, Collector, ExporterStats, ListenerSpec, Protocol,
                                      open_socket)
@@ -358,7 +360,7 @@ class StackMonitor:
 
     def _on_ports(self, in_ports: InPorts) -> None:
         with self._catalogue_lock:
-            self.telemetry.set_catalogue(self.telemetry.catalogue, in_ports)
+            self.telemetry.set_catalogue(self.telemetry.catalogue, PortMap.of(in_ports))
 
     # -- TelemetryPort ---------------------------------------------------------------------------
     def snapshot(self, window: float) -> Snapshot:

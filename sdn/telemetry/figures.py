@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dataplane.packet import FiveTuple
-from sdn.telemetry.attribution import Attributor
+from sdn.telemetry.attribution import Attributor, PortMap
 from sdn.telemetry.catalogue import PathCatalogue, PathInfo
 from sdn.telemetry.loss import Loss, margin
 from sdn.telemetry.observation import Role, decode
@@ -122,13 +122,16 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
 
 
 def observe_sample(sample: FlowSample, attributor: Attributor,
-                   in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+                   in_ports: PortMap | None = None) -> list[Observation | Unmatched]:
     """An sFlow flow sample's observations (one per Ethernet raw header); ``in_ports`` maps
-    (agent address, input ifIndex) to a switch port name, for attribution by in_port."""
+    (agent address, input ifIndex) to a switch port name, for attribution by in_port (none for
+    a sample that came in over a tunnel: counted where it was sent from)."""
     rate = max(sample.sampling_rate, 1)
     in_port = None
     if in_ports is not None and sample.input.format == 0:
-        in_port = in_ports.get((sample.agent.address, sample.input.value))
+        if in_ports.tunnelled(sample.agent.address, sample.input.value):
+            return []
+        in_port = in_ports.port(sample.agent.address, sample.input.value)
     out: list[Observation | Unmatched] = []
     for header in sample.headers:
         frame = header.frame
@@ -150,8 +153,7 @@ def observe_sample(sample: FlowSample, attributor: Attributor,
     return out
 
 
-def observe(records: Iterable[object], attributor: Attributor,
-            in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+def observe(records: Iterable[object], attributor: Attributor, in_ports: PortMap | None = None) -> list[Observation | Unmatched]:
     """Observations of one delivery's records (sFlow samples or data records; others skipped)."""
     out: list[Observation | Unmatched] = []
     for r in records:
@@ -343,7 +345,7 @@ class Figures:
                 bucket.flows[obs.flow] = [obs.packets, obs.bytes]
 
     def ingest(self, records: Iterable[object], at: float, attributor: Attributor,
-               in_ports: Mapping[tuple[str, int], str] | None = None) -> int:
+               in_ports: PortMap | None = None) -> int:
         """Add one delivery's records; returns how many observations they gave."""
         got = observe(records, attributor, in_ports)
         index, add = self._index(at), self._add         # one bucket index per delivery

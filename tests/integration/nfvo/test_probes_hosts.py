@@ -127,6 +127,10 @@ def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
         shown_stats = nfv("vnffg", "stats", "udp", "--window", "300", env=env, timeout=60)
         assert shown_stats.returncode == 0 and "sf2" in shown_stats.stdout, shown_stats.stdout + shown_stats.stderr
         print(shown_stats.stdout, table.stdout, {h: dict(f) for h, f in flows.items()}, sep="\n")
+        import urllib.request
+        url = json.loads((state / "stack.json").read_text())["metrics"]
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        print("\n".join(x for x in text.splitlines() if x.startswith("nfvchain_") and "total" in x))
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr
