@@ -3,7 +3,8 @@
 Every record becomes an :class:`Observation` at a point (SPI, SI, role) of a path:
 
 - an IPFIX/NetFlow record with one of our observation ids (:mod:`.observation`): that point,
-  packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` -- ``probe``, exact (or scaled
+  packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` (``layer2OctetDeltaCount`` for
+  a frame OVS counts no IP octets of: NSH, as sFlow counts frames) -- ``probe``, exact (or scaled
   up and ``sampled`` when the action sampled 1 in 2**k);
 - an sFlow flow sample whose raw header carries NSH (SPI, SI=s): OVS samples on ingress, so an
   NSH frame arriving at the SFF came back from the SF of hop s+1 (role hop-out; SI 255 means
@@ -85,7 +86,8 @@ class Unmatched:
 # every field observe_record reads, unpacked together (DataRecord.pick: one picker per shape)
 _READ = ("packetDeltaCount", "octetDeltaCount", "sourceIPv4Address", "sourceIPv6Address",
          "destinationIPv4Address", "destinationIPv6Address", "protocolIdentifier", "sourceTransportPort",
-         "destinationTransportPort", "observationPointId", "samplingInterval", "samplingPacketInterval")
+         "destinationTransportPort", "observationPointId", "samplingInterval", "samplingPacketInterval",
+         "layer2OctetDeltaCount")
 
 
 def _count(value: object) -> int:
@@ -98,8 +100,9 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
     if record[3].template.options:
         return None
     # the ~12 fields read here, not OVS's 50, in one unpack
-    packets, octets, src4, src6, dst4, dst6, proto, sport, dport, point_id, interval, packet_interval = record.pick(_READ)
-    packets, octets = _count(packets), _count(octets)
+    packets, octets, src4, src6, dst4, dst6, proto, sport, dport, point_id, interval, packet_interval, l2 = \
+        record.pick(_READ)
+    packets, octets = _count(packets), _count(octets) or _count(l2)
     if not packets and not octets:
         return None
     src, dst = src4 or src6, dst4 or dst6

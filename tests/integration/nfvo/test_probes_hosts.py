@@ -128,6 +128,7 @@ def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
         assert stats["exact"] is True and int(stats["packets"]) == classified, stats
         for hop in path["hops"]:
             assert hop["into"]["source"] == "probe" and hop["into"]["exact"] is True, hop
+            assert int(hop["into"]["bytes"]) > 0, hop   # NSH frames: OVS's layer2 octets
             assert hop["loss"]["exact"] is True and float(hop["loss"]["margin"]) == 0.0, hop
         wanted = {sf: classified for si, (sf, _) in HOPS.items()}
         wait_for(lambda: {sf: counters(state).get(sf, {}).get((spi, si), 0) for si, (sf, _) in HOPS.items()} == wanted,

@@ -209,3 +209,16 @@ def test_sflow_samples_come_in_on_mapped_ports_per_agent_and_tunnel_arrivals_cou
     assert web.entered.packets == 2 * 5 * 8
     assert ports.port("172.31.250.2", 3) == "fw-out" and ports.tunnelled("172.31.250.2", 0)
     assert not ports.tunnelled("172.31.250.3", 0) and not ports.tunnelled("172.31.250.1", 3)
+
+
+def test_an_nsh_record_without_ip_octets_counts_its_layer2_octets():
+    """OVS counts no octetDeltaCount for a frame that is no IP packet (NSH into a hop, GPE
+    arrivals on a compute host): its layer2OctetDeltaCount is what the record's bytes are."""
+    point = ObservationPoint(WEB, 255, Role.HOP_IN)
+    dom, point_id = encode(point)
+    tset = template_set(256, ((2, 8), (352, 8), (138, 4)))
+    cache = TemplateCache()
+    assert ipfix.decode(message(tset, domain=dom), "192.0.2.10", cache, 0.0).drops == ()
+    body = struct.pack("!QQI", 10, 1440, point_id)
+    decoded = ipfix.decode(hand_message(hand_set(256, body), domain=dom), "192.0.2.10", cache, 0.0)
+    assert observe(decoded.records, ATT) == [Observation(WEB, 255, Role.HOP_IN, Source.PROBE, 10, 1440)]
