@@ -15,7 +15,10 @@ with its own prefix (``stack_prefix``).
 Telemetry (``nfvo.monitoring``): the sFlow/IPFIX/NetFlow v9 collectors' host-side sockets and
 the metrics HTTP socket are opened by the supervisor in the host's namespace and inherited by
 descriptor (``--host-udp``/``--host-metrics``): they stay bound across restarts of this process.
-The bridge's own sFlow agent exports to a 127.0.0.1 listener inside.
+The bridge's own sFlow agent exports to a 127.0.0.1 listener inside; with ``--hosts N`` the
+compute hosts' OVS (each in its host's namespace) export to listeners on the stack's management
+address instead (``nfvo.computehosts.management_ip``, where the controller listens too), each
+host's sFlow agent its own underlay address (``Probes.sflow_agent_tunnel_ip``).
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         socket.unlink(missing_ok=True)   # a crashed predecessor's
         components = _components(Component, state_dir, f"unix:{socket}", sdn_address, config.sampling, bridge, dpid,
                                  tuple(sites))
-        monitor = StackMonitor(host_sockets, state_dir, components=components)
+        monitor = StackMonitor(host_sockets, state_dir, components=components,
+                               internal_bind=_collector_bind(prefix, hosts))
         monitor.start()
         cleanup.append(monitor.close)
         vim = LocalVim.on_hosts(sites, prefix, state_dir / "vim") if sites else LocalVim(db, BRIDGE, prefix, state_dir / "vim")
@@ -100,12 +104,13 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
             service.catalog.register_vim("local", bridge=bridge, dpid=dpid, is_default=True,
                                          description=f"{what}: VDUs as containers on a private OVS")
         service.attach_telemetry(monitor, monitor.on_document)
-        # the controller turns the bridge's probes on through its OVSDB: sFlow (NSH headers raw) and
-        # IPFIX sample() actions on every classify, hop and end-of-path flow, to the collectors inside
+        # the controller turns the bridges' probes on through their OVSDB: sFlow (NSH headers raw) and
+        # IPFIX sample() actions on every classify, hop and end-of-path flow, to the collectors inside;
+        # a known agent address (each host's own with several), so its samples' ifIndexes map to ports
         service.engine.probes = Probes(ipfix_targets=(monitor.internal_targets[Protocol.IPFIX],),
                                        sflow_targets=(monitor.internal_targets[Protocol.SFLOW],),
                                        sflow_sampling=config.sampling, sflow_polling=config.polling,
-                                       sflow_agent=SFLOW_AGENT,  # known: its samples' ifIndexes map to ports
+                                       sflow_agent="" if sites else SFLOW_AGENT, sflow_agent_tunnel_ip=bool(sites),
                                        probability=config.ipfix_probability)
         service.engine.ovsdb = {bridge: ovsdb, **{s.switch_name: s.ovsdb for s in sites}}
         service.start()  # the controller gets the stored chains and every bridge's pipeline (L2 before chains)
@@ -134,6 +139,16 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
                 step()
             except Exception:  # noqa: BLE001 - keep tearing down
                 log.exception("teardown step failed")
+
+
+def _collector_bind(prefix: str, hosts: int) -> str:
+    """Where the switches reach the collectors inside the stack: 127.0.0.1 for its own OVS, the
+    management address for compute hosts (their OVS runs in namespaces of their own)."""
+    if hosts <= 1:
+        return "127.0.0.1"
+    from nfvo.computehosts import management_ip, plan
+
+    return management_ip(plan(prefix, hosts))
 
 
 def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, cleanup: list) -> list:

@@ -12,10 +12,17 @@ controller's document (``on_document``) and implements the NFVO's ``TelemetryPor
 sFlow samples say the port a frame came in on by its ifIndex; :class:`PortIndex` keeps the map
 (agent address, ifIndex) -> port name from each switch's OVSDB (``Interface.ifindex``), so a
 plain frame is attributed by the port it arrived on (an NSH-unaware hop's way back is its
-hop-out, not a second entry). The agent address is the document's ``probes.sflow_agent``, which
-must then be an IP (OVS picks one itself otherwise, and the map stays empty). Re-read on every
-document and every few seconds: a respawned VDU's port comes back under its name with a new
-ifIndex.
+hop-out, not a second entry; a sample that came in over a tunnel, ifIndex 0, is no observation:
+``sdn.telemetry.attribution.PortMap``). A switch's agent address is ``probes.agent_of(switch)``: the
+document's ``sflow_agent``, or with ``sflow_agent_tunnel_ip`` (several compute hosts, whose
+ifIndexes overlap) each switch's own underlay address; it must be an IP (OVS picks one itself
+otherwise, and that switch's map stays empty). Re-read on every document and every few
+seconds: a respawned VDU's port comes back under its name with a new ifIndex.
+
+On ``nfv up --hosts N`` the switches are the compute hosts' OVS, each in its own namespace,
+reaching the stack's only over the rack's management network: the listeners inside then bind
+the stack's management address (``internal_bind``) instead of 127.0.0.1, and ``exporters``
+names the switch each exporter address is (its agent / tunnel IP).
 """
 
 from __future__ import annotations
@@ -25,13 +32,14 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dataplane.ovsdb import Ovsdb, OvsdbError
 from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
 from sdn.document import SfcDocument
+from sdn.telemetry.attribution import PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import (DEFAULT_PORTS, Collector, ExporterStats, ListenerSpec, Protocol,
                                      open_socket)
@@ -180,17 +188,39 @@ def open_host_sockets(config: MonitorConfig) -> HostSockets:
 InPorts = dict[tuple[str, int], str]
 
 
-def in_ports_of(document: SfcDocument, read: Callable[[str, int], Mapping[str, int]]) -> InPorts:
-    """(sFlow agent, ifIndex) -> port name for every switch of ``document`` with an OVSDB address;
-    ``read(remote, dpid)`` gives a switch's port name -> ifIndex. Empty without an agent IP."""
-    agent = document.probes.sflow_agent if document.probes is not None else ""
+def _is_ip(text: str) -> bool:
     try:
-        ipaddress.ip_address(agent)
+        ipaddress.ip_address(text)
     except ValueError:
+        return False
+    return True
+
+
+def agents_of(document: SfcDocument) -> dict[str, str]:
+    """sFlow agent IP -> the switch reporting under it, for the switches of ``document`` with an
+    OVSDB address whose agent is an IP (pure)."""
+    probes = document.probes
+    if probes is None:
+        return {}
+    out: dict[str, str] = {}
+    for switch in document.switches:
+        agent = probes.agent_of(switch)
+        if switch.ovsdb and _is_ip(agent):
+            out.setdefault(agent, switch.name)
+    return out
+
+
+def in_ports_of(document: SfcDocument, read: Callable[[str, int], Mapping[str, int]]) -> InPorts:
+    """(sFlow agent, ifIndex) -> port name for every switch of ``document`` with an OVSDB address
+    and an agent IP (``Probes.agent_of``); ``read(remote, dpid)`` gives a switch's port name ->
+    ifIndex. Switches sharing one agent address (one OVS) share its ifIndex space."""
+    probes = document.probes
+    if probes is None:
         return {}
     out: InPorts = {}
     for switch in document.switches:
-        if switch.ovsdb:
+        agent = probes.agent_of(switch)
+        if switch.ovsdb and _is_ip(agent):
             out.update({(agent, index): name for name, index in read(switch.ovsdb, switch.dpid).items()})
     return out
 
@@ -254,8 +284,9 @@ class StackMonitor:
     """Collector + figures + metrics endpoints of one stack; the NFVO's ``TelemetryPort``."""
 
     def __init__(self, host: HostSockets, state_dir: Path, *,
-                 components: Callable[[], Sequence[Component]] = tuple) -> None:
+                 components: Callable[[], Sequence[Component]] = tuple, internal_bind: str = "127.0.0.1") -> None:
         self._host, self._state_dir, self._components = host, state_dir, components
+        self._internal_bind = internal_bind   # where the stack's switches reach the collector
         self.telemetry = Telemetry()
         self.document: SfcDocument | None = None   # the controller's, as last applied (on_document)
         self._internal: dict[Protocol, socket.socket] = {}
@@ -268,11 +299,15 @@ class StackMonitor:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Listeners on 127.0.0.1 (this namespace) beside the host-side ones, then the metrics
-        endpoints; on failure everything opened here is closed again."""
+        """Listeners on ``internal_bind`` (this namespace) beside the host-side ones, then the
+        metrics endpoints; on failure everything opened here is closed again."""
         try:
             for protocol in Protocol:
-                self._internal[protocol] = _udp("127.0.0.1", 0)
+                try:
+                    self._internal[protocol] = _udp(self._internal_bind, 0)
+                except OSError as exc:
+                    raise MonitorError(f"{protocol} collector on {self._internal_bind} inside the stack: "
+                                       f"{exc.strerror}") from None
             specs = [ListenerSpec(p, sock=s) for p, (s, _) in self._host.udp.items()]
             specs += [ListenerSpec(p, sock=s) for p, s in self._internal.items()]
             self._collector = Collector(specs, self.telemetry)
@@ -308,8 +343,9 @@ class StackMonitor:
     # -- what the stack wires --------------------------------------------------------------------
     @property
     def internal_targets(self) -> dict[Protocol, str]:
-        """"127.0.0.1:port" per protocol: where the stack's own OVS exports (inside its namespace)."""
-        return {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in self._internal.items()}
+        """"address:port" per protocol: where the stack's switches export (127.0.0.1 for its own
+        OVS, the management address for compute hosts')."""
+        return {p: f"{self._internal_bind}:{s.getsockname()[1]}" for p, s in self._internal.items()}
 
     @property
     def host_listening(self) -> list[Listening]:
@@ -324,14 +360,18 @@ class StackMonitor:
 
     def _on_ports(self, in_ports: InPorts) -> None:
         with self._catalogue_lock:
-            self.telemetry.set_catalogue(self.telemetry.catalogue, in_ports)
+            self.telemetry.set_catalogue(self.telemetry.catalogue, PortMap.of(in_ports))
 
     # -- TelemetryPort ---------------------------------------------------------------------------
     def snapshot(self, window: float) -> Snapshot:
         return self.telemetry.snapshot(window)
 
     def exporters(self) -> Sequence[ExporterStats]:
-        return self._collector.exporters() if self._collector is not None else []
+        """What the collectors heard, each exporter named by the switch its address is the agent of."""
+        if self._collector is None:
+            return []
+        switches = agents_of(self.document) if self.document is not None else {}
+        return [replace(e, switch=switches.get(e.address, "")) for e in self._collector.exporters()]
 
     def status(self) -> StackStatus:
         up = self._collector is not None
@@ -341,7 +381,7 @@ class StackMonitor:
             detail = f"port {listening.requested} was taken; fell back to {port}" if listening.fell_back else ""
             parts.append(Component(f"collector-{listening.protocol}", "up" if up else "down",
                                    (f"udp:{host}:{port}", f"udp:{self.internal_targets.get(listening.protocol, '')}"),
-                                   detail or "host side, and 127.0.0.1 inside the stack for its own OVS"))
+                                   detail or f"host side, and {self._internal_bind} inside the stack for its switches"))
         requested = self._host.metrics_requested
         fell_back = bool(self.metrics_url and requested and not self.metrics_url.endswith(f":{_split(requested)[1]}/metrics"))
         parts.append(Component("metrics", "up" if self._servers else "down",

@@ -143,7 +143,7 @@ def _switch(item: Any, i: int) -> Switch:
 
 
 def _probes(item: Any) -> Probes:
-    item = _entry(item, "probes", {*PROBE_INTS, *PROBE_LISTS, "sflow_agent"})
+    item = _entry(item, "probes", {*PROBE_INTS, *PROBE_LISTS, "sflow_agent", "sflow_agent_tunnel_ip"})
     values: dict[str, Any] = {k: _int(item, k, "probes", 0, 0xFFFFFFFF) for k in PROBE_INTS if k in item}
     for key in PROBE_LISTS:
         targets = _list(item, key, "probes.")
@@ -153,6 +153,10 @@ def _probes(item: Any) -> Probes:
         values[key] = tuple(targets)
     if "sflow_agent" in item:
         values["sflow_agent"] = _text(item, "sflow_agent", "probes", "must be an IP address or interface name")
+    if "sflow_agent_tunnel_ip" in item:
+        if not isinstance(item["sflow_agent_tunnel_ip"], bool):
+            raise DocumentError("probes.sflow_agent_tunnel_ip", "must be true or false")
+        values["sflow_agent_tunnel_ip"] = item["sflow_agent_tunnel_ip"]
     return Probes(**values)
 
 
@@ -243,7 +247,8 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
 def probes_dict(probes: Probes) -> dict[str, Any]:
     out: dict[str, Any] = {k: list(getattr(probes, k)) for k in PROBE_LISTS}
     out.update({k: getattr(probes, k) for k in PROBE_INTS})
-    return {**out, **({"sflow_agent": probes.sflow_agent} if probes.sflow_agent else {})}
+    return {**out, **({"sflow_agent": probes.sflow_agent} if probes.sflow_agent else {}),
+            **({"sflow_agent_tunnel_ip": True} if probes.sflow_agent_tunnel_ip else {})}
 
 
 def match_dict(match: ClassifierMatch) -> dict[str, Any]:

@@ -96,6 +96,9 @@ class Probes:
     ``collector_set_base .. + 3`` (one per role), all exporting to ``ipfix_targets``.
     sFlow: the bridge's agent samples 1 in ``sflow_sampling`` packets (NSH headers raw) and
     polls interface counters every ``sflow_polling`` s. Targets are "host:port".
+    sFlow samples name ports by ifIndex, which only the agent address ties to a switch: with
+    several switches (compute hosts) ``sflow_agent_tunnel_ip`` makes each switch's agent its own
+    ``tunnel_ip`` (its underlay address), so a collector tells their ifIndexes apart.
     """
 
     ipfix_targets: tuple[str, ...] = ()
@@ -107,6 +110,17 @@ class Probes:
     sflow_polling: int = 10
     sflow_header: int = 128
     sflow_agent: str = ""  # an IP or interface name for the agent address ("": OVS picks one)
+    sflow_agent_tunnel_ip: bool = False  # each switch's agent is its tunnel_ip (sflow_agent then "")
+
+    def agent_of(self, switch: Switch) -> str:
+        """The sFlow agent address ``switch`` reports (an IP, an interface name, or "")."""
+        return switch.tunnel_ip if self.sflow_agent_tunnel_ip else self.sflow_agent
+
+    def for_switch(self, switch: Switch) -> Probes:
+        """The settings ``switch``'s OVSDB holds: the per-switch agent resolved."""
+        if not self.sflow_agent_tunnel_ip:
+            return self
+        return replace(self, sflow_agent=switch.tunnel_ip, sflow_agent_tunnel_ip=False)
 
     @property
     def rate_log2(self) -> int:
@@ -200,7 +214,7 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     """``doc`` checked whole (classifier switches filled in), or DocumentError naming the element."""
     _check_switches(doc.switches)
     if doc.probes is not None:
-        check_probes(doc.probes)
+        check_probes(doc.probes, doc.switches)
     _check_functions(doc.service_functions, {s.name for s in doc.switches}, overlay_switches(doc))
     index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc))
     for fn in doc.service_functions:  # a tunnel port is never an SF's (nor a classifier's: _check_path)
@@ -286,8 +300,17 @@ def _check_overlay(switch: Switch, where: str, seen: dict[object, str]) -> None:
             raise DocumentError(f"{where}.{key}", f"{value} is also switch {other}'s")
 
 
-def check_probes(probes: Probes) -> Probes:
-    """``probes`` itself, or DocumentError naming the bad setting."""
+def check_probes(probes: Probes, switches: Sequence[Switch] = ()) -> Probes:
+    """``probes`` itself, or DocumentError naming the bad setting (``switches``: the document's,
+    each switch with an OVSDB address needs a tunnel_ip for ``sflow_agent_tunnel_ip``)."""
+    if probes.sflow_agent_tunnel_ip:
+        if probes.sflow_agent:
+            raise DocumentError("probes.sflow_agent", "must be empty with sflow_agent_tunnel_ip (each switch's "
+                                f"agent is its tunnel_ip), got {probes.sflow_agent!r}")
+        missing = next((s.name for s in switches if s.ovsdb and not s.tunnel_ip), None)
+        if missing is not None:
+            raise DocumentError("probes.sflow_agent_tunnel_ip", f"switch {missing} has an ovsdb address but no "
+                                "tunnel_ip to be its sFlow agent")
     for key in ("ipfix_targets", "sflow_targets"):
         for i, target in enumerate(getattr(probes, key)):
             m = TARGET.match(target)

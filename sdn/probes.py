@@ -5,6 +5,8 @@ must hold up neither the switch's flows nor other switches. Level-triggered like
 controller hands over each new document (``submit``); the keeper brings every switch with an
 ``ovsdb`` address to the document's probes (or removes ours when the document has none, or drops
 the switch), and retries what failed with a back-off. The bridge is found by its datapath id.
+Each switch gets the document's probes resolved for it (``Probes.for_switch``: with
+``sflow_agent_tunnel_ip`` its agent is its own underlay address).
 What each switch has (or the error reaching it) is an immutable ``ProbeView`` read without a lock.
 """
 
@@ -39,7 +41,9 @@ class ProbeView:
 
 def probe_targets(doc: SfcDocument) -> dict[int, ProbeTarget]:
     """Per dpid of a switch with an ``ovsdb`` address: what its OVSDB should hold (pure)."""
-    return {s.dpid: ProbeTarget(s.ovsdb, s.dpid, doc.probes) for s in doc.switches if s.ovsdb}
+    probes = doc.probes
+    return {s.dpid: ProbeTarget(s.ovsdb, s.dpid, None if probes is None else probes.for_switch(s))
+            for s in doc.switches if s.ovsdb}
 
 
 def ensure_settings(probes: Probes | None) -> dict[str, Any]:

@@ -25,7 +25,8 @@ def _talker(t: Talker) -> pb.Talker:
 
 
 def _hop(h: HopFigures) -> pb.HopStats:
-    loss = pb.HopLoss(packets=h.loss.packets, ratio=h.loss.ratio, exact=h.loss.exact) if h.loss else None
+    loss = pb.HopLoss(packets=h.loss.packets, ratio=h.loss.ratio, exact=h.loss.exact,
+                      margin=h.loss.margin) if h.loss else None
     return pb.HopStats(si=h.si, name=h.name, into=_count(h.into), out=_count(h.out), loss=loss)
 
 
@@ -43,7 +44,7 @@ def vnffg_stats(record: VnffgRecord, figures: ChainFigures, now: float, window: 
 def exporter(e: ExporterStats) -> pb.Exporter:
     return pb.Exporter(address=e.address, protocol=str(e.protocol), datagrams=e.datagrams, records=e.records,
                        drops=e.drops.total, drops_by_reason={str(k): v for k, v in e.drops.by_reason.items()},
-                       last_seen=e.last_seen)
+                       last_seen=e.last_seen, switch=e.switch)
 
 
 def status(s: StackStatus) -> pb.StackStatus:

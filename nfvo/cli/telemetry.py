@@ -35,7 +35,9 @@ def _loss(h: dict[str, Any]) -> str:
     loss = h.get("loss")
     if not loss:
         return "-"
-    return f"{'' if loss.get('exact') else '~'}{int(loss['packets'])} ({float(loss['ratio']):.1%})"
+    margin = float(loss.get("margin") or 0)
+    spread = f" ±{margin:.1%}" if margin else ""   # an estimate's ~95% half-width (hop loss margin)
+    return f"{'' if loss.get('exact') else '~'}{int(loss['packets'])} ({float(loss['ratio']):.1%}{spread})"
 
 
 def stats_view(data: dict[str, Any]):
@@ -122,8 +124,9 @@ def _ago(seconds: float) -> str:
 
 def _exporters(args: argparse.Namespace) -> int:
     reply = call(args, "ListExporters", pb().ListRequest())
-    show_list(args, reply.exporters, "Exporters", ["address", "protocol", "datagrams", "records", "drops", "last seen"],
-              lambda e: [e["address"], e["protocol"], str(e["datagrams"]), str(e["records"]),
+    show_list(args, reply.exporters, "Exporters",
+              ["address", "switch", "protocol", "datagrams", "records", "drops", "last seen"],
+              lambda e: [e["address"], e.get("switch") or "-", e["protocol"], str(e["datagrams"]), str(e["records"]),
                          str(e["drops"]) + (f" ({', '.join(f'{k}={v}' for k, v in e['drops_by_reason'].items())})"
                                             if e.get("drops_by_reason") else ""), _ago(float(e["last_seen"]))])
     return 0

@@ -38,7 +38,8 @@ def document_message(doc: SfcDocument) -> pb.Document:
 
 def probes_message(probes: Probes) -> pb.Probes:
     return pb.Probes(ipfix_targets=list(probes.ipfix_targets), sflow_targets=list(probes.sflow_targets),
-                     sflow_agent=probes.sflow_agent, **{k: getattr(probes, k) for k in _PROBE_INTS})
+                     sflow_agent=probes.sflow_agent, sflow_agent_tunnel_ip=probes.sflow_agent_tunnel_ip,
+                     **{k: getattr(probes, k) for k in _PROBE_INTS})
 
 
 def function_message(fn: ServiceFunction) -> pb.ServiceFunction:
@@ -89,7 +90,8 @@ def document_value(msg: pb.Document) -> SfcDocument:
 
 def probes_value(msg: pb.Probes) -> Probes:
     return Probes(ipfix_targets=tuple(msg.ipfix_targets), sflow_targets=tuple(msg.sflow_targets),
-                  sflow_agent=msg.sflow_agent, **{k: getattr(msg, k) for k in _PROBE_INTS if msg.HasField(k)})
+                  sflow_agent=msg.sflow_agent, sflow_agent_tunnel_ip=msg.sflow_agent_tunnel_ip,
+                  **{k: getattr(msg, k) for k in _PROBE_INTS if msg.HasField(k)})
 
 
 def function_value(msg: pb.ServiceFunction) -> ServiceFunction:

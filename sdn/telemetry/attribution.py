@@ -15,14 +15,17 @@ as OVS re-classifies there), and otherwise a path's entry only on its classifier
 port-less classifier admits any port); without it every match is an entry. Why it matters: an
 unaware hop gives the traffic back plain, with the 5-tuple it entered with, so without the port
 every packet would count twice at the entry, and traffic of the same 5-tuple on a port the
-classifier does not admit would count as entered.
+classifier does not admit would count as entered. :class:`PortMap` is that port knowledge for
+sFlow: (agent, ifIndex) -> port name per agent whose switch's ports are known.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from dataplane.packet import FiveTuple
 from sdn.match import ClassifierMatch
@@ -51,6 +54,29 @@ class _Rule:
     in_port: str
     match: ClassifierMatch
     back: tuple[tuple[str, int], ...]     # (egress port, hop SI) of the path's NSH-unaware hops
+
+
+@dataclass(frozen=True)
+class PortMap:
+    """(sFlow agent address, ifIndex) -> switch port name, for the ``agents`` whose ports are known.
+
+    A known agent's sample on ifIndex 0 (sFlow's "interface not known") came in on a port without
+    a kernel device: on our switches a tunnel -- VXLAN-GPE from another SFF, a virtual link's
+    VXLAN from another host. What arrives there was counted on the host that sent it (where it
+    came back from its SF, or was classified), so it is ``tunnelled``: no observation again."""
+
+    ports: Mapping[tuple[str, int], str] = field(default_factory=lambda: MappingProxyType({}))
+    agents: frozenset[str] = frozenset()
+
+    @staticmethod
+    def of(ports: Mapping[tuple[str, int], str]) -> PortMap:
+        return PortMap(MappingProxyType(dict(ports)), frozenset(agent for agent, _ in ports))
+
+    def port(self, agent: str, ifindex: int) -> str | None:
+        return self.ports.get((agent, ifindex))
+
+    def tunnelled(self, agent: str, ifindex: int) -> bool:
+        return ifindex == 0 and agent in self.agents
 
 
 @functools.lru_cache(maxsize=8192)

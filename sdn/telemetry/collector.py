@@ -81,6 +81,7 @@ class ExporterStats:
     records: int
     drops: DropCounts
     last_seen: float
+    switch: str = ""              # the switch this address is the exporter of, where known (the stack says)
 
 
 def open_socket(bind: str, port: int, *, reuse_address: bool = True) -> socket.socket:

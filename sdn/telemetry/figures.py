@@ -3,7 +3,8 @@
 Every record becomes an :class:`Observation` at a point (SPI, SI, role) of a path:
 
 - an IPFIX/NetFlow record with one of our observation ids (:mod:`.observation`): that point,
-  packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` -- ``probe``, exact (or scaled
+  packets/bytes from ``packetDeltaCount``/``octetDeltaCount`` (``layer2OctetDeltaCount`` for
+  a frame OVS counts no IP octets of: NSH, as sFlow counts frames) -- ``probe``, exact (or scaled
   up and ``sampled`` when the action sampled 1 in 2**k);
 - an sFlow flow sample whose raw header carries NSH (SPI, SI=s): OVS samples on ingress, so an
   NSH frame arriving at the SFF came back from the SF of hop s+1 (role hop-out; SI 255 means
@@ -37,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dataplane.packet import FiveTuple
-from sdn.telemetry.attribution import Attributor
+from sdn.telemetry.attribution import Attributor, PortMap
 from sdn.telemetry.catalogue import PathCatalogue, PathInfo
 from sdn.telemetry.loss import Loss, margin
 from sdn.telemetry.observation import Role, decode
@@ -85,7 +86,8 @@ class Unmatched:
 # every field observe_record reads, unpacked together (DataRecord.pick: one picker per shape)
 _READ = ("packetDeltaCount", "octetDeltaCount", "sourceIPv4Address", "sourceIPv6Address",
          "destinationIPv4Address", "destinationIPv6Address", "protocolIdentifier", "sourceTransportPort",
-         "destinationTransportPort", "observationPointId", "samplingInterval", "samplingPacketInterval")
+         "destinationTransportPort", "observationPointId", "samplingInterval", "samplingPacketInterval",
+         "layer2OctetDeltaCount")
 
 
 def _count(value: object) -> int:
@@ -98,8 +100,9 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
     if record[3].template.options:
         return None
     # the ~12 fields read here, not OVS's 50, in one unpack
-    packets, octets, src4, src6, dst4, dst6, proto, sport, dport, point_id, interval, packet_interval = record.pick(_READ)
-    packets, octets = _count(packets), _count(octets)
+    packets, octets, src4, src6, dst4, dst6, proto, sport, dport, point_id, interval, packet_interval, l2 = \
+        record.pick(_READ)
+    packets, octets = _count(packets), _count(octets) or _count(l2)
     if not packets and not octets:
         return None
     src, dst = src4 or src6, dst4 or dst6
@@ -122,13 +125,16 @@ def observe_record(record: DataRecord, attributor: Attributor) -> Observation | 
 
 
 def observe_sample(sample: FlowSample, attributor: Attributor,
-                   in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+                   in_ports: PortMap | None = None) -> list[Observation | Unmatched]:
     """An sFlow flow sample's observations (one per Ethernet raw header); ``in_ports`` maps
-    (agent address, input ifIndex) to a switch port name, for attribution by in_port."""
+    (agent address, input ifIndex) to a switch port name, for attribution by in_port (none for
+    a sample that came in over a tunnel: counted where it was sent from)."""
     rate = max(sample.sampling_rate, 1)
     in_port = None
     if in_ports is not None and sample.input.format == 0:
-        in_port = in_ports.get((sample.agent.address, sample.input.value))
+        if in_ports.tunnelled(sample.agent.address, sample.input.value):
+            return []
+        in_port = in_ports.port(sample.agent.address, sample.input.value)
     out: list[Observation | Unmatched] = []
     for header in sample.headers:
         frame = header.frame
@@ -150,8 +156,7 @@ def observe_sample(sample: FlowSample, attributor: Attributor,
     return out
 
 
-def observe(records: Iterable[object], attributor: Attributor,
-            in_ports: Mapping[tuple[str, int], str] | None = None) -> list[Observation | Unmatched]:
+def observe(records: Iterable[object], attributor: Attributor, in_ports: PortMap | None = None) -> list[Observation | Unmatched]:
     """Observations of one delivery's records (sFlow samples or data records; others skipped)."""
     out: list[Observation | Unmatched] = []
     for r in records:
@@ -343,7 +348,7 @@ class Figures:
                 bucket.flows[obs.flow] = [obs.packets, obs.bytes]
 
     def ingest(self, records: Iterable[object], at: float, attributor: Attributor,
-               in_ports: Mapping[tuple[str, int], str] | None = None) -> int:
+               in_ports: PortMap | None = None) -> int:
         """Add one delivery's records; returns how many observations they gave."""
         got = observe(records, attributor, in_ports)
         index, add = self._index(at), self._add         # one bucket index per delivery

@@ -19,7 +19,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import HTTPServer, ThreadingHTTPServer
 from socketserver import ThreadingMixIn, UnixStreamServer
 
@@ -28,7 +28,7 @@ from prometheus_client.exposition import MetricsHandler
 from prometheus_client.registry import Collector as PromCollector
 from prometheus_client.registry import CollectorRegistry
 
-from sdn.telemetry.attribution import Attributor
+from sdn.telemetry.attribution import Attributor, PortMap
 from sdn.telemetry.catalogue import PathCatalogue
 from sdn.telemetry.collector import Collector, Delivery
 from sdn.telemetry.figures import Figures, Snapshot, Source, Total
@@ -44,7 +44,7 @@ class Telemetry:
     """Deliveries in (from the collector's threads), totals and snapshots out."""
 
     def __init__(self, catalogue: PathCatalogue | None = None, *, figures: Figures | None = None,
-                 in_ports: Mapping[tuple[str, int], str] | None = None,
+                 in_ports: PortMap | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._figures = figures or Figures()
@@ -54,8 +54,7 @@ class Telemetry:
         self._attributor = Attributor()
         self.set_catalogue(catalogue or PathCatalogue())
 
-    def set_catalogue(self, catalogue: PathCatalogue,
-                      in_ports: Mapping[tuple[str, int], str] | None = None) -> None:
+    def set_catalogue(self, catalogue: PathCatalogue, in_ports: PortMap | None = None) -> None:
         attributor = Attributor.of(catalogue)
         with self._lock:
             self._catalogue, self._attributor = catalogue, attributor

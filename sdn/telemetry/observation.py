@@ -16,8 +16,10 @@ Layout (both 32 bits, most significant first)::
 - ``rate_log2``: the action samples one packet in ``2**rate_log2`` (probability
   ``65535 >> rate_log2``), so a record is self-describing: 0 means every packet (exact
   counts), otherwise counts are scaled up (estimated). OVS exports no probability itself.
-- ``switch``: a 16-bit tag of the SFF (the low 16 bits of its datapath id), for diagnostics;
-  a path lives on one switch, so the SPI alone names it.
+- ``switch``: a 16-bit tag of the SFF (the low 16 bits of its datapath id), for diagnostics:
+  (SPI, SI, role) alone names the point. A path across compute hosts has each hop's points on
+  its SF's switch (instances on several switches add up), each switch exporting from its own
+  address, so every (exporter, domain) keeps its own templates.
 - ``si`` is the SI of the hop the point is about: 255 for classify, the hop's own SI for
   hop-in (the SI the SF receives) and hop-out (the hop it came back from, whatever SI the packet
   now carries), the path's end SI for end-of-path.

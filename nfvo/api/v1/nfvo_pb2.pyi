@@ -702,14 +702,16 @@ class TrafficCount(_message.Message):
     def __init__(self, packets: _Optional[int] = ..., bytes: _Optional[int] = ..., flows: _Optional[int] = ..., source: _Optional[str] = ..., exact: _Optional[bool] = ...) -> None: ...
 
 class HopLoss(_message.Message):
-    __slots__ = ("packets", "ratio", "exact")
+    __slots__ = ("packets", "ratio", "exact", "margin")
     PACKETS_FIELD_NUMBER: _ClassVar[int]
     RATIO_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
     packets: int
     ratio: float
     exact: bool
-    def __init__(self, packets: _Optional[int] = ..., ratio: _Optional[float] = ..., exact: _Optional[bool] = ...) -> None: ...
+    margin: float
+    def __init__(self, packets: _Optional[int] = ..., ratio: _Optional[float] = ..., exact: _Optional[bool] = ..., margin: _Optional[float] = ...) -> None: ...
 
 class HopStats(_message.Message):
     __slots__ = ("si", "name", "into", "out", "loss")
@@ -778,7 +780,7 @@ class VnffgStats(_message.Message):
     def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., time: _Optional[float] = ..., window: _Optional[float] = ..., packets: _Optional[int] = ..., bytes: _Optional[int] = ..., flows: _Optional[int] = ..., exact: _Optional[bool] = ..., paths: _Optional[_Iterable[_Union[PathStats, _Mapping]]] = ..., top: _Optional[_Iterable[_Union[Talker, _Mapping]]] = ...) -> None: ...
 
 class Exporter(_message.Message):
-    __slots__ = ("address", "protocol", "datagrams", "records", "drops", "drops_by_reason", "last_seen")
+    __slots__ = ("address", "protocol", "datagrams", "records", "drops", "drops_by_reason", "last_seen", "switch")
     class DropsByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -793,6 +795,7 @@ class Exporter(_message.Message):
     DROPS_FIELD_NUMBER: _ClassVar[int]
     DROPS_BY_REASON_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
     address: str
     protocol: str
     datagrams: int
@@ -800,7 +803,8 @@ class Exporter(_message.Message):
     drops: int
     drops_by_reason: _containers.ScalarMap[str, int]
     last_seen: float
-    def __init__(self, address: _Optional[str] = ..., protocol: _Optional[str] = ..., datagrams: _Optional[int] = ..., records: _Optional[int] = ..., drops: _Optional[int] = ..., drops_by_reason: _Optional[_Mapping[str, int]] = ..., last_seen: _Optional[float] = ...) -> None: ...
+    switch: str
+    def __init__(self, address: _Optional[str] = ..., protocol: _Optional[str] = ..., datagrams: _Optional[int] = ..., records: _Optional[int] = ..., drops: _Optional[int] = ..., drops_by_reason: _Optional[_Mapping[str, int]] = ..., last_seen: _Optional[float] = ..., switch: _Optional[str] = ...) -> None: ...
 
 class ExporterList(_message.Message):
     __slots__ = ("exporters",)

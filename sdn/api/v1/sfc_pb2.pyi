@@ -39,7 +39,7 @@ class Switch(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dpid: _Optional[int] = ..., ovsdb: _Optional[str] = ..., host_id: _Optional[int] = ..., tunnel_ip: _Optional[str] = ..., gpe_port: _Optional[str] = ..., tunnel_ports: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Probes(_message.Message):
-    __slots__ = ("ipfix_targets", "collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_targets", "sflow_sampling", "sflow_polling", "sflow_header", "sflow_agent")
+    __slots__ = ("ipfix_targets", "collector_set_base", "probability", "ipfix_cache_active_timeout", "sflow_targets", "sflow_sampling", "sflow_polling", "sflow_header", "sflow_agent", "sflow_agent_tunnel_ip")
     IPFIX_TARGETS_FIELD_NUMBER: _ClassVar[int]
     COLLECTOR_SET_BASE_FIELD_NUMBER: _ClassVar[int]
     PROBABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class Probes(_message.Message):
     SFLOW_POLLING_FIELD_NUMBER: _ClassVar[int]
     SFLOW_HEADER_FIELD_NUMBER: _ClassVar[int]
     SFLOW_AGENT_FIELD_NUMBER: _ClassVar[int]
+    SFLOW_AGENT_TUNNEL_IP_FIELD_NUMBER: _ClassVar[int]
     ipfix_targets: _containers.RepeatedScalarFieldContainer[str]
     collector_set_base: int
     probability: int
@@ -58,7 +59,8 @@ class Probes(_message.Message):
     sflow_polling: int
     sflow_header: int
     sflow_agent: str
-    def __init__(self, ipfix_targets: _Optional[_Iterable[str]] = ..., collector_set_base: _Optional[int] = ..., probability: _Optional[int] = ..., ipfix_cache_active_timeout: _Optional[int] = ..., sflow_targets: _Optional[_Iterable[str]] = ..., sflow_sampling: _Optional[int] = ..., sflow_polling: _Optional[int] = ..., sflow_header: _Optional[int] = ..., sflow_agent: _Optional[str] = ...) -> None: ...
+    sflow_agent_tunnel_ip: bool
+    def __init__(self, ipfix_targets: _Optional[_Iterable[str]] = ..., collector_set_base: _Optional[int] = ..., probability: _Optional[int] = ..., ipfix_cache_active_timeout: _Optional[int] = ..., sflow_targets: _Optional[_Iterable[str]] = ..., sflow_sampling: _Optional[int] = ..., sflow_polling: _Optional[int] = ..., sflow_header: _Optional[int] = ..., sflow_agent: _Optional[str] = ..., sflow_agent_tunnel_ip: _Optional[bool] = ...) -> None: ...
 
 class SfInstance(_message.Message):
     __slots__ = ("switch", "port", "egress_port", "mac", "weight", "slots")

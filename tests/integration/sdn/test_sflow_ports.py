@@ -12,6 +12,7 @@ import pytest
 
 from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document
 from sdn.match import parse_match
+from sdn.telemetry.attribution import PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import Delivery, Protocol
 from sdn.telemetry.figures import Source
@@ -55,7 +56,7 @@ def test_sflow_samples_are_attributed_by_their_input_port(lab, ovs, ovsdb, reque
             Probes(sflow_targets=(targets[Protocol.SFLOW],), sflow_sampling=1, sflow_polling=1, sflow_agent=AGENT)))
         ifindex = ovsdb.ifindexes(bridge)
         assert {client.port, other.port, f1.port, bump.port, bump_out} <= set(ifindex), ifindex
-        mapped.set_catalogue(catalogue_of(doc), {(AGENT, i): name for name, i in ifindex.items()})
+        mapped.set_catalogue(catalogue_of(doc), PortMap.of({(AGENT, i): name for name, i in ifindex.items()}))
         unmapped.set_catalogue(catalogue_of(doc))
         controller.controller.apply_document(doc)
         assert controller.controller.settle(15.0)

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from nfvo.api.server import connect, serve
+from nfvo.api.stats import vnffg_stats
 from nfvo.api.v1 import nfvo_pb2 as pb
 from nfvo.cli.client import to_dict
 from nfvo.cli.telemetry import stats_view
@@ -19,7 +20,8 @@ from nfvo.telemetry import Component, StackStatus
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import ExporterStats, Protocol
 from sdn.telemetry.drops import Drop, DropCounts
-from sdn.telemetry.figures import Figures, Observation, Source
+from sdn.telemetry.figures import ChainFigures, Count, Figures, HopFigures, Observation, PathFigures, Source
+from sdn.telemetry.loss import Loss
 from sdn.telemetry.metrics import Telemetry
 from sdn.telemetry.observation import Role
 from tests.unit.nfvo.test_api import TACKER, onboard
@@ -44,7 +46,8 @@ class Port:
         return self.telemetry.snapshot(window)
 
     def exporters(self):
-        return [ExporterStats("10.0.0.9", Protocol.NETFLOW9, 3, 7, DropCounts.of({Drop.TRUNCATED: 1}), NOW)]
+        return [ExporterStats("10.0.0.9", Protocol.NETFLOW9, 3, 7, DropCounts.of({Drop.TRUNCATED: 1}), NOW,
+                              switch="compute2")]
 
     def status(self):
         return StackStatus((Component("nfvo", "up", ("unix:/x",), pid=4321, started=1700000000.5, restarts=2),),
@@ -112,8 +115,8 @@ def test_stats_follow_the_document_and_reach_the_api(api):
     assert err.value.code() == S.INVALID_ARGUMENT and "window" in err.value.details()
 
     exporters = stub.ListExporters(pb.ListRequest()).exporters
-    assert [(e.address, e.protocol, e.records, e.drops, dict(e.drops_by_reason)) for e in exporters] == \
-        [("10.0.0.9", "netflow9", 7, 1, {"truncated": 1})]
+    assert [(e.address, e.protocol, e.records, e.drops, dict(e.drops_by_reason), e.switch) for e in exporters] == \
+        [("10.0.0.9", "netflow9", 7, 1, {"truncated": 1}, "compute2")]
     status = stub.GetStatus(pb.StatusRequest())
     assert status.metrics_url.endswith("/metrics") and status.components[0].addresses == ["unix:/x"]
     nfvo = status.components[0]   # a supervised process: pid, start and restarts over the API too
@@ -149,3 +152,18 @@ def test_options_win_over_the_environment():
     config = MonitorConfig.from_env(env, sflow_port=6000, ipfix_port=None)
     assert (config.sflow_port, config.ipfix_port, config.netflow_port, config.metrics) == \
         (6000, 7001, 2055, "127.0.0.1:9999")
+
+
+def test_an_estimated_hop_loss_carries_its_margin_to_the_api_and_the_cli():
+    """The loss ratio's ~95% half-width (what ``nfvchain_hop_loss_margin`` exports) in the stats
+    message, the JSON form and the table."""
+    into, out = Count(6400, 640000, None, Source.SAMPLES, 100), Count(6080, 608000, None, Source.SAMPLES, 95)
+    hop = HopFigures(255, "fw", into, out, Loss(320, 0.05, False, 0.0279))
+    path = PathFigures(7, "web/p", "web", "p", into, out, (hop,))
+    record = type("Record", (), {"name": "web", "id": "id-1"})()
+    message = vnffg_stats(record, ChainFigures("web", (path,), 6400, 640000, None, False), NOW, 10.0)
+    data = to_dict(message)
+    assert data["paths"][0]["hops"][0]["loss"]["margin"] == pytest.approx(0.0279)
+    text = io.StringIO()
+    Console(file=text, width=200).print(stats_view(data))
+    assert "~320 (5.0% ±2.8%)" in text.getvalue()

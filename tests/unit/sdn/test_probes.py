@@ -25,7 +25,7 @@ from sdn.docfile import document_dict, load_document, parse_document
 from sdn.document import DocumentError, Probes, Switch, check_document
 from sdn.ofactions import sample_bytes
 from sdn.openflow import Flow, Output, Sample, make_match
-from sdn.probes import ProbeKeeper, ensure_settings
+from sdn.probes import ProbeKeeper, ensure_settings, probe_targets
 from sdn.render import FlowCache, compute_owned_states, compute_switch_states, merge, update_owned_states
 from sdn.telemetry.observation import Role, decode
 from tests.unit.sdn import test_flows, test_unaware
@@ -173,6 +173,39 @@ def test_probes_and_ovsdb_survive_the_file_form_and_the_api():
     with pytest.raises(DocumentError) as err:
         load_document("probes: {sflow_rate: 5}")
     assert err.value.element == "probes.sflow_rate"
+
+
+HOSTS = (Switch("s1", 1, "unix:/s1.sock", 1, "172.31.250.1", "gpe0"),
+         Switch("s2", 2, "unix:/s2.sock", 2, "172.31.250.2", "gpe0"), Switch("plain", 3))
+
+
+def test_each_compute_host_gets_its_own_underlay_address_as_sflow_agent():
+    probes = replace(PROBES, sflow_agent_tunnel_ip=True)
+    doc = check_document(replace(probed(test_flows.DOC, probes), switches=HOSTS))
+    targets = probe_targets(doc)
+    assert sorted(targets) == [1, 2]                   # no OVSDB, no probes
+    assert {d: t.probes.sflow_agent for d, t in targets.items()} == {1: "172.31.250.1", 2: "172.31.250.2"}
+    assert all(t.probes == replace(PROBES, sflow_agent=t.probes.sflow_agent) for t in targets.values())
+    assert ensure_settings(targets[2].probes)["agent"] == "172.31.250.2"
+    assert probes.agent_of(HOSTS[0]) == "172.31.250.1" and PROBES.agent_of(HOSTS[0]) == ""
+    assert parse_document(document_dict(doc)) == doc                   # the file form and the API carry it
+    assert check_document(document_value(document_message(doc))) == doc
+    plain = check_document(replace(probed(test_flows.DOC), switches=HOSTS))
+    assert probe_targets(plain)[1].probes == PROBES                    # one agent setting for all
+
+
+@pytest.mark.parametrize("change, switches, element", [
+    ({"sflow_agent": "10.0.0.1"}, HOSTS, "probes.sflow_agent"),
+    ({}, (Switch("s1", 1, "unix:/c.sock"),), "probes.sflow_agent_tunnel_ip"),
+])
+def test_per_switch_agents_need_tunnel_ips_and_no_fixed_agent(change, switches, element):
+    probes = replace(PROBES, sflow_agent_tunnel_ip=True, **change)
+    with pytest.raises(DocumentError) as err:
+        check_document(replace(probed(test_flows.DOC, probes), switches=switches))
+    assert err.value.element == element and (element != "probes.sflow_agent_tunnel_ip" or "s1" in str(err.value))
+    with pytest.raises(DocumentError) as err:
+        load_document("probes: {sflow_agent_tunnel_ip: 1}")
+    assert err.value.element == "probes.sflow_agent_tunnel_ip"
 
 
 # ---------------------------------------------------------------- the keeper

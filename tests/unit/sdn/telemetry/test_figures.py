@@ -12,7 +12,7 @@ from scapy.layers.netflow import GetNetflowRecordV9, NetflowDataflowsetV9
 
 from dataplane.packet import FiveTuple
 from sdn.telemetry import ipfix, netflow9, sflow
-from sdn.telemetry.attribution import Attributor
+from sdn.telemetry.attribution import Attributor, PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.figures import Count, Figures, Loss, Observation, Source, Talker, observe
 from sdn.telemetry.observation import ObservationPoint, Role, encode
@@ -187,3 +187,38 @@ def test_unknown_paths_options_records_and_the_series_limit():
     assert observe(ipfix_records(ObservationPoint(WEB, 255, Role.END), [counts(0)]), ATT) == []   # counts nothing
     with pytest.raises(ValueError, match="granularity"):
         Figures(granularity=0)
+
+
+def test_sflow_samples_come_in_on_mapped_ports_per_agent_and_tunnel_arrivals_count_once():
+    """Two hosts' agents number ports alike: each (agent, ifIndex) is its own port. A frame that
+    came in over a tunnel (ifIndex 0 from a mapped agent) was counted where it was sent from:
+    the entry on the client's host, not again where the overlay or a VL delivers it."""
+    plain = raw(Ether() / IP(src="192.0.2.1", dst="10.0.0.5") / TCP(sport=40000, dport=80) / (b"x" * 50))
+    ports = PortMap.of({("172.31.250.1", 3): "client", ("172.31.250.2", 3): "fw-out"})
+
+    def samples(agent: str, inp: int, frame: bytes, n: int):
+        data = enc.datagram([enc.flow_sample([enc.raw_header(frame)], seq=i, rate=8, inp=inp) for i in range(n)],
+                            agent=agent)
+        return sflow.decode(data).records
+
+    figures = Figures()
+    figures.ingest(samples("172.31.250.1", 3, plain, 5), 1.0, ATT, ports)          # the client's port: entries
+    figures.ingest(samples("172.31.250.2", 0, nsh_frame(WEB, 255), 5), 1.0, ATT, ports)   # over GPE: transit
+    figures.ingest(samples("172.31.250.3", 0, plain, 5), 1.0, ATT, ports)   # an agent we do not map: as before
+    web = figures.snapshot(CAT, 3.0, 10.0).path(WEB)
+    assert web.entered.packets == 2 * 5 * 8
+    assert ports.port("172.31.250.2", 3) == "fw-out" and ports.tunnelled("172.31.250.2", 0)
+    assert not ports.tunnelled("172.31.250.3", 0) and not ports.tunnelled("172.31.250.1", 3)
+
+
+def test_an_nsh_record_without_ip_octets_counts_its_layer2_octets():
+    """OVS counts no octetDeltaCount for a frame that is no IP packet (NSH into a hop, GPE
+    arrivals on a compute host): its layer2OctetDeltaCount is what the record's bytes are."""
+    point = ObservationPoint(WEB, 255, Role.HOP_IN)
+    dom, point_id = encode(point)
+    tset = template_set(256, ((2, 8), (352, 8), (138, 4)))
+    cache = TemplateCache()
+    assert ipfix.decode(message(tset, domain=dom), "192.0.2.10", cache, 0.0).drops == ()
+    body = struct.pack("!QQI", 10, 1440, point_id)
+    decoded = ipfix.decode(hand_message(hand_set(256, body), domain=dom), "192.0.2.10", cache, 0.0)
+    assert observe(decoded.records, ATT) == [Observation(WEB, 255, Role.HOP_IN, Source.PROBE, 10, 1440)]
