@@ -1,9 +1,12 @@
 """``nfv host add|remove`` on a running ``nfv up --hosts 2``, one stack for the whole flow.
 
-A client VNF on compute1 puts its virtual links across the two hosts; ``nfv host add`` brings
-compute3 (namespace, supervised OVS, underlay address, br-int connected to the controller) and
-joins it to those links; a server pinned ``availability_zone: compute3`` lands there and the
-client pings it across hosts. ``nfv host remove compute3`` is refused while the server runs
+A client VNF on compute1 puts its virtual links across the two hosts, and a chain through a
+counter SF on compute2 classifies UDP to the client with a port-less classifier (on every host's
+switch); ``nfv host add`` brings compute3 (namespace, supervised OVS, underlay address, br-int
+connected to the controller), joins it to those links and re-renders the chain onto it. A server
+pinned ``availability_zone: compute3`` lands there, pings the client across hosts both ways, and
+its UDP stream to the client is classified on compute3 and crosses the SF on compute2 (counted).
+``nfv host remove compute3`` is refused while the server runs
 there (naming it) and for compute1 (the hub); with ``--evacuate`` the server is rebuilt on
 another host (still answering) and compute3 goes: no namespace, link, process, OVSDB socket,
 tunnel port to it or row of it is left. A host added again under a name of its own reuses the
@@ -22,12 +25,14 @@ from dataplane.ovsdb import Ovsdb
 from nfvo.allinone import stack_prefix
 from nfvo.computehosts import host_ovsdb, hosts_dir, plan
 from nfvo.leftovers import stack_processes
-from tests.integration.nfvo.multihost import mine, nfv, onboard_pinned, stack_env
+from tests.integration.nfvo.multihost import counters, mine, nfv, onboard_pinned, stack_env
 from tests.integration.nfvo.nfvcli import wait_for
+from tests.integration.nfvo.traffic import UdpStream
 
 import pytest
 
 pytestmark = pytest.mark.integration
+PORT = 5302
 
 
 def as_json(env: dict, *argv: str) -> dict | list:
@@ -60,7 +65,13 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
     try:
         up = nfv("up", "--hosts", "2", env=env, timeout=180)
         assert up.returncode == 0, up.stderr + up.stdout
-        onboard_pinned(env, tmp_path, {"client": ("host.yaml", "host", "compute1")})   # its VLs span the hosts
+        onboard_pinned(env, tmp_path, {"client": ("host.yaml", "host", "compute1"),   # its VLs span the hosts
+                                       "sf": ("nsh-counter.yaml", "nsh-counter", "compute2")})
+        for argv in (("vnffg-create", "--name", "udp", "--chain", "sf"),
+                     ("vnffg-classifier-create", "--name", "udp", "--chain", "udp", "--match",
+                      f"udp_dst={PORT},ip_proto=17")):
+            done = nfv(*argv, env=env, timeout=90)
+            assert done.returncode == 0, done.stderr + done.stdout
         assert "names compute<N> are the hosts' own numbers" in refused(env, "host", "add", "--name", "compute7")
         assert "must be 2..32 lowercase letters" in refused(env, "host", "add", "--name", "Bad_Name")
         assert "exists already" in refused(env, "host", "add", "--name", "compute2")
@@ -85,6 +96,11 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
         assert server["vdus"][0]["host"] == "compute3"
         ping(env, "client", data_ip(server))        # compute1 -> compute3 over the VL's tunnel
         ping(env, "server", data_ip(client))
+        assert as_json(env, "vnffg", "show", "udp")["status"] == "ACTIVE"
+        with UdpStream(server["vdus"][0]["namespace"], client["vdus"][0]["namespace"], data_ip(client), PORT,
+                       tmp_path, rate=100.0) as stream:   # classified on compute3, through the SF on compute2
+            stream.mark(timeout=20)
+            wait_for(lambda: sum(counters(state).get("sf", {}).values()), "the SF counting compute3's stream", 20, 0.3)
 
         said = refused(env, "host", "remove", "compute3")
         assert "compute host compute3 holds VDUs server/VDU1" in said and "--evacuate" in said, said
@@ -96,6 +112,8 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
         assert moved["status"] == "ACTIVE" and moved["vdus"][0]["host"] in ("compute1", "compute2"), moved
         assert data_ip(moved) == data_ip(server)
         ping(env, "client", data_ip(moved))
+        wait_for(lambda: as_json(env, "vnffg", "show", "udp")["status"] == "ACTIVE", "the chain ACTIVE without compute3",
+                 30, 0.3)
 
         # nothing of compute3 is left
         assert [h["name"] for h in as_json(env, "host", "list")] == ["compute1", "compute2"]
