@@ -10,7 +10,8 @@ VIM can find all of it again after a restart and tell its own leftovers from any
 One VIM drives one compute host (an existing bridge, ports in our namespace) or several
 (:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
 ports' host ends into that host's namespace and onto its bridge; VLs span the hosts in VXLAN, and
-the DHCP servers and monitoring probes sit on the first host.
+the DHCP servers and monitoring probes sit on the first host. Hosts join and leave a running VIM
+(``add_site``/``remove_site``: ``nfv host add|remove``), the first excepted.
 """
 
 from __future__ import annotations
@@ -137,10 +138,7 @@ class LocalVim:
             if any(s.name == site.name for s in self.sites):
                 raise VimError(f"compute host {site.name} exists already")
             sites.check_mtu([site], self.mtu)
-            try:
-                sites.join(self.hub, site, self._segments.values(), self.prefix)
-            except ValueError as exc:
-                raise VimError(str(exc)) from exc
+            sites.join(self.hub, site, self._segments.values(), self.prefix)
             self.sites = (*self.sites, site)
 
     def remove_site(self, host: str) -> None:
@@ -153,10 +151,7 @@ class LocalVim:
             held = next(h.servers for h in self.hosts() if h.name == host)
             if held:
                 raise VimError(f"compute host {host} holds servers {', '.join(held)}")
-            try:
-                sites.leave(self.hub, site)
-            except ValueError as exc:
-                raise VimError(str(exc)) from exc
+            sites.leave(self.hub, site)
             self.sites = tuple(s for s in self.sites if s.name != host)
             self.failed.pop(host, None)
 

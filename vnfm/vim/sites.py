@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortInfo, PortSpec
 from dataplane.underlay import GPE_PORT, INTEGRATION_BRIDGE, VXLAN_OVERHEAD, VXLAN_UDP, HostPlan
+from vnfm.errors import VimError
 from vnfm.model import Network
 
 SEGMENT_PORT = "vl"   # "vl<vlan:03x>h<peer host id>": one per (VL, peer host) on each host
@@ -110,7 +111,7 @@ def ports_to(ports: Iterable[PortInfo], peer: str) -> list[str]:
 
 def join(hub: HostSite, new: HostSite, networks: Iterable[Network], prefix: str) -> None:
     """Join ``new`` to every VL of ``networks`` (those spanning hosts): its ports to the hub and
-    the hub's to it. On failure the hub's new ports go again; ValueError naming the host."""
+    the hub's to it. On failure the hub's new ports go again; VimError naming the host."""
     specs = segment_ports((hub, new), networks, prefix)
     try:
         hub.db.ensure_ports(hub.bridge, list(specs[hub.name]))
@@ -120,7 +121,7 @@ def join(hub: HostSite, new: HostSite, networks: Iterable[Network], prefix: str)
             hub.db.delete_ports(hub.bridge, [p.name for p in specs[hub.name]])
         except OvsdbError:
             pass
-        raise ValueError(f"cannot join compute host {new.name} to the virtual links: {exc}") from exc
+        raise VimError(f"cannot join compute host {new.name} to the virtual links: {exc}") from exc
 
 
 def leave(hub: HostSite, gone: HostSite) -> list[str]:
@@ -129,5 +130,5 @@ def leave(hub: HostSite, gone: HostSite) -> list[str]:
         stale = ports_to(hub.db.list_ports(hub.bridge), gone.name)
         hub.db.delete_ports(hub.bridge, stale)
     except OvsdbError as exc:
-        raise ValueError(f"cannot remove the virtual links' tunnel ports to {gone.name} on {hub.name}: {exc}") from exc
+        raise VimError(f"cannot remove the virtual links' tunnel ports to {gone.name} on {hub.name}: {exc}") from exc
     return stale
