@@ -125,7 +125,11 @@ class HostOps:
                 new = rack.with_host(name or None).hosts[-1]
             except PlanError as exc:
                 raise InvalidArgument(str(exc), "name") from None
-            self._change("add", new.name)
+            try:
+                self._change("add", new.name)
+            except TimeoutError as exc:    # it may finish later: make sure it goes again
+                self._undo_add(new.name)
+                raise FailedPrecondition(f"compute host {new.name} could not be built: {exc}", "name") from None
             try:
                 site = self._connect(new, rack)
                 try:
@@ -180,12 +184,15 @@ class HostOps:
         return stack_plan(self.state_dir, stack_prefix(self.state_dir), len(self._hosts()))
 
     def _change(self, action: str, host: str, strict: bool = True) -> str:
-        """The supervisor's add or remove of ``host``; its error ("" = done), raised if ``strict``."""
-        from nfvo.computehosts import request_rack_change
+        """The supervisor's add or remove of ``host``; its error ("" = done), raised if ``strict``
+        (FailedPrecondition; TimeoutError if it did not answer)."""
+        from nfvo import computehosts
 
         try:
-            error = request_rack_change(self.state_dir, action, host, RACK_TIMEOUT).error
+            error = computehosts.request_rack_change(self.state_dir, action, host, RACK_TIMEOUT).error
         except TimeoutError as exc:
+            if strict:
+                raise
             error = str(exc)
         if error and strict:
             raise FailedPrecondition(f"compute host {host}: the supervisor could not {action} it: {error}", "name")

@@ -70,7 +70,7 @@ def _add(args) -> int:
     from nfvo.api.v1 import nfvo_pb2
 
     reply = call(args, "AddHost", nfvo_pb2.AddHostRequest(name=args.name), progress=f"adding {args.name or 'a host'}")
-    show(args, reply, f"Host {reply.host.name} added")
+    _report(args, reply, f"Host {reply.host.name} added")
     return 0
 
 
@@ -79,8 +79,23 @@ def _remove(args) -> int:
 
     reply = call(args, "RemoveHost", nfvo_pb2.RemoveHostRequest(name=args.name, evacuate=args.evacuate),
                  progress=f"removing {args.name}")
-    show(args, reply, f"Host {args.name} removed")
+    _report(args, reply, f"Host {args.name} removed")
     return 0
+
+
+def _report(args, reply, title: str) -> None:
+    """The host as ``host list`` shows it, then what moved and how long it took (``-f``: the reply)."""
+    if args.format != "table":
+        show(args, reply, title)
+        return
+    from nfvo.cli.client import to_dict
+    from nfvo.cli.output import print_table
+
+    data = to_dict(reply)
+    print_table(f"{title} in {reply.seconds:.1f} s", list(HOST.columns), [_row(data["host"])])
+    for what, items in (("evacuated", reply.evacuated), ("skipped", reply.skipped)):
+        if items:
+            print(f"{what}: {', '.join(items)}")
 
 
 def _act(rpc: str, args) -> int:

@@ -129,9 +129,11 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
             assert not [p.name for p in db.list_ports("br-int") if p.external_ids.get("nfv-peer") == "compute3"]
 
         # a name of its own, the free number again
-        again = as_json(env, "host", "add", "--name", "edge1")
-        assert (again["host"]["name"], again["host"]["state"], again["host"]["netns"]) == ("edge1", "up", c3.netns)
-        assert "edge1" in {h["zone"] for h in as_json(env, "host", "list")}
+        again = nfv("host", "add", "--name", "edge1", env=env, timeout=120)   # the table: the host's row
+        assert again.returncode == 0 and "Host edge1 added in" in again.stdout, again.stdout + again.stderr
+        assert all(x in again.stdout for x in ("edge1", "up", c3.netns, c3.uplink)), again.stdout
+        listed = {h["name"]: h for h in as_json(env, "host", "list")}
+        assert (listed["edge1"]["state"], listed["edge1"]["zone"], listed["edge1"]["netns"]) == ("up", "edge1", c3.netns)
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr

@@ -262,3 +262,19 @@ def test_a_host_whose_daemons_cannot_be_supervised_is_removed_again(tmp_path: Pa
     assert answer is not None and answer.id == "a" and "compute2's ovsdb-server did not answer" in answer.error
     assert rack.removed == ["compute2"] and [h.name for h in rack.plan.hosts] == ["compute1"]
     assert not [n for n in sup.children if n.startswith("compute2/")]
+
+
+def test_an_add_the_supervisor_does_not_answer_in_time_is_withdrawn(tmp_path: Path, monkeypatch) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def request(state_dir: Path, action: str, name: str = "", timeout: float = 60.0) -> RackAnswer:
+        calls.append((action, name))
+        if action == "add":
+            raise TimeoutError("the supervisor did not add compute host compute3 within 90 s")
+        return RackAnswer("id", name)
+
+    monkeypatch.setattr(computehosts, "request_rack_change", request)
+    service = _Service([host(1), host(2)])
+    with pytest.raises(FailedPrecondition, match="compute3 could not be built: the supervisor did not add"):
+        _Ops(service, tmp_path).add()
+    assert calls == [("add", "compute3"), ("remove", "compute3")] and service.vnfm.vim.calls == []
