@@ -40,6 +40,7 @@ FENCE_TIMEOUT = 15.0
 DISCONNECT_TIMEOUT = 40.0   # the controller's echo timeout, past a state read of the dead switch (10 s)
 OPERATOR = "failed by operator (nfv host fail)"
 REMOVING = "being removed (nfv host remove --evacuate)"
+LEAVING = "being removed (nfv host remove)"
 CONNECT_TIMEOUT = 30.0      # an added host's br-int to reach the controller
 RACK_TIMEOUT = 90.0         # the supervisor to build or remove a host
 log = logging.getLogger(__name__)
@@ -168,6 +169,8 @@ class HostOps:
                                              f"or move them away first (nfv host remove {host} --evacuate)", "name")
                 if held:
                     plan = self._evacuate(host)
+                else:       # down for the scheduler: a VDU placed meanwhile makes remove_site refuse
+                    self.service.vnfm.vim.failed[host] = LEAVING
                 self._leave(host)
             answer = self._change("remove", host, strict=False)
             if answer:
