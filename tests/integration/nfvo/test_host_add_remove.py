@@ -10,7 +10,8 @@ its UDP stream to the client is classified on compute3 and crosses the SF on com
 there (naming it) and for compute1 (the hub); with ``--evacuate`` the server is rebuilt on
 another host (still answering) and compute3 goes: no namespace, link, process, OVSDB socket,
 tunnel port to it or row of it is left. A host added again under a name of its own reuses the
-free number; bad names are refused naming the problem; ``nfv down`` leaves nothing.
+free number and, holding nothing, is removed without ``--evacuate``; bad names are refused naming
+the problem; ``nfv down`` leaves nothing.
 """
 
 from __future__ import annotations
@@ -134,6 +135,10 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
         assert all(x in again.stdout for x in ("edge1", "up", c3.netns, c3.uplink)), again.stdout
         listed = {h["name"]: h for h in as_json(env, "host", "list")}
         assert (listed["edge1"]["state"], listed["edge1"]["zone"], listed["edge1"]["netns"]) == ("up", "edge1", c3.netns)
+        removed = nfv("host", "remove", "edge1", env=env, timeout=120)    # nothing on it: no --evacuate needed
+        assert removed.returncode == 0 and "Host edge1 removed in" in removed.stdout, removed.stdout + removed.stderr
+        assert [h["name"] for h in as_json(env, "host", "list")] == ["compute1", "compute2"]
+        assert c3.netns not in netns.list_netns()
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr
