@@ -364,8 +364,9 @@ class Cluster:
     tunnel neighbour. A context manager; ``stop`` leaves no namespace, link, process or run dir."""
 
     def __init__(self, count: int, *, prefix: str | None = None, run_root: Path | None = None,
-                 subnet: str = "172.31.250.0/24", mtu: int = UNDERLAY_MTU) -> None:
-        self.plan = plan_underlay(prefix or new_prefix(), count, subnet=subnet, mtu=mtu)
+                 subnet: str = "172.31.250.0/24", mtu: int = UNDERLAY_MTU, plan: UnderlayPlan | None = None) -> None:
+        # ``plan``: a rack whose hosts came and went (``plan_inventory``) instead of compute1..count
+        self.plan = plan or plan_underlay(prefix or new_prefix(), count, subnet=subnet, mtu=mtu)
         self._own_root = run_root is None
         self.run_root = Path(run_root) if run_root else Path(tempfile.mkdtemp(prefix=f"{self.plan.prefix}-hosts-"))
         self.rack = Rack(self.plan)
@@ -394,13 +395,22 @@ class Cluster:
         for host in self.hosts.values():
             host.set_neighbours(self.plan.peers(host.name))
 
-    def add_host(self) -> ComputeHost:
-        """Start one more host on the running rack (``nfv host add``); a failed start leaves nothing."""
-        plan = self.plan.with_host()
+    def add_host(self, name: str | None = None) -> ComputeHost:
+        """Start one more host on the running rack (``nfv host add``): named ``name`` (default
+        ``compute<id>``), numbered after the highest; every host learns it as tunnel neighbour.
+        A failed start leaves nothing (PlanError, HostError)."""
+        plan = self.plan.with_host(name)
         new = plan.hosts[-1]
         host = ComputeHost(new, plan, self.run_root / new.name).start()
+        old = self.plan
         self.plan, self.hosts[new.name] = plan, host
-        self.refresh_neighbours()
+        try:
+            self.refresh_neighbours()
+        except BaseException:
+            del self.hosts[new.name]
+            self.plan = old
+            host.stop()
+            raise
         return host
 
     def remove_host(self, name: str) -> None:

@@ -19,7 +19,8 @@ Both take ``remote_ip=flow key=flow``: flows set ``tun_dst`` (the peer's underla
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 GPE_PORT, GPE_OFPORT, GPE_UDP = "gpe0", 10, 4790
@@ -33,6 +34,8 @@ VXLAN_OVERHEAD = 50       # outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14
 MAX_HOSTS = 250
 DPID_BASE = 0xC0 << 48  # br-int of host i: 0x00c0000000000000 | i
 _MAX_IFNAME = 15
+_HOST_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")   # a DNS label: also a file, switch and zone name
+_NUMBERED = re.compile(r"compute(\d+)")
 
 
 class PlanError(ValueError):
@@ -87,13 +90,28 @@ class UnderlayPlan:
     def by_ip(self) -> Mapping[str, HostPlan]:
         return {h.underlay_ip: h for h in self.hosts}
 
-    def with_host(self) -> "UnderlayPlan":
+    @property
+    def inventory(self) -> tuple[tuple[str, int], ...]:
+        """(name, host id) of every host: all a plan needs besides prefix, subnet and MTU
+        (:func:`plan_inventory`), what a stack persists when hosts come and go."""
+        return tuple((h.name, h.host_id) for h in self.hosts)
+
+    def with_host(self, name: str | None = None) -> "UnderlayPlan":
         """The plan with one more host, numbered after the highest (``nfv host add``): existing
-        hosts keep their names and addresses, a removed host's number is not reused."""
+        hosts keep their names and addresses. ``name`` defaults to ``compute<id>``; a name of that
+        form must carry the host's own number (the next default would collide otherwise)."""
         index = max((h.host_id for h in self.hosts), default=0) + 1
+        name = f"compute{index}" if name is None else name
+        check_host_name(name)
         if index > MAX_HOSTS:
-            raise PlanError(f"no room for compute{index}: at most {MAX_HOSTS} hosts")
-        host = _host_plan(self.prefix, ipaddress.IPv4Network(self.subnet), index)
+            raise PlanError(f"no room for {name}: at most {MAX_HOSTS} hosts")
+        if name in {h.name for h in self.hosts}:
+            raise PlanError(f"compute host {name!r} exists already (hosts: {', '.join(h.name for h in self.hosts)})")
+        numbered = _NUMBERED.fullmatch(name)
+        if numbered and int(numbered.group(1)) != index:
+            raise PlanError(f"compute host name {name!r}: names compute<N> are the hosts' own numbers, and the new "
+                            f"host is number {index} (name it compute{index} or something else)")
+        host = replace(_host_plan(self.prefix, ipaddress.IPv4Network(self.subnet), index), name=name)
         return replace(self, hosts=(*self.hosts, host))
 
     def without_host(self, name: str) -> "UnderlayPlan":
@@ -122,6 +140,35 @@ def plan_underlay(prefix: str, count: int, *, subnet: str = "172.31.250.0/24",
                         f"(needs {OVERLAY_MTU + GPE_OVERHEAD})")
     return UnderlayPlan(prefix=prefix, rack_netns=f"{prefix}rk", rack_bridge="rack", subnet=str(net), mtu=mtu,
                         hosts=tuple(_host_plan(prefix, net, i) for i in range(1, count + 1)))
+
+
+def check_host_name(name: str) -> None:
+    """A compute host's name names its switch, availability zone, files and supervised daemons:
+    2..32 lowercase letters, digits and inner hyphens, starting with a letter."""
+    if not _HOST_NAME.fullmatch(name):
+        raise PlanError(f"compute host name {name!r} must be 2..32 lowercase letters, digits or '-', starting with a "
+                        "letter and not ending with '-'")
+
+
+def plan_inventory(prefix: str, inventory: Sequence[tuple[str, int]], *, subnet: str = "172.31.250.0/24",
+                   mtu: int = UNDERLAY_MTU) -> UnderlayPlan:
+    """The plan of a rack whose hosts came and went (:attr:`UnderlayPlan.inventory`): each host's
+    addresses and link names follow from its id as in :func:`plan_underlay`, its name is its own."""
+    if not inventory:
+        raise PlanError("a rack inventory needs at least one host")
+    base = plan_underlay(prefix, 1, subnet=subnet, mtu=mtu)
+    net = ipaddress.IPv4Network(base.subnet)
+    ids = [i for _, i in inventory]
+    names = [n for n, _ in inventory]
+    if len(set(ids)) != len(ids) or len(set(names)) != len(names):
+        raise PlanError(f"rack inventory {list(inventory)} repeats a host name or id")
+    hosts = []
+    for name, i in inventory:
+        check_host_name(name)
+        if not 1 <= i <= MAX_HOSTS:
+            raise PlanError(f"compute host {name}: id {i} must be 1..{MAX_HOSTS}")
+        hosts.append(replace(_host_plan(prefix, net, i), name=name))
+    return replace(base, hosts=tuple(hosts))
 
 
 def _host_plan(prefix: str, net: ipaddress.IPv4Network, i: int) -> HostPlan:

@@ -155,10 +155,10 @@ def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, clea
     """The VIM's sites: each compute host's OVSDB (opened here), its br-int pointed at the controller."""
     from dataplane.ovsdb import Ovsdb
     from dataplane.underlay import INTEGRATION_BRIDGE
-    from nfvo.computehosts import host_ovsdb, plan
+    from nfvo.computehosts import host_ovsdb, stack_plan
     from vnfm.vim.sites import site_of
 
-    rack, sites = plan(prefix, count), []
+    rack, sites = stack_plan(state_dir, prefix, count), []   # the supervisor's inventory: hosts come and go
     for host in rack.hosts:
         remote = host_ovsdb(state_dir, host.name)
         db = Ovsdb(remote)
@@ -193,10 +193,11 @@ def _components(component, state_dir: Path, nfvo: str, sdn_address: str, samplin
                          "; ".join(x for x in (where.get(c.name, ((), ""))[1], f"last: {c.last_exit}" if c.last_exit else "")
                                    if x),
                          pid=c.pid, started=c.started, restarts=c.restarts) for c in parts]
-        if hosts:
+        if hosts:   # the hosts the supervisor supervises now (nfv host add|remove change them)
+            now = [c.name.partition("/")[0] for c in parts if c.name.endswith("/ovs-vswitchd")]
             states = {c.state for c in parts if c.name.endswith("/ovs-vswitchd")}
             out.append(component("ovs", "up" if states == {"up"} else "down", tuple(h.ovsdb for h in hosts),
-                                 f"{len(hosts)} compute hosts: {', '.join(h.name for h in hosts)} (nfv host list)"))
+                                 f"{len(now)} compute hosts: {', '.join(now)} (nfv host list)"))
             return tuple(out)
         vswitchd = next((c for c in parts if c.name == "ovs-vswitchd"), None)
         out.append(component("ovs", vswitchd.state if vswitchd else "down", (str(state_dir / "ovs"),),

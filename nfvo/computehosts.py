@@ -11,19 +11,31 @@ The management network: the stack's namespace (controller, NFVO) has a leg on th
 ``<prefix>m0`` with the subnet's last usable address; the controller listens there and every
 host's br-int connects to it through its br-phy, like hypervisors reaching a controller over a
 management VLAN. ``--hosts 1`` is not this: it is the single bridge of the original stack.
+
+Hosts come and go (``nfv host add|remove``): the supervisor owns the rack (a host's daemons die
+with the supervisor's thread in its namespace), so the NFVO asks it through a request file and
+waits for the answer (:func:`request_rack_change`); the supervisor keeps the rack's inventory
+(name, id of each host) in ``<state>/rack.json``, which the NFVO reads at start instead of the
+count (:func:`stack_plan`). A host's namespace and links are named from its id, never its name,
+so ``nfv down`` after a crash still finds every host by the prefix.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import subprocess
+import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import IPRoute
 
 from dataplane import netns
 from dataplane.hosts import Cluster
-from dataplane.underlay import UnderlayPlan, plan_underlay
+from dataplane.underlay import UnderlayPlan, plan_inventory, plan_underlay
 from vnfm.vim.sites import UNDERLAY_MTU
 
 OPENFLOW_PORT = 6653
@@ -33,6 +45,29 @@ HOSTS_DIR = "hosts"
 def plan(prefix: str, count: int) -> UnderlayPlan:
     """The rack of a stack with ``prefix`` (``nfvo.allinone.stack_prefix``) and ``count`` hosts."""
     return plan_underlay(prefix, count, mtu=UNDERLAY_MTU)
+
+
+INVENTORY = "rack.json"
+REQUEST, REPLY = "rack-request.json", "rack-reply.json"
+
+
+def stack_plan(state_dir: Path, prefix: str, count: int) -> UnderlayPlan:
+    """The rack as it is now: the supervisor's inventory once it wrote one, else compute1..count."""
+    try:
+        entries = json.loads((Path(state_dir) / INVENTORY).read_text())["hosts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return plan(prefix, count)
+    return plan_inventory(prefix, [(str(e["name"]), int(e["host_id"])) for e in entries], mtu=UNDERLAY_MTU)
+
+
+def write_inventory(state_dir: Path, rack: UnderlayPlan) -> None:
+    _write_atomic(Path(state_dir) / INVENTORY, {"hosts": [{"name": n, "host_id": i} for n, i in rack.inventory]})
+
+
+def _write_atomic(path: Path, doc: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)
 
 
 def hosts_dir(state_dir: Path) -> Path:
@@ -63,17 +98,41 @@ class StackRack:
     namespace (the stack's). ``start`` leaves nothing on failure; ``stop`` is idempotent."""
 
     def __init__(self, state_dir: Path, prefix: str, count: int) -> None:
-        self.plan = plan(prefix, count)
-        self.cluster = Cluster(count, prefix=prefix, run_root=hosts_dir(state_dir), mtu=UNDERLAY_MTU)
+        self.state_dir = Path(state_dir)
+        self.plan = stack_plan(state_dir, prefix, count)
+        self.cluster = Cluster(len(self.plan.hosts), run_root=hosts_dir(state_dir), plan=self.plan)
 
     def start(self) -> "StackRack":
         try:
             self.cluster.start()
             self._wire_management()
+            write_inventory(self.state_dir, self.plan)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def add_host(self, name: str | None = None) -> str:
+        """One more host on the running rack (its daemons started, every host's neighbours
+        refreshed), then the inventory; returns its name. A failure leaves nothing of it."""
+        host = self.cluster.add_host(name)
+        try:
+            write_inventory(self.state_dir, self.cluster.plan)
+        except BaseException:
+            self.cluster.remove_host(host.name)
+            raise
+        self.plan = self.cluster.plan
+        return host.name
+
+    def remove_host(self, name: str) -> None:
+        """``name`` stopped (daemons, namespace, uplink, run dir) and out of the inventory."""
+        self.cluster[name]      # HostError naming the hosts if unknown
+        try:
+            self.cluster.remove_host(name)
+        finally:
+            if name not in self.cluster.hosts:
+                self.plan = self.cluster.plan
+                write_inventory(self.state_dir, self.plan)
 
     def stop(self) -> None:
         try:
@@ -141,3 +200,62 @@ def fenced_hosts(state_dir: Path) -> dict[str, str]:
         return {p.name: p.read_text() for p in folder.iterdir() if not p.name.startswith(".")}
     except OSError:
         return {}
+
+
+# -- hosts added and removed by the operator (``nfv host add|remove``): the NFVO asks, the supervisor does
+@dataclass(frozen=True)
+class RackChange:
+    """One change of the rack the NFVO asks the supervisor for: ``add`` (``name`` "" = the next
+    ``compute<id>``) or ``remove``."""
+
+    id: str
+    action: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class RackAnswer:
+    id: str
+    host: str = ""       # the host added or removed
+    error: str = ""      # why not ("" = done)
+
+
+def pending_change(state_dir: Path) -> RackChange | None:
+    """The request the supervisor has not answered yet (None if none)."""
+    try:
+        doc = json.loads((Path(state_dir) / REQUEST).read_text())
+        change = RackChange(str(doc["id"]), str(doc["action"]), str(doc.get("name", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    answered = read_answer(state_dir)
+    return None if answered is not None and answered.id == change.id else change
+
+
+def read_answer(state_dir: Path) -> RackAnswer | None:
+    try:
+        doc = json.loads((Path(state_dir) / REPLY).read_text())
+        return RackAnswer(str(doc["id"]), str(doc.get("host", "")), str(doc.get("error", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def answer_change(state_dir: Path, answer: RackAnswer) -> None:
+    _write_atomic(Path(state_dir) / REPLY, {"id": answer.id, "host": answer.host, "error": answer.error})
+
+
+def request_rack_change(state_dir: Path, action: str, name: str = "", timeout: float = 60.0) -> RackAnswer:
+    """Ask the supervisor to add or remove a host and wait for its answer (one request at a time:
+    the caller serialises). TimeoutError if it does not answer within ``timeout``."""
+    change = RackChange(uuid.uuid4().hex, action, name)
+    path = Path(state_dir) / REQUEST
+    _write_atomic(path, {"id": change.id, "action": change.action, "name": change.name})
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            got = read_answer(state_dir)
+            if got is not None and got.id == change.id:
+                return got
+            time.sleep(0.1)
+    finally:
+        path.unlink(missing_ok=True)
+    raise TimeoutError(f"the supervisor did not {action} compute host {name or '(next)'} within {timeout:.0f} s")

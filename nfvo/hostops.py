@@ -11,6 +11,13 @@ DEGRADED (its switch disconnected) meanwhile, ACTIVE after. ``recover`` starts i
 purges what the evacuation left on its bridge and puts it back in the chains' switch set.
 The first host carries the VIM's DHCP servers and probes (Neutron's network node): it is not
 failed by this module.
+
+Hosts come and go (``nfv host add|remove``, :meth:`HostOps.add`, :meth:`HostOps.remove`): the
+supervisor builds or removes the host (``nfvo.computehosts.request_rack_change``); an added host
+joins the VIM (a site: the scheduler's zone of its name, the VLs' tunnels) only once its br-int is
+connected to the controller, so it is never listed up before; then every chain is re-rendered (the
+port-less classifiers cover it). A host leaves the VIM and the document before its OVS stops.
+Either way a failure half-way undoes what was done.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nfvo.errors import FailedPrecondition, NotFound
+from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.supervision import STATUS_FILE, read_status
 from vnfm.evacuation import EvacuationPlan
 
@@ -32,6 +39,10 @@ POLL = 1.0
 FENCE_TIMEOUT = 15.0
 DISCONNECT_TIMEOUT = 40.0   # the controller's echo timeout, past a state read of the dead switch (10 s)
 OPERATOR = "failed by operator (nfv host fail)"
+REMOVING = "being removed (nfv host remove --evacuate)"
+LEAVING = "being removed (nfv host remove)"
+CONNECT_TIMEOUT = 30.0      # an added host's br-int to reach the controller
+RACK_TIMEOUT = 90.0         # the supervisor to build or remove a host
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +52,7 @@ class HostActionResult:
     plan: EvacuationPlan | None = None
     purged: tuple[str, ...] = ()
     seconds: float = 0.0
+    removed: Any = None        # RemoveHost: the host as it was (a ComputeHostInfo)
 
 
 class HostOps:
@@ -53,6 +65,7 @@ class HostOps:
         self._since: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._added: dict[str, Any] = {}     # OVSDB connections of the hosts added here (closed on remove)
 
     # -- operator actions ---------------------------------------------------------------------
     def fail(self, host: str, why: str = "") -> HostActionResult:
@@ -97,6 +110,158 @@ class HostOps:
             self._rerender(f"compute host {host} recovered")
         return HostActionResult(host, purged=purged, seconds=time.monotonic() - t0)
 
+    def add(self, name: str = "") -> HostActionResult:
+        """One more compute host (``name``, default the next ``compute<id>``), up in the VIM once
+        its br-int is connected; every chain re-rendered onto it. InvalidArgument for a bad or
+        taken name; on any failure after the supervisor built it, it is removed again."""
+        from dataplane.underlay import PlanError
+        from vnfm.scheduler import ANY_ZONE
+
+        t0 = time.monotonic()
+        with self._lock:
+            rack = self._rack()
+            if name == ANY_ZONE:
+                raise InvalidArgument(f"compute host name {name!r} is the scheduler's zone for any host", "name")
+            try:
+                new = rack.with_host(name or None).hosts[-1]
+            except PlanError as exc:
+                raise InvalidArgument(str(exc), "name") from None
+            try:
+                self._change("add", new.name)
+            except TimeoutError as exc:    # it may finish later: make sure it goes again
+                self._undo_add(new.name)
+                raise FailedPrecondition(f"compute host {new.name} could not be built: {exc}", "name") from None
+            try:
+                site = self._connect(new, rack)
+                try:
+                    self.service.vnfm.vim.add_site(site)
+                except Exception:
+                    self._added.pop(new.name).close()
+                    raise
+            except Exception as exc:
+                self._undo_add(new.name)
+                if isinstance(exc, (FailedPrecondition, InvalidArgument)):
+                    raise
+                raise FailedPrecondition(f"compute host {new.name} could not join the VIM: {exc}", "name") from exc
+            self._rerender(f"compute host {new.name} added", always=True)
+            log.warning("compute host %s added in %.1f s", new.name, time.monotonic() - t0)
+        return HostActionResult(new.name, seconds=time.monotonic() - t0)
+
+    def remove(self, host: str, evacuate: bool = False) -> HostActionResult:
+        """``host`` out of the VIM and the chains' switches, then its OVS stopped and everything of
+        it removed. Refused for the first host (the VLs' hub, DHCP, probes) and while it holds VDUs,
+        unless ``evacuate``: they are rebuilt on the other hosts first (as for a failed host)."""
+        t0 = time.monotonic()
+        with self._lock:
+            hosts = self._hosts()
+            names, racked = [h.name for h in hosts], [h.name for h in self._rack().hosts]
+            if host not in names and host not in racked:
+                raise NotFound(f"no compute host {host!r} (hosts: {', '.join(names) or 'none'})", "name")
+            if host == (names or racked)[0]:
+                raise FailedPrecondition(f"compute host {host} is the VIM's hub: the DHCP servers and probes run "
+                                         "there and every virtual link's tunnels star around it; it cannot be removed",
+                                         "name")
+            plan, was = None, next((h for h in hosts if h.name == host), None)
+            if was is not None:
+                held = self._vdus_on(host)
+                if held and not evacuate:
+                    raise FailedPrecondition(f"compute host {host} holds VDUs {', '.join(held)}: delete their VNFs, "
+                                             f"or move them away first (nfv host remove {host} --evacuate)", "name")
+                if held:
+                    plan = self._evacuate(host)
+                else:       # down for the scheduler: a VDU placed meanwhile makes remove_site refuse
+                    self.service.vnfm.vim.failed[host] = LEAVING
+                self._leave(host)
+            answer = self._change("remove", host, strict=False)
+            if answer:
+                raise FailedPrecondition(f"compute host {host} left the VIM and the chains, but the supervisor could "
+                                         f"not remove it: {answer}; nfv host remove {host} again finishes it", "name")
+            self._since.pop(host, None)
+            log.warning("compute host %s removed in %.1f s", host, time.monotonic() - t0)
+        return HostActionResult(host, plan, seconds=time.monotonic() - t0, removed=was)
+
+    def _rack(self) -> Any:
+        from nfvo.allinone import stack_prefix
+        from nfvo.computehosts import stack_plan
+
+        return stack_plan(self.state_dir, stack_prefix(self.state_dir), len(self._hosts()))
+
+    def _change(self, action: str, host: str, strict: bool = True) -> str:
+        """The supervisor's add or remove of ``host``; its error ("" = done), raised if ``strict``
+        (FailedPrecondition; TimeoutError if it did not answer)."""
+        from nfvo import computehosts
+
+        try:
+            error = computehosts.request_rack_change(self.state_dir, action, host, RACK_TIMEOUT).error
+        except TimeoutError as exc:
+            if strict:
+                raise
+            error = str(exc)
+        if error and strict:
+            raise FailedPrecondition(f"compute host {host}: the supervisor could not {action} it: {error}", "name")
+        return error
+
+    def _connect(self, new: Any, rack: Any) -> Any:
+        """The new host's site: its OVSDB opened, its br-int pointed at the controller and connected."""
+        from dataplane.ovsdb import Ovsdb
+        from dataplane.underlay import INTEGRATION_BRIDGE
+        from nfvo.computehosts import host_ovsdb, openflow_address
+        from vnfm.vim.sites import site_of
+
+        remote = host_ovsdb(self.state_dir, new.name)
+        db = Ovsdb(remote)
+        self._added[new.name] = db
+        db.set_controller(INTEGRATION_BRIDGE, f"tcp:{openflow_address(rack)}")
+        if not self._wait_connection(new.datapath_id, True, CONNECT_TIMEOUT):
+            raise FailedPrecondition(f"compute host {new.name}: its br-int did not connect to the controller at "
+                                     f"{openflow_address(rack)} within {CONNECT_TIMEOUT:.0f} s", "name")
+        return site_of(new, db, ovsdb=remote, underlay_mtu=rack.mtu)
+
+    def _undo_add(self, host: str) -> None:
+        db = self._added.pop(host, None)
+        if db is not None:
+            db.close()
+        error = self._change("remove", host, strict=False)
+        if error:
+            log.error("compute host %s: rolling back its add failed: %s", host, error)
+
+    def _vdus_on(self, host: str) -> list[str]:
+        """``<vnf>/<vdu>[#instance]`` of each server on ``host`` (a server no VNF knows: its key)."""
+        names = {d.key: f"{v.name}/{d.name}" + (f"#{d.instance}" if d.instance else "")
+                 for v in self.service.vnfm.list() for d in v.vdus if d.key}
+        held = next((h.servers for h in self._hosts() if h.name == host), ())
+        return [names.get(k, k) for k in held]
+
+    def _evacuate(self, host: str) -> EvacuationPlan:
+        """Rebuild ``host``'s VDUs elsewhere (it is down for the scheduler meanwhile); what the
+        rebuilds left on its bridge goes. If some stay, the host is back up and the removal refused."""
+        vnfm = self.service.vnfm
+        plan = vnfm.fail_host(host, REMOVING)
+        vnfm.vim.purge_host(host)
+        left = self._vdus_on(host)
+        if left:
+            vnfm.vim.failed.pop(host, None)
+            self._rerender(f"compute host {host} stays: {', '.join(left)} could not move")
+            raise FailedPrecondition(f"compute host {host}: VDUs {', '.join(left)} could not be moved away "
+                                     "(see their VNFs' events); the host stays", "name")
+        return plan
+
+    def _leave(self, host: str) -> None:
+        """Out of the VIM (the hub's tunnels to it go), the document re-rendered without its switch."""
+        vim = self.service.vnfm.vim
+        site = vim.site(host)
+        try:
+            vim.remove_site(host)
+        except Exception as exc:  # noqa: BLE001 - VimError: a server appeared meanwhile, an OVSDB error
+            vim.failed.pop(host, None)
+            raise FailedPrecondition(f"compute host {host} cannot leave the VIM: {exc}", "name") from exc
+        self._rerender(f"compute host {host} removed", always=True)
+        db = self._added.pop(host, None) or site.db
+        try:
+            db.close()
+        except Exception:  # noqa: BLE001 - closing a connection to a host about to go
+            log.debug("closing %s's OVSDB", host, exc_info=True)
+
     # -- the detector -------------------------------------------------------------------------
     def start(self) -> "HostOps":
         self._thread = threading.Thread(target=self._watch, name="nfvo-hostmonitor", daemon=True)
@@ -107,6 +272,9 @@ class HostOps:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+        for db in self._added.values():
+            db.close()
+        self._added.clear()
 
     def _watch(self) -> None:
         while not self._stop.wait(POLL):
@@ -171,19 +339,20 @@ class HostOps:
         raise FailedPrecondition(f"compute host {host}: the supervisor did not report its OVS {what} within "
                                  f"{FENCE_TIMEOUT:.0f} s", "name")
 
-    def _wait_connection(self, dpid: int, connected: bool) -> None:
+    def _wait_connection(self, dpid: int, connected: bool, timeout: float = DISCONNECT_TIMEOUT) -> bool:
         """Until the controller has (``connected``) or has dropped switch ``dpid``. Dropped: its
         echo timeout (a dead vswitchd's TCP connection is never closed, its br-phy tap carried
         the FIN); a chain rendered before would have the controller read a switch that never
         answers, and fail. Connected: a chain is refused while a switch it is on is not."""
-        deadline = time.monotonic() + DISCONNECT_TIMEOUT
+        deadline = time.monotonic() + timeout
         while self.sdn is not None and time.monotonic() < deadline:
             try:
                 if (dpid in self.sdn.connected()) == connected:
-                    return
+                    return True
             except Exception:  # noqa: BLE001 - the controller restarting: ask again
                 log.debug("controller state", exc_info=True)
             time.sleep(0.2)
+        return self.sdn is None
 
     def _purge(self, host: str) -> tuple[str, ...]:
         """The VNFM's recover_host, retried while the VIM's OVSDB connection to the restarted
@@ -197,9 +366,10 @@ class HostOps:
                     raise
                 time.sleep(0.5)
 
-    def _rerender(self, why: str) -> None:
+    def _rerender(self, why: str, always: bool = False) -> None:
+        """Every chain again; ``always``: also with none (the document's switches changed)."""
         names = [r.name for r in self.service.vnffgs.list()]
-        if names:
+        if names or always:
             self.service.vnffgs.rerender(names, why)
 
 

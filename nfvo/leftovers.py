@@ -7,8 +7,9 @@ directory (the supervisor, the NFVO, the controller's state file, OVS's run dire
 files), runc containers under ``<state>/vim/runc``, network namespaces and links starting with
 the stack's prefix (``nfvo.allinone.stack_prefix``: the VDUs', the DHCP servers', the stack's
 own ``<prefix>-stack`` and, with ``--hosts N``, the compute hosts' and the rack's, whose names
-``nfvo.computehosts`` derives from the same prefix; every process in them too), mounts under the state directory, the VDUs'
-cgroup parent, then the state directory and its log file.
+``nfvo.computehosts`` derives from the same prefix and each host's number, also for hosts added
+by ``nfv host add`` under a name of their own; every process in them too), mounts under the state
+directory, the VDUs' cgroup parent, then the state directory and its log file.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ the stack's namespace where the controller listens) and supervises each host's o
 ovs-vswitchd as ``computeI/ovsdb-server`` and ``computeI/ovs-vswitchd``, started inside the host
 (a restarted vswitchd gets its br-phy address and tunnel neighbours back). A host the operator
 fails (``nfv host fail``, a drill) has both stopped and not restarted until ``nfv host recover``.
+Hosts come and go while the stack runs (``nfv host add|remove``): the NFVO asks through a request
+file (``nfvo.computehosts.request_rack_change``); the supervisor builds the host (or stops it and
+removes everything of it), starts (or stops) supervising its two daemons, keeps the inventory the
+NFVO and a restarted supervisor read, and answers with the host's name or why not.
 
 ``<state>/supervisor.json`` says what runs (pid, start time, restarts, last exit) for
 ``nfv status``. On SIGTERM (``nfv down``) the NFVO goes first (it terminates every VNF), then
@@ -133,10 +137,7 @@ class Supervisor:
             self.rack = StackRack(state_dir, stack_prefix(state_dir), hosts)
             self.openflow = openflow_address(self.rack.plan)
             self._nfvo_argv += ["--hosts", str(hosts)]
-            daemons = [_Child(f"{h.name}/{daemon}", functools.partial(start, h.name), lambda _: None)  # rack.stop()
-                       for h in self.rack.plan.hosts
-                       for daemon, start in (("ovsdb-server", self.rack.start_ovsdb),
-                                             ("ovs-vswitchd", self.rack.start_vswitchd))]
+            daemons = [c for h in self.rack.plan.hosts for c in self._host_children(h.name)]
         else:
             daemons = [_Child("ovsdb-server", self.ovs.start_db, lambda _: None),          # stopped by ovs.stop()
                        _Child("ovs-vswitchd", self.ovs.start_vswitchd, lambda _: None)]
@@ -146,6 +147,12 @@ class Supervisor:
             _Child("nfvo", self._start_nfvo, functools.partial(self._stop_process, timeout=90.0)),
         )}
         assert self.rack is not None or tuple(self.children) == ORDER
+
+    def _host_children(self, name: str) -> list[_Child]:
+        """A compute host's ovsdb-server and ovs-vswitchd (stopped with the host: ``rack.stop()``)."""
+        assert self.rack is not None
+        return [_Child(f"{name}/{daemon}", functools.partial(start, name), lambda _: None)
+                for daemon, start in (("ovsdb-server", self.rack.start_ovsdb), ("ovs-vswitchd", self.rack.start_vswitchd))]
 
     # -- components ---------------------------------------------------------------------------
     def _openflow_socket(self) -> socket.socket:
@@ -210,6 +217,7 @@ class Supervisor:
         while not self.stop_event.wait(0.02):
             if self.rack is not None and time.monotonic() >= next_fence:
                 self._apply_fences()
+                self._apply_rack_change()
                 next_fence = time.monotonic() + FENCE_POLL
             for child in self.children.values():
                 if self.stop_event.is_set():
@@ -253,6 +261,61 @@ class Supervisor:
                 changed = True
         if changed:
             self.write_status()
+
+    def _apply_rack_change(self) -> None:
+        """The NFVO's pending ``nfv host add|remove``, done and answered (the run loop's thread:
+        the children change between its rounds)."""
+        from nfvo.computehosts import RackAnswer, answer_change, pending_change, unfence
+
+        change = pending_change(self.state_dir)
+        if change is None or self.rack is None:
+            return
+        try:
+            if change.action == "add":
+                host = self._add_host(change.name or None)
+            elif change.action == "remove":
+                host = change.name
+                self._remove_host(host)
+                unfence(self.state_dir, host)
+            else:
+                raise ValueError(f"unknown rack change {change.action!r}")
+            answer = RackAnswer(change.id, host=host)
+        except Exception as exc:  # noqa: BLE001 - any failure is the NFVO's answer
+            log.error("compute host %s %s failed: %s", change.name or "(next)", change.action, exc)
+            answer = RackAnswer(change.id, host=change.name, error=str(exc))
+        self.write_status()
+        answer_change(self.state_dir, answer)
+
+    def _add_host(self, name: str | None) -> str:
+        """Build the host, then supervise its daemons (started by the build: their launch only
+        takes them over); a failure removes it again."""
+        assert self.rack is not None
+        host = self.rack.add_host(name)
+        try:
+            new = self._host_children(host)
+            for child in new:
+                self._launch(child)
+        except BaseException:
+            self.rack.remove_host(host)
+            raise
+        items = list(self.children.items())
+        at = next(i for i, (n, _) in enumerate(items) if "/" not in n)   # host daemons before controller, nfvo
+        self.children = dict([*items[:at], *((c.name, c) for c in new), *items[at:]])
+        log.warning("compute host %s added (namespace %s)", host, self.rack.plan.host(host).netns)
+        return host
+
+    def _remove_host(self, name: str) -> None:
+        """Stop supervising the host's daemons, then stop them and remove the host; the first
+        host (the VL hub, DHCP, probes) stays."""
+        assert self.rack is not None
+        names = [h.name for h in self.rack.plan.hosts]
+        if name not in names:
+            raise ValueError(f"no compute host {name!r} (hosts: {', '.join(names)})")
+        if name == names[0]:
+            raise ValueError(f"compute host {name} is the rack's first host (the VIM's hub): it stays")
+        self.children = {n: c for n, c in self.children.items() if not n.startswith(f"{name}/")}
+        self.rack.remove_host(name)
+        log.warning("compute host %s removed", name)
 
     def _launch(self, child: _Child) -> None:
         child.proc = child.start()

@@ -265,10 +265,33 @@ class NfvoServicer(nfvo_pb2_grpc.NfvoServicer):
         result = self._host_ops().recover(r.name)
         return pb.HostAction(host=self.GetHost(r, context), purged=list(result.purged), seconds=result.seconds)
 
-    def _host_ops(self):
+    def AddHost(self, r, context):
+        result = self._host_ops(RACKLESS).add(r.name)
+        return pb.HostAction(host=self.GetHost(pb.GetRequest(name=result.host), context), seconds=result.seconds)
+
+    def RemoveHost(self, r, context):
+        if not r.name:
+            raise InvalidArgument("name the compute host to remove", "name")
+        result = self._host_ops(RACKLESS).remove(r.name, r.evacuate)
+        plan = result.plan
+        host = pb.Host(name=r.name, state="removed")
+        if result.removed is not None:
+            host = convert.host(result.removed, {})
+            host.state, host.reason = "removed", ""
+            del host.vdus[:]
+        return pb.HostAction(host=host, seconds=result.seconds,
+                             evacuated=[f"{e.vnf_name}/{label}" for e in plan.evacuees for label in e.labels] if plan else [],
+                             skipped=[f"{name}: {why}" for name, why in plan.skipped] if plan else [])
+
+    def _host_ops(self, why: str = ""):
         if self.host_ops is None:
-            raise FailedPrecondition("this NFVO's VIM has one compute host: none can be failed or recovered", "name")
+            raise FailedPrecondition(why or "this NFVO's VIM has one compute host: none can be failed or recovered",
+                                     "name")
         return self.host_ops
+
+
+RACKLESS = ("this stack is a single bridge (nfv up --hosts 1): it has no rack of compute hosts to add to or remove "
+            "from; start one with nfv up --hosts 2")
 
 
 def _chunks(requests):

@@ -10,7 +10,8 @@ VIM can find all of it again after a restart and tell its own leftovers from any
 One VIM drives one compute host (an existing bridge, ports in our namespace) or several
 (:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
 ports' host ends into that host's namespace and onto its bridge; VLs span the hosts in VXLAN, and
-the DHCP servers and monitoring probes sit on the first host.
+the DHCP servers and monitoring probes sit on the first host. Hosts join and leave a running VIM
+(``add_site``/``remove_site``: ``nfv host add|remove``), the first excepted.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class LocalVim:
         self.probe_ns = f"{prefix}-mon"
         self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu, link_ns=self.hub.netns)
         self.host_name = self.hub.name
-        self._segments: set[int] = set()    # VLANs whose cross-host VXLAN ports are in place
+        self._segments: dict[int, Network] = {}    # VLs (by VLAN) whose cross-host VXLAN ports are in place
+        self._sites_lock = threading.RLock()          # hosts joining or leaving vs. VLs joining them
         self.failed: dict[str, str] = {}     # host -> why it is failed (Masakari: fenced), whatever it answers
 
     @classmethod
@@ -128,6 +130,30 @@ class LocalVim:
         for link in links:
             netns.delete_link(link, netns=site.netns, missing_ok=True)
         return tuple(sorted({*ports, *links}))
+
+    def add_site(self, site: HostSite) -> None:
+        """A compute host joins (``nfv host add``), with every VL spanning hosts; VimError if its
+        name is taken or its ports cannot be made (none are left)."""
+        with self._sites_lock:
+            if any(s.name == site.name for s in self.sites):
+                raise VimError(f"compute host {site.name} exists already")
+            sites.check_mtu([site], self.mtu)
+            sites.join(self.hub, site, self._segments.values(), self.prefix)
+            self.sites = (*self.sites, site)
+
+    def remove_site(self, host: str) -> None:
+        """A compute host leaves (``nfv host remove``): refused for the hub and while servers are
+        placed there; the hub's VL tunnel ports to it go."""
+        with self._sites_lock:
+            site = self.site(host)
+            if site is self.hub:
+                raise VimError(f"compute host {host} is the VIM's hub (DHCP, probes, every VL's tunnels): it stays")
+            held = next(h.servers for h in self.hosts() if h.name == host)
+            if held:
+                raise VimError(f"compute host {host} holds servers {', '.join(held)}")
+            sites.leave(self.hub, site)
+            self.sites = tuple(s for s in self.sites if s.name != host)
+            self.failed.pop(host, None)
 
     def site(self, host: str | None) -> HostSite:
         """The compute host named ``host`` (None: the first)."""
@@ -207,13 +233,14 @@ class LocalVim:
 
     def _drop_segments(self) -> None:
         """Remove every VL's VXLAN ports from every host (they come back with the next server)."""
-        for site in self.sites:
-            stale = [p.name for p in self._ovs_ports(site) if sites.is_segment_port(p.name)]
-            try:
-                site.db.delete_ports(site.bridge, stale)
-            except OvsdbError as exc:
-                raise VimError(f"cannot delete the VL tunnel ports {stale} of {site.name}: {exc}") from exc
-        self._segments.clear()
+        with self._sites_lock:
+            for site in self.sites:
+                stale = [p.name for p in self._ovs_ports(site) if sites.is_segment_port(p.name)]
+                try:
+                    site.db.delete_ports(site.bridge, stale)
+                except OvsdbError as exc:
+                    raise VimError(f"cannot delete the VL tunnel ports {stale} of {site.name}: {exc}") from exc
+            self._segments.clear()
 
     def server_keys(self) -> set[str]:
         n = len(self.prefix) + KEY_SUFFIX
@@ -414,17 +441,18 @@ class LocalVim:
 
     def _ensure_segments(self, networks: Iterable[Network]) -> None:
         """Join each network's segment across the hosts (VXLAN ports, star around the first host);
-        a no-op for one host and for networks already joined."""
-        new = {n.vlan: n for n in networks if n.vlan not in self._segments}
-        if len(self.sites) < 2 or not new:
-            return
-        for name, specs in sites.segment_ports(self.sites, new.values(), self.prefix).items():
-            site = self.site(name)
-            try:
-                site.db.ensure_ports(site.bridge, list(specs))
-            except OvsdbError as exc:
-                raise VimError(f"cannot join networks {sorted(n.name for n in new.values())} on {name}: {exc}") from exc
-        self._segments |= set(new)
+        no ports for one host, a no-op for networks already joined."""
+        with self._sites_lock:   # a host joining meanwhile gets the VLs recorded before it
+            new = {n.vlan: n for n in networks if n.vlan not in self._segments}
+            if not new:
+                return
+            for name, specs in sites.segment_ports(self.sites, new.values(), self.prefix).items():
+                site = self.site(name)
+                try:
+                    site.db.ensure_ports(site.bridge, list(specs))
+                except OvsdbError as exc:
+                    raise VimError(f"cannot join networks {sorted(n.name for n in new.values())} on {name}: {exc}") from exc
+            self._segments.update(new)   # also with one host: a host added later joins them
 
     # -- DHCP (Neutron's DHCP agent) ---------------------------------------------------------
     def ensure_dhcp(self, networks: Sequence[Network], hosts: Sequence[DhcpHost]) -> None:

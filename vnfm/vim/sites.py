@@ -15,6 +15,10 @@ ports, so NORMAL learns and floods across hosts. Those ports form a *star* aroun
 would loop broadcasts; a tree cannot. Traffic between two other hosts hairpins through the hub.
 Fixed-key ports coexist with the flow-based ``vx0`` on UDP 4789: OVS picks the most specific
 tunnel port (key + remote) for what arrives, so ``vx0`` keeps whatever else uses it.
+
+Hosts join and leave a running VIM (``nfv host add|remove``): a joining host gets a port to the
+hub for every VL already spanning hosts and the hub one to it (:func:`join`); a leaving one's
+ports on the hub go (:func:`leave`). The hub itself never leaves.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from dataplane.ovsdb import Ovsdb, PortSpec
+from dataplane.ovsdb import Ovsdb, OvsdbError, PortInfo, PortSpec
 from dataplane.underlay import GPE_PORT, INTEGRATION_BRIDGE, VXLAN_OVERHEAD, VXLAN_UDP, HostPlan
+from vnfm.errors import VimError
 from vnfm.model import Network
 
 SEGMENT_PORT = "vl"   # "vl<vlan:03x>h<peer host id>": one per (VL, peer host) on each host
@@ -97,3 +102,33 @@ def segment_ports(sites: Sequence[HostSite], networks: Iterable[Network], prefix
     out = {hub.name: tuple(port(n, s) for n in nets for s in spokes)}
     out.update({s.name: tuple(port(n, hub) for n in nets) for s in spokes})
     return out
+
+
+def ports_to(ports: Iterable[PortInfo], peer: str) -> list[str]:
+    """The names of the VL tunnel ports among ``ports`` that lead to host ``peer``."""
+    return [p.name for p in ports if is_segment_port(p.name) and p.external_ids.get("nfv-peer") == peer]
+
+
+def join(hub: HostSite, new: HostSite, networks: Iterable[Network], prefix: str) -> None:
+    """Join ``new`` to every VL of ``networks`` (those spanning hosts): its ports to the hub and
+    the hub's to it. On failure the hub's new ports go again; VimError naming the host."""
+    specs = segment_ports((hub, new), networks, prefix)
+    try:
+        hub.db.ensure_ports(hub.bridge, list(specs[hub.name]))
+        new.db.ensure_ports(new.bridge, list(specs[new.name]))
+    except OvsdbError as exc:
+        try:
+            hub.db.delete_ports(hub.bridge, [p.name for p in specs[hub.name]])
+        except OvsdbError:
+            pass
+        raise VimError(f"cannot join compute host {new.name} to the virtual links: {exc}") from exc
+
+
+def leave(hub: HostSite, gone: HostSite) -> list[str]:
+    """Remove the hub's VL tunnel ports to ``gone`` (its own go with its OVS); their names."""
+    try:
+        stale = ports_to(hub.db.list_ports(hub.bridge), gone.name)
+        hub.db.delete_ports(hub.bridge, stale)
+    except OvsdbError as exc:
+        raise VimError(f"cannot remove the virtual links' tunnel ports to {gone.name} on {hub.name}: {exc}") from exc
+    return stale

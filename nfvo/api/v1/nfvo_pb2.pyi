@@ -913,3 +913,17 @@ class HostAction(_message.Message):
     purged: _containers.RepeatedScalarFieldContainer[str]
     seconds: float
     def __init__(self, host: _Optional[_Union[Host, _Mapping]] = ..., evacuated: _Optional[_Iterable[str]] = ..., skipped: _Optional[_Iterable[str]] = ..., purged: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class AddHostRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RemoveHostRequest(_message.Message):
+    __slots__ = ("name", "evacuate")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EVACUATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    evacuate: bool
+    def __init__(self, name: _Optional[str] = ..., evacuate: _Optional[bool] = ...) -> None: ...

@@ -279,6 +279,16 @@ class NfvoStub:
                 request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
                 response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
                 _registered_method=True)
+        self.AddHost = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/AddHost',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.AddHostRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+                _registered_method=True)
+        self.RemoveHost = channel.unary_unary(
+                '/nfvchain.nfvo.v1.Nfvo/RemoveHost',
+                request_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.RemoveHostRequest.SerializeToString,
+                response_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+                _registered_method=True)
 
 
 class NfvoServicer:
@@ -600,6 +610,25 @@ class NfvoServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddHost(self, request, context):
+        """One more compute host on a running rack (nfv up --hosts N, N > 1): its namespace and OVS
+        (supervised), underlay address, br-int connected to the controller, a site of the VIM (its
+        own availability zone) with the virtual links' tunnels, every chain re-rendered onto it.
+        Listed up only once connected. INVALID_ARGUMENT: a bad or taken name; FAILED_PRECONDITION:
+        a single-bridge stack, or the host could not be built (nothing of it is left).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveHost(self, request, context):
+        """The host out of the VIM and the chains' switches, then its OVS stopped, namespace and links
+        gone. FAILED_PRECONDITION: the first host (the hub), or VDUs on it (named) unless evacuate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NfvoServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -846,6 +875,16 @@ def add_NfvoServicer_to_server(servicer, server):
             'RecoverHost': grpc.unary_unary_rpc_method_handler(
                     servicer.RecoverHost,
                     request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.SerializeToString,
+            ),
+            'AddHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddHost,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.AddHostRequest.FromString,
+                    response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.SerializeToString,
+            ),
+            'RemoveHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveHost,
+                    request_deserializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.RemoveHostRequest.FromString,
                     response_serializer=nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.SerializeToString,
             ),
     }
@@ -2171,6 +2210,60 @@ class Nfvo:
             target,
             '/nfvchain.nfvo.v1.Nfvo/RecoverHost',
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostActionRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/AddHost',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.AddHostRequest.SerializeToString,
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.nfvo.v1.Nfvo/RemoveHost',
+            nfvo_dot_api_dot_v1_dot_nfvo__pb2.RemoveHostRequest.SerializeToString,
             nfvo_dot_api_dot_v1_dot_nfvo__pb2.HostAction.FromString,
             options,
             channel_credentials,

@@ -62,3 +62,26 @@ def test_hosts_are_added_after_the_highest_and_removed_by_name() -> None:
     assert grown.hosts[:2] == plan.hosts
     with pytest.raises(ul.PlanError, match="compute2"):
         plan.without_host("compute2")
+
+
+def test_an_added_host_takes_the_next_number_and_a_name_of_its_own() -> None:
+    plan = ul.plan_underlay("nfab12", 2)
+    named = plan.with_host("edge-1")
+    edge = named.host("edge-1")
+    assert (edge.host_id, edge.netns, edge.uplink, edge.underlay_ip) == (3, "nfab12c3", "nfab12u3", "172.31.250.3")
+    assert plan.with_host("compute3").hosts == plan.with_host().hosts
+    for bad, says in (("compute7", "own numbers, and the new host is number 3"), ("compute2", "exists already"),
+                      ("Bad_Name", "lowercase letters"), ("x", "2..32"), ("edge-", "not ending with '-'"),
+                      ("1edge", "starting with a letter")):
+        with pytest.raises(ul.PlanError, match=says):
+            plan.with_host(bad)
+
+
+def test_an_inventory_gives_back_the_same_plan() -> None:
+    plan = ul.plan_underlay("nfab12", 3).without_host("compute2").with_host("edge1")
+    assert plan.inventory == (("compute1", 1), ("compute3", 3), ("edge1", 4))
+    assert ul.plan_inventory("nfab12", plan.inventory) == plan
+    for bad, says in (((), "at least one host"), ((("a1", 1), ("a1", 2)), "repeats"), ((("a1", 1), ("b1", 1)), "repeats"),
+                      ((("a1", 0),), "id 0 must be 1..250"), ((("A", 1),), "lowercase")):
+        with pytest.raises(ul.PlanError, match=says):
+            ul.plan_inventory("nfab12", bad)

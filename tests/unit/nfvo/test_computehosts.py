@@ -33,3 +33,40 @@ def test_stack_up_needs_every_component_up() -> None:
     many[2] = ComponentState("compute2/ovsdb-server", "restarting")
     assert not stack_up(many)
     assert not stack_up([ComponentState("controller", "up"), ComponentState("nfvo", "up")])
+
+
+def test_the_inventory_replaces_the_count_once_written(tmp_path) -> None:
+    from nfvo.computehosts import stack_plan, write_inventory
+
+    assert stack_plan(tmp_path, "nf1a2b", 2) == plan("nf1a2b", 2)
+    grown = plan("nf1a2b", 2).with_host("edge1")
+    write_inventory(tmp_path, grown)
+    assert stack_plan(tmp_path, "nf1a2b", 2) == grown
+    (tmp_path / "rack.json").write_text("{broken")
+    assert stack_plan(tmp_path, "nf1a2b", 2) == plan("nf1a2b", 2)
+
+
+def test_a_rack_change_is_answered_once(tmp_path) -> None:
+    import threading
+
+    import pytest
+
+    from nfvo.computehosts import RackAnswer, answer_change, pending_change, request_rack_change
+
+    assert pending_change(tmp_path) is None
+
+    def supervisor() -> None:
+        while (change := pending_change(tmp_path)) is None:
+            pass
+        assert (change.action, change.name) == ("add", "edge1")
+        answer_change(tmp_path, RackAnswer(change.id, host="edge1"))
+
+    worker = threading.Thread(target=supervisor)
+    worker.start()
+    got = request_rack_change(tmp_path, "add", "edge1", timeout=10)
+    worker.join()
+    assert (got.host, got.error) == ("edge1", "")
+    assert pending_change(tmp_path) is None and not (tmp_path / "rack-request.json").exists()
+    with pytest.raises(TimeoutError, match="did not remove compute host compute3 within 0 s"):
+        request_rack_change(tmp_path, "remove", "compute3", timeout=0.2)
+    assert pending_change(tmp_path) is None     # a request nobody answered in time is withdrawn

@@ -37,3 +37,14 @@ def test_hosts_name_their_vdus_and_capacity(api, capsys, monkeypatch):
     assert "compute1" in table and "2/64" in table and "client/VDU1" in table
     assert main(["host-show", "compute1", "--nfvo", address, "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["vdus"] == list(host.vdus)
+
+
+def test_a_single_bridge_stack_refuses_adding_and_removing_hosts(api, capsys):
+    stub, address = api
+    code, details = code_of(stub.AddHost, pb.AddHostRequest(name="compute2"))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "single bridge (nfv up --hosts 1)" in details
+    assert "nfv up --hosts 2" in details
+    code, details = code_of(stub.RemoveHost, pb.RemoveHostRequest())
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "name the compute host to remove" in details
+    assert main(["host", "remove", "compute1", "--nfvo", address]) != 0
+    assert "no rack of compute hosts" in capsys.readouterr().err

@@ -34,3 +34,16 @@ def test_an_underlay_too_small_for_the_vl_mtu_is_refused() -> None:
     check_mtu([site(1), site(2)], 1600)
     with pytest.raises(ValueError, match=r"compute2: underlay MTU 1600 .* \(needs 1650\)"):
         check_mtu([site(1), site(2, 1600)], 1600)
+
+
+def test_a_joining_host_gets_the_star_legs_and_a_leaving_ones_are_found_by_peer() -> None:
+    from dataplane.ovsdb import PortInfo
+    from vnfm.vim.sites import ports_to
+
+    legs = segment_ports([site(1), site(4)], NETS, "nfx")    # what join() ensures for a fourth host
+    assert [p.name for p in legs["compute1"]] == ["vl007h4", "vl02ah4"]
+    assert [p.name for p in legs["compute4"]] == ["vl007h1", "vl02ah1"]
+    ports = [PortInfo(p.name, "vxlan", 5, "", None, dict(p.external_ids or {}))
+             for p in segment_ports([site(1), site(2), site(3)], NETS, "nfx")["compute1"]]
+    ports.append(PortInfo("vx0", "vxlan", 11, "", None, {"nfv-peer": "compute3"}))
+    assert ports_to(ports, "compute3") == ["vl007h3", "vl02ah3"]
