@@ -6,7 +6,7 @@ machines are noisy). Modes:
 - ``sflow``: the bridge's sFlow agent only (1 in ``--sflow-sampling``);
 - ``ipfix``: IPFIX ``sample()`` on every classify, hop and end-of-path flow only (1 in
   ``--ipfix-sampling``);
-- ``both``: what the all-in-one does (its defaults: sFlow 1 in 64, IPFIX 1 in 256);
+- ``both``: what the all-in-one does (its defaults: sFlow 1 in 400, OVS's own, IPFIX 1 in 256);
 - ``unread``: both, but exporting to sockets nobody reads (OVS's own cost, without the
   collector's CPU competing for the 2 cores);
 - ``all``: both with IPFIX on every packet (exact figures), for scale.
@@ -141,7 +141,7 @@ def main() -> int:
     ap.add_argument("--settle", type=float, default=1.0, help="seconds after a mode change before its run")
     ap.add_argument("--modes", default="off,both", help=f"comma-separated, of {', '.join(MODES)}")
     ap.add_argument("--ipfix-sampling", type=int, default=256, help="IPFIX sample(): 1 in N packets (power of 2)")
-    ap.add_argument("--sflow-sampling", type=int, default=64, help="sFlow: 1 in N packets")
+    ap.add_argument("--sflow-sampling", type=int, default=400, help="sFlow: 1 in N packets (the all-in-one's default)")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if "off" not in modes or any(m not in MODES for m in modes):

@@ -278,7 +278,7 @@ def add_monitor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--netflow-port", type=int, help="NetFlow v9 collector UDP port on the host (default 2055)")
     parser.add_argument("--metrics-address", metavar="HOST:PORT",
                         help="Prometheus metrics on the host (default 127.0.0.1:9464; '' for none)")
-    parser.add_argument("--sflow-sampling", type=int, help="the stack's own OVS samples 1 packet in N (default 64)")
+    parser.add_argument("--sflow-sampling", type=int, help="the stack's own OVS samples 1 packet in N (default 400, OVS's own)")
     parser.add_argument("--ipfix-sampling", type=int,
                         help="IPFIX sample() on the chains' flows: 1 packet in N, a power of two (default 256; "
                         "1: every packet, exact figures, at a throughput cost)")

@@ -38,7 +38,7 @@ from pathlib import Path
 from dataplane.ovsdb import Ovsdb, OvsdbError
 from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
-from sdn.document import SfcDocument
+from sdn.document import SFLOW_SAMPLING, SfcDocument
 from sdn.telemetry.attribution import PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import (DEFAULT_PORTS, Collector, ExporterStats, ListenerSpec, Protocol,
@@ -68,11 +68,13 @@ class MonitorConfig:
     netflow_port: int = DEFAULT_PORTS[Protocol.NETFLOW9]
     bind: str = "0.0.0.0"
     metrics: str = DEFAULT_METRICS
-    sampling: int = 64            # the stack's own OVS: sFlow 1 in N
+    # the stack's own OVS: sFlow 1 in N, OVS's own default (its sFlow table's ``sampling``);
+    # 1 in 64 costs ~3% of a chain's forwarding CPU (collector 0.42 CPU-s per GB), 1 in 400 ~1%
+    # (bench/bench_probe_overhead.py)
+    sampling: int = SFLOW_SAMPLING
     # IPFIX sample() on the chain's flows: 1 in N (a power of two; 1 = every packet, exact figures,
     # but sampling every packet costs a userspace datapath ~60% of a chain's throughput, 1 in 256
-    # stays within the noise; what remains measurable is the collector decoding sFlow's samples,
-    # ~1.5 CPU s per GB carried at 1 in 64: bench/bench_probe_overhead.py)
+    # stays within the noise)
     ipfix_sampling: int = 256
     polling: int = 10
     strict: bool = False          # a taken port fails the start instead of falling back

@@ -14,7 +14,7 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
       collector_set_base: 1         # Flow_Sample_Collector_Set ids 1..4 (one per role)
       probability: 65535            # 65535 >> k: one in 2**k packets
       sflow_targets: ["127.0.0.1:6343"]
-      sflow_sampling: 64
+      sflow_sampling: 400           # OVS's default
       sflow_polling: 10
     service_functions:
       - name: fw

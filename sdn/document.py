@@ -42,6 +42,7 @@ from sdn.telemetry.observation import ALL_PACKETS, MAX_RATE_LOG2, Role
 
 MAX_HOPS = 254  # SI starts at 255; the path's end must still be representable
 MAX_DPID = (1 << 64) - 1
+SFLOW_SAMPLING = 400  # sFlow 1 in N unless a document says: OVS's own default (ovs-vswitchd.conf.db, sFlow table)
 MAX_HOST_ID = 4095  # 12 bits of NSH C1 (dataplane.nshcontext.INGRESS_HOST)
 MAX_PRIORITY = 60000
 DEFAULT_CLASSIFIER_PRIORITY = 100
@@ -106,7 +107,7 @@ class Probes:
     probability: int = ALL_PACKETS
     ipfix_cache_active_timeout: int = 1  # s a record aggregates before export (0: OVS exports each sample)
     sflow_targets: tuple[str, ...] = ()
-    sflow_sampling: int = 64
+    sflow_sampling: int = SFLOW_SAMPLING  # OVS's own default
     sflow_polling: int = 10
     sflow_header: int = 128
     sflow_agent: str = ""  # an IP or interface name for the agent address ("": OVS picks one)
