@@ -38,7 +38,7 @@ from pathlib import Path
 from dataplane.ovsdb import Ovsdb, OvsdbError
 from nfvo.telemetry import Component, StackStatus
 from vnfm.metrics import CHAIN_METRICS, Subject
-from sdn.document import SFLOW_SAMPLING, SfcDocument
+from sdn.document import SFLOW_SAMPLING, SfcDocument, Switch
 from sdn.telemetry.attribution import PortMap
 from sdn.telemetry.catalogue import catalogue_of
 from sdn.telemetry.collector import (DEFAULT_PORTS, Collector, ExporterStats, ListenerSpec, Protocol,
@@ -198,32 +198,31 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def agents_of(document: SfcDocument) -> dict[str, str]:
-    """sFlow agent IP -> the switch reporting under it, for the switches of ``document`` with an
-    OVSDB address whose agent is an IP (pure)."""
+def _agent_switches(document: SfcDocument) -> list[tuple[str, Switch]]:
+    """(agent IP, switch) for the switches of ``document`` with an OVSDB address whose sFlow agent
+    (``Probes.agent_of``) is an IP: the only ones whose samples can be tied to their ports."""
     probes = document.probes
     if probes is None:
-        return {}
+        return []
+    return [(agent, switch) for switch in document.switches
+            if switch.ovsdb and _is_ip(agent := probes.agent_of(switch))]
+
+
+def agents_of(document: SfcDocument) -> dict[str, str]:
+    """sFlow agent IP -> the switch reporting under it (the first, when switches share one OVS) (pure)."""
     out: dict[str, str] = {}
-    for switch in document.switches:
-        agent = probes.agent_of(switch)
-        if switch.ovsdb and _is_ip(agent):
-            out.setdefault(agent, switch.name)
+    for agent, switch in _agent_switches(document):
+        out.setdefault(agent, switch.name)
     return out
 
 
 def in_ports_of(document: SfcDocument, read: Callable[[str, int], Mapping[str, int]]) -> InPorts:
-    """(sFlow agent, ifIndex) -> port name for every switch of ``document`` with an OVSDB address
-    and an agent IP (``Probes.agent_of``); ``read(remote, dpid)`` gives a switch's port name ->
-    ifIndex. Switches sharing one agent address (one OVS) share its ifIndex space."""
-    probes = document.probes
-    if probes is None:
-        return {}
+    """(sFlow agent, ifIndex) -> port name for every switch with an agent IP (``_agent_switches``);
+    ``read(remote, dpid)`` gives a switch's port name -> ifIndex. Switches sharing one agent
+    address (one OVS) share its ifIndex space."""
     out: InPorts = {}
-    for switch in document.switches:
-        agent = probes.agent_of(switch)
-        if switch.ovsdb and _is_ip(agent):
-            out.update({(agent, index): name for name, index in read(switch.ovsdb, switch.dpid).items()})
+    for agent, switch in _agent_switches(document):
+        out.update({(agent, index): name for name, index in read(switch.ovsdb, switch.dpid).items()})
     return out
 
 
