@@ -29,6 +29,8 @@ from sdn.telemetry.templates import Limits, TemplateCache
 log = logging.getLogger(__name__)
 
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)     # Linux: ancillary count of datagrams the kernel dropped
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: ancillary arrival time (CLOCK_REALTIME, ns)
+_TIMESPEC = struct.Struct("=qq")
 RCVBUF = 4 << 20
 MAX_DATAGRAM = 65535
 EXPIRE_EVERY = 1.0                                    # seconds between template-cache sweeps
@@ -162,6 +164,11 @@ class Collector:
                     sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
                 except OSError:
                     log.warning("%s collector: kernel drop counting (SO_RXQ_OVFL) unavailable", spec.protocol)
+                if self._clock is time.time:   # the kernel's stamps are time.time's clock; an injected one rules
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                    except OSError:
+                        log.warning("%s collector: arrival stamps (SO_TIMESTAMPNS) unavailable", spec.protocol)
                 sock.setblocking(False)
                 self._listeners.append(_Listener(spec, sock, owned, self._limits))
             self._wake_r, self._wake_w = os.pipe()
@@ -223,7 +230,7 @@ class Collector:
         sel = selectors.DefaultSelector()
         sel.register(listener.sock, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
-        anc = socket.CMSG_SPACE(4)
+        anc = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(_TIMESPEC.size)
         next_expire = self._clock() + EXPIRE_EVERY
         try:
             while not self._stop.is_set():
@@ -238,8 +245,7 @@ class Collector:
                         log.error("%s collector: receive failed: %s", listener.spec.protocol, exc)
                         return
                     drained += 1
-                    self._overflow(listener, ancdata)
-                    self._datagram(listener, data, _host(addr[0]))
+                    self._datagram(listener, data, _host(addr[0]), self._ancillary(listener, ancdata))
                 if 0 < drained < BATCH:
                     self._stop.wait(COALESCE)
                 now = self._clock()
@@ -253,17 +259,28 @@ class Collector:
         finally:
             sel.close()
 
-    def _overflow(self, listener: _Listener, ancdata: list[tuple[int, int, bytes]]) -> None:
+    def _ancillary(self, listener: _Listener, ancdata: list[tuple[int, int, bytes]]) -> float | None:
+        """Count what the kernel dropped before this datagram (SO_RXQ_OVFL); return its arrival
+        time (SO_TIMESTAMPNS), None without one. The listener lets datagrams gather before it
+        reads them (COALESCE): the time it reads one is not the time it came, and rates between
+        exports (``sdn.telemetry.loss``) need the latter."""
+        arrived = None
         for level, kind, value in ancdata:
-            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
+            if level != socket.SOL_SOCKET:
+                continue
+            if kind == SO_RXQ_OVFL and len(value) >= 4:
                 total = struct.unpack("=I", value[:4])[0]
                 lost, listener.overflow_seen = (total - listener.overflow_seen) & 0xFFFFFFFF, total
                 if lost:
                     with self._lock:
                         self._lost[Drop.SOCKET_OVERFLOW] += lost
+            elif kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                arrived = seconds + nanoseconds / 1e9
+        return arrived
 
-    def _datagram(self, listener: _Listener, data: bytes, exporter: str) -> None:
-        now = self._clock()
+    def _datagram(self, listener: _Listener, data: bytes, exporter: str, arrived: float | None = None) -> None:
+        now = self._clock() if arrived is None else arrived
         decoded = listener.decode(data, exporter, now)
         drops = list(decoded.drops)
         if decoded.records:

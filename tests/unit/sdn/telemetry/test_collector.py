@@ -124,3 +124,21 @@ def test_held_records_of_a_silent_exporter_are_counted_by_the_sweep():
         wait_until(lambda: collector.exporters())
         clock[0] += 5.0
         wait_until(lambda: collector.drops()[Drop.UNKNOWN_TEMPLATE_EXPIRED] == 1)
+
+
+def test_a_datagram_is_stamped_when_it_arrived_not_when_it_was_read():
+    """The listener lets datagrams gather (COALESCE) before it reads them; what it hands on
+    carries the kernel's arrival stamp, so rates between exports are not off by the wait."""
+    sink = Sink()
+    datagram = enc.datagram([enc.counter_sample([enc.generic_counters(1, 2, 3)])])
+    with Collector([ListenerSpec(Protocol.SFLOW, port=0, bind="127.0.0.1")], sink) as collector:
+        addr = collector.addresses()[Protocol.SFLOW]
+        send(addr, datagram)
+        sink.wait(1)
+        time.sleep(0.03)                       # the listener now waits for more to gather
+        sent = time.time()
+        send(addr, datagram)
+        second = sink.wait(2)[1]
+        read = time.time()
+    assert read - sent > 0.04, "read after the coalescing wait"
+    assert abs(second.received - sent) < 0.02, (second.received - sent, read - sent)
