@@ -13,13 +13,17 @@ legs and stops it takes part in:
 - a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
-- the end: the path ends where C1 says it began (its port is local there, and NORMAL delivers as
+- the end, for a classifier with a destination (``Classifier.destination``): C1 names it (flag,
+  its host, its number in the path: ``dataplane.nshcontext``), so the last SFF sends the end SI
+  straight to the destination's host (a masked match on C1's host id, or no leg when it is the
+  same host), whose egress flow for exactly that C1 strips NSH and outputs to the port: no NORMAL,
+  no trip through the classifier's host and the virtual link's tunnel;
+- the end otherwise: where C1 says it began (its port is local there, and NORMAL delivers as
   on one switch; after a routing unaware hop, that hop's host: below), so the last SFF sends the
-  end SI back to the classifier's host, chosen by a
-  masked match on C1's host id when classifiers sit on several hosts; there the egress flow
-  is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the virtual
-  link's tunnel when the destination is on another host, and that host does not classify what
-  arrives on its tunnel ports (``Switch.tunnel_ports``: ingress sends it to NORMAL);
+  end SI back to the classifier's host, chosen by the same match on C1's host id; there the
+  egress flow is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the
+  virtual link's tunnel when the destination is on another host, and that host does not classify
+  what arrives on its tunnel ports (``Switch.tunnel_ports``: ingress sends it to NORMAL);
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 
@@ -27,7 +31,8 @@ NSH-unaware hops: the unaware SF's own switch is its proxy, as on one switch (``
 the hop flow strips NSH, through the proxy table to a router's MAC; the SF's ports go to the
 reclassify table), and it re-classifies what the SF sends back there with every classifier's
 matches (in_port = the SF's egress port), wrapping it with the next SI; the leg to the next hop's
-SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): after a router,
+SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): the classifier's
+destination if it has one (the path then ends there, as above); else after a router,
 (this host, its port), so the path's end legs go to the router's switch (``end_switches``; the
 ingress legs' C1 host match then names it) and NORMAL there hands the frame on from the router's
 port; after a bump in the wire, (this host, the classifier's port), which ``sdn.document`` allows
@@ -176,8 +181,9 @@ class EndsHere:
 
 def _ends_here(path: ServicePath, switch: str, ends: tuple[str, ...], ports: Mapping[str, int], where: str) -> EndsHere:
     named = {c.destination: c for c in reversed(path.classifiers) if c.destination is not None}  # the first names it
-    return EndsHere(any(e == switch and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
-                    or (not path.classifiers and ends[0] == switch),
+    plain = (switch in ends) if not path.classifiers else any(  # (no classifier: the first hop's switch)
+        e == switch and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
+    return EndsHere(plain,
                     tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
                           if d.switch == switch else None for d in path.destinations))
 

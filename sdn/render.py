@@ -7,7 +7,9 @@ egress flow. A classifier bound to no port matches without ``in_port``: SF ports
 the classify table (see ``sdn.pipeline``), so it takes every other port, present and future.
 The classifier copies the packet's ingress port into NSH context C1 (``move in_port -> C1``),
 and the egress moves it back before NORMAL: the switch then learns client MACs on the right
-port, and replies that bypass the chain find their way.
+port, and replies that bypass the chain find their way. A classifier with a destination
+(``Classifier.destination``) writes C1 = (flag, destination number) instead (``dataplane.
+nshcontext``), and the egress flow for that C1 outputs straight to the destination's port.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
