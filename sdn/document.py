@@ -194,7 +194,7 @@ class ServicePath:
         """The SI a packet carries after its last SF: where the path ends and NSH comes off."""
         return 255 - len(self.hops)
 
-    @property
+    @cached_property
     def destinations(self) -> tuple[Destination, ...]:
         """Its classifiers' distinct destinations; the position of one is its number in NSH C1."""
         return tuple(dict.fromkeys(c.destination for c in self.classifiers if c.destination is not None))
