@@ -42,7 +42,7 @@ only on the classifier's own host, hence ``sdn.document`` keeps such an SF on it
 
 A classifier that knows where its traffic goes (``sdn.document.Classifier.destination``,
 networking-sfc's logical_destination_port) writes C1 = (``to_destination`` = 1, the destination's
-host, the destination's number in its path: ``sdn.document.destinations``) instead, and so does
+host, the destination's number in its path: ``sdn.document.ServicePath.destinations``) instead, and so does
 the proxy after an unaware hop: the last SFF sends the end SI straight to that host, whose egress
 flow for exactly that C1 word strips NSH and outputs to the destination's port (no NORMAL, no
 trip back through the classifier's host and over the virtual link's tunnel). A number rather than
