@@ -10,12 +10,17 @@ source node + source interface, network shared context = tenant/segment), sized 
 ======  =======  =====================  ======================  ========================================
 word    bits     field                  written by              read by
 ======  =======  =====================  ======================  ========================================
-C1      31..28   reserved, 0            --                      --
+C1      31..29   reserved, 0            --                      --
+C1      28       ``to_destination``     classifier; the         path end: 1 = bits 27..0 name the
+                 (flag)                 proxy (below)           destination, 0 = where the flow entered
 C1      27..16   ``ingress_host``       classifier; the         path end: the host to deliver back on
                  (host id 1..4095;      proxy of an NSH-        (``nsh_c1=H<<16/0x0fff0000`` -> tun_dst);
-                 0 = this switch)       unaware hop (below)     0 keeps today's single-switch meaning
+                 0 = this switch)       unaware hop (below)     0 keeps today's single-switch meaning;
+                                                                with the flag: the destination's host
 C1      15..0    ``ingress_port``       classifier; the         path end on that host: ``move``
-                 (OpenFlow port)        proxy (below)           C1[0..15] -> in_port, then NORMAL
+                 (OpenFlow port;        proxy (below)           C1[0..15] -> in_port, then NORMAL;
+                 with the flag: the                             with the flag: an exact match on C1
+                 destination number)                            outputs to the destination's port
 C2      31..24   reserved, 0            --                      --
 C2      23..0    ``segment``            classifier              path end on another host: the VNI of the
                  (VL segment id, VNI)                           plain-VXLAN hand-off into the ingress VL
@@ -34,6 +39,16 @@ routing SF (one-armed, a MAC) sends frames with its own source MAC, so C1 = (its
 the path ends on the SF's host, where NORMAL learns that MAC on the right port. A bump in the wire
 keeps the client's MAC, so C1 = (the classifier's host, its port) again; the proxy knows that port
 only on the classifier's own host, hence ``sdn.document`` keeps such an SF on its classifiers'.
+
+A classifier that knows where its traffic goes (``sdn.document.Classifier.destination``,
+networking-sfc's logical_destination_port) writes C1 = (``to_destination`` = 1, the destination's
+host, the destination's number in its path: ``sdn.document.ServicePath.destinations``) instead, and so does
+the proxy after an unaware hop: the last SFF sends the end SI straight to that host, whose egress
+flow for exactly that C1 word strips NSH and outputs to the destination's port (no NORMAL, no
+trip back through the classifier's host and over the virtual link's tunnel). A number rather than
+the port itself: only the destination's own switch knows its OpenFlow port number, and a renumbered
+port then changes that switch's flows alone. The flag keeps the two meanings apart on the wire (an
+ingress (host, port) may equal a destination's (host, number)).
 
 With ``ingress_host == 0`` and ``segment == 0`` the words are exactly the single-host layout
 sdn.render writes today (C1 = in_port, C4 = flow hash), so hosts can be introduced path by path.
@@ -88,10 +103,11 @@ class Field:
 
 INGRESS_HOST = Field("ingress_host", "nsh_c1", 16, 12)
 INGRESS_PORT = Field("ingress_port", "nsh_c1", 0, 16)
+TO_DESTINATION = Field("to_destination", "nsh_c1", 28, 1)
 SEGMENT = Field("segment", "nsh_c2", 0, 24)
 SERVICE = Field("service", "nsh_c3", 0, 32)
 FLOW_HASH = Field("flow_hash", "nsh_c4", 0, 16)
-FIELDS = (INGRESS_HOST, INGRESS_PORT, SEGMENT, SERVICE, FLOW_HASH)
+FIELDS = (INGRESS_HOST, INGRESS_PORT, TO_DESTINATION, SEGMENT, SERVICE, FLOW_HASH)
 MAX_HOST_ID = INGRESS_HOST.max
 
 
@@ -101,6 +117,7 @@ class Context:
 
     ingress_host: int = 0
     ingress_port: int = 0
+    to_destination: int = 0
     segment: int = 0
     service: int = 0
     flow_hash: int = 0
@@ -128,6 +145,11 @@ class Context:
                 raise ContextError(f"NSH context word {word} = {value:#010x} has reserved bits "
                                    f"{value & ~used:#010x} set")
         return cls(**{f.name: f.take(by_word[f.word]) for f in FIELDS})
+
+
+def destination_c1(host_id: int, number: int) -> int:
+    """C1 of a classifier with a destination: the flag, the destination's host and its number."""
+    return TO_DESTINATION.place(1) | INGRESS_HOST.place(host_id) | INGRESS_PORT.place(number)
 
 
 def match_text(field: Field, value: int) -> str:

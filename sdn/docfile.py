@@ -30,7 +30,8 @@ spellings through ``sdn.match.parse_match``, consistency in ``sdn.document.check
         spi: 7
         hops: [fw, bump, ids]
         classifiers:
-          - {name: http, switch: sff1, in_port: client, match: {tcp_dst: 80}}
+          - {name: http, switch: sff1, in_port: client, match: {tcp_dst: 80},
+             destination: {switch: sff1, port: server}}   # the path ends there: out of that port
           - {name: dns, match: {udp_dst: 53}}   # no in_port: from every port that is not an SF's
 """
 
@@ -40,8 +41,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, MAX_DPID, MAX_HOST_ID, MAX_PRIORITY, MAX_SPI, Classifier, DocumentError,
-                          Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch, check_document)
+from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, MAX_DPID, MAX_HOST_ID, MAX_PRIORITY, MAX_SPI, Classifier,
+                          Destination, DocumentError, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch,
+                          check_document)
 from sdn.match import L4_NAMES, ClassifierMatch, MatchError, parse_match
 
 TOP_LEVEL = {"switches", "service_functions", "service_function_paths", "probes", "apiVersion", "kind"}
@@ -204,7 +206,7 @@ def _path(item: Any, i: int) -> ServicePath:
 
 def _classifier(raw: Any, j: int, path_where: str) -> Classifier:
     cwhere = f"{path_where}.classifiers[{j}]"
-    raw = _entry(raw, cwhere, {"name", "switch", "in_port", "match", "priority"})
+    raw = _entry(raw, cwhere, {"name", "switch", "in_port", "match", "priority", "destination"})
     name = _name(raw, cwhere)
     cwhere = f"{path_where}.classifiers[{name}]"
     switch = raw.get("switch", "")
@@ -220,7 +222,17 @@ def _classifier(raw: Any, j: int, path_where: str) -> Classifier:
     except MatchError as exc:
         raise DocumentError(f"{cwhere}.match.{exc.field}", exc.message) from None
     priority = _int(raw, "priority", cwhere, 1, MAX_PRIORITY) if "priority" in raw else DEFAULT_CLASSIFIER_PRIORITY
-    return Classifier(name, in_port, parsed, switch, priority)
+    return Classifier(name, in_port, parsed, switch, priority, _destination(raw, cwhere) if "destination" in raw else None)
+
+
+def _destination(raw: Mapping[str, Any], cwhere: str) -> Destination:
+    where = f"{cwhere}.destination"
+    item = _entry(raw["destination"], where, {"switch", "port"})
+    port = _text(item, "port", where, "must be a port name")
+    switch = item.get("switch", "")
+    if not isinstance(switch, str):
+        raise DocumentError(f"{where}.switch", f"must be a switch name, not {switch!r}")
+    return Destination(port, switch)
 
 
 SWITCH_EXTRAS = ("ovsdb", "host_id", "tunnel_ip", "gpe_port")  # written when set
@@ -240,7 +252,9 @@ def document_dict(doc: SfcDocument) -> dict[str, Any]:
         "service_function_paths": [
             {"name": p.name, "spi": p.spi, "hops": list(p.hops), "classifiers": [
                 {"name": c.name, "switch": c.switch, **({"in_port": c.in_port} if c.in_port else {}),
-                 "priority": c.priority, "match": match_dict(c.match)} for c in p.classifiers]} for p in doc.paths],
+                 "priority": c.priority, "match": match_dict(c.match),
+                 **({"destination": {"switch": c.destination.switch, "port": c.destination.port}}
+                    if c.destination is not None else {})} for c in p.classifiers]} for p in doc.paths],
     }
 
 

@@ -168,15 +168,28 @@ class ServiceFunction:
 
 
 @dataclass(frozen=True)
+class Destination:
+    """Where a classifier's traffic goes (networking-sfc's logical_destination_port): a port on a
+    switch, which is then where the path ends for it -- NSH comes off there and the frame goes out
+    of that port, whatever host classified it (``dataplane.nshcontext``: C1 names it)."""
+
+    port: str
+    switch: str = ""  # "" = the classifier's switch (check_document fills it in)
+
+
+@dataclass(frozen=True)
 class Classifier:
     """Admits matching traffic into its path. ``in_port`` "" = from every port that is not a
-    service function's (present and future ones: the flows name no port); else from that port."""
+    service function's (present and future ones: the flows name no port); else from that port.
+    ``destination`` None: the path ends where the traffic entered (or after a routing unaware hop
+    on its host) and NORMAL delivers it from there."""
 
     name: str
     in_port: str = ""
     match: ClassifierMatch = ClassifierMatch()
     switch: str = ""  # "" = the path's switch (check_document fills it in)
     priority: int = DEFAULT_CLASSIFIER_PRIORITY
+    destination: Destination | None = None
 
     @cached_property
     def matches(self) -> tuple[CompiledMatch, ...]:
@@ -195,6 +208,11 @@ class ServicePath:
     def end_si(self) -> int:
         """The SI a packet carries after its last SF: where the path ends and NSH comes off."""
         return 255 - len(self.hops)
+
+    @cached_property
+    def destinations(self) -> tuple[Destination, ...]:
+        """Its classifiers' distinct destinations; the position of one is its number in NSH C1."""
+        return tuple(dict.fromkeys(c.destination for c in self.classifiers if c.destination is not None))
 
 
 @dataclass(frozen=True)
@@ -217,7 +235,7 @@ def check_document(doc: SfcDocument) -> SfcDocument:
     if doc.probes is not None:
         check_probes(doc.probes, doc.switches)
     _check_functions(doc.service_functions, {s.name for s in doc.switches}, overlay_switches(doc))
-    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc))
+    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc), {s.name: s for s in doc.switches})
     for fn in doc.service_functions:  # a tunnel port is never an SF's (nor a classifier's: _check_path)
         for j, inst in enumerate(fn.instances):
             if any((inst.switch, p) in index.tunnels for p in inst.ports):
@@ -243,7 +261,7 @@ def with_paths(doc: SfcDocument, upsert: Sequence[ServicePath], remove: Iterable
         raise DocumentError(f"service_function_paths[{sorted(missing)[0]}]", "no such path")
     replaced = {p.name for p in upsert}
     kept = [p for p in doc.paths if p.name not in remove and p.name not in replaced]
-    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc))
+    index = _PathIndex(doc.service_functions, overlay_switches(doc), tunnel_ports(doc), {s.name: s for s in doc.switches})
     for path in kept:
         index.add(path)
     added = []
@@ -394,8 +412,9 @@ class _PathIndex:
     re-classification keys (after NSH-unaware SFs) in use."""
 
     def __init__(self, functions: tuple[ServiceFunction, ...], overlay: frozenset[str] = frozenset(),
-                 tunnels: frozenset[tuple[str, str]] = frozenset()):
+                 tunnels: frozenset[tuple[str, str]] = frozenset(), switches: Mapping[str, Switch] | None = None):
         self.by_fn = {f.name: f for f in functions}
+        self.switches = switches  # by name (None: not checked, for callers that index paths only)
         self.overlay = overlay  # switches a path may cross to (Switch.on_overlay)
         self.tunnels = tunnels  # (switch, port) of every VL tunnel port
         self.sf_ports = {(inst.switch, p) for f in functions for inst in f.instances for p in inst.ports}
@@ -431,7 +450,9 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
     its proxy re-classifies there, and only there is the port they are bound to known for C1
     (sdn.overlay); a router's frames carry its MAC, so the path then ends on its host instead."""
     switches = {i.switch for h in path.hops for i in by_fn[h].instances}
-    classifier_switches = {c.switch for c in path.classifiers if c.switch}
+    first = by_fn[path.hops[0]].instances[0].switch
+    classifier_switches = {c.switch for c in path.classifiers if c.switch} | {
+        c.destination.switch or c.switch or first for c in path.classifiers if c.destination is not None}
     if len(switches | classifier_switches) == 1:
         return None
     for j, hop in enumerate(path.hops):
@@ -440,7 +461,7 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
-        first, own = by_fn[path.hops[0]].instances[0].switch, fn.instances[0].switch  # (an unaware SF's only one)
+        own = fn.instances[0].switch  # (an unaware SF's only one)
         away = next((c for c in path.classifiers if (c.switch or first) != own), None)
         if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances):
             raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac): after it only the "
@@ -476,8 +497,11 @@ def _check_reclassify(path: ServicePath, where: str, index: _PathIndex) -> None:
             if other_j != j:
                 raise DocumentError(f"{where}.hops[{j}]", f"port {port} returns traffic of hop "
                                     f"{other_j} too: NSH-unaware hops cannot be told apart")
-            if all(i.mac for i in index.by_fn[hop].instances):
+            if all(i.mac for i in index.by_fn[hop].instances) and other.destination == c.destination:
                 continue  # a router sends it with its own MAC: re-classified alike, C1 = its port, one flow
+            if other.destination != c.destination:
+                raise DocumentError(cwhere, f"identical to classifier {other.name}, which has another destination: "
+                                    f"after NSH-unaware SF {hop} the two cannot be told apart")
             raise DocumentError(cwhere, f"identical to classifier {other.name} on in_port {other.in_port}: "
                                 f"after NSH-unaware SF {hop} the ingress port cannot be told apart")
         local[key] = (j, c)
@@ -501,6 +525,11 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
         if hop not in by_fn:
             raise DocumentError(f"{where}.hops[{j}]", f"unknown service function {hop!r}")
     path_switch = by_fn[path.hops[0]].instances[0].switch  # classifiers default to the first SFF
+    for c in path.classifiers:  # before the crossing check, which lists the switches
+        if c.destination is not None and c.destination.switch and index.switches is not None \
+                and c.destination.switch not in index.switches:
+            raise DocumentError(f"{where}.classifiers[{c.name}].destination.switch",
+                                f"unknown switch {c.destination.switch!r}")
     crossing = _crossing(path, by_fn, index.overlay, where)
     classifiers: list[Classifier] = []
     local_matches: dict[tuple, dict[str, str]] = {}
@@ -540,7 +569,32 @@ def _check_path(path: ServicePath, index: _PathIndex, position: int) -> ServiceP
                         "takes the other's port too)"
                     raise DocumentError(f"{cwhere}.match", f"identical to classifier {clash}{why}")
             local_matches.setdefault(key, {})[c.in_port] = f"{path.name}/{c.name}"
+        if c.destination is not None:
+            c = replace(c, destination=_check_destination(c, switch, crossing is not None, index, f"{cwhere}.destination"))
         classifiers.append(c if c.switch == switch else replace(c, switch=switch))
     checked = replace(path, classifiers=tuple(classifiers))
     _check_reclassify(checked, where, index)
     return checked
+
+
+def _check_destination(c: Classifier, switch: str, crossing: bool, index: _PathIndex, where: str) -> Destination:
+    """A classifier's destination (its switch filled in): a named port on a known switch, that is no
+    SF's, tunnel's or the GPE port, nor the port the traffic enters by; off the path's switch only
+    on the overlay (the end SI is carried there)."""
+    dest = c.destination
+    assert dest is not None
+    dest = dest if dest.switch else replace(dest, switch=switch)
+    known = index.switches
+    if not dest.port:
+        raise DocumentError(f"{where}.port", "a port name is required")
+    if (dest.switch, dest.port) in index.sf_ports or (dest.switch, dest.port) in index.tunnels or (
+            known is not None and dest.port == known[dest.switch].gpe_port):
+        raise DocumentError(f"{where}.port", f"port {dest.port} on {dest.switch} is a service function's or tunnel "
+                            "port: a destination is where traffic leaves the chain")
+    if (dest.switch, dest.port) == (switch, c.in_port):
+        raise DocumentError(f"{where}.port", f"port {dest.port} is the classifier's in_port: traffic would go back "
+                            "where it came from")
+    if crossing and dest.switch not in index.overlay:
+        raise DocumentError(f"{where}.switch", f"{dest.switch!r} is not a switch on the overlay (host_id, tunnel_ip, "
+                            "gpe_port): the path crosses SFFs")
+    return dest

@@ -13,13 +13,17 @@ legs and stops it takes part in:
 - a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
-- the end: the path ends where C1 says it began (its port is local there, and NORMAL delivers as
+- the end, for a classifier with a destination (``Classifier.destination``): C1 names it (flag,
+  its host, its number in the path: ``dataplane.nshcontext``), so the last SFF sends the end SI
+  straight to the destination's host (a masked match on C1's host id, or no leg when it is the
+  same host), whose egress flow for exactly that C1 strips NSH and outputs to the port: no NORMAL,
+  no trip through the classifier's host and the virtual link's tunnel;
+- the end otherwise: where C1 says it began (its port is local there, and NORMAL delivers as
   on one switch; after a routing unaware hop, that hop's host: below), so the last SFF sends the
-  end SI back to the classifier's host, chosen by a
-  masked match on C1's host id when classifiers sit on several hosts; there the egress flow
-  is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the virtual
-  link's tunnel when the destination is on another host, and that host does not classify what
-  arrives on its tunnel ports (``Switch.tunnel_ports``: ingress sends it to NORMAL);
+  end SI back to the classifier's host, chosen by the same match on C1's host id; there the
+  egress flow is today's (C1[0..15] -> in_port, decap twice, NORMAL): NORMAL delivers, over the
+  virtual link's tunnel when the destination is on another host, and that host does not classify
+  what arrives on its tunnel ports (``Switch.tunnel_ports``: ingress sends it to NORMAL);
 - per switch once: NSH arriving on the GPE port (``packet_type=(1,0x894f)``) gets an Ethernet
   header back (``encap(ethernet)``) and continues in next-hop like NSH from an SF.
 
@@ -27,7 +31,8 @@ NSH-unaware hops: the unaware SF's own switch is its proxy, as on one switch (``
 the hop flow strips NSH, through the proxy table to a router's MAC; the SF's ports go to the
 reclassify table), and it re-classifies what the SF sends back there with every classifier's
 matches (in_port = the SF's egress port), wrapping it with the next SI; the leg to the next hop's
-SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): after a router,
+SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): the classifier's
+destination if it has one (the path then ends there, as above); else after a router,
 (this host, its port), so the path's end legs go to the router's switch (``end_switches``; the
 ingress legs' C1 host match then names it) and NORMAL there hands the frame on from the router's
 port; after a bump in the wire, (this host, the classifier's port), which ``sdn.document`` allows
@@ -49,9 +54,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Hashable, Iterable, Mapping
 
-from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT
+from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT, destination_c1
 from sdn.cookie import Role, make_cookie
-from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, Output, RegMove, SetField,
                           SwitchState, make_match)
 from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, RECLASSIFY, check_flow
@@ -82,7 +87,8 @@ def crossing_paths(doc: SfcDocument, names: Iterable[str] | None = None) -> froz
     sffs = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
     wanted = None if names is None else set(names)
     return frozenset(p.name for p in doc.paths if (wanted is None or p.name in wanted)
-                     and len(frozenset().union(*(sffs[h] for h in p.hops)) | {c.switch for c in p.classifiers}) > 1)
+                     and len(frozenset().union(*(sffs[h] for h in p.hops)) | {c.switch for c in p.classifiers}
+                             | {d.switch for d in p.destinations}) > 1)
 
 
 def spans_switches(fn: ServiceFunction) -> bool:
@@ -121,7 +127,8 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         hop_switches = tuple(tuple(i.switch for i in by_fn[h].instances) for h in path.hops)
         spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
         ingress = tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],)
-        stops = (ingress, hop_switches, HASH_BUCKETS if spread else 0, end_switches(path, by_fn, ingress))
+        ends = end_switches(path, by_fn, ingress)
+        stops = (ingress, hop_switches, HASH_BUCKETS if spread else 0, ends)
         shape = routes.get(stops)
         if shape is None:
             found = path_legs(graph, path.name, *stops)
@@ -140,27 +147,61 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
             (_port(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
                    switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
             for h in path.hops)
-        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, unaware, near, gpe, spread, probe)
+        ends_here = _ends_here(path, switch, ends, ports, where)
+        key = ("overlay-path", path, switch, legs, in_ports, hop_ports, unaware, near, gpe, spread, probe, ends_here)
         owned[f"path:{path.name}"] = memo(key, partial(_path_state, path, switch, legs, in_ports, hop_ports, unaware, near,
-                                                       gpe, spread, probe))
+                                                       gpe, spread, probe, ends_here))
     return owned
 
 
 def end_switches(path: ServicePath, by_fn: Mapping[str, ServiceFunction], ingress: tuple[str, ...]) -> tuple[str, ...]:
-    """Where the path ends, per classifier (``ingress``: their switches): where C1 says it entered,
-    i.e. the classifier's switch, unless its last NSH-unaware hop routes (a MAC): re-classified
-    after it with C1 = that SF's host and port, it ends on that SF's switch (``sdn.document``
-    keeps an unaware SF on a path across SFFs on one switch)."""
+    """Where the path ends, per classifier (``ingress``: their switches): a classifier's
+    destination's switch if it has one (C1 names it), else where C1 says it entered, i.e. the
+    classifier's switch, unless its last NSH-unaware hop routes (a MAC): re-classified after it
+    with C1 = that SF's host and port, it ends on that SF's switch (``sdn.document`` keeps an
+    unaware SF on a path across SFFs on one switch)."""
     last = next((by_fn[h] for h in reversed(path.hops) if not by_fn[h].nsh_aware), None)
     if last is not None and all(i.mac for i in last.instances):
-        return tuple(last.instances[0].switch for _ in ingress)
-    return ingress
+        ends = tuple(last.instances[0].switch for _ in ingress)
+    else:
+        ends = ingress
+    return tuple(c.destination.switch if c.destination is not None else end
+                 for c, end in zip(path.classifiers, ends, strict=True)) if path.classifiers else ends
+
+
+@dataclass(frozen=True)
+class EndsHere:
+    """What a path's end on one switch outputs to: ``normal`` whether a classifier without a
+    destination ends here (C1's port -> in_port, NORMAL), ``ports`` per destination of the path
+    (``ServicePath.destinations``, C1 numbers them) its port number if it is on this switch."""
+
+    normal: bool
+    ports: tuple[int | None, ...] = ()
+
+
+def _ends_here(path: ServicePath, switch: str, ends: tuple[str, ...], ports: Mapping[str, int], where: str) -> EndsHere:
+    named = {c.destination: c for c in reversed(path.classifiers) if c.destination is not None}  # the first names it
+    plain = (switch in ends) if not path.classifiers else any(  # (no classifier: the first hop's switch)
+        e == switch and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
+    return EndsHere(plain,
+                    tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
+                          if d.switch == switch else None for d in path.destinations))
+
+
+def classified_c1(path: ServicePath, classifier: Classifier, endpoints: Mapping[str, Endpoint]) -> int | None:
+    """C1 for ``classifier``'s traffic when it has a destination (flag, its host, its number:
+    ``dataplane.nshcontext.destination_c1``), else None (C1 says where it entered)."""
+    dest = classifier.destination
+    if dest is None:
+        return None
+    return destination_c1(endpoints[dest.switch].host_id, path.destinations.index(dest))
 
 
 def _path_state(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                 hop_ports: tuple[tuple[int | None, ...], ...], unaware: Unaware, near: tuple[tuple[str, Endpoint], ...],
-                gpe: int, spread: bool, probe: ProbeKey) -> SwitchState:
-    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe, unaware))
+                gpe: int, spread: bool, probe: ProbeKey, ends_here: EndsHere) -> SwitchState:
+    return SwitchState(path_flows(path, switch, legs, in_ports, hop_ports, dict(near), gpe, spread, probe, unaware,
+                                  ends_here))
 
 
 def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
@@ -172,12 +213,14 @@ def gpe_ingress_flows(gpe_port: int) -> frozenset[Flow]:
 
 def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: tuple[int | None, ...],
                hop_ports: tuple[tuple[int | None, ...], ...], endpoints: Mapping[str, Endpoint], gpe_port: int,
-               spread: bool, probe: ProbeKey = None, unaware: Unaware = ()) -> frozenset[Flow]:
+               spread: bool, probe: ProbeKey = None, unaware: Unaware = (), ends_here: EndsHere | None = None
+               ) -> frozenset[Flow]:
     """``path``'s flows on ``switch``: ``in_ports[i]`` classifier i's port here (None: any port, or
     not here), ``hop_ports[i][j]`` the port of hop i's instance j if it is on this switch (else None);
     ``unaware[i]`` None for an NSH-aware hop i, else per instance its (egress port, MAC) if here
     (() : every hop aware); ``probe`` as sdn.render's: sample() first at classify, into each hop,
-    back from an unaware hop, and the path's end."""
+    back from an unaware hop, and the path's end; ``ends_here`` what the end outputs to here
+    (default: NORMAL wherever an end leg arrives, as for classifiers without destinations)."""
     flows: set[Flow] = set()
     unaware = unaware or (None,) * len(hop_ports)
 
@@ -186,18 +229,23 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
 
     spi, here = path.spi, endpoints[switch]
     hop_cookie = make_cookie(Role.HOP, spi)
-    wrap: tuple[Action, ...] = (EncapNsh(1), SetField("nsh_spi", spi), SetField("nsh_si", 255),
-                                SetField("nsh_c1", INGRESS_HOST.place(here.host_id)),
-                                RegMove("in_port", "nsh_c1", INGRESS_PORT.nbits, dst_ofs=INGRESS_PORT.ofs))
-    if spread:  # hash the 5-tuple while it is visible, carry the bucket in C4 (as sdn.render)
-        wrap = (*FLOW_HASH, *wrap, *FLOW_HASH_TO_C4)
+    entered: tuple[Action, ...] = (SetField("nsh_c1", INGRESS_HOST.place(here.host_id)),
+                                   RegMove("in_port", "nsh_c1", INGRESS_PORT.nbits, dst_ofs=INGRESS_PORT.ofs))
+
+    def wrap(c1: tuple[Action, ...]) -> tuple[Action, ...]:
+        actions = (EncapNsh(1), SetField("nsh_spi", spi), SetField("nsh_si", 255), *c1)
+        if spread:  # hash the 5-tuple while it is visible, carry the bucket in C4 (as sdn.render)
+            return (*FLOW_HASH, *actions, *FLOW_HASH_TO_C4)
+        return actions
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
         if classifier.switch != switch:
             continue
         port = () if in_port is None else (("in_port", in_port),)
+        c1 = classified_c1(path, classifier, endpoints)
+        classify = (*sample(Point.CLASSIFY, 255), *wrap(entered if c1 is None else (SetField("nsh_c1", c1),)),
+                    EncapEthernet())
         for match in classifier.matches:
-            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)),
-                           (*sample(Point.CLASSIFY, 255), *wrap, EncapEthernet()),
+            flows.add(Flow(CLASSIFY, classifier.priority, tuple(sorted(match + port)), classify,
                            goto_table=NEXT_HOP, cookie=make_cookie(Role.CLASSIFIER, spi)))
     for index, ports in enumerate(hop_ports):
         si, proxied = 255 - index, unaware[index]
@@ -213,7 +261,7 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
         for back in proxied or ():  # what an unaware instance here sends back: re-classified here, wrapped with SI - 1
             if back is not None:
                 flows |= _reclassify_flows(path, index, back, in_ports, here.host_id, spread,
-                                           sample(Point.HOP_OUT, si), switch)
+                                           sample(Point.HOP_OUT, si), switch, endpoints)
     for leg in legs:
         extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
         if leg.ingress:
@@ -222,26 +270,42 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
             if node == switch:
                 peer = endpoints[leg.route[k + 1]].tunnel_ip
                 flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, leg.si, **extra), tunnel_to(peer, gpe_port), cookie=hop_cookie))
-        if leg.ingress and leg.dst == switch:  # the end, back where the path began
+        if leg.ingress and leg.dst == switch:  # the end: back where the path began, or at a destination
             flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, leg.si, **extra), sample(Point.END, leg.si), goto_table=EGRESS,
                            cookie=hop_cookie))
-            flows.add(Flow(EGRESS, PRIO_HOP, nsh_match(spi, leg.si, nsh_mdtype=1),
-                           (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
-                           cookie=make_cookie(Role.EGRESS, spi)))
+            if ends_here is None or ends_here.normal:
+                flows.add(Flow(EGRESS, PRIO_HOP, nsh_match(spi, leg.si, nsh_mdtype=1),
+                               (RegMove("nsh_c1", "in_port_nxm", INGRESS_PORT.nbits), Decap(), Decap(), Output(OFPP_NORMAL)),
+                               cookie=make_cookie(Role.EGRESS, spi)))
+    for number, out in enumerate(() if ends_here is None else ends_here.ports):
+        if out is not None:  # a destination here: exactly its C1 word, NSH off, out of its port
+            flows.add(destination_flow(spi, path.end_si, destination_c1(here.host_id, number), out))
     return checked(flows)
 
 
+def destination_flow(spi: int, end_si: int, c1: int, port: int) -> Flow:
+    """The path's end for one destination: C1 names it (flag, host, number), NSH off, out of its
+    port; above the NORMAL end of the classifiers without a destination."""
+    return Flow(EGRESS, PRIO_HOP + 1, nsh_match(spi, end_si, nsh_mdtype=1, nsh_c1=c1), (Decap(), Decap(), Output(port)),
+                cookie=make_cookie(Role.EGRESS, spi))
+
+
 def _reclassify_flows(path: ServicePath, index: int, back: tuple[int, str], in_ports: tuple[int | None, ...],
-                      host_id: int, spread: bool, point: tuple[Action, ...], switch: str) -> set[Flow]:
+                      host_id: int, spread: bool, point: tuple[Action, ...], switch: str,
+                      endpoints: Mapping[str, Endpoint]) -> set[Flow]:
     """Frames back from instance ``back`` (its egress port, its MAC if it routes) of unaware hop
     ``index``, taken by the path's classifiers' matches (any classifier's, wherever it sits) and
-    wrapped with the next SI here. C1: a router's frames carry its MAC, so the path ends on this
-    host, from the router's port (C1 = this host, that port); after a bump in the wire C1 is the
-    classifier's own (this host, its port: ``sdn.document`` keeps such a path's classifiers here)."""
+    wrapped with the next SI here. C1: the classifier's destination if it has one; else a router's
+    frames carry its MAC, so the path ends on this host, from the router's port (C1 = this host,
+    that port); after a bump in the wire C1 is the classifier's own (this host, its port:
+    ``sdn.document`` keeps such a path's classifiers here)."""
     port, mac = back
     flows: set[Flow] = set()
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
-        if mac:
+        to = classified_c1(path, classifier, endpoints)
+        if to is not None:
+            c1 = to
+        elif mac:
             c1 = INGRESS_HOST.place(host_id) | INGRESS_PORT.place(port)
         else:
             assert in_port is not None and classifier.switch == switch, "sdn.document: a bump's classifiers sit on its switch"

@@ -7,7 +7,9 @@ egress flow. A classifier bound to no port matches without ``in_port``: SF ports
 the classify table (see ``sdn.pipeline``), so it takes every other port, present and future.
 The classifier copies the packet's ingress port into NSH context C1 (``move in_port -> C1``),
 and the egress moves it back before NORMAL: the switch then learns client MACs on the right
-port, and replies that bypass the chain find their way.
+port, and replies that bypass the chain find their way. A classifier with a destination
+(``Classifier.destination``) writes C1 = (flag, destination number) instead (``dataplane.
+nshcontext``), and the egress flow for that C1 outputs straight to the destination's port.
 
 SF instances: when a path has a hop with several instances, its classifier takes a symmetric
 L4 hash of the packet (before encapsulation, while the 5-tuple is visible) into C4; each
@@ -64,7 +66,8 @@ from typing import Callable, Hashable, Mapping, TypeVar
 from sdn.balance import HASH_BITS, blocks, table_of
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
-from sdn.overlay import crossing_paths, spans_switches
+from dataplane.nshcontext import destination_c1
+from sdn.overlay import crossing_paths, destination_flow, spans_switches
 from sdn.overlay import switch_owned as overlay_owned
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, GroupEntry, Output, RegMove,
                           SetField, SwitchState, make_match)
@@ -293,7 +296,10 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
     hop_macs = tuple(tuple(i.mac for i in functions[hop].instances) for hop in path.hops)
-    return path, in_ports, hop_ports, hop_egress, hop_macs
+    named = {c.destination: c for c in reversed(path.classifiers) if c.destination is not None}
+    dest_ports = tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
+                       for d in path.destinations)
+    return path, in_ports, hop_ports, hop_egress, hop_macs, dest_ports
 
 
 def balance_id(fn: ServiceFunction) -> int:
@@ -326,11 +332,13 @@ def _balance_state(number: int, entries: BalanceEntries) -> SwitchState:
 
 def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: tuple[tuple[int, ...], ...],
                 hop_egress: tuple[tuple[int, ...] | None, ...], hop_macs: tuple[tuple[str, ...], ...],
-                probe: ProbeKey = None) -> frozenset[Flow]:
+                dest_ports: tuple[int, ...] = (), probe: ProbeKey = None) -> frozenset[Flow]:
     """``in_ports[i]``: classifier i's port, None for any port; ``hop_egress[i]``: the egress
     port per instance of an NSH-unaware hop, None if aware; ``hop_macs[i]``: each instance's MAC
-    if it routes, else ""; ``probe``: see probe_key (observation points, first action of each:
-    classify before encap, into each hop, back from an unaware hop before encap, path's end)."""
+    if it routes, else ""; ``dest_ports[k]``: the port of the path's destination k
+    (``ServicePath.destinations``: C1 names it, host 0, and the end outputs there rather than to
+    NORMAL); ``probe``: see probe_key (observation points, first action of each: classify before
+    encap, into each hop, back from an unaware hop before encap, path's end)."""
     flows: set[Flow] = set()
 
     def sample(role: Point, si: int) -> tuple[Action, ...]:
@@ -351,12 +359,14 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
                            goto_table=NEXT_HOP, cookie=classify_cookie))
 
     for classifier, in_port in zip(path.classifiers, in_ports, strict=True):
-        classify(CLASSIFY, 255, RegMove("in_port", "nsh_c1", 32), in_port, classifier)
+        dest = None if classifier.destination is None else \
+            SetField("nsh_c1", destination_c1(0, path.destinations.index(classifier.destination)))
+        classify(CLASSIFY, 255, dest or RegMove("in_port", "nsh_c1", 32), in_port, classifier)
         for index, egress in enumerate(hop_egress):
             for port, mac in zip(egress or (), hop_macs[index], strict=False):  # back from an unaware hop: wrap again
                 if not mac:
                     assert in_port is not None, "sdn.document binds classifiers of two-armed unaware paths to a port"
-                classify(RECLASSIFY, 255 - index - 1, SetField("nsh_c1", port if mac else in_port), port,  # type: ignore[arg-type]
+                classify(RECLASSIFY, 255 - index - 1, dest or SetField("nsh_c1", port if mac else in_port), port,  # type: ignore[arg-type]
                          classifier)
     hop_cookie = make_cookie(Role.HOP, path.spi)
     for index, ports in enumerate(hop_ports):
@@ -372,7 +382,9 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
                        cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
                    goto_table=EGRESS, cookie=hop_cookie))
-    if path.classifiers:  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT, which OVS lets us write)
+    for number, port in enumerate(dest_ports):  # C1 names a destination: out of its port
+        flows.add(destination_flow(path.spi, path.end_si, destination_c1(0, number), port))
+    if any(c.destination is None for c in path.classifiers):  # C1 holds the ingress port (16 bits: NXM_OF_IN_PORT)
         flows.add(Flow(EGRESS, PRIO_HOP, _nsh_match(path.spi, path.end_si, nsh_mdtype=1),
                        (RegMove("nsh_c1", "in_port_nxm", 16), Decap(), Decap(), Output(OFPP_NORMAL)),
                        cookie=make_cookie(Role.EGRESS, path.spi)))

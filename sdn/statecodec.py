@@ -19,7 +19,7 @@ import ipaddress
 from dataclasses import fields
 from typing import Any, Callable
 
-from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
+from sdn.document import Classifier, Destination, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from sdn.match import ClassifierMatch
 from sdn.openflow import (Bucket, Decap, DecNshTtl, EncapEthernet, EncapNsh, Flow, Group, GroupEntry, Multipath, NshTlv,
                           Output, RegMove, Resubmit, Sample, SetField, SwitchState)
@@ -53,7 +53,8 @@ def _plain(obj: Any) -> tuple:
 def encode_path(path: ServicePath) -> tuple:
     """One checked path, its classifiers' compiled matches included."""
     return (path.name, path.spi, path.hops, tuple(
-        (c.name, c.in_port, _encode_match(c.match), c.switch, c.priority, c.matches) for c in path.classifiers))
+        (c.name, c.in_port, _encode_match(c.match), c.switch, c.priority, c.matches,
+         None if c.destination is None else _plain(c.destination)) for c in path.classifiers))
 
 
 def encode_document(doc: SfcDocument, path_memo: Callable[[ServicePath], tuple] = encode_path) -> tuple:
@@ -79,8 +80,9 @@ def decode_document(data: tuple) -> SfcDocument:
 
 
 def _classifier(data: tuple, networks: dict[tuple, Any]) -> Classifier:
-    name, in_port, match, switch, priority, compiled = data
-    c = Classifier(name, in_port, _decode_match(match, networks), switch, priority)
+    name, in_port, match, switch, priority, compiled, destination = data
+    c = Classifier(name, in_port, _decode_match(match, networks), switch, priority,
+                   None if destination is None else Destination(*destination))
     if not isinstance(compiled, tuple) or not all(isinstance(m, tuple) for m in compiled):
         raise CodecError(f"classifier {name}: compiled matches are not tuples")
     c.__dict__["matches"] = compiled  # the cached_property's slot: compile_match's result as saved

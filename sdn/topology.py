@@ -8,7 +8,8 @@ set, see ``sdn.document.Switch.on_overlay``) shares a VXLAN-GPE tunnel: a full m
 leg is one tunnel and no SFF forwards in transit.
 
 A path's *stops* are the switches where something happens, in SI order: the classifier's
-switch, each hop's SFF, and the classifier's switch again at the end (the path ends where it
+switch, each hop's SFF, and at the end the classifier's destination's switch when it names one
+(C1 says which: ``sdn.overlay``), else the classifier's switch again (the path ends where it
 began: there NSH C1's ingress port is local, and NORMAL delivers as on one switch) -- or, after an
 NSH-unaware hop that routes, that hop's switch (re-classified there, C1 names its port).
 """
@@ -29,8 +30,8 @@ GPE = "gpe"
 @dataclass(frozen=True)
 class Leg:
     """NSH with SI ``si`` goes from switch ``src`` to switch ``dst`` along ``route`` (both ends
-    included; ``(src,)`` if it stays on one switch). ``ingress`` is set on the legs back to the
-    ingress switch at the path's end, which match C1's host id (several classifier hosts);
+    included; ``(src,)`` if it stays on one switch). ``ingress`` is set on the path's end legs (to
+    the switch it ends on: a classifier's or its destination's), which match C1's host id;
     ``bucket`` (0..buckets-1) on the legs of a hop whose instances sit on several switches, which
     match C4's flow-hash bucket (-1: every bucket)."""
 

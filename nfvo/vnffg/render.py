@@ -25,9 +25,14 @@ on different switches when every switch involved is on the overlay (host id, tun
 port), else the render is refused naming the switches. An NSH-unaware hop's instances must share
 one host (its switch proxies it and re-classifies what it sends back there), and a bump in the
 wire (no MAC) needs the path's classified ports on that host too (refused naming the hop). The
-controller carries NSH between hosts and ends a path where it was classified (NSH C1 holds the
-ingress host and port) or, after a routing unaware hop, on that hop's host (C1 = its host and
-port); NORMAL then delivers, over the VL's tunnel if the destination is on another host.
+controller carries NSH between hosts. Where the destination is a VNF CP (``network_dst_port_id``;
+for a symmetric path's reverse the source, ``network_src_port_id``) the classifier names it
+(``Classifier.destination``: the CP's switch and OVS port) and the path ends there: the last SFF
+sends the end SI straight to the destination's host, which strips NSH and outputs to its port. Else
+the path ends where it was classified (NSH C1 holds the ingress host and port) or, after a routing
+unaware hop, on that hop's host (C1 = its host and port); NORMAL then delivers, over the VL's
+tunnel if the destination is on another host. A destination the overlay cannot reach (a switch off
+it, on a path that would then cross) is left out: NORMAL delivers as before.
 
 NSH-unaware hops become controller SFs with ``nsh_aware: false``: those the VNFFGD says
 ``sfc_encap: false``, and those it says nothing of whose VNFs' VDUs run software that does not
@@ -57,9 +62,9 @@ from typing import Iterable, Mapping
 from descriptors.acl import UNSUPPORTED
 from nfvo.errors import FailedPrecondition, InvalidArgument, NotFound
 from nfvo.model import FAIL_OPEN, ClassifierSpec, HopSpec, PathSpec, VnffgSpec
-from nfvo.vnffg.sffs import UnawareHop, check_crossing, check_known
+from nfvo.vnffg.sffs import UnawareHop, check_crossing, check_known, with_destination
 from nfvo.vnffg.spi import reverse_key
-from sdn.document import Classifier, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
+from sdn.document import Classifier, Destination, Probes, ServiceFunction, ServicePath, SfcDocument, SfInstance, Switch
 from vnfm.model import CpRecord, Status, VnfRecord
 
 
@@ -320,6 +325,7 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
     source, target = (clf.egress, clf.ingress) if reverse else (clf.ingress, clf.egress)
     match = clf.parsed.reversed() if reverse else clf.parsed
     name = f"{vnffg}/{path}/{clf.name}" + ("/reverse" if reverse else "")
+    destination = None
     if target:
         key = "network_src_port_id" if reverse else "network_dst_port_id"
         record = port_record(target, inv, f"{where}.{key}")  # wherever it is: only its MAC matters
@@ -331,6 +337,8 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
         elif not reverse and match.eth_dst is None:
             raise InvalidArgument(f"{target} is no VNF CP, so its MAC is unknown and traffic addressed to it cannot "
                                   "be told apart (name a VNF or VNF:CP, or give eth_dst too)", f"{where}.{key}")
+        if record is not None and record.bridge and record.ovs_port:
+            destination = Destination(record.ovs_port, record.bridge)
     networks = {written[k] for k in ("network_id", "network_name") if k in written}
     if len(networks) > 1:
         raise InvalidArgument("network_id and network_name name different virtual links "
@@ -338,13 +346,15 @@ def _classifier(vnffg: str, path: str, clf: ClassifierSpec, inv: Inventory, hop_
     if source:
         home = next(iter(hop_switches)) if len(hop_switches) == 1 else ""
         switch, port = resolve_port(source, inv, home, f"{where}.in_port")
-        return (Classifier(name, port, match, switch),)
-    switches = reach(inv, hop_switches)
-    if networks:
-        return tuple(Classifier(f"{name}@{port}", port, match, switch)
-                     for switch, port in network_ports(str(next(iter(networks))), inv, switches, sf_ports))
-    # every port that is not a service function's, on each
-    return tuple(Classifier(name if len(switches) == 1 else f"{name}@{switch}", "", match, switch) for switch in switches)
+        out: tuple[Classifier, ...] = (Classifier(name, port, match, switch),)
+    elif networks:
+        out = tuple(Classifier(f"{name}@{port}", port, match, switch) for switch, port in
+                    network_ports(str(next(iter(networks))), inv, reach(inv, hop_switches), sf_ports))
+    else:  # every port that is not a service function's, on each
+        switches = reach(inv, hop_switches)
+        out = tuple(Classifier(name if len(switches) == 1 else f"{name}@{switch}", "", match, switch)
+                    for switch in switches)
+    return with_destination(out, destination, inv.switches, hop_switches, sf_ports)
 
 
 def _check_directions(forward: tuple[Classifier, ...], backward: tuple[Classifier, ...], where: str) -> None:

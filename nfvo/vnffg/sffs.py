@@ -19,12 +19,12 @@ so they are built once here and passed on as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 from nfvo.errors import FailedPrecondition
 from nfvo.model import VimRecord
-from sdn.document import Switch
+from sdn.document import Classifier, Destination, Switch
 from vnfm.vim.base import ComputeHostInfo
 
 
@@ -103,3 +103,18 @@ def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[st
                                      f"it only the classified port tells where traffic entered, so the path's "
                                      f"classified ports must be on its host {own[0]} (some are on {', '.join(away)})",
                                      f"{where}.hops[{hop.index}]")
+
+
+def with_destination(classifiers: tuple[Classifier, ...], destination: Destination | None, switches: Mapping[str, Switch],
+                     hop_switches: frozenset[str], sf_ports: frozenset[tuple[str, str]]) -> tuple[Classifier, ...]:
+    """``classifiers`` ending at ``destination`` (their traffic's CP: the path ends on its host, out
+    of its port) when the controller can carry the path there -- its switch known, and the path's
+    only switch or every switch involved on the overlay; else as they are (the path ends where it
+    was classified and NORMAL delivers, over the virtual link's tunnel if need be)."""
+    if destination is None or destination.switch not in switches or (destination.switch, destination.port) in sf_ports:
+        return classifiers
+    involved = hop_switches | {c.switch for c in classifiers} | {destination.switch}
+    if len(involved) > 1 and not all(n in switches and switches[n].on_overlay for n in involved):
+        return classifiers
+    return tuple(c if (c.switch, c.in_port) == (destination.switch, destination.port) else replace(c, destination=destination)
+                 for c in classifiers)

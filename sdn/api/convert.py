@@ -11,8 +11,8 @@ import ipaddress
 from typing import Iterable
 
 from sdn.api.v1 import sfc_pb2 as pb
-from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, DocumentError, Probes, ServiceFunction, ServicePath,
-                          SfcDocument, SfInstance, Switch)
+from sdn.document import (DEFAULT_CLASSIFIER_PRIORITY, Classifier, Destination, DocumentError, Probes, ServiceFunction,
+                          ServicePath, SfcDocument, SfInstance, Switch)
 from sdn.match import ClassifierMatch, Network
 
 _OPTIONAL_INTS = ("eth_type", "vlan_vid", "vlan_pcp", "mpls_label", "mpls_tc", "mpls_bos", "ip_proto", "ip_dscp",
@@ -56,7 +56,9 @@ def _mac_bytes(mac: str) -> bytes:
 def path_message(path: ServicePath) -> pb.ServicePath:
     return pb.ServicePath(name=path.name, spi=path.spi, hops=list(path.hops), classifiers=[
         pb.Classifier(name=c.name, switch=c.switch, in_port=c.in_port, match=match_message(c.match),
-                      priority=c.priority) for c in path.classifiers])
+                      priority=c.priority, destination=None if c.destination is None else
+                      pb.Destination(switch=c.destination.switch, port=c.destination.port))
+        for c in path.classifiers])
 
 
 def match_message(match: ClassifierMatch) -> pb.Match:
@@ -106,7 +108,9 @@ def paths_value(msgs: Iterable[pb.ServicePath]) -> tuple[ServicePath, ...]:
     return tuple(ServicePath(p.name, p.spi, tuple(p.hops), tuple(
         Classifier(c.name, c.in_port, match_value(c.match, f"service_function_paths[{p.name}].classifiers[{c.name}]"
                                                   ".match"),
-                   c.switch, c.priority or DEFAULT_CLASSIFIER_PRIORITY) for c in p.classifiers)) for p in msgs)
+                   c.switch, c.priority or DEFAULT_CLASSIFIER_PRIORITY,
+                   Destination(c.destination.port, c.destination.switch) if c.HasField("destination") else None)
+        for c in p.classifiers)) for p in msgs)
 
 
 def _mac_text(raw: bytes, where: str) -> str:

@@ -165,18 +165,28 @@ class Match(_message.Message):
     def __init__(self, eth_type: _Optional[int] = ..., eth_src: _Optional[bytes] = ..., eth_dst: _Optional[bytes] = ..., vlan_vid: _Optional[int] = ..., vlan_pcp: _Optional[int] = ..., ip_src: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_dst: _Optional[_Union[IpPrefix, _Mapping]] = ..., ip_proto: _Optional[int] = ..., ip_dscp: _Optional[int] = ..., ip_ecn: _Optional[int] = ..., ipv6_flabel: _Optional[int] = ..., src_port: _Optional[_Union[PortRange, _Mapping]] = ..., dst_port: _Optional[_Union[PortRange, _Mapping]] = ..., icmpv4_type: _Optional[int] = ..., icmpv4_code: _Optional[int] = ..., icmpv6_type: _Optional[int] = ..., icmpv6_code: _Optional[int] = ..., mpls_label: _Optional[int] = ..., mpls_tc: _Optional[int] = ..., mpls_bos: _Optional[int] = ..., arp_op: _Optional[int] = ..., arp_spa: _Optional[_Union[IpPrefix, _Mapping]] = ..., arp_tpa: _Optional[_Union[IpPrefix, _Mapping]] = ..., arp_sha: _Optional[bytes] = ..., arp_tha: _Optional[bytes] = ..., ipv6_nd_target: _Optional[bytes] = ..., ipv6_nd_sll: _Optional[bytes] = ..., ipv6_nd_tll: _Optional[bytes] = ...) -> None: ...
 
 class Classifier(_message.Message):
-    __slots__ = ("name", "switch", "in_port", "match", "priority")
+    __slots__ = ("name", "switch", "in_port", "match", "priority", "destination")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SWITCH_FIELD_NUMBER: _ClassVar[int]
     IN_PORT_FIELD_NUMBER: _ClassVar[int]
     MATCH_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     switch: str
     in_port: str
     match: Match
     priority: int
-    def __init__(self, name: _Optional[str] = ..., switch: _Optional[str] = ..., in_port: _Optional[str] = ..., match: _Optional[_Union[Match, _Mapping]] = ..., priority: _Optional[int] = ...) -> None: ...
+    destination: Destination
+    def __init__(self, name: _Optional[str] = ..., switch: _Optional[str] = ..., in_port: _Optional[str] = ..., match: _Optional[_Union[Match, _Mapping]] = ..., priority: _Optional[int] = ..., destination: _Optional[_Union[Destination, _Mapping]] = ...) -> None: ...
+
+class Destination(_message.Message):
+    __slots__ = ("switch", "port")
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    switch: str
+    port: str
+    def __init__(self, switch: _Optional[str] = ..., port: _Optional[str] = ...) -> None: ...
 
 class ServicePath(_message.Message):
     __slots__ = ("name", "spi", "hops", "classifiers")

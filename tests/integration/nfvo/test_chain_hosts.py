@@ -3,10 +3,13 @@
 The client sits on compute1, the web server on compute3; the symmetric chain's three NSH-aware
 counter SFs on compute2, compute3 and compute1 (each pinned by ``availability_zone``). HTTP goes
 both ways through every SF in order: each counter's own report says which (SPI, SI) it served.
-A capture on the rack (the underlay), decoded by tshark, shows each leg in VXLAN-GPE (UDP 4790,
-next protocol 4 = NSH) between the right hosts with the path's SPI and decreasing SI; the path
-ends on its classifier's host, from where the VL carries the frame on to the destination in plain
-VXLAN (UDP 4789, the VL's VNI), as it carries traffic no classifier takes (ping).
+The classifier names both ends (``network_src_port_id`` = the client, ``network_dst_port_id`` =
+the server), so each direction's path ends at its destination (``sdn.document.Classifier.
+destination``). A capture on the rack (the underlay), decoded by tshark, shows each leg in
+VXLAN-GPE (UDP 4790, next protocol 4 = NSH) between the right hosts with the path's SPI and
+decreasing SI, the end SI going from the last SF's host straight to the destination's, and no
+chained frame in the VL's plain VXLAN (UDP 4789): before, the path ended on its classifier's host
+and the VL carried the frame on from there. The VL still carries what no classifier takes (ping).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:
         web_ip = next(c["ip"] for c in shown["web"]["vdus"][0]["cps"] if c["name"] == "CP2").split("/")[0]
         for argv in (("vnffg-create", "--name", "web", "--chain", "sf1,sf2,sf3", "--symmetrical"),
                      ("vnffg-classifier-create", "--name", "http", "--chain", "web",
-                      "--match", f"tcp_dst={WEB_PORT},ip_proto=6")):
+                      "--match", f"network_src_port_id=client,network_dst_port_id=web,tcp_dst={WEB_PORT},ip_proto=6")):
             done = nfv(*argv, env=env, timeout=90)
             assert done.returncode == 0, done.stderr + done.stdout
         chain = json.loads(nfv("vnffg", "show", "web", "-f", "json", env=env, timeout=30).stdout)
@@ -85,17 +88,22 @@ def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:
         rows = tshark(pcap, "nsh && tcp", "ip.src", "ip.dst", "udp.dstport", "vxlan.next_proto", "nsh.spi", "nsh.si")
         legs = {(ips.get(r[0].split(",")[0]), ips.get(r[1].split(",")[0]), r[2].split(",")[0], r[3], int(r[4]), int(r[5]))
                 for r in rows}
-        assert legs == {   # forward: classified on compute1 (the client's), ends there after sf3 (SI 252 stays)
+        assert legs == {   # forward: classified on compute1 (the client's), after sf3 (there too) the end SI to
+            # the server's host compute3
             ("compute1", "compute2", "4790", "4", fwd, 255), ("compute2", "compute3", "4790", "4", fwd, 254),
-            ("compute3", "compute1", "4790", "4", fwd, 253),
-            # reverse: classified on compute3 (the server's), back there after sf1 for the end
+            ("compute3", "compute1", "4790", "4", fwd, 253), ("compute1", "compute3", "4790", "4", fwd, 252),
+            # reverse: classified on compute3 (the server's), after sf1 on compute2 straight to the client's compute1
             ("compute3", "compute1", "4790", "4", rev, 255), ("compute1", "compute3", "4790", "4", rev, 254),
-            ("compute3", "compute2", "4790", "4", rev, 253), ("compute2", "compute3", "4790", "4", rev, 252),
+            ("compute3", "compute2", "4790", "4", rev, 253), ("compute2", "compute1", "4790", "4", rev, 252),
         }, legs
-        # from a path's end on to the destination, and what no classifier takes: the VL's plain VXLAN
-        plain = tshark(pcap, "vxlan && !nsh && (tcp.port == 8080 || icmp)", "ip.src", "ip.dst", "udp.dstport", "vxlan.vni")
-        crossing = {(ips.get(r[0].split(",")[0]), ips.get(r[1].split(",")[0]), r[2].split(",")[0]) for r in plain}
-        assert ("compute1", "compute3", "4789") in crossing and ("compute3", "compute1", "4789") in crossing, crossing
+        # no chained frame takes the VL's plain VXLAN (each path ends at its destination); what no
+        # classifier takes (ping) still does, both ways
+        def plain(display: str) -> set[tuple[str | None, str | None, str]]:
+            rows = tshark(pcap, f"vxlan && !nsh && ({display})", "ip.src", "ip.dst", "udp.dstport")
+            return {(ips.get(r[0].split(",")[0]), ips.get(r[1].split(",")[0]), r[2].split(",")[0]) for r in rows}
+
+        assert plain(f"tcp.port == {WEB_PORT}") == set()
+        assert {("compute1", "compute3", "4789"), ("compute3", "compute1", "4789")} <= plain("icmp")
     finally:
         if capture is not None:
             stop_process(capture)

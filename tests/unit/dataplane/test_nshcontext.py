@@ -37,7 +37,7 @@ def test_values_that_do_not_fit_are_refused_by_name(kwargs: dict[str, int], fiel
 
 
 @pytest.mark.parametrize(("words", "word"), [
-    ((0x10000000, 0, 0, 0), "nsh_c1"),
+    ((0x20000000, 0, 0, 0), "nsh_c1"),
     ((0, 0x01000000, 0, 0), "nsh_c2"),
     ((0, 0, 0, 0x10000), "nsh_c4"),
 ])
@@ -60,3 +60,11 @@ def test_masked_match_selects_the_ingress_host() -> None:
     assert ctx.INGRESS_HOST.match(2) == ("nsh_c1", 0x20000, 0x0FFF0000)
     assert ctx.match_text(ctx.INGRESS_HOST, 2) == "nsh_c1=0x20000/0xfff0000"
     assert ctx.match_text(ctx.SEGMENT, 100) == "nsh_c2=0x64/0xffffff"
+
+
+def test_a_destination_is_flagged_apart_from_an_ingress_port() -> None:
+    """C1 naming a destination (host 2, number 7) differs from C1 naming ingress (host 2, port 7)."""
+    word = ctx.destination_c1(2, 7)
+    assert word == 0x10020007 != ctx.Context(ingress_host=2, ingress_port=7).words()[0]
+    assert ctx.Context.from_words((word, 0, 0, 0)) == ctx.Context(ingress_host=2, ingress_port=7, to_destination=1)
+    assert ctx.INGRESS_HOST.match(2)[2] & ctx.TO_DESTINATION.mask == 0  # the legs' host match takes both meanings

@@ -11,7 +11,7 @@ from nfvo.model import PathSpec, VnffgSpec
 from nfvo.vnffg.render import Inventory, build_document, render_vnffg, spi_wants
 from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
 from nfvo.vnffg.spi import allocate_spis
-from sdn.document import Classifier, SfInstance, Switch, check_document
+from sdn.document import Classifier, Destination, SfInstance, Switch, check_document
 from sdn.match import parse_match as typed_match
 from vnfm.model import CpRecord, VduRecord, VnfRecord
 
@@ -53,10 +53,11 @@ def test_symmetric_path_reverses_hops_swaps_match_and_enters_at_the_server():
                                  "network_dst_port_id=server,tcp_dest=80,nw_src=10.0.0.1"), {"p": 5, "p~reverse": 6}, INV)
     fwd, rev = out.paths
     assert rev.name == "g/p/reverse" and rev.spi == 6 and rev.hops == fwd.hops[::-1]
-    # forward: from the client, addressed to the server's CP; reverse: from the server, to the client's
+    # forward: from the client, addressed to the server's CP (and ending there); reverse: from the
+    # server, to the client's
     assert fwd.classifiers[0] == Classifier("g/p/web", "client0d", typed_match(
-        {"tcp_dest": 80, "nw_src": "10.0.0.1", "eth_dst": mac("server0d")}), "br")
-    assert rev.classifiers[0].in_port == "server0d"
+        {"tcp_dest": 80, "nw_src": "10.0.0.1", "eth_dst": mac("server0d")}), "br", destination=Destination("server0d", "br"))
+    assert rev.classifiers[0].in_port == "server0d" and rev.classifiers[0].destination == Destination("client0d", "br")
     assert rev.classifiers[0].match == typed_match({"tcp_src": 80, "nw_dst": "10.0.0.1", "eth_dst": mac("client0d")})
     check_document(build_document(INV.switches, [out]))  # the controller accepts it
 

@@ -15,7 +15,7 @@ from nfvo.vnffg.render import Inventory, build_document, render_vnffg
 from nfvo.vnffg.sffs import vim_switches
 from nfvo.vnffg.spec import classifier_spec, parse_chain, parse_match
 from sdn.cookie import Role, make_cookie
-from sdn.document import Switch, check_document
+from sdn.document import Destination, Switch, check_document
 from sdn.overlay import crossing_paths
 from sdn.render import compute_switch_states
 from tests.unit.nfvo.conftest import BRIDGE, DPID, onboard_demo
@@ -117,7 +117,8 @@ def test_a_switch_off_the_overlay_is_refused_by_name() -> None:
 def test_an_nsh_unaware_router_on_another_host_is_carried_and_the_path_ends_on_its_host() -> None:
     """fw on compute2 (aware), the one-armed router ``bump`` and ids on compute3; the classifier on
     compute1, symmetric. The controller re-classifies after the router on its host (C1 = that
-    host and the router's port), so the path ends there, not back on compute1."""
+    host and the router's port), so the forward path ends there, not back on compute1; the
+    reverse knows its destination (the client's CP, network_src_port_id) and ends on its host."""
     inv = Inventory({**VNFS, "bump": vnf("bump", "compute3", aware=False)}, SWITCHES)
     out = render_vnffg("g", spec("fw,bump,ids", "network_src_port_id=client,tcp_dest=80", symmetrical=True),
                        {"p": 5, "p~reverse": 6}, inv)
@@ -127,7 +128,7 @@ def test_an_nsh_unaware_router_on_another_host_is_carried_and_the_path_ends_on_i
     states = compute_switch_states(doc, ports)
     ends = {d: {spi for spi in (5, 6) for f in s.flows if f.cookie == make_cookie(Role.EGRESS, spi)}
             for d, s in states.items()}
-    assert ends == {0xC1: set(), 0xC2: set(), 0xC3: {5, 6}}  # both directions end on the router's host
+    assert ends == {0xC1: {6}, 0xC2: set(), 0xC3: {5}}
 
 
 def test_an_nsh_unaware_hop_the_proxy_cannot_carry_across_hosts_is_refused_naming_the_hop() -> None:
@@ -182,3 +183,30 @@ def test_a_path_with_an_unaware_hop_is_classified_on_every_overlay_host() -> Non
     ports = {0xC0 + n: {"gpe0": 10, **{c.in_port: 20 + i for i, c in enumerate(out.paths[0].classifiers)},
                         "bump0d": 4} for n in (1, 2, 3)}
     assert compute_switch_states(doc, ports)
+
+
+def test_a_destination_cp_becomes_the_classifier_destination_and_the_path_ends_on_its_host() -> None:
+    """network_dst_port_id = peer (compute3), fw on compute2, classified at the client (compute1):
+    the forward path ends on compute3, out of peer's port; the reverse at the client's CP."""
+    out = render_vnffg("g", spec("fw", "network_src_port_id=client,network_dst_port_id=peer,tcp_dest=80",
+                                 symmetrical=True), {"p": 5, "p~reverse": 6}, INV)
+    fwd, rev = out.paths
+    assert [c.destination for c in fwd.classifiers] == [Destination("peer0d", "compute3")]
+    assert [c.destination for c in rev.classifiers] == [Destination("client0d", "compute1")]
+    doc = check_document(build_document(INV.switches, [out]))
+    ports = {0xC0 + n: {"gpe0": 10, "client0d": 1, "peer0d": 2, "fw0d": 3} for n in (1, 2, 3)}
+    states = compute_switch_states(doc, ports)
+    ends = {d: {spi for spi in (5, 6) for f in s.flows if f.cookie == make_cookie(Role.EGRESS, spi)}
+            for d, s in states.items()}
+    assert ends == {0xC1: {6}, 0xC2: set(), 0xC3: {5}}
+
+
+def test_a_destination_the_overlay_cannot_reach_is_left_to_normal() -> None:
+    """Everything on compute1 but the destination on a switch off the overlay: no destination (the
+    path stays on one switch; NORMAL delivers over the VL as before)."""
+    lone = {**SWITCHES, "lone": Switch("lone", 0x99)}
+    far = vnf("far", "lone")
+    inv = Inventory({**VNFS, "far": far, "near": vnf("near", "compute1")}, lone)
+    out = render_vnffg("g", spec("near", "network_src_port_id=client,network_dst_port_id=far,tcp_dest=80"), {"p": 5}, inv)
+    assert [c.destination for c in out.paths[0].classifiers] == [None]
+    check_document(build_document(inv.switches, [out]))
