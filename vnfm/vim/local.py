@@ -166,7 +166,9 @@ class LocalVim:
         answering host's tunnels made those of the new star, :func:`vnfm.vim.star.restar`), the
         new hub recorded, the DHCP servers (same hosts and lease files) and the probes started
         there. What cannot be removed on ``old`` now (its OVS down) goes when it is back."""
-        answering = [s for s in self.sites if not self._down(s)]
+        # a failed host is not written to (its OVSDB may be stopped, the cache of it stale): put
+        # right when it is back (purge_host); one leaving goes with its OVS
+        answering = [s for s in self.sites if s.name not in self.failed and not self._down(s)]
         down = {s.name for s in self.sites if s not in answering} | set(self.failed) | {old.name}
         new_name = star.next_hub(sites.star_hosts(self.sites), down)
         if new_name is None:
