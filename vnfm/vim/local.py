@@ -153,56 +153,61 @@ class LocalVim:
         return tuple(sorted({*ports, *links, *self._repair(site)}))
 
     def fail_site(self, host: str, why: str) -> None:
-        """``host`` is failed (fenced: down whatever it answers); if it is the hub, the hub role
-        moves to the first other host up (:meth:`_reroot`). VimError if none is."""
+        """``host`` is failed (fenced: down whatever it answers) and leaves the VL star (the MACs
+        learned on its tunnels go with them, so NORMAL floods and learns the new paths); if it is
+        the hub, its role moves to the first other host up first. VimError if none is."""
         with self._sites_lock:
             site = self.site(host)
             self.failed[host] = why
-            if site is self.hub and len(self.sites) > 1:
-                self._reroot(site)
+            if len(self.sites) > 1:
+                self._restar(old_hub=site if site is self.hub else None)
 
-    def _reroot(self, old: HostSite) -> None:
-        """Move the hub role off ``old``: the VL star re-rooted at the first host up (every
-        answering host's tunnels made those of the new star, :func:`vnfm.vim.star.restar`), the
-        new hub recorded, the DHCP servers (same hosts and lease files) and the probes started
-        there. What cannot be removed on ``old`` now (its OVS down) goes when it is back."""
-        # a failed host is not written to (its OVSDB may be stopped, the cache of it stale): put
-        # right when it is back (purge_host); one leaving goes with its OVS
-        answering = [s for s in self.sites if s.name not in self.failed and not self._down(s)]
-        down = {s.name for s in self.sites if s not in answering} | set(self.failed) | {old.name}
-        new_name = star.next_hub(sites.star_hosts(self.sites), down)
-        if new_name is None:
-            raise VimError(f"compute host {old.name} is the VIM's hub and no other host is up to take its role "
-                           "(DHCP, probes, the virtual links' tunnels)")
-        new, old_answers = self.site(new_name), old in answering
+    def _members(self, back: HostSite | None = None) -> list[HostSite]:
+        """The hosts the VL star spans: all but the failed ones (``back``: one recovering)."""
+        return [s for s in self.sites if s.name not in self.failed or s is back]
+
+    def _restar(self, old_hub: HostSite | None = None, back: HostSite | None = None) -> star.StarChange:
+        """Every answering member's VL tunnels made those of the star (:func:`vnfm.vim.star.restar`).
+        ``old_hub``: the hub role leaves it for the first host up (recorded; the DHCP servers, same
+        hosts and lease files, and the probes start there; what cannot be removed on it now goes
+        when it is back, :meth:`purge_host`). ``back``: a host recovering rejoins as a spoke."""
         t0 = time.monotonic()
+        members = self._members(back)
+        # a failed host is not written to (its OVSDB may be stopped, the IDL's cache of it stale)
+        answering = [s for s in members if not self._down(s)]
+        hub = self.hub
+        if old_hub is not None:
+            new_name = star.next_hub(sites.star_hosts(self.sites), {s.name for s in self.sites if s not in answering}
+                                     | {old_hub.name})
+            if new_name is None:
+                raise VimError(f"compute host {old_hub.name} is the VIM's hub and no other host is up to take its "
+                               "role (DHCP, probes, the virtual links' tunnels)")
+            hub = self.site(new_name)
         present = {s.name: [p.name for p in self._ovs_ports(s) if sites.is_segment_port(p.name)] for s in answering}
         segments = {v: n.name for v, n in self._segments.items()}
         for s in answering:
             segments.update(sites.segments_of(self._ovs_ports(s)))
-        change = star.restar(new.name, sites.star_hosts(self.sites), segments, present)
-        self.hub = new
-        write_hub(self.state_dir, new.name)
+        change = star.restar(hub.name, sites.star_hosts(members), segments, present)
+        if old_hub is not None:
+            self.hub = hub
+            write_hub(self.state_dir, hub.name)
         sites.apply(change, {s.name: s for s in self.sites}, self.prefix)
-        self.dhcp.move(new.db, new.bridge, new.netns, old_answers=old_answers)
-        self.probes.unplug(old, self._links(old), old_answers=old_answers)
-        self.probes.ensure(new, self.probes.networks, self._links(new))
-        log.warning("VIM hub moved from %s to %s in %.2f s: %d tunnel ports added, %d removed",
-                    old.name, new.name, time.monotonic() - t0, len(change.add), len(change.remove))
+        if old_hub is not None:
+            old_answers = old_hub in answering
+            self.dhcp.move(hub.db, hub.bridge, hub.netns, old_answers=old_answers)
+            self.probes.unplug(old_hub, self._links(old_hub), old_answers=old_answers)
+            self.probes.ensure(hub, self.probes.networks, self._links(hub))
+            log.warning("VIM hub moved from %s to %s in %.2f s: %d tunnel ports added, %d removed",
+                        old_hub.name, hub.name, time.monotonic() - t0, len(change.add), len(change.remove))
+        return change
 
     def _repair(self, site: HostSite) -> list[str]:
-        """``site``'s VL tunnels made exactly those the star around the hub wants of it (a host
-        back from a failure: a former hub still has its tunnels to every spoke); the removed ones."""
+        """``site`` back in the VL star as a spoke (a former hub still has its tunnels to every
+        spoke, the hub none to it); the tunnel ports removed on it."""
         with self._sites_lock:
-            if len(self.sites) < 2:
+            if len(self.sites) < 2 or site is self.hub:
                 return []
-            ports = self._ovs_ports(site)
-            segments = {v: n.name for v, n in self._segments.items()}
-            segments.update(sites.segments_of(self._ovs_ports(self.hub)))
-            change = star.restar(self.hub.name, sites.star_hosts(self.sites), segments,
-                                 {site.name: [p.name for p in ports if sites.is_segment_port(p.name)]})
-            sites.apply(change, {s.name: s for s in self.sites}, self.prefix)
-            return [p for _, p in change.remove]
+            return [p for h, p in self._restar(back=site).remove if h == site.name]
 
     def add_site(self, site: HostSite) -> None:
         """A compute host joins (``nfv host add``), with every VL spanning hosts; VimError if its
@@ -225,7 +230,7 @@ class LocalVim:
             if site is self.hub:
                 if len(self.sites) < 2:
                     raise VimError(f"compute host {host} is the VIM's only host: it stays")
-                self._reroot(site)
+                self._restar(old_hub=site)
             sites.leave(self.hub, site)
             self.sites = tuple(s for s in self.sites if s.name != host)
             self.failed.pop(host, None)
@@ -457,10 +462,8 @@ class LocalVim:
             new = {n.vlan: n for n in networks if n.vlan not in self._segments}
             if not new:
                 return
-            for name, specs in sites.segment_ports(self.sites, new.values(), self.prefix, self.hub.name).items():
-                if name in self.failed:
-                    continue    # its OVS may not answer: its ports come with its recovery (purge_host)
-                site = self.site(name)
+            for name, specs in sites.segment_ports(self._members(), new.values(), self.prefix, self.hub.name).items():
+                site = self.site(name)   # not a failed one: its ports come with its recovery (purge_host)
                 try:
                     site.db.ensure_ports(site.bridge, list(specs))
                 except OvsdbError as exc:

@@ -3,13 +3,13 @@
 compute1 is the hub: every VL's tunnels star around it, the DHCP servers and monitoring probes sit
 there. Host VNFs ``a`` (compute2) and ``b`` (compute3) talk over net_data (their traffic hairpins
 through the hub) while a chain a -> sf -> b runs through a counter SF on compute1. ``nfv host fail
-compute1``: the star re-roots at compute2 (tunnel ports compute2<->compute3 made, compute3's to
+compute1``: the star re-roots at compute2 (tunnel ports compute2<->compute3 made, those to
 compute1 gone), the DHCP servers restart there with the same leases and the probes move; the SF
 is rebuilt on compute2 or compute3; the a -> b VL stream resumes (its gap printed), the chain is
 ACTIVE again and carries its stream through the new SF. A VNF made after the failover (``c``, on
 compute3) gets its addresses by DHCP and reaches a and b; a and b are not respawned (their ping
 monitors' probes work from the new hub). ``nfv host recover compute1``: up as a spoke (its tunnels
-to compute2 only, no DHCP or probe port left on it, no second re-rooting), and a VDU placed there
+to compute2 only, compute2's to it back, no DHCP or probe port left on it, no second re-rooting), and a VDU placed there
 (``d``) gets its lease and reaches the others. ``nfv down`` leaves nothing.
 """
 
@@ -117,8 +117,9 @@ def test_the_hub_fails_its_role_moves_and_it_comes_back_as_a_spoke(tmp_path: Pat
             assert json.loads(failed.stdout)["evacuated"] == ["sf/VDU1"], failed.stdout
             host = show(env, "host", "show", "compute1")
             assert host["state"] == "down" and "failed by operator" in host["reason"], host
-            # the star re-rooted at compute2: compute3's tunnels lead there, compute2's to both others
-            assert peers(tunnels(state, "compute2")) == {"1", "3"}, tunnels(state, "compute2")
+            # the star re-rooted at compute2 over the hosts up: compute3's tunnels lead there, compute2's
+            # to compute3 (those to compute1 gone, and the MACs NORMAL had learned behind them)
+            assert peers(tunnels(state, "compute2")) == {"3"}, tunnels(state, "compute2")
             assert peers(tunnels(state, "compute3")) == {"2"}, tunnels(state, "compute3")
             # the DHCP servers and probes are on compute2 now, nothing of them in compute1's namespace
             on2 = ports(state, "compute2")
