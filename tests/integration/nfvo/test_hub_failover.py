@@ -10,7 +10,9 @@ ACTIVE again and carries its stream through the new SF. A VNF made after the fai
 compute3) gets its addresses by DHCP and reaches a and b; a and b are not respawned (their ping
 monitors' probes work from the new hub). ``nfv host recover compute1``: up as a spoke (its tunnels
 to compute2 only, compute2's to it back, no DHCP or probe port left on it, no second re-rooting), and a VDU placed there
-(``d``) gets its lease and reaches the others. ``nfv down`` leaves nothing.
+(``d``) gets its lease and reaches the others. ``nfv host remove compute2 --evacuate`` (the hub
+now) moves the role to compute1, and the rebuilt ``a`` gets its lease there; with compute3 failed
+too, compute1 is the last host up and is not removed. ``nfv down`` leaves nothing.
 """
 
 from __future__ import annotations
@@ -162,6 +164,22 @@ def test_the_hub_fails_its_role_moves_and_it_comes_back_as_a_spoke(tmp_path: Pat
         assert d["vdus"][0]["host"] == "compute1"
         has_lease_and_talks(d, [show(env, "vnf", "show", n) for n in ("a", "b", "c")], script)
         assert [p for p in ports(state, "compute2") if p.startswith(f"{prefix}-d")]   # no second re-rooting
+
+        # the hub now (compute2) removed with its VDUs: the role moves to compute1, the lowest up
+        assert "holds VDUs a/VDU1" in nfv("host", "remove", "compute2", env=env, timeout=60).stderr
+        gone = nfv("host", "remove", "compute2", "--evacuate", "-f", "json", env=env, timeout=180)
+        assert gone.returncode == 0, gone.stderr + gone.stdout
+        assert "a/VDU1" in json.loads(gone.stdout)["evacuated"], gone.stdout
+        assert [h["name"] for h in show(env, "host", "list")] == ["compute1", "compute3"]
+        assert peers(tunnels(state, "compute1")) == {"3"} and peers(tunnels(state, "compute3")) == {"1"}
+        assert [p for p in ports(state, "compute1") if p.startswith(f"{prefix}-d")]
+        moved = wait_for(lambda: (v := show(env, "vnf", "show", "a"))["status"] == "ACTIVE" and v, "a ACTIVE", 60, 0.3)
+        assert moved["vdus"][0]["host"] in ("compute1", "compute3")
+        has_lease_and_talks(moved, [show(env, "vnf", "show", n) for n in ("b", "c", "d")], script)
+        # the last host up cannot go: nothing would take its VDUs nor the hub's role
+        assert nfv("host", "fail", "compute3", env=env, timeout=120).returncode == 0
+        said = nfv("host", "remove", "compute1", "--evacuate", env=env, timeout=60).stderr
+        assert "compute1 is the last one up (compute3: failed by operator" in said, said
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr
