@@ -9,8 +9,10 @@ the host is fenced and marked down in the VIM, so it leaves the switches chains 
 it), its VDUs are rebuilt elsewhere (``VnfManager.fail_host``), and every chain is re-rendered:
 DEGRADED (its switch disconnected) meanwhile, ACTIVE after. ``recover`` starts its OVS again,
 purges what the evacuation left on its bridge and puts it back in the chains' switch set.
-The first host carries the VIM's DHCP servers and probes (Neutron's network node): it is not
-failed by this module.
+The VIM's hub (first the first host: the VLs' tunnel star, DHCP servers and probes, Neutron's
+network node) fails like any other: the VIM moves its role to the first host up before the
+evacuation (``LocalVim.fail_site``), and a recovered former hub rejoins as a spoke. The last host
+up is never failed nor removed: nothing would take its VDUs or the hub's role.
 
 Hosts come and go (``nfv host add|remove``, :meth:`HostOps.add`, :meth:`HostOps.remove`): the
 supervisor builds or removes the host (``nfvo.computehosts.request_rack_change``); an added host
@@ -75,7 +77,7 @@ class HostOps:
         t0 = time.monotonic()
         with self._lock:
             hosts = self._hosts()
-            self._check(host, hosts)
+            self._check(host, hosts, failing=True)
             fence(self.state_dir, host, why)
             self._wait_daemons(host, lambda state: state == "failed", "stopped")
             phases = [("fenced", time.monotonic())]
@@ -100,7 +102,7 @@ class HostOps:
         t0 = time.monotonic()
         with self._lock:
             hosts = self._hosts()
-            self._check(host, hosts, hub_ok=True)
+            self._check(host, hosts)
             unfence(self.state_dir, host)
             self._wait_daemons(host, lambda state: state == "up", "up")
             purged = self._purge(host)
@@ -148,19 +150,17 @@ class HostOps:
         return HostActionResult(new.name, seconds=time.monotonic() - t0)
 
     def remove(self, host: str, evacuate: bool = False) -> HostActionResult:
-        """``host`` out of the VIM and the chains' switches, then its OVS stopped and everything of
-        it removed. Refused for the first host (the VLs' hub, DHCP, probes) and while it holds VDUs,
-        unless ``evacuate``: they are rebuilt on the other hosts first (as for a failed host)."""
+        """``host`` out of the VIM and the chains' switches (the hub's role moves first), then its OVS
+        stopped and everything of it removed. Refused for the last host up, and while it holds
+        VDUs unless ``evacuate``: they are rebuilt on the other hosts first (as for a failed host)."""
         t0 = time.monotonic()
         with self._lock:
             hosts = self._hosts()
             names, racked = [h.name for h in hosts], [h.name for h in self._rack().hosts]
             if host not in names and host not in racked:
                 raise NotFound(f"no compute host {host!r} (hosts: {', '.join(names) or 'none'})", "name")
-            if host == (names or racked)[0]:
-                raise FailedPrecondition(f"compute host {host} is the VIM's hub: the DHCP servers and probes run "
-                                         "there and every virtual link's tunnels star around it; it cannot be removed",
-                                         "name")
+            if host in names:
+                self._check(host, hosts, failing=True)
             plan, was = None, next((h for h in hosts if h.name == host), None)
             if was is not None:
                 held = self._vdus_on(host)
@@ -284,11 +284,12 @@ class HostOps:
                 log.exception("host failure detector")
 
     def check_once(self, now: float) -> list[str]:
-        """Fail every host (not the first) down for longer than ``grace``; returns their names."""
+        """Fail every host down for longer than ``grace`` (the hub too: its role moves), unless no
+        other host is up (nowhere to go); returns their names."""
         failed = []
         daemons = self._daemon_states()
         hosts = self._hosts()
-        for h in hosts[1:]:
+        for h in hosts:
             if h.reason.startswith(OPERATOR) or h.name in _fenced(self.state_dir):
                 continue          # failed already (its reason is ours)
             why = h.reason if not h.up else "; ".join(
@@ -297,7 +298,7 @@ class HostOps:
                 self._since.pop(h.name, None)
                 continue
             first = self._since.setdefault(h.name, now)
-            if now - first >= self.grace:
+            if now - first >= self.grace and any(o.up for o in hosts if o.name != h.name):
                 log.warning("compute host %s down for %.0f s (%s): evacuating", h.name, now - first, why)
                 self.fail(h.name, f"did not answer for {now - first:.0f} s: {why}")
                 failed.append(h.name)
@@ -311,16 +312,22 @@ class HostOps:
         return h.name in getattr(self.service.vnfm.vim, "failed", {})
 
     @staticmethod
-    def _check(host: str, hosts: tuple[Any, ...], hub_ok: bool = False) -> None:
+    def _check(host: str, hosts: tuple[Any, ...], failing: bool = False) -> None:
+        """NotFound for an unknown host; ``failing`` (fail, remove): FailedPrecondition unless
+        another host is up, to take the VDUs and, for the hub, its role (DHCP, probes, tunnels)."""
         names = [h.name for h in hosts]
         if host not in names:
             raise NotFound(f"no compute host {host!r} (hosts: {', '.join(names) or 'none'})", "name")
         if len(names) < 2:
             raise FailedPrecondition(f"compute host {host} is the VIM's only host: there is nowhere to evacuate to",
                                      "name")
-        if host == names[0] and not hub_ok:
-            raise FailedPrecondition(f"compute host {host} carries the VIM's DHCP servers and probes (the network "
-                                     "node): it cannot be failed", "name")
+        others = [h for h in hosts if h.name != host]
+        if failing and not any(h.up for h in others):
+            why = ", ".join(f"{h.name}: {h.reason or 'down'}" for h in others)
+            raise FailedPrecondition(
+                f"compute host {host} is the last one up ({why}): "
+                "there is nowhere to evacuate its VDUs to, nor to move the VIM's hub (DHCP, probes, the virtual "
+                "links' tunnels)", "name")
 
     def _daemon_states(self) -> dict[str, str]:
         try:

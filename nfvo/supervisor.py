@@ -305,14 +305,14 @@ class Supervisor:
         return host
 
     def _remove_host(self, name: str) -> None:
-        """Stop supervising the host's daemons, then stop them and remove the host; the first
-        host (the VL hub, DHCP, probes) stays."""
+        """Stop supervising the host's daemons, then stop them and remove the host; the last one
+        stays (the NFVO moved the VIM's hub off this one before asking)."""
         assert self.rack is not None
         names = [h.name for h in self.rack.plan.hosts]
         if name not in names:
             raise ValueError(f"no compute host {name!r} (hosts: {', '.join(names)})")
-        if name == names[0]:
-            raise ValueError(f"compute host {name} is the rack's first host (the VIM's hub): it stays")
+        if names == [name]:
+            raise ValueError(f"compute host {name} is the rack's last host: it stays")
         self.children = {n: c for n, c in self.children.items() if not n.startswith(f"{name}/")}
         self.rack.remove_host(name)
         log.warning("compute host %s removed", name)

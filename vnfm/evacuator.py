@@ -65,9 +65,14 @@ def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
 
 
 def fail_host(vnfm: VnfManager, host: str, why: str) -> EvacuationPlan:
-    """Mark ``host`` failed in the VIM (down whatever its OVS answers: fenced) and evacuate it."""
+    """Mark ``host`` failed in the VIM (down whatever its OVS answers: fenced; a hub hands its role
+    on first, so the evacuees' VLs and DHCP are there for them) and evacuate it."""
     failed = _failed(vnfm, host)
-    failed[host] = why
+    fail_site = getattr(vnfm.vim, "fail_site", None)
+    if fail_site is not None:   # VimError (a VnfmError) if no host is up to take the hub's role
+        fail_site(host, why)
+    else:
+        failed[host] = why
     return evacuate(vnfm, host)
 
 

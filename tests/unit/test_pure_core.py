@@ -25,6 +25,7 @@ CORE = (
     "sdn.telemetry.templates", "sdn.telemetry.layout", "sdn.telemetry.ipfix", "sdn.telemetry.netflow9",
     "sdn.telemetry.observation",
     "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
+    "vnfm.vim.star",
     "dataplane.underlay", "dataplane.nshcontext", "sdn.overlay", "sdn.topology", "sdn.steering",
     "nfvo.supervision",
 )

@@ -217,6 +217,30 @@ class DhcpAgent:
                 self._thread.start()
             self._converge(want)
 
+    def move(self, db: Ovsdb, bridge: str, link_ns: str | None, *, old_answers: bool = True) -> None:
+        """Serve from another bridge (the VIM's hub moved): every server is unplugged from the old
+        one (its link and namespace go; its OVS port too if that OVSDB answers, ``old_answers``,
+        else the VIM purges it when the host is back) and started again on the new one from the same hosts and
+        lease files, so every VDU keeps its address and a renewal finds its lease."""
+        with self._lock:
+            old_db, old_bridge, old_ns = self.db, self.bridge, self.link_ns
+            old_ports = self._ovs_ports() if old_answers else set()
+            old_links = set(netns.list_links(netns=old_ns)) if old_ns is None or netns.netns_exists(old_ns) else set()
+            for t in sorted(self._present(old_ports, old_links, set(netns.list_netns()))):
+                self._stop(t)
+                port = f"{self.prefix}-d{t}"
+                try:
+                    if old_answers:
+                        old_db.delete_ports(old_bridge, [port])
+                except OvsdbError:
+                    log.warning("DHCP port %s stays on %s (its OVSDB does not answer) until that host is back",
+                                port, old_bridge)
+                if port in old_links:
+                    netns.delete_link(port, netns=old_ns, missing_ok=True)
+                netns.delete_netns(f"{self.prefix}-dhcp-{t}")
+            self.db, self.bridge, self.link_ns = db, bridge, link_ns
+            self._converge(self._want)
+
     @property
     def supervising(self) -> bool:
         thread = self._thread

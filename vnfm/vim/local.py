@@ -10,18 +10,19 @@ VIM can find all of it again after a restart and tell its own leftovers from any
 One VIM drives one compute host (an existing bridge, ports in our namespace) or several
 (:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
 ports' host ends into that host's namespace and onto its bridge; VLs span the hosts in VXLAN, and
-the DHCP servers and monitoring probes sit on the first host. Hosts join and leave a running VIM
-(``add_site``/``remove_site``: ``nfv host add|remove``), the first excepted.
+the DHCP servers and monitoring probes sit on the *hub* (the first host, until it fails or
+leaves: ``fail_site``/``remove_site`` move the role to the first host up, ``vnfm.vim.hub``).
+Hosts join and leave a running VIM (``add_site``/``remove_site``: ``nfv host add|remove``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,15 +30,15 @@ from typing import Any
 
 from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
-from dataplane.ping import build_echo, parse_reply
 from dataplane.underlay import VXLAN_PORT
 from vnfm.errors import VimError
 from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import container, firstboot, hostio, process, rootfs, sites
+from vnfm.vim import container, firstboot, hostio, process, rootfs, sites, star
 from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
+from vnfm.vim.hub import ProbePorts, read_hub, write_hub
 from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
 from vnfm.vim.sites import HostSite
 
@@ -47,11 +48,13 @@ BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes AC
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 SERVERS = "servers"  # under the VIM's state directory: one workdir per VDU
 REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
+log = logging.getLogger(__name__)
 
 
 class LocalVim:
-    """``ovsdb``/``bridge``: the one compute host's; ``hosts``: several instead (the first is where
-    DHCP and probes live; ``ovsdb``/``bridge`` must then be its), see :meth:`on_hosts`."""
+    """``ovsdb``/``bridge``: the one compute host's; ``hosts``: several instead (the hub, where
+    DHCP and probes live, is the first unless ``state_dir`` records another: :mod:`vnfm.vim.hub`;
+    ``ovsdb``/``bridge`` are then unused), see :meth:`on_hosts`."""
 
     def __init__(self, ovsdb: Ovsdb, bridge: str, prefix: str, state_dir: Path, *,
                  mtu: int = netns.NSH_MTU, boot_timeout: float = BOOT_TIMEOUT,
@@ -63,22 +66,35 @@ class LocalVim:
         if len({s.name for s in self.sites}) != len(self.sites):
             raise ValueError(f"compute host names repeat: {[s.name for s in self.sites]}")
         sites.check_mtu(self.sites, mtu)
-        self.hub = self.sites[0]
-        ovsdb, bridge = self.hub.db, self.hub.bridge
-        self.db, self.bridge, self.prefix, self.mtu = ovsdb, bridge, prefix, mtu
-        self.boot_timeout, self.root_disk_bytes = boot_timeout, root_disk_bytes
         self.state_dir = Path(state_dir)
+        recorded = read_hub(self.state_dir)    # the hub moved before this NFVO start: it stays moved
+        self.hub = next((s for s in self.sites if s.name == recorded), self.sites[0])
+        self.prefix, self.mtu = prefix, mtu
+        self.boot_timeout, self.root_disk_bytes = boot_timeout, root_disk_bytes
         self.servers_dir = self.state_dir / SERVERS
         self.volumes_dir = self.state_dir / "volumes"
         self.images_dir = self.state_dir / "images"     # the built-in cirros rootfs
         self.runc = container.Runc(self.state_dir / "runc")
         self.cgroup_parent = f"nfvchain-{prefix}"       # under runc's (our) own cgroup
-        self.probe_ns = f"{prefix}-mon"
-        self.dhcp = DhcpAgent(ovsdb, bridge, prefix, self.state_dir / "dhcp", mtu=mtu, link_ns=self.hub.netns)
-        self.host_name = self.hub.name
+        self.probes = ProbePorts(prefix, mtu)
+        self.probe_ns = self.probes.namespace
+        self.dhcp = DhcpAgent(self.hub.db, self.hub.bridge, prefix, self.state_dir / "dhcp", mtu=mtu,
+                              link_ns=self.hub.netns)
         self._segments: dict[int, Network] = {}    # VLs (by VLAN) whose cross-host VXLAN ports are in place
         self._sites_lock = threading.RLock()          # hosts joining or leaving vs. VLs joining them
         self.failed: dict[str, str] = {}     # host -> why it is failed (Masakari: fenced), whatever it answers
+
+    @property
+    def db(self) -> Ovsdb:
+        return self.hub.db
+
+    @property
+    def bridge(self) -> str:
+        return self.hub.bridge
+
+    @property
+    def host_name(self) -> str:
+        return self.hub.name
 
     @classmethod
     def on_hosts(cls, hosts: Sequence[HostSite], prefix: str, state_dir: Path, **kwargs: Any) -> "LocalVim":
@@ -94,7 +110,7 @@ class LocalVim:
         for key in sorted(self.server_keys()):
             info = hostio.read_json(self.servers_dir / key / "server.json")
             host = str(info.get("host") or "")
-            placed[host if host in placed else self.hub.name].append((key, info))   # unknown: the first host's
+            placed[host if host in placed else self.sites[0].name].append((key, info))   # unknown: the first host's
         disk = shutil.disk_usage(self.state_dir if self.state_dir.exists() else "/")
         cpus, mem = os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         out = []
@@ -112,13 +128,18 @@ class LocalVim:
 
     def purge_host(self, host: str) -> tuple[str, ...]:
         """Ports and host-side links on ``host`` of servers that are not placed there (any more):
-        what an evacuation could not delete while the host's OVS was down. Returns their names."""
+        what an evacuation could not delete while the host's OVS was down; and, on a host that was
+        the hub, its DHCP and probe ports (moved meanwhile); its VL tunnels made those of a spoke of
+        the star (:meth:`_repair`). Returns the names of what went."""
         site = self.site(host)
         n = len(self.prefix) + KEY_SUFFIX
+        first = self.sites[0].name
         here = {k for k in self.server_keys()
-                if str(hostio.read_json(self.servers_dir / k / "server.json").get("host") or self.hub.name) == host}
+                if str(hostio.read_json(self.servers_dir / k / "server.json").get("host") or first) == host}
 
         def stale(name: str) -> bool:
+            if site is not self.hub and (name.startswith(f"{self.prefix}-d") or self.probes.is_port(name)):
+                return True     # DHCP (``-d<tag>``) and probe ports of a former hub
             return name.startswith(self.prefix) and "-" not in name and len(name) > n and name[:n] not in here
 
         ports = [p.name for p in self._ovs_ports(site) if stale(p.name)]
@@ -129,7 +150,64 @@ class LocalVim:
         links = [link for link in self._links(site) if stale(link)]
         for link in links:
             netns.delete_link(link, netns=site.netns, missing_ok=True)
-        return tuple(sorted({*ports, *links}))
+        return tuple(sorted({*ports, *links, *self._repair(site)}))
+
+    def fail_site(self, host: str, why: str) -> None:
+        """``host`` is failed (fenced: down whatever it answers) and leaves the VL star (the MACs
+        learned on its tunnels go with them, so NORMAL floods and learns the new paths); if it is
+        the hub, its role moves to the first other host up first. VimError if none is."""
+        with self._sites_lock:
+            site = self.site(host)
+            self.failed[host] = why
+            if len(self.sites) > 1:
+                self._restar(old_hub=site if site is self.hub else None)
+
+    def _members(self, back: HostSite | None = None) -> list[HostSite]:
+        """The hosts the VL star spans: all but the failed ones (``back``: one recovering)."""
+        return [s for s in self.sites if s.name not in self.failed or s is back]
+
+    def _restar(self, old_hub: HostSite | None = None, back: HostSite | None = None) -> star.StarChange:
+        """Every answering member's VL tunnels made those of the star (:func:`vnfm.vim.star.restar`).
+        ``old_hub``: the hub role leaves it for the first host up (recorded; the DHCP servers, same
+        hosts and lease files, and the probes start there; what cannot be removed on it now goes
+        when it is back, :meth:`purge_host`). ``back``: a host recovering rejoins as a spoke."""
+        t0 = time.monotonic()
+        members = self._members(back)
+        # a failed host is not written to (its OVSDB may be stopped, the IDL's cache of it stale)
+        answering = [s for s in members if not self._down(s)]
+        hub = self.hub
+        if old_hub is not None:
+            new_name = star.next_hub(sites.star_hosts(self.sites), {s.name for s in self.sites if s not in answering}
+                                     | {old_hub.name})
+            if new_name is None:
+                raise VimError(f"compute host {old_hub.name} is the VIM's hub and no other host is up to take its "
+                               "role (DHCP, probes, the virtual links' tunnels)")
+            hub = self.site(new_name)
+        present = {s.name: [p.name for p in self._ovs_ports(s) if sites.is_segment_port(p.name)] for s in answering}
+        segments = {v: n.name for v, n in self._segments.items()}
+        for s in answering:
+            segments.update(sites.segments_of(self._ovs_ports(s)))
+        change = star.restar(hub.name, sites.star_hosts(members), segments, present)
+        if old_hub is not None:
+            self.hub = hub
+            write_hub(self.state_dir, hub.name)
+        sites.apply(change, {s.name: s for s in self.sites}, self.prefix)
+        if old_hub is not None:
+            old_answers = old_hub in answering
+            self.dhcp.move(hub.db, hub.bridge, hub.netns, old_answers=old_answers)
+            self.probes.unplug(old_hub, self._links(old_hub), old_answers=old_answers)
+            self.probes.ensure(hub, self.probes.networks, self._links(hub))
+            log.warning("VIM hub moved from %s to %s in %.2f s: %d tunnel ports added, %d removed",
+                        old_hub.name, hub.name, time.monotonic() - t0, len(change.add), len(change.remove))
+        return change
+
+    def _repair(self, site: HostSite) -> list[str]:
+        """``site`` back in the VL star as a spoke (a former hub still has its tunnels to every
+        spoke, the hub none to it); the tunnel ports removed on it."""
+        with self._sites_lock:
+            if len(self.sites) < 2 or site is self.hub:
+                return []
+            return [p for h, p in self._restar(back=site).remove if h == site.name]
 
     def add_site(self, site: HostSite) -> None:
         """A compute host joins (``nfv host add``), with every VL spanning hosts; VimError if its
@@ -142,21 +220,23 @@ class LocalVim:
             self.sites = (*self.sites, site)
 
     def remove_site(self, host: str) -> None:
-        """A compute host leaves (``nfv host remove``): refused for the hub and while servers are
-        placed there; the hub's VL tunnel ports to it go."""
+        """A compute host leaves (``nfv host remove``): refused while servers are placed there; the
+        hub's role moves first if it is the hub; the hub's VL tunnel ports to it go."""
         with self._sites_lock:
             site = self.site(host)
-            if site is self.hub:
-                raise VimError(f"compute host {host} is the VIM's hub (DHCP, probes, every VL's tunnels): it stays")
             held = next(h.servers for h in self.hosts() if h.name == host)
             if held:
                 raise VimError(f"compute host {host} holds servers {', '.join(held)}")
+            if site is self.hub:
+                if len(self.sites) < 2:
+                    raise VimError(f"compute host {host} is the VIM's only host: it stays")
+                self._restar(old_hub=site)
             sites.leave(self.hub, site)
             self.sites = tuple(s for s in self.sites if s.name != host)
             self.failed.pop(host, None)
 
     def site(self, host: str | None) -> HostSite:
-        """The compute host named ``host`` (None: the first)."""
+        """The compute host named ``host`` (None: the hub)."""
         if host is None:
             return self.hub
         for s in self.sites:
@@ -333,81 +413,17 @@ class LocalVim:
 
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:
-        return f"{self.prefix}-m{net.vlan:03x}"
+        return self.probes.port(net)
 
     def ensure_probes(self, networks: Sequence[Network]) -> None:
-        want = {self.probe_port(n): n for n in networks if probe_ip(n)}
-        hub = self.hub
-        have = {p.name for p in self._ovs_ports(hub) if p.name.startswith(f"{self.prefix}-m")}
-        have |= {x for x in self._links(hub) if x.startswith(f"{self.prefix}-m")}
-        stale = sorted(have - set(want))
-        if stale:
-            self.db.delete_ports(self.bridge, stale)
-            for name in stale:
-                netns.delete_link(name, netns=hub.netns, missing_ok=True)
-        if not want:
-            netns.delete_netns(self.probe_ns)
-            return
-        self._ensure_segments(want.values())
-        new = [(name, n) for name, n in want.items() if name not in have]
-        for name, n in new:
-            prefixlen = n.cidr.split("/")[1]
-            netns.create_veth(self.probe_ns, f"m{n.vlan}", name,
-                              addresses=[f"{probe_ip(n)}/{prefixlen}"], mtu=self.mtu, host_ns=hub.netns)
-        if new:
-            self.db.ensure_ports(self.bridge, [
-                PortSpec(name, tag=n.vlan, mtu_request=self.mtu,
-                         external_ids={"nfv-owner": self.prefix, "nfv-role": "monitor"})
-                for name, n in new])
+        """A probe port on each of ``networks`` on the hub (vnfm.vim.hub), none elsewhere."""
+        with self._sites_lock:     # not while the hub moves
+            self._ensure_segments([n for n in networks if probe_ip(n)])
+            self.probes.ensure(self.hub, networks, self._links(self.hub))
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
               timeout: float = 1.0) -> bool:
-        addr = ip.split("/")[0]
-        if not netns.netns_exists(self.probe_ns):
-            return False
-        if kind == "ping":
-            return self._ping(addr, timeout)
-        if kind == "http_ping":
-            return self._http(addr, port, timeout)
-        raise VimError(f"unknown probe {kind!r}")
-
-    def _ping(self, addr: str, timeout: float) -> bool:
-        ident = (os.getpid() ^ id(object()) ^ int(time.monotonic_ns())) & 0xFFFF
-        try:
-            sock = netns.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        except OSError:
-            return False
-        with sock:
-            try:
-                sock.sendto(build_echo(ident, 1), (addr, 0))
-            except OSError:
-                return False
-            deadline = time.monotonic() + timeout
-            while (left := deadline - time.monotonic()) > 0:
-                sock.settimeout(left)
-                try:
-                    pkt, (src, _) = sock.recvfrom(2048)
-                except (TimeoutError, OSError):
-                    return False
-                if src == addr and parse_reply(pkt) == (ident, 1):
-                    return True
-        return False
-
-    def _http(self, addr: str, port: int, timeout: float) -> bool:
-        try:
-            sock = netns.socket_in(self.probe_ns, socket.AF_INET, socket.SOCK_STREAM, 0)
-        except OSError:
-            return False
-        with sock:
-            sock.settimeout(timeout)
-            try:
-                sock.connect((addr, port))
-                sock.sendall(f"GET / HTTP/1.0\r\nHost: {addr}\r\n\r\n".encode())
-                head = sock.recv(64).split(b"\r\n", 1)[0].split()
-            except OSError:
-                return False
-        return len(head) >= 2 and head[0].startswith(b"HTTP/") and head[1][:1] in (b"1", b"2",
-                                                                                   b"3")
+        return self.probes.probe(kind, ip, port=port, timeout=timeout)
 
     # -- internals -------------------------------------------------------------------------------
     def _ovs_ports(self, site: HostSite | None = None) -> list[Any]:
@@ -440,14 +456,14 @@ class LocalVim:
                             if sites.is_segment_port(p.name) or p.name == VXLAN_PORT))
 
     def _ensure_segments(self, networks: Iterable[Network]) -> None:
-        """Join each network's segment across the hosts (VXLAN ports, star around the first host);
+        """Join each network's segment across the hosts (VXLAN ports, star around the hub);
         no ports for one host, a no-op for networks already joined."""
         with self._sites_lock:   # a host joining meanwhile gets the VLs recorded before it
             new = {n.vlan: n for n in networks if n.vlan not in self._segments}
             if not new:
                 return
-            for name, specs in sites.segment_ports(self.sites, new.values(), self.prefix).items():
-                site = self.site(name)
+            for name, specs in sites.segment_ports(self._members(), new.values(), self.prefix, self.hub.name).items():
+                site = self.site(name)   # not a failed one: its ports come with its recovery (purge_host)
                 try:
                     site.db.ensure_ports(site.bridge, list(specs))
                 except OvsdbError as exc:

@@ -10,15 +10,17 @@ Virtual links span hosts as one L2 segment: on every host a VL's ports are acces
 with the VL's local VLAN (the same tag on every host: one VIM allocates it), the controller sends
 unclassified traffic to NORMAL, and VXLAN ports with a fixed ``key`` (the VL's segment id, VNI =
 its VLAN tag) and a fixed ``remote_ip`` join the hosts' segments, tagged like the VL's other
-ports, so NORMAL learns and floods across hosts. Those ports form a *star* around the first host
-(where the DHCP servers and monitoring probes sit): NORMAL has no split horizon, so a full mesh
-would loop broadcasts; a tree cannot. Traffic between two other hosts hairpins through the hub.
+ports, so NORMAL learns and floods across hosts. Those ports form a *star* around the *hub*
+(:mod:`vnfm.vim.star`; where the DHCP servers and monitoring probes sit, the first host to begin
+with): NORMAL has no split horizon, so a full mesh would loop broadcasts; a tree cannot.
+Traffic between two other hosts hairpins through the hub.
 Fixed-key ports coexist with the flow-based ``vx0`` on UDP 4789: OVS picks the most specific
 tunnel port (key + remote) for what arrives, so ``vx0`` keeps whatever else uses it.
 
 Hosts join and leave a running VIM (``nfv host add|remove``): a joining host gets a port to the
 hub for every VL already spanning hosts and the hub one to it (:func:`join`); a leaving one's
-ports on the hub go (:func:`leave`). The hub itself never leaves.
+ports on the hub go (:func:`leave`). When the hub fails or leaves, the star re-roots at the
+first host up (:func:`apply` of a :func:`vnfm.vim.star.restar` change).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from dataplane.ovsdb import Ovsdb, OvsdbError, PortInfo, PortSpec
 from dataplane.underlay import GPE_PORT, INTEGRATION_BRIDGE, VXLAN_OVERHEAD, VXLAN_UDP, HostPlan
 from vnfm.errors import VimError
 from vnfm.model import Network
+from vnfm.vim import star
+from vnfm.vim.star import SEGMENT_PORT  # "vl<vlan:03x>h<peer host id>": one per (VL, peer host) on each host
 
-SEGMENT_PORT = "vl"   # "vl<vlan:03x>h<peer host id>": one per (VL, peer host) on each host
 UNDERLAY_MTU = 1700   # a rack for this VIM: VL frames of NSH_MTU (1600) in GPE+NSH (+74) or VXLAN (+50)
 
 
@@ -70,11 +73,11 @@ def segment_id(net: Network) -> int:
 
 
 def segment_port(net: Network, peer: HostSite) -> str:
-    return f"{SEGMENT_PORT}{net.vlan:03x}h{peer.host_id}"
+    return star.tunnel_name(net.vlan, peer.host_id)
 
 
 def is_segment_port(name: str) -> bool:
-    return name.startswith(SEGMENT_PORT) and "h" in name[len(SEGMENT_PORT):]
+    return star.is_tunnel(name)
 
 
 def check_mtu(sites: Sequence[HostSite], mtu: int) -> None:
@@ -85,23 +88,53 @@ def check_mtu(sites: Sequence[HostSite], mtu: int) -> None:
                              f"{mtu} bytes in VXLAN (needs {mtu + VXLAN_OVERHEAD})")
 
 
-def segment_ports(sites: Sequence[HostSite], networks: Iterable[Network], prefix: str) -> Mapping[str, tuple[PortSpec, ...]]:
-    """Site name -> the VXLAN ports joining ``networks`` across ``sites`` (a star around the first
-    site; none for a single site)."""
+def star_hosts(sites: Iterable[HostSite]) -> tuple[star.StarHost, ...]:
+    return tuple(star.StarHost(s.name, s.host_id, s.underlay_ip) for s in sites)
+
+
+def tunnel_spec(t: star.Tunnel, prefix: str) -> PortSpec:
+    """The OVS port of a star tunnel: an access port of the VL's tag, fixed key and remote."""
+    return PortSpec(t.name, "vxlan", tag=t.vlan,
+                    options={"remote_ip": t.remote_ip, "key": str(t.vlan), "dst_port": str(VXLAN_UDP)},
+                    external_ids={"nfv-owner": prefix, "nfv-role": "segment", "nfv-network": t.network,
+                                  "nfv-peer": t.peer})
+
+
+def segment_ports(sites: Sequence[HostSite], networks: Iterable[Network], prefix: str,
+                  hub: str | None = None) -> Mapping[str, tuple[PortSpec, ...]]:
+    """Site name -> the VXLAN ports joining ``networks`` across ``sites`` (a star around ``hub``,
+    default the first site; none for a single site)."""
     if len(sites) < 2:
         return {s.name: () for s in sites}
-    hub, spokes = sites[0], sites[1:]
-    nets = sorted({n.vlan: n for n in networks}.values(), key=lambda n: n.vlan)
+    segments = {n.vlan: n.name for n in networks}
+    tunnels = star.star(hub or sites[0].name, star_hosts(sites), segments)
+    return {s.name: tuple(tunnel_spec(t, prefix) for t in tunnels if t.host == s.name) for s in sites}
 
-    def port(net: Network, peer: HostSite) -> PortSpec:
-        return PortSpec(segment_port(net, peer), "vxlan", tag=net.vlan,
-                        options={"remote_ip": peer.underlay_ip, "key": str(segment_id(net)), "dst_port": str(VXLAN_UDP)},
-                        external_ids={"nfv-owner": prefix, "nfv-role": "segment", "nfv-network": net.name,
-                                      "nfv-peer": peer.name})
 
-    out = {hub.name: tuple(port(n, s) for n in nets for s in spokes)}
-    out.update({s.name: tuple(port(n, hub) for n in nets) for s in spokes})
+def segments_of(ports: Iterable[PortInfo]) -> dict[int, str]:
+    """VLAN -> VL name of the star tunnels among ``ports`` (what spans hosts, read back from a
+    host's bridge after a restart forgot it)."""
+    out = {}
+    for p in ports:
+        net = p.external_ids.get("nfv-network")
+        if is_segment_port(p.name) and net and p.external_ids.get("nfv-role") == "segment":
+            try:
+                out[int(p.name[len(SEGMENT_PORT):].split("h")[0], 16)] = net
+            except ValueError:
+                continue
     return out
+
+
+def apply(change: star.StarChange, by_name: Mapping[str, HostSite], prefix: str) -> None:
+    """Make ``change`` on the hosts' bridges (removals first: a port name is never reused for
+    another remote); VimError naming the host whose OVSDB refused."""
+    for host in sorted({h for h, _ in change.remove} | {t.host for t in change.add}):
+        site = by_name[host]
+        try:
+            site.db.delete_ports(site.bridge, list(change.removed_on(host)))
+            site.db.ensure_ports(site.bridge, [tunnel_spec(t, prefix) for t in change.added_on(host)])
+        except OvsdbError as exc:
+            raise VimError(f"cannot re-root the virtual links' tunnels at {change.hub} on {host}: {exc}") from exc
 
 
 def ports_to(ports: Iterable[PortInfo], peer: str) -> list[str]:
@@ -112,7 +145,7 @@ def ports_to(ports: Iterable[PortInfo], peer: str) -> list[str]:
 def join(hub: HostSite, new: HostSite, networks: Iterable[Network], prefix: str) -> None:
     """Join ``new`` to every VL of ``networks`` (those spanning hosts): its ports to the hub and
     the hub's to it. On failure the hub's new ports go again; VimError naming the host."""
-    specs = segment_ports((hub, new), networks, prefix)
+    specs = segment_ports((hub, new), networks, prefix, hub.name)
     try:
         hub.db.ensure_ports(hub.bridge, list(specs[hub.name]))
         new.db.ensure_ports(new.bridge, list(specs[new.name]))

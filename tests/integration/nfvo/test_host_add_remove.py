@@ -7,7 +7,7 @@ connected to the controller), joins it to those links and re-renders the chain o
 pinned ``availability_zone: compute3`` lands there, pings the client across hosts both ways, and
 its UDP stream to the client is classified on compute3 and crosses the SF on compute2 (counted).
 ``nfv host remove compute3`` is refused while the server runs
-there (naming it) and for compute1 (the hub); with ``--evacuate`` the server is rebuilt on
+there (naming it), as for compute1 (the hub: see test_hub_failover); with ``--evacuate`` the server is rebuilt on
 another host (still answering) and compute3 goes: no namespace, link, process, OVSDB socket,
 tunnel port to it or row of it is left. A host added again under a name of its own reuses the
 free number and, holding nothing, is removed without ``--evacuate``; bad names are refused naming
@@ -76,7 +76,7 @@ def test_a_host_joins_takes_a_vnf_and_leaves_without_a_trace(tmp_path: Path) -> 
         assert "names compute<N> are the hosts' own numbers" in refused(env, "host", "add", "--name", "compute7")
         assert "must be 2..32 lowercase letters" in refused(env, "host", "add", "--name", "Bad_Name")
         assert "exists already" in refused(env, "host", "add", "--name", "compute2")
-        assert "the VIM's hub" in refused(env, "host", "remove", "compute1")
+        assert "compute1 holds VDUs client/VDU1" in refused(env, "host", "remove", "compute1")   # the hub too
         assert "no compute host 'compute9'" in refused(env, "host", "remove", "compute9")
 
         t0 = time.monotonic()

@@ -160,11 +160,14 @@ def test_an_add_that_fails_half_way_is_undone(tmp_path: Path, rack_calls) -> Non
     assert rack_calls == [("add", "compute3")]      # the supervisor left nothing: nothing to undo
 
 
-def test_removal_is_refused_for_the_hub_unknown_hosts_and_hosts_with_vdus(tmp_path: Path, rack_calls) -> None:
+def test_removal_is_refused_for_the_last_host_up_unknown_hosts_and_hosts_with_vdus(tmp_path: Path, rack_calls) -> None:
+    service = _Service([host(1), host(2)])
+    service.vnfm.vim.failed["compute2"] = "failed by operator"
+    with pytest.raises(FailedPrecondition, match=r"compute1 is the last one up \(compute2: failed by operator\)"):
+        _Ops(service, tmp_path).remove("compute1")
+    assert rack_calls == [] and service.vnfm.vim.calls == []
     service = _Service([host(1), host(2), host(3, servers=("nfxweb11", "nfxstray1"))])
     ops = _Ops(service, tmp_path)
-    with pytest.raises(FailedPrecondition, match="compute1 is the VIM's hub"):
-        ops.remove("compute1")
     with pytest.raises(NotFound, match="no compute host 'compute9'"):
         ops.remove("compute9")
     with pytest.raises(FailedPrecondition, match=r"compute3 holds VDUs web/VDU1, nfxstray1: .*--evacuate"):
@@ -236,7 +239,7 @@ def test_the_supervisor_takes_an_added_hosts_daemons_over_and_drops_a_removed_on
         assert sup.children["edge1/ovs-vswitchd"].state.state == "up"
         sup._apply_rack_change()                       # answered: not done twice
         assert len(rack.procs) == 2
-        for change, says in ((RackChange("b", "remove", "compute1"), "the rack's first host"),
+        for change, says in ((RackChange("b", "remove", "compute9"), "no compute host 'compute9'"),
                              (RackChange("c", "remove", "compute9"), "no compute host 'compute9'")):
             (tmp_path / computehosts.REQUEST).write_text(f'{{"id": "{change.id}", "action": "remove", '
                                                          f'"name": "{change.name}"}}')

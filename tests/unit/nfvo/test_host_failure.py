@@ -62,9 +62,13 @@ def test_the_detector_fails_a_host_silent_past_the_grace_period_once(tmp_path: P
     assert ops.check_once(110.5) == ["compute2"]
     assert ops.service.vnfm.calls == [("compute2", "did not answer for 10 s: compute2/ovs-vswitchd restarting")]
     assert ops.check_once(130.0) == []          # failed already
-    # the VIM's own verdict counts too; the first host (DHCP, probes) is never failed by the detector
+    # the VIM's own verdict counts too; the hub (compute1: DHCP, probes) is failed like the others
     ops.service.vnfm._hosts = (replace(host(1), up=False, reason="namespace gone"), host(2),
                                replace(host(3), up=False, reason="namespace x is gone"))
     (tmp_path / STATUS_FILE).write_text(json.dumps(status_document(1, 0.0, [])))
     ops.service.vnfm.vim.failed = {}
-    assert ops.check_once(200.0) == [] and ops.check_once(211.0) == ["compute3"]
+    assert ops.check_once(200.0) == [] and ops.check_once(211.0) == ["compute1", "compute3"]
+    # ... but never the last host up: nothing would take its VDUs nor the hub's role
+    ops.service.vnfm._hosts = (replace(host(1), up=False, reason="failed"), replace(host(2), up=False, reason="gone"))
+    ops.service.vnfm.vim.failed, ops._since = {}, {}
+    assert ops.check_once(300.0) == [] and ops.check_once(311.0) == []
