@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from vnfm.errors import VnfmError
 from vnfm.evacuation import EvacuationPlan, describe, plan_evacuation
 from vnfm.model import Status
+from vnfm.selfheal import mark
 
 if TYPE_CHECKING:
     from vnfm.manager import VnfManager
@@ -59,7 +60,7 @@ def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
         for stored in list(vnfm._vnfs.values()):
             for v in stored.record.vdus:
                 if v.host == host and not v.dead:
-                    vnfm._mark(stored.record.id, v, True, f"compute host {host} failed: {why}")
+                    mark(vnfm, stored.record.id, v, True, f"compute host {host} failed: {why}")
                     lost += 1
     return lost
 

@@ -3,7 +3,7 @@
 Imperative shell around ``vnfm.lifecycle`` (pure rules) and ``vnfm.spec``: every operation
 checks its input first (nothing is created for a bad request), records the pending state, asks
 the VIM, and records the outcome; failures roll back what was made. One lock serialises
-operations (monitor-triggered heals included); reads come from an in-memory copy of the store
+operations (monitor-triggered heals, ``vnfm.selfheal``, included); reads come from an in-memory copy of the store
 without the lock, so a chain re-render never waits for a heal that takes seconds.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from descriptors import Vnfd, load_vnfd
-from vnfm import lifecycle as lc
+from vnfm import lifecycle as lc, selfheal
 from vnfm.alarmrunner import AlarmRunner
 from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
@@ -113,27 +113,15 @@ class VnfManager:
 
     def exec(self, name_or_id: str, argv: builtins.list[str], vdu: str | None = None,
              *, instance: int = 0, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-        rec = self.get(name_or_id)
-        cands = [v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance]
-        if not cands:
-            raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
-        return self.vim.exec(cands[0].key, argv, timeout=timeout)
+        return self.vim.exec(self._vdu(name_or_id, vdu, instance).key, argv, timeout=timeout)
 
     def ip_forwarding(self, name_or_id: str, vdu: str, instance: int = 0) -> IpForwarding:
         """Whether that VDU instance forwards IP now (its guest's sysctls, asked of the VIM)."""
-        rec = self.get(name_or_id)
-        found = next((v for v in rec.vdus if v.name == vdu and v.instance == instance), None)
-        if found is None:
-            raise NotFound(f"VNF {rec.name} has no VDU {vdu} instance {instance}")
-        return self.vim.ip_forwarding(found.key)
+        return self.vim.ip_forwarding(self._vdu(name_or_id, vdu, instance).key)
 
     def console(self, name_or_id: str, vdu: str | None = None, *, instance: int = 0) -> str:
         """The VDU's console log (first boot's user_data output first, then its program's)."""
-        rec = self.get(name_or_id)
-        cands = [v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance]
-        if not cands:
-            raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
-        return self.vim.console(cands[0].key)
+        return self.vim.console(self._vdu(name_or_id, vdu, instance).key)
 
     # -- alarms (vnfm.alarmrunner) ------------------------------------------------------------------
     def alarms(self, name_or_id: str | None = None) -> builtins.list[AlarmView]:
@@ -322,6 +310,14 @@ class VnfManager:
                 return v
         raise NotFound(f"no VNF {name_or_id!r}")
 
+    def _vdu(self, name_or_id: str, vdu: str | None, instance: int) -> VduRecord:
+        """The VNF's instance ``instance`` of VDU ``vdu`` (None: its first VDU's), or NotFound."""
+        rec = self.get(name_or_id)
+        found = next((v for v in rec.vdus if (vdu is None or v.name == vdu) and v.instance == instance), None)
+        if found is None:
+            raise NotFound(f"VNF {rec.name} has no VDU {vdu or '(any)'} instance {instance}")
+        return found
+
     def _plan(self, rec: VnfRecord, wanted: Iterable[tuple[VduSpec, int]],
               nets: Mapping[str, Network], placement: Iterable[PlacementSpec],
               keep: Mapping[tuple[str, int], VduRecord] = {}) -> builtins.list[lc.VduPlan]:
@@ -456,80 +452,12 @@ class VnfManager:
         except VnfmError as exc:
             log.error("DHCP not in step with the records: %s", exc)
 
+    # the monitoring policy's reactions (vnfm.selfheal)
     def _on_verdict(self, t: Target, verdict: str, why: str) -> bool:
-        """The monitor's verdict on a VDU; False when the VNF is busy (healing, scaling): the
-        monitor then says it again at its next failed check, so a hung VDU is not forgotten."""
-        with self._lock:
-            stored = self._vnfs.get(t.vnf_id)
-            if stored is None:
-                return True
-            if stored.record.status not in (S.ACTIVE, S.DEAD):
-                return False
-            rec = stored.record
-            vdu = next((v for v in rec.vdus if (v.name, v.instance, v.pid) == (t.vdu, t.instance, t.pid)), None)
-            if vdu is None:   # healed meanwhile (a new program): a verdict on the old one
-                return True
-            if verdict == "recovered":
-                if vdu.dead and t.spec.action == "log":
-                    self._mark(rec.id, vdu, False, f"monitor: VDU {t.vdu}#{t.instance} answers again")
-                return True
-            if not vdu.dead:
-                rec = self._mark(rec.id, vdu, True, f"monitor: {why}")
-            self._act(rec.id, vdu, t.spec.action, why)
-            return True
+        return selfheal.on_verdict(self, t, verdict, why)
 
     def _on_exit(self, w: Watched) -> None:
-        """The VIM saw a VDU's program exit: mark it dead now (chains drop it at once), then act as
-        its monitoring policy says in a thread of its own (a respawn takes seconds). Not under the
-        operations' lock (another VNF's heal holds it for seconds): an operation on this VNF that
-        writes its older copy over the mark ends in ``_sync``, where the watcher reports anew."""
-        with self._writes:
-            stored = self._vnfs.get(w.vnf_id)
-            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
-                return   # being healed, scaled or deleted: what exited is being replaced
-            vdu = next((v for v in stored.record.vdus
-                        if (v.name, v.instance, v.pid) == (w.vdu, w.instance, w.pid)), None)
-            if vdu is None or vdu.dead:
-                return
-            why = f"VDU {w.vdu}#{w.instance} process exited (pid {w.pid})"
-            self._mark(stored.record.id, vdu, True, f"VIM: {why}")
-            mon = stored.spec.vdu(w.vdu).monitor
-        if mon is not None and mon.action != "log":
-            threading.Thread(target=self._act, args=(w.vnf_id, vdu, mon.action, why), daemon=True,
-                             name=f"vnfm-act-{w.key}").start()
-
-    def _mark(self, vnf_id: str, vdu: VduRecord, dead: bool, why: str) -> VnfRecord:
-        """``vdu`` (not) dead in the VNF's current record; the VNF is DEAD while any of its VDUs
-        is, ACTIVE again after."""
-        with self._writes:
-            rec = self._vnfs[vnf_id].record
-            vdus = tuple(replace(v, dead=dead) if (v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid)
-                         else v for v in rec.vdus)
-            if (dead and rec.status == S.ACTIVE) or (not dead and rec.status == S.DEAD and not any(v.dead for v in vdus)):
-                return self._set(rec, S.DEAD if dead else S.ACTIVE, why, vdus=vdus)
-            new = replace(rec, vdus=vdus, reason=why, updated_at=self.now())   # DEAD stays DEAD: one more instance
-            self._put(new)
-            self._emit(VnfEvent(self.now(), rec.id, rec.name, rec.status, new.status, why))
-            return new
-
-    def _act(self, vnf_id: str, vdu: VduRecord, action: str, why: str) -> None:
-        """The monitoring policy's action for a dead ``vdu``, unless it was healed meanwhile."""
-        with self._lock:
-            stored = self._vnfs.get(vnf_id)
-            if stored is None or stored.record.status not in (S.ACTIVE, S.DEAD):
-                return
-            rec = stored.record
-            if not any((v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid) for v in rec.vdus):
-                return
-            try:
-                if action == "respawn":
-                    self._heal(rec, None, None, f"respawn after: {why}")
-                elif action == "vdu_autoheal":
-                    self._heal(rec, vdu.name, vdu.instance, f"vdu_autoheal after: {why}")
-                elif action == "log_and_kill":
-                    self.terminate(rec.id)
-            except VnfmError:
-                log.exception("monitor action %s on %s failed", action, rec.name)
+        selfheal.on_exit(self, w)
 
     def _recover(self) -> None:
         """Adopt what a previous manager left: finish or undo interrupted operations, remove

@@ -14,6 +14,7 @@ ADAPTERS = ("grpc", "sqlalchemy", "os_ken", "pyroute2", "ovs")
 CORE = (
     "descriptors.acl", "descriptors.vnfd", "descriptors.vnffgd", "descriptors.nsd",
     "sdn.document", "sdn.match", "sdn.openflow", "sdn.render", "sdn.sync", "sdn.pipeline", "sdn.cookie",
+    "sdn.docmodel", "sdn.telemetry.observe",
     "sdn.balance", "sdn.rebalance", "sdn.usable", "sdn.pathstatus", "nfvo.vnffg.status",
     "vnfm.lifecycle", "vnfm.spec", "vnfm.scheduler", "vnfm.evacuation", "vnfm.alarms", "descriptors.alarming",
     "vnfm.model", "vnfm.codec",
