@@ -25,10 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dataplane.ovs import OvsInstance
 from dataplane.underlay import INTEGRATION_BRIDGE
-from nfvo.allinone import stack_prefix
-from nfvo.computehosts import hosts_dir, plan
+from nfvo.computehosts import hosts_dir
 from sdn.telemetry.observation import Role, decode
-from tests.integration.nfvo.multihost import counters, mine, nfv, onboard_pinned, stack_env
+from tests.integration.nfvo.multihost import counters, create_chain, nfv, pinned_stack
 from tests.integration.nfvo.nfvcli import wait_for
 
 pytestmark = pytest.mark.integration
@@ -45,12 +44,6 @@ SENDER = ("import socket, sys, time\n"
           "    s.sendto(i.to_bytes(8, 'big') + bytes(56), (sys.argv[1], int(sys.argv[2])))\n"
           "    time.sleep(0.004)\n")
 SAMPLE = re.compile(r"sample\(probability=\d+,collector_set_id=\d+,obs_domain_id=(\d+),obs_point_id=(\d+)\)")
-
-
-def nfv_json(*args: str, env: dict):
-    done = nfv(*args, "-f", "json", env=env, timeout=60)
-    assert done.returncode == 0, done.stderr + done.stdout
-    return json.loads(done.stdout)
 
 
 def sampled_packets(state: Path, host: str) -> Counter:
@@ -81,24 +74,10 @@ def sflow_totals(url: str, spi: int) -> dict[tuple[str, int], float]:
 
 
 def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    env = {**stack_env(state), "NFV_SFLOW_SAMPLING": "4"}
-    rack = plan(stack_prefix(state), 3)
-    hosts = {h.name: h for h in rack.hosts}
-    try:
-        up = nfv("up", "--hosts", "3", "--ipfix-sampling", "1", env=env, timeout=180)
-        assert up.returncode == 0, up.stderr + up.stdout
-        onboard_pinned(env, tmp_path, PLACES)
-        shown = {n: nfv_json("vnf", "show", n, env=env) for n in PLACES}
-        assert {n: s["vdus"][0]["host"] for n, s in shown.items()} == {n: p[2] for n, p in PLACES.items()}
-        web_ip = next(c["ip"] for c in shown["web"]["vdus"][0]["cps"] if c["name"] == "CP2").split("/")[0]
-        for argv in (("vnffg-create", "--name", "udp", "--chain", "sf1,sf2,sf3"),
-                     ("vnffg-classifier-create", "--name", "to-web", "--chain", "udp",
-                      "--match", f"udp_dst={PORT},ip_proto=17")):
-            done = nfv(*argv, env=env, timeout=90)
-            assert done.returncode == 0, done.stderr + done.stdout
-        chain = nfv_json("vnffg", "show", "udp", env=env)
-        assert chain["status"] == "ACTIVE", chain
+    with pinned_stack(tmp_path, PLACES, "--ipfix-sampling", "1", env={"NFV_SFLOW_SAMPLING": "4"}) as stack:
+        state, env, hosts = stack.state, stack.env, {h.name: h for h in stack.rack.hosts}
+        web_ip = stack.ip("web")
+        chain = create_chain(stack, "udp", "sf1,sf2,sf3", "to-web", f"udp_dst={PORT},ip_proto=17")
         spi = int(chain["paths"][0]["spi"])
 
         sent = nfv("vnf", "exec", "client", "--", sys.executable, "-c", SENDER, web_ip, str(PORT), str(PACKETS),
@@ -123,7 +102,7 @@ def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
             assert not any(flows[h][(spi, si, Role.HOP_IN)] for h in hosts if h != host), (si, flows)
 
         def figures_agree():
-            stats = nfv_json("vnffg", "stats", "udp", "--window", "300", env=env)
+            stats = stack.json("vnffg", "stats", "udp", "--window", "300")
             (path,) = stats["paths"]
             into = {int(h["si"]): h.get("into") or {} for h in path["hops"]}
             got = {si: int(c.get("packets", 0)) for si, c in into.items()}
@@ -144,7 +123,7 @@ def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
                  "the counter SFs' reports", timeout=15, every=0.5, detail=lambda: counters(state))
 
         # every host's OVS an exporter of both protocols, from its underlay address, named by its switch
-        exporters = nfv_json("exporter", "list", env=env)
+        exporters = stack.json("exporter", "list")
         rows = {(e["address"], e["protocol"]): e for e in exporters}
         for name, host in hosts.items():
             for protocol in ("sflow", "ipfix"):
@@ -161,7 +140,3 @@ def test_per_hop_figures_of_a_chain_across_three_hosts(tmp_path: Path) -> None:
         sflow = sflow_totals(json.loads((state / "stack.json").read_text())["metrics"], spi)
         want = {("entered", 255): classified, **{("out", si): classified for si in HOPS}}
         assert set(sflow) == set(want) and all(abs(sflow[k] - v) <= 0.35 * v for k, v in want.items()), sflow
-    finally:
-        down = nfv("down", env=env, timeout=120)
-    assert down.returncode == 0, down.stderr
-    assert mine(state) == (set(), set())
