@@ -358,8 +358,11 @@ class VnffgManager:
 
     # ----------------------------------------------------------------- re-rendering
     def uses_vnf(self, vnf_name: str, vnf_type: str | None) -> list[str]:
-        """VNFFGs whose render depends on the VNF: a hop through it (or its type), or a classifier
-        bound to a virtual link it has a CP on (its ports join or leave the classifier)."""
+        """VNFFGs whose render depends on the VNF: a hop through it (or its type), a classifier
+        bound to a virtual link it has a CP on (its ports join or leave the classifier), or one
+        naming it as where traffic enters or goes (network_src/dst_port_id: the classifier's port
+        and switch, its destination and eth_dst are that CP's, which a heal, evacuation or scale
+        may move to another host)."""
         try:
             networks = {c.vl for c in self._vnfm.get(vnf_name).cps}
         except LookupError:  # gone already (vnfm's NotFound)
@@ -368,7 +371,8 @@ class VnffgManager:
         for record in self.list():
             for path in record.spec.paths:
                 if any(vnf_name in h.vnfs or (h.vnf_type and type_matches(vnf_type, h.vnf_type))
-                       for h in path.hops) or any(_network(c) in networks for c in path.classifiers):
+                       for h in path.hops) or any(_network(c) in networks or vnf_name in _endpoints(c)
+                                                  for c in path.classifiers):
                     out.append(record.name)
                     break
         return out
@@ -464,6 +468,12 @@ def _network(clf: ClassifierSpec) -> str | None:
     written = dict(clf.match)
     name = written.get("network_name", written.get("network_id"))
     return None if name is None else str(name)
+
+
+def _endpoints(clf: ClassifierSpec) -> set[str]:
+    """The VNFs a classifier's network_src_port_id / network_dst_port_id name (``VNF`` or ``VNF:CP``;
+    an OVS port name is no VNF's, so it never matches one)."""
+    return {ref.partition(":")[0] for ref in (clf.ingress, clf.egress) if ref}
 
 
 def _pick_path(spec: VnffgSpec, path: str, chain: str) -> PathSpec:
