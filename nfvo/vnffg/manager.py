@@ -208,24 +208,7 @@ class VnffgManager:
             record = VnffgRecord(self._new_id(), name, Status.PENDING_CREATE, "", spec,
                                  tuple(spis.items()), now, now)
             intent = self._journal.begin("vnffg-create", name)
-            if wait:
-                with intent.closing():
-                    generation = self._engine.commit(name, rendered, switches)
-                    intent.step("committed")
-                    record = self._live(record, rendered, generation)
-                    self._save(record, new=True)
-                    intent.step("stored")
-                self._emit(record, "", record.status)
-                return record
-            try:
-                self._save(record, new=True)
-                intent.step("pending")
-            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
-                intent.close()
-                raise
-            self._emit(record, "", record.status)
-        self._spawn(lambda: self._push(record, rendered, switches, intent))
-        return record
+            return self._commit(record, rendered, switches, intent, None, wait)
 
     def update(self, name_or_id: str, change: Callable[[VnffgSpec], VnffgSpec], *, wait: bool = True) -> VnffgRecord:
         """Re-render with a changed spec; SPIs of paths that remain are kept, so live traffic on
@@ -238,24 +221,7 @@ class VnffgManager:
             record = replace(old, spec=spec, spis=tuple(spis.items()), status=Status.PENDING_UPDATE, reason="",
                              updated_at=self._now())
             intent = self._journal.begin("vnffg-update", old.name, updated_at=record.updated_at)
-            if wait:
-                with intent.closing():
-                    generation = self._engine.commit(old.name, rendered, switches)
-                    intent.step("committed")
-                    record = self._live(record, rendered, generation)
-                    self._save(record)
-                    intent.step("stored")
-                self._emit(record, old.status, record.status)
-                return record
-            try:
-                self._save(record)
-                intent.step("pending")
-            except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
-                intent.close()
-                raise
-            self._emit(record, old.status, record.status)
-        self._spawn(lambda: self._push(record, rendered, switches, intent))
-        return record
+            return self._commit(record, rendered, switches, intent, old, wait)
 
     def delete(self, name_or_id: str) -> VnffgRecord:
         with self.lock:
@@ -316,6 +282,30 @@ class VnffgManager:
             owner = index.owner_of_classifier(clf.name)
             if owner is not None and owner.name != name:
                 raise AlreadyExists(f"classifier {clf.name!r} already belongs to VNFFG {owner.name}")
+
+    def _commit(self, record: VnffgRecord, rendered: RenderedChain, switches: Mapping[str, Switch],
+                intent: OpenIntent, old: VnffgRecord | None, wait: bool) -> VnffgRecord:
+        """Create (``old`` None) or update ``old``: ``wait``, the controller, then the store (the
+        record as the controller has it); else stored PENDING_* and pushed in the background."""
+        new, was = old is None, old.status if old is not None else ""
+        if wait:
+            with intent.closing():
+                generation = self._engine.commit(record.name, rendered, switches)
+                intent.step("committed")
+                record = self._live(record, rendered, generation)
+                self._save(record, new=new)
+                intent.step("stored")
+            self._emit(record, was, record.status)
+            return record
+        try:
+            self._save(record, new=new)
+            intent.step("pending")
+        except Exception:  # refused: nothing stored; a crash leaves the intent to the next start
+            intent.close()
+            raise
+        self._emit(record, was, record.status)
+        self._spawn(lambda: self._push(record, rendered, switches, intent))
+        return record
 
     def _push(self, record: VnffgRecord, rendered: RenderedChain, switches: Mapping[str, Switch],
               intent: OpenIntent) -> None:

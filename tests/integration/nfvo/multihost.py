@@ -27,6 +27,9 @@ from tests.integration.nfvo.traffic import counter_packets
 from vnfm.vim.local import server_files
 
 SAMPLES = Path(__file__).resolve().parents[3] / "descriptors" / "samples"
+WEB_PORT = 8080  # the http-server image's
+# the HTTP tests' two ends, pinned (VNF name -> sample, image, zone): the client on compute1, the server on compute3
+CLIENT_AND_WEB = {"client": ("host.yaml", "host", "compute1"), "web": ("host.yaml", "http-server", "compute3")}
 
 
 def nfv(*args: str, env: dict, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -20,15 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nfvo.multihost import (create_chain, http_get, nfv, nsh_legs, pinned_stack, plain_legs, served,
-                                              underlay_capture)
+from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, create_chain, http_get, nfv, nsh_legs,
+                                              pinned_stack, plain_legs, served, underlay_capture)
 
 pytestmark = pytest.mark.integration
 
-WEB_PORT = 8080  # the http-server image's
-PLACES = {"client": ("host.yaml", "host", "compute1"), "web": ("host.yaml", "http-server", "compute3"),
-          "sf1": ("nsh-counter.yaml", "nsh-counter", "compute2"), "sf2": ("nsh-counter.yaml", "nsh-counter", "compute3"),
-          "sf3": ("nsh-counter.yaml", "nsh-counter", "compute1")}
+PLACES = {**CLIENT_AND_WEB, "sf1": ("nsh-counter.yaml", "nsh-counter", "compute2"),
+          "sf2": ("nsh-counter.yaml", "nsh-counter", "compute3"), "sf3": ("nsh-counter.yaml", "nsh-counter", "compute1")}
 
 
 def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:

@@ -18,15 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nfvo.multihost import (PinnedStack, create_chain, http_get, nsh_legs, pinned_stack, plain_legs,
-                                              served, underlay_capture)
+from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, PinnedStack, create_chain, http_get, nsh_legs,
+                                              pinned_stack, plain_legs, served, underlay_capture)
 
 pytestmark = pytest.mark.integration
 
-WEB_PORT = 8080  # the http-server image's
-PLACES = {"client": ("host.yaml", "host", "compute1"), "web": ("host.yaml", "http-server", "compute3"),
-          "sf1": ("nsh-counter.yaml", "nsh-counter", "compute1"), "router": ("host.yaml", "host", "compute2"),
-          "sf2": ("nsh-counter.yaml", "nsh-counter", "compute3")}
+PLACES = {**CLIENT_AND_WEB, "sf1": ("nsh-counter.yaml", "nsh-counter", "compute1"),
+          "router": ("host.yaml", "host", "compute2"), "sf2": ("nsh-counter.yaml", "nsh-counter", "compute3")}
 
 
 def forwarded(stack: PinnedStack) -> int:
