@@ -97,8 +97,8 @@ class PinnedStack:
         assert done.returncode == 0, done.stderr + done.stdout
         return done.stdout
 
-    def json(self, *argv: str) -> Any:
-        return json.loads(self.run(*argv, "-f", "json", timeout=60))
+    def json(self, *argv: str, timeout: float = 60) -> Any:
+        return json.loads(self.run(*argv, "-f", "json", timeout=timeout))
 
     def vnf(self, name: str) -> dict:
         return self.json("vnf", "show", name)
