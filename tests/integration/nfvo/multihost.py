@@ -141,6 +141,16 @@ def create_chain(stack: PinnedStack, name: str, sfs: str, classifier: str, match
     return chain
 
 
+BOTH_ENDS = f"network_src_port_id=client,network_dst_port_id=web,tcp_dst={WEB_PORT},ip_proto=6"
+
+
+def web_chain(stack: PinnedStack, sfs: str, match: str = BOTH_ENDS) -> tuple[int, int]:
+    """The symmetric VNFFG ``web`` through ``sfs`` with classifier ``http`` (default: HTTP from the
+    client to web, both ends named, so each direction ends at its destination); its two SPIs."""
+    (path,) = create_chain(stack, "web", sfs, "http", match, symmetrical=True)["paths"]
+    return int(path["spi"]), int(path["reverse_spi"])
+
+
 def http_get(stack: PinnedStack, client: str, ip: str, port: int, tries: int = 5) -> None:
     """An HTTP GET from VNF ``client`` answered 200 (tried again: the first ARP may race the VL
     tunnels' learning)."""

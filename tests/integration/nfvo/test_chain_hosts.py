@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, create_chain, http_get, nfv, nsh_legs,
-                                              pinned_stack, plain_legs, served, underlay_capture)
+from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, http_get, nfv, nsh_legs, pinned_stack, plain_legs,
+                                              served, underlay_capture, web_chain)
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,7 @@ PLACES = {**CLIENT_AND_WEB, "sf1": ("nsh-counter.yaml", "nsh-counter", "compute2
 def test_symmetric_chain_across_three_hosts(tmp_path: Path) -> None:
     with pinned_stack(tmp_path, PLACES) as stack:
         web_ip = stack.ip("web")
-        chain = create_chain(stack, "web", "sf1,sf2,sf3", "http",
-                             f"network_src_port_id=client,network_dst_port_id=web,tcp_dst={WEB_PORT},ip_proto=6",
-                             symmetrical=True)
-        (path,) = chain["paths"]
-        fwd, rev = int(path["spi"]), int(path["reverse_spi"])
+        fwd, rev = web_chain(stack, "sf1,sf2,sf3")
 
         pcap = tmp_path / "underlay.pcap"
         with underlay_capture(stack.rack, pcap):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, Leg, create_chain, http_get, nsh_legs,
-                                              pinned_stack, plain_legs, served, underlay_capture)
+from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, Leg, http_get, nsh_legs, pinned_stack, plain_legs,
+                                              served, underlay_capture, web_chain)
 from tests.integration.nfvo.nfvcli import wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,11 +37,7 @@ def leg(a: str, b: str, spi: int, si: int) -> set[Leg]:
 def test_the_chain_follows_its_destination_evacuated_to_another_host(tmp_path: Path) -> None:
     with pinned_stack(tmp_path, PLACES) as stack:
         web_ip = stack.ip("web")
-        chain = create_chain(stack, "web", "sf", "http",
-                             f"network_src_port_id=client,network_dst_port_id=web,tcp_dst={WEB_PORT},ip_proto=6",
-                             symmetrical=True)
-        (path,) = chain["paths"]
-        fwd, rev = int(path["spi"]), int(path["reverse_spi"])
+        fwd, rev = web_chain(stack, "sf")
         http_get(stack, "client", web_ip, WEB_PORT)
 
         action = stack.json("host", "fail", "compute3", timeout=180)

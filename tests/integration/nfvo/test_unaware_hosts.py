@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, PinnedStack, create_chain, http_get, nsh_legs,
-                                              pinned_stack, plain_legs, served, underlay_capture)
+from tests.integration.nfvo.multihost import (CLIENT_AND_WEB, WEB_PORT, PinnedStack, http_get, nsh_legs, pinned_stack,
+                                              plain_legs, served, underlay_capture, web_chain)
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,7 @@ def test_symmetric_chain_through_an_unaware_router_on_another_host(tmp_path: Pat
         web_ip = stack.ip("web")
         for key in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0"):  # a one-armed router
             stack.run("vnf", "exec", "router", "--", "sysctl", "-q", "-w", key, timeout=30)
-        chain = create_chain(stack, "web", "sf1,router,sf2", "http", f"tcp_dst={WEB_PORT},ip_proto=6", symmetrical=True)
-        (path,) = chain["paths"]
-        fwd, rev = int(path["spi"]), int(path["reverse_spi"])
+        fwd, rev = web_chain(stack, "sf1,router,sf2", f"tcp_dst={WEB_PORT},ip_proto=6")
 
         pcap = tmp_path / "underlay.pcap"
         with underlay_capture(stack.rack, pcap):
