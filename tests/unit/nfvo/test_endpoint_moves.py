@@ -140,6 +140,21 @@ def test_the_chain_follows_its_destination_and_source_vnfs_to_other_hosts(stack)
     follows()
 
 
+def test_a_chain_whose_destination_vnf_is_deleted_says_so(stack) -> None:
+    """Deleting a VNF a classifier names re-renders the chain too: ERROR, naming the classifier's
+    field (it was left ACTIVE, ending at a port that no longer exists)."""
+    nfvo = stack.nfvo
+    nfvo._drain_grace = 0.0
+    three_hosts(stack, {"client": ("host.yaml", "compute1"), "web": ("host.yaml", "compute3"),
+                        "sf": ("nsh-counter.yaml", "compute2")})
+    nfvo.create_vnffg("g", chain="sf", symmetrical=True)
+    nfvo.create_classifier("http", "g", "network_src_port_id=client,network_dst_port_id=web,tcp_dst=80,ip_proto=6")
+    nfvo.delete_vnf("web")
+    record = nfvo.vnffgs.get("g")
+    assert record.status == "ERROR" and "classifiers[http].network_dst_port_id: web is no VNF CP" in record.reason
+    assert not any(p.name.startswith("g/") for p in stack.controller.document.paths)
+
+
 def test_a_classifier_names_the_vnfs_of_its_src_and_dst_ports() -> None:
     """``VNF`` or ``VNF:CP`` name that VNF; no port named, no VNF."""
     assert _endpoints(ClassifierSpec("c", (), ClassifierMatch(), "client:CP2", "web")) == {"client", "web"}
