@@ -387,11 +387,9 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         off = next((i for i in fn.instances if i.switch not in overlay), None)
-        own = sorted({inst.switch for inst in fn.instances})
-        if len(own) > 1 and (off is not None or not fn.nsh_aware):  # an unaware SF: its proxy re-classifies on one
-            why = f": {off.switch} is not" if off else f" (NSH-unaware SF {fn.name} has instances on {', '.join(own)})"
-            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
-                                f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
+        if off is not None and any(inst.switch != off.switch for inst in fn.instances):  # each proxies its own
+            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must each be on the "
+                                f"overlay (host_id, tunnel_ip, gpe_port): {off.switch} is not")
         _check_balance(fn, where)
 
 
@@ -461,9 +459,16 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
-        own = fn.instances[0].switch  # (an unaware SF's only one)
+        own = fn.instances[0].switch
+        hosts = sorted({i.switch for i in fn.instances})
+        blind = next((c for c in path.classifiers if c.destination is None), None)  # (a bump's C1 after it: its port)
+        if len(hosts) > 1 and not fn.nsh_aware and any(not i.mac for i in fn.instances) and blind is not None:
+            raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac) and has instances on "
+                                f"several switches ({', '.join(hosts)}): after it only the classifier's port tells where "
+                                f"traffic entered, known on one host only; give classifier {blind.name} a destination "
+                                "(network_dst_port_id) or keep the SF's instances on one switch")
         away = next((c for c in path.classifiers if (c.switch or first) != own), None)
-        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances):
+        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances) and len(hosts) == 1:
             raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac): after it only the "
                                 f"classifier's port tells where traffic entered, so its classifiers must be on its "
                                 f"switch {own} (classifier {away.name} is on {away.switch or first})")
