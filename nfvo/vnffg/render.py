@@ -407,7 +407,7 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
             backward.extend(back)
     unaware = [UnawareHop(i, f.name, frozenset(inst.switch for inst in f.instances), all(inst.mac for inst in f.instances))
                for i, f in placed if not f.nsh_aware]
-    check_crossing(switches, {c.switch for c in forward + backward}, unaware, inv.switches, where)
+    check_crossing(switches, forward + backward, unaware, inv.switches, where)
     paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]
