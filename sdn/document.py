@@ -446,7 +446,8 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
     """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay;
     an NSH-unaware hop that does not route (a bump in the wire, no MAC) on its classifiers' switch:
     its proxy re-classifies there, and only there is the port they are bound to known for C1
-    (sdn.overlay); a router's frames carry its MAC, so the path then ends on its host instead."""
+    (sdn.overlay); with instances on several switches, only with a destination for every
+    classifier; a router's frames carry its MAC, so the path then ends on its host instead."""
     switches = {i.switch for h in path.hops for i in by_fn[h].instances}
     first = by_fn[path.hops[0]].instances[0].switch
     classifier_switches = {c.switch for c in path.classifiers if c.switch} | {

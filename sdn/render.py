@@ -198,7 +198,7 @@ def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
 
 def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
     return [f for f in doc.service_functions if f.instances[0].switch == switch
-            and not spans_switches(f)]  # an SF across switches: sdn.overlay renders its ports
+            and not spans_switches(f)]  # an SF across switches: sdn.spread renders its ports and table
 
 
 def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:

@@ -28,6 +28,8 @@ from dataplane.lab import Host, stop_process
 from dataplane.underlay import GPE_PORT
 from sdn.docfile import parse_document
 from sdn.document import SfcDocument
+from sdn.render import compute_switch_states
+from sdn.sync import plan_changes
 from tests.integration.sdn.overlay_lab import RackController, controller_on_rack
 from tests.integration.sdn.test_overlay_render import counter_sf, flow_packets
 
@@ -161,6 +163,10 @@ def test_an_sf_on_three_hosts_keeps_each_connection_on_one_instance_and_a_change
         overlay.controller.apply_document(document(c, client, server, three))
         assert overlay.controller.settle(15.0)
         assert client.ping(server.ip, count=2, timeout=2.0)  # ARP bypasses the chain
+        desired = compute_switch_states(overlay.controller.document,
+                                        {d: i.ports for d, i in overlay.driver.switches().items()})
+        for host in (c1, c2, c3):  # what each switch reads back is what we computed (the guard's in_port too)
+            assert plan_changes(overlay.driver.read_state(host.plan.datapath_id), desired[host.plan.datapath_id]).empty
 
         start = served(reports, client)
         got = send(client, server)
