@@ -387,7 +387,7 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         off = next((i for i in fn.instances if i.switch not in overlay), None)
-        if off is not None and any(inst.switch != off.switch for inst in fn.instances):  # each proxies its own
+        if off is not None and any(inst.switch != off.switch for inst in fn.instances):  # (unaware: each proxied by its own)
             raise DocumentError(f"{where}.instances", "instances of one SF on several switches must each be on the "
                                 f"overlay (host_id, tunnel_ip, gpe_port): {off.switch} is not")
         _check_balance(fn, where)

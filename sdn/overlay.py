@@ -108,7 +108,7 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     if not sw.on_overlay:
         return {}
     crossing = crossing_paths(doc, names)
-    gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
+    gpe = port_of(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
     owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
     owned.update(spread_owned(doc, switch, ports, gpe, memo, balance_switches(doc)))  # SFs across switches
     graph = overlay_graph(doc.switches)
@@ -133,14 +133,14 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         if not here:
             continue
         where = f"service_function_paths[{path.name}]"
-        in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+        in_ports = tuple(port_of(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                          if c.in_port and c.switch == switch else None for c in path.classifiers)
-        hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
+        hop_ports = tuple(tuple(port_of(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
                                 if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
                           for h in path.hops)
         unaware = tuple(None if by_fn[h].nsh_aware else tuple(
-            (_port(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
-                   switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
+            (port_of(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
+                     switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
             for h in path.hops)
         ends_here = _ends_here(path, switch, ends, ports, where)
         key = ("overlay-path", path, switch, legs, in_ports, hop_ports, unaware, near, gpe, spread, probe, ends_here)
@@ -181,7 +181,7 @@ def _ends_here(path: ServicePath, switch: str, ends: tuple[tuple[str, ...], ...]
     plain = (switch in ends[0]) if not path.classifiers else any(  # (no classifier: the first hop's switch)
         switch in e and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
     return EndsHere(plain,
-                    tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
+                    tuple(port_of(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
                           if d.switch == switch else None for d in path.destinations))
 
 
@@ -344,5 +344,3 @@ def _balanced_hop(spi: int, si: int, hop: str, switch: str, legs: tuple[Leg, ...
                        cookie=cookie))
     return flows
 
-
-_port = port_of

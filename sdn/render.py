@@ -20,7 +20,9 @@ slot ``C4 & (size - 1)`` goes to the instance holding it, one flow per aligned b
 (value/mask on C4). A path then costs one flow per hop however many instances it has, and a
 scale out or in rewrites only the SF's table, not its paths. Both directions of a connection
 hash alike, so a symmetric chain's reverse path meets the same instances. A draining instance
-(weight 0) holds no slots but keeps its port flows: what is inside it goes on.
+(weight 0) holds no slots but keeps its port flows: what is inside it goes on. An SF whose
+instances sit on several switches has the same table on each switch that needs it, remote slots
+tunnelled to their instance's SFF (``sdn.spread``).
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
 the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
