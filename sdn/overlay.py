@@ -100,17 +100,20 @@ def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
 
 
 def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
-                 memo: Memo = _direct, probe: ProbeKey = None) -> dict[str, SwitchState]:
+                 memo: Memo = _direct, probe: ProbeKey = None, tables: Mapping[str, frozenset[str]] | None = None
+                 ) -> dict[str, SwitchState]:
     """The overlay's owners on ``switch``: "overlay" (GPE ingress: a switch on the overlay always
-    takes NSH from its peers) and "path:NAME" for each crossing path (of ``names``, default all)
-    that touches it. Empty for a switch not on the overlay. ``probe``: sdn.render.probe_key."""
+    takes NSH from its peers), those of SFs across switches (``sdn.spread``; their tables where
+    ``tables`` says, default ``balance_switches``, which walks every path) and "path:NAME" for
+    each crossing path (of ``names``, default all) that touches it. Empty for a switch not on the
+    overlay. ``probe``: sdn.render.probe_key."""
     sw = doc.switch(switch)
     if not sw.on_overlay:
         return {}
     crossing = crossing_paths(doc, names)
     gpe = port_of(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
     owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
-    owned.update(spread_owned(doc, switch, ports, gpe, memo, balance_switches(doc)))  # SFs across switches
+    owned.update(spread_owned(doc, switch, ports, gpe, memo, balance_switches(doc) if tables is None else tables))
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}

@@ -70,7 +70,7 @@ from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath
 from dataplane.nshcontext import destination_c1
 from sdn.overlay import crossing_paths, destination_flow
 from sdn.overlay import switch_owned as overlay_owned
-from sdn.spread import spans_switches
+from sdn.spread import balance_switches_after, spans_switches
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, GroupEntry, Output, RegMove,
                           SetField, SwitchState, make_match)
 from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY
@@ -163,6 +163,7 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
     One upserted path then costs that path's flows, not a walk over every path of the document.
     """
     states: dict[int, Owned] = {}
+    fresh = [p for p in doc.paths if p.name in changed]  # their new versions, found once
     for switch in doc.switches:
         if switch.dpid not in ports:
             continue
@@ -173,20 +174,31 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
         owned = dict(before)
         for name in changed:
             owned.pop(f"path:{name}", None)
-        for fn in doc.service_functions:  # where an SF across switches keeps its table follows its paths: afresh
-            if spans_switches(fn):
-                owned.pop(f"balance:{fn.name}", None)
+        held, left = _spread_tables(doc, changed, before)  # where an SF across switches keeps its table follows its paths
+        tables = balance_switches_after(doc, switch.name, fresh, held, left)
+        for name in held:
+            owned.pop(f"balance:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         probe = probe_key(doc, switch.dpid)
         crossing = crossing_paths(doc, changed)  # paths across SFFs: sdn.overlay renders them
-        for path in doc.paths:
-            if path.name in changed and path.hops[0] in by_fn and path.name not in crossing:
+        for path in fresh:
+            if path.hops[0] in by_fn and path.name not in crossing:
                 owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
         owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache),
-                                   probe=probe))
+                                   probe=probe, tables=tables))
         _check_balance_ids(doc, owned, switch.name)
         states[switch.dpid] = owned
     return states
+
+
+def _spread_tables(doc: SfcDocument, changed: set[str], before: Owned) -> tuple[set[str], set[str]]:
+    """(SFs across switches whose table ``before`` holds, those whose table a changed path's
+    flows in ``before`` went to: sdn.spread.balance_switches_after)."""
+    ids = {balance_number(f.name): f.name for f in doc.service_functions if spans_switches(f)}
+    held = {name for name in ids.values() if f"balance:{name}" in before}
+    left = {ids[a.value] for name in changed if f"path:{name}" in before for f in before[f"path:{name}"].flows
+            if f.table == NEXT_HOP for a in f.actions if isinstance(a, SetField) and a.field == "reg2" and a.value in ids}
+    return held, left
 
 
 def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:

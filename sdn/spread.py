@@ -25,10 +25,10 @@ reclassify, the proxy's flow to a router's MAC), re-classified there by ``sdn.ov
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Hashable, Mapping
+from typing import Callable, Hashable, Iterable, Mapping
 
 from sdn.balance import blocks, table_of
-from sdn.document import DocumentError, ServiceFunction, SfcDocument
+from sdn.document import DocumentError, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import Action, Decap, Flow, Output, SetField, SwitchState, make_match
 from sdn.pipeline import BALANCE
 from sdn.steering import (PRIO_HOP, balance_number, checked, sf_port_flows, slot_flow, to_instance,
@@ -53,13 +53,50 @@ def balance_switches(doc: SfcDocument) -> dict[str, frozenset[str]]:
     spread = {f.name: f for f in doc.service_functions if spans_switches(f)}
     if not spread:
         return {}
+    names = frozenset(spread)
     switches = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
     need = {name: set(switches[name]) for name in spread}
-    for path in doc.paths:
-        for i, hop in enumerate(path.hops):
-            if hop in spread:
-                need[hop] |= switches[path.hops[i - 1]] if i else {c.switch for c in path.classifiers}
+    after: set[tuple[str, str]] = set()  # (previous hop, spread hop): the union once per pair, not per path
+    for path in doc.paths:  # (a hot loop: every upsert of a document with such an SF walks it, per switch)
+        hops = path.hops
+        if names.isdisjoint(hops):
+            continue
+        if hops[0] in names:
+            first = need[hops[0]]
+            for c in path.classifiers:
+                first.add(c.switch)
+        for pair in zip(hops, hops[1:], strict=False):
+            if pair[1] in names:
+                after.add(pair)
+    for previous, hop in after:
+        need[hop] |= switches[previous]
     return {name: frozenset(s) for name, s in need.items()}
+
+
+def balance_switches_after(doc: SfcDocument, switch: str, fresh: Iterable[ServicePath], held: set[str], left: set[str]
+                           ) -> dict[str, frozenset[str]]:
+    """``balance_switches(doc)`` as far as ``switch`` goes, after a change of paths (``fresh``:
+    their versions in ``doc``): ``held`` the SFs whose table the switch held before, ``left`` those
+    a changed path's previous version handed on from here. Costs the changed paths, not every
+    path, unless a table may have to go (its last path left): then the paths are walked until
+    one still needs it."""
+    switches = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
+    spread = [f.name for f in doc.service_functions if spans_switches(f)]
+    fresh = tuple(fresh)
+    out = {}
+    for name in spread:
+        if (switch in switches[name] or any(_hands_on(p, name, switch, switches) for p in fresh)
+                or name in held and (name not in left or any(_hands_on(p, name, switch, switches) for p in doc.paths))):
+            out[name] = frozenset({switch})
+    return out
+
+
+def _hands_on(path: ServicePath, name: str, switch: str, switches: Mapping[str, frozenset[str]]) -> bool:
+    """Whether ``switch`` is a previous stop of SF ``name`` on ``path``."""
+    for i, hop in enumerate(path.hops):
+        if hop == name and (switch in switches[path.hops[i - 1]] if i else any(c.switch == switch for c in path.classifiers)):
+            return True
+    return False
 
 
 def spread_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], gpe: int, memo: Memo,

@@ -11,7 +11,8 @@ import pytest
 
 from sdn.cookie import Role, make_cookie
 from sdn.docfile import parse_document
-from sdn.document import DocumentError, Probes, SfcDocument, check_document, with_paths
+from sdn.document import (DocumentError, Probes, ServiceFunction, SfcDocument, SfInstance, check_document,
+                          with_paths)
 from sdn.openflow import Output, Sample, SetField
 from sdn.pipeline import BALANCE, INGRESS, NEXT_HOP, check_switch_state
 from sdn.rebalance import rebalance
@@ -168,3 +169,36 @@ def test_balanced_legs_need_a_direct_tunnel_and_a_clash_of_balancing_ids_is_name
     monkeypatch.setattr("sdn.render.balance_number", lambda name: 7)  # as if CRC-32 gave both names one id
     with pytest.raises(DocumentError, match=r"service_functions\[twin\].name: its balancing id 0x7 .* is also lb's"):
         compute_switch_states(check_document(clash), PORTS)
+
+
+def test_random_upserts_and_removals_keep_the_tables_where_a_whole_render_puts_them() -> None:
+    """Paths through lb (on c2 and c3), some through SF x (on c1) before it, classified on c1 or c2,
+    come and go: after every step the incremental render equals the whole one."""
+    import random
+
+    rnd = random.Random(5)
+    ports = {1: {**PORTS[1], "x": 7, "k": 8}, 2: {**PORTS[2], "k2": 9}, 3: PORTS[3]}
+    base = document(TWO, reverse=False)
+    x = ServiceFunction("x", (SfInstance("c1", "x"),))
+    doc = check_document(replace(base, service_functions=(*base.service_functions, x), paths=()))
+    cache = FlowCache()
+    owned = compute_owned_states(doc, ports, cache)
+    seen = []  # whether c1 (a previous stop only) holds lb's table, step by step
+    for step in range(40):
+        names = [p.name for p in doc.paths]
+        remove = set(rnd.sample(names, min(len(names), rnd.randint(0, 2))))
+        upsert = []
+        for i in range(rnd.randint(0, 2)):
+            name = rnd.choice([f"p{rnd.randrange(6)}", *names])
+            if name in remove or any(p.name == name for p in upsert):
+                continue
+            switch, port = rnd.choice([("c1", "client"), ("c1", "k"), ("c2", "k2")])
+            hops = rnd.choice([("lb",), ("x", "lb"), ("x",)])
+            upsert.append(replace(base.paths[0], name=name, spi=100 + step * 4 + i, hops=hops, classifiers=(
+                replace(base.paths[0].classifiers[0], name=f"{name}-c", switch=switch, in_port=port,
+                        match=replace(base.paths[0].classifiers[0].match, dst_port=(1000 + step * 4 + i,) * 2)),)))
+        doc = with_paths(doc, upsert, remove=remove)
+        owned = update_owned_states(doc, ports, owned, remove | {p.name for p in upsert}, cache)
+        assert owned == compute_owned_states(doc, ports), step
+        seen.append("balance:lb" in owned[1])
+    assert (True, False) in set(zip(seen, seen[1:], strict=False)) and (False, True) in set(zip(seen, seen[1:], strict=False))
