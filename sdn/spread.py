@@ -57,7 +57,7 @@ def balance_switches(doc: SfcDocument) -> dict[str, frozenset[str]]:
     switches = {f.name: frozenset(i.switch for i in f.instances) for f in doc.service_functions}
     need = {name: set(switches[name]) for name in spread}
     after: set[tuple[str, str]] = set()  # (previous hop, spread hop): the union once per pair, not per path
-    for path in doc.paths:  # (a hot loop: every upsert of a document with such an SF walks it, per switch)
+    for path in doc.paths:  # (every whole render walks it, per switch: kept lean)
         hops = path.hops
         if names.isdisjoint(hops):
             continue
