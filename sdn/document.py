@@ -226,11 +226,9 @@ def _check_functions(functions: tuple[ServiceFunction, ...], switches: set[str],
             for port in inst.ports:
                 used_ports[(inst.switch, port)] = (fn.name, fn.nsh_aware, pair, inst.mac)
         off = next((i for i in fn.instances if i.switch not in overlay), None)
-        own = sorted({inst.switch for inst in fn.instances})
-        if len(own) > 1 and (off is not None or not fn.nsh_aware):  # an unaware SF: its proxy re-classifies on one
-            why = f": {off.switch} is not" if off else f" (NSH-unaware SF {fn.name} has instances on {', '.join(own)})"
-            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must be NSH-aware "
-                                f"and each on the overlay (host_id, tunnel_ip, gpe_port){why}")
+        if off is not None and any(inst.switch != off.switch for inst in fn.instances):  # (unaware: each proxied by its own)
+            raise DocumentError(f"{where}.instances", "instances of one SF on several switches must each be on the "
+                                f"overlay (host_id, tunnel_ip, gpe_port): {off.switch} is not")
         _check_balance(fn, where)
 
 
@@ -287,7 +285,8 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
     """The SFFs of a path that crosses switches (None if its hops share one): each on the overlay;
     an NSH-unaware hop that does not route (a bump in the wire, no MAC) on its classifiers' switch:
     its proxy re-classifies there, and only there is the port they are bound to known for C1
-    (sdn.overlay); a router's frames carry its MAC, so the path then ends on its host instead."""
+    (sdn.overlay); with instances on several switches, only with a destination for every
+    classifier; a router's frames carry its MAC, so the path then ends on its host instead."""
     switches = {i.switch for h in path.hops for i in by_fn[h].instances}
     first = by_fn[path.hops[0]].instances[0].switch
     classifier_switches = {c.switch for c in path.classifiers if c.switch} | {
@@ -300,9 +299,16 @@ def _crossing(path: ServicePath, by_fn: Mapping[str, ServiceFunction], overlay: 
             sffs = ", ".join(sorted(switches | classifier_switches))
             raise DocumentError(f"{where}.hops[{j}]", f"the path crosses SFFs ({sffs}), but switch "
                                 f"{fn.instances[0].switch} of {hop} is not on the overlay (host_id, tunnel_ip, gpe_port)")
-        own = fn.instances[0].switch  # (an unaware SF's only one)
+        own = fn.instances[0].switch
+        hosts = sorted({i.switch for i in fn.instances})
+        blind = next((c for c in path.classifiers if c.destination is None), None)  # (a bump's C1 after it: its port)
+        if len(hosts) > 1 and not fn.nsh_aware and any(not i.mac for i in fn.instances) and blind is not None:
+            raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac) and has instances on "
+                                f"several switches ({', '.join(hosts)}): after it only the classifier's port tells where "
+                                f"traffic entered, known on one host only; give classifier {blind.name} a destination "
+                                "(network_dst_port_id) or keep the SF's instances on one switch")
         away = next((c for c in path.classifiers if (c.switch or first) != own), None)
-        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances):
+        if away is not None and not fn.nsh_aware and any(not i.mac for i in fn.instances) and len(hosts) == 1:
             raise DocumentError(f"{where}.hops[{j}]", f"NSH-unaware SF {hop} does not route (no mac): after it only the "
                                 f"classifier's port tells where traffic entered, so its classifiers must be on its "
                                 f"switch {own} (classifier {away.name} is on {away.switch or first})")

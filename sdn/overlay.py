@@ -8,9 +8,10 @@ legs and stops it takes part in:
 
 - classify (a classifier's switch): as on one switch, but C1 = ingress host id << 16 | ingress
   port (``dataplane.nshcontext``: ``set_field`` of the host bits, then ``move in_port`` into
-  bits 0..15), and C4 the flow-hash bucket when a hop has several instances; C2 (the ingress
+  bits 0..15), and C4 the flow hash when a hop has several instances; C2 (the ingress
   VL's segment) stays 0 until the document names segments (virtual links across hosts);
-- a hop on this switch: the same next-hop flows as ``sdn.render`` (one per instance bucket);
+- a hop on this switch: the same next-hop flow as ``sdn.render`` (to its instance, or to its
+  SF's slot table in the balance table: ``sdn.render``'s when the instances share this switch);
 - a leg leaving this switch: next-hop (SPI, SI) -> ``decap()`` (Ethernet off: a ptap port sends
   bare NSH, GPE next protocol 4), ``tun_dst`` = the next SFF's tunnel IP, output the GPE port;
 - the end, for a classifier with a destination (``Classifier.destination``): C1 names it (flag,
@@ -32,20 +33,23 @@ the hop flow strips NSH, through the proxy table to a router's MAC; the SF's por
 reclassify table), and it re-classifies what the SF sends back there with every classifier's
 matches (in_port = the SF's egress port), wrapping it with the next SI; the leg to the next hop's
 SFF follows as for an aware hop. C1 is written afresh (``dataplane.nshcontext``): the classifier's
-destination if it has one (the path then ends there, as above); else after a router,
-(this host, its port), so the path's end legs go to the router's switch (``end_switches``; the
-ingress legs' C1 host match then names it) and NORMAL there hands the frame on from the router's
-port; after a bump in the wire, (this host, the classifier's port), which ``sdn.document`` allows
-only with the classifiers on the bump's switch. An unaware SF's instances share one switch.
+destination if it has one (the path then ends there, as above, whichever instance served it);
+else after a router, (this host, its port), so the path's end legs go to each router instance's
+switch (``end_switches``: a set per classifier; the end legs' C1 host match picks the one that
+served it) and NORMAL there hands the frame on from the router's port; after a bump in the wire,
+(this host, the classifier's port), which ``sdn.document`` allows only with the classifiers on the
+bump's switch -- so a bump whose instances sit on several switches needs a destination.
 
 IPFIX observation points (a document with probes) are sdn.render's: classify, into each hop, back
 from an unaware hop (re-classification), the path's end; each tagged with the switch it is on.
 
-Instances of one SF on several switches: the classifier writes the same 16-bit symmetric hash
-into C4 as on one switch; its low ``HASH_BUCKETS`` values pick instance ``bucket % n`` (not yet
-the slot tables of ``sdn.balance``: scaling such an SF moves more connections than it must); each
-bucket whose instance sits elsewhere is tunnelled there (a leg per bucket, matching ``nsh_c4``
-under mask), and each switch admits NSH from its own instances' ports.
+Instances of one SF on several switches (``sdn.spread``): the classifier writes the same 16-bit
+symmetric hash into C4 as on one switch, and the SF's slot table of ``sdn.balance`` (weights,
+draining, minimal moves) picks the instance: each previous stop and each switch holding instances
+has the table once for every path (local slots to the instance, the others tunnelled to the SFF
+holding them), and the path's flow there is one per hop (reg2 = the SF's balancing id, to the
+balance table). The hop-in observation point is then on the previous stop (where the table picks
+the instance): arrivals from a peer for a local slot are not sampled again.
 """
 
 from __future__ import annotations
@@ -56,18 +60,18 @@ from typing import Callable, Hashable, Iterable, Mapping
 
 from dataplane.nshcontext import INGRESS_HOST, INGRESS_PORT, destination_c1
 from sdn.cookie import Role, make_cookie
-from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
+from sdn.document import Classifier, ServiceFunction, ServicePath, SfcDocument
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, Output, RegMove, SetField,
                           SwitchState, make_match)
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, RECLASSIFY, check_flow
+from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, RECLASSIFY, check_flow
 from sdn.telemetry.observation import Role as Point
-from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, PRIO_ADMIT, PRIO_HOP, ProbeKey,
-                          checked, nsh_match, sample_actions, sf_port_flows, to_instance)
+from sdn.spread import Memo, balance_switches, port_of, sf_admission_flows, spans_switches, spread_owned, tunnel_to
+from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, PRIO_ADMIT, PRIO_HOP, ProbeKey, balance_number,
+                          checked, nsh_match, sample_actions, to_instance)
 from sdn.topology import Leg, overlay_graph, path_legs
 
+__all__ = ["sf_admission_flows", "spans_switches", "tunnel_to"]  # sdn.spread's, read from here by older callers
 NSH_PACKET_TYPE = (1 << 16) | ETH_NSH  # OXM packet_type (ns 1 = ethertype, 0x894f): bare NSH from a ptap port
-HASH_BUCKETS = 16  # C4's low 4 bits: the buckets an SF spread over switches balances by
-Memo = Callable[[Hashable, Callable[[], SwitchState]], SwitchState]
 Unaware = tuple[tuple[tuple[int, str] | None, ...] | None, ...]  # per hop: None (aware), else per instance (egress, MAC)
 
 
@@ -91,31 +95,25 @@ def crossing_paths(doc: SfcDocument, names: Iterable[str] | None = None) -> froz
                              | {d.switch for d in p.destinations}) > 1)
 
 
-def spans_switches(fn: ServiceFunction) -> bool:
-    """Whether an SF's instances sit on several switches (its ports are then rendered here)."""
-    return any(i.switch != fn.instances[0].switch for i in fn.instances)
-
-
 def _direct(key: Hashable, compute: Callable[[], SwitchState]) -> SwitchState:
     return compute()
 
 
 def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names: Iterable[str] | None = None,
-                 memo: Memo = _direct, probe: ProbeKey = None) -> dict[str, SwitchState]:
+                 memo: Memo = _direct, probe: ProbeKey = None, tables: Mapping[str, frozenset[str]] | None = None
+                 ) -> dict[str, SwitchState]:
     """The overlay's owners on ``switch``: "overlay" (GPE ingress: a switch on the overlay always
-    takes NSH from its peers) and "path:NAME" for each crossing path (of ``names``, default all)
-    that touches it. Empty for a switch not on the overlay. ``probe``: sdn.render.probe_key."""
+    takes NSH from its peers), those of SFs across switches (``sdn.spread``; their tables where
+    ``tables`` says, default ``balance_switches``, which walks every path) and "path:NAME" for
+    each crossing path (of ``names``, default all) that touches it. Empty for a switch not on the
+    overlay. ``probe``: sdn.render.probe_key."""
     sw = doc.switch(switch)
     if not sw.on_overlay:
         return {}
     crossing = crossing_paths(doc, names)
-    gpe = _port(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
+    gpe = port_of(ports, sw.gpe_port, f"switches[{switch}].gpe_port", switch)
     owned = {"overlay": memo(("overlay", gpe), lambda: SwitchState(gpe_ingress_flows(gpe)))}
-    for fn in doc.service_functions:  # an SF across switches: each switch admits NSH from its own instances
-        local = tuple(_port(ports, i.port, f"service_functions[{fn.name}].instances[{j}].port", switch)
-                      for j, i in enumerate(fn.instances) if i.switch == switch)
-        if local and spans_switches(fn):
-            owned[f"sf:{fn.name}"] = memo(("sf", local), partial(_admission_state, local))
+    owned.update(spread_owned(doc, switch, ports, gpe, memo, balance_switches(doc) if tables is None else tables))
     graph = overlay_graph(doc.switches)
     endpoints = {s.name: Endpoint(s.host_id, s.tunnel_ip) for s in doc.switches if s.on_overlay}
     by_fn = {f.name: f for f in doc.service_functions}
@@ -128,7 +126,7 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         spread = any(len(by_fn[h].instances) > 1 for h in path.hops)
         ingress = tuple(c.switch for c in path.classifiers) or (hop_switches[0][0],)
         ends = end_switches(path, by_fn, ingress)
-        stops = (ingress, hop_switches, HASH_BUCKETS if spread else 0, ends)
+        stops = (ingress, hop_switches, tuple(dict.fromkeys(e for each in ends for e in each)))
         shape = routes.get(stops)
         if shape is None:
             found = path_legs(graph, path.name, *stops)
@@ -138,14 +136,14 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
         if not here:
             continue
         where = f"service_function_paths[{path.name}]"
-        in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
+        in_ports = tuple(port_of(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch)
                          if c.in_port and c.switch == switch else None for c in path.classifiers)
-        hop_ports = tuple(tuple(_port(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
+        hop_ports = tuple(tuple(port_of(ports, inst.port, f"service_functions[{h}].instances[{j}].port", switch)
                                 if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
                           for h in path.hops)
         unaware = tuple(None if by_fn[h].nsh_aware else tuple(
-            (_port(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
-                   switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
+            (port_of(ports, inst.egress, f"service_functions[{h}].instances[{j}].{'egress_port' if inst.egress_port else 'port'}",
+                     switch), inst.mac) if inst.switch == switch else None for j, inst in enumerate(by_fn[h].instances))
             for h in path.hops)
         ends_here = _ends_here(path, switch, ends, ports, where)
         key = ("overlay-path", path, switch, legs, in_ports, hop_ports, unaware, near, gpe, spread, probe, ends_here)
@@ -154,19 +152,20 @@ def switch_owned(doc: SfcDocument, switch: str, ports: Mapping[str, int], names:
     return owned
 
 
-def end_switches(path: ServicePath, by_fn: Mapping[str, ServiceFunction], ingress: tuple[str, ...]) -> tuple[str, ...]:
-    """Where the path ends, per classifier (``ingress``: their switches): a classifier's
-    destination's switch if it has one (C1 names it), else where C1 says it entered, i.e. the
-    classifier's switch, unless its last NSH-unaware hop routes (a MAC): re-classified after it
-    with C1 = that SF's host and port, it ends on that SF's switch (``sdn.document`` keeps an
-    unaware SF on a path across SFFs on one switch)."""
+def end_switches(path: ServicePath, by_fn: Mapping[str, ServiceFunction], ingress: tuple[str, ...]
+                 ) -> tuple[tuple[str, ...], ...]:
+    """Where the path may end, per classifier (``ingress``: their switches; no classifier: one
+    entry): a classifier's destination's switch if it has one (C1 names it), else where C1 says
+    it entered, i.e. the classifier's switch, unless its last NSH-unaware hop routes (a MAC):
+    re-classified after it with C1 = the serving instance's host and port, it ends on whichever
+    switch of that SF's instances served it (C1's host id tells the end legs which)."""
     last = next((by_fn[h] for h in reversed(path.hops) if not by_fn[h].nsh_aware), None)
-    if last is not None and all(i.mac for i in last.instances):
-        ends = tuple(last.instances[0].switch for _ in ingress)
-    else:
-        ends = ingress
-    return tuple(c.destination.switch if c.destination is not None else end
-                 for c, end in zip(path.classifiers, ends, strict=True)) if path.classifiers else ends
+    routers = tuple(dict.fromkeys(i.switch for i in last.instances)) \
+        if last is not None and all(i.mac for i in last.instances) else ()
+    if not path.classifiers:
+        return (routers or ingress,)
+    return tuple((c.destination.switch,) if c.destination is not None else routers or (end,)
+                 for c, end in zip(path.classifiers, ingress, strict=True))
 
 
 @dataclass(frozen=True)
@@ -179,12 +178,13 @@ class EndsHere:
     ports: tuple[int | None, ...] = ()
 
 
-def _ends_here(path: ServicePath, switch: str, ends: tuple[str, ...], ports: Mapping[str, int], where: str) -> EndsHere:
+def _ends_here(path: ServicePath, switch: str, ends: tuple[tuple[str, ...], ...], ports: Mapping[str, int],
+               where: str) -> EndsHere:
     named = {c.destination: c for c in reversed(path.classifiers) if c.destination is not None}  # the first names it
-    plain = (switch in ends) if not path.classifiers else any(  # (no classifier: the first hop's switch)
-        e == switch and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
+    plain = (switch in ends[0]) if not path.classifiers else any(  # (no classifier: the first hop's switch)
+        switch in e and c.destination is None for c, e in zip(path.classifiers, ends, strict=True))
     return EndsHere(plain,
-                    tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
+                    tuple(port_of(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
                           if d.switch == switch else None for d in path.destinations))
 
 
@@ -250,20 +250,21 @@ def path_flows(path: ServicePath, switch: str, legs: tuple[Leg, ...], in_ports: 
     for index, ports in enumerate(hop_ports):
         si, proxied = 255 - index, unaware[index]
         macs = ("",) * len(ports) if proxied is None else tuple(p[1] if p else "" for p in proxied)
-        into = [None if port is None else (*sample(Point.HOP_IN, si), *to_instance(port, proxied is not None, mac))
-                for port, mac in zip(ports, macs, strict=True)]
-        if len(ports) == 1 and into[0] is not None:
-            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), into[0], cookie=hop_cookie))
-        for bucket in range(HASH_BUCKETS if len(ports) > 1 else 0):
-            actions = into[bucket % len(ports)]
-            if actions is not None:  # this bucket's instance is here (else a leg tunnels it to its switch)
-                flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si, **_bucket(bucket)), actions, cookie=hop_cookie))
+        if len(ports) == 1 and ports[0] is not None:
+            flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si),
+                           (*sample(Point.HOP_IN, si), *to_instance(ports[0], proxied is not None, macs[0])),
+                           cookie=hop_cookie))
+        elif len(ports) > 1:
+            flows |= _balanced_hop(spi, si, path.hops[index], switch, legs, ports, gpe_port,
+                                   sample(Point.HOP_IN, si), probe is not None)
         for back in proxied or ():  # what an unaware instance here sends back: re-classified here, wrapped with SI - 1
             if back is not None:
                 flows |= _reclassify_flows(path, index, back, in_ports, here.host_id, spread,
                                            sample(Point.HOP_OUT, si), switch, endpoints)
     for leg in legs:
-        extra: dict[str, object] = _bucket(leg.bucket) if leg.bucket >= 0 else {}
+        if leg.balanced:  # the SF's slot table tunnels (sdn.spread)
+            continue
+        extra: dict[str, object] = {}
         if leg.ingress:
             extra = {"nsh_mdtype": 1, "nsh_c1": INGRESS_HOST.match(endpoints[leg.ingress].host_id)[1:]}
         for k, node in enumerate(leg.route[:-1]):
@@ -321,27 +322,28 @@ def _reclassify_flows(path: ServicePath, index: int, back: tuple[int, str], in_p
     return flows
 
 
-def _admission_state(ports: tuple[int, ...]) -> SwitchState:
-    return SwitchState(sf_admission_flows(ports))
+def _balanced_hop(spi: int, si: int, hop: str, switch: str, legs: tuple[Leg, ...], ports: tuple[int | None, ...],
+                  gpe_port: int, into: tuple[Action, ...], probed: bool) -> set[Flow]:
+    """A hop of several instances: to its SF's slot table (reg2 = its balancing id). Instances on
+    one switch: there, sampled into the hop (``sdn.render``'s table). On several (balanced legs):
+    on each previous stop, sampled there (its table picks the instance and its SFF), and on each
+    switch holding instances for what arrives from a peer (sampled already: with probes, a flow of
+    its own above the previous stop's)."""
+    to_table = (SetField("reg2", balance_number(hop)),)
+    cookie = make_cookie(Role.HOP, spi)
+    mine = [leg for leg in legs if leg.balanced and leg.si == si and not leg.ingress]
+    if not mine:
+        if all(p is None for p in ports):
+            return set()
+        return {Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), (*into, *to_table), goto_table=BALANCE, cookie=cookie)}
+    flows = set()
+    sources, holders = {leg.src for leg in mine}, {leg.dst for leg in mine}
+    if switch in sources:
+        flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), (*into, *to_table), goto_table=BALANCE, cookie=cookie))
+    if switch in holders and switch not in sources:
+        flows.add(Flow(NEXT_HOP, PRIO_HOP, nsh_match(spi, si), to_table, goto_table=BALANCE, cookie=cookie))
+    elif switch in holders and probed:
+        flows.add(Flow(NEXT_HOP, PRIO_HOP + 1, nsh_match(spi, si, in_port=gpe_port), to_table, goto_table=BALANCE,
+                       cookie=cookie))
+    return flows
 
-
-def sf_admission_flows(ports: tuple[int, ...]) -> frozenset[Flow]:
-    """sdn.steering.sf_port_flows per local port of an SF across switches: NSH from it goes to
-    next-hop, anything else from it is dropped."""
-    return frozenset().union(*(sf_port_flows(p) for p in ports))
-
-
-def _bucket(bucket: int) -> dict[str, object]:
-    return {"nsh_mdtype": 1, "nsh_c4": (bucket, HASH_BUCKETS - 1)}
-
-
-def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:
-    """NSH to the SFF at ``peer_ip``: outer Ethernet off (bare NSH into the ptap port), VNI 0."""
-    return Decap(), SetField("tunnel_id", 0), SetField("tun_ipv4_dst", peer_ip), Output(gpe_port)
-
-
-def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:
-    number = ports.get(name)
-    if number is None:
-        raise DocumentError(element, f"switch {switch} has no port {name!r}")
-    return number

@@ -57,9 +57,11 @@ PIPELINE: dict[int, Table] = {
               frozenset({NEXT_HOP}), CLASSIFIER_FIELDS | {"in_port"}),
         Table(NEXT_HOP, "next-hop", "(SPI, SI) -> the SF port (NSH stripped for unaware SFs; to proxy for those "
               "that route), or the SF in reg2 -> balance if it has several instances; path end -> egress",
-              frozenset({EGRESS, PROXY, BALANCE}), NSH_FIELDS),
+              frozenset({EGRESS, PROXY, BALANCE}), NSH_FIELDS | {"in_port"}),
         Table(BALANCE, "balance", "the SF in reg2, the slot in C4 -> the instance holding it (as next-hop "
-              "sends to one); miss: drop", frozenset({PROXY}), frozenset({"reg2", "eth_type", "nsh_mdtype", "nsh_c4"})),
+              "sends to one), or the SFF of another host holding it; what arrived from the GPE port is never "
+              "sent on (tables updated out of step would loop it); miss: drop",
+              frozenset({PROXY}), frozenset({"reg2", "eth_type", "nsh_mdtype", "nsh_c4", "in_port"})),
         Table(PROXY, "proxy", "NSH stripped, the SF instance in reg1 -> address the frame to its MAC, output; "
               "miss: drop", frozenset(), frozenset({"reg1"})),
         Table(EGRESS, "egress", "restore the ingress port from C1, decap outer Ethernet and NSH, NORMAL",

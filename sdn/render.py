@@ -20,7 +20,9 @@ slot ``C4 & (size - 1)`` goes to the instance holding it, one flow per aligned b
 (value/mask on C4). A path then costs one flow per hop however many instances it has, and a
 scale out or in rewrites only the SF's table, not its paths. Both directions of a connection
 hash alike, so a symmetric chain's reverse path meets the same instances. A draining instance
-(weight 0) holds no slots but keeps its port flows: what is inside it goes on.
+(weight 0) holds no slots but keeps its port flows: what is inside it goes on. An SF whose
+instances sit on several switches has the same table on each switch that needs it, remote slots
+tunnelled to their instance's SFF (``sdn.spread``).
 
 NSH-unaware SFs (a proxy in the switch): the hop flow strips NSH (``decap(),decap()``) before
 the SF's port; what comes back on its egress port is plain, so table 0 sends it to its own
@@ -58,7 +60,6 @@ Every flow passes ``sdn.pipeline.check_flow`` once, when it is computed, never o
 from __future__ import annotations
 
 import threading
-import zlib
 from collections import OrderedDict
 from functools import partial
 from typing import Callable, Hashable, Mapping, TypeVar
@@ -67,24 +68,24 @@ from sdn.balance import HASH_BITS, blocks, table_of
 from sdn.cookie import Role, make_cookie
 from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath, SfcDocument
 from dataplane.nshcontext import destination_c1
-from sdn.overlay import crossing_paths, destination_flow, spans_switches
+from sdn.overlay import crossing_paths, destination_flow
 from sdn.overlay import switch_owned as overlay_owned
+from sdn.spread import balance_switches_after, spans_switches
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, GroupEntry, Output, RegMove,
                           SetField, SwitchState, make_match)
 from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY
 from sdn.steering import (ETH_NSH, FLOW_HASH, FLOW_HASH_TO_C4, HASH_LINKS, PRIO_ADMIT, PRIO_HOP, PRIO_MISS,
-                          PRIO_SF_DROP, ProbeKey, sample_actions, sf_port_flows)
+                          PRIO_SF_DROP, PRIO_UNAWARE_MISS, ProbeKey, balance_number, sample_actions, sf_port_flows,
+                          slot_flow, unaware_port_state)
 from sdn.steering import to_instance as _to_instance
 from sdn.steering import checked as _checked
 from sdn.steering import nsh_match as _nsh_match
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import switch_tag
 
-__all__ = ["ETH_NSH", "HASH_BITS", "HASH_LINKS", "PRIO_ADMIT", "PRIO_HOP", "PRIO_MISS", "PRIO_SF_DROP", "ProbeKey",
-           "sf_port_flows"]  # shared with sdn.overlay (sdn.steering), read from here by older callers
-
-PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
-
+__all__ = ["ETH_NSH", "HASH_BITS", "HASH_LINKS", "PRIO_ADMIT", "PRIO_HOP", "PRIO_MISS", "PRIO_SF_DROP",
+           "PRIO_UNAWARE_MISS", "ProbeKey", "sf_port_flows", "unaware_port_state"]
+# (shared with sdn.overlay through sdn.steering, read from here by older callers)
 
 Owned = dict[str, SwitchState]  # owner ("pipeline", "sf:NAME", "unaware:PORT", "balance:NAME", "path:NAME") -> flows
 BalanceEntries = tuple[tuple[int, bool, str, tuple[tuple[int, int], ...]], ...]  # port, unaware, MAC, C4 value/masks
@@ -162,6 +163,7 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
     One upserted path then costs that path's flows, not a walk over every path of the document.
     """
     states: dict[int, Owned] = {}
+    fresh = [p for p in doc.paths if p.name in changed]  # their new versions, found once
     for switch in doc.switches:
         if switch.dpid not in ports:
             continue
@@ -172,16 +174,31 @@ def update_owned_states(doc: SfcDocument, ports: Mapping[int, Mapping[str, int]]
         owned = dict(before)
         for name in changed:
             owned.pop(f"path:{name}", None)
+        held, left = _spread_tables(doc, changed, before)  # where an SF across switches keeps its table follows its paths
+        tables = balance_switches_after(doc, switch.name, fresh, held, left)
+        for name in held:
+            owned.pop(f"balance:{name}", None)
         by_fn = {f.name: f for f in _functions_on(doc, switch.name)}
         probe = probe_key(doc, switch.dpid)
         crossing = crossing_paths(doc, changed)  # paths across SFFs: sdn.overlay renders them
-        for path in doc.paths:
-            if path.name in changed and path.hops[0] in by_fn and path.name not in crossing:
+        for path in fresh:
+            if path.hops[0] in by_fn and path.name not in crossing:
                 owned[f"path:{path.name}"] = _path_state(path, by_fn, ports[switch.dpid], switch.name, probe, cache)
         owned.update(overlay_owned(doc, switch.name, ports[switch.dpid], changed, memo=partial(_memo, cache),
-                                   probe=probe))
+                                   probe=probe, tables=tables))
+        _check_balance_ids(doc, owned, switch.name)
         states[switch.dpid] = owned
     return states
+
+
+def _spread_tables(doc: SfcDocument, changed: set[str], before: Owned) -> tuple[set[str], set[str]]:
+    """(SFs across switches whose table ``before`` holds, those whose table a changed path's
+    flows in ``before`` went to: sdn.spread.balance_switches_after)."""
+    ids = {balance_number(f.name): f.name for f in doc.service_functions if spans_switches(f)}
+    held = {name for name in ids.values() if f"balance:{name}" in before}
+    left = {ids[a.value] for name in changed if f"path:{name}" in before for f in before[f"path:{name}"].flows
+            if f.table == NEXT_HOP for a in f.actions if isinstance(a, SetField) and a.field == "reg2" and a.value in ids}
+    return held, left
 
 
 def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
@@ -195,7 +212,7 @@ def probe_key(doc: SfcDocument, dpid: int) -> ProbeKey:
 
 def _functions_on(doc: SfcDocument, switch: str) -> list[ServiceFunction]:
     return [f for f in doc.service_functions if f.instances[0].switch == switch
-            and not spans_switches(f)]  # an SF across switches: sdn.overlay renders its ports
+            and not spans_switches(f)]  # an SF across switches: sdn.spread renders its ports and table
 
 
 def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], cache: FlowCache | None) -> Owned:
@@ -217,13 +234,8 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
                 mac = inst.mac if number == inst_in else ""
                 owned[f"unaware:{number}"] = _memo(cache, ("unaware", number, one_armed, mac),
                                                    partial(unaware_port_state, number, one_armed, mac))
-    balanced: dict[int, str] = {}
     for fn in functions:
         if len(fn.instances) > 1:
-            number = balance_id(fn)
-            if balanced.setdefault(number, fn.name) != fn.name:
-                raise DocumentError(f"service_functions[{fn.name}].name", f"its balancing id {number:#x} (CRC-32 of "
-                                    f"the name) is also {balanced[number]}'s on switch {switch}: rename one")
             number, entries = _balance_key(fn, port_map, switch)
             owned[f"balance:{fn.name}"] = _memo(cache, ("balance", number, entries),
                                                 partial(_balance_state, number, entries))
@@ -234,7 +246,20 @@ def _switch_owned(doc: SfcDocument, switch: str, port_map: Mapping[str, int], ca
         if path.hops[0] in by_fn and path.name not in crossing:  # a path on its SFs' switch
             owned[f"path:{path.name}"] = _path_state(path, by_fn, port_map, switch, probe, cache)
     owned.update(overlay_owned(doc, switch, port_map, memo=partial(_memo, cache), probe=probe))
+    _check_balance_ids(doc, owned, switch)
     return owned
+
+
+def _check_balance_ids(doc: SfcDocument, owned: Owned, switch: str) -> None:
+    """No two SFs whose tables are on ``switch`` (its own, or across switches: sdn.spread) share a
+    balancing id; DocumentError naming the later one."""
+    balanced: dict[int, str] = {}
+    for fn in doc.service_functions:
+        if f"balance:{fn.name}" in owned:
+            number = balance_id(fn)
+            if balanced.setdefault(number, fn.name) != fn.name:
+                raise DocumentError(f"service_functions[{fn.name}].name", f"its balancing id {number:#x} (CRC-32 of "
+                                    f"the name) is also {balanced[number]}'s on switch {switch}: rename one")
 
 
 def _path_state(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
@@ -269,21 +294,6 @@ def tunnel_port_state(ports: tuple[int, ...]) -> SwitchState:
                                 for p in ports))
 
 
-def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:
-    """An NSH-unaware SF's port: what it sends goes to reclassify (its paths' flows), never to
-    classify, where a classifier bound to no port would take it; what no path re-classifies goes
-    to NORMAL from a one-armed SF (its own ARP/ND/ICMP) and is dropped from a two-armed one (see
-    the module docstring); with the ``mac`` of an SF that routes, the proxy flow addressing
-    frames to it."""
-    cookie = make_cookie(Role.PIPELINE)
-    flows = {Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port), goto_table=RECLASSIFY, cookie=cookie),
-             Flow(RECLASSIFY, PRIO_UNAWARE_MISS, make_match(in_port=port), (Output(OFPP_NORMAL),) if one_armed else (),
-                  cookie=cookie)}
-    if mac:
-        flows.add(Flow(PROXY, PRIO_HOP, make_match(reg1=port), (SetField("eth_dst", mac), Output(port)), cookie=cookie))
-    return SwitchState(_checked(flows))
-
-
 def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports: Mapping[str, int],
               switch: str) -> tuple:
     """(path, its classifiers' in_ports, each hop's instance ports, each unaware hop's egress
@@ -303,13 +313,8 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
 
 
 def balance_id(fn: ServiceFunction) -> int:
-    """What reg2 holds for the balance table of ``fn``: stable while its name is (so scaling it
-    leaves its paths' flows alone); a clash on one switch is refused by name."""
-    return _balance_number(fn.name)
-
-
-def _balance_number(name: str) -> int:
-    return zlib.crc32(name.encode())
+    """What reg2 holds for the balance table of ``fn`` (sdn.steering.balance_number)."""
+    return balance_number(fn.name)
 
 
 def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> tuple[int, BalanceEntries]:
@@ -323,9 +328,7 @@ def _balance_key(fn: ServiceFunction, ports: Mapping[str, int], switch: str) -> 
 
 def _balance_state(number: int, entries: BalanceEntries) -> SwitchState:
     """The balance table of one SF: each block of slots to the instance holding it."""
-    cookie = make_cookie(Role.PIPELINE)
-    flows = {Flow(BALANCE, PRIO_HOP, make_match(reg2=number, eth_type=ETH_NSH, nsh_mdtype=1, nsh_c4=(value, mask)),
-                  _to_instance(port, unaware, mac), cookie=cookie)
+    flows = {slot_flow(number, value, mask, _to_instance(port, unaware, mac))
              for port, unaware, mac, pairs in entries for value, mask in pairs}
     return SwitchState(_checked(flows))
 
@@ -378,7 +381,7 @@ def _path_flows(path: ServicePath, in_ports: tuple[int | None, ...], hop_ports: 
                            (*into, *_to_instance(ports[0], unaware, hop_macs[index][0])), cookie=hop_cookie))
             continue
         flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, si),
-                       (*into, SetField("reg2", _balance_number(path.hops[index]))), goto_table=BALANCE,
+                       (*into, SetField("reg2", balance_number(path.hops[index]))), goto_table=BALANCE,
                        cookie=hop_cookie))
     flows.add(Flow(NEXT_HOP, PRIO_HOP, _nsh_match(path.spi, path.end_si), sample(Point.END, path.end_si),
                    goto_table=EGRESS, cookie=hop_cookie))

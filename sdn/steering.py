@@ -1,5 +1,6 @@
 """What every SFF's flows share, on one switch or across several (pure): the priorities, the NSH
-match, an SF port's admission, a hop's way into an instance (NSH-unaware ones through the proxy),
+match, an SF port's admission (NSH-unaware ones: to reclassify, and the proxy's flow), a hop's way
+into an instance (NSH-unaware ones through the proxy), an SF's balancing id and slot-table flow,
 the classifier's flow-hash, and the probes' ``sample()``.
 
 Why a module of its own: ``sdn.render`` (paths on one switch) and ``sdn.overlay`` (paths across
@@ -10,17 +11,20 @@ from render.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 
 from sdn.balance import HASH_BITS
 from sdn.cookie import Role, make_cookie
-from sdn.openflow import Action, Decap, DecNshTtl, Flow, Multipath, Output, RegMove, Resubmit, Sample, SetField, make_match
-from sdn.pipeline import INGRESS, NEXT_HOP, PROXY, check_flow
+from sdn.openflow import (OFPP_NORMAL, Action, Decap, DecNshTtl, Flow, Multipath, Output, RegMove, Resubmit, Sample,
+                          SetField, SwitchState, make_match)
+from sdn.pipeline import BALANCE, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_flow
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import sample_params
 
 ETH_NSH = 0x894F
 PRIO_MISS, PRIO_ADMIT, PRIO_SF_DROP, PRIO_HOP = 0, 100, 90, 100
+PRIO_UNAWARE_MISS = 1  # reclassify, per unaware SF port: below every re-classification flow (priority + 1)
 HASH_LINKS = 1 << HASH_BITS  # multipath's links: C4 carries HASH_BITS bits of the symmetric L4 hash
 FLOW_HASH: tuple[Action, ...] = (Multipath(HASH_LINKS, "reg0", HASH_BITS),)  # before encap: the 5-tuple is visible
 FLOW_HASH_TO_C4: tuple[Action, ...] = (RegMove("reg0", "nsh_c4", HASH_BITS),)  # after encap(nsh)
@@ -43,6 +47,33 @@ def sf_port_flows(port: int) -> frozenset[Flow]:
         Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port, eth_type=ETH_NSH), goto_table=NEXT_HOP, cookie=cookie),
         Flow(INGRESS, PRIO_SF_DROP, make_match(in_port=port), (), cookie=cookie),
     ))
+
+
+def unaware_port_state(port: int, one_armed: bool = False, mac: str = "") -> SwitchState:
+    """An NSH-unaware SF's port: what it sends goes to reclassify (its paths' flows), never to
+    classify, where a classifier bound to no port would take it; what no path re-classifies goes
+    to NORMAL from a one-armed SF (its own ARP/ND/ICMP) and is dropped from a two-armed one (see
+    sdn.render's docstring); with the ``mac`` of an SF that routes, the proxy flow addressing
+    frames to it."""
+    cookie = make_cookie(Role.PIPELINE)
+    flows = {Flow(INGRESS, PRIO_ADMIT, make_match(in_port=port), goto_table=RECLASSIFY, cookie=cookie),
+             Flow(RECLASSIFY, PRIO_UNAWARE_MISS, make_match(in_port=port), (Output(OFPP_NORMAL),) if one_armed else (),
+                  cookie=cookie)}
+    if mac:
+        flows.add(Flow(PROXY, PRIO_HOP, make_match(reg1=port), (SetField("eth_dst", mac), Output(port)), cookie=cookie))
+    return SwitchState(checked(flows))
+
+
+def balance_number(name: str) -> int:
+    """What reg2 holds for the balance table of SF ``name`` (CRC-32): stable while its name is,
+    so scaling it leaves its paths' flows alone; a clash on one switch is refused by name."""
+    return zlib.crc32(name.encode())
+
+
+def slot_flow(number: int, value: int, mask: int, actions: tuple[Action, ...], priority: int = PRIO_HOP) -> Flow:
+    """One block of SF ``number``'s slot table (C4 & mask == value) -> ``actions``."""
+    return Flow(BALANCE, priority, make_match(reg2=number, eth_type=ETH_NSH, nsh_mdtype=1, nsh_c4=(value, mask)),
+                actions, cookie=make_cookie(Role.PIPELINE))
 
 
 def to_instance(port: int, unaware: bool, mac: str) -> tuple[Action, ...]:

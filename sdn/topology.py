@@ -11,7 +11,13 @@ A path's *stops* are the switches where something happens, in SI order: the clas
 switch, each hop's SFF, and at the end the classifier's destination's switch when it names one
 (C1 says which: ``sdn.overlay``), else the classifier's switch again (the path ends where it
 began: there NSH C1's ingress port is local, and NORMAL delivers as on one switch) -- or, after an
-NSH-unaware hop that routes, that hop's switch (re-classified there, C1 names its port).
+NSH-unaware hop that routes, the switch of the instance that served it (re-classified there, C1
+names its host and port), so a path may end on several switches.
+
+A hop whose instances sit on several switches has a leg from each previous stop to each of
+them: which one a packet takes is its SF's slot table's choice (``sdn.overlay``: C4's slot ->
+the switch holding it), not a leg's, so those legs are marked ``balanced`` and must be one
+tunnel (the previous stop's table sends straight to the instance's SFF).
 """
 
 from __future__ import annotations
@@ -31,14 +37,14 @@ GPE = "gpe"
 class Leg:
     """NSH with SI ``si`` goes from switch ``src`` to switch ``dst`` along ``route`` (both ends
     included; ``(src,)`` if it stays on one switch). ``ingress`` is set on the path's end legs (to
-    the switch it ends on: a classifier's or its destination's), which match C1's host id;
-    ``bucket`` (0..buckets-1) on the legs of a hop whose instances sit on several switches, which
-    match C4's flow-hash bucket (-1: every bucket)."""
+    the switch it ends on: a classifier's, its destination's or a routing unaware instance's),
+    which match C1's host id; ``balanced`` on the legs into a hop whose instances sit on several
+    switches: the SF's slot table at ``src`` picks the leg (no flow of the path's own)."""
 
     si: int
     route: tuple[str, ...]
     ingress: str = ""
-    bucket: int = -1
+    balanced: bool = False
 
     @property
     def src(self) -> str:
@@ -72,27 +78,27 @@ def route(graph: nx.Graph, src: str, dst: str, element: str) -> tuple[str, ...]:
 
 
 def path_legs(graph: nx.Graph, path_name: str, ingress: Sequence[str], hops: Sequence[Sequence[str]],
-              buckets: int = 0, ends: Sequence[str] = ()) -> tuple[Leg, ...]:
-    """Every leg of one path: SI 255 from each ingress switch to the first hop's SFF, SI 255-i from
-    each SFF of hop i-1 to that of hop i, the end SI from each SFF of the last hop back to each
+              ends: Sequence[str] = ()) -> tuple[Leg, ...]:
+    """Every leg of one path: SI 255 from each ingress switch to the first hop's SFF(s), SI 255-i
+    from each SFF of hop i-1 to each of hop i, the end SI from each SFF of the last hop to each
     switch the path ends on (``ends``, default the ingress switches; a routing NSH-unaware hop moves
-    it: ``sdn.overlay.end_switches``). ``hops[i]``: the switch of each instance of hop i, in instance
-    order; a hop whose instances sit on several switches gets one leg per C4 bucket (instance
-    ``bucket % n``, as on one switch), so ``buckets`` must then be the classifier's bucket count."""
+    it: ``sdn.overlay.end_switches``). ``hops[i]``: the switch of each instance of hop i; a hop on
+    several switches gets ``balanced`` legs, one tunnel each (DocumentError naming the hop if the
+    topology has none between two of its stops: a slot table tunnels straight to the SFF)."""
     where = f"service_function_paths[{path_name}]"
     legs: list[Leg] = []
     sources = tuple(dict.fromkeys(ingress))
     for i, switches in enumerate(hops):
         element = f"{where}.hops[{i}]"
+        targets = tuple(dict.fromkeys(switches))
         for src in sources:
-            if len(set(switches)) == 1:
-                legs.append(Leg(255 - i, route(graph, src, switches[0], element)))
-                continue
-            if not buckets:
-                raise DocumentError(element, "instances on several switches need the classifier's flow hash")
-            legs += [Leg(255 - i, route(graph, src, switches[b % len(switches)], element), bucket=b)
-                     for b in range(buckets)]
-        sources = tuple(dict.fromkeys(switches))
+            for dst in targets:
+                way = route(graph, src, dst, element)
+                if len(targets) > 1 and len(way) > 2:
+                    raise DocumentError(element, f"its instances sit on several switches, so its slot table on {src} "
+                                        f"tunnels straight to {dst}, but the overlay has no tunnel between them")
+                legs.append(Leg(255 - i, way, balanced=len(targets) > 1))
+        sources = targets
     end_si = 255 - len(hops)
     legs += [Leg(end_si, route(graph, src, i, f"{where}.classifiers"), ingress=i)
              for src in sources for i in dict.fromkeys(ends or ingress)]

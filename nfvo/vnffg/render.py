@@ -22,15 +22,16 @@ same ports is refused (nothing tells the directions apart).
 
 Across hosts (``nfvo.vnffg.sffs``: the switches are the VIM's hosts'): hops and classifiers may be
 on different switches when every switch involved is on the overlay (host id, tunnel IP, GPE
-port), else the render is refused naming the switches. An NSH-unaware hop's instances must share
-one host (its switch proxies it and re-classifies what it sends back there), and a bump in the
-wire (no MAC) needs the path's classified ports on that host too (refused naming the hop). The
+port), else the render is refused naming the switches. An NSH-unaware hop is proxied by the host
+of each of its instances (which re-classifies what that instance sends back); a bump in the wire
+(no MAC) on one host needs the path's classified ports on that host too, on several a destination
+for every classifier (refused naming the hop). The
 controller carries NSH between hosts. Where the destination is a VNF CP (``network_dst_port_id``;
 for a symmetric path's reverse the source, ``network_src_port_id``) the classifier names it
 (``Classifier.destination``: the CP's switch and OVS port) and the path ends there: the last SFF
 sends the end SI straight to the destination's host, which strips NSH and outputs to its port. Else
 the path ends where it was classified (NSH C1 holds the ingress host and port) or, after a routing
-unaware hop, on that hop's host (C1 = its host and port); NORMAL then delivers, over the VL's
+unaware hop, on the host of the instance that served it (C1 = its host and port); NORMAL then delivers, over the VL's
 tunnel if the destination is on another host. A destination the overlay cannot reach (a switch off
 it, on a path that would then cross) is left out: NORMAL delivers as before.
 
@@ -407,7 +408,7 @@ def render_path(vnffg: str, path: PathSpec, spis: Mapping[str, int], inv: Invent
             backward.extend(back)
     unaware = [UnawareHop(i, f.name, frozenset(inst.switch for inst in f.instances), all(inst.mac for inst in f.instances))
                for i, f in placed if not f.nsh_aware]
-    check_crossing(switches, {c.switch for c in forward + backward}, unaware, inv.switches, where)
+    check_crossing(switches, forward + backward, unaware, inv.switches, where)
     paths = [ServicePath(f"{vnffg}/{path.name}", spis[path.name], tuple(f.name for f in functions), tuple(forward))]
     if path.symmetrical:
         twins = [f.reversed() for f in functions[::-1]]

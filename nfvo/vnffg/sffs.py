@@ -74,16 +74,18 @@ class UnawareHop:
     routes: bool
 
 
-def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[str], unaware: Sequence[UnawareHop],
+def check_crossing(hop_switches: Iterable[str], classifiers: Sequence[Classifier], unaware: Sequence[UnawareHop],
                    switches: Mapping[str, Switch], where: str) -> None:
     """A path whose classifiers and hops are on several switches is carried between them by the
     controller's overlay (VXLAN-GPE + NSH): every switch involved must be on it. An NSH-unaware
-    hop (``unaware``) is proxied by its host's switch, which re-classifies what the VNF sends back
-    there: its instances must share one host, and one that does not route (a bump in the wire,
-    whose frames keep the client's addresses) needs the path's classified ports on that host too
-    (only there is the port traffic entered by known again after it). FailedPrecondition naming
-    the switches and why, or the hop."""
-    names = sorted(set(hop_switches) | set(classifier_switches))
+    hop (``unaware``) is proxied by the switch of each of its instances, which re-classifies what
+    that instance sends back there. One that does not route (a bump in the wire, whose frames keep
+    the client's addresses) leaves only the classified port to say where traffic entered: on one
+    host, the path's classified ports must be on it too; on several, every classifier needs a
+    destination (its CP: the path ends there whichever instance served it). FailedPrecondition
+    naming the switches and why, or the hop."""
+    classifier_switches = {c.switch for c in classifiers}
+    names = sorted(set(hop_switches) | classifier_switches)
     check_known(names, switches, f"{where}.classifiers")
     if len(names) < 2:
         return
@@ -93,12 +95,17 @@ def check_crossing(hop_switches: Iterable[str], classifier_switches: Iterable[st
                                  f"only switches on the overlay carry a path between them: {'; '.join(why)}", where)
     for hop in unaware:
         own = sorted(hop.switches)
-        if len(own) > 1:
-            raise FailedPrecondition(f"hop {hop.name} is NSH-unaware and has instances on several hosts "
-                                     f"({', '.join(own)}): its proxy re-classifies on one host (pin its VNFs to one "
-                                     "host)", f"{where}.hops[{hop.index}]")
-        away = sorted(set(classifier_switches) - set(own))
-        if not hop.routes and away:
+        if hop.routes:
+            continue
+        blind = sorted(c.name for c in classifiers if c.destination is None)
+        if len(own) > 1 and blind:
+            raise FailedPrecondition(f"hop {hop.name} is NSH-unaware, does not route (a bump in the wire) and has "
+                                     f"instances on several hosts ({', '.join(own)}): after it only the classified "
+                                     f"port tells where traffic entered, known on one host only, and classifier "
+                                     f"{blind[0]} names no destination (give it network_dst_port_id, or pin the "
+                                     "VNFs to one host)", f"{where}.hops[{hop.index}]")
+        away = sorted(classifier_switches - set(own))
+        if len(own) == 1 and away:
             raise FailedPrecondition(f"hop {hop.name} is NSH-unaware and does not route (a bump in the wire): after "
                                      f"it only the classified port tells where traffic entered, so the path's "
                                      f"classified ports must be on its host {own[0]} (some are on {', '.join(away)})",

@@ -27,7 +27,7 @@ CORE = (
     "sdn.telemetry.observation",
     "sdn.telemetry.catalogue", "sdn.telemetry.attribution", "sdn.telemetry.figures", "vnfm.vim.oci", "vnfm.vim.firstboot",
     "vnfm.vim.star",
-    "dataplane.underlay", "dataplane.nshcontext", "sdn.overlay", "sdn.topology", "sdn.steering",
+    "dataplane.underlay", "dataplane.nshcontext", "sdn.overlay", "sdn.spread", "sdn.topology", "sdn.steering",
     "nfvo.supervision",
 )
 ROOT = Path(__file__).resolve().parents[2]

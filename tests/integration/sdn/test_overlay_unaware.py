@@ -16,6 +16,13 @@ re-classified on compute2 only, the forward path ending on compute1, the reverse
 A bump in the wire (an L2 bridge, two ports) across hosts, from a controller document: classified
 on its own host (C1 then gets the classifier's port back after it), an aware SF on each other
 host before and after it, the path ends on the classifier's host.
+
+A router with an instance on compute2 and one on compute3 (sdn.spread), from a controller document:
+the SF's slot table on compute1 sends each connection to one instance's host, which proxies and
+re-classifies what that instance routes back. The forward path names its destination (the
+server's port: it ends on compute1 whichever router served it); the reverse names none, so it
+ends on the host of the router that served it (C1), and NORMAL there delivers it over that host's
+virtual link tunnel.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ RACK_IP = "172.31.248.254"
 SUBNET = "172.31.248.0/24"  # no other rack's (test_overlay, test_overlay_render, test_hosts, the bench)
 IPERF = 5201
 TUNNEL, TUNNEL_KEY, TUNNEL_UDP = "vxvu", "78", "4802"  # the VL's VXLAN between compute1 and compute2
+TUNNEL3 = "vxvw"  # the same VL between compute1 and compute3 (a star: no L2 loop through compute1's NORMAL)
 SPI, REVERSE = 71, 72
 
 
@@ -131,10 +139,10 @@ def test_tcp_passes_an_unaware_router_on_another_host_between_aware_sfs_on_two_m
 
 
 
-def vl_tunnel(a: ComputeHost, b: ComputeHost) -> dict[str, int]:
+def vl_tunnel(a: ComputeHost, b: ComputeHost, name: str = TUNNEL) -> dict[str, int]:
     """A virtual link's fixed-key VXLAN between two hosts (as Neutron's br-tun): host -> its ofport."""
-    return {here.name: here.ovsdb().ensure_ports(INTEGRATION_BRIDGE, [PortSpec(TUNNEL, "vxlan", options={
-        "remote_ip": peer.plan.underlay_ip, "key": TUNNEL_KEY, "dst_port": TUNNEL_UDP})])[TUNNEL]
+    return {here.name: here.ovsdb().ensure_ports(INTEGRATION_BRIDGE, [PortSpec(name, "vxlan", options={
+        "remote_ip": peer.plan.underlay_ip, "key": TUNNEL_KEY, "dst_port": TUNNEL_UDP})])[name]
         for here, peer in ((a, b), (b, a))}
 
 
@@ -200,4 +208,59 @@ def test_http_passes_a_bump_in_the_wire_on_its_classifiers_host_between_sfs_on_t
         for host in (c1, c2):
             host.ovsdb().delete_port(INTEGRATION_BRIDGE, TUNNEL)
         for host, ep in ((c2, client), (c1, server), (c1, sf_a), (c3, sf_b), (c2, wire_out), (c2, wire)):
+            host.unplug(ep)
+
+
+@pytest.mark.timeout(240)
+def test_tcp_passes_a_router_with_instances_on_two_hosts_ending_at_its_destination_or_where_it_was_served(
+        overlay: RackController, tmp_path: Path) -> None:
+    c = overlay.cluster
+    c1, c2, c3 = c["compute1"], c["compute2"], c["compute3"]
+    client, server = c1.plug("10.97.0.1/24"), c1.plug("10.97.0.2/24")
+    r2, r3 = router(c2, "10.97.0.12/24"), router(c3, "10.97.0.13/24")
+    vl_tunnel(c1, c2)
+    vl_tunnel(c1, c3, TUNNEL3)
+    try:
+        overlay.wait_for_switches({"compute1": {client.port, server.port, TUNNEL, TUNNEL3, GPE_PORT},
+                                   "compute2": {r2.port, TUNNEL, GPE_PORT}, "compute3": {r3.port, TUNNEL3, GPE_PORT}})
+        tunnels = {"compute1": [TUNNEL, TUNNEL3], "compute2": [TUNNEL], "compute3": [TUNNEL3]}
+        switches = [{"name": h.name, "dpid": h.plan.datapath_id, "host_id": h.plan.host_id,
+                     "tunnel_ip": h.plan.underlay_ip, "gpe_port": GPE_PORT, "tunnel_ports": tunnels[h.name]}
+                    for h in (c1, c2, c3)]
+        document = {
+            "switches": switches,
+            "service_functions": [{"name": "r", "nsh_aware": False, "instances": [
+                {"switch": "compute2", "port": r2.port, "mac": r2.mac},
+                {"switch": "compute3", "port": r3.port, "mac": r3.mac}]}],
+            "service_function_paths": [
+                {"name": "up", "spi": 74, "hops": ["r"], "classifiers": [
+                    {"name": "to-server", "switch": "compute1", "in_port": client.port, "match": {"tcp_dst": IPERF},
+                     "destination": {"port": server.port}}]},
+                {"name": "down", "spi": 75, "hops": ["r"], "classifiers": [
+                    {"name": "to-client", "switch": "compute1", "in_port": server.port, "match": {"tcp_src": IPERF}}]}],
+        }
+        overlay.controller.apply_document(check_document(parse_document(document)))
+        assert overlay.controller.settle(15.0)
+        for r in (r2, r3):
+            assert r.ping(server.ip, count=2, timeout=2.0) and r.ping(client.ip, count=2, timeout=2.0), \
+                "each router reaches client and server over its host's VL tunnel"
+
+        before = {r.ns: forwarded(r) for r in (r2, r3)}
+        up = iperf(client, server, 1.0, "-P", "12")["end"]["sum_received"]["bits_per_second"]
+        down = iperf(client, server, 1.0, "-P", "12", "-R")["end"]["sum_received"]["bits_per_second"]
+        routed = {r.ns: forwarded(r) - before[r.ns] for r in (r2, r3)}
+        print(f"\nTCP through router r@compute2 + r@compute3 (NSH-unaware, one slot table): {up / 1e6:.0f} Mbit/s "
+              f"up, {down / 1e6:.0f} Mbit/s down; forwarded {sorted(routed.values())}")
+        assert up > 1e6 and down > 1e6
+        assert all(n > 50 for n in routed.values()), f"both instances route connections: {routed}"
+        again = {h.name: flow_packets(h, RECLASSIFY, f"tp_dst={IPERF}") + flow_packets(h, RECLASSIFY, f"tp_src={IPERF}")
+                 for h in (c1, c2, c3)}
+        assert again["compute2"] > 50 and again["compute3"] > 50 and again["compute1"] == 0, again
+        ends = {(h.name, spi): flow_packets(h, EGRESS, f"nsh_spi={spi:#x}") for h in (c1, c2, c3) for spi in (74, 75)}
+        assert {k for k, n in ends.items() if n} == {("compute1", 74), ("compute2", 75), ("compute3", 75)}, ends
+    finally:
+        overlay.controller.apply_document(check_document(build_document({}, [])))
+        for host, name in ((c1, TUNNEL), (c2, TUNNEL), (c1, TUNNEL3), (c3, TUNNEL3)):
+            host.ovsdb().delete_port(INTEGRATION_BRIDGE, name)
+        for host, ep in ((c1, client), (c1, server), (c2, r2), (c3, r3)):
             host.unplug(ep)

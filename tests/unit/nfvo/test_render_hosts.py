@@ -142,10 +142,22 @@ def test_an_nsh_unaware_hop_the_proxy_cannot_carry_across_hosts_is_refused_namin
         render_vnffg("g", VnffgSpec((PathSpec("p", hops, (web,)),)), {"p": 5}, inv)
     assert err.value.field == "vnffg[g].p.hops[1]" and "does not route (a bump in the wire)" in err.value.message
     assert "on its host compute2 (some are on compute1)" in err.value.message
+    out = render_vnffg("g", spec("fw,spread", "network_src_port_id=client,tcp_dest=80"), {"p": 5}, inv)
+    assert check_document(build_document(inv.switches, [out]))  # a router on two hosts: each proxies its own
+    spread_wire = vnf("swire", "compute2", "compute3", aware=False)
+    spread_wire = replace(spread_wire, vdus=tuple(replace(d, cps=(*d.cps, replace(
+        d.cps[1], name="CP3", ovs_port=f"swire{d.instance}o", mac=f"02:00:00:00:9{d.instance}:03"))) for d in spread_wire.vdus))
+    inv = replace(inv, vnfs={**inv.vnfs, "swire": spread_wire})
+    hops = (HopSpec(("fw",)), HopSpec(("swire",), "CP2", "", False, "CP3"))
     with pytest.raises(FailedPrecondition) as err:
-        render_vnffg("g", spec("fw,spread", "network_src_port_id=client,tcp_dest=80"), {"p": 5}, inv)
+        render_vnffg("g", VnffgSpec((PathSpec("p", hops, (web,)),)), {"p": 5}, inv)
     assert err.value.field == "vnffg[g].p.hops[1]"
-    assert "NSH-unaware and has instances on several hosts (compute2, compute3)" in err.value.message
+    assert "does not route (a bump in the wire) and has instances on several hosts (compute2, compute3)" \
+        in err.value.message and "give it network_dst_port_id, or pin the VNFs to one host" in err.value.message
+    to_server = classifier_spec("web", parse_match("network_src_port_id=client,network_dst_port_id=server,tcp_dest=80"))
+    out = render_vnffg("g", VnffgSpec((PathSpec("p", hops, (to_server,)),)), {"p": 5}, inv)
+    doc = check_document(build_document(inv.switches, [out]))  # with a destination it ends there
+    assert all(c.destination is not None for p in doc.paths for c in p.classifiers)
 
 
 def test_a_raw_port_name_needs_one_switch_and_unknown_switches_are_named() -> None:

@@ -15,7 +15,8 @@ from sdn.document import DocumentError, SfcDocument, check_document, with_paths
 from sdn.ofcodec import canonical_flow, encode_flow_mod
 from sdn.openflow import Decap, EncapEthernet, RegMove, SetField
 from sdn.overlay import NSH_PACKET_TYPE, crossing_paths, tunnel_to
-from sdn.pipeline import CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_switch_state
+from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, check_switch_state
+from sdn.steering import PRIO_HOP
 from sdn.render import FlowCache, compute_owned_states, compute_switch_states, merge, update_owned_states
 from sdn.topology import overlay_graph, path_legs, sff_sequence, touched
 
@@ -87,13 +88,15 @@ def test_each_switch_gets_only_the_flows_of_the_paths_that_touch_it() -> None:
     assert not [f for f in states[3].flows if f.cookie == make_cookie(Role.EGRESS, 41)]
 
 
-def test_a_multi_instance_hop_on_another_host_spreads_there_by_c4() -> None:
+def test_a_multi_instance_hop_on_another_host_spreads_there_by_its_slot_table() -> None:
     doc = raw()
     doc["service_functions"][0]["instances"].append({"switch": "c2", "port": "a2"})
     states = compute_switch_states(parse_document(doc), PORTS)
     into_a = [f for f in states[2].flows if f.table == NEXT_HOP and ("nsh_si", 255) in f.match
               and f.cookie == make_cookie(Role.HOP, 41)]
-    assert len(into_a) == 16 and {f.actions[-1].port for f in into_a} == {3, 5}
+    assert len(into_a) == 1 and into_a[0].goto_table == BALANCE  # one flow per hop: sdn.render's table of a on c2
+    assert {f.actions[-1].port for f in states[2].flows if f.table == BALANCE and f.actions} == {3, 5}
+    assert not [f for f in states[1].flows if f.table == BALANCE and f.actions]  # c1 only tunnels SI 255 to c2
     classify = [f for f in states[1].flows if f.cookie == make_cookie(Role.CLASSIFIER, 41)]
     assert classify and all(RegMove("reg0", "nsh_c4", 16) in f.actions for f in classify)
 
@@ -180,8 +183,12 @@ def test_with_probes_each_observation_point_samples_on_the_switch_it_is_on() -> 
         (1, 255, Point.CLASSIFY), (2, 255, Point.HOP_IN), (3, 254, Point.HOP_IN), (1, 253, Point.END)}
 
 
-def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> None:
+def test_instances_of_one_sf_on_two_hosts_share_its_slot_table() -> None:
+    """a on c2 and c3: c1 (the previous stop) and both holders get a's table once; each slot goes
+    to its instance where it is local, else tunnelled to the other host; what arrives from a peer
+    and is not local is dropped (never sent back)."""
     from sdn.render import sf_port_flows
+    from sdn.steering import balance_number
 
     doc = raw()
     doc["service_functions"][0]["instances"].append({"switch": "c3", "port": "a3"})
@@ -189,29 +196,34 @@ def test_instances_of_one_sf_on_two_hosts_split_the_buckets_between_them() -> No
     states = compute_switch_states(parse_document(doc), ports)
     for state in states.values():
         check_switch_state(state)
+    number = balance_number("a")
 
-    def into(dpid: int, si: int) -> dict[int, tuple]:
-        return {dict(f.match)["nsh_c4"][0] if "nsh_c4" in dict(f.match) else -1: f.actions for f in states[dpid].flows
-                if f.table == NEXT_HOP and f.cookie == make_cookie(Role.HOP, 41) and dict(f.match)["nsh_si"] == si
-                and "nsh_c1" not in dict(f.match)}
+    def table(dpid: int) -> dict[int, tuple]:  # slot (of 16) -> actions, on switch dpid
+        flows = sorted((f for f in states[dpid].flows if f.table == BALANCE and dict(f.match).get("reg2") == number
+                        and "nsh_c4" in dict(f.match)), key=lambda f: -f.priority)
+        return {slot: next(f.actions for f in flows if slot & dict(f.match)["nsh_c4"][1] == dict(f.match)["nsh_c4"][0])
+                for slot in range(16)}
 
-    assert into(1, 255) == {b: tunnel_to(IPS["c2"] if b % 2 == 0 else IPS["c3"], 10) for b in range(16)}
-    assert {b: a[-1].port for b, a in into(2, 255).items()} == {b: 3 for b in range(0, 16, 2)}
-    assert {b: a[-1].port for b, a in into(3, 255).items()} == {b: 6 for b in range(1, 16, 2)}
-    assert into(2, 254) == {-1: tunnel_to(IPS["c3"], 10)} and into(3, 254)[-1][-1].port == 4  # b, from either
+    into = {d: [f for f in states[d].flows if f.table == NEXT_HOP and f.cookie == make_cookie(Role.HOP, 41)
+                and ("nsh_si", 255) in f.match] for d in (1, 2, 3)}
+    assert all(len(fs) == 1 and fs[0].goto_table == BALANCE and fs[0].actions == (SetField("reg2", number),)
+               for fs in into.values())  # one flow per path and hop, wherever it runs
+    assert table(1) == {s: tunnel_to(IPS["c2"] if s < 8 else IPS["c3"], 10) for s in range(16)}  # fresh: halves
+    assert {s: a[-1].port for s, a in table(2).items() if s < 8} == dict.fromkeys(range(8), 3)
+    assert {s: a for s, a in table(2).items() if s >= 8} == dict.fromkeys(range(8, 16), tunnel_to(IPS["c3"], 10))
+    assert {s: a[-1].port for s, a in table(3).items() if s >= 8} == dict.fromkeys(range(8, 16), 6)
+    from_peer = {d: [f for f in states[d].flows if f.table == BALANCE and ("in_port", 10) in f.match] for d in (1, 2, 3)}
+    assert all(len(fs) == 1 and fs[0].actions == () and fs[0].priority < PRIO_HOP for fs in from_peer.values())
+    hop2 = {d: [f.actions for f in states[d].flows if f.table == NEXT_HOP and f.cookie == make_cookie(Role.HOP, 41)
+                and ("nsh_si", 254) in f.match] for d in (2, 3)}
+    assert hop2[2] == [tunnel_to(IPS["c3"], 10)] and hop2[3][0][-1].port == 4  # b, from either
     admitted = {d: {f for f in s.flows if f.table == INGRESS and f.cookie == make_cookie(Role.PIPELINE)
                     and f.match and ("in_port", 10) not in f.match} for d, s in states.items()}
     assert admitted[2] == sf_port_flows(3) and admitted[3] == sf_port_flows(4) | sf_port_flows(6)
-    unaware = raw()
-    unaware["service_functions"][0].update(nsh_aware=False, instances=[{"switch": "c2", "port": "a"},
-                                                                       {"switch": "c3", "port": "a3"}])
-    with pytest.raises(DocumentError, match=r"service_functions\[a\].instances: .* must be NSH-aware "
-                       r".*\(NSH-unaware SF a has instances on c2, c3\)"):
-        parse_document(unaware)
     off = raw()
     off["switches"][2] = {"name": "c3", "dpid": 3}
     off["service_functions"][0]["instances"].append({"switch": "c3", "port": "a3"})
-    with pytest.raises(DocumentError, match=r"instances: .*: c3 is not"):
+    with pytest.raises(DocumentError, match=r"instances: .*each be on the overlay .*: c3 is not"):
         parse_document(off)
 
 

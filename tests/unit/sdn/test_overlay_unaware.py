@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-from dataplane.nshcontext import INGRESS_HOST
+from dataplane.nshcontext import INGRESS_HOST, destination_c1
 from sdn.cookie import Role, make_cookie
 from sdn.docfile import parse_document
 from sdn.document import DocumentError, Probes, check_document, with_paths
 from sdn.openflow import OFPP_NORMAL, Decap, DecNshTtl, Output, RegMove, Resubmit, Sample, SetField
 from sdn.overlay import crossing_paths, tunnel_to
-from sdn.pipeline import EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_switch_state
+from sdn.pipeline import BALANCE, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY, check_switch_state
 from sdn.render import FlowCache, compute_owned_states, compute_switch_states, update_owned_states
 from sdn.telemetry.observation import Role as Point
 from sdn.telemetry.observation import decode
@@ -104,12 +104,74 @@ def test_the_document_refuses_an_unaware_hop_the_proxy_cannot_carry_across_hosts
         parse_document(raw(bump))
     assert err.value.element == "service_function_paths[up].hops[1]"
     assert "does not route (no mac)" in err.value.message and "classifier in is on c1" in err.value.message
-    spread = {"name": "r", "nsh_aware": False, "instances": [{"switch": "c2", "port": "r", "mac": R_MAC},
-                                                             {"switch": "c3", "port": "b2", "mac": R_MAC}]}
-    with pytest.raises(DocumentError) as err:
+    spread = {"name": "r", "nsh_aware": False, "instances": [{"switch": "c2", "port": "r", "egress_port": "r2"},
+                                                             {"switch": "c3", "port": "r3", "egress_port": "r4"}]}
+    with pytest.raises(DocumentError) as err:  # a bump on two hosts: only a destination says where it ends
         parse_document(raw(spread))
-    assert err.value.element == "service_functions[r].instances"
-    assert "must be NSH-aware" in err.value.message and "(NSH-unaware SF r has instances on c2, c3)" in err.value.message
+    assert err.value.element == "service_function_paths[up].hops[1]"
+    assert "does not route (no mac) and has instances on several switches (c2, c3)" in err.value.message
+    assert "give classifier in a destination (network_dst_port_id) or keep" in err.value.message
+    named = {"name": "in", "switch": "c1", "in_port": "client", "match": {"tcp_dst": 80},
+             "destination": {"port": "server"}}
+    doc = parse_document(raw(spread, named))  # with one it ends there, whichever instance served it
+    ports = {**PORTS, 3: {**PORTS[3], "r3": 8, "r4": 9}}
+    states = compute_switch_states(doc, ports)
+    c1_word = destination_c1(1, 0)
+    back = {d: {a for f in states[d].flows if f.table == RECLASSIFY and f.cookie == make_cookie(Role.CLASSIFIER, 41)
+                for a in f.actions if isinstance(a, SetField) and a.field == "nsh_c1"} for d in (2, 3)}
+    assert back == {2: {SetField("nsh_c1", c1_word)}, 3: {SetField("nsh_c1", c1_word)}}
+    ends = {d for d, s in states.items() for f in s.flows if f.cookie == make_cookie(Role.EGRESS, 41)}
+    assert ends == {1}
+
+
+def test_a_router_on_two_hosts_is_proxied_by_each_and_the_path_ends_where_it_was_served() -> None:
+    """r has an instance on c2 and one on c3: r's slot table on c1 (after a) tunnels each slot to
+    its instance's SFF, which proxies it and re-classifies what it routes back with C1 = (its own
+    host, its port); the end SI (after b on c3) goes to whichever host C1 names, where NORMAL
+    delivers from the router's port."""
+    from sdn.steering import balance_number
+
+    r3_mac = "02:00:00:00:00:05"
+    spread = {"name": "r", "nsh_aware": False, "instances": [{"switch": "c2", "port": "r", "mac": R_MAC},
+                                                             {"switch": "c3", "port": "r3", "mac": r3_mac}]}
+    ports = {**PORTS, 3: {**PORTS[3], "r3": 8}}
+    doc = parse_document(raw(spread))
+    states = compute_switch_states(doc, ports)
+    for state in states.values():
+        check_switch_state(state)
+    c1, c2, c3 = (by_key(states[d]) for d in (1, 2, 3))
+    number = balance_number("r")
+    assert c1[(NEXT_HOP, nsh(254))].actions == (SetField("reg2", number),)  # after a: r's table picks the host
+    assert c1[(NEXT_HOP, nsh(254))].goto_table == BALANCE
+
+    def table(dpid: int) -> set[tuple]:
+        return {f.actions for f in states[dpid].flows if f.table == BALANCE and dict(f.match).get("reg2") == number
+                and f.actions}
+    assert table(1) == {tunnel_to(IPS["c2"], 10), tunnel_to(IPS["c3"], 10)}
+    proxy = {2: (DecNshTtl(), SetField("reg1", 4), Decap(), Decap(), Resubmit(PROXY)),
+             3: (DecNshTtl(), SetField("reg1", 8), Decap(), Decap(), Resubmit(PROXY))}
+    assert table(2) == {proxy[2], tunnel_to(IPS["c3"], 10)} and table(3) == {proxy[3], tunnel_to(IPS["c2"], 10)}
+    assert c2[(PROXY, (("reg1", 4),))].actions == (SetField("eth_dst", R_MAC), Output(4))
+    assert c3[(PROXY, (("reg1", 8),))].actions == (SetField("eth_dst", r3_mac), Output(8))
+    assert c3[(INGRESS, (("in_port", 8),))].goto_table == RECLASSIFY
+    for dpid, port in ((2, 4), (3, 8)):
+        back = [f for f in states[dpid].flows if f.table == RECLASSIFY and f.cookie == make_cookie(Role.CLASSIFIER, 41)]
+        assert back and all(SetField("nsh_c1", INGRESS_HOST.place(dpid) | port) in f.actions
+                            and SetField("nsh_si", 253) in f.actions and ("in_port", port) in f.match for f in back)
+    assert c2[(NEXT_HOP, nsh(253))].actions == tunnel_to(IPS["c3"], 10)  # to b
+    to_c2 = nsh(252, nsh_c1=INGRESS_HOST.match(2)[1:], nsh_mdtype=1)
+    at_c3 = nsh(252, nsh_c1=INGRESS_HOST.match(3)[1:], nsh_mdtype=1)
+    assert c3[(NEXT_HOP, to_c2)].actions == tunnel_to(IPS["c2"], 10) and c3[(NEXT_HOP, at_c3)].goto_table == EGRESS
+    assert c2[(NEXT_HOP, to_c2)].goto_table == EGRESS
+    ends = {d for d, s in states.items() for f in s.flows if f.cookie == make_cookie(Role.EGRESS, 41)}
+    assert ends == {2, 3}, "the end is on each router's host, never back on the classifier's"
+    cache = FlowCache()
+    before = compute_owned_states(doc, ports, cache)
+    one = with_paths(doc, [], remove=["up"])  # r's tables leave c1 with the last path handing r's SI on there
+    assert "balance:r" in before[1] and "balance:r" not in compute_owned_states(one, ports)[1]
+    assert update_owned_states(one, ports, before, {"up"}, cache) == compute_owned_states(one, ports)
+    back_again = update_owned_states(doc, ports, update_owned_states(one, ports, before, {"up"}, cache), {"up"}, cache)
+    assert back_again == before
 
 
 def test_probes_sample_what_comes_back_from_the_unaware_hop_on_its_switch() -> None:

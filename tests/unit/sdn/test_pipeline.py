@@ -82,7 +82,7 @@ def test_classify_refuses_a_field_no_classifier_can_give(field, value):
 
 
 @pytest.mark.parametrize("table, field", [
-    (INGRESS, "tcp_dst"), (NEXT_HOP, "in_port"), (NEXT_HOP, "ipv4_src"), (EGRESS, "in_port"),
+    (INGRESS, "tcp_dst"), (NEXT_HOP, "reg2"), (NEXT_HOP, "ipv4_src"), (EGRESS, "in_port"),
 ])
 def test_other_tables_refuse_fields_they_do_not_declare(table, field):
     with pytest.raises(PipelineError, match="does not match on"):
