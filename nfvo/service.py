@@ -113,6 +113,12 @@ class NfvoService:
         direct = [u for u in users if any(vnf.name in h.vnfs for p in self.vnffgs.get(u).spec.paths for h in p.hops)]
         if direct:
             raise FailedPrecondition(f"VNF {vnf.name} is a hop of VNFFG {', '.join(direct)}; delete or update that first")
+        named = [f"{u} (classifier {c.name}: {field})" for u in users for p in self.vnffgs.get(u).spec.paths
+                 for c in p.classifiers for field, ref in (("network_src_port_id", c.ingress), ("network_dst_port_id", c.egress))
+                 if ref and ref.partition(":")[0] == vnf.name]
+        if named:  # its traffic enters or leaves there: the chain would end at a port that is gone
+            raise FailedPrecondition(f"VNF {vnf.name} is where traffic of VNFFG {', '.join(dict.fromkeys(named))} "
+                                     "enters or goes; delete or update that first")
         if users:  # abstract hops lose a VNF: move its connections to the others first (hitless)
             try:
                 with self._chain_vnfm.draining(vnf.id, [(v.name, v.instance) for v in vnf.vdus]) as gone:

@@ -18,8 +18,10 @@ Layout (both 32 bits, most significant first)::
   counts), otherwise counts are scaled up (estimated). OVS exports no probability itself.
 - ``switch``: a 16-bit tag of the SFF (the low 16 bits of its datapath id), for diagnostics:
   (SPI, SI, role) alone names the point. A path across compute hosts has each hop's points on
-  its SF's switch (instances on several switches add up), each switch exporting from its own
-  address, so every (exporter, domain) keeps its own templates.
+  its SF's switch, except hop-in of an SF whose instances sit on several switches: sampled where
+  its slot table picks the instance, the switch handing the SI on (``sdn.spread``; each packet
+  once, the switches add up); each switch exports from its own address, so every (exporter,
+  domain) keeps its own templates.
 - ``si`` is the SI of the hop the point is about: 255 for classify, the hop's own SI for
   hop-in (the SI the SF receives) and hop-out (the hop it came back from, whatever SI the packet
   now carries), the path's end SI for end-of-path.

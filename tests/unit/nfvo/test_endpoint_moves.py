@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pytest
 
+from nfvo.errors import FailedPrecondition
 from nfvo.model import ClassifierSpec
 from nfvo.vnffg.manager import _endpoints
 from sdn.api.server import serve
@@ -140,19 +141,20 @@ def test_the_chain_follows_its_destination_and_source_vnfs_to_other_hosts(stack)
     follows()
 
 
-def test_a_chain_whose_destination_vnf_is_deleted_says_so(stack) -> None:
-    """Deleting a VNF a classifier names re-renders the chain too: ERROR, naming the classifier's
-    field (it was left ACTIVE, ending at a port that no longer exists)."""
+def test_a_vnf_a_classifier_names_is_not_deleted_under_its_chain(stack) -> None:
+    """Deleting a VNF a classifier names (where its traffic enters or goes) is refused like
+    deleting a hop, naming the VNFFG, the classifier and the field: the chain would otherwise end
+    at a port that no longer exists. Nothing changes."""
     nfvo = stack.nfvo
-    nfvo._drain_grace = 0.0
     three_hosts(stack, {"client": ("host.yaml", "compute1"), "web": ("host.yaml", "compute3"),
                         "sf": ("nsh-counter.yaml", "compute2")})
     nfvo.create_vnffg("g", chain="sf", symmetrical=True)
     nfvo.create_classifier("http", "g", "network_src_port_id=client,network_dst_port_id=web,tcp_dst=80,ip_proto=6")
-    nfvo.delete_vnf("web")
-    record = nfvo.vnffgs.get("g")
-    assert record.status == "ERROR" and "classifiers[http].network_dst_port_id: web is no VNF CP" in record.reason
-    assert not any(p.name.startswith("g/") for p in stack.controller.document.paths)
+    with pytest.raises(FailedPrecondition, match=r"VNF web is where traffic of VNFFG g \(classifier http: "
+                                                 r"network_dst_port_id\) enters or goes; delete or update that first"):
+        nfvo.delete_vnf("web")
+    assert nfvo.vnfm.get("web").status == "ACTIVE" and nfvo.vnffgs.get("g").status == "ACTIVE"
+    assert any(p.name.startswith("g/") for p in stack.controller.document.paths)
 
 
 def test_a_classifier_names_the_vnfs_of_its_src_and_dst_ports() -> None:
