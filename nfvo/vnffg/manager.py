@@ -26,7 +26,8 @@ from nfvo.events import EventBus
 from nfvo.model import ClassifierSpec, Event, PathSpec, VnffgRecord, VnffgSpec
 from nfvo.protocols import Store, Vnfm
 from nfvo.reconcile import Journal, OpenIntent
-from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render_vnffg, spi_wants, type_matches
+from nfvo.vnffg.hops import type_matches
+from nfvo.vnffg.render import Inventory, RenderedChain, forwarding_needs, render_vnffg, spi_wants
 from nfvo.vnffg.spec import check_name
 from nfvo.vnffg.spi import allocate_spis
 from nfvo.vnffg.status import chain_status, watched

@@ -18,7 +18,7 @@ CORE = (
     "sdn.balance", "sdn.rebalance", "sdn.usable", "sdn.pathstatus", "nfvo.vnffg.status",
     "vnfm.lifecycle", "vnfm.spec", "vnfm.scheduler", "vnfm.evacuation", "vnfm.alarms", "descriptors.alarming",
     "vnfm.model", "vnfm.codec",
-    "nfvo.model", "nfvo.vnffg.render", "nfvo.vnffg.spec", "nfvo.vnffg.spi", "nfvo.vnffg.sffs",
+    "nfvo.model", "nfvo.vnffg.render", "nfvo.vnffg.hops", "nfvo.vnffg.spec", "nfvo.vnffg.spi", "nfvo.vnffg.sffs",
     "sdn.statecodec", "sdn.telemetry.loss",
     "nfvo.intents", "nfvo.nsplan", "nfvo.reconcile", "vnfm.faults",
     "nfvo.catalog", "nfvo.vnffg.manager", "nfvo.service", "vnfm.images", "vnfm.imagetar",
