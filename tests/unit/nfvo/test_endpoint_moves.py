@@ -161,3 +161,27 @@ def test_a_classifier_names_the_vnfs_of_its_src_and_dst_ports() -> None:
     """``VNF`` or ``VNF:CP`` name that VNF; no port named, no VNF."""
     assert _endpoints(ClassifierSpec("c", (), ClassifierMatch(), "client:CP2", "web")) == {"client", "web"}
     assert _endpoints(ClassifierSpec("c", (), ClassifierMatch())) == set()
+
+
+def test_a_rerender_batch_reads_the_hosts_once_and_the_next_sees_a_failure(stack, monkeypatch) -> None:
+    """``Vim.hosts()`` does I/O (OVSDB, state files): a re-render of several VNFFGs reads it once
+    for the batch (``VnffgManager.inventory``), not per chain or classifier; nothing keeps it
+    between batches, so the one after a host fails renders without that host's switch."""
+    nfvo = stack.nfvo
+    three_hosts(stack, {"client": ("host.yaml", "compute1"), "web": ("host.yaml", "compute3"),
+                        "sf": ("nsh-counter.yaml", "compute2")})
+    for n in (1, 2):
+        nfvo.create_vnffg(f"g{n}", chain="sf", symmetrical=True)
+        nfvo.create_classifier(f"http{n}", f"g{n}", f"network_src_port_id=client,network_dst_port_id=web,"
+                                                    f"tcp_dst={80 + n},ip_proto=6")
+    vnfm = nfvo.vnffgs._vnfm
+    reads: list[int] = []
+    hosts = vnfm.hosts
+    monkeypatch.setattr(vnfm, "hosts", lambda: reads.append(1) or hosts())
+    nfvo.vnffgs.rerender(["g1", "g2"], "test")
+    assert len(reads) == 1
+    assert {nfvo.vnffgs.get(g).status for g in ("g1", "g2")} == {"ACTIVE"}
+    fail(stack, 3)   # web is rebuilt on compute1 or compute2: the re-render that follows reads the hosts anew
+    assert "compute3" not in {s.name for s in stack.controller.document.switches}
+    assert {c.switch for p in stack.controller.document.paths for c in p.classifiers} <= {"compute1", "compute2"}
+    assert {nfvo.vnffgs.get(g).status for g in ("g1", "g2")} == {"ACTIVE"}
