@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from vnfm.errors import VnfmError
 from vnfm.evacuation import EvacuationPlan, describe, plan_evacuation
-from vnfm.model import Status
+from vnfm.model import Status, VduRecord
 
 if TYPE_CHECKING:
     from vnfm.manager import VnfManager
@@ -51,9 +51,10 @@ def evacuate(vnfm: VnfManager, host: str) -> EvacuationPlan:
 
 
 def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
-    """Every VDU instance on ``host`` is dead (its VNF DEAD: chains through it turn DEGRADED, or
-    follow their failure policy) until the evacuation rebuilds it; returns how many."""
-    _failed(vnfm, host)
+    """``host`` failed in the VIM (down for the scheduler) and every VDU instance on it dead (its
+    VNF DEAD: chains through it turn DEGRADED, or follow their failure policy) until the
+    evacuation rebuilds it (:func:`evacuating`); returns how many."""
+    _failed(vnfm, host).setdefault(host, why)
     lost = 0
     with vnfm._writes:
         for stored in list(vnfm._vnfs.values()):
@@ -62,6 +63,13 @@ def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
                     vnfm._mark(stored.record.id, v, True, f"compute host {host} failed: {why}")
                     lost += 1
     return lost
+
+
+def evacuating(vnfm: VnfManager, vdu: VduRecord) -> bool:
+    """Whether ``vdu`` is on a failed host: the evacuation rebuilds it, so no monitor acts on it.
+    A ping monitor's respawn (its probes fail too: they may be on the failed hub) racing the
+    evacuation healed the VNF under it, which then had nothing to move."""
+    return vdu.host in getattr(vnfm.vim, "failed", {})
 
 
 def fail_host(vnfm: VnfManager, host: str, why: str) -> EvacuationPlan:

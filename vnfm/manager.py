@@ -27,7 +27,7 @@ from vnfm.alarmrunner import AlarmRunner
 from vnfm.alarms import AlarmView
 from vnfm.errors import AlreadyExists, InvalidRequest, NotFound, VimError, VnfmError
 from vnfm.evacuation import EvacuationPlan
-from vnfm.evacuator import evacuate, fail_host, mark_host_lost, recover_host
+from vnfm.evacuator import evacuate, evacuating, fail_host, mark_host_lost, recover_host
 from vnfm.faults import crash_point
 from vnfm.images import ImageCatalog
 from vnfm.metrics import CgroupSource, Metrics, MetricSource, UnavailableSource
@@ -520,6 +520,10 @@ class VnfManager:
                 return
             rec = stored.record
             if not any((v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid) for v in rec.vdus):
+                return
+            if evacuating(self, vdu):
+                log.warning("%s: no %s of VDU %s: host %s failed, its evacuation rebuilds it", rec.name, action,
+                            vdu.name, vdu.host)
                 return
             try:
                 if action == "respawn":
