@@ -7,7 +7,8 @@ It runs in the supervisor's private network namespace, reaching OVSDB and the co
 addresses it is given; the CLI reaches it through a unix socket in the state directory. Started
 again after a crash it resumes from its stores: the VNFM adopts the running VDUs (named
 namespaces, detached containers) and ``NfvoService.start()`` hands the controller the stored
-chains (an unchanged document re-installs nothing). On SIGTERM (``nfv down``) every VNF is
+chains (an unchanged document re-installs nothing); a compute host failed before (fenced) is failed
+in the VIM again, and the VIM's hub stays where it moved (``vnfm.vim.hub``). On SIGTERM (``nfv down``) every VNF is
 terminated (their namespaces are named, so they would outlive the stack). Several stacks can
 run on one host, one per state directory: VDU namespaces are global, so each stack names them
 with its own prefix (``stack_prefix``).
@@ -90,6 +91,10 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         cleanup.append(monitor.close)
         vim = LocalVim.on_hosts(sites, prefix, state_dir / "vim") if sites else LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
+        if sites:   # a host failed before this start is still: fenced (its reason kept), out of the VL star
+            from nfvo.computehosts import fenced_hosts
+
+            vim.failed.update({h: why for h, why in fenced_hosts(state_dir).items() if h in {s.name for s in sites}})
         base = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
         vnfm_store = VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix)
         images = ImageRegistry(vnfm_store, state_dir / "images")  # rows beside the VNFs that use them

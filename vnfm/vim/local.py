@@ -36,7 +36,7 @@ from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
 from vnfm.vim import container, firstboot, hostio, process, rootfs, sites, star
-from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, ProbesUnavailable, Server, ServerRequest
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.hub import ProbePorts, read_hub, write_hub
 from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
@@ -423,6 +423,10 @@ class LocalVim:
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
               timeout: float = 1.0) -> bool:
+        hub = self.hub
+        down = self.failed.get(hub.name) or (self._down(hub) if hub.netns is not None else "")
+        if down:   # a failed hub until its role moves (fail_site), or one whose OVS does not answer
+            raise ProbesUnavailable(f"the probes' host {hub.name} is down: {down}")
         return self.probes.probe(kind, ip, port=port, timeout=timeout)
 
     # -- internals -------------------------------------------------------------------------------
