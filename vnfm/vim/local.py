@@ -1,11 +1,12 @@
 """The ``local`` VIM: this host as a tiny compute/network/storage cloud.
 
 A server is a runc container (the VDU's "VM": its own mount, PID, UTS, IPC namespaces, a
-copy-on-write root filesystem from its image, first boot with user_data) joined to a network
-namespace whose ports are veth pairs with host ends as access ports (a local VLAN tag per
-network, as Neutron's OVS agent does) on an existing integration bridge; its volume is a sparse
-file. Everything is named from the server key, which starts with the deployment prefix, so the
-VIM can find all of it again after a restart and tell its own leftovers from anyone else's.
+copy-on-write root filesystem from its image, first boot with user_data: ``vnfm.vim.boot``)
+joined to a network namespace whose ports are veth pairs with host ends as access ports (a local
+VLAN tag per network, as Neutron's OVS agent does) on an existing integration bridge; its volume
+is a sparse file. Everything is named from the server key, which starts with the deployment
+prefix, so the VIM can find all of it again after a restart and tell its own leftovers from
+anyone else's.
 
 One VIM drives one compute host (an existing bridge, ports in our namespace) or several
 (:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import logging
 import time
@@ -32,22 +32,19 @@ from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from dataplane.underlay import VXLAN_PORT
 from vnfm.errors import VimError
-from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import container, firstboot, hostio, process, rootfs, sites, star
+from vnfm.vim import container, hostio, process, sites, star
 from vnfm.vim.base import ComputeHostInfo, DhcpHost, ProbesUnavailable, Server, ServerRequest
+from vnfm.vim.boot import boot
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.hub import ProbePorts, read_hub, write_hub
-from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
 from vnfm.vim.sites import HostSite
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
-READY_TIMEOUT = 15.0
 BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 SERVERS = "servers"  # under the VIM's state directory: one workdir per VDU
-REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
 log = logging.getLogger(__name__)
 
 
@@ -268,14 +265,17 @@ class LocalVim:
                 volume = str(self.volumes_dir / f"{key}.img")
                 with open(volume, "wb") as f:
                     f.truncate(req.volume_bytes)   # sparse: no blocks until written
-            pid, started, boot, limits = self._boot(req, workdir, volume)
-            hostio.write_json(workdir / "server.json", {"pid": pid, "started": started,
+            booted = boot(req, workdir, volume, runc=self.runc, images_dir=self.images_dir,
+                          root_disk_bytes=self.root_disk_bytes, cgroup_parent=self.cgroup_parent,
+                          boot_timeout=self.boot_timeout)
+            pid = booted.pid
+            hostio.write_json(workdir / "server.json", {"pid": pid, "started": booted.started,
                                                   "ofports": ofports, "volume": volume,
-                                                  "limits": limits, "boot": boot,
+                                                  "limits": booted.limits, "boot": booted.boot,
                                                   "labels": dict(req.labels), "host": site.name,
                                                   "cpus": req.cpus, "mem_bytes": req.mem_bytes,
                                                   "volume_bytes": req.volume_bytes})
-            return Server(key, key, pid, ofports, volume, limits, boot, site.name)
+            return Server(key, key, pid, ofports, volume, booted.limits, booted.boot, site.name)
         except Exception as exc:
             self.delete_server(key)
             raise VimError(f"cannot create server {key}: {exc}") from exc
@@ -362,54 +362,6 @@ class LocalVim:
     def close(self) -> None:
         """Containers run on their own (``runc run --detach``); the DHCP agent's supervisor stops."""
         self.dhcp.close()
-
-    def _boot(self, req: ServerRequest, workdir: Path, volume: str | None) -> tuple[int, int | None, str, str]:
-        """Mount the root filesystem, write the first-boot files and the bundle, start the
-        container and wait (bounded) for first boot and the program's ready line:
-        (init pid, its start time, boot text, limits text)."""
-        lower = rootfs.lower_dir(req.rootfs, self.images_dir)
-        merged = container.mount_rootfs(workdir, lower, self.root_disk_bytes)
-        cloud = workdir / "cloud"
-        for rel, (text, mode) in firstboot.boot_files(req.user_data, req.config).items():
-            path = cloud / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            path.chmod(mode)
-        program = render_argv(req.argv, {**req.values, "workdir": str(workdir), "volume": volume or ""}) \
-            if req.argv else None
-        env = {"NFV_SERVER": req.key, "NFV_WORKDIR": str(workdir), "PYTHONPATH": str(REPO)}
-        binds = [Bind(str(cloud), firstboot.CLOUD_DIR, readonly=False), Bind(str(workdir), str(workdir), False)]
-        if volume:
-            env["NFV_VOLUME"] = volume
-            binds.append(Bind(volume, volume, False))
-        if req.rootfs == HOST_ROOTFS:
-            binds += _host_binds()
-        spec = ContainerSpec(req.values.get("vdu") or req.key, str(netns.NETNS_DIR / req.key), str(merged),
-                             firstboot.boot_argv(program), env, tuple(binds), tuple(os.listdir("/proc/sys")),
-                             req.cpus, req.mem_bytes, f"{self.cgroup_parent}/{req.key}", cwd=str(workdir))
-        hostio.write_json(workdir / "config.json", bundle_config(spec))
-        log = workdir / "console.log"
-        t0 = time.monotonic()
-        try:
-            pid = self.runc.run(req.key, workdir, log)
-            started = process.start_time(pid)
-            finished = container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started,
-                                              self.boot_timeout, "first boot")
-            took = time.monotonic() - t0
-            if not finished:            # cut the user_data so the program starts
-                container.kill_all_but_init(pid)
-                container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started, 2.0,
-                                       "first boot")
-            status = firstboot.boot_result(log.read_text(errors="replace"))[1]
-            boot = firstboot.describe(finished, status, took, user_data=bool(req.user_data))
-            if req.ready and program and not container.wait_console(
-                    log, lambda t: any(x.startswith(req.ready or "") for x in firstboot.after_boot(t).splitlines()),
-                    pid, started, READY_TIMEOUT, "startup"):
-                raise container.ContainerError(f"{list(program)} not ready after {READY_TIMEOUT}s: "
-                                               f"{log.read_text(errors='replace')[-500:]!r}")
-        except container.ContainerError as exc:
-            raise VimError(f"image {req.image}: {exc}") from exc
-        return pid, started, boot, container.cgroup_limits(pid, req.cpus, req.mem_bytes)
 
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:
@@ -503,17 +455,6 @@ class LocalVim:
         if isinstance(result, OSError):
             raise VimError(f"cannot read the IP forwarding sysctls of {key}: {result}") from result
         return result
-
-
-def _host_binds() -> list[Bind]:
-    """The ``host`` image sees the root filesystem only, with /tmp and /run fresh: the code and
-    interpreter SF images run are bound in (read-only) when they live on another filesystem or
-    under one of those (a checkout in /tmp)."""
-    root_dev = os.stat("/").st_dev
-    dirs = {str(REPO), sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    hidden = tuple(d + "/" for d, _ in FRESH_TMPFS)
-    return [Bind(d, d) for d in sorted(dirs)
-            if os.path.isdir(d) and (os.stat(d).st_dev != root_dev or (d + "/").startswith(hidden))]
 
 
 def server_files(vim_dir: Path, name: str) -> list[Path]:

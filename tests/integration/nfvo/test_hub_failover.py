@@ -98,6 +98,10 @@ def diagnose(state: Path, tmp_path: Path) -> None:
                 print(f"--- {host}: {' '.join(what)}\n" + getattr(ovs, what[0])(*what[1:]))
             except Exception as exc:  # noqa: BLE001 - diagnostics only
                 print(f"--- {host}: {' '.join(what)}: {exc}")
+    import sqlite3
+    with sqlite3.connect(state / "vnfm.db") as db:
+        for (event,) in db.execute("select event from vnfm_events order by seq"):
+            print("event", event[:300])
     print((tmp_path / "state.log").read_text()[-20000:])
 
 
