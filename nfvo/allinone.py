@@ -157,18 +157,16 @@ def _collector_bind(prefix: str, hosts: int) -> str:
 
 
 def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, cleanup: list) -> list:
-    """The VIM's sites: each compute host's OVSDB (opened here), its br-int pointed at the controller."""
-    from dataplane.ovsdb import Ovsdb
-    from dataplane.underlay import INTEGRATION_BRIDGE
-    from nfvo.computehosts import host_ovsdb, stack_plan
+    """The VIM's sites: each compute host's OVSDB (opened here, or once it answers), its br-int
+    pointed at the controller."""
+    from nfvo.computehosts import host_ovsdb, open_host_ovsdb, stack_plan
     from vnfm.vim.sites import site_of
 
     rack, sites = stack_plan(state_dir, prefix, count), []   # the supervisor's inventory: hosts come and go
     for host in rack.hosts:
         remote = host_ovsdb(state_dir, host.name)
-        db = Ovsdb(remote)
+        db = open_host_ovsdb(remote, f"tcp:{openflow}")   # a failed host's: connects when it is back
         cleanup.append(db.close)
-        db.set_controller(INTEGRATION_BRIDGE, f"tcp:{openflow}")
         sites.append(site_of(host, db, ovsdb=remote, underlay_mtu=rack.mtu))
     return sites
 
