@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import threading
 import logging
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ from vnfm.vim.sites import HostSite
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
 BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
+PROBES_SETTLE = 10.0    # s after the hub moved that a failed probe is no verdict (ARP, MACs being learnt)
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 SERVERS = "servers"  # under the VIM's state directory: one workdir per VDU
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class LocalVim:
         self._segments: dict[int, Network] = {}    # VLs (by VLAN) whose cross-host VXLAN ports are in place
         self._sites_lock = threading.RLock()          # hosts joining or leaving vs. VLs joining them
         self.failed: dict[str, str] = {}     # host -> why it is failed (Masakari: fenced), whatever it answers
+        self._probes_settle = 0.0            # until when a failed probe says nothing (the hub moved: _move_hub)
 
     @property
     def db(self) -> Ovsdb:
@@ -157,11 +160,20 @@ class LocalVim:
             site = self.site(host)
             self.failed[host] = why
             if len(self.sites) > 1:
-                self._restar(old_hub=site if site is self.hub else None)
+                self._move_hub(site) if site is self.hub else self._restar()
 
     def _members(self, back: HostSite | None = None) -> list[HostSite]:
         """The hosts the VL star spans: all but the failed ones (``back``: one recovering)."""
         return [s for s in self.sites if s.name not in self.failed or s is back]
+
+    def _move_hub(self, old_hub: HostSite) -> None:
+        """The hub's role leaves ``old_hub`` (:meth:`_restar`); the probes tell nothing meanwhile,
+        nor fail for PROBES_SETTLE after (their new paths being learnt): ``probe``."""
+        self._probes_settle = math.inf
+        try:
+            self._restar(old_hub=old_hub)
+        finally:
+            self._probes_settle = time.monotonic() + PROBES_SETTLE
 
     def _restar(self, old_hub: HostSite | None = None, back: HostSite | None = None) -> star.StarChange:
         """Every answering member's VL tunnels made those of the star (:func:`vnfm.vim.star.restar`).
@@ -227,7 +239,7 @@ class LocalVim:
             if site is self.hub:
                 if len(self.sites) < 2:
                     raise VimError(f"compute host {host} is the VIM's only host: it stays")
-                self._restar(old_hub=site)
+                self._move_hub(site)
             sites.leave(self.hub, site)
             self.sites = tuple(s for s in self.sites if s.name != host)
             self.failed.pop(host, None)
@@ -375,11 +387,17 @@ class LocalVim:
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
               timeout: float = 1.0) -> bool:
-        hub = self.hub
+        """ProbesUnavailable while the hub is down (failed: until its role moves; its OVS not
+        answering) or its role moves, and instead of a failure for PROBES_SETTLE after a move."""
+        hub, settle = self.hub, self._probes_settle
         down = self.failed.get(hub.name) or (self._down(hub) if hub.netns is not None else "")
-        if down:   # a failed hub until its role moves (fail_site), or one whose OVS does not answer
-            raise ProbesUnavailable(f"the probes' host {hub.name} is down: {down}")
-        return self.probes.probe(kind, ip, port=port, timeout=timeout)
+        if down or settle == math.inf:
+            raise ProbesUnavailable(f"the probes' host {hub.name} is down: {down}" if down else
+                                    f"the hub's role is moving to {hub.name}")
+        answered = self.probes.probe(kind, ip, port=port, timeout=timeout)
+        if not answered and time.monotonic() < settle:
+            raise ProbesUnavailable(f"the probes moved to {hub.name} a moment ago: their paths are being learnt")
+        return answered
 
     # -- internals -------------------------------------------------------------------------------
     def _ovs_ports(self, site: HostSite | None = None) -> list[Any]:
