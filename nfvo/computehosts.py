@@ -226,6 +226,8 @@ class StackRack:
     def _wire_management(self) -> None:
         ours, rack_end = management_links(self.plan)
         rack = self.plan
+        if netns.link_exists(ours) and netns.link_exists(rack_end, netns=rack.rack_netns):
+            return      # a stack whose supervisor died, resumed: its leg is there
         net = ipaddress.IPv4Network(rack.subnet)
         with IPRoute() as ipr:
             ipr.link("add", ifname=ours, kind="veth", peer={"ifname": rack_end}, mtu=rack.mtu)
