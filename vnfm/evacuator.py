@@ -5,7 +5,9 @@ its instances on the failed host are deleted (container, processes, namespace, h
 ends; the ports on the host's bridge too, unless its OVS does not answer: the VIM's
 ``purge_host`` takes those when the host is back) and placed again by the scheduler, whose
 ComputeFilter refuses the down host, with the same names, MACs and IPs. The heal's events name
-the CPs made again, so the NFVO re-renders every chain through them.
+the CPs made again, so the NFVO re-renders every chain through them. From ``mark_host_lost`` on,
+the host is failed in the VIM and no monitor acts on a VDU there (:func:`evacuating`): a respawn
+racing the evacuation left it nothing to move.
 """
 
 from __future__ import annotations
