@@ -257,8 +257,11 @@ class ComputeHost:
         self._build_bridges()
 
     def _wire_uplink(self) -> None:
-        """veth uplink <-> rack port: the host end joins br-phy later (no ARP, no IPv6, no tx csum)."""
+        """veth uplink <-> rack port: the host end joins br-phy later (no ARP, no IPv6, no tx csum).
+        Already there (a host a dead supervisor left, resumed): kept as it is."""
         p, rack = self.plan, self.underlay
+        if netns.link_exists(p.uplink, netns=p.netns) and netns.link_exists(p.rack_port, netns=rack.rack_netns):
+            return
         with IPRoute() as ipr:
             ipr.link("add", ifname=p.uplink, kind="veth", peer={"ifname": p.rack_port}, mtu=rack.mtu)
             ipr.link("set", index=ipr.link_lookup(ifname=p.rack_port)[0], net_ns_fd=rack.rack_netns)

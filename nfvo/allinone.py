@@ -7,7 +7,8 @@ It runs in the supervisor's private network namespace, reaching OVSDB and the co
 addresses it is given; the CLI reaches it through a unix socket in the state directory. Started
 again after a crash it resumes from its stores: the VNFM adopts the running VDUs (named
 namespaces, detached containers) and ``NfvoService.start()`` hands the controller the stored
-chains (an unchanged document re-installs nothing). On SIGTERM (``nfv down``) every VNF is
+chains (an unchanged document re-installs nothing); a compute host failed before (fenced) is failed
+in the VIM again, and the VIM's hub stays where it moved (``vnfm.vim.hub``). On SIGTERM (``nfv down``) every VNF is
 terminated (their namespaces are named, so they would outlive the stack). Several stacks can
 run on one host, one per state directory: VDU namespaces are global, so each stack names them
 with its own prefix (``stack_prefix``).
@@ -90,6 +91,10 @@ def run(state_dir: Path, stop: threading.Event, config, host_sockets, *, ovsdb: 
         cleanup.append(monitor.close)
         vim = LocalVim.on_hosts(sites, prefix, state_dir / "vim") if sites else LocalVim(db, BRIDGE, prefix, state_dir / "vim")
         cleanup.append(vim.close)
+        if sites:   # a host failed before this start is still: fenced (its reason kept), out of the VL star
+            from nfvo.computehosts import fenced_hosts
+
+            vim.failed.update({h: why for h, why in fenced_hosts(state_dir).items() if h in {s.name for s in sites}})
         base = ImageCatalog().with_image("http-server", ["{python}", "-m", "http.server", "8080"])
         vnfm_store = VnfSqlStore(f"sqlite:///{state_dir / 'vnfm.db'}", prefix)
         images = ImageRegistry(vnfm_store, state_dir / "images")  # rows beside the VNFs that use them
@@ -152,18 +157,16 @@ def _collector_bind(prefix: str, hosts: int) -> str:
 
 
 def _compute_hosts(state_dir: Path, prefix: str, count: int, openflow: str, cleanup: list) -> list:
-    """The VIM's sites: each compute host's OVSDB (opened here), its br-int pointed at the controller."""
-    from dataplane.ovsdb import Ovsdb
-    from dataplane.underlay import INTEGRATION_BRIDGE
-    from nfvo.computehosts import host_ovsdb, stack_plan
+    """The VIM's sites: each compute host's OVSDB (opened here, or once it answers), its br-int
+    pointed at the controller."""
+    from nfvo.computehosts import host_ovsdb, open_host_ovsdb, stack_plan
     from vnfm.vim.sites import site_of
 
     rack, sites = stack_plan(state_dir, prefix, count), []   # the supervisor's inventory: hosts come and go
     for host in rack.hosts:
         remote = host_ovsdb(state_dir, host.name)
-        db = Ovsdb(remote)
+        db = open_host_ovsdb(remote, f"tcp:{openflow}")   # a failed host's: connects when it is back
         cleanup.append(db.close)
-        db.set_controller(INTEGRATION_BRIDGE, f"tcp:{openflow}")
         sites.append(site_of(host, db, ovsdb=remote, underlay_mtu=rack.mtu))
     return sites
 

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from pyroute2 import IPRoute
 
@@ -38,6 +41,7 @@ from dataplane.hosts import Cluster
 from dataplane.underlay import UnderlayPlan, plan_inventory, plan_underlay
 from vnfm.vim.sites import UNDERLAY_MTU
 
+log = logging.getLogger(__name__)
 OPENFLOW_PORT = 6653
 HOSTS_DIR = "hosts"
 
@@ -77,6 +81,70 @@ def hosts_dir(state_dir: Path) -> Path:
 def host_ovsdb(state_dir: Path, host: str) -> str:
     """The OVSDB remote of ``host``'s private OVS (where :class:`Cluster` puts it)."""
     return f"unix:{hosts_dir(state_dir) / host / 'ovs' / 'db.sock'}"
+
+
+class DeferredOvsdb:
+    """The OVSDB of a host whose ovsdb-server does not answer when the NFVO starts (failed and
+    fenced before, or restarting): every call raises OvsdbError, so the VIM takes the host for down,
+    until one finds the server answering; that call connects (``on_connect`` first: br-int pointed
+    at the controller) and from then on it is the host's ``Ovsdb``. Without it a restarted NFVO
+    could not start while any host is failed."""
+
+    def __init__(self, remote: str, on_connect: Callable[[Any], None] = lambda db: None, timeout: float = 2.0) -> None:
+        self.remote, self._on_connect, self._timeout = remote, on_connect, timeout
+        self._db: Any = None
+        self._lock = threading.Lock()
+
+    def connected(self) -> Any:
+        from dataplane.ovsdb import Ovsdb, OvsdbError
+
+        with self._lock:
+            if self._db is None:
+                try:
+                    db = Ovsdb(self.remote, timeout=self._timeout)
+                except OvsdbError:
+                    raise
+                except Exception as exc:   # the IDL's own errors: not there yet
+                    raise OvsdbError(f"cannot connect to {self.remote}: {exc}") from exc
+                try:
+                    self._on_connect(db)
+                except Exception:
+                    db.close()
+                    raise
+                self._db = db
+            return self._db
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.connected(), name)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+
+
+def open_host_ovsdb(remote: str, controller: str) -> Any:
+    """``remote``'s Ovsdb with br-int pointed at ``controller`` ("tcp:host:port"), or a
+    :class:`DeferredOvsdb` if it does not answer now."""
+    from dataplane.ovsdb import Ovsdb, OvsdbError
+    from dataplane.underlay import INTEGRATION_BRIDGE
+
+    def point(db: Any) -> None:
+        db.set_controller(INTEGRATION_BRIDGE, controller)
+
+    try:
+        db = Ovsdb(remote)
+    except OvsdbError as exc:
+        log.warning("%s does not answer (%s): its host is down until it does", remote, exc)
+        return DeferredOvsdb(remote, point)
+    try:
+        point(db)
+    except Exception:
+        db.close()
+        raise
+    return db
 
 
 def management_ip(rack: UnderlayPlan) -> str:
@@ -158,6 +226,8 @@ class StackRack:
     def _wire_management(self) -> None:
         ours, rack_end = management_links(self.plan)
         rack = self.plan
+        if netns.link_exists(ours) and netns.link_exists(rack_end, netns=rack.rack_netns):
+            return      # a stack whose supervisor died, resumed: its leg is there
         net = ipaddress.IPv4Network(rack.subnet)
         with IPRoute() as ipr:
             ipr.link("add", ifname=ours, kind="veth", peer={"ifname": rack_end}, mtu=rack.mtu)

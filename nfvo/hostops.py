@@ -4,10 +4,13 @@ A host fails two ways: a drill (``nfv host fail HOST``: the supervisor is asked 
 host's ovs-vswitchd and ovsdb-server and keep them stopped, ``nfvo.computehosts.fence``), or for
 real: its OVS stops answering (the VIM says down, or the supervisor reports its daemons not up)
 for longer than ``grace`` (a daemon the supervisor restarts within it is no failure). Either way
-the host is fenced and marked down in the VIM, so it leaves the switches chains render onto
+the host is fenced, the controller told to drop its switch (a dead vswitchd's connection would
+linger until the echo timeout, every change touching the switch waiting for it), and the host is
+marked down in the VIM, so it leaves the switches chains render onto
 (``nfvo.vnffg.sffs.vim_switches``: the port-less classifiers every overlay switch holds go with
 it), its VDUs are rebuilt elsewhere (``VnfManager.fail_host``), and every chain is re-rendered:
-DEGRADED (its switch disconnected) meanwhile, ACTIVE after. ``recover`` starts its OVS again,
+meanwhile a chain through the host is DEGRADED, or ERROR while each of its paths crosses the
+dropped switch (nothing flows), ACTIVE after. ``recover`` starts its OVS again,
 purges what the evacuation left on its bridge and puts it back in the chains' switch set.
 The VIM's hub (first the first host: the VLs' tunnel star, DHCP servers and probes, Neutron's
 network node) fails like any other: the VIM moves its role to the first host up before the
@@ -39,7 +42,7 @@ from vnfm.evacuation import EvacuationPlan
 GRACE = 10.0           # seconds a host may not answer before it is evacuated
 POLL = 1.0
 FENCE_TIMEOUT = 15.0
-DISCONNECT_TIMEOUT = 40.0   # the controller's echo timeout, past a state read of the dead switch (10 s)
+DISCONNECT_TIMEOUT = 40.0   # the controller's echo timeout (if it cannot be asked to drop the switch)
 OPERATOR = "failed by operator (nfv host fail)"
 REMOVING = "being removed (nfv host remove --evacuate)"
 LEAVING = "being removed (nfv host remove)"
@@ -81,15 +84,13 @@ class HostOps:
             fence(self.state_dir, host, why)
             self._wait_daemons(host, lambda state: state == "failed", "stopped")
             phases = [("fenced", time.monotonic())]
+            self._drop_switch(next(h for h in hosts if h.name == host).dpid)
+            phases.append(("switch dropped", time.monotonic()))
             if self.service.vnfm.mark_host_lost(host, why):   # its VDUs dead: the chains through them DEGRADED
                 self._rerender(f"compute host {host} failed: {why}")
             phases.append(("VDUs dead", time.monotonic()))
             plan = self.service.vnfm.fail_host(host, why)   # down for the scheduler, evacuated
             phases.append(("evacuated", time.monotonic()))
-            # the chains' re-render waits for the controller to drop the host's switch: until then
-            # it reads the switch (no longer in the document) and fails (the chain ERROR a while)
-            self._wait_connection(next(h for h in hosts if h.name == host).dpid, False)
-            phases.append(("switch dropped", time.monotonic()))
             self._rerender(f"compute host {host} failed: {why}")
             phases.append(("chains re-rendered", time.monotonic()))
             log.warning("compute host %s failed (%s): %s", host, why,
@@ -346,11 +347,23 @@ class HostOps:
         raise FailedPrecondition(f"compute host {host}: the supervisor did not report its OVS {what} within "
                                  f"{FENCE_TIMEOUT:.0f} s", "name")
 
+    def _drop_switch(self, dpid: int) -> None:
+        """The controller drops the fenced host's switch at once: a dead vswitchd's TCP connection
+        is never closed (its br-phy tap carried the FIN), and until the controller's echo timeout
+        every change touching the switch (a re-render leaving it out: our flows removed from it)
+        would wait for it and fail. If the controller cannot be asked, that timeout it is."""
+        if self.sdn is None:
+            return
+        try:
+            self.sdn.disconnect(dpid)
+        except Exception:  # noqa: BLE001 - the controller restarting: its echo timeout drops it
+            log.warning("the controller could not be asked to drop switch %#x: waiting for it to", dpid,
+                        exc_info=True)
+        self._wait_connection(dpid, False)
+
     def _wait_connection(self, dpid: int, connected: bool, timeout: float = DISCONNECT_TIMEOUT) -> bool:
-        """Until the controller has (``connected``) or has dropped switch ``dpid``. Dropped: its
-        echo timeout (a dead vswitchd's TCP connection is never closed, its br-phy tap carried
-        the FIN); a chain rendered before would have the controller read a switch that never
-        answers, and fail. Connected: a chain is refused while a switch it is on is not."""
+        """Until the controller has (``connected``) or has dropped switch ``dpid`` (``_drop_switch``).
+        Connected: a chain is refused while a switch it is on is not."""
         deadline = time.monotonic() + timeout
         while self.sdn is not None and time.monotonic() < deadline:
             try:

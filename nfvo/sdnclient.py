@@ -46,6 +46,11 @@ class GrpcSdn:
         reply = self._call(self._stub.GetState, sfc_pb2.GetStateRequest(), STATUS_TIMEOUT)
         return {s.dpid for s in reply.switches if s.connected}
 
+    def disconnect(self, dpid: int) -> bool:
+        """Have the controller drop switch ``dpid`` (its host fenced: dead); whether it held it."""
+        request = sfc_pb2.DisconnectSwitchRequest(dpid=dpid)
+        return self._call(self._stub.DisconnectSwitch, request, STATUS_TIMEOUT).was_connected
+
     def serving(self) -> bool:
         """Whether the controller's health service says SERVING (a switch is connected);
         Unavailable when it cannot be reached."""

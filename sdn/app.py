@@ -116,6 +116,17 @@ class NfvSwitchApp(app_manager.OSKenApp):
         with self._lock:
             self._callbacks.append(callback)
 
+    def disconnect(self, dpid: int) -> bool:
+        with self._lock:
+            conn = self._conns.pop(dpid, None)   # its DEAD_DISPATCHER event then finds it gone
+        if conn is None:
+            return False
+        LOG.warning("switch %#x disconnected on request (known dead)", dpid)
+        self._fail_pending(conn)
+        self._close(conn.dp)
+        self._events.put(SwitchEvent("disconnected", dpid))
+        return True
+
     def apply(self, dpid: int, plan: Plan, timeout: float = 10.0) -> None:
         if plan.empty:
             return

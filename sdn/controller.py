@@ -175,6 +175,11 @@ class SfcController:
             handed = self._hand_over(doc, changed)
         return self._await(handed)
 
+    def disconnect(self, dpid: int) -> bool:
+        """Drop switch ``dpid`` now: its host is known dead (the NFVO fenced it), and every change
+        would wait for it until its echo timeout. Its paths are DOWN; a live switch reconnects."""
+        return self._driver.disconnect(dpid)
+
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until every switch worker has handled what it was given (for tests and tools)."""
         deadline = time.monotonic() + timeout

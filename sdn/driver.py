@@ -55,3 +55,7 @@ class SwitchDriver(Protocol):
 
     def subscribe(self, callback: Callable[[SwitchEvent], None]) -> None:
         """Call ``callback`` on every connect, disconnect and port change."""
+
+    def disconnect(self, dpid: int) -> bool:
+        """Drop the switch's connection now (it is known dead), failing what waits on it, as its
+        echo timeout would later; whether it was connected."""

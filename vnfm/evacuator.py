@@ -5,7 +5,10 @@ its instances on the failed host are deleted (container, processes, namespace, h
 ends; the ports on the host's bridge too, unless its OVS does not answer: the VIM's
 ``purge_host`` takes those when the host is back) and placed again by the scheduler, whose
 ComputeFilter refuses the down host, with the same names, MACs and IPs. The heal's events name
-the CPs made again, so the NFVO re-renders every chain through them.
+the CPs made again, so the NFVO re-renders every chain through them. From ``mark_host_lost`` on,
+the host is failed in the VIM and no monitor acts on a VDU there
+(``vnfm.selfheal.evacuating``): a respawn
+racing the evacuation left it nothing to move.
 """
 
 from __future__ import annotations
@@ -52,9 +55,10 @@ def evacuate(vnfm: VnfManager, host: str) -> EvacuationPlan:
 
 
 def mark_host_lost(vnfm: VnfManager, host: str, why: str) -> int:
-    """Every VDU instance on ``host`` is dead (its VNF DEAD: chains through it turn DEGRADED, or
-    follow their failure policy) until the evacuation rebuilds it; returns how many."""
-    _failed(vnfm, host)
+    """``host`` failed in the VIM (down for the scheduler) and every VDU instance on it dead (its
+    VNF DEAD: chains through it turn DEGRADED, or follow their failure policy) until the
+    evacuation rebuilds it (``vnfm.selfheal.evacuating``); returns how many."""
+    _failed(vnfm, host).setdefault(host, why)
     lost = 0
     with vnfm._writes:
         for stored in list(vnfm._vnfs.values()):

@@ -4,7 +4,8 @@ into a verdict (pure), and the watcher threads that run the checks (shell).
 A check fails when the VDU's program has exited (the VIM's exit watcher, ``vnfm.vim.exitwatch``,
 usually tells the manager first) or, for ping/http_ping, none of ``count``
 probes of its management address (else first address) answered; ``retry`` failed checks in a
-row make a "failed" verdict, the next good check after that a "recovered" one.
+row make a "failed" verdict, the next good check after that a "recovered" one. A check the VIM's
+probes cannot make (``ProbesUnavailable``: the hub they run on failed) counts neither way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from vnfm.model import Network, VnfRecord, Status
 from vnfm.spec import MonitorSpec, VnfSpec
-from vnfm.vim.base import Vim
+from vnfm.vim.base import ProbesUnavailable, Vim
 
 log = logging.getLogger(__name__)
 WATCHED = (Status.ACTIVE, Status.DEAD)
@@ -71,7 +72,8 @@ def evaluate(spec: MonitorSpec, state: CheckState, ok: bool) -> tuple[CheckState
     return CheckState(failures, state.failed), None
 
 
-def check(vim: Vim, t: Target, stop: threading.Event) -> tuple[bool, str]:
+def check(vim: Vim, t: Target, stop: threading.Event) -> tuple[bool | None, str]:
+    """(answered, why not); None: the VIM's probes cannot tell now (no verdict either way)."""
     if not vim.alive(t.key):
         return False, f"VDU {t.vdu}#{t.instance} process is not running"
     if not t.ip or t.network is None:
@@ -79,8 +81,11 @@ def check(vim: Vim, t: Target, stop: threading.Event) -> tuple[bool, str]:
     for n in range(t.spec.count):
         last = n == t.spec.count - 1
         wait = t.spec.timeout if last else min(t.spec.interval, t.spec.timeout)
-        if vim.probe(t.spec.driver, t.network, t.ip, port=t.spec.port, timeout=wait):
-            return True, ""
+        try:
+            if vim.probe(t.spec.driver, t.network, t.ip, port=t.spec.port, timeout=wait):
+                return True, ""
+        except ProbesUnavailable as exc:
+            return None, str(exc)
         if stop.is_set():
             return True, ""
     return False, (f"VDU {t.vdu}#{t.instance}: {t.spec.driver} {t.ip.split('/')[0]} "
@@ -131,6 +136,10 @@ class Monitor:
                 ok, why = False, f"check error: {exc}"
             if stop.is_set():
                 return
+            if ok is None:   # e.g. the hub the probes run on failed: they come back when its role moved
+                log.info("monitor of %s: no verdict: %s", t.key, why)
+                stop.wait(t.spec.interval)
+                continue
             state, verdict = evaluate(t.spec, state, ok)
             if verdict:
                 try:

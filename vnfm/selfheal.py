@@ -94,6 +94,10 @@ def act(vnfm: VnfManager, vnf_id: str, vdu: VduRecord, action: str, why: str) ->
         rec = stored.record
         if not any((v.name, v.instance, v.pid) == (vdu.name, vdu.instance, vdu.pid) for v in rec.vdus):
             return
+        if evacuating(vnfm, vdu):
+            log.warning("%s: no %s of VDU %s: host %s failed, its evacuation rebuilds it", rec.name, action,
+                        vdu.name, vdu.host)
+            return
         try:
             if action == "respawn":
                 vnfm._heal(rec, None, None, f"respawn after: {why}")
@@ -103,3 +107,10 @@ def act(vnfm: VnfManager, vnf_id: str, vdu: VduRecord, action: str, why: str) ->
                 vnfm.terminate(rec.id)
         except VnfmError:
             log.exception("monitor action %s on %s failed", action, rec.name)
+
+
+def evacuating(vnfm: VnfManager, vdu: VduRecord) -> bool:
+    """Whether ``vdu`` is on a failed host (``vnfm.evacuator.mark_host_lost`` on): the evacuation
+    rebuilds it, so no monitor acts on it. A ping monitor's respawn (its probes fail too: they may
+    be on the failed hub) racing the evacuation healed the VNF under it, which then had nothing to move."""
+    return vdu.host in getattr(vnfm.vim, "failed", {})

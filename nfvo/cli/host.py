@@ -57,7 +57,7 @@ def register(subparsers) -> None:
         p.set_defaults(func=_add)
     for p in (sub.add_parser("remove", help=REMOVE_HELP, parents=[parent]),
               subparsers.add_parser("host-remove", help=REMOVE_HELP, parents=[parent])):
-        p.add_argument("name", help="the compute host, e.g. compute3 (never compute1: the hub)")
+        p.add_argument("name", help="the compute host, e.g. compute3 (the hub too: its role moves)")
         p.add_argument("--evacuate", action="store_true", help="rebuild its VDUs on the other hosts first")
         p.set_defaults(func=_remove)
 

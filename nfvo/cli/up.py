@@ -121,9 +121,8 @@ def cmd_up(args) -> int:
         if not netns.netns_exists(stack_netns(args.state_dir.resolve())):
             raise CliError(f"{args.state_dir} holds a stack whose supervisor (pid {record.get('pid')}) is gone, and "
                            "so is its network namespace: nfv down removes what is left of it")
-        if len(record.get("hosts") or ()) > 1:
-            raise CliError(f"{args.state_dir} holds a stack of {len(record['hosts'])} compute hosts whose supervisor "
-                           f"(pid {record.get('pid')}) is gone: nfv down removes what is left of it")
+        if len(record.get("hosts") or ()) > 1:   # its compute hosts come back as they were (rack.json)
+            hosts = len(record["hosts"])
         resumed = f" again (its supervisor, pid {record.get('pid')}, had died; the VDUs and stores are kept)"
     if state is None:
         extra = monitor_argv(args) + (["--hosts", str(hosts)] if hosts > 1 else [])

@@ -46,6 +46,9 @@ class SfcServicer(sfc_pb2_grpc.SfcControllerServicer):
             document=document_message(doc),
             path_status=[_path_status(p) for p in self._controller.path_status()])
 
+    def DisconnectSwitch(self, request, context):
+        return sfc_pb2.DisconnectSwitchReply(was_connected=self._controller.disconnect(request.dpid))
+
     def GetPathStatus(self, request, context):
         return sfc_pb2.PathStatusList(generation=self._controller.generation,
                                       paths=[_path_status(p) for p in self._controller.path_status(request.names)])

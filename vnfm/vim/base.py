@@ -12,9 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vnfm.errors import VimError
 from vnfm.images import HOST_ROOTFS
 from vnfm.model import IpForwarding, Network
 
+
+
+class ProbesUnavailable(VimError):
+    """The probes cannot tell now: the host they run on is down (a failed hub, its role not moved
+    yet). No answer from them says nothing of the VDU, so a monitor gives no verdict."""
 
 @dataclass(frozen=True)
 class PortRequest:
@@ -126,7 +132,8 @@ class Vim(Protocol):
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
               timeout: float = 1.0) -> bool:
-        """ping/http_ping ``ip`` over the network's segment, as an operator's monitor would."""
+        """ping/http_ping ``ip`` over the network's segment, as an operator's monitor would.
+        ProbesUnavailable when the probes cannot tell now (the host they run on is down)."""
 
     def ensure_probes(self, networks: Sequence[Network]) -> None:
         """Be attached to exactly these networks for probing (level-triggered)."""

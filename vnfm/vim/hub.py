@@ -6,6 +6,9 @@ access port ``{prefix}-m<vlan:03x>`` on the hub's bridge (the address :func:`vnf
 of the VL): ping and http_ping checks run from there, as an operator's monitor would. When the
 hub moves (:meth:`vnfm.vim.local.LocalVim.fail_site`), the host ends are deleted in the old hub's
 namespace (that needs no OVS: its OVS ports go when it is back) and made again on the new one.
+Meanwhile (the hub down, its role moving, and a failed probe in the first seconds after) the
+VIM's ``probe`` says ``ProbesUnavailable``: a monitor gives no verdict rather than respawn VDUs
+that are fine (``vnfm.monitor``).
 
 The hub is persisted (``hub.json`` in the VIM's state directory): the NFVO builds its VIM again
 at every start, with the sites in the rack's order, and the hub must not jump back to the first.

@@ -1,11 +1,12 @@
 """The ``local`` VIM: this host as a tiny compute/network/storage cloud.
 
 A server is a runc container (the VDU's "VM": its own mount, PID, UTS, IPC namespaces, a
-copy-on-write root filesystem from its image, first boot with user_data) joined to a network
-namespace whose ports are veth pairs with host ends as access ports (a local VLAN tag per
-network, as Neutron's OVS agent does) on an existing integration bridge; its volume is a sparse
-file. Everything is named from the server key, which starts with the deployment prefix, so the
-VIM can find all of it again after a restart and tell its own leftovers from anyone else's.
+copy-on-write root filesystem from its image, first boot with user_data: ``vnfm.vim.boot``)
+joined to a network namespace whose ports are veth pairs with host ends as access ports (a local
+VLAN tag per network, as Neutron's OVS agent does) on an existing integration bridge; its volume
+is a sparse file. Everything is named from the server key, which starts with the deployment
+prefix, so the VIM can find all of it again after a restart and tell its own leftovers from
+anyone else's.
 
 One VIM drives one compute host (an existing bridge, ports in our namespace) or several
 (:mod:`vnfm.vim.sites`: each a namespace with its own OVS): a server goes on ``req.host``, its
@@ -20,9 +21,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import logging
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -32,22 +33,20 @@ from dataplane import netns
 from dataplane.ovsdb import Ovsdb, OvsdbError, PortSpec
 from dataplane.underlay import VXLAN_PORT
 from vnfm.errors import VimError
-from vnfm.images import HOST_ROOTFS, render_argv
 from vnfm.lifecycle import probe_ip
 from vnfm.model import IpForwarding, Network
-from vnfm.vim import container, firstboot, hostio, process, rootfs, sites, star
-from vnfm.vim.base import ComputeHostInfo, DhcpHost, Server, ServerRequest
+from vnfm.vim import container, hostio, process, sites, star
+from vnfm.vim.base import ComputeHostInfo, DhcpHost, ProbesUnavailable, Server, ServerRequest
+from vnfm.vim.boot import boot
 from vnfm.vim.dhcp import DhcpAgent
 from vnfm.vim.hub import ProbePorts, read_hub, write_hub
-from vnfm.vim.oci import FRESH_TMPFS, Bind, ContainerSpec, bundle_config
 from vnfm.vim.sites import HostSite
 
 KEY_SUFFIX = 5          # code(3) + vdu(1) + instance(1)
-READY_TIMEOUT = 15.0
 BOOT_TIMEOUT = 20.0     # a user_data still running then is cut; the VNF goes ACTIVE anyway
+PROBES_SETTLE = 10.0    # s after the hub moved that a failed probe is no verdict (ARP, MACs being learnt)
 ROOT_DISK_BYTES = 128 * 2**20   # tmpfs cap of a VDU's writable layer
 SERVERS = "servers"  # under the VIM's state directory: one workdir per VDU
-REPO = Path(__file__).resolve().parents[2]   # the code SF images run ({python} -m dataplane.sf)
 log = logging.getLogger(__name__)
 
 
@@ -83,6 +82,7 @@ class LocalVim:
         self._segments: dict[int, Network] = {}    # VLs (by VLAN) whose cross-host VXLAN ports are in place
         self._sites_lock = threading.RLock()          # hosts joining or leaving vs. VLs joining them
         self.failed: dict[str, str] = {}     # host -> why it is failed (Masakari: fenced), whatever it answers
+        self._probes_settle = 0.0            # until when a failed probe says nothing (the hub moved: _move_hub)
 
     @property
     def db(self) -> Ovsdb:
@@ -160,11 +160,20 @@ class LocalVim:
             site = self.site(host)
             self.failed[host] = why
             if len(self.sites) > 1:
-                self._restar(old_hub=site if site is self.hub else None)
+                self._move_hub(site) if site is self.hub else self._restar()
 
     def _members(self, back: HostSite | None = None) -> list[HostSite]:
         """The hosts the VL star spans: all but the failed ones (``back``: one recovering)."""
         return [s for s in self.sites if s.name not in self.failed or s is back]
+
+    def _move_hub(self, old_hub: HostSite) -> None:
+        """The hub's role leaves ``old_hub`` (:meth:`_restar`); the probes tell nothing meanwhile,
+        nor fail for PROBES_SETTLE after (their new paths being learnt): ``probe``."""
+        self._probes_settle = math.inf
+        try:
+            self._restar(old_hub=old_hub)
+        finally:
+            self._probes_settle = time.monotonic() + PROBES_SETTLE
 
     def _restar(self, old_hub: HostSite | None = None, back: HostSite | None = None) -> star.StarChange:
         """Every answering member's VL tunnels made those of the star (:func:`vnfm.vim.star.restar`).
@@ -230,7 +239,7 @@ class LocalVim:
             if site is self.hub:
                 if len(self.sites) < 2:
                     raise VimError(f"compute host {host} is the VIM's only host: it stays")
-                self._restar(old_hub=site)
+                self._move_hub(site)
             sites.leave(self.hub, site)
             self.sites = tuple(s for s in self.sites if s.name != host)
             self.failed.pop(host, None)
@@ -268,14 +277,17 @@ class LocalVim:
                 volume = str(self.volumes_dir / f"{key}.img")
                 with open(volume, "wb") as f:
                     f.truncate(req.volume_bytes)   # sparse: no blocks until written
-            pid, started, boot, limits = self._boot(req, workdir, volume)
-            hostio.write_json(workdir / "server.json", {"pid": pid, "started": started,
+            booted = boot(req, workdir, volume, runc=self.runc, images_dir=self.images_dir,
+                          root_disk_bytes=self.root_disk_bytes, cgroup_parent=self.cgroup_parent,
+                          boot_timeout=self.boot_timeout)
+            pid = booted.pid
+            hostio.write_json(workdir / "server.json", {"pid": pid, "started": booted.started,
                                                   "ofports": ofports, "volume": volume,
-                                                  "limits": limits, "boot": boot,
+                                                  "limits": booted.limits, "boot": booted.boot,
                                                   "labels": dict(req.labels), "host": site.name,
                                                   "cpus": req.cpus, "mem_bytes": req.mem_bytes,
                                                   "volume_bytes": req.volume_bytes})
-            return Server(key, key, pid, ofports, volume, limits, boot, site.name)
+            return Server(key, key, pid, ofports, volume, booted.limits, booted.boot, site.name)
         except Exception as exc:
             self.delete_server(key)
             raise VimError(f"cannot create server {key}: {exc}") from exc
@@ -363,54 +375,6 @@ class LocalVim:
         """Containers run on their own (``runc run --detach``); the DHCP agent's supervisor stops."""
         self.dhcp.close()
 
-    def _boot(self, req: ServerRequest, workdir: Path, volume: str | None) -> tuple[int, int | None, str, str]:
-        """Mount the root filesystem, write the first-boot files and the bundle, start the
-        container and wait (bounded) for first boot and the program's ready line:
-        (init pid, its start time, boot text, limits text)."""
-        lower = rootfs.lower_dir(req.rootfs, self.images_dir)
-        merged = container.mount_rootfs(workdir, lower, self.root_disk_bytes)
-        cloud = workdir / "cloud"
-        for rel, (text, mode) in firstboot.boot_files(req.user_data, req.config).items():
-            path = cloud / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            path.chmod(mode)
-        program = render_argv(req.argv, {**req.values, "workdir": str(workdir), "volume": volume or ""}) \
-            if req.argv else None
-        env = {"NFV_SERVER": req.key, "NFV_WORKDIR": str(workdir), "PYTHONPATH": str(REPO)}
-        binds = [Bind(str(cloud), firstboot.CLOUD_DIR, readonly=False), Bind(str(workdir), str(workdir), False)]
-        if volume:
-            env["NFV_VOLUME"] = volume
-            binds.append(Bind(volume, volume, False))
-        if req.rootfs == HOST_ROOTFS:
-            binds += _host_binds()
-        spec = ContainerSpec(req.values.get("vdu") or req.key, str(netns.NETNS_DIR / req.key), str(merged),
-                             firstboot.boot_argv(program), env, tuple(binds), tuple(os.listdir("/proc/sys")),
-                             req.cpus, req.mem_bytes, f"{self.cgroup_parent}/{req.key}", cwd=str(workdir))
-        hostio.write_json(workdir / "config.json", bundle_config(spec))
-        log = workdir / "console.log"
-        t0 = time.monotonic()
-        try:
-            pid = self.runc.run(req.key, workdir, log)
-            started = process.start_time(pid)
-            finished = container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started,
-                                              self.boot_timeout, "first boot")
-            took = time.monotonic() - t0
-            if not finished:            # cut the user_data so the program starts
-                container.kill_all_but_init(pid)
-                container.wait_console(log, lambda t: firstboot.boot_result(t)[0], pid, started, 2.0,
-                                       "first boot")
-            status = firstboot.boot_result(log.read_text(errors="replace"))[1]
-            boot = firstboot.describe(finished, status, took, user_data=bool(req.user_data))
-            if req.ready and program and not container.wait_console(
-                    log, lambda t: any(x.startswith(req.ready or "") for x in firstboot.after_boot(t).splitlines()),
-                    pid, started, READY_TIMEOUT, "startup"):
-                raise container.ContainerError(f"{list(program)} not ready after {READY_TIMEOUT}s: "
-                                               f"{log.read_text(errors='replace')[-500:]!r}")
-        except container.ContainerError as exc:
-            raise VimError(f"image {req.image}: {exc}") from exc
-        return pid, started, boot, container.cgroup_limits(pid, req.cpus, req.mem_bytes)
-
     # -- probes ----------------------------------------------------------------------------------
     def probe_port(self, net: Network) -> str:
         return self.probes.port(net)
@@ -423,7 +387,17 @@ class LocalVim:
 
     def probe(self, kind: str, network: Network, ip: str, *, port: int = 80,
               timeout: float = 1.0) -> bool:
-        return self.probes.probe(kind, ip, port=port, timeout=timeout)
+        """ProbesUnavailable while the hub is down (failed: until its role moves; its OVS not
+        answering) or its role moves, and instead of a failure for PROBES_SETTLE after a move."""
+        hub, settle = self.hub, self._probes_settle
+        down = self.failed.get(hub.name) or (self._down(hub) if hub.netns is not None else "")
+        if down or settle == math.inf:
+            raise ProbesUnavailable(f"the probes' host {hub.name} is down: {down}" if down else
+                                    f"the hub's role is moving to {hub.name}")
+        answered = self.probes.probe(kind, ip, port=port, timeout=timeout)
+        if not answered and time.monotonic() < settle:
+            raise ProbesUnavailable(f"the probes moved to {hub.name} a moment ago: their paths are being learnt")
+        return answered
 
     # -- internals -------------------------------------------------------------------------------
     def _ovs_ports(self, site: HostSite | None = None) -> list[Any]:
@@ -499,17 +473,6 @@ class LocalVim:
         if isinstance(result, OSError):
             raise VimError(f"cannot read the IP forwarding sysctls of {key}: {result}") from result
         return result
-
-
-def _host_binds() -> list[Bind]:
-    """The ``host`` image sees the root filesystem only, with /tmp and /run fresh: the code and
-    interpreter SF images run are bound in (read-only) when they live on another filesystem or
-    under one of those (a checkout in /tmp)."""
-    root_dev = os.stat("/").st_dev
-    dirs = {str(REPO), sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    hidden = tuple(d + "/" for d, _ in FRESH_TMPFS)
-    return [Bind(d, d) for d in sorted(dirs)
-            if os.path.isdir(d) and (os.stat(d).st_dev != root_dev or (d + "/").startswith(hidden))]
 
 
 def server_files(vim_dir: Path, name: str) -> list[Path]:

@@ -596,8 +596,10 @@ class NfvoServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FailHost(self, request, context):
-        """A host failure drill (Masakari): its OVS is stopped and kept stopped, the host marked down,
-        its VDUs rebuilt on the other hosts, every chain re-rendered. Returns when they are.
+        """A host failure drill (Masakari): its OVS is stopped and kept stopped, its switch dropped by
+        the controller, the host marked down, its VDUs rebuilt on the other hosts (the VIM's hub
+        too: its role, DHCP, probes and the VLs' tunnel star, moves to the first host up first),
+        every chain re-rendered. Returns when they are. FAILED_PRECONDITION: no other host is up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -623,7 +625,8 @@ class NfvoServicer:
 
     def RemoveHost(self, request, context):
         """The host out of the VIM and the chains' switches, then its OVS stopped, namespace and links
-        gone. FAILED_PRECONDITION: the first host (the hub), or VDUs on it (named) unless evacuate.
+        gone (the hub's role moves first). FAILED_PRECONDITION: the last host up, or VDUs on it
+        (named) unless evacuate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

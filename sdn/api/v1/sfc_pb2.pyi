@@ -329,3 +329,15 @@ class PersistedState(_message.Message):
     generation: int
     document: Document
     def __init__(self, generation: _Optional[int] = ..., document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
+
+class DisconnectSwitchRequest(_message.Message):
+    __slots__ = ("dpid",)
+    DPID_FIELD_NUMBER: _ClassVar[int]
+    dpid: int
+    def __init__(self, dpid: _Optional[int] = ...) -> None: ...
+
+class DisconnectSwitchReply(_message.Message):
+    __slots__ = ("was_connected",)
+    WAS_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    was_connected: bool
+    def __init__(self, was_connected: _Optional[bool] = ...) -> None: ...

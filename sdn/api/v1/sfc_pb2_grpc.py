@@ -54,6 +54,11 @@ class SfcControllerStub:
                 request_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.SerializeToString,
                 response_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.FromString,
                 _registered_method=True)
+        self.DisconnectSwitch = channel.unary_unary(
+                '/nfvchain.sdn.v1.SfcController/DisconnectSwitch',
+                request_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchRequest.SerializeToString,
+                response_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchReply.FromString,
+                _registered_method=True)
 
 
 class SfcControllerServicer:
@@ -92,6 +97,15 @@ class SfcControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisconnectSwitch(self, request, context):
+        """Drop a switch's OpenFlow connection now: the caller knows it dead (its host fenced), so
+        changes stop waiting for it (else they would until its echo timeout); its paths go DOWN.
+        A live switch simply reconnects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SfcControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +128,11 @@ def add_SfcControllerServicer_to_server(servicer, server):
                     servicer.GetPathStatus,
                     request_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.FromString,
                     response_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.SerializeToString,
+            ),
+            'DisconnectSwitch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisconnectSwitch,
+                    request_deserializer=sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchRequest.FromString,
+                    response_serializer=sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -224,6 +243,33 @@ class SfcController:
             '/nfvchain.sdn.v1.SfcController/GetPathStatus',
             sdn_dot_api_dot_v1_dot_sfc__pb2.GetPathStatusRequest.SerializeToString,
             sdn_dot_api_dot_v1_dot_sfc__pb2.PathStatusList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisconnectSwitch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nfvchain.sdn.v1.SfcController/DisconnectSwitch',
+            sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchRequest.SerializeToString,
+            sdn_dot_api_dot_v1_dot_sfc__pb2.DisconnectSwitchReply.FromString,
             options,
             channel_credentials,
             insecure,

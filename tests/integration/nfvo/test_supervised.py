@@ -209,3 +209,47 @@ def test_down_after_everything_was_killed_removes_it_all(stack):
     assert not state.exists() and not state.with_name("state.log").exists()
     quiet = must("down", env=env)
     assert quiet.strip() == "nfvchain is not running; nothing of it found", quiet
+
+
+def test_supervisor_killed_on_three_hosts_nfv_up_resumes_every_host(tmp_path):
+    """``nfv up --hosts 3``: its supervisor killed, every host's OVS dies with it (the host
+    namespaces, their uplinks, the management leg and the VDUs do not); ``nfv up`` (no ``--hosts``:
+    the stack's) starts a new supervisor that takes the rack as it is: every host's daemons up
+    again, the hosts up, the VDUs the same processes, a VL across hosts carrying pings again."""
+    from tests.integration.nfvo.multihost import mine, onboard_pinned, stack_env
+
+    state = tmp_path / "state"
+    env = stack_env(state)
+    try:
+        must("up", "--hosts", "3", *QUIET, env=env, timeout=180)
+        onboard_pinned(env, tmp_path, {"a": ("host.yaml", "host", "compute2"), "b": ("host.yaml", "host", "compute3")})
+        a, b = vdu(env, "a"), vdu(env, "b")
+        b_ip = next(c["ip"] for c in b["cps"] if c["name"] == "CP2").split("/")[0]
+
+        def pings() -> bool:
+            return subprocess.run(["ip", "netns", "exec", a["namespace"], "busybox", "ping", "-c", "1", "-W", "1", b_ip],
+                                  capture_output=True).returncode == 0
+
+        wait_for(pings, "a reaching b across hosts", timeout=30, every=0.3)
+        doc = json.loads((state / "supervisor.json").read_text())
+        before = {c["name"]: c["pid"] for c in doc["components"]}
+        assert {n for n in before if "/" in n} == {f"compute{i}/{d}" for i in (1, 2, 3)
+                                                   for d in ("ovsdb-server", "ovs-vswitchd")}, before
+        t0 = time.monotonic()
+        os.kill(doc["pid"], 9)
+        wait_for(lambda: not any(_running(p) for p in before.values()), "the supervisor's children gone", timeout=20)
+        up = must("up", *QUIET, env=env, timeout=180)
+        assert "nfvchain is up again" in up and "compute1, compute2, compute3" in up, up
+        resumed = time.monotonic() - t0
+        after = supervised(state)
+        assert set(after) == set(before) and all(c["state"] == "up" and c["pid"] != before[n]
+                                                 for n, c in after.items()), after
+        hosts = must("host", "list", "-f", "json", env=env)
+        assert [(h["name"], h["state"]) for h in hosts] == [(f"compute{i}", "up") for i in (1, 2, 3)], hosts
+        wait_for(pings, "a reaching b again", timeout=30, every=0.3)
+        assert (vdu(env, "a")["pid"], vdu(env, "b")["pid"]) == (a["pid"], b["pid"])
+        print(f"\nkill -9 of a 3-host stack's supervisor: nfv up resumed it after {resumed:.2f} s")
+    finally:
+        down = nfv("down", env=env, timeout=180)
+    assert down.returncode == 0, down.stderr
+    assert mine(state) == (set(), set())

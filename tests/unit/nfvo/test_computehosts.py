@@ -70,3 +70,43 @@ def test_a_rack_change_is_answered_once(tmp_path) -> None:
     with pytest.raises(TimeoutError, match="did not remove compute host compute3 within 0 s"):
         request_rack_change(tmp_path, "remove", "compute3", timeout=0.2)
     assert pending_change(tmp_path) is None     # a request nobody answered in time is withdrawn
+
+
+def test_a_host_whose_ovsdb_does_not_answer_at_start_is_down_until_it_does(monkeypatch, tmp_path) -> None:
+    """A restarted NFVO with a failed (fenced) host: its OVSDB is opened once the host is back, and
+    br-int pointed at the controller then; meanwhile every call says OvsdbError (the VIM: down)."""
+    import pytest
+
+    from dataplane import ovsdb
+    from nfvo.computehosts import DeferredOvsdb, open_host_ovsdb
+
+    answering: list[bool] = [False]
+    calls: list[tuple] = []
+
+    class FakeOvsdb:
+        def __init__(self, remote: str, *, timeout: float = 10.0) -> None:
+            if not answering[0]:
+                raise ovsdb.OvsdbError(f"cannot connect to {remote}: Connection refused")
+
+        def set_controller(self, bridge: str, target: str) -> None:
+            calls.append(("set_controller", bridge, target))
+
+        def list_ports(self, bridge: str) -> list:
+            calls.append(("list_ports", bridge))
+            return []
+
+        def close(self) -> None:
+            calls.append(("close",))
+
+    monkeypatch.setattr(ovsdb, "Ovsdb", FakeOvsdb)
+    db = open_host_ovsdb("unix:/nowhere/db.sock", "tcp:10.0.0.1:6653")
+    assert isinstance(db, DeferredOvsdb)
+    with pytest.raises(ovsdb.OvsdbError, match="Connection refused"):
+        db.list_ports("br-int")
+    assert calls == []
+    answering[0] = True
+    assert db.list_ports("br-int") == [] and db.list_ports("br-int") == []
+    assert calls == [("set_controller", "br-int", "tcp:10.0.0.1:6653"), ("list_ports", "br-int"), ("list_ports", "br-int")]
+    db.close()
+    assert calls[-1] == ("close",)
+    assert not isinstance(open_host_ovsdb("unix:/here/db.sock", "tcp:10.0.0.1:6653"), DeferredOvsdb)

@@ -72,3 +72,72 @@ def test_the_detector_fails_a_host_silent_past_the_grace_period_once(tmp_path: P
     ops.service.vnfm._hosts = (replace(host(1), up=False, reason="failed"), replace(host(2), up=False, reason="gone"))
     ops.service.vnfm.vim.failed, ops._since = {}, {}
     assert ops.check_once(300.0) == [] and ops.check_once(311.0) == []
+
+
+class _Sdn:
+    """The controller as HostOps sees it: ``disconnect`` drops a switch (or cannot be asked)."""
+
+    def __init__(self, order: list, dpids: set[int], reachable: bool = True) -> None:
+        self.order, self.dpids, self.reachable = order, dpids, reachable
+
+    def disconnect(self, dpid: int) -> bool:
+        if not self.reachable:
+            raise ConnectionError("controller restarting")
+        self.order.append(("disconnect", dpid))
+        was = dpid in self.dpids
+        self.dpids.discard(dpid)
+        return was
+
+    def connected(self) -> set[int]:
+        return set(self.dpids)
+
+
+class _FailingVnfm:
+    def __init__(self, hosts, order: list) -> None:
+        self._hosts, self.order, self.vim = hosts, order, self
+        self.failed: dict[str, str] = {}
+
+    def hosts(self):
+        return self._hosts
+
+    def mark_host_lost(self, host: str, why: str) -> int:
+        self.order.append(("mark_host_lost", host))
+        return 1
+
+    def fail_host(self, host: str, why: str):
+        from vnfm.evacuation import EvacuationPlan
+
+        self.order.append(("fail_host", host))
+        return EvacuationPlan(host, ())
+
+
+class _Chains:
+    def __init__(self, order: list) -> None:
+        self.order = order
+
+    def list(self):
+        return [type("R", (), {"name": "udp"})()]
+
+    def rerender(self, names, why) -> None:
+        self.order.append(("rerender", tuple(names)))
+
+
+def test_a_failed_host_s_switch_is_dropped_by_the_controller_before_the_chains_rerender(tmp_path: Path) -> None:
+    """Not at its echo timeout: until then every re-render leaving the switch out waited for it
+    and failed. A controller that cannot be asked drops it at its timeout: waited for."""
+    order: list = []
+    service = type("S", (), {})()
+    service.vnfm, service.vnffgs = _FailingVnfm((host(1), host(2), host(3)), order), _Chains(order)
+    doc = status_document(1, 0.0, [ComponentState("compute2/ovsdb-server", "failed"),
+                                   ComponentState("compute2/ovs-vswitchd", "failed")])
+    (tmp_path / STATUS_FILE).write_text(json.dumps(doc))
+    ops = HostOps(service, tmp_path, _Sdn(order, {0xC1, 0xC2, 0xC3}))
+    ops.fail("compute2")
+    assert order == [("disconnect", 0xC2), ("mark_host_lost", "compute2"), ("rerender", ("udp",)),
+                     ("fail_host", "compute2"), ("rerender", ("udp",))]
+    assert fenced_hosts(tmp_path) == {"compute2": "failed by operator (nfv host fail)"}
+    order.clear()
+    ops.sdn = _Sdn(order, {0xC1, 0xC3}, reachable=False)       # its echo timeout dropped it already
+    ops.fail("compute2", "again")
+    assert order == [("mark_host_lost", "compute2"), ("rerender", ("udp",)), ("fail_host", "compute2"),
+                     ("rerender", ("udp",))]

@@ -32,9 +32,12 @@ class FakeDriver:
             self.tables.setdefault(dpid, SwitchState())
         self._emit(SwitchEvent("connected", dpid))
 
-    def disconnect(self, dpid: int) -> None:
-        self.infos.pop(dpid, None)
+    def disconnect(self, dpid: int) -> bool:
+        """The switch gone (its connection dropped): a held ``apply`` fails at once."""
+        was = self.infos.pop(dpid, None) is not None
+        self.release(dpid)
         self._emit(SwitchEvent("disconnected", dpid))
+        return was
 
     def hold(self, dpid: int) -> None:
         self._gates[dpid] = threading.Event()

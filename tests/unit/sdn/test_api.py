@@ -141,3 +141,13 @@ def test_path_status_and_health_over_the_api(api, capsys, monkeypatch):
     assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
     driver.connect(1, PORTS[1], keep=True)
     assert health.Check(check).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_disconnect_switch_over_the_api(api):
+    from nfvo.sdnclient import GrpcSdn
+
+    stub, driver = api
+    sdn = GrpcSdn(stub.address)
+    assert sdn.connected() == {1}
+    assert sdn.disconnect(1) is True and sdn.connected() == set()
+    assert stub.DisconnectSwitch(sfc_pb2.DisconnectSwitchRequest(dpid=1)).was_connected is False

@@ -25,6 +25,13 @@ service_function_paths:
   - {name: pb, spi: 20, hops: [fwb], classifiers: [{name: cb, in_port: client, match: {tcp_dst: 80}}]}
 """
 
+B_ONLY = """
+switches: [{name: b, dpid: 2}]
+service_functions: [{name: fwb, instances: [{switch: b, port: fw0}]}]
+service_function_paths:
+  - {name: pb, spi: 20, hops: [fwb], classifiers: [{name: cb, in_port: client, match: {tcp_dst: 80}}]}
+"""
+
 
 def path(name: str, spi: int, hop: str, port: int) -> ServicePath:
     (parsed,) = parse_paths([{"name": name, "spi": spi, "hops": [hop],
@@ -175,3 +182,19 @@ def test_a_switch_connected_before_the_controller_listened_converges(tmp_path):
         assert {s.state for s in second.path_status()} == {"ACTIVE"}
     finally:
         second.stop()
+
+
+def test_a_switch_known_dead_is_dropped_at_once_and_changes_no_longer_wait_for_it(two):
+    """Its host fenced, a switch that no longer answers (held) would hold up every change that
+    touches it (a document leaving it out removes our flows from it) until its echo timeout:
+    ``disconnect`` drops it, its paths are DOWN, and a document without it applies at once."""
+    driver, controller = two
+    driver.hold(1)
+    assert controller.disconnect(1) is True
+    assert controller.disconnect(1) is False      # gone already
+    (pa,) = controller.path_status(["pa"])
+    assert pa.state == "DOWN" and "not connected" in pa.reason, pa
+    t0 = time.monotonic()
+    result = controller.apply_document(load_document(B_ONLY))
+    assert time.monotonic() - t0 < 0.5 and set(result.changes) == {2}, result
+    assert [p.name for p in controller.document.paths] == ["pb"]
