@@ -128,9 +128,7 @@ def test_down_after_the_supervisor_was_killed(tmp_path: Path) -> None:
         up = nfv("up", "--hosts", "2", env=env, timeout=180)
         assert up.returncode == 0, up.stderr + up.stdout
         record = json.loads((state / "stack.json").read_text())
-        os.kill(record["pid"], signal.SIGKILL)
-        again = nfv("up", "--hosts", "2", env=env, timeout=60)
-        assert again.returncode != 0 and "nfv down removes what is left" in again.stderr, again.stdout + again.stderr
+        os.kill(record["pid"], signal.SIGKILL)   # (nfv up would resume it: test_supervised.py)
     finally:
         down = nfv("down", env=env, timeout=120)
     assert down.returncode == 0, down.stderr
