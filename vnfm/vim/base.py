@@ -17,10 +17,10 @@ from vnfm.images import HOST_ROOTFS
 from vnfm.model import IpForwarding, Network
 
 
-
 class ProbesUnavailable(VimError):
     """The probes cannot tell now: the host they run on is down (a failed hub, its role not moved
     yet). No answer from them says nothing of the VDU, so a monitor gives no verdict."""
+
 
 @dataclass(frozen=True)
 class PortRequest:
