@@ -70,7 +70,7 @@ from sdn.document import Classifier, DocumentError, ServiceFunction, ServicePath
 from dataplane.nshcontext import destination_c1
 from sdn.overlay import crossing_paths, destination_flow
 from sdn.overlay import switch_owned as overlay_owned
-from sdn.spread import balance_switches_after, spans_switches
+from sdn.spread import balance_switches_after, port_of, spans_switches
 from sdn.openflow import (OFPP_NORMAL, Action, Decap, EncapEthernet, EncapNsh, Flow, GroupEntry, Output, RegMove,
                           SetField, SwitchState, make_match)
 from sdn.pipeline import BALANCE, CLASSIFY, EGRESS, INGRESS, NEXT_HOP, PROXY, RECLASSIFY
@@ -300,14 +300,14 @@ def _path_key(path: ServicePath, functions: Mapping[str, ServiceFunction], ports
     ports and instance MACs): everything its flows depend on. Raises DocumentError naming a
     missing port."""
     where = f"service_function_paths[{path.name}]"
-    in_ports = tuple(_port(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch) if c.in_port else None
+    in_ports = tuple(port_of(ports, c.in_port, f"{where}.classifiers[{c.name}].in_port", switch) if c.in_port else None
                      for c in path.classifiers)
     hop_ports = tuple(tuple(_sf_ports(functions[hop], ports, switch)) for hop in path.hops)
     hop_egress = tuple(None if functions[hop].nsh_aware else tuple(_sf_ports(functions[hop], ports, switch, True))
                        for hop in path.hops)
     hop_macs = tuple(tuple(i.mac for i in functions[hop].instances) for hop in path.hops)
     named = {c.destination: c for c in reversed(path.classifiers) if c.destination is not None}
-    dest_ports = tuple(_port(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
+    dest_ports = tuple(port_of(ports, d.port, f"{where}.classifiers[{named[d].name}].destination.port", switch)
                        for d in path.destinations)
     return path, in_ports, hop_ports, hop_egress, hop_macs, dest_ports
 
@@ -399,13 +399,6 @@ def _sf_ports(fn: ServiceFunction, ports: Mapping[str, int], switch: str, egress
     out = []
     for i, inst in enumerate(fn.instances):
         key = "egress_port" if egress and inst.egress_port else "port"
-        out.append(_port(ports, inst.egress if egress else inst.port,
-                         f"service_functions[{fn.name}].instances[{i}].{key}", switch))
+        out.append(port_of(ports, inst.egress if egress else inst.port,
+                           f"service_functions[{fn.name}].instances[{i}].{key}", switch))
     return out
-
-
-def _port(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:
-    number = ports.get(name)
-    if number is None:
-        raise DocumentError(element, f"switch {switch} has no port {name!r}")
-    return number

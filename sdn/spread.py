@@ -176,6 +176,8 @@ def tunnel_to(peer_ip: str, gpe_port: int) -> tuple[Action, ...]:
 
 
 def port_of(ports: Mapping[str, int], name: str, element: str, switch: str) -> int:
+    """OpenFlow port number of port ``name`` on ``switch`` (sdn.render's, sdn.overlay's and ours);
+    DocumentError naming ``element`` when the switch has no such port."""
     number = ports.get(name)
     if number is None:
         raise DocumentError(element, f"switch {switch} has no port {name!r}")
